@@ -1,0 +1,173 @@
+/**
+ * The console image's environment contract, shared by the image (which reads it) and the host agent
+ * (which writes it). It is Ironic's contract (APP, APP_INFO, READ_ONLY, DISPLAY_WIDTH/HEIGHT) plus a few
+ * optional additions of ours; an image started by Ironic's providers works unchanged.
+ */
+import { z } from 'zod';
+
+export const APPS = ['fake', 'redfish-graphical'] as const;
+export type App = (typeof APPS)[number];
+
+/** Defaults, in one place. */
+export const CONSOLE_DEFAULTS = {
+  app: 'fake' as App,
+  displayWidth: 1280,
+  displayHeight: 960,
+  readOnly: false,
+  vncPort: 5900,
+  rootPrefix: '/redfish/v1',
+  keyDelayMs: 0,
+} as const;
+
+/**
+ * APP_INFO as Ironic's redfish-graphical interface sends it (`parse_driver_info`). Only `address`,
+ * `root_prefix`, `username`, `password` and `verify_ca` matter to the console; other keys
+ * (system_id, auth_type, node_uuid, tls_*...) pass through untouched.
+ */
+export const appInfoSchema = z
+  .object({
+    address: z.string().min(1, 'expected the BMC address, e.g. "https://10.0.0.5"').optional(),
+    root_prefix: z.string().optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    verify_ca: z.union([z.boolean(), z.string().min(1, 'expected true, false or the path of a CA bundle')]).optional(),
+    /** Ours: delay in ms between typed keys, since keystrokes can be dropped on the VNC->X11->browser->BMC path. */
+    key_delay_ms: z.number().int().min(0).max(1000).optional(),
+    /** Ours: shown on the status page and the emulator's host screen. */
+    node_uuid: z.string().optional(),
+  })
+  .passthrough();
+export type AppInfo = z.infer<typeof appInfoSchema>;
+
+/** An APP_INFO for redfish-graphical: address, username and password are required. */
+export const redfishAppInfoSchema = appInfoSchema.extend({
+  address: z.string().min(1, 'expected the BMC address, e.g. "https://10.0.0.5"'),
+  username: z.string().min(1, 'expected the BMC user name'),
+  password: z.string().min(1, 'expected the BMC password'),
+});
+
+/** Python renders booleans as True/False; shells and YAML say true/false/1/0. */
+const boolString = (name: string) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      const v = s.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return true;
+      if (['false', '0', 'no', ''].includes(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `${name} must be True or False (also true/false/1/0), got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    });
+
+const dimension = (name: string, def: number) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === '') return def;
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 320 || n > 7680) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number of pixels from 320 to 7680, got ${JSON.stringify(s)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+export interface ConsoleEnv {
+  app: App;
+  appInfo: AppInfo;
+  readOnly: boolean;
+  displayWidth: number;
+  displayHeight: number;
+  /** Ours, optional: when set, x11vnc asks for this VNC password (the proxy answers it; browsers never see it). */
+  vncPassword?: string;
+  keyDelayMs: number;
+  debug: boolean;
+}
+
+export class ConsoleEnvError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(problems.map((p) => `${p.variable}: ${p.message}`).join('; '));
+    this.name = 'ConsoleEnvError';
+  }
+}
+
+/**
+ * Parses the container's environment. Every problem is reported at once, each naming its variable;
+ * no message ever contains the password.
+ */
+export function parseConsoleEnv(env: Record<string, string | undefined>): ConsoleEnv {
+  const problems: { variable: string; message: string }[] = [];
+
+  const appRaw = (env.APP ?? CONSOLE_DEFAULTS.app).trim();
+  const app = (APPS as readonly string[]).includes(appRaw) ? (appRaw as App) : undefined;
+  if (!app) problems.push({ variable: 'APP', message: `expected one of ${APPS.join(', ')}, got ${JSON.stringify(appRaw)}` });
+
+  let appInfo: AppInfo = {};
+  const infoRaw = env.APP_INFO?.trim() ? env.APP_INFO : '{}';
+  let parsedJson: unknown;
+  try {
+    parsedJson = JSON.parse(infoRaw);
+  } catch (err) {
+    // JSON.parse's message quotes the input near the error, which may be the password: keep only the position.
+    const where = /position \d+/.exec(String((err as Error).message))?.[0];
+    problems.push({ variable: 'APP_INFO', message: `is not valid JSON${where ? ` (at ${where})` : ''}` });
+  }
+  if (parsedJson !== undefined) {
+    const schema = app === 'redfish-graphical' ? redfishAppInfoSchema : appInfoSchema;
+    const r = schema.safeParse(parsedJson);
+    if (r.success) appInfo = r.data;
+    else
+      for (const issue of r.error.issues) {
+        const field = issue.path.length ? `.${issue.path.join('.')}` : '';
+        const message = issue.path.length === 0 ? 'must be a JSON object' : issue.message.includes('expected') ? issue.message : `${issue.message}`;
+        problems.push({ variable: `APP_INFO${field}`, message });
+      }
+  }
+
+  const read = <T>(variable: string, schema: z.ZodType<T>, value: string | undefined, fallback: T): T => {
+    if (value === undefined) return fallback;
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    problems.push({ variable, message: r.error.issues[0]?.message ?? 'is invalid' });
+    return fallback;
+  };
+
+  const readOnly = read('READ_ONLY', boolString('READ_ONLY'), env.READ_ONLY, CONSOLE_DEFAULTS.readOnly);
+  const displayWidth = read('DISPLAY_WIDTH', dimension('DISPLAY_WIDTH', CONSOLE_DEFAULTS.displayWidth), env.DISPLAY_WIDTH, CONSOLE_DEFAULTS.displayWidth);
+  const displayHeight = read('DISPLAY_HEIGHT', dimension('DISPLAY_HEIGHT', CONSOLE_DEFAULTS.displayHeight), env.DISPLAY_HEIGHT, CONSOLE_DEFAULTS.displayHeight);
+  const debug = /^(1|true|yes)$/i.test(env.DEBUG ?? '');
+
+  let keyDelayMs = appInfo.key_delay_ms ?? CONSOLE_DEFAULTS.keyDelayMs;
+  if (env.KEY_DELAY_MS !== undefined) {
+    const n = Number(env.KEY_DELAY_MS);
+    if (!Number.isInteger(n) || n < 0 || n > 1000) problems.push({ variable: 'KEY_DELAY_MS', message: `must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(env.KEY_DELAY_MS)}` });
+    else keyDelayMs = n;
+  }
+
+  const vncPassword = env.VNC_PASSWORD || undefined;
+  if (vncPassword !== undefined && vncPassword.length > 8)
+    // VNC authentication uses only the first 8 bytes; refusing longer ones avoids a false sense of strength.
+    problems.push({ variable: 'VNC_PASSWORD', message: 'must be at most 8 characters (VNC authentication uses only 8 bytes)' });
+
+  if (problems.length) throw new ConsoleEnvError(problems);
+  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, keyDelayMs, debug, ...(vncPassword ? { vncPassword } : {}) };
+}
+
+/** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */
+export function consoleEnvironment(opts: { app: App; appInfo: AppInfo; readOnly: boolean; displayWidth?: number; displayHeight?: number; vncPassword?: string }): Record<string, string> {
+  const env: Record<string, string> = {
+    APP: opts.app,
+    APP_INFO: JSON.stringify(opts.appInfo),
+    READ_ONLY: opts.readOnly ? 'True' : 'False',
+  };
+  if (opts.displayWidth) env.DISPLAY_WIDTH = String(opts.displayWidth);
+  if (opts.displayHeight) env.DISPLAY_HEIGHT = String(opts.displayHeight);
+  if (opts.vncPassword) env.VNC_PASSWORD = opts.vncPassword;
+  return env;
+}
+
+/** The parts of APP_INFO that are safe to log. */
+export function describeAppInfo(info: AppInfo): Record<string, unknown> {
+  const { password: _p, ...rest } = info;
+  return { ...rest, password: info.password === undefined ? undefined : '[redacted]' };
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
+
+describe('parseConsoleEnv', () => {
+  it('gives Ironic defaults for an empty environment', () => {
+    expect(parseConsoleEnv({})).toMatchObject({ app: 'fake', appInfo: {}, readOnly: false, displayWidth: 1280, displayHeight: 960 });
+  });
+  it('accepts Ironic booleans and ours', () => {
+    for (const [v, want] of [['True', true], ['False', false], ['true', true], ['0', false], ['1', true]] as const)
+      expect(parseConsoleEnv({ READ_ONLY: v }).readOnly).toBe(want);
+  });
+  it('names each bad variable and never shows the password', () => {
+    const env = { APP: 'redfish', READ_ONLY: 'maybe', DISPLAY_WIDTH: 'wide', APP_INFO: '{"address":"https://b","password":"s3cr3t-pw' };
+    try {
+      parseConsoleEnv(env);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConsoleEnvError);
+      const msg = (e as Error).message;
+      for (const v of ['APP:', 'READ_ONLY:', 'DISPLAY_WIDTH:', 'APP_INFO:']) expect(msg).toContain(v);
+      expect(msg).not.toContain('s3cr3t');
+    }
+  });
+  it('requires address, username and password for redfish-graphical', () => {
+    expect(() => parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: '{"address":"https://b"}' })).toThrow(/APP_INFO\.username/);
+  });
+  it('keeps unknown APP_INFO fields and reads verify_ca as bool or path', () => {
+    const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ address: 'https://b', username: 'u', password: 'p', verify_ca: '/etc/ca.pem', system_id: '/redfish/v1/Systems/1' }) });
+    expect(e.appInfo.verify_ca).toBe('/etc/ca.pem');
+    expect(e.appInfo.system_id).toBe('/redfish/v1/Systems/1');
+  });
+});
