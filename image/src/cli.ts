@@ -1,0 +1,25 @@
+/**
+ * `bmc-console`: the console image's program.
+ *   run     supervise Xvfb, x11vnc and Chromium and show the BMC's KVM (the container's command)
+ *   detect  Redfish discovery: which vendor, family and generation a BMC (or a capture directory) is
+ *   try     run a vendor script on the host against the emulator or a real BMC, with a screenshot per step
+ */
+const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
+  run: () => import('./commands/run.js'),
+  detect: () => import('./commands/detect.js'),
+  try: () => import('./commands/try.js'),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const load = name ? commands[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: bmc-console <${Object.keys(commands).join('|')}> [options]\n`);
+  process.exit(name === undefined || name === '--help' || name === '-h' ? 0 : 2);
+}
+load().then(
+  async (m) => process.exit(await m.main(rest)),
+  (err: unknown) => {
+    process.stderr.write(`bmc-console ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
