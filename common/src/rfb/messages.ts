@@ -1,0 +1,72 @@
+import { ClientMessage } from './constants.js';
+import type { PixelFormat } from './handshake.js';
+
+/** 32-bit true colour, little endian, R at bits 0-7: the bytes land in memory as R,G,B,X like RGBA. */
+export const RGBX_PIXEL_FORMAT: PixelFormat = {
+  bitsPerPixel: 32,
+  depth: 24,
+  bigEndian: false,
+  trueColour: true,
+  redMax: 255,
+  greenMax: 255,
+  blueMax: 255,
+  redShift: 0,
+  greenShift: 8,
+  blueShift: 16,
+};
+
+export function clientInit(shared: boolean): Buffer {
+  return Buffer.from([shared ? 1 : 0]);
+}
+
+export function setPixelFormat(pf: PixelFormat): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt8(ClientMessage.SetPixelFormat, 0);
+  b.writeUInt8(pf.bitsPerPixel, 4);
+  b.writeUInt8(pf.depth, 5);
+  b.writeUInt8(pf.bigEndian ? 1 : 0, 6);
+  b.writeUInt8(pf.trueColour ? 1 : 0, 7);
+  b.writeUInt16BE(pf.redMax, 8);
+  b.writeUInt16BE(pf.greenMax, 10);
+  b.writeUInt16BE(pf.blueMax, 12);
+  b.writeUInt8(pf.redShift, 14);
+  b.writeUInt8(pf.greenShift, 15);
+  b.writeUInt8(pf.blueShift, 16);
+  return b;
+}
+
+export function setEncodings(encodings: readonly number[]): Buffer {
+  const b = Buffer.alloc(4 + 4 * encodings.length);
+  b.writeUInt8(ClientMessage.SetEncodings, 0);
+  b.writeUInt16BE(encodings.length, 2);
+  encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
+  return b;
+}
+
+export function framebufferUpdateRequest(incremental: boolean, x: number, y: number, width: number, height: number): Buffer {
+  const b = Buffer.alloc(10);
+  b.writeUInt8(ClientMessage.FramebufferUpdateRequest, 0);
+  b.writeUInt8(incremental ? 1 : 0, 1);
+  b.writeUInt16BE(x, 2);
+  b.writeUInt16BE(y, 4);
+  b.writeUInt16BE(width, 6);
+  b.writeUInt16BE(height, 8);
+  return b;
+}
+
+export function keyEvent(keysym: number, down: boolean): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt8(ClientMessage.KeyEvent, 0);
+  b.writeUInt8(down ? 1 : 0, 1);
+  b.writeUInt32BE(keysym >>> 0, 4);
+  return b;
+}
+
+export function pointerEvent(x: number, y: number, buttonMask: number): Buffer {
+  const b = Buffer.alloc(6);
+  b.writeUInt8(ClientMessage.PointerEvent, 0);
+  b.writeUInt8(buttonMask & 0xff, 1);
+  b.writeUInt16BE(Math.max(0, Math.min(0xffff, Math.round(x))), 2);
+  b.writeUInt16BE(Math.max(0, Math.min(0xffff, Math.round(y))), 4);
+  return b;
+}
