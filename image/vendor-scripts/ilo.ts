@@ -1,0 +1,162 @@
+/**
+ * HPE iLO. iLO 5/6/7: a Redfish session made in the browser context, its X-Auth-Token put in as the web
+ * `sessionKey` cookie, then /irc.html (the HTML5 remote console). Fallback: iLO 5's /html/login.html form,
+ * iLO 6/7's inline form on /irc.html. iLO 4: the frameset login form, then /irc.html; fallback the cookie path.
+ * Facts: shared/docs/vendor-web-flows.md §2, §9.
+ */
+import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import { failure } from './lib/failure.js';
+import { frameWith } from './lib/frames.js';
+import { hideChrome } from './lib/fullscreen.js';
+import { typeInto } from './lib/keys.js';
+import { busyFailure, kvmShowing, settle, type KvmOutcome, type KvmPage } from './lib/kvm.js';
+import { type BrowserRedfishSession, browserSession, deleteBrowserSession, redfishLogout } from './lib/redfish.js';
+import { ConsoleState } from './lib/state.js';
+import { abortable, sleep } from './lib/wait.js';
+import { blank, cookie, goto, setCookie, web } from './lib/web.js';
+
+const irc: KvmPage = {
+  kvm: '#rc_video canvas, #videoContainer canvas, canvas#rc_video, canvas',
+  login: '#username',
+  busy: 'text=/\\bAcquire\\b|in use by another|console is busy/i',
+  invalid: 'text=/Invalid session key|session (has )?expired/i',
+};
+
+const chrome = {
+  hide: ['#app-container #videoOuter #videoContainer div.control.windowedMode', '#irc_statusbar', '#irc_toolbar', '.ircToolbar'],
+  fill: ['#videoOuter'],
+};
+
+type IloSession = { kind: 'redfish'; session: BrowserRedfishSession } | { kind: 'web' };
+const sessions = new ConsoleState<IloSession>();
+
+export const ilo: VendorScript = {
+  family: 'ilo',
+  displayName: 'HPE iLO',
+  matches: (d) => d.family === 'ilo',
+
+  async open(ctx) {
+    const gen = ctx.discovery.generation;
+    if (gen === '4') {
+      if ((await formLoginIlo4(ctx)) === 'kvm') return done(ctx);
+      ctx.log.info('iLO 4 form login did not reach the console; trying the Redfish session cookie');
+      if ((await viaSessionCookie(ctx)) === 'kvm') return done(ctx);
+      throw failure('bmc-error', 'iLO 4 did not open its HTML5 remote console', 'Check that the iLO 4 firmware has the HTML5 console (2.x)');
+    }
+    if ((await viaSessionCookie(ctx)) === 'kvm') return done(ctx);
+    ctx.log.info('iLO did not accept the Redfish session as sessionKey; using the login form');
+    await dropSession(ctx);
+    const outcome = gen === '5' ? await formLoginIlo5(ctx) : await inlineLogin(ctx);
+    if (outcome === 'kvm') return done(ctx);
+    throw failure('bmc-error', 'iLO did not open its HTML5 remote console after login', 'Check the account has the Remote Console privilege');
+  },
+
+  async isAlive(ctx) {
+    return kvmShowing(ctx.page, irc);
+  },
+
+  async close(ctx) {
+    await blank(ctx);
+    await dropSession(ctx);
+    await redfishLogout(ctx);
+  },
+};
+
+async function dropSession(ctx: ConsoleContext): Promise<void> {
+  const s = sessions.take(ctx);
+  if (s?.kind === 'redfish') await deleteBrowserSession(ctx, s.session);
+  else if (s?.kind === 'web') {
+    const key = await cookie(ctx, 'sessionKey');
+    if (key)
+      await web(ctx, '/json/login_session', 'iLO logout', { method: 'POST', data: { method: 'logout', session_key: key } }).catch((e: unknown) =>
+        ctx.log.warn({ err: String(e) }, 'iLO logout failed'),
+      );
+  }
+}
+
+async function viaSessionCookie(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+  await ctx.status('Logging in to iLO (Redfish session)');
+  const session = await browserSession(ctx, 'iLO login (Redfish session)');
+  sessions.set(ctx, { kind: 'redfish', session });
+  if (!session.token) return null;
+  await setCookie(ctx, 'sessionKey', session.token);
+  await ctx.status('Opening the iLO remote console');
+  await goto(ctx, '/irc.html', 'Opening the iLO remote console');
+  return checked(ctx, await settle(ctx, irc));
+}
+
+/** iLO 5: /html/login.html, then /irc.html once the sessionKey cookie exists (as Ironic's Hpe.js). */
+async function formLoginIlo5(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+  await ctx.status('Logging in to iLO (login form)');
+  await goto(ctx, '/html/login.html', 'Opening the iLO login page');
+  await fillLogin(ctx, ctx.page.mainFrame());
+  sessions.set(ctx, { kind: 'web' });
+  await waitForSessionKey(ctx);
+  await ctx.status('Opening the iLO remote console');
+  await goto(ctx, '/irc.html', 'Opening the iLO remote console');
+  return checked(ctx, await settle(ctx, irc));
+}
+
+/** iLO 6/7: /irc.html shows its own login form when there is no session. */
+async function inlineLogin(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+  await ctx.status('Logging in to iLO (console login form)');
+  await ctx.context.clearCookies({ name: 'sessionKey' });
+  await goto(ctx, '/irc.html', 'Opening the iLO remote console');
+  await fillLogin(ctx, ctx.page.mainFrame());
+  sessions.set(ctx, { kind: 'web' });
+  const outcome = await settle(ctx, { ...irc, login: undefined });
+  if (outcome === null && (await ctx.page.locator('#username').isVisible().catch(() => false)))
+    throw failure('auth', 'iLO rejected the user name or password');
+  return checked(ctx, outcome);
+}
+
+/** iLO 4: frameset login (#usernameInput / #passwordInput / #ID_LOGON), then /irc.html. */
+async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+  await ctx.status('Logging in to iLO 4 (login form)');
+  await goto(ctx, '/', 'Opening the iLO login page');
+  const frame = await frameWith(ctx.page, '#usernameInput', ctx.signal, 20_000);
+  if (!frame) return null;
+  await typeInto(ctx, frame.locator('#usernameInput'), ctx.bmc.username);
+  await typeInto(ctx, frame.locator('#passwordInput'), ctx.bmc.password);
+  await abortable(ctx.signal, frame.locator('#ID_LOGON').click());
+  sessions.set(ctx, { kind: 'web' });
+  await waitForSessionKey(ctx);
+  await ctx.status('Opening the iLO remote console');
+  await goto(ctx, '/irc.html', 'Opening the iLO remote console');
+  return checked(ctx, await settle(ctx, irc));
+}
+
+async function fillLogin(ctx: ConsoleContext, frame: import('playwright-core').Frame): Promise<void> {
+  const user = frame.locator('#username');
+  try {
+    // The username field starts disabled on iLO 6 until the page's scripts are ready.
+    await abortable(ctx.signal, user.waitFor({ state: 'visible', timeout: 20_000 }));
+    await abortable(ctx.signal, frame.locator('#username:not([disabled])').waitFor({ timeout: 20_000 }));
+  } catch (e) {
+    if (e instanceof Error && e.name === 'AbortError') throw e;
+    throw failure('unsupported', 'The iLO login form did not appear', 'Check that the address is an iLO web interface');
+  }
+  await typeInto(ctx, user, ctx.bmc.username);
+  await typeInto(ctx, frame.locator('#password'), ctx.bmc.password);
+  await abortable(ctx.signal, frame.locator('#login-form__submit').click());
+}
+
+async function waitForSessionKey(ctx: ConsoleContext): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (await cookie(ctx, 'sessionKey')) return;
+    await sleep(200, ctx.signal);
+  }
+  throw failure('auth', 'iLO rejected the user name or password (no session after login)');
+}
+
+function checked(ctx: ConsoleContext, outcome: KvmOutcome | null): KvmOutcome | null {
+  if (outcome === 'busy') throw busyFailure('iLO');
+  ctx.log.debug({ outcome }, 'iLO console page');
+  return outcome;
+}
+
+async function done(ctx: ConsoleContext): Promise<void> {
+  await hideChrome(ctx, chrome);
+  await ctx.status('iLO console ready');
+}

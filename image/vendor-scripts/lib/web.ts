@@ -1,0 +1,162 @@
+/**
+ * HTTP to the BMC's web API from inside the kiosk page (fetch on the BMC's origin): it goes through Chromium's
+ * own network stack, so the BMC's cookies land in the browser's jar and TLS follows the browser's trust
+ * (the supervisor pins the BMC certificate or imports the CA with Chromium flags, which a Node-side request
+ * would not see).
+ */
+import type { Response } from 'playwright-core';
+import type { ConsoleContext } from 'bmc-console/vendor-script';
+import { failure, toConsoleFailure } from './failure.js';
+import { abortable } from './wait.js';
+
+export function bmcUrl(ctx: ConsoleContext, path: string): string {
+  return new URL(path, `${ctx.bmc.origin}/`).href;
+}
+
+/** The BMC's host[:port] as the vendor viewers expect it in their ?ip= parameters. */
+export function bmcHost(ctx: ConsoleContext): string {
+  return new URL(ctx.bmc.origin).host;
+}
+
+export interface WebRequest {
+  method?: 'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT';
+  headers?: Record<string, string>;
+  /** JSON body (sent as application/json unless headers say otherwise). */
+  data?: unknown;
+  /** application/x-www-form-urlencoded body. */
+  form?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+/** The answer of web(): the shape of Playwright's APIResponse that scripts use. */
+export class WebResponse {
+  constructor(
+    private readonly code: number,
+    private readonly head: Record<string, string>,
+    private readonly body: string,
+  ) {}
+  status(): number {
+    return this.code;
+  }
+  /** Lower-case header names. */
+  headers(): Record<string, string> {
+    return this.head;
+  }
+  text(): Promise<string> {
+    return Promise.resolve(this.body);
+  }
+  json(): Promise<unknown> {
+    return Promise.resolve(JSON.parse(this.body) as unknown);
+  }
+}
+
+/** Puts the kiosk page on the BMC origin (its Redfish service root: small, unauthenticated) if it is not there. */
+export async function onOrigin(ctx: ConsoleContext): Promise<void> {
+  let here = '';
+  try {
+    here = new URL(ctx.page.url()).origin;
+  } catch {
+    // about:blank and friends
+  }
+  if (here === new URL(ctx.bmc.origin).origin) return;
+  await goto(ctx, `${ctx.bmc.rootPrefix}/`, 'Connecting to the BMC web server');
+}
+
+interface FetchArgs {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  timeoutMs: number;
+}
+type FetchResult = { ok: true; status: number; headers: Record<string, string>; body: string } | { ok: false; error: string };
+
+// Runs in the page.
+async function pageFetch(a: FetchArgs): Promise<FetchResult> {
+  try {
+    const res = await fetch(a.url, {
+      method: a.method,
+      headers: a.headers,
+      body: a.body,
+      credentials: 'include',
+      cache: 'no-store',
+      signal: AbortSignal.timeout(a.timeoutMs),
+    });
+    const headers: Record<string, string> = {};
+    res.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    return { ok: true, status: res.status, headers, body: await res.text() };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
+}
+
+/** One request; network errors become ConsoleFailures named after `what`. HTTP statuses are the caller's. */
+export async function web(ctx: ConsoleContext, path: string, what: string, req: WebRequest = {}): Promise<WebResponse> {
+  await onOrigin(ctx);
+  const headers: Record<string, string> = { ...(req.headers ?? {}) };
+  let body: string | undefined;
+  if (req.form) {
+    body = new URLSearchParams(req.form).toString();
+    headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
+  } else if (req.data !== undefined) {
+    body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+  }
+  let r: FetchResult;
+  try {
+    r = await abortable(
+      ctx.signal,
+      ctx.page.evaluate(pageFetch, { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000 }),
+    );
+  } catch (e) {
+    throw toConsoleFailure(e, what, secrets(ctx));
+  }
+  if (!r.ok) {
+    if (/Timeout/i.test(r.error)) throw failure('unreachable', `${what}: the BMC did not answer in time`);
+    throw failure('unreachable', `${what}: the request failed (${r.error})`);
+  }
+  return new WebResponse(r.status, r.headers, r.body);
+}
+
+/** Parses a JSON answer, or undefined when the body is not JSON. */
+export async function jsonOf(res: WebResponse): Promise<Record<string, unknown> | undefined> {
+  try {
+    const v: unknown = await res.json();
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Navigates the kiosk page; connection and TLS errors become ConsoleFailures. */
+export async function goto(ctx: ConsoleContext, pathOrUrl: string, what: string): Promise<Response | null> {
+  try {
+    return await abortable(ctx.signal, ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }));
+  } catch (e) {
+    throw toConsoleFailure(e, what, secrets(ctx));
+  }
+}
+
+/** Values that must never show up in a message: the password and anything the script marks secret. */
+export function secrets(ctx: ConsoleContext, ...more: (string | undefined)[]): (string | undefined)[] {
+  return [ctx.bmc.password, ...more];
+}
+
+/** Cookie value from the context jar for the BMC origin. */
+export async function cookie(ctx: ConsoleContext, name: string): Promise<string | undefined> {
+  const all = await ctx.context.cookies(ctx.bmc.origin);
+  return all.find((c) => c.name === name)?.value;
+}
+
+/** Puts a cookie for the BMC origin into the jar (e.g. iLO's sessionKey from a Redfish session). */
+export async function setCookie(ctx: ConsoleContext, name: string, value: string): Promise<void> {
+  const u = new URL(ctx.bmc.origin);
+  await ctx.context.addCookies([{ name, value, domain: u.hostname, path: '/', secure: u.protocol === 'https:', sameSite: 'Lax' }]);
+}
+
+/** Leaves the viewer (so it sends its close message) before the session is deleted. Never throws. */
+export async function blank(ctx: ConsoleContext): Promise<void> {
+  await ctx.page.goto('about:blank', { timeout: 5_000 }).catch(() => undefined);
+}

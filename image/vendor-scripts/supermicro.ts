@@ -1,0 +1,154 @@
+/**
+ * Supermicro BMC. Primary when the BMC offers it: Redfish Oem/Supermicro/IKVM gives a one-shot console page
+ * URI; the page needs the X-Auth-Token of a Redfish session and its WebSocket the SID cookie that session
+ * sets (X13). Otherwise the classic ATEN web UI: /cgi/login.cgi (base64, then plain credentials) -> SID
+ * cookie -> the HTML5 iKVM bootstrap page; last resort the login form. Facts: vendor-web-flows.md §4, §9.
+ */
+import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import { failure, httpFailure } from './lib/failure.js';
+import { hideChrome } from './lib/fullscreen.js';
+import { typeInto } from './lib/keys.js';
+import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { browserSession, deleteBrowserSession, managerPath, redfishLogout, rfPatch, rfProbe, type BrowserRedfishSession } from './lib/redfish.js';
+import { ConsoleState } from './lib/state.js';
+import { abortable, appears } from './lib/wait.js';
+import { blank, cookie, goto, web } from './lib/web.js';
+
+const BOOTSTRAP = '/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap';
+
+const viewer: KvmPage = {
+  kvm: 'canvas',
+  login: '#pwd, input[name="pwd"]',
+  busy: 'text=/maximum number of|already (in use|connected)|console is busy|session is full/i',
+  invalid: 'text=/session (has )?expired|invalid session|please login/i',
+};
+
+const chrome = {
+  hide: ['#VideoRecordingModal', 'nav.navbar', '.modal-backdrop', '#toolbar', '.ikvm-toolbar', '#noVNC_status_bar'],
+  fill: ['#noVNC_screen', '#noVNC_container'],
+};
+
+type SmcSession = { redfish?: BrowserRedfishSession; web?: boolean };
+const sessions = new ConsoleState<SmcSession>();
+
+export const supermicro: VendorScript = {
+  family: 'smc-bmc',
+  displayName: 'Supermicro BMC',
+  matches: (d) => d.family === 'smc-bmc',
+
+  async open(ctx) {
+    sessions.set(ctx, {});
+    if (await viaRedfishIkvm(ctx)) return done(ctx);
+    if (await viaLoginCgi(ctx)) return done(ctx);
+    await viaForm(ctx);
+    await done(ctx);
+  },
+
+  async isAlive(ctx) {
+    return kvmShowing(ctx.page, viewer);
+  },
+
+  async close(ctx) {
+    const s = sessions.take(ctx);
+    await ctx.page.setExtraHTTPHeaders({}).catch(() => undefined);
+    await blank(ctx);
+    if (s?.web || s?.redfish) {
+      const csrf = await cookie(ctx, 'CSRF-TOKEN');
+      await web(ctx, '/cgi/logout.cgi', 'Supermicro logout', { headers: csrf ? { 'CSRF-TOKEN': csrf } : {} }).catch((e: unknown) =>
+        ctx.log.warn({ err: String(e) }, 'Supermicro web logout failed'),
+      );
+    }
+    if (s?.redfish) await deleteBrowserSession(ctx, s.redfish);
+    await redfishLogout(ctx);
+  },
+};
+
+/** X13-style: Redfish session (X-Auth-Token + SID cookie) -> IKVM resource -> its URI. False when not offered. */
+async function viaRedfishIkvm(ctx: ConsoleContext): Promise<boolean> {
+  await ctx.status('Asking the Supermicro BMC for an iKVM link (Redfish)');
+  const path = `${managerPath(ctx, '1')}/Oem/Supermicro/IKVM`;
+  let ikvm = await rfProbe(ctx, path, 'Reading the Supermicro IKVM resource');
+  if (!ikvm) return false;
+  if (typeof ikvm.URI !== 'string') {
+    // "JAVA plug-in" hides the URI; the HTML5 interface must be selected first (documented PATCH).
+    ctx.log.info({ current: ikvm['Current interface'] }, 'IKVM has no URI; selecting the HTML 5 interface');
+    try {
+      await rfPatch(ctx, path, { 'Current interface': 'HTML 5' }, 'Selecting the HTML 5 iKVM interface');
+    } catch (e) {
+      if (e instanceof Error && e.name === 'AbortError') throw e;
+      ctx.log.info({ err: e instanceof Error ? e.message : String(e) }, 'could not select the HTML 5 iKVM interface');
+      return false;
+    }
+    ikvm = await rfProbe(ctx, path, 'Reading the Supermicro IKVM resource');
+    if (typeof ikvm?.URI !== 'string') return false;
+  }
+  await ctx.status('Logging in to the Supermicro BMC (Redfish session)');
+  const session = await browserSession(ctx, 'Supermicro login (Redfish session)');
+  (sessions.get(ctx) ?? {}).redfish = session;
+  if (!(await cookie(ctx, 'SID'))) ctx.log.warn('the Redfish session set no SID cookie; the iKVM socket may be refused');
+  // The URI is one-shot: fetch it again after logging in, with the session.
+  const fresh = await rfProbe(ctx, path, 'Reading the Supermicro IKVM resource');
+  const uri = typeof fresh?.URI === 'string' ? fresh.URI : (ikvm.URI as string);
+  if (session.token) await ctx.page.setExtraHTTPHeaders({ 'X-Auth-Token': session.token });
+  await ctx.status('Opening the Supermicro iKVM');
+  await goto(ctx, uri, 'Opening the Supermicro iKVM');
+  const outcome = await settle(ctx, viewer);
+  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
+  if (outcome === 'kvm') return true;
+  ctx.log.info({ outcome }, 'the Redfish iKVM link did not show the console; trying the web login');
+  return false;
+}
+
+/** Classic ATEN API login; false when this firmware has no login.cgi (400/404: Redfish-era firmware). */
+async function viaLoginCgi(ctx: ConsoleContext): Promise<boolean> {
+  await ctx.status('Logging in to the Supermicro BMC');
+  const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+  const attempts: Record<string, string>[] = [
+    { name: b64(ctx.bmc.username), pwd: b64(ctx.bmc.password), check: '00' },
+    { name: ctx.bmc.username, pwd: ctx.bmc.password },
+  ];
+  let loggedIn = false;
+  for (const form of attempts) {
+    const res = await web(ctx, '/cgi/login.cgi', 'Supermicro login', { method: 'POST', form });
+    if (res.status() === 400 || res.status() === 404) return false;
+    if (res.status() >= 500) throw httpFailure(res.status(), 'Supermicro login');
+    const body = await res.text();
+    // Old boards answer 200 for failures too; success is the redirect to the main menu.
+    if (res.status() < 400 && /url_name=(mainmenu|topmenu)/.test(body)) {
+      loggedIn = true;
+      break;
+    }
+  }
+  if (!loggedIn) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
+  (sessions.get(ctx) ?? {}).web = true;
+  await ctx.status('Opening the Supermicro iKVM');
+  await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
+  const outcome = await settle(ctx, viewer);
+  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
+  if (outcome === 'kvm') return true;
+  throw failure('bmc-error', 'The Supermicro iKVM page did not show the console', 'Check that the account has administrator privilege and the iKVM service is on');
+}
+
+/** The login form of the classic web UI, then the bootstrap page. */
+async function viaForm(ctx: ConsoleContext): Promise<void> {
+  await ctx.status('Logging in to the Supermicro BMC (login form)');
+  await goto(ctx, '/', 'Opening the Supermicro login page');
+  const pwd = ctx.page.locator('#pwd');
+  if (!(await appears(pwd, ctx.signal, 20_000)))
+    throw failure('unsupported', 'This Supermicro BMC offers neither the Redfish iKVM link nor the classic login', 'Update the BMC firmware or enable the HTML5 iKVM');
+  await typeInto(ctx, ctx.page.locator('input[name="name"]'), ctx.bmc.username);
+  await typeInto(ctx, pwd, ctx.bmc.password);
+  await abortable(ctx.signal, ctx.page.locator('#login_word').click());
+  (sessions.get(ctx) ?? {}).web = true;
+  await ctx.page.waitForURL(/url_name=mainmenu|mainmenu/, { timeout: 20_000 }).catch(() => undefined);
+  if (!(await cookie(ctx, 'SID'))) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
+  await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
+  const outcome = await settle(ctx, viewer);
+  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
+  if (outcome !== 'kvm') throw failure('bmc-error', 'The Supermicro iKVM page did not show the console');
+}
+
+async function done(ctx: ConsoleContext): Promise<void> {
+  await hideChrome(ctx, chrome);
+  await ctx.status('Supermicro iKVM ready');
+}
