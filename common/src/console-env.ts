@@ -80,6 +80,8 @@ export interface ConsoleEnv {
   displayHeight: number;
   /** Ours, optional: when set, x11vnc asks for this VNC password (the proxy answers it; browsers never see it). */
   vncPassword?: string;
+  /** Ours: the port x11vnc listens on (env VNC_PORT, default 5900), so several consoles can share a host network. */
+  vncPort: number;
   keyDelayMs: number;
   debug: boolean;
 }
@@ -149,8 +151,15 @@ export function parseConsoleEnv(env: Record<string, string | undefined>): Consol
     // VNC authentication uses only the first 8 bytes; refusing longer ones avoids a false sense of strength.
     problems.push({ variable: 'VNC_PASSWORD', message: 'must be at most 8 characters (VNC authentication uses only 8 bytes)' });
 
+  let vncPort: number = CONSOLE_DEFAULTS.vncPort;
+  if (env.VNC_PORT !== undefined && env.VNC_PORT.trim() !== '') {
+    const n = Number(env.VNC_PORT);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) problems.push({ variable: 'VNC_PORT', message: `must be a TCP port number from 1 to 65535, got ${JSON.stringify(env.VNC_PORT)}` });
+    else vncPort = n;
+  }
+
   if (problems.length) throw new ConsoleEnvError(problems);
-  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, keyDelayMs, debug, ...(vncPassword ? { vncPassword } : {}) };
+  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, ...(vncPassword ? { vncPassword } : {}) };
 }
 
 /** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */

@@ -1,0 +1,43 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import type { Logger } from '@bmc-console/common/log';
+
+/** What the supervisor shows in the browser: the fake test console, an error screen, or a BMC's KVM. */
+export interface ConsoleApp {
+  /** Chromium flags this app needs at launch (certificate trust); may fail with a ConsoleFailure. */
+  browserArgs(home: string): Promise<string[]>;
+  /**
+   * Runs the app in a freshly launched browser until `signal` aborts: open, watch, reopen after a
+   * session loss. Must not throw; failures go on the screen.
+   */
+  run(session: BrowserSession): Promise<void>;
+  /** Ends the session cleanly (a vendor KVM session closed, logged out). Must not throw. */
+  close(): Promise<void>;
+}
+
+export interface BrowserSession {
+  context: BrowserContext;
+  page: Page;
+  signal: AbortSignal;
+  log: Logger;
+  /** Shows a step: on the status page, or in the overlay while a BMC page is shown. null = hide the overlay. */
+  status(step: string | null): Promise<void>;
+  /** Shows a failure screen with its cause and what to check. */
+  fail(cause: string, hint: string, details?: string[]): Promise<void>;
+  /** Asks the supervisor for a fresh browser (e.g. new certificate flags). */
+  relaunch(): void;
+  /** Failure set at launch (e.g. fetching the BMC certificate failed). */
+  launchFailure?: Error;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,25 @@
+import { fakeConsoleHtml } from '../status-page/status-page.js';
+import type { BrowserSession, ConsoleApp } from './console-app.js';
+
+/** APP=fake: the labelled animated test console (Ironic's fake-graphical, our colours). */
+export function fakeApp(opts: { subject?: string; readOnly: boolean }): ConsoleApp {
+  return {
+    browserArgs: async () => [],
+    async run(s: BrowserSession) {
+      await s.status(null);
+      await s.page.setContent(fakeConsoleHtml(opts));
+    },
+    close: async () => undefined,
+  };
+}
+
+/** Invalid environment: stay up and show every problem, naming its variable. */
+export function errorApp(cause: string, hint: string, details: string[]): ConsoleApp {
+  return {
+    browserArgs: async () => [],
+    async run(s: BrowserSession) {
+      await s.fail(cause, hint, details);
+    },
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * APP=redfish-graphical: Redfish discovery, then the vendor script for the BMC's family opens its HTML5 KVM.
+ * The script's session is watched (isAlive every few seconds) and reopened after a loss; failures go on the
+ * screen with their cause and hint, and are retried after a while (a BMC that was down comes back by itself).
+ */
+import type { AppInfo } from '@bmc-console/common/console-env';
+import { discover } from '../discovery/discover.js';
+import { createRedfishClient } from '../redfish/client.js';
+import { ConsoleFailure, type BmcTarget, type ConsoleContext, type VendorScript } from '../vendor-script.js';
+import { pickVendorScript } from '../../vendor-scripts/index.js';
+import { browserTrust } from './browser-trust.js';
+import { Backoff } from './backoff.js';
+import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
+
+export const ALIVE_POLL_MS = 5000;
+
+/** APP_INFO -> where the BMC is (Ironic's parse_driver_info already split the address; https is assumed). */
+export function bmcTarget(info: AppInfo): BmcTarget {
+  const raw = info.address ?? '';
+  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
+  const prefix = info.root_prefix?.trim() || url.pathname.replace(/\/+$/, '') || '/redfish/v1';
+  return {
+    origin: url.origin,
+    rootPrefix: prefix.startsWith('/') ? prefix : `/${prefix}`,
+    username: info.username ?? '',
+    password: info.password ?? '',
+    verifyCa: info.verify_ca ?? true,
+  };
+}
+
+/** Turns anything thrown into something a person can act on. */
+export function toFailure(err: unknown): ConsoleFailure {
+  if (err instanceof ConsoleFailure) return err;
+  const e = err as { kind?: string; message?: string };
+  const message = e?.message ?? String(err);
+  switch (e?.kind) {
+    case 'unreachable':
+      return new ConsoleFailure(`Cannot reach the BMC: ${message}`, 'Check the BMC address and that the BMC is reachable from the console.', 'unreachable');
+    case 'tls':
+      return new ConsoleFailure(`The BMC's TLS certificate was not accepted: ${message}`, 'Check verify_ca in the node driver_info (true, false or a CA bundle path).', 'tls');
+    case 'auth':
+      return new ConsoleFailure('The BMC rejected the user name or password', "Check the node's redfish_username and redfish_password.", 'auth');
+    default:
+      return new ConsoleFailure(`Opening the console failed: ${message}`, 'See the console log (DEBUG=1 shows more).', 'internal');
+  }
+}
+
+export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: number; height: number }): ConsoleApp {
+  const bmc = bmcTarget(info);
+  const secrets = [bmc.password];
+  let current: { script: VendorScript; ctx: ConsoleContext } | undefined;
+  const retry = new Backoff({ initialMs: 10_000, maxMs: 120_000, factor: 2, resetAfterMs: 600_000 });
+
+  const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
+
+  return {
+    browserArgs: (home) => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home }),
+
+    async run(s: BrowserSession) {
+      if (s.launchFailure) {
+        const f = toFailure(s.launchFailure);
+        await s.fail(scrub(f.cause), f.hint);
+        await sleep(retry.nextDelay(Date.now()), s.signal);
+        if (!s.signal.aborted) s.relaunch();
+        return;
+      }
+      while (!s.signal.aborted) {
+        try {
+          await s.status(`Connecting to the BMC at ${bmc.origin}`);
+          const redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
+          const discovery = await discover(redfish);
+          s.log.info({ discovery }, 'discovered the BMC');
+          const script = pickVendorScript(discovery);
+          await s.status(`Opening the ${script.displayName} console`);
+          const ctx: ConsoleContext = {
+            page: s.page,
+            context: s.context,
+            bmc,
+            discovery,
+            redfish,
+            status: (step) => s.status(step),
+            log: s.log.child({ script: script.family }),
+            keys: { keyDelayMs },
+            signal: s.signal,
+            display,
+            ...(info.node_uuid ? { node: info.node_uuid } : {}),
+          };
+          current = { script, ctx };
+          retry.started(Date.now());
+          await script.open(ctx);
+          await s.status(null);
+          s.log.info({ family: script.family }, 'the KVM is showing');
+          while (!s.signal.aborted) {
+            await sleep(ALIVE_POLL_MS, s.signal);
+            if (s.signal.aborted) break;
+            const alive = await script.isAlive(ctx).catch(() => false);
+            if (!alive) {
+              s.log.warn({ family: script.family }, 'the KVM session was lost; opening it again');
+              await script.close(ctx).catch(() => undefined);
+              current = undefined;
+              break;
+            }
+          }
+        } catch (err) {
+          if (s.signal.aborted) return;
+          const f = toFailure(err);
+          s.log.error({ kind: f.kind, cause: scrub(f.cause) }, 'the console failed');
+          await s.fail(scrub(f.cause), f.hint).catch(() => undefined);
+          if (current) await current.script.close(current.ctx).catch(() => undefined);
+          current = undefined;
+          await sleep(retry.nextDelay(Date.now()), s.signal);
+        }
+      }
+    },
+
+    async close() {
+      const c = current;
+      current = undefined;
+      if (c) await c.script.close(c.ctx).catch(() => undefined);
+    },
+  };
+}

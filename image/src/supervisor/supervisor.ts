@@ -1,0 +1,376 @@
+/**
+ * `bmc-console run`: keeps Xvfb, x11vnc and Chromium running and the console app on screen.
+ * One loop starts whatever is missing; each child's death is noticed, and it is started again after a
+ * backoff. Xvfb's death takes the other two with it (they belong to its display).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ConsoleEnvError, CONSOLE_DEFAULTS, describeAppInfo, parseConsoleEnv, type ConsoleEnv } from '@bmc-console/common/console-env';
+import type { Logger } from '@bmc-console/common/log';
+import { statusPageHtml, STEP_OVERLAY_FUNCTION, stepOverlayInitScript } from '../status-page/status-page.js';
+import { Backoff } from './backoff.js';
+import { findBrowserPid, launchChromium } from './chromium.js';
+import type { Child } from './child-process.js';
+import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
+import { errorApp, fakeApp } from './fake-app.js';
+import { startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
+import { startXvfb, type RunningXvfb } from './xvfb.js';
+
+export interface SupervisorState {
+  pid: number;
+  display?: string;
+  vncPort: number;
+  xvfbPid?: number;
+  x11vncPid?: number;
+  chromiumPid?: number;
+  step?: string | null;
+  error?: string;
+  restarts: { xvfb: number; x11vnc: number; chromium: number };
+}
+
+export interface SupervisorOptions {
+  env: Record<string, string | undefined>;
+  log: Logger;
+  /** Working directory for the profile, password file and HOME of the browser; a fresh temp dir by default. */
+  runtimeDir?: string;
+  /** Where to write SupervisorState as JSON on every change (tests read pids from it). */
+  stateFile?: string;
+  /** Builds the app for APP=redfish-graphical (loaded lazily: the fake app needs none of it). */
+  redfishApp?: (env: ConsoleEnv) => Promise<ConsoleApp>;
+}
+
+interface Browser {
+  context: BrowserContext;
+  page: Page;
+  abort: AbortController;
+  pid: number | undefined;
+}
+
+type Name = 'xvfb' | 'x11vnc' | 'chromium';
+
+export class Supervisor {
+  readonly state: SupervisorState;
+  private readonly log: Logger;
+  private readonly runtimeDir: string;
+  private env: ConsoleEnv | undefined;
+  private app!: ConsoleApp;
+  private display: { width: number; height: number; readOnly: boolean; vncPort: number; vncPassword?: string; debug: boolean };
+  private xvfb: RunningXvfb | undefined;
+  private x11vnc: Child | undefined;
+  private browser: Browser | undefined;
+  private browserStarting = false;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private readonly notBefore: Record<Name, number> = { xvfb: 0, x11vnc: 0, chromium: 0 };
+  private readonly backoff: Record<Name, Backoff> = { xvfb: new Backoff(), x11vnc: new Backoff(), chromium: new Backoff() };
+  private step: string | null = 'Starting';
+  private loopDone: Promise<void> | undefined;
+  private readonly sandbox: boolean;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.log = opts.log;
+    this.runtimeDir = opts.runtimeDir ?? mkdtempSync(join(tmpdir(), 'bmc-console-'));
+    mkdirSync(this.runtimeDir, { recursive: true, mode: 0o700 });
+    // Root cannot use Chromium's sandbox; tests on the host switch it off explicitly, the image runs as a user.
+    this.sandbox = !/^(0|false|no)$/i.test(opts.env.CHROMIUM_SANDBOX ?? '1');
+    const e = opts.env;
+    let problems: { variable: string; message: string }[] = [];
+    try {
+      this.env = parseConsoleEnv(e);
+    } catch (err) {
+      if (!(err instanceof ConsoleEnvError)) throw err;
+      problems = err.problems;
+    }
+    if (this.env) {
+      const v = this.env;
+      this.display = { width: v.displayWidth, height: v.displayHeight, readOnly: v.readOnly, vncPort: v.vncPort, debug: v.debug, ...(v.vncPassword ? { vncPassword: v.vncPassword } : {}) };
+    } else {
+      // Stay up and show the problems. Err on the safe side: view-only, and a password whenever one was given.
+      const num = (s: string | undefined, def: number, lo: number, hi: number) => {
+        const n = Number(s);
+        return s && Number.isInteger(n) && n >= lo && n <= hi ? n : def;
+      };
+      const pw = e.VNC_PASSWORD ? e.VNC_PASSWORD.slice(0, 8) : undefined;
+      this.display = {
+        width: num(e.DISPLAY_WIDTH, CONSOLE_DEFAULTS.displayWidth, 320, 7680),
+        height: num(e.DISPLAY_HEIGHT, CONSOLE_DEFAULTS.displayHeight, 320, 7680),
+        readOnly: true,
+        vncPort: num(e.VNC_PORT, CONSOLE_DEFAULTS.vncPort, 1, 65535),
+        debug: /^(1|true|yes)$/i.test(e.DEBUG ?? ''),
+        ...(pw ? { vncPassword: pw } : {}),
+      };
+      // ConsoleEnvError messages never contain the password.
+      this.log.error({ problems }, `invalid console environment (shown on the screen): ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
+      this.app = errorApp('The console is not configured correctly', 'Fix these environment variables of the console container:', problems.map((p) => `${p.variable}: ${p.message}`));
+    }
+    this.state = { pid: process.pid, vncPort: this.display.vncPort, restarts: { xvfb: 0, x11vnc: 0, chromium: 0 } };
+  }
+
+  /** Starts everything; resolves once x11vnc answers (the console keeps running until stop()). */
+  async start(): Promise<void> {
+    if (this.env) {
+      const env = this.env;
+      this.log.info({ app: env.app, appInfo: describeAppInfo(env.appInfo), readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, vncAuth: env.vncPassword ? 'password' : 'none' }, 'starting the console');
+      if (env.app === 'fake') this.app = fakeApp({ readOnly: env.readOnly, ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}) });
+      else if (this.opts.redfishApp) this.app = await this.opts.redfishApp(env);
+      else {
+        const { redfishApp } = await import('./redfish-app.js');
+        this.app = redfishApp(env.appInfo, env.keyDelayMs, { width: env.displayWidth, height: env.displayHeight });
+      }
+    }
+    const ready = new Promise<void>((resolve) => {
+      this.onVncReady = resolve;
+    });
+    this.loopDone = this.loop();
+    await ready;
+  }
+
+  private onVncReady: (() => void) | undefined;
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.reconcile();
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'supervisor step failed');
+      }
+      if (this.stopping) break;
+      const now = Date.now();
+      const waits = (['xvfb', 'x11vnc', 'chromium'] as Name[]).filter((n) => this.isMissing(n) && this.notBefore[n] > now).map((n) => this.notBefore[n] - now);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        if (waits.length) setTimeout(() => this.poke(), Math.min(...waits) + 5);
+      });
+    }
+  }
+
+  private isMissing(n: Name): boolean {
+    if (n === 'xvfb') return !this.xvfb;
+    if (n === 'x11vnc') return !this.x11vnc;
+    return !this.browser && !this.browserStarting;
+  }
+
+  private died(n: Name, how: string): void {
+    if (this.stopping) return;
+    const delay = this.backoff[n].nextDelay(Date.now());
+    this.notBefore[n] = Date.now() + delay;
+    this.state.restarts[n] += 1;
+    this.log.warn({ child: n, how, restartInMs: delay }, `${n} exited; restarting`);
+    this.writeState();
+    this.poke();
+  }
+
+  private async reconcile(): Promise<void> {
+    const now = Date.now();
+    if (!this.xvfb) {
+      if (now < this.notBefore.xvfb) return;
+      // Anything left from the old display goes with it.
+      await this.stopBrowser();
+      const old = this.x11vnc;
+      this.x11vnc = undefined;
+      await old?.stop(1000);
+      const xvfb = await startXvfb(this.display, this.log).catch((err: unknown) => {
+        this.log.error({ err: (err as Error).message }, 'Xvfb failed to start');
+        this.died('xvfb', 'start failed');
+        return undefined;
+      });
+      if (!xvfb) return;
+      this.xvfb = xvfb;
+      this.backoff.xvfb.started(Date.now());
+      this.state.display = xvfb.display;
+      this.state.xvfbPid = xvfb.pid;
+      this.log.info({ child: 'xvfb', childPid: xvfb.pid, display: xvfb.display }, 'Xvfb ready');
+      this.writeState();
+      void xvfb.exited.then((how) => {
+        if (this.xvfb !== xvfb) return;
+        this.xvfb = undefined;
+        this.state.xvfbPid = undefined;
+        this.died('xvfb', how);
+      });
+    }
+    const xvfb = this.xvfb;
+    if (!this.x11vnc && now >= this.notBefore.x11vnc) {
+      const passwordFile = this.display.vncPassword ? writePasswordFile(this.runtimeDir, this.display.vncPassword) : undefined;
+      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile } : {}) }, this.log);
+      this.x11vnc = child;
+      this.backoff.x11vnc.started(Date.now());
+      this.state.x11vncPid = child.pid;
+      this.writeState();
+      void child.exited.then((how) => {
+        if (this.x11vnc !== child) return;
+        this.x11vnc = undefined;
+        this.state.x11vncPid = undefined;
+        this.died('x11vnc', how);
+      });
+      // Readiness in the background: the browser starts meanwhile.
+      void waitForRfb('127.0.0.1', this.display.vncPort, 15_000).then(
+        () => {
+          if (this.x11vnc !== child) return;
+          this.log.info({ child: 'x11vnc', childPid: child.pid, port: this.display.vncPort }, 'x11vnc ready');
+          this.onVncReady?.();
+          this.onVncReady = undefined;
+        },
+        (err: unknown) => this.x11vnc === child && this.log.warn({ err: (err as Error).message }, 'x11vnc is not answering yet'),
+      );
+    }
+    if (!this.browser && !this.browserStarting && now >= this.notBefore.chromium && this.xvfb === xvfb) {
+      this.browserStarting = true;
+      try {
+        await this.startBrowser(xvfb);
+      } finally {
+        this.browserStarting = false;
+      }
+    }
+  }
+
+  private async startBrowser(xvfb: RunningXvfb): Promise<void> {
+    const home = join(this.runtimeDir, 'home');
+    const profile = join(this.runtimeDir, 'profile');
+    // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles.
+    rmSync(profile, { recursive: true, force: true });
+    mkdirSync(home, { recursive: true });
+    let launchFailure: Error | undefined;
+    let extraArgs: string[] = [];
+    try {
+      extraArgs = await this.app.browserArgs(home);
+    } catch (err) {
+      launchFailure = err as Error;
+    }
+    let context: BrowserContext;
+    try {
+      context = await launchChromium({ display: xvfb.display, width: this.display.width, height: this.display.height, sandbox: this.sandbox, extraArgs, debug: this.display.debug }, profile, home);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message.split('\n')[0] }, 'Chromium failed to start');
+      this.died('chromium', 'launch failed');
+      return;
+    }
+    if (this.stopping || this.xvfb !== xvfb) {
+      await context.close().catch(() => undefined);
+      return;
+    }
+    const page = context.pages()[0] ?? (await context.newPage());
+    const abort = new AbortController();
+    const browser: Browser = { context, page, abort, pid: findBrowserPid() };
+    this.browser = browser;
+    this.backoff.chromium.started(Date.now());
+    this.state.chromiumPid = browser.pid;
+    this.log.info({ child: 'chromium', childPid: browser.pid }, 'Chromium ready');
+    this.writeState();
+
+    const lost = (how: string) => {
+      if (this.browser !== browser) return;
+      this.browser = undefined;
+      this.state.chromiumPid = undefined;
+      abort.abort();
+      void context.close().catch(() => undefined);
+      this.died('chromium', how);
+    };
+    context.on('close', () => lost('browser closed'));
+    page.on('crash', () => lost('page crashed'));
+    page.on('close', () => lost('page closed'));
+
+    await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step);
+    await context.addInitScript(stepOverlayInitScript);
+
+    const session: BrowserSession = {
+      context,
+      page,
+      signal: abort.signal,
+      log: this.log,
+      status: (step) => this.showStatus(browser, step),
+      fail: (cause, hint, details) => this.showFailure(browser, cause, hint, details),
+      relaunch: () => {
+        if (this.browser !== browser) return;
+        this.browser = undefined;
+        this.state.chromiumPid = undefined;
+        abort.abort();
+        void context.close().catch(() => undefined);
+        this.poke();
+      },
+      ...(launchFailure ? { launchFailure } : {}),
+    };
+    void this.app.run(session).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'console app failed'));
+  }
+
+  private async showStatus(b: Browser, step: string | null): Promise<void> {
+    this.step = step;
+    this.state.step = step;
+    this.state.error = undefined;
+    this.writeState();
+    if (step !== null) this.log.info({ step }, 'status');
+    // On our own page, redraw it; on a BMC page the overlay picks the step up by itself.
+    if (step !== null && b.page.url() === 'about:blank' && !b.abort.signal.aborted)
+      await b.page.setContent(statusPageHtml({ step, ...this.subject() })).catch(() => undefined);
+  }
+
+  private async showFailure(b: Browser, cause: string, hint: string, details?: string[]): Promise<void> {
+    this.state.error = cause;
+    this.writeState();
+    if (b.abort.signal.aborted) return;
+    await b.page
+      .goto('about:blank')
+      .then(() => b.page.setContent(statusPageHtml({ step: this.step ?? 'Console', error: cause, hint, ...(details ? { details } : {}), ...this.subject() })))
+      .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'cannot show the failure page'));
+  }
+
+  private subject(): { subject?: string } {
+    const info = this.env?.appInfo;
+    const parts = [info?.node_uuid ? `node ${info.node_uuid}` : undefined, info?.address].filter(Boolean);
+    return parts.length ? { subject: parts.join(' - ') } : {};
+  }
+
+  private async stopBrowser(): Promise<void> {
+    const b = this.browser;
+    this.browser = undefined;
+    this.state.chromiumPid = undefined;
+    if (!b) return;
+    b.abort.abort();
+    await withTimeout(b.context.close(), 1500).catch(() => undefined);
+    if (b.pid) {
+      try {
+        process.kill(b.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Ends the vendor session cleanly, then stops the children. Finishes well within 5 s. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping the console');
+    this.poke();
+    await withTimeout(this.app?.close() ?? Promise.resolve(), 2500).catch(() => this.log.warn('the vendor script did not close in time'));
+    await this.stopBrowser();
+    const x11vnc = this.x11vnc;
+    const xvfb = this.xvfb;
+    this.x11vnc = undefined;
+    this.xvfb = undefined;
+    await Promise.all([x11vnc?.stop(800), xvfb?.stop(800)]);
+    await withTimeout(this.loopDone ?? Promise.resolve(), 500).catch(() => undefined);
+    if (!this.opts.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
+    this.log.info('console stopped');
+  }
+
+  private writeState(): void {
+    if (!this.opts.stateFile) return;
+    try {
+      writeFileSync(this.opts.stateFile, JSON.stringify(this.state));
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'cannot write the state file');
+    }
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out after ${ms} ms`)))]);
+}

@@ -1,0 +1,65 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+import type { Logger } from '@bmc-console/common/log';
+import { spawnChild, type Child } from './child-process.js';
+
+export interface X11vncOptions {
+  display: string;
+  port: number;
+  readOnly: boolean;
+  /** Path of a file whose first line is the VNC password (x11vnc -passwdfile); undefined = no password. */
+  passwordFile?: string;
+}
+
+/**
+ * x11vnc's arguments. No -ncache: it makes the framebuffer report a tall off-screen cache area
+ * (Ironic removed it for that reason). The password comes from a file, never from argv.
+ */
+export function x11vncArgs(o: X11vncOptions): string[] {
+  // -nowf: no wireframe window moves (kiosk has one window); -noxrecord: no XRECORD scroll heuristics.
+  const args = ['-display', o.display, '-rfbport', String(o.port), '-shared', '-forever', '-nowf', '-noxrecord', '-quiet'];
+  if (o.readOnly) args.push('-viewonly', '-nocursor');
+  if (o.passwordFile) args.push('-passwdfile', `rm:${o.passwordFile}`);
+  else args.push('-nopw');
+  return args;
+}
+
+/**
+ * Writes the VNC password for x11vnc into a mode-0600 file in `dir` (x11vnc deletes it after reading: "rm:").
+ * Node's OpenSSL 3 has no DES, so the obfuscated -rfbauth format is not used; -passwdfile is x11vnc's
+ * documented way to keep the password out of argv.
+ */
+export function writePasswordFile(dir: string, password: string): string {
+  const path = join(dir, 'vnc-password');
+  writeFileSync(path, `${password}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/** Resolves when something on host:port speaks RFB (the server greeting "RFB xxx.yyy\n"). */
+export function waitForRfb(host: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const attempt = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const sock = connect({ host, port });
+      const done = (ok: boolean) => {
+        sock.destroy();
+        resolve(ok);
+      };
+      sock.setTimeout(1000, () => done(false));
+      sock.once('data', (d) => done(d.toString('latin1').startsWith('RFB ')));
+      sock.once('error', () => done(false));
+    });
+  return (async () => {
+    while (Date.now() < deadline) {
+      if (await attempt()) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no RFB greeting on ${host}:${port} within ${timeoutMs} ms`);
+  })();
+}
+
+export function startX11vnc(o: X11vncOptions, log: Logger): Child {
+  return spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log);
+}

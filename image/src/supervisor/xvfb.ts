@@ -1,0 +1,46 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from '@bmc-console/common/log';
+import { spawnChild, type Child } from './child-process.js';
+
+export interface XvfbOptions {
+  width: number;
+  height: number;
+}
+
+/** Xvfb's arguments: the display number is chosen by Xvfb and written to fd 3 (-displayfd), so none collide. */
+export function xvfbArgs(o: XvfbOptions): string[] {
+  return ['-displayfd', '3', '-screen', '0', `${o.width}x${o.height}x24`, '-nolisten', 'tcp', '-ac', '+extension', 'RANDR', '-dpi', '96'];
+}
+
+export interface RunningXvfb extends Child {
+  /** ":N" */
+  display: string;
+}
+
+/** Starts Xvfb and resolves once it accepts connections (it writes its display number only when ready). */
+export async function startXvfb(o: XvfbOptions, log: Logger, timeoutMs = 15_000): Promise<RunningXvfb> {
+  const child = spawnChild('xvfb', 'Xvfb', xvfbArgs(o), log, { extraPipe: true });
+  const fd3 = child.proc.stdio[3] as Readable | null | undefined;
+  if (!fd3) throw new Error('Xvfb: no -displayfd pipe');
+  const display = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`Xvfb did not report a display within ${timeoutMs} ms`)), timeoutMs);
+    fd3.setEncoding('utf8');
+    fd3.on('data', (chunk: string) => {
+      buf += chunk;
+      const m = /^(\d+)\n/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`:${m[1]}`);
+      }
+    });
+    void child.exited.then((how) => {
+      clearTimeout(timer);
+      reject(new Error(`Xvfb exited (${how}) before it was ready`));
+    });
+  }).catch(async (err: unknown) => {
+    await child.stop(500);
+    throw err;
+  });
+  return { ...child, display };
+}

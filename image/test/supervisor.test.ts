@@ -1,0 +1,102 @@
+/**
+ * `bmc-console run` on the host with real Xvfb, x11vnc and Chromium (no container), seen through a real
+ * RFB client: the fake console is on screen, each child killed by pid comes back, SIGTERM ends it all.
+ */
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureFrame } from '@bmc-console/common/rfb/client';
+import { encodePng } from '@bmc-console/common/rfb/png';
+import { FAKE_CONSOLE_COLOURS, STATUS_PAGE_COLOURS } from 'bmc-console/status-page/status-page';
+import { alive, REPO_ROOT, startConsole, type ConsoleProcess } from './helpers/console-process.js';
+import { colourCentreX, colourShare, hexToRgb, looksLikeFakeConsole, waitForFrame, type Frame } from './helpers/pixels.js';
+
+const SHOTS = join(REPO_ROOT, '.work', 'screenshots'); // git-ignored
+function save(name: string, f: Frame): void {
+  mkdirSync(SHOTS, { recursive: true });
+  writeFileSync(join(SHOTS, `${name}.png`), encodePng(f));
+}
+
+describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', () => {
+  let c: ConsoleProcess;
+  beforeAll(async () => {
+    c = await startConsole({ APP: 'fake', DISPLAY_WIDTH: '1024', DISPLAY_HEIGHT: '768' });
+    await c.waitForState((s) => !!s.chromiumPid && !!s.x11vncPid && !!s.xvfbPid);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('shows the fake test console to a VNC client, at the configured size', async () => {
+    const f = await waitForFrame({ port: c.port }, looksLikeFakeConsole);
+    save('supervisor-fake', f);
+    expect([f.width, f.height]).toEqual([1024, 768]);
+    expect(colourShare(f, FAKE_CONSOLE_COLOURS.background)).toBeGreaterThan(0.6);
+  });
+
+  it('animates: the bar moves between frames', async () => {
+    const first = await waitForFrame({ port: c.port }, looksLikeFakeConsole);
+    const x0 = colourCentreX(first, FAKE_CONSOLE_COLOURS.bar);
+    await waitForFrame({ port: c.port }, (f) => Math.abs(colourCentreX(f, FAKE_CONSOLE_COLOURS.bar) - x0) > 20, 15_000);
+  });
+
+  for (const child of ['xvfb', 'x11vnc', 'chromium'] as const) {
+    it(`brings the picture back after ${child} is killed`, async () => {
+      const before = c.state()!;
+      const pid = child === 'xvfb' ? before.xvfbPid : child === 'x11vnc' ? before.x11vncPid : before.chromiumPid;
+      expect(pid, `${child} pid in the state file`).toBeGreaterThan(0);
+      process.kill(pid!, 'SIGKILL');
+      const after = await c.waitForState((s) => s.restarts[child] > before.restarts[child] && !!s.xvfbPid && !!s.x11vncPid && !!s.chromiumPid);
+      const newPid = child === 'xvfb' ? after.xvfbPid : child === 'x11vnc' ? after.x11vncPid : after.chromiumPid;
+      expect(newPid).not.toBe(pid);
+      const f = await waitForFrame({ port: c.port }, looksLikeFakeConsole);
+      save(`supervisor-after-${child}-killed`, f);
+    });
+  }
+
+  it('stops every child on SIGTERM and exits 0', async () => {
+    const s = c.state()!;
+    const { code, ms } = await c.stop();
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(5000); // the stated limit, loosely
+    for (const pid of [s.xvfbPid, s.x11vncPid, s.chromiumPid]) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+});
+
+describe('supervisor with an invalid environment', () => {
+  it('stays up and shows every problem, naming the variable, without the password', async () => {
+    const c = await startConsole({ APP: 'nonsense', READ_ONLY: 'maybe', APP_INFO: '{"password":"hunter22", bad json' });
+    try {
+      const bg = hexToRgb(STATUS_PAGE_COLOURS.failureBackground);
+      const f = await waitForFrame({ port: c.port }, (fr) => colourShare(fr, bg) > 0.5);
+      save('supervisor-env-error', f);
+      const out = c.output();
+      expect(out).toMatch(/APP: expected one of fake, redfish-graphical/);
+      expect(out).toMatch(/READ_ONLY must be True or False/);
+      expect(out).toMatch(/APP_INFO.*not valid JSON/);
+      expect(out).not.toContain('hunter22');
+      expect(c.proc.exitCode).toBeNull();
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('supervisor with VNC_PASSWORD and READ_ONLY', () => {
+  it('asks VNC clients for the password, which never appears in argv or logs', async () => {
+    const c = await startConsole({ APP: 'fake', VNC_PASSWORD: 'pw-8ch!', READ_ONLY: 'True' });
+    try {
+      const s = await c.waitForState((st) => !!st.x11vncPid);
+      const f = await waitForFrame({ port: c.port, password: 'pw-8ch!' }, looksLikeFakeConsole);
+      expect(f.width).toBe(1280);
+      await expect(captureFrame({ host: '127.0.0.1', port: c.port, password: 'wrong', timeoutMs: 5000 })).rejects.toThrow();
+      await expect(captureFrame({ host: '127.0.0.1', port: c.port, timeoutMs: 5000 })).rejects.toThrow();
+      const argv = readFileSync(`/proc/${s.x11vncPid}/cmdline`, 'utf8').split('\0');
+      expect(argv).toContain('-viewonly');
+      expect(argv.join(' ')).not.toContain('pw-8ch!');
+      expect(c.output()).not.toContain('pw-8ch!');
+    } finally {
+      await c.stop();
+    }
+  });
+});
