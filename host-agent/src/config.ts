@@ -1,0 +1,164 @@
+/**
+ * The agent's configuration: one zod schema, defaults in one place. Option names follow Ironic's `[vnc]` group
+ * where the meaning is the same (container_provider, console_image, token_timeout, ...), so operators recognise them.
+ * Sources, lowest first: defaults, the config file (YAML or JSON), BMC_CONSOLE_AGENT_<OPTION> env, CLI overrides.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const defaultStateDir = (): string =>
+  process.getuid?.() === 0 ? '/var/lib/bmc-console-agent' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'bmc-console-agent');
+
+const defaultQuadletDir = (): string => join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'containers', 'systemd');
+
+const seconds = (min: number) => z.number().int().min(min, `expected a whole number of seconds >= ${min}`);
+
+export const agentConfigSchema = z
+  .object({
+    /** podman | systemd | kubernetes | fake, or the name of an npm package that exports a provider factory. */
+    container_provider: z.string().min(1).default('podman'),
+    console_image: z.string().min(1).default('localhost/bmc-console:latest'),
+    /** Seconds a console URL's token stays valid. */
+    token_timeout: seconds(10).default(600),
+    /** Seconds to wait for the console's RFB greeting after the container started. */
+    wait_for_ready_timeout: seconds(1).default(30),
+    /** The proxy's viewer page; console URLs are `<public_url>?path=websockify%3Fnode%3D<uuid>%26token%3D<token>`. */
+    public_url: z.string().url('expected the proxy viewer URL, e.g. "https://console.example.com/"').default('http://127.0.0.1:6090/'),
+    read_only: z.boolean().default(false),
+    /** A per-console random VNC password that x11vnc requires and the proxy answers. */
+    vnc_password: z.boolean().default(true),
+    display_width: z.number().int().min(320).max(7680).optional(),
+    display_height: z.number().int().min(320).max(7680).optional(),
+    state_dir: z.string().min(1).default(defaultStateDir),
+    /** Identifies this agent on its containers (label/selector), so stop-all and reconcile touch only its own. */
+    agent_host: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a host name (letters, digits, . _ -)').default(() => hostname().split('.')[0] || 'localhost'),
+    /** Ironic stops every console when the conductor starts and stops; here it is a choice (off: consoles survive). */
+    stop_all_on_start: z.boolean().default(false),
+    stop_all_on_shutdown: z.boolean().default(false),
+    /** Seconds between reconcile passes in `serve` (dead containers cleaned up, unknown ones stopped); 0 = only at start. */
+    reconcile_interval: z.number().int().min(0).default(60),
+
+    // podman / docker CLI provider
+    container_executable: z.string().min(1).default('podman'),
+    /** Exported as CONTAINER_HOST and DOCKER_HOST to the CLI. */
+    container_host: z.string().optional(),
+    /** Address the console's port 5900 is published on (random host port). Keep it on loopback. */
+    container_publish_address: z.string().min(1).default('127.0.0.1'),
+    /** slirp4netns with host loopback lets a console reach a BMC emulator on the host at 10.0.2.2. */
+    container_network: z.string().min(1).default('slirp4netns:allow_host_loopback=true'),
+    /** How secrets reach the container: env passthrough (value only in the CLI's environment) or a podman secret. */
+    container_credentials: z.enum(['env', 'secret']).default('env'),
+    container_shm_size: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 256m').default('512m'),
+    container_memory: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 1g').default('1536m'),
+    container_cpus: z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of CPUs like 1.5').default('2'),
+    container_pids_limit: z.number().int().min(16).default(1024),
+    container_pull: z.enum(['never', 'missing', 'always', 'newer']).default('missing'),
+
+    // systemd (Quadlet) provider
+    systemd_container_dir: z.string().min(1).default(defaultQuadletDir),
+    systemd_container_publish_port: z.string().min(1).default('127.0.0.1::5900'),
+    systemctl_executable: z.string().min(1).default('systemctl'),
+
+    // kubernetes provider
+    kubernetes_container_template: z.string().optional(),
+    kubernetes_namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name').default('bmc-console'),
+    kubernetes_pod_timeout: seconds(1).default(120),
+    /** podIP (reachable inside the cluster, where the proxy runs) or hostIP (with a hostPort in the template). */
+    kubernetes_address: z.enum(['podIP', 'hostIP']).default('podIP'),
+    /** Labels of the proxy's pods: when set, a NetworkPolicy lets only them reach the console. */
+    kubernetes_proxy_selector: z.record(z.string(), z.string()).optional(),
+    kubectl_executable: z.string().min(1).default('kubectl'),
+
+    // HTTP API
+    api_host: z.string().min(1).default('127.0.0.1'),
+    api_port: z.number().int().min(0).max(65535).default(6091),
+    /** When set, the API listens on this unix socket instead of TCP. */
+    api_socket: z.string().optional(),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ENV_PREFIX = 'BMC_CONSOLE_AGENT_';
+
+/** Env values are strings; coerce them by the option's default type so `BMC_CONSOLE_AGENT_TOKEN_TIMEOUT=60` works. */
+function fromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const shape = agentConfigSchema.shape as Record<string, z.ZodType>;
+  for (const key of Object.keys(shape)) {
+    const raw = env[ENV_PREFIX + key.toUpperCase()];
+    if (raw === undefined) continue;
+    const probe = shape[key]!.safeParse(undefined);
+    const sample = probe.success ? probe.data : undefined;
+    if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key)) out[key] = raw.trim() === '' ? undefined : Number(raw);
+    else if (typeof sample === 'boolean') out[key] = /^(1|true|yes)$/i.test(raw.trim());
+    else if (key === 'kubernetes_proxy_selector') out[key] = safeJson(raw);
+    else out[key] = raw;
+  }
+  return out;
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text) ?? {}; // YAML is a superset of JSON
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`config file ${file} must hold a mapping of option: value`);
+  // Accept Ironic's layout too: options under a `vnc:` key.
+  const rec = data as Record<string, unknown>;
+  return typeof rec.vnc === 'object' && rec.vnc !== null && Object.keys(rec).length === 1 ? (rec.vnc as Record<string, unknown>) : rec;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: Record<string, string | undefined>;
+  overrides?: AgentConfigInput;
+}
+
+/** Validates everything at once; the error names each bad option and what was expected. */
+export function loadConfig(opts: LoadConfigOptions = {}): AgentConfig {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.BMC_CONSOLE_AGENT_CONFIG;
+  const merged = { ...(file ? readConfigFile(file) : {}), ...fromEnv(env), ...stripUndefined(opts.overrides ?? {}) };
+  const r = agentConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => {
+      const key = i.path.join('.');
+      if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.join(', ')}`;
+      return `${key || 'config'}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}: ${problems.join('; ')}`);
+  }
+  return r.data;
+}
+
+function stripUndefined(o: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}

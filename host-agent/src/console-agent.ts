@@ -1,0 +1,269 @@
+/**
+ * The agent's operations, shared by the CLI and the HTTP API: start/stop consoles through a provider, issue and
+ * verify tokens, and reconcile its state with what actually runs. Start/stop of one node is serialised (in-process
+ * mutex + lock file), and state survives restarts.
+ */
+import { APPS, appInfoSchema, redfishAppInfoSchema, type App, type AppInfo } from '@bmc-console/common/console-env';
+import { scrubSecrets, type Logger } from '@bmc-console/common/log';
+import type { AgentConfig } from './config.js';
+import { withLock } from './file-lock.js';
+import { checkNodeId } from './providers/console-names.js';
+import { KubernetesProvider } from './providers/kubernetes.js';
+import { loadProvider } from './providers/load-provider.js';
+import type { ConsoleProvider } from './providers/provider.js';
+import { StateStore, type ConsoleState } from './state-store.js';
+import { FileTokenStore } from './tokens/file-token-store.js';
+import { KubernetesTokenStore } from './tokens/kubernetes-token-store.js';
+import { consoleUrl, newVncPassword, type TokenStore, type VerifyResult } from './tokens/token-store.js';
+
+export type AgentErrorKind = 'invalid' | 'not-found' | 'provider' | 'internal';
+
+/** Every error names the node (when there is one) and the cause; never a secret. */
+export class AgentError extends Error {
+  constructor(
+    readonly kind: AgentErrorKind,
+    readonly node: string | undefined,
+    readonly cause_: string,
+  ) {
+    super(node ? `node ${node}: ${cause_}` : cause_);
+    this.name = 'AgentError';
+  }
+}
+
+export interface StartInput {
+  node: string;
+  app?: string;
+  appInfo: unknown;
+  readOnly?: boolean;
+}
+
+export interface StartResult {
+  node: string;
+  host: string;
+  port: number;
+  url: string;
+  expiresAt: string;
+}
+
+export interface ConsoleStatus {
+  node: string;
+  provider: string;
+  app: string;
+  status: 'running' | 'died';
+  host: string;
+  port: number;
+  readOnly: boolean;
+  startedAt: string;
+  diedAt?: string;
+  validTokens: number;
+}
+
+export interface ReconcileResult {
+  died: string[];
+  stoppedUnknown: string[];
+}
+
+/** Checks APP and APP_INFO; messages name the field (`appInfo.username`) and never echo values. */
+export function validateStart(input: StartInput): { node: string; app: App; appInfo: AppInfo; readOnly?: boolean } {
+  try {
+    checkNodeId(input.node);
+  } catch (err) {
+    throw new AgentError('invalid', undefined, (err as Error).message);
+  }
+  const app = input.app ?? 'redfish-graphical';
+  if (!(APPS as readonly string[]).includes(app)) throw new AgentError('invalid', input.node, `app: expected one of ${APPS.join(', ')}, got ${JSON.stringify(app)}`);
+  const schema = app === 'redfish-graphical' ? redfishAppInfoSchema : appInfoSchema;
+  const r = schema.safeParse(input.appInfo);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => (i.path.length ? `appInfo.${i.path.join('.')}: ${i.message}` : 'appInfo: expected a JSON object'));
+    throw new AgentError('invalid', input.node, problems.join('; '));
+  }
+  return { node: input.node, app: app as App, appInfo: r.data, ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}) };
+}
+
+export class ConsoleAgent {
+  readonly store: StateStore;
+
+  constructor(
+    readonly config: AgentConfig,
+    readonly provider: ConsoleProvider,
+    readonly tokens: TokenStore,
+    readonly log: Logger,
+    store?: StateStore,
+  ) {
+    this.store = store ?? new StateStore(config.state_dir);
+  }
+
+  static async create(config: AgentConfig, log: Logger, opts: { provider?: ConsoleProvider; tokens?: TokenStore } = {}): Promise<ConsoleAgent> {
+    const store = new StateStore(config.state_dir);
+    const provider = opts.provider ?? (await loadProvider({ config, log }));
+    const tokens = opts.tokens ?? (provider instanceof KubernetesProvider ? new KubernetesTokenStore(provider, config.token_timeout) : new FileTokenStore(store, config.token_timeout));
+    return new ConsoleAgent(config, provider, tokens, log, store);
+  }
+
+  private lock<T>(node: string, fn: () => Promise<T>): Promise<T> {
+    return withLock(this.store.nodeLockFile(node), fn);
+  }
+
+  private providerError(node: string | undefined, err: unknown, secrets: (string | undefined)[] = []): AgentError {
+    if (err instanceof AgentError) return err;
+    const msg = scrubSecrets((err as Error).message ?? String(err), secrets);
+    return new AgentError('provider', node, msg.replace(new RegExp(`^node ${node}: `), ''));
+  }
+
+  async start(input: StartInput): Promise<StartResult> {
+    const req = validateStart(input);
+    const readOnly = req.readOnly ?? this.config.read_only;
+    const secrets = [req.appInfo.password, JSON.stringify(req.appInfo)];
+    return this.lock(req.node, async () => {
+      // A new start replaces the old console (new APP_INFO, new password); old URLs stop working.
+      const existing = (await this.store.read()).consoles[req.node];
+      if (existing) await this.stopLocked(req.node);
+      const vncPassword = this.config.vnc_password ? newVncPassword() : undefined;
+      this.log.info({ node: req.node, app: req.app, provider: this.provider.name, readOnly }, 'starting console');
+      let endpoint;
+      try {
+        endpoint = await this.provider.start({ node: req.node, app: req.app, appInfo: req.appInfo, readOnly, ...(vncPassword ? { vncPassword } : {}) });
+      } catch (err) {
+        throw this.providerError(req.node, err, [...secrets, vncPassword]);
+      }
+      const state: ConsoleState = {
+        node: req.node,
+        provider: this.provider.name,
+        app: req.app,
+        host: endpoint.host,
+        port: endpoint.port,
+        readOnly,
+        ...(vncPassword ? { vncPassword } : {}),
+        startedAt: new Date().toISOString(),
+        status: 'running',
+      };
+      await this.store.update((s) => {
+        s.consoles[req.node] = state;
+      });
+      const issued = await this.tokens.issue(req.node, { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}) });
+      this.log.info({ node: req.node, host: endpoint.host, port: endpoint.port }, 'console ready');
+      return { node: req.node, host: endpoint.host, port: endpoint.port, url: consoleUrl(this.config.public_url, req.node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+    });
+  }
+
+  /** Idempotent: stopping a console that is not running succeeds with `wasRunning: false`. */
+  async stop(node: string): Promise<{ node: string; wasRunning: boolean }> {
+    try {
+      checkNodeId(node);
+    } catch (err) {
+      throw new AgentError('invalid', undefined, (err as Error).message);
+    }
+    return this.lock(node, async () => ({ node, wasRunning: await this.stopLocked(node) }));
+  }
+
+  private async stopLocked(node: string): Promise<boolean> {
+    const known = (await this.store.read()).consoles[node];
+    try {
+      await this.provider.stop(node);
+    } catch (err) {
+      throw this.providerError(node, err);
+    }
+    await this.tokens.revoke(node);
+    await this.store.update((s) => {
+      delete s.consoles[node];
+    });
+    this.log.info({ node }, 'console stopped');
+    return known?.status === 'running';
+  }
+
+  async stopAll(): Promise<{ stopped: string[] }> {
+    const known = Object.keys((await this.store.read()).consoles);
+    const live = await this.provider.list().catch(() => []);
+    try {
+      await this.provider.stopAll();
+    } catch (err) {
+      throw this.providerError(undefined, err);
+    }
+    const nodes = [...new Set([...known, ...live.map((r) => r.node)])];
+    for (const node of nodes) await this.tokens.revoke(node);
+    await this.store.update((s) => {
+      s.consoles = {};
+    });
+    this.log.info({ nodes }, 'all consoles stopped');
+    return { stopped: nodes.sort() };
+  }
+
+  async status(node?: string): Promise<ConsoleStatus[]> {
+    if (node !== undefined)
+      try {
+        checkNodeId(node);
+      } catch (err) {
+        throw new AgentError('invalid', undefined, (err as Error).message);
+      }
+    const state = await this.store.read();
+    const now = Date.now();
+    const list = Object.values(state.consoles)
+      .filter((c) => node === undefined || c.node === node)
+      .map((c): ConsoleStatus => ({
+        node: c.node,
+        provider: c.provider,
+        app: c.app,
+        status: c.status,
+        host: c.host,
+        port: c.port,
+        readOnly: c.readOnly,
+        startedAt: c.startedAt,
+        ...(c.diedAt ? { diedAt: c.diedAt } : {}),
+        validTokens: state.tokens.filter((t) => t.node === c.node && !t.revokedAt && Date.parse(t.expiresAt) > now).length,
+      }));
+    if (node !== undefined && list.length === 0) throw new AgentError('not-found', node, 'no console is running for this node');
+    return list.sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  /** A fresh token and console URL; earlier tokens stay valid until they expire. */
+  async url(node: string): Promise<{ node: string; url: string; expiresAt: string }> {
+    const [c] = await this.status(node);
+    if (!c || c.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
+    const full = (await this.store.read()).consoles[node]!;
+    const issued = await this.tokens.issue(node, { host: full.host, port: full.port, readOnly: full.readOnly, ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}) });
+    return { node, url: consoleUrl(this.config.public_url, node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+  }
+
+  verify(node: string, token: string): Promise<VerifyResult> {
+    return this.tokens.verify(node, token);
+  }
+
+  /**
+   * Brings state and reality together: consoles whose container died are cleaned up, their tokens revoked and
+   * they are marked `died`; labelled containers of this agent that it does not know are stopped (Ironic bug 2158578).
+   */
+  async reconcile(): Promise<ReconcileResult> {
+    const live = await this.provider.list();
+    const liveRunning = new Set(live.filter((r) => r.running).map((r) => r.node));
+    const state = await this.store.read();
+    const died: string[] = [];
+    for (const c of Object.values(state.consoles)) {
+      if (c.status !== 'running' || liveRunning.has(c.node)) continue;
+      await this.lock(c.node, async () => {
+        await this.provider.stop(c.node).catch((err: Error) => this.log.warn({ node: c.node, err: err.message }, 'clean-up of a dead console failed'));
+        await this.tokens.revoke(c.node);
+        await this.store.update((s) => {
+          const cur = s.consoles[c.node];
+          if (cur) {
+            cur.status = 'died';
+            cur.diedAt = new Date().toISOString();
+            delete cur.vncPassword;
+          }
+        });
+      });
+      died.push(c.node);
+      this.log.warn({ node: c.node }, 'console container died; marked and cleaned up');
+    }
+    const stoppedUnknown: string[] = [];
+    for (const r of live) {
+      const known = state.consoles[r.node];
+      if (known && known.status === 'running') continue;
+      if (known && !r.running) continue;
+      await this.lock(r.node, () => this.provider.stop(r.node)).catch((err: Error) => this.log.warn({ node: r.node, err: err.message }, 'stopping an unknown console failed'));
+      stoppedUnknown.push(r.node);
+      this.log.warn({ node: r.node, name: r.name }, 'stopped a console container this agent did not know');
+    }
+    return { died, stoppedUnknown };
+  }
+}

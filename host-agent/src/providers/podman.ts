@@ -1,0 +1,174 @@
+/**
+ * Console containers through the podman (or docker) CLI: `run --detach --rm --init`, labelled with node and agent,
+ * port 5900 published on a loopback address with a random host port. Secrets never go into argv: APP_INFO and
+ * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
+ */
+import { consoleEnvironment } from '@bmc-console/common/console-env';
+import { scrubSecrets } from '@bmc-console/common/log';
+import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import type { AgentConfig } from '../config.js';
+import { planCaMount } from '../ca-mount.js';
+import { runCommand, type CommandResult } from '../run-command.js';
+import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
+import { parsePodmanPort } from './podman-port.js';
+import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
+
+const SECRET_VARS = ['APP_INFO', 'VNC_PASSWORD'] as const;
+
+export function secretsOf(req: StartRequest): string[] {
+  return [req.appInfo.password, req.vncPassword, JSON.stringify(req.appInfo)].filter((s): s is string => typeof s === 'string');
+}
+
+export class PodmanProvider implements ConsoleProvider {
+  readonly name = 'podman';
+  private readonly config: AgentConfig;
+  private readonly log: ProviderContext['log'];
+
+  constructor(ctx: ProviderContext) {
+    this.config = ctx.config;
+    this.log = ctx.log.child({ provider: this.name });
+  }
+
+  /** The CLI's environment: CONTAINERS_CONF passes through from ours; container_host selects a remote engine. */
+  private cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+    const env: Record<string, string> = { ...extra };
+    if (this.config.container_host) env.CONTAINER_HOST = env.DOCKER_HOST = this.config.container_host;
+    return env;
+  }
+
+  private cli(args: string[], extraEnv?: Record<string, string>, input?: string): Promise<CommandResult> {
+    return runCommand(this.config.container_executable, args, { env: this.cliEnv(extraEnv), ...(input !== undefined ? { input } : {}) });
+  }
+
+  /** The argv of `podman run`: everything but the secret values (tests check that). */
+  runArgs(req: StartRequest, secretNames?: Record<string, string>): { args: string[]; env: Record<string, string> } {
+    const c = this.config;
+    const { appInfo, mount } = planCaMount(req.node, req.appInfo);
+    const all = consoleEnvironment({
+      app: req.app,
+      appInfo,
+      readOnly: req.readOnly,
+      ...(c.display_width ? { displayWidth: c.display_width } : {}),
+      ...(c.display_height ? { displayHeight: c.display_height } : {}),
+      ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}),
+    });
+    const name = consoleName(req.node);
+    const args = ['run', '--detach', '--rm', '--init', '--name', name];
+    for (const [k, v] of Object.entries(consoleLabels(req.node, c.agent_host))) args.push('--label', `${k}=${v}`);
+    args.push('--publish', `${c.container_publish_address.includes(':') ? `[${c.container_publish_address}]` : c.container_publish_address}::5900`);
+    args.push('--network', c.container_network);
+    args.push('--shm-size', c.container_shm_size, '--memory', c.container_memory, '--cpus', c.container_cpus, '--pids-limit', String(c.container_pids_limit));
+    args.push('--pull', c.container_pull);
+    const childEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(all)) {
+      if ((SECRET_VARS as readonly string[]).includes(k)) {
+        const secret = secretNames?.[k];
+        if (secret) args.push('--secret', `${secret},type=env,target=${k}`);
+        else {
+          args.push('--env', k); // value comes from the CLI's environment, never argv
+          childEnv[k] = v;
+        }
+      } else args.push('--env', `${k}=${v}`);
+    }
+    if (mount) args.push('--volume', `${mount.hostPath}:${mount.containerPath}:ro`);
+    args.push(c.console_image);
+    return { args, env: childEnv };
+  }
+
+  async start(req: StartRequest): Promise<ConsoleEndpoint> {
+    const name = consoleName(req.node);
+    const secrets = secretsOf(req);
+    const fail = (reason: string) => new ProviderError(this.name, req.node, scrubSecrets(reason, secrets));
+    await this.cli(['rm', '--force', name]); // a stale container of an earlier run; its exit code does not matter
+    let secretNames: Record<string, string> | undefined;
+    try {
+      if (this.config.container_credentials === 'secret') secretNames = await this.createSecrets(req);
+      const { args, env } = this.runArgs(req, secretNames);
+      const run = await this.cli(args, env);
+      if (run.code !== 0) throw fail(`${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`);
+      const endpoint = await this.port(name, req.node);
+      try {
+        await waitForRfbGreeting(endpoint.host, endpoint.port, this.config.wait_for_ready_timeout * 1000);
+      } catch (err) {
+        throw fail(`the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`);
+      }
+      return endpoint;
+    } catch (err) {
+      const logs = await this.cli(['logs', '--tail', '50', name]).catch(() => undefined);
+      if (logs?.stdout || logs?.stderr) this.log.debug({ node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) }, 'console container logs');
+      await this.cli(['rm', '--force', name]).catch(() => undefined);
+      if (secretNames) await this.removeSecrets(req.node);
+      if (err instanceof ProviderError) throw err;
+      throw fail((err as Error).message);
+    }
+  }
+
+  /** `podman port` can print several lines (IPv4 and IPv6 bindings); take the first IPv4 one. */
+  private async port(name: string, node: string): Promise<ConsoleEndpoint> {
+    const r = await this.cli(['port', name, '5900/tcp']);
+    const endpoint = r.code === 0 ? parsePodmanPort(r.stdout, this.config.container_publish_address) : undefined;
+    if (!endpoint) throw new ProviderError(this.name, node, `cannot read the published port of ${name}: ${r.stderr.trim() || JSON.stringify(r.stdout.trim())}`);
+    return endpoint;
+  }
+
+  private secretName(node: string, variable: string): string {
+    return `${consoleName(node)}-${variable.toLowerCase().replace(/_/g, '-')}`;
+  }
+
+  /** Podman secrets (created from stdin): not even `podman inspect` shows the values then. */
+  private async createSecrets(req: StartRequest): Promise<Record<string, string>> {
+    const env = consoleEnvironment({ app: req.app, appInfo: planCaMount(req.node, req.appInfo).appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
+    const names: Record<string, string> = {};
+    for (const k of SECRET_VARS) {
+      const value = env[k];
+      if (value === undefined) continue;
+      const secret = this.secretName(req.node, k);
+      await this.cli(['secret', 'rm', secret]);
+      const r = await this.cli(['secret', 'create', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, '-'], {}, value);
+      if (r.code !== 0) throw new Error(`podman secret create ${secret} failed: ${r.stderr.trim()}`);
+      names[k] = secret;
+    }
+    return names;
+  }
+
+  private async removeSecrets(node: string): Promise<void> {
+    if (this.config.container_credentials !== 'secret') return;
+    for (const k of SECRET_VARS) await this.cli(['secret', 'rm', this.secretName(node, k)]).catch(() => undefined);
+  }
+
+  async stop(node: string): Promise<void> {
+    const name = consoleName(node);
+    const r = await this.cli(['rm', '--force', '--time', '5', name]);
+    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) throw new ProviderError(this.name, node, `${this.config.container_executable} rm ${name} failed: ${r.stderr.trim()}`);
+    await this.removeSecrets(node);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const rec of await this.list()) await this.stop(rec.node);
+  }
+
+  async list(): Promise<ConsoleRecord[]> {
+    const r = await this.cli(['ps', '--all', '--filter', `label=${LABEL_AGENT}=${this.config.agent_host}`, '--format', 'json']);
+    if (r.code !== 0) throw new ProviderError(this.name, undefined, `${this.config.container_executable} ps failed: ${r.stderr.trim()}`);
+    return parsePs(r.stdout);
+  }
+}
+
+/** podman prints one JSON array; docker one JSON object per line with labels as "k=v,k=v". */
+export function parsePs(out: string): ConsoleRecord[] {
+  const text = out.trim();
+  if (!text) return [];
+  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
+  const records: ConsoleRecord[] = [];
+  for (const row of rows) {
+    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string };
+    const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
+    const node = labels[LABEL_NODE];
+    if (!node) continue;
+    const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
+    records.push({ node, name, running: /^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? '') });
+  }
+  return records;
+}
+
+export default (ctx: ProviderContext): ConsoleProvider => new PodmanProvider(ctx);

@@ -1,0 +1,59 @@
+import type { App, AppInfo } from '@bmc-console/common/console-env';
+import type { Logger } from '@bmc-console/common/log';
+import type { AgentConfig } from '../config.js';
+
+export interface StartRequest {
+  node: string;
+  app: App;
+  appInfo: AppInfo;
+  readOnly: boolean;
+  /** When set, the console's x11vnc requires it; it travels like APP_INFO (env/secret, never argv). */
+  vncPassword?: string;
+}
+
+/** Where the console's VNC server answers. */
+export interface ConsoleEndpoint {
+  host: string;
+  port: number;
+}
+
+/** What a provider sees running: one entry per console container it owns (scoped to this agent). */
+export interface ConsoleRecord {
+  node: string;
+  /** The container / unit / pod name. */
+  name: string;
+  running: boolean;
+  endpoint?: ConsoleEndpoint;
+}
+
+/**
+ * Where console containers run. `start` blocks until the VNC server answers with an RFB greeting and,
+ * on failure, leaves nothing behind. Errors are ProviderErrors naming the node and the cause.
+ */
+export interface ConsoleProvider {
+  readonly name: string;
+  start(req: StartRequest): Promise<ConsoleEndpoint>;
+  stop(node: string): Promise<void>;
+  stopAll(): Promise<void>;
+  list(): Promise<ConsoleRecord[]>;
+}
+
+/** What a provider factory gets: the validated config, a logger, and (for readiness) the RFB wait. */
+export interface ProviderContext {
+  config: AgentConfig;
+  log: Logger;
+}
+
+/** An external provider package default-exports (or exports `createProvider`) a function of this type. */
+export type ProviderFactory = (ctx: ProviderContext) => ConsoleProvider | Promise<ConsoleProvider>;
+
+export class ProviderError extends Error {
+  constructor(
+    readonly provider: string,
+    readonly node: string | undefined,
+    readonly reason: string,
+  ) {
+    super(`console provider '${provider}'${node ? ` for node ${node}` : ''}: ${reason}`);
+    this.name = 'ProviderError';
+  }
+}

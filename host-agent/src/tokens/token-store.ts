@@ -1,0 +1,60 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** What a token opens: the console's VNC endpoint and how to talk to it. */
+export interface ConsoleTarget {
+  host: string;
+  port: number;
+  readOnly: boolean;
+  vncPassword?: string;
+}
+
+export type RejectReason = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
+
+export type VerifyResult = { ok: true; node: string; target: ConsoleTarget; expiresAt: Date } | { ok: false; reason: RejectReason };
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Issue on start and on every `url` call (several valid at once); verify for the proxy; revoke all on stop. */
+export interface TokenStore {
+  issue(node: string, target: ConsoleTarget): Promise<IssuedToken>;
+  verify(node: string, token: string): Promise<VerifyResult>;
+  revoke(node: string): Promise<void>;
+}
+
+/** 32 random bytes, base64url (43 characters), like Ironic's `secrets.token_urlsafe()`. */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two hex SHA-256 digests. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === 32 && y.length === 32 && timingSafeEqual(x, y);
+}
+
+/** Ironic's console URL form, so existing clients (Horizon, Nova) keep working. */
+export function consoleUrl(publicUrl: string, node: string, token: string): string {
+  const path = encodeURIComponent(`websockify?node=${node}&token=${token}`);
+  return `${publicUrl}${publicUrl.includes('?') ? '&' : '?'}path=${path}`;
+}
+
+/** A per-console VNC password: 8 random printable characters (VNC authentication uses only 8 bytes). */
+export function newVncPassword(): string {
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.+=!@#%^*';
+  const bytes = randomBytes(8);
+  // 64 of 68 characters would bias slightly; rejection sampling keeps it uniform.
+  let out = '';
+  for (let i = 0; out.length < 8; i++) {
+    const b = i < bytes.length ? bytes[i]! : randomBytes(1)[0]!;
+    if (b < 256 - (256 % alphabet.length)) out += alphabet[b % alphabet.length];
+  }
+  return out;
+}
