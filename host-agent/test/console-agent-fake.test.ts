@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { AgentError } from '../src/console-agent.js';
+import { FakeProvider } from '../src/providers/fake.js';
+import type { ConsoleEndpoint, StartRequest } from '../src/providers/provider.js';
+import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+
+describe('console agent with the fake provider', () => {
+  it('starts, issues tokens, verifies, stops and revokes', async () => {
+    const { agent } = await makeAgent();
+    const started = await agent.start({ node: 'node-1', appInfo: appInfo() });
+    expect(started).toMatchObject({ node: 'node-1', host: '192.0.2.1', port: 5900 });
+    expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:6090\/\?path=websockify%3Fnode%3Dnode-1%26token%3D[A-Za-z0-9_-]{43}$/);
+    const second = await agent.url('node-1');
+    const v1 = await agent.verify('node-1', tokenOf(started.url));
+    const v2 = await agent.verify('node-1', tokenOf(second.url));
+    expect(v1.ok && v2.ok).toBe(true);
+    if (v1.ok) expect(v1.target.vncPassword).toMatch(/^[\x21-\x7e]{8}$/);
+    expect((await agent.status('node-1'))[0]).toMatchObject({ status: 'running', validTokens: 2 });
+    expect(await agent.stop('node-1')).toEqual({ node: 'node-1', wasRunning: true });
+    expect(await agent.verify('node-1', tokenOf(second.url))).toEqual({ ok: false, reason: 'revoked' });
+    expect(await agent.stop('node-1')).toEqual({ node: 'node-1', wasRunning: false });
+  });
+
+  it('passes read-only and the VNC password setting to the provider', async () => {
+    const fake = new FakeProvider();
+    const { agent } = await makeAgent({ vnc_password: false, read_only: true }, fake);
+    await agent.start({ node: 'n', appInfo: appInfo() });
+    expect(fake.lastRequest('n')).toMatchObject({ readOnly: true, app: 'redfish-graphical' });
+    expect(fake.lastRequest('n')?.vncPassword).toBeUndefined();
+    await agent.start({ node: 'n', appInfo: appInfo(), readOnly: false });
+    expect(fake.lastRequest('n')?.readOnly).toBe(false);
+  });
+
+  it('rejects bad input naming the node and the field, never the password', async () => {
+    const { agent } = await makeAgent();
+    const err = await agent.start({ node: 'node-2', appInfo: { address: 'https://x', username: 'u' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).message).toMatch(/^node node-2: appInfo\.password: /);
+    const bad = await agent.start({ node: 'bad node/..', appInfo: appInfo() }).catch((e: unknown) => e);
+    expect((bad as Error).message).toContain('expected a node UUID or name');
+    const app = await agent.start({ node: 'n3', app: 'vnc', appInfo: appInfo() }).catch((e: unknown) => e);
+    expect((app as Error).message).toBe('node n3: app: expected one of fake, redfish-graphical, got "vnc"');
+    const url = await agent.url('never-started').catch((e: unknown) => e);
+    expect((url as AgentError).kind).toBe('not-found');
+    expect((url as Error).message).toBe('node never-started: no console is running for this node');
+  });
+
+  it('names node and cause when the provider fails, without secrets', async () => {
+    class Failing extends FakeProvider {
+      override async start(req: StartRequest): Promise<ConsoleEndpoint> {
+        throw new Error(`podman run failed: bad env APP_INFO=${JSON.stringify(req.appInfo)} pw ${req.appInfo.password}`);
+      }
+    }
+    const { agent } = await makeAgent({}, new Failing());
+    const err = (await agent.start({ node: 'n4', appInfo: appInfo() }).catch((e: unknown) => e)) as AgentError;
+    expect(err.kind).toBe('provider');
+    expect(err.message).toMatch(/^node n4: podman run failed/);
+    expect(err.message).not.toContain('p\'"%$');
+  });
+
+  it('serialises start and stop of the same node', async () => {
+    const events: string[] = [];
+    class Slow extends FakeProvider {
+      override async start(req: StartRequest): Promise<ConsoleEndpoint> {
+        events.push(`start+${req.node}`);
+        await new Promise((r) => setTimeout(r, 30));
+        events.push(`start-${req.node}`);
+        return super.start(req);
+      }
+      override async stop(node: string): Promise<void> {
+        events.push(`stop+${node}`);
+        await new Promise((r) => setTimeout(r, 10));
+        events.push(`stop-${node}`);
+        return super.stop(node);
+      }
+    }
+    const { agent } = await makeAgent({}, new Slow());
+    await Promise.all([agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x'), agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x')]);
+    // Every operation's begin is followed by its own end: no interleaving.
+    for (let i = 0; i < events.length; i += 2) expect(events[i]!.replace('+', '-')).toBe(events[i + 1]);
+  });
+
+  it('reconciles: dead consoles are marked, unknown ones stopped', async () => {
+    const fake = new FakeProvider();
+    const { agent } = await makeAgent({}, fake);
+    const s = await agent.start({ node: 'dies', appInfo: appInfo() });
+    await fake.stop('dies'); // the container went away behind the agent's back
+    await fake.start({ node: 'stranger', app: 'fake', appInfo: {}, readOnly: false });
+    expect(await agent.reconcile()).toEqual({ died: ['dies'], stoppedUnknown: ['stranger'] });
+    expect((await agent.status('dies'))[0]).toMatchObject({ status: 'died', validTokens: 0 });
+    expect(await agent.verify('dies', tokenOf(s.url))).toEqual({ ok: false, reason: 'revoked' });
+    expect(await fake.list()).toEqual([]);
+    expect((await agent.url('dies').catch((e: Error) => e)).message).toBe('node dies: the console died; start it again');
+  });
+
+  it('stop-all stops known and unknown consoles', async () => {
+    const fake = new FakeProvider();
+    const { agent } = await makeAgent({}, fake);
+    await agent.start({ node: 'a', appInfo: appInfo() });
+    await fake.start({ node: 'b', app: 'fake', appInfo: {}, readOnly: false });
+    expect(await agent.stopAll()).toEqual({ stopped: ['a', 'b'] });
+    expect(await agent.status()).toEqual([]);
+  });
+});

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { parsePodmanPort } from '../src/providers/podman-port.js';
+import { parsePs } from '../src/providers/podman.js';
+
+describe('podman port parsing', () => {
+  it('reads IPv4, IPv6 (bracketed or not), several lines and the "5900/tcp ->" form', () => {
+    expect(parsePodmanPort('127.0.0.1:41234\n')).toEqual({ host: '127.0.0.1', port: 41234 });
+    expect(parsePodmanPort('[::1]:41235\n127.0.0.1:41234\n')).toEqual({ host: '127.0.0.1', port: 41234 });
+    expect(parsePodmanPort('::1:41235\n')).toEqual({ host: '::1', port: 41235 });
+    expect(parsePodmanPort('5900/tcp -> 0.0.0.0:40000\n5900/tcp -> [::]:40000\n', '192.0.2.10')).toEqual({ host: '192.0.2.10', port: 40000 });
+    expect(parsePodmanPort('')).toBeUndefined();
+    expect(parsePodmanPort('Error: no such container')).toBeUndefined();
+  });
+
+  it('reads podman (array) and docker (lines) ps JSON', () => {
+    const podman = JSON.stringify([{ Names: ['bmc-console-a'], State: 'running', Labels: { 'io.bmc-console.node': 'a' } }, { Names: ['other'], State: 'running', Labels: null }]);
+    expect(parsePs(podman)).toEqual([{ node: 'a', name: 'bmc-console-a', running: true }]);
+    const docker = `${JSON.stringify({ Names: 'bmc-console-b', State: 'exited', Labels: 'io.bmc-console.console=true,io.bmc-console.node=b' })}\n`;
+    expect(parsePs(docker)).toEqual([{ node: 'b', name: 'bmc-console-b', running: false }]);
+  });
+});

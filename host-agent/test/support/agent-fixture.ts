@@ -1,0 +1,27 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@bmc-console/common/log';
+import { loadConfig, type AgentConfigInput } from '../../src/config.js';
+import { ConsoleAgent } from '../../src/console-agent.js';
+import type { ConsoleProvider } from '../../src/providers/provider.js';
+
+/** The BMC password every provider test pushes through: quotes, %, $, backslash, ;, a newline and non-ASCII. */
+export const NASTY_PASSWORD = `p'"%$\\;\nÄ€🔑 $HOME %n end`;
+
+export function appInfo(extra: Record<string, unknown> = {}) {
+  return { address: 'https://10.0.2.2:8443', username: 'root', password: NASTY_PASSWORD, ...extra };
+}
+
+export async function makeAgent(overrides: AgentConfigInput = {}, provider?: ConsoleProvider) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: stateDir, agent_host: `test-${process.pid}`, ...overrides } });
+  const log = createLogger('agent-test', { level: process.env.LOG_LEVEL ?? 'silent' });
+  const agent = await ConsoleAgent.create(config, log, provider ? { provider } : {});
+  return { agent, config, stateDir };
+}
+
+export function tokenOf(url: string): string {
+  const path = decodeURIComponent(new URL(url).searchParams.get('path') ?? '');
+  return new URLSearchParams(path.split('?')[1]).get('token') ?? '';
+}
