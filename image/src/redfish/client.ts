@@ -132,14 +132,14 @@ export class RedfishClient implements RedfishSource {
     const auth = options.auth ?? !this.isServiceRoot(url);
     if (auth && this.hasCredentials && this.authMode === 'none') await this.login(options.signal);
     try {
-      return await this.exchange(method, url, body, auth, options.signal);
+      return await this.exchange(method, url, body, { auth, signal: options.signal });
     } catch (err) {
       // A session that timed out on the BMC side: log in again, once.
       if (auth && this.session && isRedfishError(err, 'auth') && err.status === 401) {
         this.log?.debug({ url: err.url }, 'redfish session rejected; logging in again');
         this.session = undefined;
         await this.login(options.signal);
-        return this.exchange(method, url, body, auth, options.signal);
+        return this.exchange(method, url, body, { auth, signal: options.signal });
       }
       throw err;
     }
@@ -163,7 +163,7 @@ export class RedfishClient implements RedfishSource {
     this.basic = false;
     if (!session?.path) return false;
     try {
-      await this.exchange('DELETE', this.url(session.path), undefined, false, signal, { 'X-Auth-Token': session.token });
+      await this.exchange('DELETE', this.url(session.path), undefined, { auth: false, signal, headers: { 'X-Auth-Token': session.token }, credentialed: true });
       return true;
     } catch (err) {
       this.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redfish logout failed');
@@ -185,7 +185,7 @@ export class RedfishClient implements RedfishSource {
     const url = this.url(`${this.rootPath}/SessionService/Sessions`);
     let res: RedfishResponse;
     try {
-      res = await this.exchange('POST', url, { UserName: this.username, Password: this.password }, false, signal);
+      res = await this.exchange('POST', url, { UserName: this.username, Password: this.password }, { auth: false, signal, credentialed: true });
     } catch (err) {
       if (this.authType === 'auto' && isRedfishError(err) && (err.kind === 'protocol' || (err.kind === 'http' && [404, 405, 501].includes(err.status ?? 0)))) {
         this.log?.debug({ url: err.url, status: err.status }, 'no usable SessionService; using Basic auth');
@@ -229,7 +229,13 @@ export class RedfishClient implements RedfishSource {
   }
 
   /** One request with same-host redirects followed; maps the answer onto RedfishResponse or RedfishError. */
-  private async exchange(method: string, url: URL, body: unknown, auth: boolean, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<RedfishResponse> {
+  private async exchange(
+    method: string,
+    url: URL,
+    body: unknown,
+    opts: { auth: boolean; signal?: AbortSignal | undefined; headers?: Record<string, string>; credentialed?: boolean },
+  ): Promise<RedfishResponse> {
+    const { auth, signal } = opts;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     let current = url;
     let currentMethod = method;
@@ -239,7 +245,7 @@ export class RedfishClient implements RedfishSource {
         'OData-Version': '4.0',
         'User-Agent': 'bmc-console',
         ...(auth ? this.authHeaders() : {}),
-        ...extraHeaders,
+        ...opts.headers,
       };
       const sendBody = currentMethod === 'GET' || currentMethod === 'HEAD' ? undefined : payload;
       if (sendBody) headers['Content-Type'] = 'application/json';
@@ -256,15 +262,16 @@ export class RedfishClient implements RedfishSource {
         current = next;
         continue;
       }
-      return this.interpret(current, raw, auth);
+      return this.interpret(current, raw, auth || opts.credentialed === true);
     }
   }
 
-  private interpret(url: URL, raw: RawResponse, auth: boolean): RedfishResponse {
+  /** `credentialed`: this request carried credentials (headers, or the session login body). */
+  private interpret(url: URL, raw: RawResponse, credentialed: boolean): RedfishResponse {
     const where = shown(url);
     const parsed = parseJsonBody(raw);
     if (raw.status === 401 || raw.status === 403) {
-      const why = !auth || !this.hasCredentials
+      const why = !credentialed || !this.hasCredentials
         ? 'authentication required and no credentials were sent'
         : raw.status === 401 ? 'the BMC rejected the user name or password' : 'the account is not allowed to do this';
       throw new RedfishError('auth', where, `${why} (HTTP ${raw.status})${this.messageSuffix(parsed)}`, { status: raw.status });
