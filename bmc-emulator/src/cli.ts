@@ -1,0 +1,158 @@
+import { parseArgs } from 'node:util';
+import { createLogger } from '@bmc-console/common/log';
+import { startEmulator, type EmulatorOptions } from './emulator.js';
+import { kvmMarkerColor } from './marker.js';
+import { FEATURES, PROFILE_NAMES, getProfile, isFeature, type Feature, type ProfileName } from './profiles.js';
+
+const USAGE = `usage: bmc-emulator --vendor <profile> [--listen 127.0.0.1:<port>] [options]
+
+Behaves like a vendor's BMC (Redfish + web UI + HTML5 KVM) over HTTPS. Prints one JSON line first:
+{url, username, password, profile, family, controlUrl, ...}. The password is random unless the environment
+variable BMC_EMULATOR_PASSWORD sets it (never pass secrets in argv).
+
+  --vendor P            ${PROFILE_NAMES.join(', ')}
+  --fixture DIR         serve captured Redfish JSON from DIR (root.json, Managers.json, ...) instead of the profile's
+  --listen HOST:PORT    default 127.0.0.1:0 (free port)
+  --cert FILE --key FILE  TLS certificate and key (default: self-signed)
+  --ca-dir DIR          generate a CA in DIR (ca.pem) and a server certificate signed by it
+  --node NAME           node name on the KVM screen (default node-1)
+  --username NAME       login name (default: the vendor's factory user)
+  --rp-port N           XCC viewer (remote presence) port (default: free port)
+  --fault F             wrong-password | kvm-busy | down (repeatable)
+  --session-timeout N   sessions expire after N idle seconds
+  --slow MS             delay every response by MS milliseconds
+  --fail-path PATH      answer HTTP 500 on PATH (repeatable)
+  --down                accept and reset every connection (toggle with POST /__emulator/control {"down":false})
+  --kvm-busy            the console is held by someone else
+  --no-primary          switch off the profile's primary console launch path (the fallback must work)
+  --disable F / --enable F  switch a behaviour: ${FEATURES.join(', ')}
+`;
+
+function fail(msg: string): never {
+  throw new UsageError(msg);
+}
+
+class UsageError extends Error {}
+
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min) fail(`--${name}: expected an integer >= ${min}, got "${v}"`);
+  return Number(v);
+}
+
+export function parseCli(argv: string[]): EmulatorOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        vendor: { type: 'string' }, fixture: { type: 'string' }, listen: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
+        'ca-dir': { type: 'string' }, node: { type: 'string' }, username: { type: 'string' }, 'rp-port': { type: 'string' },
+        fault: { type: 'string', multiple: true }, 'session-timeout': { type: 'string' }, slow: { type: 'string' },
+        'fail-path': { type: 'string', multiple: true }, down: { type: 'boolean' }, 'kvm-busy': { type: 'boolean' },
+        'no-primary': { type: 'boolean' }, disable: { type: 'string', multiple: true }, enable: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) fail('');
+  if (!v.vendor && !v.fixture) fail('--vendor: required (or --fixture DIR)');
+  if (v.vendor) {
+    try {
+      getProfile(v.vendor);
+    } catch (e) {
+      fail(`--vendor: ${(e as Error).message.replace(/^vendor: /, '')}`);
+    }
+  }
+  let host = '127.0.0.1';
+  let port = 0;
+  if (v.listen !== undefined) {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v.listen);
+    if (!m || Number(m[2]) > 65535) fail(`--listen: expected HOST:PORT such as 127.0.0.1:8443, got "${v.listen}"`);
+    host = (m[1] ?? '').replace(/^\[|\]$/g, '');
+    port = Number(m[2]);
+  }
+  const features = (flag: string, list: string[] | undefined): Feature[] =>
+    (list ?? []).map((f) => (isFeature(f) ? f : fail(`--${flag}: unknown behaviour "${f}"; expected one of ${FEATURES.join(', ')}`)));
+  const faults: NonNullable<EmulatorOptions['faults']> = {};
+  for (const f of v.fault ?? []) {
+    if (f === 'wrong-password') faults.wrongPassword = true;
+    else if (f === 'kvm-busy') faults.kvmBusy = true;
+    else if (f === 'down') faults.down = true;
+    else fail(`--fault: unknown fault "${f}"; expected wrong-password, kvm-busy or down`);
+  }
+  if (v.down) faults.down = true;
+  if (v['kvm-busy']) faults.kvmBusy = true;
+  const timeout = int('session-timeout', v['session-timeout'], 1);
+  if (timeout !== undefined) faults.sessionTimeoutS = timeout;
+  const slow = int('slow', v.slow, 0);
+  if (slow !== undefined) faults.slowMs = slow;
+  for (const p of v['fail-path'] ?? []) if (!p.startsWith('/')) fail(`--fail-path: expected a path starting with /, got "${p}"`);
+  if (v['fail-path']) faults.failPaths = v['fail-path'];
+  if ((v.cert === undefined) !== (v.key === undefined)) fail(v.cert === undefined ? '--cert: required with --key' : '--key: required with --cert');
+  const rpPort = int('rp-port', v['rp-port'], 0);
+  return {
+    ...(v.vendor ? { vendor: v.vendor as ProfileName } : {}),
+    ...(v.fixture ? { fixture: v.fixture } : {}),
+    host, port,
+    ...(v.cert ? { certFile: v.cert } : {}),
+    ...(v.key ? { keyFile: v.key } : {}),
+    ...(v['ca-dir'] ? { caDir: v['ca-dir'] } : {}),
+    ...(v.node ? { node: v.node } : {}),
+    ...(v.username ? { username: v.username } : {}),
+    ...(rpPort !== undefined ? { rpPort } : {}),
+    faults,
+    disable: features('disable', v.disable),
+    enable: features('enable', v.enable),
+    noPrimary: v['no-primary'] ?? false,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: EmulatorOptions;
+  try {
+    opts = parseCli(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      if (e.message) process.stderr.write(`bmc-emulator: ${e.message}\n\n`);
+      process.stderr.write(USAGE);
+      return e.message ? 2 : 0;
+    }
+    throw e;
+  }
+  const log = createLogger('bmc-emulator');
+  let emu;
+  try {
+    emu = await startEmulator({ ...opts, logger: log });
+  } catch (e) {
+    process.stderr.write(`bmc-emulator: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const profile = getProfile(emu.profile);
+  process.stdout.write(`${JSON.stringify({
+    url: emu.url, username: emu.username, password: emu.password, profile: emu.profile, family: emu.family, generation: profile.generation,
+    ...(emu.caFile ? { caFile: emu.caFile } : {}), ...(emu.viewerUrl ? { viewerUrl: emu.viewerUrl } : {}),
+    controlUrl: emu.controlUrl, stateUrl: `${emu.controlUrl}/__emulator/state`, markerColor: kvmMarkerColor(emu.profile).hex,
+    features: emu.state().features, primaryFeature: profile.primaryFeature,
+  })}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await emu.close();
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bmc-emulator: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

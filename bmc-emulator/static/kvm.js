@@ -1,0 +1,103 @@
+// Emulated HTML5 KVM viewer. Draws the host's text console (vendor, node, clock) on a canvas once the console
+// socket says "ok", with a profile-coloured marker square at the top-left. Keys and clicks go to the emulator.
+window.__kvmStart = function (cfg) {
+  'use strict';
+  var canvas = document.getElementById(cfg.canvasId);
+  var g = canvas.getContext('2d');
+  var status = 'connecting';
+  var message = 'Connecting to ' + cfg.label + ' ...';
+  var typed = '';
+  var clicks = 0;
+  var last = null;
+  var ws;
+
+  function setStatus(s, m) {
+    status = s;
+    if (m !== undefined) message = m;
+    document.body.dataset.kvm = s;
+    draw();
+  }
+
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+
+  function draw() {
+    g.fillStyle = '#000';
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.textBaseline = 'top';
+    if (status !== 'ok') {
+      // No video: a plain message, never the marker colour.
+      g.fillStyle = '#aaaaaa';
+      g.font = '28px monospace';
+      g.fillText(message, 40, 340);
+      return;
+    }
+    g.fillStyle = cfg.color;
+    g.fillRect(0, 0, 64, 64);
+    var now = new Date();
+    var clock = now.getUTCFullYear() + '-' + pad(now.getUTCMonth() + 1) + '-' + pad(now.getUTCDate()) + ' ' +
+      pad(now.getUTCHours()) + ':' + pad(now.getUTCMinutes()) + ':' + pad(now.getUTCSeconds()) + ' UTC';
+    g.fillStyle = '#e0e0e0';
+    g.font = 'bold 44px monospace';
+    g.fillText(cfg.label, 96, 24);
+    g.font = '36px monospace';
+    g.fillText('node: ' + cfg.node, 40, 120);
+    g.fillText(clock, 40, 180);
+    g.font = '28px monospace';
+    g.fillText(cfg.node + ' login: _', 40, 280);
+    var shown = typed.replace(/\n/g, '\u23ce');
+    if (shown.length > 50) shown = '...' + shown.slice(-47);
+    g.fillText('typed: ' + shown, 40, 420);
+    g.fillText('clicks: ' + clicks + (last ? ' at ' + last.x + ',' + last.y : ''), 40, 470);
+  }
+
+  function send(obj) {
+    if (ws && ws.readyState === 1 && status === 'ok') ws.send(JSON.stringify(obj));
+  }
+
+  function connect() {
+    var url = /^wss?:/.test(cfg.wsUrl) ? cfg.wsUrl : (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + cfg.wsUrl;
+    try {
+      ws = cfg.protocols.length ? new WebSocket(url, cfg.protocols) : new WebSocket(url);
+    } catch (e) {
+      setStatus('error', 'Console connection failed: ' + e.message);
+      return;
+    }
+    ws.onopen = function () {
+      if (cfg.authMessage) ws.send(JSON.stringify(cfg.authMessage));
+    };
+    ws.onmessage = function (ev) {
+      var m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (m.type === 'hello') setStatus(m.status, m.message || '');
+      else if (m.type === 'input') { typed = m.typed; clicks = m.clicks; last = m.last; draw(); }
+    };
+    ws.onclose = function (ev) {
+      if (status === 'ok') setStatus('closed', 'Console session ended.');
+      else if (status === 'connecting') setStatus('error', 'Console connection refused' + (ev.reason ? ': ' + ev.reason : '.'));
+    };
+  }
+
+  document.addEventListener('keydown', function (e) {
+    if (status !== 'ok') return;
+    e.preventDefault();
+    send({ type: 'key', key: e.key });
+  });
+  canvas.addEventListener('mousedown', function (e) {
+    if (status !== 'ok') return;
+    var r = canvas.getBoundingClientRect();
+    // object-fit: contain letterboxes the canvas; map the click into canvas pixels.
+    var scale = Math.min(r.width / canvas.width, r.height / canvas.height);
+    var ox = r.left + (r.width - canvas.width * scale) / 2;
+    var oy = r.top + (r.height - canvas.height * scale) / 2;
+    var x = Math.round((e.clientX - ox) / scale), y = Math.round((e.clientY - oy) / scale);
+    if (x < 0 || y < 0 || x >= canvas.width || y >= canvas.height) return;
+    canvas.focus();
+    send({ type: 'click', x: x, y: y });
+  });
+  window.addEventListener('pagehide', function () { if (ws) ws.close(1000, 'window-close'); });
+  setInterval(function () { if (status === 'ok') draw(); }, 1000);
+  draw();
+  canvas.focus();
+  connect();
+};
+if (window.__KVM) window.__kvmStart(window.__KVM);
