@@ -1,0 +1,160 @@
+/**
+ * `bmc-console-proxy`: serves the viewer page and relays browser websockets to console RFB ports, one token one
+ * console. Configuration: optional --config file (YAML/JSON, same keys as ProxyConfigSchema), then flags.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { readConfigFile, parseProxyConfig } from './config.js';
+import { startProxy } from './server.js';
+
+function int(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
+    return Number(v);
+  };
+}
+
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface Flags {
+  config?: string;
+  host?: string;
+  port?: number;
+  agentUrl?: string;
+  agentTimeoutMs?: number;
+  cert?: string;
+  key?: string;
+  tlsMinVersion?: string;
+  tlsCiphers?: string;
+  requireTls?: boolean;
+  allowedOrigin?: string[];
+  allowMissingOrigin?: boolean;
+  trustedProxy?: string[];
+  maxSessions?: number;
+  maxSessionsPerNode?: number;
+  maxSessionsPerSource?: number;
+  maxPayload?: number;
+  idleTimeout?: number;
+  maxSession?: number;
+  pingInterval?: number;
+  reverifyInterval?: number;
+  metrics?: boolean;
+  metricsHost?: string;
+  metricsPort?: number;
+}
+
+/** Merges file and flags (flags win) into the raw object the zod schema validates. */
+export function configFromFlags(flags: Flags): unknown {
+  const file = flags.config ? readConfigFile(flags.config) : {};
+  const out: Record<string, unknown> = { ...file };
+  const set = (key: string, v: unknown) => {
+    if (v !== undefined) out[key] = v;
+  };
+  set('host', flags.host);
+  set('port', flags.port);
+  set('agentUrl', flags.agentUrl);
+  set('agentTimeoutMs', flags.agentTimeoutMs);
+  set('requireTls', flags.requireTls);
+  set('allowedOrigins', flags.allowedOrigin);
+  set('allowMissingOrigin', flags.allowMissingOrigin);
+  set('trustedProxies', flags.trustedProxy);
+  if (flags.cert !== undefined || flags.key !== undefined || flags.tlsMinVersion !== undefined || flags.tlsCiphers !== undefined) {
+    const tls = { ...((file.tls as Record<string, unknown> | undefined) ?? {}) };
+    if (flags.cert !== undefined) tls.certFile = flags.cert;
+    if (flags.key !== undefined) tls.keyFile = flags.key;
+    if (flags.tlsMinVersion !== undefined) tls.minVersion = flags.tlsMinVersion;
+    if (flags.tlsCiphers !== undefined) tls.ciphers = flags.tlsCiphers;
+    out.tls = tls;
+  }
+  const limits: Record<string, unknown> = { ...((file.limits as Record<string, unknown> | undefined) ?? {}) };
+  const setLimit = (key: string, v: unknown) => {
+    if (v !== undefined) limits[key] = v;
+  };
+  setLimit('maxSessionsTotal', flags.maxSessions);
+  setLimit('maxSessionsPerNode', flags.maxSessionsPerNode);
+  setLimit('maxSessionsPerSource', flags.maxSessionsPerSource);
+  setLimit('maxPayloadBytes', flags.maxPayload);
+  setLimit('idleTimeoutSec', flags.idleTimeout);
+  setLimit('maxSessionSec', flags.maxSession);
+  setLimit('pingIntervalSec', flags.pingInterval);
+  setLimit('reverifyIntervalSec', flags.reverifyInterval);
+  out.limits = limits;
+  const metrics: Record<string, unknown> = { ...((file.metrics as Record<string, unknown> | undefined) ?? {}) };
+  if (flags.metrics === false) metrics.enabled = false;
+  if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
+  if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort;
+  out.metrics = metrics;
+  return out;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('bmc-console-proxy')
+    .description('Token-checked websocket proxy and viewer for bmc-console consoles')
+    .option('--config <file>', 'YAML or JSON config file (keys as in docs/proxy.md); flags override it')
+    .option('--host <addr>', 'listen address (default 127.0.0.1)')
+    .option('--port <n>', 'listen port, 0 = any free port (default 6090)', int('--port'))
+    .option('--agent-url <url>', 'host agent for token checks: http(s)://host:port or unix:/path.sock')
+    .option('--agent-timeout-ms <n>', 'timeout for one token check', int('--agent-timeout-ms'))
+    .option('--cert <file>', 'TLS certificate (PEM); with --key the proxy speaks only HTTPS/WSS')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--tls-min-version <v>', 'minimum TLS version: 1.2 or 1.3 (default 1.2)')
+    .option('--tls-ciphers <list>', 'OpenSSL cipher list for TLS 1.2')
+    .option('--require-tls', 'refuse plain HTTP (default when --cert is given); behind a TLS reverse proxy, needs X-Forwarded-Proto from --trusted-proxy')
+    .option('--no-require-tls', 'allow plain HTTP even without TLS (development only)')
+    .option('--allowed-origin <origin>', 'extra allowed Origin, full scheme://host[:port] (repeatable)', collect)
+    .option('--no-allow-missing-origin', 'refuse websocket upgrades that carry no Origin header')
+    .option('--trusted-proxy <addr>', 'reverse proxy address whose X-Forwarded-Proto/-For are believed (repeatable)', collect)
+    .option('--max-sessions <n>', 'sessions in total (default 200)', int('--max-sessions'))
+    .option('--max-sessions-per-node <n>', 'sessions per node (default 4)', int('--max-sessions-per-node'))
+    .option('--max-sessions-per-source <n>', 'sessions per source address (default 8)', int('--max-sessions-per-source'))
+    .option('--max-payload <bytes>', 'largest websocket message from a viewer (default 1048576)', int('--max-payload'))
+    .option('--idle-timeout <sec>', 'close sessions idle this long (default 900)', num('--idle-timeout'))
+    .option('--max-session <sec>', 'maximum session length (default 14400)', num('--max-session'))
+    .option('--ping-interval <sec>', 'websocket ping interval (default 25)', num('--ping-interval'))
+    .option('--reverify-interval <sec>', 're-check live sessions\' tokens this often (default 5)', num('--reverify-interval'))
+    .option('--no-metrics', 'do not serve Prometheus /metrics')
+    .option('--metrics-host <addr>', 'address of the separate metrics listener (with --metrics-port)')
+    .option('--metrics-port <n>', 'serve /metrics on its own listener instead of the main one', int('--metrics-port'))
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    return code ?? 2;
+  }
+  let config;
+  try {
+    config = parseProxyConfig(configFromFlags(program.opts<Flags>()));
+  } catch (err) {
+    process.stderr.write(`bmc-console-proxy: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const proxy = await startProxy(config);
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: proxy.url, metricsUrl: proxy.metricsUrl })}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await proxy.close();
+  return 0;
+}
+
+// Run when executed as a program (tsx, or the esbuild bundle), not when imported by tests.
+const invoked = process.argv[1] ? pathToFileURL(process.argv[1]).href : '';
+if (invoked === import.meta.url || /bmc-console-proxy(\.mjs)?$/.test(process.argv[1] ?? '')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bmc-console-proxy: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

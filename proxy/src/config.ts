@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The proxy's whole configuration with every default in this one schema. The config file (YAML or JSON),
+ * then CLI flags, map onto it. Option names follow Ironic's [vnc] group where the meaning is the same.
+ */
+export const ProxyConfigSchema = z
+  .object({
+    /** Listen address; Ironic: [vnc]host_ip. */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Listen port (0 picks a free one); Ironic: [vnc]port (6090). */
+    port: z.number().int().min(0).max(65535).default(6090),
+    /** Where the host agent answers POST /v1/tokens/verify: http(s)://host:port or unix:/path.sock. */
+    agentUrl: z
+      .string()
+      .refine((u) => /^(https?:\/\/|unix:\/)/.test(u), 'agentUrl must start with http://, https:// or unix:/')
+      .default('http://127.0.0.1:6091'),
+    agentTimeoutMs: z.number().int().positive().default(5000),
+    tls: z
+      .object({
+        /** PEM certificate and key files; Ironic: [vnc]ssl_cert_file / ssl_key_file. */
+        certFile: z.string().min(1),
+        keyFile: z.string().min(1),
+        /** Minimum TLS version, honoured exactly; Ironic: [vnc]ssl_minimum_version. */
+        minVersion: z.enum(['1.2', '1.3']).default('1.2'),
+        ciphers: z.string().optional(),
+      })
+      .optional(),
+    /**
+     * Refuse plain HTTP. With `tls` set the listener speaks only TLS anyway; without it (behind a TLS-terminating
+     * reverse proxy) each request must carry `X-Forwarded-Proto: https` from a trusted proxy. Defaults to true
+     * when `tls` is set.
+     */
+    requireTls: z.boolean().optional(),
+    /** Full origins (scheme://host[:port]) allowed besides the proxy's own; Ironic: [cors]allowed_origin. */
+    allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each allowed origin must be scheme://host[:port], without a path')).default([]),
+    /** Accept websocket upgrades without an Origin header (non-browser clients); browsers always send one. */
+    allowMissingOrigin: z.boolean().default(true),
+    /** Peer addresses whose X-Forwarded-Proto / X-Forwarded-For are believed (reverse proxies). */
+    trustedProxies: z.array(z.string().min(1)).default([]),
+    limits: z
+      .object({
+        maxSessionsTotal: z.number().int().positive().default(200),
+        maxSessionsPerNode: z.number().int().positive().default(4),
+        maxSessionsPerSource: z.number().int().positive().default(8),
+        /** Largest websocket message from the browser (RFB client messages are small). */
+        maxPayloadBytes: z.number().int().positive().default(1024 * 1024),
+        /** Close a session after this long without bytes in either direction. */
+        idleTimeoutSec: z.number().positive().default(900),
+        /** Close any session after this long, token or not. */
+        maxSessionSec: z.number().positive().default(4 * 3600),
+        pingIntervalSec: z.number().positive().default(25),
+        /** Re-ask the agent about each live session's token this often; expired/revoked ones are closed. */
+        reverifyIntervalSec: z.number().positive().default(5),
+        consoleConnectTimeoutMs: z.number().int().positive().default(10_000),
+        /** Pause reading from the console while this many bytes wait to be sent to the browser. */
+        highWaterMarkBytes: z.number().int().positive().default(4 * 1024 * 1024),
+      })
+      .prefault({}),
+    /** Serve Prometheus metrics at /metrics on the main listener, or on their own listener when metricsPort is set. */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).optional(),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
+export type ProxyConfigInput = z.input<typeof ProxyConfigSchema>;
+
+/** Validates a config object; errors name the field and what was expected. */
+export function parseProxyConfig(input: unknown): ProxyConfig {
+  const r = ProxyConfigSchema.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid proxy configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return r.data;
+}
+
+/** Reads a YAML or JSON config file into a plain object (validated later, after flags are merged). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  const data: unknown = parseYaml(text);
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`config file ${path}: expected a mapping at the top level`);
+  return data as Record<string, unknown>;
+}
+
+export function tlsRequired(config: ProxyConfig): boolean {
+  return config.requireTls ?? config.tls !== undefined;
+}

@@ -1,0 +1,200 @@
+// bmc-console viewer: one console per page, chosen only by the token. The websocket path is fixed (/websockify on
+// this origin); no host, port or password is ever taken from the URL.
+import RFB from '/novnc/core/rfb.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { state: 'connecting', reason: '', closeCode: null, readOnly: false, attempts: 0 };
+window.bmcViewer = state;
+
+// Close codes the proxy sends (proxy/src/close-codes.ts) and whether reconnecting can help.
+const CLOSE_TEXT = {
+  1000: ['Session closed', false],
+  1001: ['Console proxy restarted', true],
+  1003: ['Protocol error (text frame)', false],
+  1006: ['Connection lost', true],
+  1009: ['Message too big', false],
+  4000: ['Connection timed out', true],
+  4400: ['Console handshake failed', false],
+  4401: ['Access token expired', false],
+  4403: ['Access was revoked', false],
+  4408: ['Closed after inactivity', false],
+  4409: ['Maximum session length reached', false],
+  4502: ['Console connection closed', true],
+  4503: ['Console not reachable', true],
+  4504: ['Proxy could not log in to the console', false],
+};
+const TOKEN_TEXT = {
+  unknown: 'Access token not valid',
+  expired: 'Access token expired',
+  revoked: 'Access was revoked',
+  'wrong-node': 'Access token is for another node',
+  'agent-unavailable': 'Console service unavailable',
+};
+
+function readParams() {
+  const q = new URLSearchParams(location.search);
+  const h = new URLSearchParams(location.hash.slice(1));
+  let node = q.get('node') || h.get('node');
+  let token = q.get('token') || h.get('token');
+  // Ironic's URL form: ?path=websockify%3Fnode%3D<uuid>%26token%3D<token>. Only node and token are taken from it.
+  const path = q.get('path');
+  if ((!node || !token) && path) {
+    const m = /^\/?websockify\?(.*)$/.exec(path);
+    if (m) {
+      const p = new URLSearchParams(m[1]);
+      node = node || p.get('node');
+      token = token || p.get('token');
+    }
+  }
+  return { node, token };
+}
+
+const { node, token } = readParams();
+let rfb = null;
+let scale = true;
+let retryTimer = null;
+let userClosed = false;
+
+function setState(s, reason = '') {
+  state.state = s;
+  state.reason = reason;
+  const label = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', disconnected: 'Disconnected', failed: 'Not connected' }[s];
+  $('status').textContent = reason ? `${label} — ${reason}` : label;
+  $('status-dot').dataset.state = s;
+  const live = s === 'connected';
+  $('btn-cad').disabled = !live || state.readOnly;
+  $('btn-type').disabled = !live || state.readOnly;
+  $('btn-reconnect').hidden = !(s === 'failed' || s === 'disconnected');
+  document.title = `${s === 'connected' ? '' : '(' + label.replace('…', '') + ') '}BMC console${node ? ' · ' + node : ''}`;
+}
+
+async function tokenStatus() {
+  try {
+    const res = await fetch('/api/token-status', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ node, token }),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    return await res.json();
+  } catch {
+    return { valid: null, reason: 'agent-unavailable' };
+  }
+}
+
+function backoffMs(attempt) {
+  return Math.min(30000, 1000 * 2 ** Math.min(attempt, 5)) * (0.8 + Math.random() * 0.4);
+}
+
+function scheduleReconnect(why) {
+  state.attempts += 1;
+  const ms = backoffMs(state.attempts - 1);
+  setState('reconnecting', `${why}; retrying in ${Math.round(ms / 1000)} s`);
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(() => void connect(true), ms);
+}
+
+async function connect(isRetry = false) {
+  clearTimeout(retryTimer);
+  if (!node || !token) return setState('failed', 'this link has no node or token');
+  setState(isRetry ? 'reconnecting' : 'connecting');
+  const st = await tokenStatus();
+  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || 'Access token not valid');
+  if (st.valid === null) return scheduleReconnect(TOKEN_TEXT['agent-unavailable']);
+  state.readOnly = !!st.readOnly;
+  $('viewonly').hidden = !state.readOnly;
+
+  const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/websockify?node=${encodeURIComponent(node)}&token=${encodeURIComponent(token)}`;
+  const ws = new WebSocket(url);
+  ws.addEventListener('close', (e) => {
+    state.closeCode = e.code;
+    state.closeReason = e.reason;
+  });
+  userClosed = false;
+  rfb = new RFB($('screen'), ws, { shared: true });
+  rfb.scaleViewport = scale;
+  rfb.viewOnly = state.readOnly;
+  rfb.background = '#0b0e12';
+  rfb.addEventListener('connect', () => {
+    state.attempts = 0;
+    setState('connected');
+    rfb.focus();
+  });
+  rfb.addEventListener('credentialsrequired', () => {
+    // The proxy authenticates to the console; a password prompt means the console is misconfigured.
+    rfb.disconnect();
+    setState('failed', 'console asks for a VNC password; passwords are never typed here');
+  });
+  rfb.addEventListener('securityfailure', (e) => setState('failed', `console refused the connection${e.detail.reason ? ': ' + e.detail.reason : ''}`));
+  rfb.addEventListener('disconnect', () => void onDisconnect());
+}
+
+async function onDisconnect() {
+  rfb = null;
+  if (userClosed) return setState('disconnected', 'closed');
+  if (state.state === 'failed') return;
+  const code = state.closeCode ?? 1006;
+  const [text, retryable] = CLOSE_TEXT[code] || [`Connection closed (${code})`, true];
+  if (!retryable) return setState(code === 4401 || code === 4403 ? 'failed' : 'disconnected', text);
+  // Reconnect only while the token is still valid.
+  const st = await tokenStatus();
+  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || text);
+  scheduleReconnect(text);
+}
+
+$('btn-cad').addEventListener('click', () => rfb?.sendCtrlAltDel());
+$('btn-scale').addEventListener('click', () => {
+  scale = !scale;
+  $('btn-scale').setAttribute('aria-pressed', String(scale));
+  if (rfb) rfb.scaleViewport = scale;
+});
+$('btn-fullscreen').addEventListener('click', () => {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void document.documentElement.requestFullscreen().catch(() => {});
+});
+$('btn-reconnect').addEventListener('click', () => {
+  state.attempts = 0;
+  void connect(false);
+});
+$('btn-type').addEventListener('click', () => {
+  $('type-panel').hidden = false;
+  $('type-text').focus();
+});
+$('type-cancel').addEventListener('click', () => {
+  $('type-panel').hidden = true;
+  rfb?.focus();
+});
+$('type-send').addEventListener('click', () => {
+  const text = $('type-text').value;
+  $('type-panel').hidden = true;
+  $('type-text').value = '';
+  void typeText(text);
+});
+
+/** X keysym for one character: Latin-1 maps to itself, the rest to 0x01000000 + code point. */
+function keysym(ch) {
+  if (ch === '\n') return 0xff0d;
+  if (ch === '\t') return 0xff09;
+  const c = ch.codePointAt(0);
+  return (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xff) ? c : 0x01000000 + c;
+}
+
+async function typeText(text) {
+  if (!rfb || state.readOnly) return;
+  rfb.focus();
+  for (const ch of text) {
+    if (!rfb) return;
+    rfb.sendKey(keysym(ch), null);
+    // Short pause so BMC KVMs that sample keys (USB HID reports) do not drop repeated characters.
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+window.addEventListener('beforeunload', () => {
+  userClosed = true;
+  rfb?.disconnect();
+});
+
+$('node').textContent = node ? `node ${node}` : '';
+void connect(false);

@@ -1,0 +1,76 @@
+// A fake host agent for proxy tests: implements only POST /v1/tokens/verify over a token table the test controls.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeGrant {
+  node: string;
+  host: string;
+  port: number;
+  vncPassword?: string;
+  readOnly?: boolean;
+  expiresAt: Date;
+  revoked?: boolean;
+}
+
+export interface FakeAgent {
+  url: string;
+  grants: Map<string, FakeGrant>;
+  /** Issues a token for a console; returns it. */
+  issue(grant: Omit<FakeGrant, 'expiresAt'> & { ttlMs?: number; expiresAt?: Date }): string;
+  calls: number;
+  /** While true the agent answers 500 (agent trouble). */
+  broken: boolean;
+  close(): Promise<void>;
+}
+
+export async function startFakeAgent(): Promise<FakeAgent> {
+  const grants = new Map<string, FakeGrant>();
+  const agent: FakeAgent = {
+    url: '',
+    grants,
+    calls: 0,
+    broken: false,
+    issue(g) {
+      const token = randomBytes(32).toString('base64url');
+      grants.set(token, { ...g, expiresAt: g.expiresAt ?? new Date(Date.now() + (g.ttlMs ?? 600_000)) });
+      return token;
+    },
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      agent.calls++;
+      const send = (status: number, o: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(o));
+      };
+      if (agent.broken) return send(500, { error: 'broken on purpose' });
+      if (req.method !== 'POST' || req.url !== '/v1/tokens/verify') return send(404, { error: 'not found' });
+      let q: { node?: string; token?: string };
+      try {
+        q = JSON.parse(body) as typeof q;
+      } catch {
+        return send(400, { error: 'bad json' });
+      }
+      const g = grants.get(q.token ?? '');
+      if (!g) return send(403, { reason: 'unknown' });
+      if (g.node !== q.node) return send(403, { reason: 'wrong-node' });
+      if (g.revoked) return send(403, { reason: 'revoked' });
+      if (g.expiresAt.getTime() <= Date.now()) return send(403, { reason: 'expired' });
+      send(200, {
+        node: g.node,
+        host: g.host,
+        port: g.port,
+        ...(g.vncPassword ? { vncPassword: g.vncPassword } : {}),
+        readOnly: g.readOnly ?? false,
+        expiresAt: g.expiresAt.toISOString(),
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  agent.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return agent;
+}
