@@ -57,6 +57,8 @@ function resources(ctx: Ctx): Map<string, Record<string, unknown>> {
     '@odata.type': '#ComputerSystem.v1_13_0.ComputerSystem', Id: p.systemId, Name: 'System', SystemType: 'Physical',
     HostName: ctx.node, Status: { State: 'Enabled', Health: 'OK' }, ...p.system,
     GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: p.maxKvmSessions, ServiceEnabled: true },
+    Boot: { BootSourceOverrideEnabled: 'Disabled', BootSourceOverrideTarget: 'None', 'BootSourceOverrideTarget@Redfish.AllowableValues': ['None', 'Pxe', 'Hdd', 'Cd', 'BiosSetup'] },
+    Actions: { '#ComputerSystem.Reset': { target: `${sys}/Actions/ComputerSystem.Reset`, 'ResetType@Redfish.AllowableValues': ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart'] } },
     Links: { ManagedBy: [link(mgr)], Chassis: [link(ch)] },
   });
   add(`${V1}/Managers`, collection(`${V1}/Managers`, 'ManagerCollection', 'Manager Collection', [mgr]));
@@ -64,6 +66,7 @@ function resources(ctx: Ctx): Map<string, Record<string, unknown>> {
   add(mgr, {
     '@odata.type': '#Manager.v1_10_0.Manager', Id: p.managerId, Status: { State: 'Enabled', Health: 'OK' }, ...p.manager,
     NetworkProtocol: link(`${mgr}/NetworkProtocol`),
+    Actions: { '#Manager.Reset': { target: `${mgr}/Actions/Manager.Reset`, 'ResetType@Redfish.AllowableValues': ['GracefulRestart'] } },
     Links: { ...managerLinks, ManagerForServers: [link(sys)], ManagerForChassis: [link(ch)] },
   });
   add(`${mgr}/NetworkProtocol`, { '@odata.type': '#ManagerNetworkProtocol.v1_5_0.ManagerNetworkProtocol', Id: 'NetworkProtocol', Name: 'Manager Network Protocol', ...p.networkProtocol, ...(p.family === 'xcc' ? { KVMIP: { Port: ctx.rpPort() ?? 3900, ProtocolEnabled: true } } : {}) });

@@ -1,0 +1,58 @@
+import { request } from 'node:https';
+import WebSocket from 'ws';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json(): Record<string, unknown>;
+  cookies: Record<string, string>;
+}
+
+/** HTTPS request that accepts the emulator's self-signed certificate. */
+export function http(url: string, o: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { method: o.method ?? 'GET', headers: o.headers, rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const cookies: Record<string, string> = {};
+        for (const c of res.headers['set-cookie'] ?? []) {
+          const m = /^([^=]+)=([^;]*)/.exec(c);
+          if (m?.[1]) cookies[m[1]] = m[2] ?? '';
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown>, cookies });
+      });
+    });
+    r.on('error', reject);
+    if (o.body !== undefined) r.write(o.body);
+    r.end();
+  });
+}
+
+export function basic(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+export interface KvmHello { status: string; message: string; ws: WebSocket }
+
+/** Opens a console socket the way the viewer page does; resolves with the emulator's hello (or the refusal). */
+export function openKvm(url: string, o: { protocols?: string[]; cookie?: string; auth?: Record<string, unknown> } = {}): Promise<KvmHello> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, o.protocols ?? [], { rejectUnauthorized: false, headers: o.cookie ? { cookie: o.cookie } : {} });
+    ws.on('open', () => {
+      if (o.auth) ws.send(JSON.stringify(o.auth));
+    });
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data)) as Record<string, unknown>;
+      if (m.type === 'hello') resolve({ status: String(m.status), message: String(m.message), ws });
+    });
+    ws.on('unexpected-response', (_req, res) => resolve({ status: `http-${res.statusCode}`, message: '', ws }));
+    ws.on('error', reject);
+  });
+}
+
+export function wsUrl(httpsUrl: string, path: string): string {
+  return httpsUrl.replace(/^https:/, 'wss:') + path;
+}
