@@ -47,18 +47,26 @@ const Options = z
   .strict();
 type Options = z.infer<typeof Options>;
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Where the command writes; tests pass their own. */
+export interface DetectIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processIo: DetectIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: DetectIo = processIo): Promise<number> {
   let target: Target;
   try {
     const values = parseFlags(argv);
     if (values === 'help') {
-      process.stdout.write(`${USAGE}\n`);
+      io.out(`${USAGE}\n`);
       return EXIT_OK;
     }
     target = toTarget(values, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bmc-console detect: ${err.message}\n(bmc-console detect --help shows the usage)\n`);
+    io.err(`bmc-console detect: ${err.message}\n(bmc-console detect --help shows the usage)\n`);
     return EXIT_USAGE;
   }
 
@@ -69,11 +77,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     const d = await discover(source);
     const out = { vendor: d.vendor, family: d.family, generation: d.generation, managerId: d.managerId, evidence: d.evidence, firmwareVersion: d.firmwareVersion ?? null, managerPath: d.managerPath ?? null, systemPath: d.systemPath ?? null };
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    io.out(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT_OK;
   } catch (err) {
     if (!(err instanceof RedfishError)) throw err;
-    process.stderr.write(`bmc-console detect: ${err.message}\n  hint: ${HINTS[err.kind]}\n`);
+    io.err(`bmc-console detect: ${err.message}\n  hint: ${HINTS[err.kind]}\n`);
     return EXIT_BMC;
   } finally {
     if (source !== undefined && 'logout' in source) {
