@@ -1,0 +1,76 @@
+/**
+ * `npm run bench` entry: runs the proxy and/or console benchmarks, merges them into bench/results.json and
+ * regenerates the table in docs/benchmarks.md.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { runConsoleBench } from './console-bench.js';
+import { describeMachine } from './machine.js';
+import { runProxyBench, type StartOurs } from './proxy-bench.js';
+import { proxyTargets, writeDoc, type BenchResults } from './report.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function loadOurProxy(): Promise<StartOurs | undefined> {
+  if (!existsSync(join(root, 'proxy', 'src', 'server.ts'))) return undefined;
+  return (await import('./our-proxy.js')).startOurProxy;
+}
+
+async function main(): Promise<number> {
+  const program = new Command('bench')
+    .description('Benchmarks with same-run baselines; writes bench/results.json and docs/benchmarks.md')
+    .addOption(new Option('--only <part>', 'run one part only').choices(['proxy', 'console']))
+    .option('--quick', 'smaller sizes (a partial, faster run)', false)
+    .option('--results <file>', 'results file', join(root, 'bench', 'results.json'))
+    .option('--doc <file>', 'markdown file whose generated block is replaced', join(root, 'docs', 'benchmarks.md'));
+  program.parse();
+  const opts = program.opts<{ only?: 'proxy' | 'console'; quick: boolean; results: string; doc: string }>();
+
+  let previous: Partial<BenchResults> = {};
+  if (existsSync(opts.results)) {
+    try {
+      previous = JSON.parse(readFileSync(opts.results, 'utf8')) as Partial<BenchResults>;
+    } catch {
+      process.stderr.write(`bench: ignoring unreadable ${opts.results}\n`);
+    }
+  }
+  const results: BenchResults = {
+    machine: describeMachine(),
+    date: { ...previous.date },
+    quick: { ...previous.quick },
+    ...(previous.proxy ? { proxy: previous.proxy } : {}),
+    ...(previous.console ? { console: previous.console } : {}),
+  };
+  const save = (): void => {
+    const tmp = `${opts.results}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
+    renameSync(tmp, opts.results);
+    writeDoc(opts.doc, results);
+  };
+
+  if (opts.only !== 'console') {
+    results.proxy = await runProxyBench(opts.quick, await loadOurProxy());
+    results.date.proxy = new Date().toISOString();
+    results.quick.proxy = opts.quick;
+    save();
+    for (const t of proxyTargets(results.proxy)) process.stderr.write(`bench: ${t.name}: ${t.value} (goal ${t.goal}) ${t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'}\n`);
+  }
+  if (opts.only !== 'proxy') {
+    results.console = await runConsoleBench(opts.quick);
+    results.date.console = new Date().toISOString();
+    results.quick.console = opts.quick;
+    save();
+  }
+  process.stderr.write(`bench: wrote ${opts.results} and ${opts.doc}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,352 @@
+/**
+ * Console benchmarks: provider start call -> a VNC client sees the emulator's KVM canvas (and where the time
+ * goes, from the supervisor's JSON log), memory and idle CPU per console from its cgroup (v1), and density.
+ * Uses the host agent's podman provider when it is there, else `podman run` with the same flags.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { createLogger } from '@bmc-console/common/log';
+import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { encodePng } from '@bmc-console/common/rfb/png';
+import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
+import type { ConsoleResults } from './console-results.js';
+import { showsMarker } from './kvm-picture.js';
+import { median, round } from './stats.js';
+
+const IMAGE = 'localhost/bmc-console:latest';
+const PROFILE = 'idrac9';
+const benchRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Failure frames and scratch state go under dist/ (git-ignored).
+const outDir = join(benchRoot, 'dist', 'out');
+const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+
+interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/** What the benchmark needs of a provider (the host agent's ConsoleProvider, or plain podman). */
+interface Starter {
+  name: string;
+  start(node: string, appInfo: Record<string, unknown>, vncPassword: string): Promise<Endpoint>;
+  stop(node: string): Promise<void>;
+}
+
+/** What the benchmark needs of @bmc-console/bmc-emulator (imported lazily: the part skips without it). */
+interface Emulator {
+  port: number;
+  username: string;
+  password: string;
+  state(): { typed: string };
+  close(): Promise<void>;
+}
+interface EmulatorModule {
+  startEmulator(opts: { vendor?: string; host?: string; port?: number; node?: string }): Promise<Emulator>;
+}
+interface MarkerModule {
+  kvmMarkerColor(profile: string): { r: number; g: number; b: number };
+}
+
+function podman(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('podman', args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+const containerName = (node: string): string => `bmc-console-${node}`;
+
+async function loadStarter(): Promise<Starter> {
+  const logger = createLogger('bench', { level: 'warn' });
+  try {
+    // Specifiers in variables: the bench must still type-check and run (with the fallback) without host-agent.
+    const providerSpec = '@bmc-console/host-agent/providers/podman';
+    const configSpec = '@bmc-console/host-agent/config';
+    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void> };
+    const { PodmanProvider } = (await import(providerSpec)) as { PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider };
+    const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
+    const config = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: 'bmc-bench', state_dir: join(outDir, 'agent-state') });
+    const provider = new PodmanProvider({ config, log: logger });
+    return {
+      name: 'host agent podman provider (host-agent/src/providers/podman.ts)',
+      start: (node, appInfo, vncPassword) => provider.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
+      stop: (node) => provider.stop(node),
+    };
+  } catch (err) {
+    log(`host agent podman provider not usable (${(err as Error).message}); using plain podman run`);
+  }
+  return {
+    name: 'plain podman run (same flags as the podman provider)',
+    async start(node, appInfo, vncPassword) {
+      const name = containerName(node);
+      await podman(['rm', '--force', name]);
+      // Secrets travel in podman's environment (`--env NAME` without a value), never argv.
+      const env = { ...process.env, APP_INFO: JSON.stringify(appInfo), VNC_PASSWORD: vncPassword };
+      const run = await podman(
+        ['run', '--detach', '--rm', '--init', '--name', name, '--label', 'io.bmc-console.agent=bmc-bench', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns:allow_host_loopback=true',
+          '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never',
+          '--env', 'APP=redfish-graphical', '--env', 'APP_INFO', '--env', 'READ_ONLY=False', '--env', 'VNC_PASSWORD', IMAGE],
+        env,
+      );
+      if (run.code !== 0) throw new Error(`podman run ${name} failed: ${run.stderr.trim()}`);
+      const port = await podman(['port', name, '5900/tcp']);
+      const m = /127\.0\.0\.1:(\d+)/.exec(port.stdout);
+      if (!m) throw new Error(`podman port ${name}: ${port.stderr.trim() || port.stdout.trim()}`);
+      const endpoint = { host: '127.0.0.1', port: Number(m[1]) };
+      await waitForRfbGreeting(endpoint.host, endpoint.port, 30_000);
+      return endpoint;
+    },
+    async stop(node) {
+      await podman(['rm', '--force', '--time', '5', containerName(node)]);
+    },
+  };
+}
+
+/**
+ * Holds one VNC connection and waits, update by update, until the KVM marker is on screen. Resolves with the
+ * time it was seen (ms since epoch); saves the last frame as a PNG in bench/dist/out on failure.
+ */
+async function waitForPicture(endpoint: Endpoint, password: string, colour: { r: number; g: number; b: number }, timeoutMs: number, label: string): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let client: RfbClient | undefined;
+  let lastFrame: { width: number; height: number; rgba: Buffer } | undefined;
+  try {
+    while (Date.now() < deadline) {
+      try {
+        client ??= await RfbClient.connect({ ...endpoint, password, timeoutMs: 5000 });
+        await client.requestUpdate(lastFrame !== undefined);
+        lastFrame = { width: client.width, height: client.height, rgba: client.framebuffer };
+        if (showsMarker(client.framebuffer, colour)) return Date.now();
+      } catch {
+        // no update within the client's timeout (nothing changed) or a dropped connection: ask again
+        if (client && (client as unknown as { closed?: boolean }).closed) client = undefined;
+        await sleep(50);
+      }
+    }
+    if (lastFrame) {
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(join(outDir, `${label}.png`), encodePng({ ...lastFrame, rgba: Buffer.from(lastFrame.rgba) }));
+    }
+    throw new Error(`no KVM picture on ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms${lastFrame ? ` (last frame: bench/dist/out/${label}.png)` : ''}`);
+  } finally {
+    client?.close();
+  }
+}
+
+/** Types a few characters through VNC and waits until the emulator's KVM received them. */
+async function responsive(endpoint: Endpoint, password: string, emu: Emulator, timeoutMs: number): Promise<boolean> {
+  let client: RfbClient | undefined;
+  try {
+    client = await RfbClient.connect({ ...endpoint, password, timeoutMs: 10_000 });
+    const word = `z${randomBytes(2).toString('hex')}`;
+    await client.typeText(word);
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (emu.state().typed.includes(word)) return true;
+      await sleep(100);
+    }
+    return false;
+  } catch {
+    return false;
+  } finally {
+    client?.close();
+  }
+}
+
+/** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms]. */
+async function supervisorSteps(node: string): Promise<[string, number][]> {
+  const r = await podman(['logs', containerName(node)]);
+  const out: [string, number][] = [];
+  const seen = new Set<string>();
+  for (const line of `${r.stdout}\n${r.stderr}`.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as { time?: number; msg?: string; step?: string };
+      if (typeof j.time !== 'number' || !j.msg) continue;
+      const label = j.step ? `status: ${j.step}` : j.msg;
+      if (seen.has(label)) continue;
+      seen.add(label);
+      out.push([label, j.time]);
+    } catch {
+      // not a log line
+    }
+  }
+  return out;
+}
+
+async function containerStartedAt(node: string): Promise<number | undefined> {
+  const r = await podman(['inspect', '--format', '{{.State.StartedAt}}', containerName(node)]);
+  // Go prints "2026-11-25 22:10:01.123456789 +0000 UTC"
+  const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)? ([+-]\d{4})/.exec(r.stdout.trim());
+  if (!m) return undefined;
+  return Date.parse(`${m[1]}T${m[2]}${(m[3] ?? '').slice(0, 4)}${m[4]!.slice(0, 3)}:${m[4]!.slice(3)}`);
+}
+
+async function containerId(node: string): Promise<string | undefined> {
+  const r = await podman(['inspect', '--format', '{{.Id}}', containerName(node)]);
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
+function memAvailableMiB(): number {
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'latin1'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+interface Live {
+  node: string;
+  endpoint: Endpoint;
+  emu: Emulator;
+  vncPassword: string;
+}
+
+export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
+  process.env.CONTAINERS_CONF ??= join(benchRoot, '..', 'deploy', 'containers.conf');
+  const version = await podman(['--version']).catch(() => ({ code: 127, stdout: '', stderr: '' }));
+  if (version.code !== 0) return { skipped: 'podman is not available' };
+  if ((await podman(['image', 'exists', IMAGE])).code !== 0) return { skipped: `the console image ${IMAGE} is not built (npm run image:build)` };
+  let emulatorModule: EmulatorModule;
+  let markerModule: MarkerModule;
+  try {
+    const emuSpec = '@bmc-console/bmc-emulator/emulator';
+    const markerSpec = '@bmc-console/bmc-emulator/marker';
+    emulatorModule = (await import(emuSpec)) as EmulatorModule;
+    markerModule = (await import(markerSpec)) as MarkerModule;
+  } catch (err) {
+    return { skipped: `the BMC emulator cannot be loaded: ${(err as Error).message}` };
+  }
+  const colour = markerModule.kvmMarkerColor(PROFILE);
+  const starter = await loadStarter();
+  const results: ConsoleResults = { provider: starter.name, image: IMAGE, emulator: `bmc-emulator profile ${PROFILE} on 127.0.0.1 (10.0.2.2 from the container)`, notes: [] };
+  const imageId = await podman(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
+  if (imageId.code === 0) results.image = `${IMAGE} (${imageId.stdout.trim().slice(0, 12)})`;
+  const runs = quick ? 3 : 10;
+  const densityGoal = quick ? 5 : 40;
+  const live: Live[] = [];
+
+  const startOne = async (node: string): Promise<{ live: Live; t0: number; tGreeting: number }> => {
+    const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node });
+    const vncPassword = randomBytes(6).toString('hex');
+    const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+    const t0 = Date.now();
+    try {
+      const endpoint = await starter.start(node, appInfo, vncPassword);
+      return { live: { node, endpoint, emu, vncPassword }, t0, tGreeting: Date.now() };
+    } catch (err) {
+      await emu.close();
+      throw err;
+    }
+  };
+  const stopOne = async (l: Live): Promise<void> => {
+    await starter.stop(l.node).catch((err: unknown) => log(`stop ${l.node}: ${(err as Error).message}`));
+    await l.emu.close();
+  };
+
+  try {
+    // 1. Start -> KVM picture, one console at a time.
+    const times: number[] = [];
+    const stepTimes = new Map<string, number[]>();
+    const addStep = (label: string, sec: number): void => void stepTimes.set(label, [...(stepTimes.get(label) ?? []), sec]);
+    for (let i = 1; i <= runs; i++) {
+      const node = `bench-start-${i}`;
+      log(`console start ${i}/${runs}`);
+      let started: Awaited<ReturnType<typeof startOne>> | undefined;
+      try {
+        started = await startOne(node);
+        const tPicture = await waitForPicture(started.live.endpoint, started.live.vncPassword, colour, 60_000, node);
+        const s = (t: number): number => (t - started!.t0) / 1000;
+        times.push(s(tPicture));
+        const startedAt = await containerStartedAt(node);
+        if (startedAt !== undefined) addStep('container started (podman State.StartedAt)', s(startedAt));
+        for (const [label, t] of await supervisorSteps(node)) addStep(label, s(t));
+        addStep('provider start() returned (RFB greeting)', s(started.tGreeting));
+        addStep('VNC client sees the KVM canvas', s(tPicture));
+      } catch (err) {
+        (results.notes ??= []).push(`start run ${i}: ${(err as Error).message}`);
+        log(`start run ${i} failed: ${(err as Error).message}`);
+      } finally {
+        if (started) await stopOne(started.live);
+        else await starter.stop(node).catch(() => undefined);
+      }
+    }
+    results.startToPictureSec = times.map((t) => round(t, 2));
+    if (times.length) results.startToPictureMedianSec = round(median(times), 2);
+    results.steps = [...stepTimes.entries()]
+      .map(([step, v]) => ({ step: v.length === times.length ? step : `${step} (${v.length} of ${times.length} runs)`, medianSec: round(median(v), 2) }))
+      .sort((a, b) => a.medianSec - b.medianSec);
+
+    // 2. Density: start consoles until `densityGoal` are live or memory runs short.
+    const floorMiB = 2048;
+    let stoppedBecause: string | undefined;
+    for (let i = 1; i <= densityGoal; i++) {
+      if (memAvailableMiB() < floorMiB) {
+        stoppedBecause = `MemAvailable below ${floorMiB} MiB after ${live.length} consoles`;
+        break;
+      }
+      log(`density: console ${i}/${densityGoal} (MemAvailable ${memAvailableMiB().toFixed(0)} MiB)`);
+      try {
+        const s = await startOne(`bench-density-${i}`);
+        live.push(s.live);
+        await waitForPicture(s.live.endpoint, s.live.vncPassword, colour, 90_000, s.live.node).catch((err: unknown) => log(`density ${i}: ${(err as Error).message}`));
+      } catch (err) {
+        stoppedBecause = `console ${i} failed to start: ${(err as Error).message}`;
+        break;
+      }
+    }
+    log('density: settling 10 s, then checking every console');
+    await sleep(10_000);
+    let visible = 0;
+    let responsiveCount = 0;
+    for (const l of live) {
+      const seen = await waitForPicture(l.endpoint, l.vncPassword, colour, 15_000, `${l.node}-check`).then(
+        () => true,
+        () => false,
+      );
+      if (seen) visible++;
+      if (await responsive(l.endpoint, l.vncPassword, l.emu, 10_000)) responsiveCount++;
+    }
+
+    // 3. Memory and idle CPU per console, from the cgroups of the live consoles (KVM page showing).
+    const mems: { usage: number; rss: number; cache: number }[] = [];
+    const cpuDirs: string[] = [];
+    for (const l of live) {
+      const id = await containerId(l.node);
+      if (!id) continue;
+      const memDir = findCgroupDir('memory', id);
+      const cpuDir = findCgroupDir('cpuacct', id);
+      if (memDir) {
+        const m = cgroupMemory(memDir);
+        mems.push({ usage: m.usageBytes / 2 ** 20, rss: m.rssBytes / 2 ** 20, cache: m.cacheBytes / 2 ** 20 });
+      }
+      if (cpuDir) cpuDirs.push(cpuDir);
+    }
+    if (mems.length) results.memoryPerConsoleMiB = { usage: round(median(mems.map((m) => m.usage)), 0), rss: round(median(mems.map((m) => m.rss)), 0), cache: round(median(mems.map((m) => m.cache)), 0), consoles: mems.length };
+    else results.notes?.push('no cgroup v1 memory directory found for the console containers');
+    if (cpuDirs.length) {
+      const before = cpuDirs.map(cgroupCpuNs);
+      const t0 = process.hrtime.bigint();
+      await sleep(10_000);
+      const elapsedNs = Number(process.hrtime.bigint() - t0);
+      const pct = cpuDirs.map((d, i) => ((cgroupCpuNs(d) - before[i]!) / elapsedNs) * 100);
+      results.idleCpuPercentPerConsole = round(median(pct), 2);
+    }
+    results.density = { goal: densityGoal, started: live.length, live: live.length, visible, responsive: responsiveCount, ...(stoppedBecause ? { stoppedBecause } : {}), hostMemoryUsedMiB: round(totalMiB() - memAvailableMiB(), 0) };
+
+    // 4. Issue 10 (viewer-driven sessions) needs supervisor support.
+    results.viewerDriven = { note: 'not measured: not implemented yet' };
+  } finally {
+    log(`stopping ${live.length} consoles`);
+    for (let i = 0; i < live.length; i += 8) await Promise.all(live.slice(i, i + 8).map(stopOne));
+  }
+  return results;
+}
+
+function totalMiB(): number {
+  const m = /^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'latin1'));
+  return m ? Number(m[1]) / 1024 : 0;
+}

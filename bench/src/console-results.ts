@@ -1,0 +1,20 @@
+/** What the console benchmarks record (bench/results.json "console"). */
+export interface ConsoleResults {
+  /** Set when the part did not run, with the reason (no podman, no image, ...). */
+  skipped?: string;
+  provider?: string;
+  image?: string;
+  emulator?: string;
+  /** Provider start call -> a VNC client sees the emulator's KVM canvas, seconds, one entry per run. */
+  startToPictureSec?: number[];
+  startToPictureMedianSec?: number;
+  /** Median seconds from the start call to each supervisor step (from its JSON log), in order of appearance. */
+  steps?: { step: string; medianSec: number }[];
+  /** Per console with the KVM page showing, from the container's cgroup (v1). */
+  memoryPerConsoleMiB?: { usage: number; rss: number; cache: number; consoles: number };
+  idleCpuPercentPerConsole?: number;
+  density?: { goal: number; started: number; live: number; visible: number; responsive: number; stoppedBecause?: string; hostMemoryUsedMiB?: number };
+  /** Issue 10: enable -> first picture with a viewer waiting; viewer connect -> KVM after release. */
+  viewerDriven?: { enableToFirstPictureSec?: number; connectAfterReleaseSec?: number; note?: string };
+  notes?: string[];
+}

@@ -1,0 +1,48 @@
+import { startAgentStandIn } from './agent-stand-in.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNodeChild } from './child-process.js';
+import type { RelayUnderTest } from './relay.js';
+import type { TlsFiles } from './websockify.js';
+
+let sessionCounter = 0;
+const proxyHostScript = join(dirname(fileURLToPath(import.meta.url)), 'proxy-host.ts');
+
+/**
+ * Starts bmc-console-proxy in its own process with an in-process stand-in for the agent's token endpoint that
+ * sends every session to the benchmark console. Limits are raised so that 1000 sessions from one address fit;
+ * every session is for a different node, as with 1000 consoles.
+ */
+export async function startOurProxy(targetPort: number, vncPassword: string, tls?: TlsFiles): Promise<RelayUnderTest> {
+  const agent = await startAgentStandIn(targetPort, vncPassword);
+  const config = {
+    host: '127.0.0.1',
+    port: 0,
+    agentUrl: agent.url,
+    ...(tls ? { tls: { certFile: tls.certFile, keyFile: tls.keyFile } } : {}),
+    limits: { maxSessionsTotal: 5000, maxSessionsPerSource: 5000 },
+  };
+  let child;
+  try {
+    // Not bundled into bench/dist: the proxy finds its static files relative to its own package (packageRoot).
+    child = await startNodeChild('bmc-console-proxy', proxyHostScript, [], { nodeArgs: ['--conditions=source', '--import', 'tsx'], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
+  } catch (err) {
+    await agent.close();
+    throw err;
+  }
+  const port = child.info.port as number;
+  const base = `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}`;
+  const stop = child.stop;
+  return {
+    name: 'bmc-console-proxy',
+    pid: child.pid,
+    endpoint: () => {
+      const n = ++sessionCounter;
+      return { kind: 'ws', url: `${base}/websockify?node=bench-${n}&token=bench-token-${n}` };
+    },
+    async stop() {
+      await stop();
+      await agent.close();
+    },
+  };
+}

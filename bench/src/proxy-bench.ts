@@ -1,0 +1,253 @@
+/**
+ * Proxy benchmarks: our proxy against Debian websockify and a raw TCP relay, all in the same run, on loopback,
+ * each relaying to the same benchmark console (target-server.ts) in its own process.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openSession, type BenchSession } from './bench-client.js';
+import { bundleEntry } from './bundle.js';
+import { startNodeChild, type Child } from './child-process.js';
+import { treeCpuSeconds, treeMemory, type Memory } from './process-memory.js';
+import type { RelayName, RelayUnderTest } from './relay.js';
+import { median, percentile, round } from './stats.js';
+import { selfSignedTls } from './tls-files.js';
+import { startWebsockify, type TlsFiles } from './websockify.js';
+
+export interface ProxySizes {
+  streamBytes: number;
+  rounds: number;
+  roundTrips: number;
+  idleSessions: number;
+  concurrentStreams: number;
+  concurrentTotalBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+export function proxySizes(quick: boolean): ProxySizes {
+  return quick
+    ? { streamBytes: 32 * MiB, rounds: 2, roundTrips: 500, idleSessions: 200, concurrentStreams: 20, concurrentTotalBytes: 40 * MiB }
+    : { streamBytes: 256 * MiB, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };
+}
+
+export interface RelayResult {
+  /** Median of `rounds` single-stream runs, MiB/s. */
+  throughputMiBs?: number;
+  throughputRunsMiBs?: number[];
+  /** CPU seconds the relay's process tree spent per GiB relayed (single stream). */
+  cpuSecondsPerGiB?: number;
+  rttP50us?: number;
+  rttP99us?: number;
+  rttMaxus?: number;
+  concurrentMiBs?: number;
+  tlsMiBs?: number;
+  tlsRunsMiBs?: number[];
+  memory?: { sessions: number; before: Memory; after: Memory; perSessionPssKiB: number; perSessionRssKiB: number };
+  errors?: string[];
+}
+
+export interface ProxyResults {
+  sizes: ProxySizes;
+  /** 1-minute load average when the part started and ended: other work on the machine skews absolute numbers. */
+  loadAverage: { start: number; end: number };
+  relays: Partial<Record<RelayName, RelayResult>>;
+  notes: string[];
+}
+
+/** How our proxy is started; undefined while proxy/src/server.ts has not landed. */
+export type StartOurs = (targetPort: number, vncPassword: string, tls?: TlsFiles) => Promise<RelayUnderTest>;
+
+const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+
+async function startTarget(vncPassword: string): Promise<Child> {
+  return startNodeChild('console', await bundleEntry('target-server'), [], { env: { ...process.env, BENCH_VNC_PASSWORD: vncPassword } });
+}
+
+async function startRaw(targetPort: number, vncPassword: string): Promise<RelayUnderTest> {
+  const child = await startNodeChild('raw-relay', await bundleEntry('raw-relay'), [String(targetPort)]);
+  const port = child.info.port as number;
+  return { name: 'raw TCP relay', pid: child.pid, endpoint: () => ({ kind: 'tcp', port, vncPassword }), stop: child.stop };
+}
+
+async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles): Promise<RelayUnderTest> {
+  const child = await startWebsockify(targetPort, tls);
+  const url = `${tls ? 'wss' : 'ws'}://127.0.0.1:${child.info.port as number}/`;
+  return { name: 'websockify', pid: child.pid, endpoint: () => ({ kind: 'ws', url, vncPassword }), stop: child.stop };
+}
+
+async function streamOnce(relay: RelayUnderTest, bytes: number): Promise<{ mibs: number; cpuPerGiB: number }> {
+  const s = await openSession(relay.endpoint());
+  try {
+    await s.stream(4 * MiB); // warm-up: JIT, socket buffers
+    const cpu0 = treeCpuSeconds(relay.pid);
+    const secs = await s.stream(bytes);
+    const cpu = treeCpuSeconds(relay.pid) - cpu0;
+    return { mibs: bytes / MiB / secs, cpuPerGiB: cpu / (bytes / (1024 * MiB)) };
+  } finally {
+    s.close();
+  }
+}
+
+async function roundTrips(relay: RelayUnderTest, count: number): Promise<number[]> {
+  const s = await openSession(relay.endpoint());
+  try {
+    await s.roundTrips(Math.min(200, count), 64); // warm-up
+    return await s.roundTrips(count, 64);
+  } finally {
+    s.close();
+  }
+}
+
+async function concurrentStreams(relay: RelayUnderTest, streams: number, totalBytes: number): Promise<number> {
+  const per = Math.floor(totalBytes / streams / (64 * 1024)) * 64 * 1024;
+  const sessions = await Promise.all(Array.from({ length: streams }, () => openSession(relay.endpoint())));
+  try {
+    await Promise.all(sessions.map((s) => s.stream(1 * MiB)));
+    const t0 = process.hrtime.bigint();
+    await Promise.all(sessions.map((s) => s.stream(per)));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return (per * streams) / MiB / secs;
+  } finally {
+    for (const s of sessions) s.close();
+  }
+}
+
+/** Opens `count` idle sessions (each proven end to end by a ping), `parallel` at a time. */
+async function openIdle(relay: RelayUnderTest, count: number, parallel = 20): Promise<BenchSession[]> {
+  const out: BenchSession[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      const s = await openSession(relay.endpoint(), 60_000);
+      out.push(s);
+      await s.ping();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: parallel }, worker));
+  } catch (err) {
+    for (const s of out) s.close();
+    throw err;
+  }
+  return out;
+}
+
+async function idleMemory(relay: RelayUnderTest, sessions: number): Promise<NonNullable<RelayResult['memory']>> {
+  await sleep(1000);
+  const before = treeMemory(relay.pid);
+  const open = await openIdle(relay, sessions);
+  try {
+    await sleep(3000); // let allocations settle (and a GC or two happen) before sampling
+    const after = treeMemory(relay.pid);
+    return {
+      sessions,
+      before,
+      after,
+      perSessionPssKiB: round((after.pssKiB - before.pssKiB) / sessions, 1),
+      perSessionRssKiB: round((after.rssKiB - before.rssKiB) / sessions, 1),
+    };
+  } finally {
+    for (const s of open) s.close();
+    await sleep(2000);
+  }
+}
+
+async function attempt<T>(r: RelayResult, what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    const msg = `${what}: ${(err as Error).message}`;
+    log(`FAILED ${msg}`);
+    (r.errors ??= []).push(msg);
+    return undefined;
+  }
+}
+
+export async function runProxyBench(quick: boolean, startOurs: StartOurs | undefined): Promise<ProxyResults> {
+  const sizes = proxySizes(quick);
+  const results: ProxyResults = { sizes, loadAverage: { start: round(loadavg()[0]!, 1), end: 0 }, relays: {}, notes: [] };
+  if (!startOurs) results.notes.push('bmc-console-proxy: not measured (proxy/src/server.ts has not landed)');
+  // The console's VNC password, as the agent would hand it to the proxy (a fresh one per run).
+  const vncPassword = randomBytes(6).toString('hex');
+  const target = await startTarget(vncPassword);
+  const targetPort = target.info.port as number;
+  const relays: RelayUnderTest[] = [];
+  try {
+    if (startOurs) relays.push(await startOurs(targetPort, vncPassword));
+    relays.push(await startWs(targetPort, vncPassword));
+    relays.push(await startRaw(targetPort, vncPassword));
+    for (const relay of relays) results.relays[relay.name] = {};
+    const res = (relay: RelayUnderTest): RelayResult => results.relays[relay.name]!;
+
+    // Single stream, interleaved rounds so drift on the machine hits every relay alike.
+    for (let pass = 1; pass <= sizes.rounds; pass++) {
+      for (const relay of relays) {
+        log(`throughput round ${pass}/${sizes.rounds}: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
+        const r = await attempt(res(relay), 'throughput', () => streamOnce(relay, sizes.streamBytes));
+        if (r) {
+          (res(relay).throughputRunsMiBs ??= []).push(round2(r.mibs));
+          res(relay).cpuSecondsPerGiB = round(r.cpuPerGiB, 3);
+        }
+      }
+    }
+    for (const relay of relays) {
+      const runs = res(relay).throughputRunsMiBs;
+      if (runs?.length) res(relay).throughputMiBs = round2(median(runs));
+    }
+
+    for (const relay of relays) {
+      log(`round trips: ${relay.name}, ${sizes.roundTrips} x 64 bytes`);
+      const rtt = await attempt(res(relay), 'round trips', () => roundTrips(relay, sizes.roundTrips));
+      if (rtt) {
+        res(relay).rttP50us = round(percentile(rtt, 50), 1);
+        res(relay).rttP99us = round(percentile(rtt, 99), 1);
+        res(relay).rttMaxus = round(percentile(rtt, 100), 1);
+      }
+    }
+
+    for (const relay of relays) {
+      log(`${sizes.concurrentStreams} concurrent streams: ${relay.name}, ${sizes.concurrentTotalBytes / MiB} MiB in total`);
+      const mibs = await attempt(res(relay), 'concurrent streams', () => concurrentStreams(relay, sizes.concurrentStreams, sizes.concurrentTotalBytes));
+      if (mibs !== undefined) res(relay).concurrentMiBs = round2(mibs);
+    }
+
+    for (const relay of relays) {
+      if (relay.name === 'raw TCP relay') continue; // memory of a bare pipe says nothing about a proxy
+      log(`memory: ${relay.name}, ${sizes.idleSessions} idle sessions`);
+      const mem = await attempt(res(relay), 'idle sessions', () => idleMemory(relay, sizes.idleSessions));
+      if (mem) res(relay).memory = mem;
+    }
+  } finally {
+    for (const relay of relays) await relay.stop();
+    relays.length = 0;
+  }
+
+  // TLS: both proxies with the same self-signed certificate, single stream.
+  const tls = await selfSignedTls();
+  try {
+    if (startOurs) relays.push(await startOurs(targetPort, vncPassword, tls));
+    relays.push(await startWs(targetPort, vncPassword, tls));
+    for (let pass = 1; pass <= sizes.rounds; pass++) {
+      for (const relay of relays) {
+        log(`TLS throughput round ${pass}/${sizes.rounds}: ${relay.name}`);
+        const r = await attempt(results.relays[relay.name]!, 'TLS throughput', () => streamOnce(relay, sizes.streamBytes));
+        if (r) (results.relays[relay.name]!.tlsRunsMiBs ??= []).push(round2(r.mibs));
+      }
+    }
+    for (const relay of relays) {
+      const runs = results.relays[relay.name]!.tlsRunsMiBs;
+      if (runs?.length) results.relays[relay.name]!.tlsMiBs = round2(median(runs));
+    }
+  } finally {
+    for (const relay of relays) await relay.stop();
+    await target.stop();
+  }
+  results.loadAverage.end = round(loadavg()[0]!, 1);
+  return results;
+}
+
+function round2(v: number): number {
+  return round(v, 1);
+}

@@ -1,0 +1,34 @@
+/**
+ * The physical limit for a relay: plain TCP in, plain TCP out, bytes piped without framing or inspection.
+ * Runs as its own process like the proxies it is compared with; argv: <target port>.
+ * Prints {"benchReady":true,"port":N} on stdout when listening.
+ */
+import { connect, createServer } from 'node:net';
+import { exitWithParent } from './child-process.js';
+
+const targetPort = Number(process.argv[2]);
+if (!Number.isInteger(targetPort) || targetPort <= 0) {
+  process.stderr.write(`raw-relay: argument 1 (target port) must be a TCP port, got ${JSON.stringify(process.argv[2])}\n`);
+  process.exit(2);
+}
+
+const server = createServer((client) => {
+  client.setNoDelay(true);
+  const target = connect({ host: '127.0.0.1', port: targetPort });
+  target.setNoDelay(true);
+  client.pipe(target);
+  target.pipe(client);
+  const end = (): void => {
+    client.destroy();
+    target.destroy();
+  };
+  client.on('error', end).on('close', end);
+  target.on('error', end).on('close', end);
+});
+server.maxConnections = 100_000;
+server.listen(0, '127.0.0.1', () => {
+  const addr = server.address();
+  if (addr && typeof addr === 'object') process.stdout.write(`${JSON.stringify({ benchReady: true, port: addr.port })}\n`);
+});
+process.on('SIGTERM', () => process.exit(0));
+exitWithParent();
