@@ -105,4 +105,20 @@ describe.skipIf(!present)('discovery pitfalls (redfish-vendor-detection.md §2)'
     expect(d).toMatchObject({ vendor: 'unknown', family: 'unknown', generation: null, managerId: null });
     expect(d.evidence).toEqual(expect.arrayContaining(['no detector matched', 'root Vendor="Acme BMC Works"', 'root Oem keys: Acme']));
   });
+
+  it('names the maker of a BMC without a family (Fujitsu iRMC: Oem ts_fujitsu) and reads nothing beyond the root without credentials', async () => {
+    const paths: string[] = [];
+    const d = await discover({
+      location: 'inline',
+      rootPath: '/redfish/v1',
+      hasCredentials: false,
+      get: async (path) => {
+        paths.push(path);
+        return { '@odata.id': '/redfish/v1/', Name: 'Root Service', Oem: { ts_fujitsu: { '@odata.type': '#FTSServiceRoot' } } };
+      },
+    });
+    expect(d).toMatchObject({ vendor: 'fujitsu', family: 'unknown' });
+    expect(paths).toEqual(['']);
+    expect(d.evidence).toContain('no user name given: Manager and System not read');
+  });
 });
