@@ -10,7 +10,7 @@ import { withLock } from './file-lock.js';
 import { checkNodeId } from './providers/console-names.js';
 import { KubernetesProvider } from './providers/kubernetes.js';
 import { loadProvider } from './providers/load-provider.js';
-import type { ConsoleProvider } from './providers/provider.js';
+import { ProviderError, type ConsoleProvider } from './providers/provider.js';
 import { StateStore, type ConsoleState } from './state-store.js';
 import { FileTokenStore } from './tokens/file-token-store.js';
 import { KubernetesTokenStore } from './tokens/kubernetes-token-store.js';
@@ -107,7 +107,8 @@ export class ConsoleAgent {
 
   private providerError(node: string | undefined, err: unknown, secrets: (string | undefined)[] = []): AgentError {
     if (err instanceof AgentError) return err;
-    const msg = scrubSecrets((err as Error).message ?? String(err), secrets);
+    const text = err instanceof ProviderError ? `${err.provider} provider: ${err.reason}` : ((err as Error).message ?? String(err));
+    const msg = scrubSecrets(text, secrets);
     return new AgentError('provider', node, msg.replace(new RegExp(`^node ${node}: `), ''));
   }
 

@@ -115,7 +115,7 @@ export class PodmanProvider implements ConsoleProvider {
     return `${consoleName(node)}-${variable.toLowerCase().replace(/_/g, '-')}`;
   }
 
-  /** Podman secrets (created from stdin): not even `podman inspect` shows the values then. */
+  /** Podman secrets (value from the CLI's environment): not even `podman inspect` shows the values then. */
   private async createSecrets(req: StartRequest): Promise<Record<string, string>> {
     const env = consoleEnvironment({ app: req.app, appInfo: planCaMount(req.node, req.appInfo).appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
     const names: Record<string, string> = {};
@@ -124,7 +124,8 @@ export class PodmanProvider implements ConsoleProvider {
       if (value === undefined) continue;
       const secret = this.secretName(req.node, k);
       await this.cli(['secret', 'rm', secret]);
-      const r = await this.cli(['secret', 'create', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, '-'], {}, value);
+      // `--env NAME VAR` reads the value from the CLI's environment (stdin must be a FIFO for `-`, node gives a socket).
+      const r = await this.cli(['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, 'BMC_CONSOLE_SECRET_VALUE'], { BMC_CONSOLE_SECRET_VALUE: value });
       if (r.code !== 0) throw new Error(`podman secret create ${secret} failed: ${r.stderr.trim()}`);
       names[k] = secret;
     }

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+import { appInfo } from './support/agent-fixture.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Runs the CLI in-process, capturing stdout/stderr (fast); one test below runs the real process. */
+async function cli(...args: string[]): Promise<{ code: number; out: unknown; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
+  try {
+    const code = await main(args);
+    return { code, out: out ? (JSON.parse(out) as unknown) : undefined, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('bmc-console-agent CLI (fake provider)', () => {
+  let dir: string;
+  let g: string[];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    writeFileSync(join(dir, 'agent.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\npublic_url: https://proxy.example/view\n`);
+    writeFileSync(join(dir, 'app-info.json'), JSON.stringify(appInfo()));
+    g = ['--config', join(dir, 'agent.yaml')];
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('start, status, url, stop, stop-all print JSON', async () => {
+    const s = await cli(...g, 'start', '--node', 'c1', '--app-info-file', join(dir, 'app-info.json'));
+    expect(s.code).toBe(0);
+    expect(Object.keys(s.out as object).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'url']);
+    expect(s.out).toMatchObject({ node: 'c1', host: '192.0.2.1', port: 5900, url: expect.stringMatching(/^https:\/\/proxy\.example\/view\?path=websockify%3Fnode%3Dc1%26token%3D/) });
+    expect((await cli(...g, 'status')).out).toEqual({ consoles: [expect.objectContaining({ node: 'c1', status: 'running' })] });
+    expect((await cli(...g, 'status', '--node', 'c1')).out).toMatchObject({ node: 'c1', validTokens: 1 });
+    expect((await cli(...g, 'url', '--node', 'c1')).out).toMatchObject({ node: 'c1', url: expect.stringContaining('token%3D') });
+    expect(await cli(...g, 'stop', '--node', 'c1')).toMatchObject({ code: 0, out: { node: 'c1', wasRunning: true } });
+    await cli(...g, 'start', '--node', 'c2', '--app-info-file', join(dir, 'app-info.json'));
+    expect(await cli(...g, 'stop-all')).toMatchObject({ code: 0, out: { stopped: ['c2'] } });
+  });
+
+  it('exit codes: 2 usage/input, 3 config, 4 no console; errors name node and cause', async () => {
+    const nf = await cli(...g, 'url', '--node', 'ghost');
+    expect(nf.code).toBe(4);
+    expect(JSON.parse(nf.err)).toEqual({ error: { kind: 'not-found', node: 'ghost', message: 'node ghost: no console is running for this node' } });
+    const noInfo = await cli(...g, 'start', '--node', 'c3');
+    expect(noInfo.code).toBe(2);
+    expect(noInfo.err).toContain('--app-info-file <file> or --app-info-stdin');
+    writeFileSync(join(dir, 'bad.json'), '{"password": "s3cr3t!!" oops');
+    const badJson = await cli(...g, 'start', '--node', 'c3', '--app-info-file', join(dir, 'bad.json'));
+    expect(badJson.code).toBe(2);
+    expect(badJson.err).toContain('is not valid JSON');
+    expect(badJson.err).not.toContain('s3cr3t');
+    writeFileSync(join(dir, 'partial.json'), JSON.stringify({ address: 'https://bmc', password: 's3cr3t!!' }));
+    const partial = await cli(...g, 'start', '--node', 'c3', '--app-info-file', join(dir, 'partial.json'));
+    expect(partial.code).toBe(2);
+    expect(JSON.parse(partial.err).error.message).toMatch(/^node c3: appInfo\.username/);
+    expect(partial.err).not.toContain('s3cr3t');
+    writeFileSync(join(dir, 'bad.yaml'), 'token_timeout: -1\n');
+    const cfg = await cli('--config', join(dir, 'bad.yaml'), 'status');
+    expect(cfg.code).toBe(3);
+    expect(cfg.err).toContain('token_timeout: expected a whole number of seconds >= 10');
+    expect((await cli(...g, 'frobnicate')).code).toBe(2);
+    const badNode = await cli(...g, 'stop', '--node', 'bad/name');
+    expect(badNode.code).toBe(2);
+    expect(badNode.err).toContain('expected a node UUID or name');
+    const ext = await cli(...g, '--provider', 'no-such-provider-package', 'status');
+    expect(ext.code).toBe(3);
+    expect(ext.err).toContain("container_provider: not a built-in provider");
+  });
+
+  it('runs as a real process: start with APP_INFO on stdin, exit code and JSON', async () => {
+    const run = (args: string[], input?: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), ...g, ...args], { cwd: root }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+        child.stdin?.end(input ?? '');
+      });
+    const s = await run(['start', '--node', 'p1', '--app-info-stdin'], JSON.stringify(appInfo()));
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout)).toMatchObject({ node: 'p1', port: 5900 });
+    expect(s.stderr).toBe('');
+  });
+});
