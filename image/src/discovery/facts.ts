@@ -96,11 +96,12 @@ function pickManager(read: { path: string; manager: RedfishResource }[], managed
   let best: { path: string; manager: RedfishResource; why: string; score: number } | undefined;
   for (const { path, manager } of read) {
     const servers = memberIds(linksOf(manager).ManagerForServers);
+    const managesSystem = systemPath !== undefined && servers.some((s) => samePath(s, systemPath));
     const rules: [number, string, boolean][] = [
       [8, 'named by the system ManagedBy', managedBy.some((m) => samePath(m, path))],
       [4, 'ManagerType BMC', manager.ManagerType === 'BMC'],
-      [2, 'manages the system', systemPath !== undefined && servers.some((s) => samePath(s, systemPath))],
-      [1, 'manages a server', servers.length > 0],
+      [2, 'manages the system', managesSystem],
+      [1, 'manages a server', !managesSystem && servers.length > 0],
       [1, 'has a Model or FirmwareVersion', typeof manager.Model === 'string' || typeof manager.FirmwareVersion === 'string'],
     ];
     const hits = rules.filter(([, , hit]) => hit);

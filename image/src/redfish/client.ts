@@ -328,8 +328,10 @@ export class RedfishClient implements RedfishSource {
           else chunks.push(chunk);
         });
         res.on('error', (err) => finish(classify(err, where)));
-        res.on('aborted', () => finish(new RedfishError('unreachable', where, 'connection closed in the middle of the answer')));
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('close', () => {
+          if (!res.complete) finish(new RedfishError('unreachable', where, 'connection closed in the middle of the answer'));
+        });
       });
       req.end(body);
     });

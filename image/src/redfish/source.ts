@@ -28,7 +28,8 @@ export function trimSlashes(path: string): string {
 /** Resolves a Redfish path against the root prefix: "" -> root, "Managers" -> root/Managers, "/x" stays. */
 export function resolveRedfishPath(rootPath: string, path: string): string {
   const root = trimSlashes(rootPath.startsWith('/') ? rootPath : `/${rootPath}`);
-  if (path === '' || path === '/') return path === '/' ? '/' : `${root}/`;
+  if (path === '/') return '/';
+  if (path === '') return root === '/' ? '/' : `${root}/`;
   if (path.startsWith('/')) return path;
   return `${root === '/' ? '' : root}/${path}`;
 }
