@@ -95,7 +95,7 @@ export async function startX11vnc(display: string, opts: VncOptions = {}): Promi
     const port = await freePort();
     const child = spawn(
       'x11vnc',
-      ['-display', display, '-rfbport', String(port), '-localhost', '-forever', '-shared', '-noxdamage', '-noipv6', '-wait', '5', '-defer', '5', ...auth],
+      ['-display', display, '-rfbport', String(port), '-localhost', '-forever', '-shared', '-noxdamage', '-noipv6', ...auth],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
