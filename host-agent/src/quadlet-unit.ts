@@ -6,6 +6,8 @@
  */
 export type QuadletSection = [section: string, entries: [key: string, value: string][]];
 
+/** Keys whose value is free text, taken to the end of the line. */
+const TEXT_KEYS = new Set(['Description']);
 const WORD_KEYS = new Set(['Environment', 'Label', 'PodmanArgs', 'EnvironmentFile', 'Volume', 'PublishPort', 'Network', 'Annotation']);
 
 export class QuadletValueError extends Error {}
@@ -14,6 +16,7 @@ export class QuadletValueError extends Error {}
 export function escapeQuadletValue(key: string, value: string): string {
   if (/[\x00-\x1f\x7f]/.test(value)) throw new QuadletValueError(`${key}: control characters (e.g. newlines) cannot go into a unit file`);
   const literal = value.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+  if (TEXT_KEYS.has(key)) return literal;
   if (!WORD_KEYS.has(key)) {
     if (/\s/.test(value)) throw new QuadletValueError(`${key}: expected a value without spaces, got ${JSON.stringify(value)}`);
     return literal;

@@ -82,7 +82,8 @@ export class SystemdProvider implements ConsoleProvider {
       ['ShmSize', c.container_shm_size],
       ...(mount ? [['Volume', `${mount.hostPath}:${mount.containerPath}:ro`] as [string, string]] : []),
       // Memory=/RunInit=/Pull= need newer Quadlets than some hosts have; PodmanArgs works everywhere.
-      ['PodmanArgs', `--init --memory=${c.container_memory} --cpus=${c.container_cpus} --pids-limit=${c.container_pids_limit} --pull=${c.container_pull}`],
+      // One argument per PodmanArgs line, each quoted on its own.
+      ...[`--init`, `--memory=${c.container_memory}`, `--cpus=${c.container_cpus}`, `--pids-limit=${c.container_pids_limit}`, `--pull=${c.container_pull}`].map((a): [string, string] => ['PodmanArgs', a]),
     ];
     const service: [string, string][] = [['TimeoutStartSec', '120'], ['Restart', 'no']];
     // podman under systemd needs CONTAINERS_CONF too (runc + ulimits on hosts that require them).
