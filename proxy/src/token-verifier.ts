@@ -49,6 +49,8 @@ export class AgentTokenVerifier implements TokenVerifier {
 
   async verify(node: string, token: string): Promise<VerifyResult> {
     const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token }));
+    // The agent refuses input it cannot parse (e.g. a node id of the wrong shape): for the viewer that is an unknown token.
+    if (status === 400) return { ok: false, reason: 'unknown' };
     let json: unknown;
     try {
       json = JSON.parse(body);

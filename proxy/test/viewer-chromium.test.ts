@@ -14,7 +14,7 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 const NODE = '4c1f7d0e-2b4a-4e8e-9a55-7b7f0a2b9c01';
 const W = 800;
 const H = 600;
-const SHOTS = process.env.BMC_TEST_SCREENSHOTS ?? join(import.meta.dirname, '../../test-results/proxy');
+const SHOTS = process.env.BMC_TEST_SCREENSHOTS ?? join(import.meta.dirname, '../../.work/screenshots/proxy');
 
 // The page behind x11vnc: a known colour, a text box at a known place, and an event log.
 const KIOSK_PAGE = `<!doctype html><html><body style="margin:0;background:#3366cc;width:100vw;height:100vh;overflow:hidden">
