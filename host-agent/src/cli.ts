@@ -155,7 +155,7 @@ export function buildCli(): Command {
       const address = await listenApi(app, { host: cfg.api_host, port: cfg.api_port, ...(cfg.api_socket ? { socket: cfg.api_socket } : {}) });
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Machine-readable line for scripts and tests that start the agent on port 0.
-      print({ listening: address });
+      process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
       const timer =
         cfg.reconcile_interval > 0
           ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)

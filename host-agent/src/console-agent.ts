@@ -160,12 +160,13 @@ export class ConsoleAgent {
 
   private async stopLocked(node: string): Promise<boolean> {
     const known = (await this.store.read()).consoles[node];
+    // Tokens go first: even if the provider fails to stop the container, nobody can connect any more.
+    await this.tokens.revoke(node);
     try {
       await this.provider.stop(node);
     } catch (err) {
       throw this.providerError(node, err);
     }
-    await this.tokens.revoke(node);
     await this.store.update((s) => {
       delete s.consoles[node];
     });

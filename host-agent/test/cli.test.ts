@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,5 +90,39 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ node: 'p1', port: 5900 });
     expect(s.stderr).toBe('');
+  });
+
+  it('serve: reconciles, listens on a unix socket, answers the proxy, stops on SIGTERM', async () => {
+    const socket = join(dir, 'agent.sock');
+    writeFileSync(join(dir, 'serve.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_socket: ${socket}\nreconcile_interval: 0\n`);
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), '--config', join(dir, 'serve.yaml'), 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const listening = await new Promise<string>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        const line = out.split('\n').find((l) => l.includes('"listening"'));
+        if (line) resolve((JSON.parse(line) as { listening: string }).listening);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out}`)));
+    });
+    expect(listening).toBe(`unix:${socket}`);
+    const post = (path: string, body: unknown) =>
+      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+        const req = request({ socketPath: socket, path, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(body));
+      });
+    const started = await post('/v1/consoles', { node: 's1', appInfo: appInfo() });
+    expect(started.status).toBe(201);
+    const token = new URLSearchParams(decodeURIComponent(new URL(String(started.body.url)).searchParams.get('path') ?? '').split('?')[1]).get('token');
+    expect((await post('/v1/tokens/verify', { node: 's1', token })).status).toBe(200);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).not.toContain(token!);
+    expect(out).not.toContain('Ä€');
   });
 });

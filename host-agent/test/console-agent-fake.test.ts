@@ -102,3 +102,13 @@ describe('console agent with the fake provider', () => {
     expect(await agent.status()).toEqual([]);
   });
 });
+
+describe('external providers', () => {
+  it('loads a provider module by name (here a path) through its default-exported factory', async () => {
+    const { agent } = await makeAgent({ container_provider: new URL('./fixtures/external-provider.mjs', import.meta.url).pathname });
+    expect(agent.provider.name).toBe('example-external');
+    const s = await agent.start({ node: 'ext-1', appInfo: appInfo() });
+    expect(s).toMatchObject({ host: '198.51.100.7', port: 5901 });
+    expect(await agent.reconcile()).toEqual({ died: [], stoppedUnknown: [] });
+  });
+});
