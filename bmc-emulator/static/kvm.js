@@ -28,7 +28,14 @@ window.__kvmStart = function (cfg) {
       // No video: a plain message, never the marker colour.
       g.fillStyle = '#aaaaaa';
       g.font = '28px monospace';
-      g.fillText(message, 40, 340);
+      // Word-wrap the message to the canvas width.
+      var words = message.split(' '), line = '', y = 320;
+      for (var i = 0; i < words.length; i++) {
+        var next = line ? line + ' ' + words[i] : words[i];
+        if (g.measureText(next).width > canvas.width - 80 && line) { g.fillText(line, 40, y); y += 40; line = words[i]; }
+        else line = next;
+      }
+      g.fillText(line, 40, y);
       return;
     }
     g.fillStyle = cfg.color;

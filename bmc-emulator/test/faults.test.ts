@@ -94,7 +94,7 @@ describe('session caps', () => {
       const r = (await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession`, { method: 'POST', headers: auth, body: '{"SessionTypeName":"t"}' })).json();
       return openKvm(wsUrl(e.url, `/vnc/vconsole?vck=${String(r.TempUsername)}`), { protocols: ['binary'] });
     };
-    const six = [];
+    const six: Awaited<ReturnType<typeof open>>[] = [];
     for (let i = 0; i < 6; i++) six.push(await open());
     expect(six.map((k) => k.status)).toEqual(Array(6).fill('ok'));
     const seventh = await open();
@@ -113,7 +113,7 @@ describe('session caps', () => {
     const cookie = `BMCWEB-SESSION=${r.cookies['BMCWEB-SESSION']}; XSRF-TOKEN=${r.cookies['XSRF-TOKEN']}`;
     const xsrf = r.cookies['XSRF-TOKEN'] ?? '';
     expect((await openKvm(wsUrl(e.url, '/kvm/0'), { cookie, protocols: ['wrong'] })).status).toBe('http-401');
-    const socks = [];
+    const socks: Awaited<ReturnType<typeof openKvm>>[] = [];
     for (let i = 0; i < 4; i++) socks.push(await openKvm(wsUrl(e.url, '/kvm/0'), { cookie, protocols: [xsrf] }));
     expect(socks.map((k) => k.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(socks[0]?.ws.protocol).toBe(xsrf);
@@ -131,7 +131,7 @@ describe('session caps', () => {
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const body = `username=${e.username}&password=${e.password}&certlogin=0`;
     expect((await http(`${e.url}/api/session`, { method: 'POST', headers: json, body: JSON.stringify({ username: e.username, password: e.password }) })).status).toBe(403);
-    const logins = [];
+    const logins: Awaited<ReturnType<typeof http>>[] = [];
     for (let i = 0; i < 4; i++) logins.push(await http(`${e.url}/api/session`, { method: 'POST', headers: form, body }));
     expect(logins.map((l) => l.status)).toEqual([200, 200, 200, 200]);
     const fifth = await http(`${e.url}/api/session`, { method: 'POST', headers: form, body });

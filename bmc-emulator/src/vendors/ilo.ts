@@ -25,7 +25,8 @@ export function iloUi(ctx: Ctx): WebUi {
 <label>Password <input id="${ids.pass}" type="password"></label><br><button id="${ids.submit}" type="submit">Log In</button></form>
 <p id="login-message" class="err"></p></div>
 <script>
-${startDisabled ? `setTimeout(() => document.getElementById('${ids.user}').removeAttribute('disabled'), 300);` : ''}
+${startDisabled ? `// Like iLO 6: the form is usable once the page's session check has answered.
+fetch('/json/login_session').finally(() => document.getElementById('${ids.user}').removeAttribute('disabled'));` : ''}
 document.getElementById('login-form').addEventListener('submit', async () => {
   const r = await fetch('/json/login_session', { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ method: 'login', user_login: document.getElementById('${ids.user}').value, password: document.getElementById('${ids.pass}').value }) });
