@@ -90,7 +90,7 @@ describe('console agent with the fake provider', () => {
     expect((await agent.status('dies'))[0]).toMatchObject({ status: 'died', validTokens: 0 });
     expect(await agent.verify('dies', tokenOf(s.url))).toEqual({ ok: false, reason: 'revoked' });
     expect(await fake.list()).toEqual([]);
-    expect((await agent.url('dies').catch((e: Error) => e)).message).toBe('node dies: the console died; start it again');
+    expect(((await agent.url('dies').catch((e: unknown) => e)) as Error).message).toBe('node dies: the console died; start it again');
   });
 
   it('stop-all stops known and unknown consoles', async () => {
