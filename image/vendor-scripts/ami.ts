@@ -5,11 +5,11 @@
  * JS-side cookies the SPA would write, then viewer.html. Always DELETE /api/session: SP-X has a small login cap
  * and no way to list sessions. Facts: vendor-web-flows.md §6, §9.
  */
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure, httpFailure } from './lib/failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
 import { adoptPopup } from './lib/popup.js';
 import { redfishLogout } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
@@ -59,7 +59,7 @@ export const ami: VendorScript = {
   },
 };
 
-/** The SPA's form; true when the viewer shows. False when the form is not there (try the API). */
+/** The SPA's form; true when the viewer shows, false when there is no such form (then the API login). */
 async function formLogin(ctx: ConsoleContext): Promise<boolean> {
   await ctx.status('Logging in to the AMI BMC (login form)');
   await goto(ctx, '/', 'Opening the AMI login page');
@@ -70,7 +70,7 @@ async function formLogin(ctx: ConsoleContext): Promise<boolean> {
   await abortable(ctx.signal, ctx.page.locator('#btn-login').click());
   const after = await firstOf(
     ctx.page,
-    { error: 'text=/Could not login|Invalid (user|credentials)|Login failed/i', busy: 'text=/maximum|15000/i', remote: 'text=/Remote Control/i' },
+    { busy: 'text=/maximum number|code 15000/i', error: 'text=/Could not login|Invalid (user|credentials)|Login failed/i', remote: 'text=/Remote Control/i' },
     ctx.signal,
     20_000,
   );
@@ -85,7 +85,9 @@ async function formLogin(ctx: ConsoleContext): Promise<boolean> {
   const launch = ctx.page.locator('text=/Launch H5Viewer|Launch KVM|H5Viewer/i').first();
   const url = (await appears(launch, ctx.signal, 10_000)) ? await adoptPopup(ctx, () => launch.click()) : null;
   if (!url) await goto(ctx, '/viewer.html', 'Opening the AMI H5Viewer');
-  return checkViewer(ctx);
+  const f = outcomeFailure(await settle(ctx, viewer), 'AMI H5Viewer');
+  if (f) throw f;
+  return true;
 }
 
 async function apiLogin(ctx: ConsoleContext): Promise<void> {
@@ -104,13 +106,8 @@ async function apiLogin(ctx: ConsoleContext): Promise<void> {
   for (const k of ['user_id', 'privilege'] as const) if (body?.[k] !== undefined) await setCookie(ctx, k, String(body[k]));
   await ctx.status('Opening the AMI H5Viewer');
   await goto(ctx, '/viewer.html', 'Opening the AMI H5Viewer');
-  if (!(await checkViewer(ctx))) throw failure('bmc-error', 'The AMI H5Viewer did not show the console');
-}
-
-async function checkViewer(ctx: ConsoleContext): Promise<boolean> {
-  const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('AMI KVM');
-  return outcome === 'kvm';
+  const f = outcomeFailure(await settle(ctx, viewer), 'AMI H5Viewer');
+  if (f) throw f;
 }
 
 async function done(ctx: ConsoleContext): Promise<void> {

@@ -2,7 +2,7 @@
  * Any other BMC: its web UI's start page full screen, with a notice that automatic login is not supported
  * for this vendor (the person logs in and opens the console by hand). Matches everything; registered last.
  */
-import type { VendorScript } from 'bmc-console/vendor-script';
+import type { VendorScript } from '../src/vendor-script.js';
 import { showNotice } from './lib/fullscreen.js';
 import { redfishLogout } from './lib/redfish.js';
 import { blank, goto } from './lib/web.js';

@@ -6,11 +6,11 @@
  * Facts: shared/docs/vendor-web-flows.md §1, §9.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure, httpFailure } from './lib/failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
 import { adoptPopup } from './lib/popup.js';
 import { managerPath, redfishLogout, rfPost, rfProbe } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
@@ -21,7 +21,7 @@ const viewer: KvmPage = {
   kvm: 'canvas',
   login: 'input[name="username"], #user',
   busy: 'text=/session is shared|console is in use|held by another|sharing request/i',
-  invalid: 'text=/invalid session|session expired|access denied/i',
+  invalid: 'text=/not valid or has expired|invalid session|session expired|access denied/i',
 };
 
 const chrome = {
@@ -186,11 +186,8 @@ async function openLegacy(ctx: ConsoleContext): Promise<void> {
 
 async function showKvm(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Waiting for the iDRAC console video');
-  const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('iDRAC');
-  if (outcome === 'login' || outcome === 'invalid')
-    throw failure('auth', 'iDRAC did not accept the console ticket', 'Check the account has the Access Virtual Console privilege');
-  if (outcome === null) throw failure('bmc-error', 'The iDRAC console did not show any video', 'The console may be held by another session (no video is sent then): close other sessions');
+  const f = outcomeFailure(await settle(ctx, viewer), 'iDRAC virtual console');
+  if (f) throw f;
   await hideChrome(ctx, chrome);
   await ctx.status('iDRAC console ready');
 }

@@ -4,12 +4,12 @@
  * iLO 6/7's inline form on /irc.html. iLO 4: the frameset login form, then /irc.html; fallback the cookie path.
  * Facts: shared/docs/vendor-web-flows.md §2, §9.
  */
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure } from './lib/failure.js';
 import { frameWith } from './lib/frames.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmOutcome, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, settle, type KvmOutcome, type KvmPage } from './lib/kvm.js';
 import { type BrowserRedfishSession, browserSession, deleteBrowserSession, redfishLogout } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
 import { abortable, sleep } from './lib/wait.js';
@@ -38,17 +38,21 @@ export const ilo: VendorScript = {
   async open(ctx) {
     const gen = ctx.discovery.generation;
     if (gen === '4') {
-      if ((await formLoginIlo4(ctx)) === 'kvm') return done(ctx);
-      ctx.log.info('iLO 4 form login did not reach the console; trying the Redfish session cookie');
-      if ((await viaSessionCookie(ctx)) === 'kvm') return done(ctx);
-      throw failure('bmc-error', 'iLO 4 did not open its HTML5 remote console', 'Check that the iLO 4 firmware has the HTML5 console (2.x)');
+      const outcome = await formLoginIlo4(ctx);
+      if (outcome === 'kvm') return done(ctx);
+      ctx.log.info({ outcome }, 'iLO 4 form login did not reach the console; trying the Redfish session cookie');
+      await dropSession(ctx);
+      const second = await viaSessionCookie(ctx);
+      if (second === 'kvm') return done(ctx);
+      throw outcomeFailure(second, 'iLO 4 remote console') ?? failure('internal', 'unreachable');
     }
-    if ((await viaSessionCookie(ctx)) === 'kvm') return done(ctx);
-    ctx.log.info('iLO did not accept the Redfish session as sessionKey; using the login form');
-    await dropSession(ctx);
-    const outcome = gen === '5' ? await formLoginIlo5(ctx) : await inlineLogin(ctx);
+    const outcome = await viaSessionCookie(ctx);
     if (outcome === 'kvm') return done(ctx);
-    throw failure('bmc-error', 'iLO did not open its HTML5 remote console after login', 'Check the account has the Remote Console privilege');
+    ctx.log.info({ outcome }, 'iLO did not accept the Redfish session as sessionKey; using the login form');
+    await dropSession(ctx);
+    const second = gen === '5' ? await formLoginIlo5(ctx) : await inlineLogin(ctx);
+    if (second === 'kvm') return done(ctx);
+    throw outcomeFailure(second, 'iLO remote console') ?? failure('internal', 'unreachable');
   },
 
   async isAlive(ctx) {
@@ -104,18 +108,20 @@ async function inlineLogin(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await goto(ctx, '/irc.html', 'Opening the iLO remote console');
   await fillLogin(ctx, ctx.page.mainFrame());
   sessions.set(ctx, { kind: 'web' });
-  const outcome = await settle(ctx, { ...irc, login: undefined });
-  if (outcome === null && (await ctx.page.locator('#username').isVisible().catch(() => false)))
-    throw failure('auth', 'iLO rejected the user name or password');
-  return checked(ctx, outcome);
+  await waitForSessionKey(ctx);
+  return checked(ctx, await settle(ctx, irc));
 }
 
 /** iLO 4: frameset login (#usernameInput / #passwordInput / #ID_LOGON), then /irc.html. */
 async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await ctx.status('Logging in to iLO 4 (login form)');
   await goto(ctx, '/', 'Opening the iLO login page');
-  const frame = await frameWith(ctx.page, '#usernameInput', ctx.signal, 20_000);
-  if (!frame) return null;
+  const frame = await frameWith(ctx.page, '#usernameInput, #login-message', ctx.signal, 20_000);
+  if (!frame || !(await frame.locator('#usernameInput').isVisible().catch(() => false))) {
+    const msg = await frame?.locator('#login-message').textContent().catch(() => null);
+    ctx.log.info({ message: msg ?? null }, 'the iLO 4 login form is not available');
+    return null;
+  }
   await typeInto(ctx, frame.locator('#usernameInput'), ctx.bmc.username);
   await typeInto(ctx, frame.locator('#passwordInput'), ctx.bmc.password);
   await abortable(ctx.signal, frame.locator('#ID_LOGON').click());
@@ -141,17 +147,25 @@ async function fillLogin(ctx: ConsoleContext, frame: import('playwright-core').F
   await abortable(ctx.signal, frame.locator('#login-form__submit').click());
 }
 
+/** After a form login: the sessionKey cookie, or the form's error message (wrong password, login delayed). */
 async function waitForSessionKey(ctx: ConsoleContext): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (await cookie(ctx, 'sessionKey')) return;
+    for (const f of ctx.page.frames()) {
+      const msg = (await f.locator('#login-message').first().textContent({ timeout: 500 }).catch(() => null))?.trim();
+      if (!msg) continue;
+      if (/delay/i.test(msg)) throw failure('kvm-busy', `iLO delays logins after failed attempts: ${msg}`, 'Wait a few minutes before reconnecting; check the password');
+      if (/free session|no more/i.test(msg)) throw failure('kvm-busy', `iLO has no free session: ${msg}`, 'Log out of other iLO sessions or wait for them to time out');
+      throw failure('auth', `iLO rejected the login: ${msg}`);
+    }
     await sleep(200, ctx.signal);
   }
   throw failure('auth', 'iLO rejected the user name or password (no session after login)');
 }
 
 function checked(ctx: ConsoleContext, outcome: KvmOutcome | null): KvmOutcome | null {
-  if (outcome === 'busy') throw busyFailure('iLO');
+  if (outcome === 'busy') throw outcomeFailure(outcome, 'iLO remote console');
   ctx.log.debug({ outcome }, 'iLO console page');
   return outcome;
 }

@@ -2,7 +2,7 @@
  * The vendor script registry: the first script whose matches() accepts the discovery opens the console.
  * generic matches everything and must stay last.
  */
-import type { Discovery, VendorScript } from 'bmc-console/vendor-script';
+import type { Discovery, VendorScript } from '../src/vendor-script.js';
 import { ami } from './ami.js';
 import { generic } from './generic.js';
 import { idrac } from './idrac.js';

@@ -4,11 +4,11 @@
  * the browser, then the KVM pop-out route #/console/kvm. Fallback: the login form, then #/operations/kvm.
  * Facts: vendor-web-flows.md §5, §9.
  */
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure } from './lib/failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
 import { type BrowserRedfishSession, browserSession, deleteBrowserSession, redfishLogout } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
 import { abortable, appears } from './lib/wait.js';
@@ -41,8 +41,9 @@ export const openbmc: VendorScript = {
     sessions.set(ctx, { redfish: session });
     await ctx.status('Opening the OpenBMC KVM');
     await goto(ctx, '/#/console/kvm', 'Opening the OpenBMC KVM');
-    const outcome = await settle(ctx, viewer);
-    if (outcome === 'busy') throw busyFailure('OpenBMC KVM');
+    // Older webui-vue has no pop-out route and sends us to the overview instead.
+    const outcome = await settle(ctx, viewer, 30_000, () => ctx.page.url().includes('#/console/kvm'));
+    if (outcome === 'busy') throw outcomeFailure(outcome, 'OpenBMC KVM');
     if (outcome === 'kvm') return done(ctx);
     ctx.log.info({ outcome }, 'the KVM route did not show the console with the Redfish session; using the login form');
     await formLogin(ctx);
@@ -75,9 +76,8 @@ async function formLogin(ctx: ConsoleContext): Promise<void> {
   await ctx.page.waitForURL((u) => !u.hash.startsWith('#/login'), { timeout: 20_000 }).catch(() => undefined);
   if (new URL(ctx.page.url()).hash.startsWith('#/login')) throw failure('auth', 'OpenBMC rejected the user name or password');
   await goto(ctx, '/#/operations/kvm', 'Opening the OpenBMC KVM');
-  const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('OpenBMC KVM');
-  if (outcome !== 'kvm') throw failure('bmc-error', 'The OpenBMC KVM page did not show the console', 'The KVM needs an Administrator account (ConfigureComponents + ConfigureManager)');
+  const f = outcomeFailure(await settle(ctx, viewer), 'OpenBMC KVM');
+  if (f) throw f;
   await done(ctx);
 }
 

@@ -4,11 +4,11 @@
  * sets (X13). Otherwise the classic ATEN web UI: /cgi/login.cgi (base64, then plain credentials) -> SID
  * cookie -> the HTML5 iKVM bootstrap page; last resort the login form. Facts: vendor-web-flows.md §4, §9.
  */
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure, httpFailure } from './lib/failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
 import { browserSession, deleteBrowserSession, managerPath, redfishLogout, rfPatch, rfProbe, type BrowserRedfishSession } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
 import { abortable, appears } from './lib/wait.js';
@@ -52,13 +52,14 @@ export const supermicro: VendorScript = {
     const s = sessions.take(ctx);
     await ctx.page.setExtraHTTPHeaders({}).catch(() => undefined);
     await blank(ctx);
-    if (s?.web || s?.redfish) {
+    // The Redfish session owns the SID cookie it set: deleting it ends both. A web login ends with logout.cgi.
+    if (s?.redfish) await deleteBrowserSession(ctx, s.redfish);
+    if (s?.web) {
       const csrf = await cookie(ctx, 'CSRF-TOKEN');
       await web(ctx, '/cgi/logout.cgi', 'Supermicro logout', { headers: csrf ? { 'CSRF-TOKEN': csrf } : {} }).catch((e: unknown) =>
         ctx.log.warn({ err: String(e) }, 'Supermicro web logout failed'),
       );
     }
-    if (s?.redfish) await deleteBrowserSession(ctx, s.redfish);
     await redfishLogout(ctx);
   },
 };
@@ -85,7 +86,11 @@ async function viaRedfishIkvm(ctx: ConsoleContext): Promise<boolean> {
   await ctx.status('Logging in to the Supermicro BMC (Redfish session)');
   const session = await browserSession(ctx, 'Supermicro login (Redfish session)');
   (sessions.get(ctx) ?? {}).redfish = session;
-  if (!(await cookie(ctx, 'SID'))) ctx.log.warn('the Redfish session set no SID cookie; the iKVM socket may be refused');
+  if (!(await cookie(ctx, 'SID'))) {
+    // Older firmware: the Redfish session sets no SID, but the console socket needs one (vendor-web-flows.md §4.3).
+    ctx.log.info('the Redfish session set no SID cookie; logging in to the web UI for one');
+    await cgiLogin(ctx);
+  }
   // The URI is one-shot: fetch it again after logging in, with the session.
   const fresh = await rfProbe(ctx, path, 'Reading the Supermicro IKVM resource');
   const uri = typeof fresh?.URI === 'string' ? fresh.URI : (ikvm.URI as string);
@@ -93,40 +98,45 @@ async function viaRedfishIkvm(ctx: ConsoleContext): Promise<boolean> {
   await ctx.status('Opening the Supermicro iKVM');
   await goto(ctx, uri, 'Opening the Supermicro iKVM');
   const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
   if (outcome === 'kvm') return true;
+  if (outcome === 'busy') throw outcomeFailure(outcome, 'Supermicro iKVM');
   ctx.log.info({ outcome }, 'the Redfish iKVM link did not show the console; trying the web login');
   return false;
 }
 
-/** Classic ATEN API login; false when this firmware has no login.cgi (400/404: Redfish-era firmware). */
-async function viaLoginCgi(ctx: ConsoleContext): Promise<boolean> {
-  await ctx.status('Logging in to the Supermicro BMC');
-  const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+/** The classic ATEN login API: true when logged in (SID cookie set), false when this firmware has no login.cgi. */
+async function cgiLogin(ctx: ConsoleContext): Promise<boolean> {
+  const b64 = (v: string): string => Buffer.from(v, 'utf8').toString('base64');
+  // Newer ATEN firmware wants base64 credentials (check=00), older plain ones (as bmclib tries them).
   const attempts: Record<string, string>[] = [
     { name: b64(ctx.bmc.username), pwd: b64(ctx.bmc.password), check: '00' },
     { name: ctx.bmc.username, pwd: ctx.bmc.password },
   ];
-  let loggedIn = false;
   for (const form of attempts) {
     const res = await web(ctx, '/cgi/login.cgi', 'Supermicro login', { method: 'POST', form });
     if (res.status() === 400 || res.status() === 404) return false;
     if (res.status() >= 500) throw httpFailure(res.status(), 'Supermicro login');
     const body = await res.text();
+    if (/too many sessions/i.test(body))
+      throw failure('kvm-busy', 'The Supermicro BMC has no free web session', 'Log out of other BMC web sessions or wait for them to time out');
     // Old boards answer 200 for failures too; success is the redirect to the main menu.
     if (res.status() < 400 && /url_name=(mainmenu|topmenu)/.test(body)) {
-      loggedIn = true;
-      break;
+      (sessions.get(ctx) ?? {}).web = true;
+      return true;
     }
   }
-  if (!loggedIn) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
-  (sessions.get(ctx) ?? {}).web = true;
+  throw failure('auth', 'The Supermicro BMC rejected the user name or password');
+}
+
+/** Classic ATEN web UI: login.cgi, then the HTML5 iKVM bootstrap page. False when login.cgi is absent. */
+async function viaLoginCgi(ctx: ConsoleContext): Promise<boolean> {
+  await ctx.status('Logging in to the Supermicro BMC');
+  if (!(await cgiLogin(ctx))) return false;
   await ctx.status('Opening the Supermicro iKVM');
   await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
-  const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
-  if (outcome === 'kvm') return true;
-  throw failure('bmc-error', 'The Supermicro iKVM page did not show the console', 'Check that the account has administrator privilege and the iKVM service is on');
+  const f = outcomeFailure(await settle(ctx, viewer), 'Supermicro iKVM');
+  if (f) throw f;
+  return true;
 }
 
 /** The login form of the classic web UI, then the bootstrap page. */
@@ -143,9 +153,8 @@ async function viaForm(ctx: ConsoleContext): Promise<void> {
   await ctx.page.waitForURL(/url_name=mainmenu|mainmenu/, { timeout: 20_000 }).catch(() => undefined);
   if (!(await cookie(ctx, 'SID'))) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
   await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
-  const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('Supermicro iKVM');
-  if (outcome !== 'kvm') throw failure('bmc-error', 'The Supermicro iKVM page did not show the console');
+  const f = outcomeFailure(await settle(ctx, viewer), 'Supermicro iKVM');
+  if (f) throw f;
 }
 
 async function done(ctx: ConsoleContext): Promise<void> {

@@ -2,32 +2,35 @@
  * Lenovo XClarity Controller (XCC, XCC2, XCC3). Primary: the Redfish one-shot console token
  * (LenovoRemoteControlService.GetRemoteConsoleToken) opened as /#/login?<Token>&context=remote&mode=multi
  * (multi = shared mode, so we never take the console away from someone else). Fallback: the web login form,
- * then the console launch. Ironic has no Lenovo support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
+ * then the console launch. The viewer's socket is on a second TLS port (3900 on real XCCs): the browser must
+ * trust that origin too. Ironic has no Lenovo support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
  */
-import type { ConsoleContext, VendorScript } from 'bmc-console/vendor-script';
+import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure } from './lib/failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
-import { busyFailure, kvmShowing, settle, type KvmPage } from './lib/kvm.js';
+import { kvmShowing, outcomeFailure, outcomeNow, settle, type KvmPage } from './lib/kvm.js';
 import { adoptPopup } from './lib/popup.js';
 import { managerPath, redfishLogout, rfPost, rfProbe } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
-import { abortable, appears } from './lib/wait.js';
+import { abortable, appears, firstOf } from './lib/wait.js';
 import { blank, cookie, goto, web } from './lib/web.js';
 
 const viewer: KvmPage = {
   kvm: 'canvas',
-  login: 'input[type="password"]',
   busy: 'text=/session (is )?in use|session full|no share available|preempted/i',
-  invalid: 'text=/invalid token|token expired|session expired/i',
+  invalid: 'text=/invalid token|token expired/i',
 };
+/** The login form (XCC's DOM ids are not public: match by role of the fields). */
+const LOGIN_USER = '#username, #user, input[name="username"], input[autocomplete="username"]';
+const LOGIN_PASS = 'input[type="password"]';
 
 const chrome = {
   hide: ['.rp-toolbar', '#rpToolbar', '.viewer-toolbar', 'header', '.navbar', '.footer'],
-  fill: ['#rpViewerContainer', '.rp-viewer', '#kvmContainer'],
+  fill: ['#kvm-wrap', '#rpViewerContainer'],
 };
 
-const sessions = new ConsoleState<{ kind: 'token' } | { kind: 'web' }>();
+const sessions = new ConsoleState<{ kind: 'token' } | { kind: 'web'; bearer?: string }>();
 
 export const xcc: VendorScript = {
   family: 'xcc',
@@ -42,7 +45,7 @@ export const xcc: VendorScript = {
       await goto(ctx, `/#/login?${token}&context=remote&mode=multi`, 'Opening the XCC remote console');
       const outcome = await settle(ctx, viewer);
       if (outcome === 'kvm') return done(ctx);
-      if (outcome === 'busy') throw busyFailure('XCC');
+      if (outcome === 'busy') throw outcomeFailure(outcome, 'XCC remote console');
       ctx.log.info({ outcome }, 'the XCC console token did not open the console; using the login form');
     }
     await formLogin(ctx);
@@ -54,13 +57,18 @@ export const xcc: VendorScript = {
 
   async close(ctx) {
     const s = sessions.take(ctx);
-    await blank(ctx);
     if (s?.kind === 'web') {
+      const bearer = await ctx.page.evaluate(() => sessionStorage.getItem('access_token')).catch(() => null);
+      await blank(ctx);
       const csrf = await cookie(ctx, '_csrf_token');
-      await web(ctx, '/api/providers/logout', 'XCC logout', { method: 'POST', data: {}, headers: csrf ? { 'X-XSRF-TOKEN': csrf } : {} }).catch(
-        (e: unknown) => ctx.log.warn({ err: String(e) }, 'XCC logout failed'),
-      );
-    }
+      const headers: Record<string, string> = {};
+      if (bearer) headers.Authorization = `Bearer ${bearer}`;
+      if (csrf) headers['X-XSRF-TOKEN'] = csrf;
+      const res = await web(ctx, '/api/providers/logout', 'XCC logout', { method: 'POST', headers }).catch((e: unknown) => {
+        ctx.log.warn({ err: String(e) }, 'XCC logout failed');
+      });
+      if (res && res.status() >= 400) ctx.log.warn({ status: res.status() }, 'XCC logout failed');
+    } else await blank(ctx);
     await redfishLogout(ctx);
   },
 };
@@ -73,6 +81,10 @@ async function consoleToken(ctx: ConsoleContext): Promise<string | null> {
   if (!svc) return null;
   const actions = svc.Actions as Record<string, { target?: unknown } | undefined> | undefined;
   const advertised = actions?.['#LenovoRemoteControlService.GetRemoteConsoleToken']?.target;
+  if (actions && typeof advertised !== 'string') {
+    ctx.log.info('XCC does not advertise GetRemoteConsoleToken; using the login form');
+    return null;
+  }
   const target = typeof advertised === 'string' ? advertised : `${base}/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`;
   try {
     const res = await rfPost(ctx, target, {}, 'Getting a console token (GetRemoteConsoleToken)');
@@ -88,25 +100,22 @@ async function consoleToken(ctx: ConsoleContext): Promise<string | null> {
 async function formLogin(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to XCC (login form)');
   await goto(ctx, '/#/login', 'Opening the XCC login page');
-  const pass = ctx.page.locator('input[type="password"]').first();
+  const pass = ctx.page.locator(LOGIN_PASS).first();
   if (!(await appears(pass, ctx.signal, 20_000))) throw failure('unsupported', 'The XCC login page did not show its login form');
-  const user = ctx.page.locator('#username, input[name="username"], input[type="text"]').first();
-  await typeInto(ctx, user, ctx.bmc.username);
+  await typeInto(ctx, ctx.page.locator(LOGIN_USER).first(), ctx.bmc.username);
   await typeInto(ctx, pass, ctx.bmc.password);
   sessions.set(ctx, { kind: 'web' });
-  await abortable(ctx.signal, ctx.page.locator('button[type="submit"], #login-btn, button:has-text("Log In")').first().click());
-  // After login the home page offers the remote console; it opens in a new window.
-  const launch = ctx.page.locator('text=/Launch Remote Console|Remote Console/i').first();
-  if (!(await appears(launch, ctx.signal, 20_000))) {
-    if (await pass.isVisible().catch(() => false)) throw failure('auth', 'XCC rejected the user name or password');
-    throw failure('unsupported', 'The XCC web UI did not offer its remote console');
-  }
+  await abortable(ctx.signal, ctx.page.locator('button[type="submit"]').first().click());
+  const launch = ctx.page.getByRole('button', { name: /Remote Console/i }).first();
+  const after = await firstOf(ctx.page, { launch: 'button:has-text("Remote Console")', failed: 'text=/Login failed|invalid user|locked/i' }, ctx.signal, 20_000);
+  if (after === 'failed') throw failure('auth', 'XCC rejected the user name or password');
+  if (after === null) throw failure('unsupported', 'The XCC web UI did not offer its remote console after login');
   await ctx.status('Opening the XCC remote console');
-  const url = await adoptPopup(ctx, () => launch.click());
-  if (!url) ctx.log.info('the XCC console opened in place');
+  // The console opens in place or in a new window, depending on the firmware's setting.
+  await adoptPopup(ctx, () => launch.click(), { stopWhen: async () => (await outcomeNow(ctx.page, viewer)) !== null });
   const outcome = await settle(ctx, viewer);
-  if (outcome === 'busy') throw busyFailure('XCC');
-  if (outcome !== 'kvm') throw failure('bmc-error', 'The XCC remote console did not show any video');
+  const f = outcomeFailure(outcome, 'XCC remote console');
+  if (f) throw f;
   await done(ctx);
 }
 

@@ -2,7 +2,7 @@
  * Turns what goes wrong while opening a console (network errors, TLS errors, HTTP statuses, Redfish errors)
  * into a ConsoleFailure a person can act on. Every script maps through here so the wording stays the same.
  */
-import { ConsoleFailure, type FailureKind } from 'bmc-console/vendor-script';
+import { ConsoleFailure, type FailureKind } from '../../src/vendor-script.js';
 import { scrubSecrets } from '@bmc-console/common/log';
 
 const hints: Record<FailureKind, string> = {
@@ -27,7 +27,7 @@ export function failure(kind: FailureKind, cause: string, hint: string = hints[k
 
 const tlsPattern = /ERR_CERT|ERR_SSL|certificate|self[- ]signed|SSL|TLS|UNABLE_TO_VERIFY|DEPTH_ZERO|ERR_TLS/i;
 const unreachablePattern =
-  /ERR_CONNECTION|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_EMPTY_RESPONSE|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up|Timeout .*exceeded/i;
+  /ERR_CONNECTION|ERR_NETWORK_CHANGED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE|ERR_INTERNET_DISCONNECTED|ERR_TIMED_OUT|ERR_EMPTY_RESPONSE|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up|Timeout .*exceeded/i;
 
 /** Maps an HTTP status of a BMC answer to a failure; `what` says which step ("iDRAC login"). */
 export function httpFailure(status: number, what: string, detail = ''): ConsoleFailure {

@@ -4,7 +4,7 @@
  * display size, so the same CSS works headless, headed and in kiosk at any resolution.
  */
 import type { Page } from 'playwright-core';
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 import { abortable } from './wait.js';
 
 export interface ChromeRules {

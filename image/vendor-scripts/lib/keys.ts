@@ -1,6 +1,6 @@
 /** Typing into BMC forms with the configured key pacing (some BMC UIs drop keys typed too fast). */
 import type { Locator } from 'playwright-core';
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 import { abortable } from './wait.js';
 
 export async function typeInto(ctx: ConsoleContext, field: Locator, text: string): Promise<void> {

@@ -1,26 +1,96 @@
 /**
  * Some vendor UIs open the KVM in a popup window (iDRAC form login, iDRAC7/8 "Launch", AMI viewer.html).
- * The kiosk shows one page only, so the popup's address is taken over by the kiosk page and the popup closed.
+ * The kiosk shows one page only, so window.open is caught before a second window exists (a popup that loaded
+ * would already have spent a one-shot console ticket) and its address is opened in the kiosk page instead.
  */
 import type { Page } from 'playwright-core';
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 import { abortable } from './wait.js';
 import { goto } from './web.js';
 
-/** Runs `trigger`, waits for the window it opens, and moves its address into the kiosk page. Null if none opened. */
-export async function adoptPopup(ctx: ConsoleContext, trigger: () => Promise<void>, timeoutMs = 20_000): Promise<string | null> {
-  const popup = ctx.context.waitForEvent('page', { timeout: timeoutMs }).catch(() => null);
-  await trigger();
-  const p: Page | null = await abortable(ctx.signal, popup);
-  if (!p) return null;
+type Waiter = (url: string) => void;
+const catchers = new WeakMap<Page, { waiters: Waiter[] }>();
+
+// Runs in every document of the kiosk page: window.open reports the URL instead of opening a window.
+function catchWindowOpen(): void {
+  const w = window as unknown as { open: unknown; __bmcConsoleOpen?: (url: string) => void };
+  const report = w.__bmcConsoleOpen;
+  if (!report) return;
+  w.open = (url?: string | URL): unknown => {
+    if (url !== undefined && String(url) !== '') report(new URL(String(url), location.href).href);
+    // A stand-in window: vendor code often calls focus() or reads .closed on what open() returned.
+    return { closed: false, focus() {}, blur() {}, close() {}, postMessage() {}, location: { href: '' }, document: null };
+  };
+}
+
+// Runs in every later document of the kiosk page; acts only in the adopted popup's document.
+function openerStandIn(url: string): void {
+  if (location.href === url && !window.opener) Object.defineProperty(window, 'opener', { value: window, configurable: true });
+}
+
+async function install(ctx: ConsoleContext): Promise<{ waiters: Waiter[] }> {
+  let c = catchers.get(ctx.page);
+  if (c) return c;
+  const created = { waiters: [] as Waiter[] };
+  catchers.set(ctx.page, created);
+  await ctx.page.exposeBinding('__bmcConsoleOpen', (_source, url: string) => {
+    for (const w of created.waiters.splice(0)) w(url);
+  });
+  await ctx.page.addInitScript(catchWindowOpen);
+  // Frames and the current document: the init script covers later documents.
+  for (const f of ctx.page.frames()) await f.evaluate(catchWindowOpen).catch(() => undefined);
+  c = created;
+  return c;
+}
+
+/**
+ * Runs `trigger` (the click that opens the console window) and opens that window's address in the kiosk page.
+ * Returns the address, or null when nothing was opened within the timeout. Real popups (target=_blank links)
+ * are taken over the same way.
+ */
+export async function adoptPopup(
+  ctx: ConsoleContext,
+  trigger: () => Promise<void>,
+  opts: { timeoutMs?: number; /** Polled: true ends the wait early (the console opened in place). */ stopWhen?: () => Promise<boolean> } = {},
+): Promise<string | null> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const c = await install(ctx);
+  let timer: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  const opened = new Promise<string | null>((resolve) => {
+    c.waiters.push(resolve);
+    timer = setTimeout(() => resolve(null), timeoutMs);
+    if (opts.stopWhen) {
+      const stop = opts.stopWhen;
+      const tick = (): void => {
+        poll = setTimeout(() => {
+          void stop().then((yes) => (yes ? resolve(null) : tick()), () => tick());
+        }, 200);
+      };
+      tick();
+    }
+    ctx.context.once('page', (p) => {
+      void (async () => {
+        await p.waitForURL((u) => u.protocol !== 'about:', { timeout: timeoutMs }).catch(() => undefined);
+        const url = p.url();
+        await p.close().catch(() => undefined);
+        resolve(url.startsWith('about:') ? null : url);
+      })();
+    });
+  });
   try {
-    await abortable(ctx.signal, p.waitForURL((u) => u.protocol !== 'about:', { timeout: timeoutMs })).catch(() => undefined);
-    const url = p.url();
-    await p.close().catch(() => undefined);
-    if (url.startsWith('about:')) return null;
-    await goto(ctx, url, 'Opening the console');
+    await abortable(ctx.signal, trigger());
+    const url = await abortable(ctx.signal, opened);
+    if (!url) return null;
+    // The vendor page may navigate on its own right after opening the window; let that finish first.
+    await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
+    // Viewers opened as popups may insist on window.opener (AMI's H5Viewer does): give that document a stand-in.
+    await ctx.page.addInitScript(openerStandIn, url);
+    await goto(ctx, url, 'Opening the console').catch(async () => goto(ctx, url, 'Opening the console'));
     return url;
   } finally {
-    if (!p.isClosed()) await p.close().catch(() => undefined);
+    clearTimeout(timer);
+    clearTimeout(poll);
+    c.waiters.length = 0;
   }
 }

@@ -3,7 +3,7 @@
  * verify_ca); a Redfish *session* whose token or cookies the browser must reuse (iLO sessionKey, Supermicro
  * SID, OpenBMC cookies) is created inside the browser context, so its cookies land in the kiosk's jar.
  */
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure, httpFailure, toConsoleFailure } from './failure.js';
 import { abortable } from './wait.js';
 import { jsonOf, secrets, web } from './web.js';

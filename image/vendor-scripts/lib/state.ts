@@ -3,7 +3,7 @@
  * shared singletons, so the state hangs off the console's page, which lives exactly as long as the console.
  */
 import type { Page } from 'playwright-core';
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 
 export class ConsoleState<T> {
   private readonly byPage = new WeakMap<Page, T>();

@@ -5,7 +5,7 @@
  * would not see).
  */
 import type { Response } from 'playwright-core';
-import type { ConsoleContext } from 'bmc-console/vendor-script';
+import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure, toConsoleFailure } from './failure.js';
 import { abortable } from './wait.js';
 
@@ -104,14 +104,22 @@ export async function web(ctx: ConsoleContext, path: string, what: string, req: 
     body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
   }
+  const args: FetchArgs = { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000 };
   let r: FetchResult;
-  try {
-    r = await abortable(
-      ctx.signal,
-      ctx.page.evaluate(pageFetch, { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000 }),
-    );
-  } catch (e) {
-    throw toConsoleFailure(e, what, secrets(ctx));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      r = await abortable(ctx.signal, ctx.page.evaluate(pageFetch, args));
+    } catch (e) {
+      // The page navigated away under us (a vendor page redirecting): get back on the origin and retry once.
+      if (attempt < 2 && e instanceof Error && /context was destroyed|navigat/i.test(e.message)) {
+        await onOrigin(ctx);
+        continue;
+      }
+      throw toConsoleFailure(e, what, secrets(ctx));
+    }
+    // "Failed to fetch" also covers ERR_NETWORK_CHANGED: one retry.
+    if (!r.ok && attempt < 2 && /Failed to fetch/i.test(r.error)) continue;
+    break;
   }
   if (!r.ok) {
     if (/Timeout/i.test(r.error)) throw failure('unreachable', `${what}: the BMC did not answer in time`);
@@ -132,10 +140,14 @@ export async function jsonOf(res: WebResponse): Promise<Record<string, unknown> 
 
 /** Navigates the kiosk page; connection and TLS errors become ConsoleFailures. */
 export async function goto(ctx: ConsoleContext, pathOrUrl: string, what: string): Promise<Response | null> {
-  try {
-    return await abortable(ctx.signal, ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }));
-  } catch (e) {
-    throw toConsoleFailure(e, what, secrets(ctx));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await abortable(ctx.signal, ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }));
+    } catch (e) {
+      // Chromium aborts loads when the host's network configuration changes (containers starting); not the BMC's fault.
+      if (attempt < 3 && e instanceof Error && /ERR_NETWORK_CHANGED|ERR_ABORTED|interrupted by another navigation/.test(e.message)) continue;
+      throw toConsoleFailure(e, what, secrets(ctx));
+    }
   }
 }
 
