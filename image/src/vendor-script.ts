@@ -26,7 +26,7 @@ export interface BmcTarget {
 export class ConsoleFailure extends Error {
   constructor(
     /** What went wrong, in one line: "The BMC rejected the user name or password". */
-    readonly cause: string,
+    override readonly cause: string,
     /** What to check: "Check the username and password in the node's driver_info". */
     readonly hint: string,
     /** Machine-readable kind, for tests and metrics. */

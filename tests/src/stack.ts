@@ -1,0 +1,91 @@
+/**
+ * The whole system in one process, for the demo, the end-to-end tests, benchmarks and the reliability suite:
+ * a BMC emulator on loopback, the host agent (real podman provider unless told otherwise) with its HTTP API,
+ * and the proxy that serves the viewer. Consoles run in real containers and reach the emulator at 10.0.2.2.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
+import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
+import { createLogger, type Logger } from '@bmc-console/common/log';
+import { buildApi, listenApi } from '@bmc-console/host-agent/api';
+import { loadConfig, type AgentConfigInput } from '@bmc-console/host-agent/config';
+import { ConsoleAgent, type StartResult } from '@bmc-console/host-agent/console-agent';
+import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
+
+/** How a console container reaches the host's loopback (podman slirp4netns with allow_host_loopback). */
+export const HOST_FROM_CONTAINER = '10.0.2.2';
+
+export interface StackOptions {
+  /** Extra agent options (provider, image, timeouts...). */
+  agent?: AgentConfigInput;
+  /** The proxy's port (0, the default, picks a free one). */
+  proxyPort?: number;
+  logger?: Logger;
+}
+
+export interface Stack {
+  agent: ConsoleAgent;
+  agentUrl: string;
+  proxy: RunningProxy;
+  emulators: RunningEmulator[];
+  /** Starts an emulator of this profile on loopback. */
+  emulator(vendor: ProfileName, opts?: Omit<EmulatorOptions, 'vendor'>): Promise<RunningEmulator>;
+  /** Starts a console for `node` against `emu` and returns the agent's answer (host, port, viewer URL). */
+  startConsole(node: string, emu: RunningEmulator, opts?: { readOnly?: boolean; appInfo?: Record<string, unknown> }): Promise<StartResult>;
+  close(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.logger ?? createLogger('bmc-console-stack', { level: process.env.LOG_LEVEL ?? 'warn' });
+  const stateDir = mkdtempSync(join(tmpdir(), 'bmc-console-stack-'));
+  const emulators: RunningEmulator[] = [];
+
+  // The proxy needs the agent's URL and the agent needs the proxy's public URL: start the API on a free port
+  // first, then the proxy, then give the agent its public_url.
+  let proxy: RunningProxy | undefined;
+  const config = loadConfig({
+    env: {},
+    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, ...opts.agent },
+  });
+  const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
+  const api = buildApi(agent);
+  const agentUrl = await listenApi(api, { host: '127.0.0.1', port: 0 });
+  try {
+    proxy = await startProxy({ host: '127.0.0.1', port: opts.proxyPort ?? 0, agentUrl }, { logger: log.child({ component: 'proxy' }) });
+    config.public_url = `${proxy.url}/`;
+  } catch (err) {
+    await api.close();
+    throw err;
+  }
+  const runningProxy = proxy;
+
+  return {
+    agent,
+    agentUrl,
+    proxy: runningProxy,
+    emulators,
+    async emulator(vendor, emuOpts = {}) {
+      const emu = await startEmulator({ host: '127.0.0.1', port: 0, node: 'node-1', ...emuOpts, vendor, logger: log.child({ component: 'emulator', vendor }) });
+      emulators.push(emu);
+      return emu;
+    },
+    async startConsole(node, emu, o = {}) {
+      const port = new URL(emu.url).port;
+      return agent.start({
+        node,
+        app: 'redfish-graphical',
+        readOnly: o.readOnly ?? false,
+        appInfo: { address: `https://${HOST_FROM_CONTAINER}:${port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node, ...o.appInfo },
+      });
+    },
+    async close() {
+      await agent.stopAll().catch((err: unknown) => log.warn({ err }, 'stopAll failed'));
+      await runningProxy.close();
+      await api.close();
+      await Promise.all(emulators.map((e) => e.close()));
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
