@@ -46,6 +46,11 @@ export type UpgradeDecision =
       busyMessage: string;
       /** When set, the first client message must pass this check before video starts (XCC RPViewer credentials). */
       authMessage?: (msg: Record<string, unknown>) => boolean;
+      /**
+       * Vendor binary preamble before the console starts: the server sends `challenge`, the client's first binary
+       * message must pass `check`, then `confirm` is sent (iDRAC f7 b3 -> VCSID2; iLO 80 -> hello -> 82).
+       */
+      handshake?: { challenge: number[]; check: (answer: Buffer) => boolean; confirm?: number[] };
     };
 
 /** One vendor's web UI. */

@@ -21,6 +21,8 @@ export interface KvmPageOptions {
   extraHtml?: string;
   /** Script that starts the viewer later with window.__kvmStart(Object.assign({}, window.__KVM_BASE, ...)). */
   deferredStart?: string;
+  /** Binary preamble the viewer answers: 'idrac' (f7 b3 -> 247,179,VCSID2,8x0) or 'ilo' (80 -> 34-byte hello with the session key). */
+  handshake?: { kind: 'idrac' | 'ilo'; secret: string };
 }
 
 function loadTemplate(): { html: string; js: string } {
@@ -37,6 +39,7 @@ export function kvmConfig(ctx: Ctx, o: KvmPageOptions): Record<string, unknown> 
   return {
     profile: ctx.profile.name, label: ctx.profile.label, node: ctx.node, color: kvmMarkerColor(ctx.profile.name).hex,
     wsUrl: o.wsUrl, protocols: o.protocols ?? [], canvasId: o.canvasId ?? 'kvm-canvas', authMessage: o.authMessage ?? null,
+    handshake: o.handshake ?? null,
   };
 }
 
@@ -72,9 +75,23 @@ export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision
     session = ctx.state.openKvm(d.vendorPath, 'ok');
     hello('ok');
   };
+  let shaken = !d.handshake;
   let authed = !d.authMessage;
-  if (authed) start();
-  ws.on('message', (data) => {
+  if (d.handshake) ws.send(Buffer.from(d.handshake.challenge));
+  else if (authed) start();
+  ws.on('message', (data, isBinary) => {
+    if (!shaken) {
+      const ok = isBinary && d.handshake?.check(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      if (!ok) {
+        hello('denied', 'Console handshake failed.');
+        ws.close(4003, 'denied');
+        return;
+      }
+      shaken = true;
+      if (d.handshake?.confirm) ws.send(Buffer.from(d.handshake.confirm));
+      if (authed) start();
+      return;
+    }
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(String(data)) as Record<string, unknown>;

@@ -116,6 +116,14 @@ export class EmulatorState {
     return true;
   }
 
+  /** Spends a ticket and returns it (its secret is checked later, e.g. in the iDRAC socket handshake). */
+  takeTicket(key: string | null | undefined): Ticket | undefined {
+    if (!key || !this.ticketValid(key)) return undefined;
+    const t = this.tickets.get(key);
+    if (t) t.used = true;
+    return t;
+  }
+
   /** Checks a ticket without spending it (the viewer page checks, its socket spends). */
   ticketValid(key: string | null | undefined, secret?: string | null): boolean {
     if (!key) return false;

@@ -69,11 +69,28 @@ window.__kvmStart = function (cfg) {
       setStatus('error', 'Console connection failed: ' + e.message);
       return;
     }
+    ws.binaryType = 'arraybuffer';
     ws.onopen = function () {
-      if (cfg.authMessage) ws.send(JSON.stringify(cfg.authMessage));
+      if (cfg.authMessage && !cfg.handshake) ws.send(JSON.stringify(cfg.authMessage));
     };
     ws.onmessage = function (ev) {
       var m;
+      if (ev.data instanceof ArrayBuffer) {
+        // Vendor preamble: answer the challenge, then (if any) send the private auth message.
+        var b = new Uint8Array(ev.data);
+        if (!cfg.handshake) return;
+        var answer = new Uint8Array(34), secret = cfg.handshake.secret, i;
+        if (cfg.handshake.kind === 'idrac' && b[0] === 0xf7 && b[1] === 0xb3) {
+          answer[0] = 247; answer[1] = 179;
+          for (i = 0; i < 24; i++) answer[2 + i] = i < secret.length ? secret.charCodeAt(i) : 0;
+        } else if (cfg.handshake.kind === 'ilo' && b[0] === 80) {
+          answer[0] = 0; answer[1] = 32;
+          for (i = 0; i < 32; i++) answer[2 + i] = i < secret.length ? secret.charCodeAt(i) : 0;
+        } else return;
+        ws.send(answer.buffer);
+        if (cfg.authMessage) ws.send(JSON.stringify(cfg.authMessage));
+        return;
+      }
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (m.type === 'hello') setStatus(m.status, m.message || '');
       else if (m.type === 'input') { typed = m.typed; clicks = m.clicks; last = m.last; draw(); }

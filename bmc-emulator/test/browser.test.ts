@@ -91,7 +91,8 @@ function frame(page: Page, name: string): Frame {
   return f;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', () => {
+// Generous per-test limit: a login, a popup and two screenshots take seconds on a loaded 2-core machine.
+describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', { timeout: 120_000 }, () => {
   it('Dell iDRAC9: /restgui/start.html?console form -> console window', async () => {
     const { e, ctx, page } = await session('idrac9');
     await page.goto(`${e.url}/restgui/start.html?console`);

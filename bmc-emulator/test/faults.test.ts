@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator.js';
-import { basic, http, openKvm, wsUrl } from './helpers.js';
+import { basic, http, idracAnswer, iloAnswer, openKvm, wsUrl } from './helpers.js';
 
 const running: RunningEmulator[] = [];
 afterAll(async () => {
@@ -78,7 +78,8 @@ describe('fault modes', () => {
   it('kvm-busy: the console socket answers busy and no console session is counted', async () => {
     const e = await start({ vendor: 'ilo7', faults: { kvmBusy: true } });
     const web = await http(`${e.url}/json/login_session`, { method: 'POST', body: JSON.stringify({ method: 'login', user_login: e.username, password: e.password }) });
-    const k = await openKvm(wsUrl(e.url, '/wss/ircport'), { cookie: `sessionKey=${web.cookies.sessionKey}` });
+    const key = web.cookies.sessionKey ?? '';
+    const k = await openKvm(wsUrl(e.url, '/wss/ircport'), { cookie: `sessionKey=${key}`, handshake: iloAnswer(key) });
     expect(k.status).toBe('busy');
     expect(e.state().liveKvmSessions).toBe(0);
     const rc = await http(`${e.url}/html/rc_info.html`, { headers: { cookie: `sessionKey=${web.cookies.sessionKey}` } });
@@ -92,7 +93,7 @@ describe('session caps', () => {
     const auth = { authorization: basic(e.username, e.password), 'content-type': 'application/json' };
     const open = async () => {
       const r = (await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession`, { method: 'POST', headers: auth, body: '{"SessionTypeName":"t"}' })).json();
-      return openKvm(wsUrl(e.url, `/vnc/vconsole?vck=${String(r.TempUsername)}`), { protocols: ['binary'] });
+      return openKvm(wsUrl(e.url, `/vnc/vconsole?vck=${String(r.TempUsername)}`), { protocols: ['binary'], handshake: idracAnswer(String(r.TempPassword)) });
     };
     const six: Awaited<ReturnType<typeof open>>[] = [];
     for (let i = 0; i < 6; i++) six.push(await open());

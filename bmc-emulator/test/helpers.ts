@@ -38,13 +38,19 @@ export function basic(user: string, password: string): string {
 export interface KvmHello { status: string; message: string; ws: WebSocket }
 
 /** Opens a console socket the way the viewer page does; resolves with the emulator's hello (or the refusal). */
-export function openKvm(url: string, o: { protocols?: string[]; cookie?: string; auth?: Record<string, unknown> } = {}): Promise<KvmHello> {
+export function openKvm(url: string, o: { protocols?: string[]; cookie?: string; auth?: Record<string, unknown>; handshake?: (challenge: Buffer) => Buffer | undefined } = {}): Promise<KvmHello> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, o.protocols ?? [], { rejectUnauthorized: false, headers: o.cookie ? { cookie: o.cookie } : {} });
     ws.on('open', () => {
-      if (o.auth) ws.send(JSON.stringify(o.auth));
+      if (o.auth && !o.handshake) ws.send(JSON.stringify(o.auth));
     });
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const answer = o.handshake?.(data as Buffer);
+        if (answer) ws.send(answer);
+        if (o.auth) ws.send(JSON.stringify(o.auth));
+        return;
+      }
       const m = JSON.parse(String(data)) as Record<string, unknown>;
       if (m.type === 'hello') resolve({ status: String(m.status), message: String(m.message), ws });
     });
@@ -55,4 +61,14 @@ export function openKvm(url: string, o: { protocols?: string[]; cookie?: string;
 
 export function wsUrl(httpsUrl: string, path: string): string {
   return httpsUrl.replace(/^https:/, 'wss:') + path;
+}
+
+/** iDRAC KEY2 answer: 247,179, VCSID2 (24 ASCII bytes), 8 zero bytes. */
+export function idracAnswer(vcsid2: string): (c: Buffer) => Buffer | undefined {
+  return (c) => (c[0] === 0xf7 && c[1] === 0xb3 ? Buffer.concat([Buffer.from([247, 179]), Buffer.from(vcsid2.padEnd(24, '\0'), 'latin1'), Buffer.alloc(8)]) : undefined);
+}
+
+/** iLO hello after CMD_AUTHENTICATE (80): two header bytes and the session key (32 ASCII bytes). */
+export function iloAnswer(key: string): (c: Buffer) => Buffer | undefined {
+  return (c) => (c[0] === 80 ? Buffer.concat([Buffer.from([0, 32]), Buffer.from(key.padEnd(32, '\0'), 'latin1')]) : undefined);
 }

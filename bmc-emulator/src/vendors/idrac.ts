@@ -95,14 +95,20 @@ document.getElementById('logout').onclick = async (e) => {
           return sendHtml(res, 200, page('Virtual Console', '<div class="box"><p class="err" id="vconsole-error">Virtual Console session is not valid or has expired. Launch it again from the iDRAC.</p></div>')), true;
         }
         const t = `${q.get('title') ?? title()}, ${String(ctx.profile.system.Model ?? '')}, User: ${ctx.username}, FPS: 30`;
-        return sendHtml(res, 200, kvmPage(ctx, { wsUrl: `/vnc/vconsole?vck=${vcsid}`, protocols: ['binary'], title: t })), true;
+        return sendHtml(res, 200, kvmPage(ctx, { wsUrl: `/vnc/vconsole?vck=${vcsid}`, protocols: ['binary'], title: t, handshake: { kind: 'idrac', secret: q.get('VCSID2') ?? '' } })), true;
       }
       return false;
     },
     kvmUpgrade(u: UpgradeReq): UpgradeDecision | undefined {
       if (u.path !== '/vnc/vconsole' && u.path !== '/vmc/vconsole') return undefined;
-      if (!ctx.state.redeemTicket(u.url.searchParams.get('vck'))) return { accept: false, status: 401, message: 'Unauthorized' };
-      return { accept: true, protocol: u.protocols.includes('binary') ? 'binary' : undefined, vendorPath: u.path, overCap: 'shared', busyMessage: 'Virtual Console is in use by another user (sharing request denied).' };
+      const ticket = ctx.state.takeTicket(u.url.searchParams.get('vck'));
+      if (!ticket) return { accept: false, status: 401, message: 'Unauthorized' };
+      return {
+        accept: true, protocol: u.protocols.includes('binary') ? 'binary' : undefined, vendorPath: u.path, overCap: 'shared',
+        busyMessage: 'Virtual Console is in use by another user (sharing request denied).',
+        // KEY2: the server speaks first (f7 b3); the client answers 247,179, VCSID2 as 24 ASCII bytes, 8 zero bytes.
+        handshake: { challenge: [0xf7, 0xb3], check: (a) => a.length === 34 && a[0] === 247 && a[1] === 179 && a.subarray(2, 26).toString('latin1') === ticket.secret },
+      };
     },
   };
 

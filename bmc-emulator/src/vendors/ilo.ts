@@ -47,7 +47,8 @@ async function logout() { await fetch('/json/login_session', { method: 'POST', b
 <iframe id="iframeContent" name="iframeContent" src="about:blank" style="width:600px;height:200px"></iframe>
 <script>async function logout() { await fetch('/json/login_session', { method: 'POST', body: JSON.stringify({ method: 'logout', session_key: (document.cookie.match(/sessionKey=([^;]+)/) || [])[1] }) }); top.location.href = '/'; }</script>`);
 
-  const ircPage = (res: Res) => sendHtml(res, 200, kvmPage(ctx, { wsUrl: '/wss/ircport', title: `${ctx.node} - iLO Integrated Remote Console` }));
+  const ircPage = (res: Res, s: Session) =>
+    sendHtml(res, 200, kvmPage(ctx, { wsUrl: '/wss/ircport', title: `${ctx.node} - iLO Integrated Remote Console`, handshake: { kind: 'ilo', secret: s.token } }));
 
   return {
     handle(req, res) {
@@ -73,11 +74,13 @@ async function logout() { await fetch('/json/login_session', { method: 'POST', b
       if (p === '/json/login_session') return loginSession(req, res), true;
       if (p === '/irc.html') {
         const param = req.url.searchParams.get('sessionkey');
-        if (param && ctx.has('sessionkey-param') && byKey(param)) {
-          addSetCookie(res, keyCookie(param));
-          return ircPage(res), true;
+        const viaParam = param && ctx.has('sessionkey-param') ? byKey(param) : undefined;
+        if (viaParam) {
+          addSetCookie(res, keyCookie(viaParam.token));
+          return ircPage(res, viaParam), true;
         }
-        if (session(req)) return ircPage(res), true;
+        const s = session(req);
+        if (s) return ircPage(res, s), true;
         if (gen === '4' || gen === '5') {
           return sendHtml(res, 200, page('iLO Integrated Remote Console', '<div class="box"><p class="err" id="irc-error">Invalid session key</p></div>')), true;
         }
@@ -88,8 +91,13 @@ async function logout() { await fetch('/json/login_session', { method: 'POST', b
     },
     kvmUpgrade(u) {
       if (u.path !== '/wss/ircport') return undefined;
-      if (!session(u)) return { accept: false, status: 401, message: 'Unauthorized' };
-      return { accept: true, vendorPath: '/wss/ircport', overCap: 'busy', busyMessage: 'The remote console is in use by another user. Acquire to take it over.' };
+      const s = session(u);
+      if (!s) return { accept: false, status: 401, message: 'Unauthorized' };
+      return {
+        accept: true, vendorPath: '/wss/ircport', overCap: 'busy', busyMessage: 'The remote console is in use by another user. Acquire to take it over.',
+        // CMD_AUTHENTICATE (80) -> 34-byte hello carrying the session key -> CMD_AUTHENTICATED (82).
+        handshake: { challenge: [80], check: (a) => a.length === 34 && a.subarray(2, 34).toString('latin1').replace(/\0+$/, '') === s.token, confirm: [82] },
+      };
     },
   };
 
