@@ -17,12 +17,13 @@ function save(name: string, f: Frame): void {
   writeFileSync(join(SHOTS, `${name}.png`), encodePng(f));
 }
 
-describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', () => {
+// Deadlines are generous: on a loaded 2-core machine Chromium alone can take 15 s to start.
+describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 240_000 }, () => {
   let c: ConsoleProcess;
   beforeAll(async () => {
     c = await startConsole({ APP: 'fake', DISPLAY_WIDTH: '1024', DISPLAY_HEIGHT: '768' });
     await c.waitForState((s) => !!s.chromiumPid && !!s.x11vncPid && !!s.xvfbPid);
-  });
+  }, 240_000);
   afterAll(async () => {
     await c?.stop();
   });
@@ -63,7 +64,7 @@ describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', () => {
   });
 });
 
-describe('supervisor with an invalid environment', () => {
+describe('supervisor with an invalid environment', { timeout: 240_000 }, () => {
   it('stays up and shows every problem, naming the variable, without the password', async () => {
     const c = await startConsole({ APP: 'nonsense', READ_ONLY: 'maybe', APP_INFO: '{"password":"hunter22", bad json' });
     try {
@@ -82,7 +83,7 @@ describe('supervisor with an invalid environment', () => {
   });
 });
 
-describe('supervisor with VNC_PASSWORD and READ_ONLY', () => {
+describe('supervisor with VNC_PASSWORD and READ_ONLY', { timeout: 240_000 }, () => {
   it('asks VNC clients for the password, which never appears in argv or logs', async () => {
     const c = await startConsole({ APP: 'fake', VNC_PASSWORD: 'pw-8ch!', READ_ONLY: 'True' });
     try {

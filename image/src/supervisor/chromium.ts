@@ -53,7 +53,7 @@ export async function launchChromium(o: ChromiumOptions, profileDir: string, hom
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
-    timeout: 30_000,
+    timeout: 90_000, // generous: a loaded 2-core machine can take 15 s and more
   });
 }
 

@@ -211,7 +211,7 @@ export class Supervisor {
         this.died('x11vnc', how);
       });
       // Readiness in the background: the browser starts meanwhile.
-      void waitForRfb('127.0.0.1', this.display.vncPort, 15_000).then(
+      void waitForRfb('127.0.0.1', this.display.vncPort, 60_000).then(
         () => {
           if (this.x11vnc !== child) return;
           this.log.info({ child: 'x11vnc', childPid: child.pid, port: this.display.vncPort }, 'x11vnc ready');
@@ -327,13 +327,14 @@ export class Supervisor {
     return parts.length ? { subject: parts.join(' - ') } : {};
   }
 
-  private async stopBrowser(): Promise<void> {
+  /** Closes the browser: politely (1 s), then SIGKILL. The vendor script has closed its BMC session before. */
+  private async stopBrowser(graceMs = 1500): Promise<void> {
     const b = this.browser;
     this.browser = undefined;
     this.state.chromiumPid = undefined;
     if (!b) return;
     b.abort.abort();
-    await withTimeout(b.context.close(), 1500).catch(() => undefined);
+    await withTimeout(b.context.close(), graceMs).catch(() => undefined);
     if (b.pid) {
       try {
         process.kill(b.pid, 'SIGKILL');
@@ -343,22 +344,22 @@ export class Supervisor {
     }
   }
 
-  /** Ends the vendor session cleanly, then stops the children. Finishes well within 5 s. */
+  /** Ends the vendor session cleanly, then stops the children together. Finishes well within 5 s. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    const t0 = Date.now();
     this.log.info('stopping the console');
     this.poke();
     await withTimeout(this.app?.close() ?? Promise.resolve(), 2500).catch(() => this.log.warn('the vendor script did not close in time'));
-    await this.stopBrowser();
     const x11vnc = this.x11vnc;
     const xvfb = this.xvfb;
     this.x11vnc = undefined;
     this.xvfb = undefined;
-    await Promise.all([x11vnc?.stop(800), xvfb?.stop(800)]);
-    await withTimeout(this.loopDone ?? Promise.resolve(), 500).catch(() => undefined);
+    await Promise.all([this.stopBrowser(800), x11vnc?.stop(500), xvfb?.stop(800)]);
+    await withTimeout(this.loopDone ?? Promise.resolve(), 300).catch(() => undefined);
     if (!this.opts.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
-    this.log.info('console stopped');
+    this.log.info({ ms: Date.now() - t0 }, 'console stopped');
   }
 
   private writeState(): void {

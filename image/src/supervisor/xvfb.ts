@@ -18,7 +18,7 @@ export interface RunningXvfb extends Child {
 }
 
 /** Starts Xvfb and resolves once it accepts connections (it writes its display number only when ready). */
-export async function startXvfb(o: XvfbOptions, log: Logger, timeoutMs = 15_000): Promise<RunningXvfb> {
+export async function startXvfb(o: XvfbOptions, log: Logger, timeoutMs = 60_000): Promise<RunningXvfb> {
   const child = spawnChild('xvfb', 'Xvfb', xvfbArgs(o), log, { extraPipe: true });
   const fd3 = child.proc.stdio[3] as Readable | null | undefined;
   if (!fd3) throw new Error('Xvfb: no -displayfd pipe');

@@ -68,7 +68,7 @@ export async function startConsole(env: Record<string, string>): Promise<Console
     proc,
     output: () => out,
     state,
-    async waitForState(pred, timeoutMs = 30_000) {
+    async waitForState(pred, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = state();

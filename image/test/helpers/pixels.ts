@@ -50,7 +50,7 @@ export function looksLikeFakeConsole(f: Frame): boolean {
 }
 
 /** Polls frames over RFB until `pred` holds; returns the last frame. Connection errors count as "not yet". */
-export async function waitForFrame(opts: { host?: string; port: number; password?: string }, pred: (f: Frame) => boolean, timeoutMs = 30_000): Promise<Frame> {
+export async function waitForFrame(opts: { host?: string; port: number; password?: string }, pred: (f: Frame) => boolean, timeoutMs = 120_000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   let last: Frame | undefined;
   let lastErr = '';

