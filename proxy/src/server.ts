@@ -100,7 +100,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(req, res, 405, 'method not allowed\n');
     const file = VIEWER_PATHS.has(url.pathname) ? files.get('/static/index.html') : files.get(url.pathname);
     if (!file) return sendText(req, res, 404, 'not found\n');
-    const body = readFileSync(file.file);
+    const body = file.body;
     res.writeHead(200, {
       ...securityHeaders(req),
       'content-type': file.type,

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import { packageRoot } from '@bmc-console/common/package-root';
@@ -16,6 +16,8 @@ const TYPES: Record<string, string> = {
 export interface StaticFile {
   file: string;
   type: string;
+  /** Read once at start-up: the set is small (~600 KB) and fixed. */
+  body: Buffer;
 }
 
 function addTree(root: string, urlPrefix: string, into: Map<string, StaticFile>): void {
@@ -26,7 +28,7 @@ function addTree(root: string, urlPrefix: string, into: Map<string, StaticFile>)
       if (statSync(full).isDirectory()) visit(full);
       else {
         const type = TYPES[extname(name)];
-        if (type) files.set(`${urlPrefix}${relative(root, full).split(sep).join('/')}`, { file: full, type });
+        if (type) files.set(`${urlPrefix}${relative(root, full).split(sep).join('/')}`, { file: full, type, body: readFileSync(full) });
       }
     }
   };

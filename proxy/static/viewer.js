@@ -55,17 +55,29 @@ let scale = true;
 let retryTimer = null;
 let userClosed = false;
 
-function setState(s, reason = '') {
+// What the person can do after each failure (shown under the reason while no console is visible).
+const HINT = {
+  token: 'Ask for a new console link (the access token is no longer valid).',
+  retry: 'Press Reconnect to open the console again.',
+};
+
+function setState(s, reason = '', hint = '') {
   state.state = s;
   state.reason = reason;
-  const label = { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', disconnected: 'Disconnected', failed: 'Not connected' }[s];
-  $('status').textContent = reason ? `${label} — ${reason}` : label;
+  $('overlay').hidden = s === 'connected';
+  $('overlay-title').textContent = reason || label(s);
+  $('overlay-detail').textContent = hint;
+  $('status').textContent = reason ? `${label(s)} — ${reason}` : label(s);
   $('status-dot').dataset.state = s;
   const live = s === 'connected';
   $('btn-cad').disabled = !live || state.readOnly;
   $('btn-type').disabled = !live || state.readOnly;
-  $('btn-reconnect').hidden = !(s === 'failed' || s === 'disconnected');
-  document.title = `${s === 'connected' ? '' : '(' + label.replace('…', '') + ') '}BMC console${node ? ' · ' + node : ''}`;
+  $('btn-reconnect').hidden = !(s === 'disconnected' || (s === 'failed' && hint !== HINT.token));
+  document.title = `${s === 'connected' ? '' : '(' + label(s).replace('…', '') + ') '}BMC console${node ? ' · ' + node : ''}`;
+}
+
+function label(s) {
+  return { connecting: 'Connecting…', connected: 'Connected', reconnecting: 'Reconnecting…', disconnected: 'Disconnected', failed: 'Not connected' }[s];
 }
 
 async function tokenStatus() {
@@ -97,10 +109,10 @@ function scheduleReconnect(why) {
 
 async function connect(isRetry = false) {
   clearTimeout(retryTimer);
-  if (!node || !token) return setState('failed', 'this link has no node or token');
+  if (!node || !token) return setState('failed', 'This link has no node or token', HINT.token);
   setState(isRetry ? 'reconnecting' : 'connecting');
   const st = await tokenStatus();
-  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || 'Access token not valid');
+  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || 'Access token not valid', HINT.token);
   if (st.valid === null) return scheduleReconnect(TOKEN_TEXT['agent-unavailable']);
   state.readOnly = !!st.readOnly;
   $('viewonly').hidden = !state.readOnly;
@@ -124,7 +136,7 @@ async function connect(isRetry = false) {
   rfb.addEventListener('credentialsrequired', () => {
     // The proxy authenticates to the console; a password prompt means the console is misconfigured.
     rfb.disconnect();
-    setState('failed', 'console asks for a VNC password; passwords are never typed here');
+    setState('failed', 'The console asks for a VNC password', 'Passwords are never typed here: the console proxy must be configured with it.');
   });
   rfb.addEventListener('securityfailure', (e) => setState('failed', `console refused the connection${e.detail.reason ? ': ' + e.detail.reason : ''}`));
   rfb.addEventListener('disconnect', () => void onDisconnect());
@@ -132,14 +144,15 @@ async function connect(isRetry = false) {
 
 async function onDisconnect() {
   rfb = null;
-  if (userClosed) return setState('disconnected', 'closed');
+  if (userClosed) return setState('disconnected', 'Closed', HINT.retry);
   if (state.state === 'failed') return;
   const code = state.closeCode ?? 1006;
   const [text, retryable] = CLOSE_TEXT[code] || [`Connection closed (${code})`, true];
-  if (!retryable) return setState(code === 4401 || code === 4403 ? 'failed' : 'disconnected', text);
+  if (code === 4401 || code === 4403) return setState('failed', text, HINT.token);
+  if (!retryable) return setState('disconnected', text, HINT.retry);
   // Reconnect only while the token is still valid.
   const st = await tokenStatus();
-  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || text);
+  if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || text, HINT.token);
   scheduleReconnect(text);
 }
 

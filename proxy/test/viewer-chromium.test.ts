@@ -27,9 +27,12 @@ let vnc: TestVnc;
 let kioskContext: BrowserContext;
 let kiosk: Page;
 let viewerBrowser: Browser;
+let viewer: BrowserContext;
 let agent: FakeAgent;
 let proxy: RunningProxy;
 const quiet = pino({ level: 'silent' });
+const t0 = Date.now();
+const lap = (what: string) => process.env.VIEWER_DEBUG && console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -47,8 +50,11 @@ beforeAll(async () => {
     chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS }),
   ]);
   kiosk = kioskContext.pages()[0] ?? (await kioskContext.newPage());
+  // One context for all viewer pages: they share the HTTP cache, so noVNC's modules load once.
+  viewer = await viewerBrowser.newContext({ viewport: { width: 1000, height: 700 } });
   await kiosk.setContent(KIOSK_PAGE);
   proxy = await startProxy({ port: 0, agentUrl: agent.url, limits: { reverifyIntervalSec: 0.5 } }, { logger: quiet });
+  lap('fixtures up');
 });
 
 afterAll(async () => {
@@ -60,18 +66,23 @@ afterAll(async () => {
 });
 
 async function openViewer(path: string): Promise<Page> {
-  const page = await viewerBrowser.newPage({ viewport: { width: 1000, height: 700 } });
+  const page = await viewer.newPage();
   const cspErrors: string[] = [];
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
   });
+  lap('page opened');
   await page.goto(`${proxy.url}${path}`);
+  lap('page loaded');
   (page as Page & { cspErrors?: string[] }).cspErrors = cspErrors;
   return page;
 }
 
 const viewerState = (page: Page) => page.evaluate(() => (window as unknown as { bmcViewer: { state: string; reason: string } }).bmcViewer);
-const untilState = (page: Page, state: string) => expect.poll(async () => (await viewerState(page)).state, { timeout: 20_000 }).toBe(state);
+const untilState = async (page: Page, state: string) => {
+  await expect.poll(async () => (await viewerState(page)).state, { timeout: 20_000 }).toBe(state);
+  lap(`state ${state}`);
+};
 
 /** Colour of framebuffer pixel (x, y) as the viewer's canvas holds it. */
 function canvasPixel(page: Page, x: number, y: number): Promise<number[]> {
