@@ -11,7 +11,7 @@ import { browserTrust } from 'bmc-console/supervisor/browser-trust';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 
 it('Chromium loads a self-signed BMC page only with the pinned SPKI', async () => {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'bmc.test' }], { keySize: 2048, days: 2 });
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'bmc.test' }], { keySize: 2048 });
   const server = createServer({ key: pems.private, cert: pems.cert }, (_q, r) => r.end('<title>pinned-bmc</title>ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -99,7 +99,7 @@ describe('browser trust for verify_ca (real TLS server, real certutil)', () => {
   let certPem = '';
   let home = '';
   beforeAll(async () => {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'bmc.test' }], { keySize: 2048, days: 2 });
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'bmc.test' }], { keySize: 2048 });
     certPem = pems.cert;
     server = createServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('ok'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
