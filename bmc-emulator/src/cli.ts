@@ -136,6 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   const profile = getProfile(emu.profile);
   process.stdout.write(`${JSON.stringify({
     url: emu.url, username: emu.username, password: emu.password, profile: emu.profile, family: emu.family, generation: profile.generation,
+    ...(opts.fixture ? { fixture: opts.fixture } : {}),
     ...(emu.caFile ? { caFile: emu.caFile } : {}), ...(emu.viewerUrl ? { viewerUrl: emu.viewerUrl } : {}),
     controlUrl: emu.controlUrl, stateUrl: `${emu.controlUrl}/__emulator/state`, markerColor: kvmMarkerColor(emu.profile).hex,
     features: emu.state().features, primaryFeature: profile.primaryFeature,

@@ -149,6 +149,73 @@ describe('session caps', () => {
   });
 });
 
+describe('primary launch paths can be switched off (--no-primary)', () => {
+  const post = (e: RunningEmulator, path: string, body: unknown, headers: Record<string, string> = json) =>
+    http(`${e.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+
+  it('iLO 5: a Redfish token no longer works as the sessionKey cookie; the form login still does', async () => {
+    const e = await start({ vendor: 'ilo5', noPrimary: true });
+    const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
+    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain('Invalid session key');
+    const web = await post(e, '/json/login_session', { method: 'login', user_login: e.username, password: e.password });
+    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${web.cookies.sessionKey}` } })).text).toContain('__kvmStart');
+  });
+
+  it('iLO 7: ?sessionkey= is ignored (as from iLO 6 v1.76); iLO 6 1.66 accepts it', async () => {
+    for (const [vendor, works] of [['ilo7', false], ['ilo6', true]] as const) {
+      const e = await start({ vendor });
+      const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
+      const page = await http(`${e.url}/irc.html?sessionkey=${token}`);
+      expect(page.text.includes('__kvmStart'), vendor).toBe(works);
+      if (!works) expect(page.text).toContain('login-form__submit');
+    }
+  });
+
+  it('iLO 4: the login frame is delayed; Redfish session + sessionKey cookie still opens irc.html', async () => {
+    const e = await start({ vendor: 'ilo4', noPrimary: true });
+    expect((await post(e, '/json/login_session', { method: 'login', user_login: e.username, password: e.password })).status).toBe(403);
+    const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
+    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain('__kvmStart');
+  });
+
+  it('Supermicro X11: no snapshot image on the main menu; the bootstrap page still works', async () => {
+    const e = await start({ vendor: 'supermicro-x11', noPrimary: true });
+    const login = await http(`${e.url}/cgi/login.cgi`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `name=${e.username}&pwd=${e.password}` });
+    const cookie = `SID=${login.cookies.SID}`;
+    expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=sys_info`, { headers: { cookie } })).text).not.toContain('img1');
+    expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap`, { headers: { cookie } })).text).toContain('entry_value');
+  });
+
+  it('Supermicro X13: IKVM reports "JAVA plug-in" without URI', async () => {
+    const e = await start({ vendor: 'supermicro-x13', noPrimary: true });
+    const ikvm = (await http(`${e.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, { headers: { authorization: basic(e.username, e.password) } })).json();
+    expect(ikvm).toMatchObject({ 'Current interface': 'JAVA plug-in' });
+    expect(ikvm.URI).toBeUndefined();
+  });
+
+  it('Lenovo XCC: GetRemoteConsoleToken is gone; the web login remains', async () => {
+    const e = await start({ vendor: 'xcc2', noPrimary: true });
+    const auth = { authorization: basic(e.username, e.password), 'content-type': 'application/json' };
+    const rc = (await http(`${e.url}/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl`, { headers: auth })).json();
+    expect(rc.Actions).toEqual({});
+    expect((await http(`${e.url}/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(404);
+    const web = await post(e, '/api/login', { username: e.username, password: e.password });
+    expect(web.status).toBe(200);
+    expect(web.cookies._csrf_token).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('OpenBMC, AMI, iDRAC8: the switch reaches the page script', async () => {
+    const o = await start({ vendor: 'openbmc', noPrimary: true });
+    expect((await http(`${o.url}/`)).text).toContain('const consoleRoute = false;');
+    const a = await start({ vendor: 'ami', noPrimary: true });
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const l = await http(`${a.url}/api/session`, { method: 'POST', headers: form, body: `username=${a.username}&password=${a.password}` });
+    expect((await http(`${a.url}/viewer.html`, { headers: { cookie: `QSESSIONID=${l.cookies.QSESSIONID}` } })).text).toContain('if (!false && !window.opener)');
+    const d = await start({ vendor: 'idrac8', noPrimary: true });
+    expect((await http(`${d.url}/login.html?console`)).text).toContain('const deepLink = false &&');
+  });
+});
+
 describe('TLS', () => {
   it('--ca-dir: the server certificate verifies against the generated CA', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bmc-emu-ca-'));
