@@ -11,7 +11,7 @@ import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { launchBrowser, openViewer, viewerState } from '../src/browser.js';
 import { consoleImageMissing } from '../src/preconditions.js';
-import { decodePng, findColourBlock, ocr } from '../src/screen.js';
+import { containsApprox, decodePng, findColourBlock, ocr } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
 
 const skip = consoleImageMissing();
@@ -71,7 +71,8 @@ describe.skipIf(skip)('console end to end through agent, container, proxy and vi
     const page = await openViewer(browser, started.url);
     try {
       const { text } = await kvmOnScreen(page, profile);
-      expect(text).toContain(node); // the marker colour says which vendor profile; OCR confirms the node
+      // The marker colour says which vendor profile; OCR confirms the node name on the host screen.
+      expect(containsApprox(text, node), `OCR of the viewer: ${text}`).toBe(true);
 
       const canvas = page.locator('#screen canvas').first();
       const box = (await canvas.boundingBox())!;

@@ -47,3 +47,21 @@ export async function ocr(png: Buffer): Promise<string> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Whether `text` holds `needle` with at most `maxEdits` character edits: OCR confuses 0/o and 1/l/i now and then,
+ * and a check that fails on such a confusion tests tesseract, not the console.
+ */
+export function containsApprox(text: string, needle: string, maxEdits = 2): boolean {
+  const n = needle.toLowerCase();
+  if (text.includes(n)) return true;
+  // Semi-global edit distance: the needle may start anywhere in the text.
+  let prev = new Array<number>(text.length + 1).fill(0);
+  for (let i = 1; i <= n.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= text.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (n[i - 1] === text[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return Math.min(...prev) <= maxEdits;
+}

@@ -47,7 +47,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let proxy: RunningProxy | undefined;
   const config = loadConfig({
     env: {},
-    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, ...opts.agent },
+    // A loaded 2-core machine can take a while to bring Xvfb, x11vnc and Chromium up: allow a minute.
+    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, wait_for_ready_timeout: 60, ...opts.agent },
   });
   const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
   const api = buildApi(agent);
