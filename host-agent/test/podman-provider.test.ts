@@ -14,15 +14,20 @@ import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { PodmanProvider } from '../src/providers/podman.js';
 import { appInfo, makeAgent, NASTY_PASSWORD, tokenOf } from './support/agent-fixture.js';
-import { consoleImage } from './support/console-image.js';
+import { consoleImage, stubImage } from './support/console-image.js';
 
 const image = consoleImage();
-const skip = 'skip' in image ? image.skip : undefined;
+const stub = stubImage();
+const skip = 'skip' in image ? image.skip : 'skip' in stub ? stub.skip : undefined;
 if (skip) console.warn(`podman provider tests skipped: ${skip}`);
+else console.info(`podman provider tests: console image ${'image' in image ? image.image : ''}, provider mechanics on ${'image' in stub ? stub.image : ''}`);
 const agents: ConsoleAgent[] = [];
+/** The real image starts Xvfb, x11vnc and Chromium; a busy 2-core machine needs time (not a timed assertion). */
+const SLOW = 300_000;
 
-async function podmanAgent(extra: Record<string, unknown> = {}) {
-  const { agent } = await makeAgent({ container_provider: 'podman', console_image: 'image' in image ? image.image : '', container_pull: 'never', agent_host: `t${process.pid}${Math.random().toString(36).slice(2, 6)}`, ...extra });
+async function podmanAgent(extra: Record<string, unknown> = {}, img = image) {
+  // wait_for_ready_timeout is a bound, not a timed assertion: a busy machine may need long for Xvfb/x11vnc/Chromium.
+  const { agent } = await makeAgent({ container_provider: 'podman', console_image: 'image' in img ? img.image : '', container_pull: 'never', wait_for_ready_timeout: 200, agent_host: `t${process.pid}${Math.random().toString(36).slice(2, 6)}`, ...extra });
   agents.push(agent);
   return agent;
 }
@@ -95,10 +100,10 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `name=^${name}$`], { encoding: 'utf8' }).trim()).toBe('');
     expect(await refused(started.port)).toBe(true);
     expect(await agent.verify(node, tokenOf(started.url))).toEqual({ ok: false, reason: 'revoked' });
-  });
+  }, SLOW);
 
   it('with podman secrets and a CA file: values round-trip, CA mounted read-only, secrets removed on stop', async () => {
-    const agent = await podmanAgent({ container_credentials: 'secret' });
+    const agent = await podmanAgent({ container_credentials: 'secret' }, stub);
     const node = `pod-${process.pid}-b`;
     const name = `bmc-console-${node}`;
     const ca = join(mkdtempSync(join(tmpdir(), 'agent-ca-')), 'bmc-ca.pem');
@@ -113,20 +118,20 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(execFileSync('podman', ['secret', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' })).toContain(`${name}-app-info`);
     await agent.stop(node);
     expect(execFileSync('podman', ['secret', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' })).not.toContain(name);
-  });
+  }, SLOW);
 
   it('reconciles with reality: a killed container is marked died, an unknown one is stopped', async () => {
-    const agent = await podmanAgent();
+    const agent = await podmanAgent({}, stub);
     const dies = `pod-${process.pid}-c`;
     const stranger = `pod-${process.pid}-d`;
     await agent.start({ node: dies, app: 'fake', appInfo: {} });
-    execFileSync('podman', ['rm', '--force', `bmc-console-${dies}`]);
+    execFileSync('podman', ['rm', '--force', '--time', '2', `bmc-console-${dies}`]);
     // A console this agent never recorded (e.g. its state was lost), carrying its label.
     await new PodmanProvider({ config: agent.config, log: agent.log }).start({ node: stranger, app: 'fake', appInfo: {}, readOnly: false });
     expect(await agent.reconcile()).toEqual({ died: [dies], stoppedUnknown: [stranger] });
     expect((await agent.status(dies))[0]?.status).toBe('died');
     expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe('');
-  });
+  }, SLOW);
 
   it('names the node and cause when the image does not exist', async () => {
     const agent = await podmanAgent({ console_image: 'localhost/no-such-console-image:none' });

@@ -15,8 +15,10 @@ import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type Console
 
 const SECRET_VARS = ['APP_INFO', 'VNC_PASSWORD'] as const;
 
+/** Every form in which a secret may show up in a child's output: raw, JSON-escaped, and the whole APP_INFO. */
 export function secretsOf(req: StartRequest): string[] {
-  return [req.appInfo.password, req.vncPassword, JSON.stringify(req.appInfo)].filter((s): s is string => typeof s === 'string');
+  const raw = [req.appInfo.password, req.vncPassword].filter((s): s is string => typeof s === 'string' && s.length > 0);
+  return [JSON.stringify(req.appInfo), ...raw, ...raw.map((s) => JSON.stringify(s).slice(1, -1))];
 }
 
 export class PodmanProvider implements ConsoleProvider {
@@ -95,7 +97,7 @@ export class PodmanProvider implements ConsoleProvider {
       return endpoint;
     } catch (err) {
       const logs = await this.cli(['logs', '--tail', '50', name]).catch(() => undefined);
-      if (logs?.stdout || logs?.stderr) this.log.debug({ node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) }, 'console container logs');
+      if (logs?.stdout || logs?.stderr) this.log.warn({ node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) }, 'console container logs (start failed)');
       await this.cli(['rm', '--force', name]).catch(() => undefined);
       if (secretNames) await this.removeSecrets(req.node);
       if (err instanceof ProviderError) throw err;

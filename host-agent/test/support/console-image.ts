@@ -23,9 +23,16 @@ function imageExists(image: string): boolean {
   return spawnSync('podman', ['image', 'exists', image]).status === 0;
 }
 
+/** The real console image when built (BMC_CONSOLE_AGENT_TEST_IMAGE=stub forces the stub), else the stub. */
 export function consoleImage(): { image: string; real: boolean } | { skip: string } {
   if (spawnSync('podman', ['--version']).status !== 0) return { skip: 'podman is not installed' };
   if (process.env.BMC_CONSOLE_AGENT_TEST_IMAGE !== 'stub' && imageExists(REAL_IMAGE)) return { image: REAL_IMAGE, real: true };
+  return stubImage();
+}
+
+/** The stub only: for provider mechanics (secrets, mounts, reconcile) that do not need Xvfb and Chromium. */
+export function stubImage(): { image: string; real: boolean } | { skip: string } {
+  if (spawnSync('podman', ['--version']).status !== 0) return { skip: 'podman is not installed' };
   if (imageExists(STUB_IMAGE)) return { image: STUB_IMAGE, real: false };
   const root = mkdtempSync(join(tmpdir(), 'agent-stub-'));
   try {
