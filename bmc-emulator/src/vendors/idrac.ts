@@ -18,8 +18,14 @@ function idrac9(ctx: Ctx): WebUi {
     const s = session(req);
     return s && header(req, 'xsrf-token') === s.csrf ? s : undefined;
   };
-  const viewerUrl = (title: string, vcsid: string, vcsid2: string) =>
-    `https://${ctx.hostPort()}/restgui/vconsole/index.html?ip=${hostOnly(ctx)}&kvmport=${portOnly(ctx)}&title=${encodeURIComponent(title)}&VCSID=${vcsid}&VCSID2=${vcsid2}`;
+  /** The address the client used (Host header), as a real iDRAC answers with its own IP: matters behind NAT/containers. */
+  const viewerUrl = (req: Req, title: string, vcsid: string, vcsid2: string) => {
+    const hostPort = header(req, 'host') ?? ctx.hostPort();
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostPort);
+    const ip = m?.[1] ?? hostOnly(ctx);
+    const port = m?.[2] ?? (header(req, 'host') ? '443' : portOnly(ctx));
+    return `https://${hostPort}/restgui/vconsole/index.html?ip=${ip}&kvmport=${port}&title=${encodeURIComponent(title)}&VCSID=${vcsid}&VCSID2=${vcsid2}`;
+  };
   const title = () => `idrac-${ctx.node}`;
 
   const startPage = () => page(`iDRAC9 - Login`, `<div class="idrac-start-screen box">
@@ -79,14 +85,14 @@ document.getElementById('logout').onclick = async (e) => {
       if (p === '/sysmgmt/2015/server/vconsole' && req.method === 'GET') {
         if (!apiSession(req)) return sendJson(res, 401, { error: 'Unauthorized' }), true;
         const t = ctx.state.issueTicket(digits(24), digits(24));
-        return sendJson(res, 200, { Location: viewerUrl(title(), t.key, t.secret) }), true;
+        return sendJson(res, 200, { Location: viewerUrl(req, title(), t.key, t.secret) }), true;
       }
       if (p === '/console' && req.method === 'GET') {
         // Dell's "direct launch" with GetKVMSession one-time credentials.
         const q = req.url.searchParams;
         const user = q.get('tempUsername'), pass = q.get('tempPassword');
         if (!ctx.state.ticketValid(user, pass)) return redirect(res, '/restgui/start.html?console'), true;
-        return redirect(res, viewerUrl(title(), user ?? '', pass ?? '')), true;
+        return redirect(res, viewerUrl(req, title(), user ?? '', pass ?? '')), true;
       }
       if (p === '/restgui/vconsole/index.html') {
         const q = req.url.searchParams;
