@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { captureFrame, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { PodmanProvider } from '../src/providers/podman.js';
@@ -85,6 +85,12 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(JSON.parse(env.APP_INFO!)).toEqual(info);
     expect(env.VNC_PASSWORD).toBe(v.target.vncPassword);
     expect(env).toMatchObject({ APP: 'redfish-graphical', READ_ONLY: 'False' });
+    if ('real' in image && image.real) {
+      // x11vnc in the real image requires the agent's per-console password.
+      const frame = await captureFrame({ host: started.host, port: started.port, password: v.target.vncPassword!, timeoutMs: 60_000 });
+      expect(frame.width * frame.height).toBeGreaterThan(0);
+      await expect(captureFrame({ host: started.host, port: started.port, password: 'wrong!!1', timeoutMs: 60_000 })).rejects.toThrow();
+    }
     // ...and appear in no process's argv (podman, conmon, slirp4netns, the container's processes).
     const cmdlines = allCmdlines();
     expect(cmdlines).not.toContain('Ä€🔑');

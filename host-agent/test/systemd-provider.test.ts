@@ -116,6 +116,24 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
     expect(existsSync(unitPath) || existsSync(envPath)).toBe(false);
   });
 
+  it('mounts a verify_ca file read-only (Volume=) and points APP_INFO at it', async () => {
+    const ca = join(dir, 'bmc ca%.pem');
+    writeFileSync(ca, 'CA');
+    await agent.start({ node: 'sd-ca', appInfo: appInfo({ verify_ca: ca }) });
+    const unit = readFileSync(join(dir, 'units', 'bmc-console-sd-ca.container'), 'utf8');
+    expect(unit).toContain(`Volume=${ca.replace('%', '%%')}:/run/bmc-console/ca/bmc-ca.pem:ro\n`);
+    const env = readFileSync(join(agent.config.state_dir, 'env', 'bmc-console-sd-ca.env'), 'utf8');
+    expect(JSON.parse(env.split('\n')[0]!.slice('APP_INFO='.length)).verify_ca).toBe('/run/bmc-console/ca/bmc-ca.pem');
+    if (quadlet) {
+      const r = dryrun(join(dir, 'units'));
+      expect(r.code, r.err).toBe(0);
+      const service = r.out.split(/^---/m).find((part) => part.startsWith('bmc-console-sd-ca.service')) ?? '';
+      const argv = execStartOf(service);
+      expect(argv[argv.indexOf('-v') + 1] ?? argv[argv.indexOf('--volume') + 1]).toBe(`${ca}:/run/bmc-console/ca/bmc-ca.pem:ro`);
+    }
+    await agent.stop('sd-ca');
+  });
+
   it('stop-all touches only this agent\'s units, with one daemon-reload', async () => {
     await agent.start({ node: 'sd-1', app: 'fake', appInfo: {} });
     await agent.start({ node: 'sd-2', app: 'fake', appInfo: {} });
