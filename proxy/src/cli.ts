@@ -127,8 +127,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     program.parse(argv, { from: 'user' });
   } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return code ?? 2;
+    // --help and --version exit 0; every usage error (commander printed it) exits 2.
+    return (err as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
   let config;
   try {

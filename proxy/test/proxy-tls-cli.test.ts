@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { main } from '../src/cli.js';
 import { parseProxyConfig } from '../src/config.js';
 import { startProxy } from '../src/server.js';
 import { AgentTokenVerifier } from '../src/token-verifier.js';
@@ -188,14 +189,16 @@ describe('proxy configuration and CLI', () => {
   });
 
   it('exits 2 with a clear message on a bad flag value', async () => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'proxy/src/cli.ts', '--tls-min-version', '1.0', '--cert', 'c', '--key', 'k'], {
-      cwd: join(import.meta.dirname, '../..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    expect(code).toBe(2);
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => ((err += chunk.toString()), true)) as typeof process.stderr.write;
+    try {
+      expect(await main(['--tls-min-version', '1.0', '--cert', 'c', '--key', 'k'])).toBe(2);
+      expect(await main(['--port', 'eighty'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
     expect(err).toMatch(/tls.minVersion/);
+    expect(err).toMatch(/--port must be a whole number, got "eighty"/);
   });
 });

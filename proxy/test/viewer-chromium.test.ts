@@ -30,6 +30,8 @@ let viewerBrowser: Browser;
 let viewer: BrowserContext;
 let agent: FakeAgent;
 let proxy: RunningProxy;
+/** The first test's viewer stays open: the restart test reuses it (opening pages is the slow part). */
+let firstViewer: Page | undefined;
 const quiet = pino({ level: 'silent' });
 const t0 = Date.now();
 const lap = (what: string) => process.env.VIEWER_DEBUG && console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
@@ -135,13 +137,20 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
     await page.screenshot({ path: join(SHOTS, 'viewer-connected.png') });
     expect((page as Page & { cspErrors?: string[] }).cspErrors).toEqual([]);
     expect(await page.isDisabled('#btn-cad')).toBe(false);
-    await page.close();
+    firstViewer = page;
   });
 
-  it('shows view-only, and closes with a clear reason when the token is revoked or expires', async () => {
+  it('shows view-only, refuses a bad token, and closes with a clear reason when the token is revoked or expires', async () => {
     const readOnly = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port, readOnly: true });
     const expiring = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
-    const [ro, ex] = await Promise.all([openViewer(`/?node=${NODE}&token=${readOnly}`), openViewer(`/?node=${NODE}&token=${expiring}`)]);
+    const [ro, ex, bad] = await Promise.all([
+      openViewer(`/?node=${NODE}&token=${readOnly}`),
+      openViewer(`/?node=${NODE}&token=${expiring}`),
+      openViewer(`/?node=${NODE}&token=this-token-does-not-exist`),
+    ]);
+    // A bad token is refused in the page, before any websocket session.
+    await untilState(bad, 'failed');
+    expect((await viewerState(bad)).reason).toBe('Access token not valid');
     await Promise.all([untilState(ro, 'connected'), untilState(ex, 'connected')]);
     expect(await ro.isVisible('#viewonly')).toBe(true);
     expect(await ro.isDisabled('#btn-cad')).toBe(true);
@@ -155,19 +164,11 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
     await ro.screenshot({ path: join(SHOTS, 'viewer-revoked.png') });
     await untilState(ex, 'failed');
     expect((await viewerState(ex)).reason).toBe('Access token expired');
-    await Promise.all([ro.close(), ex.close()]);
-  });
-
-  it('refuses a bad token in the page, without a websocket session', async () => {
-    const page = await openViewer(`/?node=${NODE}&token=this-token-does-not-exist`);
-    await untilState(page, 'failed');
-    expect((await viewerState(page)).reason).toBe('Access token not valid');
-    await page.close();
+    await Promise.all([ro.close(), ex.close(), bad.close()]);
   });
 
   it('reconnects after a proxy restart within the token lifetime', async () => {
-    const token = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
-    const page = await openViewer(`/?node=${NODE}&token=${token}`);
+    const page = firstViewer ?? (await openViewer(`/?node=${NODE}&token=${agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port })}`));
     await untilState(page, 'connected');
     const port = proxy.port;
     await proxy.close();
