@@ -159,7 +159,10 @@ async function openWithForm(ctx: ConsoleContext): Promise<void> {
   await showKvm(ctx);
 }
 
-/** iDRAC7/8: form at /login.html?console; the console opens in a popup with #kvmCanvas. */
+/**
+ * iDRAC7/8: form at /login.html?console; after login the console opens in a popup (straight away with the
+ * deep link, else from the Launch link in the 'da' frame). A default-password interstitial may come first.
+ */
 async function openLegacy(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to iDRAC (login form)');
   await goto(ctx, '/login.html?console', 'Opening the iDRAC login page');
@@ -168,18 +171,31 @@ async function openLegacy(ctx: ConsoleContext): Promise<void> {
   await typeInto(ctx, user, ctx.bmc.username);
   await typeInto(ctx, ctx.page.locator('#password'), ctx.bmc.password);
   sessions.set(ctx, { kind: 'legacy' });
-  const url = await adoptPopup(ctx, async () => {
-    await ctx.page.getByRole('link', { name: 'Submit' }).click();
-    // Default-password interstitial.
-    const keep = ctx.page.locator('#keeppassword');
-    if (await appears(keep, ctx.signal, 3_000)) {
-      await keep.check();
-      await ctx.page.getByRole('link', { name: 'Continue' }).click();
-    }
+  const keep = ctx.page.locator('#keeppassword');
+  const loginError = ctx.page.locator('#login_error:not(:empty)');
+  const frameset = ctx.page.locator('frame[name="da"]');
+  let url = await adoptPopup(ctx, () => ctx.page.getByRole('link', { name: 'Submit' }).click(), {
+    stopWhen: async () => (await keep.isVisible()) || (await loginError.isVisible()) || (await frameset.count()) > 0,
   });
+  if (!url && (await loginError.isVisible().catch(() => false))) {
+    const msg = (await loginError.textContent())?.trim() ?? '';
+    if (/authResult 5/.test(msg)) throw failure('kvm-busy', 'iDRAC has no free web session (session table full)', 'Log out of other iDRAC sessions or wait for them to time out');
+    throw failure('auth', 'The iDRAC rejected the user name or password');
+  }
+  if (!url && (await keep.isVisible().catch(() => false))) {
+    await keep.check();
+    url = await adoptPopup(ctx, () => ctx.page.getByRole('link', { name: 'Continue' }).click(), {
+      stopWhen: async () => (await frameset.count()) > 0,
+    });
+  }
   if (!url) {
-    if (await ctx.page.locator('#password').isVisible().catch(() => false)) throw failure('auth', 'The iDRAC rejected the user name or password');
-    throw failure('unsupported', 'iDRAC did not open its HTML5 console', 'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI');
+    // No console deep link on this firmware: the Launch link in the 'da' frame opens it.
+    await ctx.status('Launching the iDRAC virtual console');
+    const launch = ctx.page.frameLocator('frame[name="da"]').getByRole('link', { name: 'Launch' });
+    if (!(await appears(launch, ctx.signal, 20_000)))
+      throw failure('unsupported', 'iDRAC did not offer its virtual console', 'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI');
+    url = await adoptPopup(ctx, () => launch.click());
+    if (!url) throw failure('unsupported', 'iDRAC did not open its HTML5 console', 'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI');
   }
   await showKvm(ctx);
 }

@@ -96,6 +96,7 @@ async function formLoginIlo5(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await fillLogin(ctx, ctx.page.mainFrame());
   sessions.set(ctx, { kind: 'web' });
   await waitForSessionKey(ctx);
+  await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
   await ctx.status('Opening the iLO remote console');
   await goto(ctx, '/irc.html', 'Opening the iLO remote console');
   return checked(ctx, await settle(ctx, irc));
@@ -127,6 +128,7 @@ async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await abortable(ctx.signal, frame.locator('#ID_LOGON').click());
   sessions.set(ctx, { kind: 'web' });
   await waitForSessionKey(ctx);
+  await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
   await ctx.status('Opening the iLO remote console');
   await goto(ctx, '/irc.html', 'Opening the iLO remote console');
   return checked(ctx, await settle(ctx, irc));
@@ -153,7 +155,9 @@ async function waitForSessionKey(ctx: ConsoleContext): Promise<void> {
   while (Date.now() < deadline) {
     if (await cookie(ctx, 'sessionKey')) return;
     for (const f of ctx.page.frames()) {
-      const msg = (await f.locator('#login-message').first().textContent({ timeout: 500 }).catch(() => null))?.trim();
+      const el = f.locator('#login-message').first();
+      if ((await el.count().catch(() => 0)) === 0) continue;
+      const msg = (await el.textContent({ timeout: 1_000 }).catch(() => null))?.trim();
       if (!msg) continue;
       if (/delay/i.test(msg)) throw failure('kvm-busy', `iLO delays logins after failed attempts: ${msg}`, 'Wait a few minutes before reconnecting; check the password');
       if (/free session|no more/i.test(msg)) throw failure('kvm-busy', `iLO has no free session: ${msg}`, 'Log out of other iLO sessions or wait for them to time out');

@@ -144,8 +144,14 @@ export async function goto(ctx: ConsoleContext, pathOrUrl: string, what: string)
     try {
       return await abortable(ctx.signal, ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }));
     } catch (e) {
+      if (e instanceof Error && /interrupted by another navigation/.test(e.message)) {
+        // The vendor page navigated at the same moment (after its login); if that went where we wanted, fine.
+        await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
+        if (ctx.page.url() === bmcUrl(ctx, pathOrUrl)) return null;
+        if (attempt < 3) continue;
+      }
       // Chromium aborts loads when the host's network configuration changes (containers starting); not the BMC's fault.
-      if (attempt < 3 && e instanceof Error && /ERR_NETWORK_CHANGED|ERR_ABORTED|interrupted by another navigation/.test(e.message)) continue;
+      if (attempt < 3 && e instanceof Error && /ERR_NETWORK_CHANGED|ERR_ABORTED/.test(e.message)) continue;
       throw toConsoleFailure(e, what, secrets(ctx));
     }
   }
