@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# npm run test:reliability [-- --full] [vitest args, e.g. a file]: the reliability and security suite on real
+# components (tests/reliability/*.rel.ts). Prints a table of what was tried and what held, writes docs/reliability.md
+# when the whole suite ran, and ends with the plain line "N passed, N failed".
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+full=0
+args=()
+for a in "$@"; do
+  case "$a" in
+    --full) full=1 ;;
+    *) args+=("$a") ;;
+  esac
+done
+export REL_FULL=$full
+REL_OUT=$(mktemp -d "${TMPDIR:-/tmp}/bmc-reliability.XXXXXX")
+export REL_OUT
+# One distinctive BMC password for the whole run, so the final scan can look for it in every log.
+REL_SECRET="RelPw-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')-Zq"
+export REL_SECRET
+
+step "reliability suite ($([ "$full" = 1 ] && echo full || echo default) size), output in $REL_OUT"
+npx vitest run -c tests/reliability/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$REL_OUT/results.json" ${args[@]+"${args[@]}"}
+rc=$?
+docs=()
+[ ${#args[@]} -eq 0 ] && docs=(--write-docs)
+node tests/reliability/report.mjs "$REL_OUT" "$rc" ${docs[@]+"${docs[@]}"}

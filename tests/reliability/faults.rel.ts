@@ -1,0 +1,192 @@
+/**
+ * Faults on real components: processes killed inside a running console container, the BMC (emulator) down or
+ * refusing the password, the agent and the proxy restarted, a container removed behind the agent's back.
+ */
+import { buildApi, listenApi } from '@bmc-console/host-agent/api';
+import { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
+import { LABEL_AGENT, LABEL_NODE } from '@bmc-console/host-agent/providers/console-names';
+import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
+import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { createLogger } from '@bmc-console/common/log';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consoleImageMissing } from '../src/preconditions.js';
+import { containerIdentity, containerLogs, containerName, containerProcesses, killInContainer, podman, podmanOk } from './lib/podman.js';
+import { record } from './lib/record.js';
+import { consoleFrame, REL_PASSWORD, screenText, showsKvm, startRelStack, type RelStack } from './lib/rel-stack.js';
+import { sleep, until } from './lib/until.js';
+import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
+
+const skip = consoleImageMissing();
+const PICTURE_BOUND_S = 10;
+const MESSAGE_BOUND_S = 5;
+
+/** Warnings and errors the supervisor logged since `since` (pino JSON lines), as readable text. */
+async function supervisorProblems(node: string, since: string): Promise<string[]> {
+  const out = await containerLogs(containerName(node), since).catch(() => '');
+  const lines: string[] = [];
+  for (const l of out.split('\n')) {
+    try {
+      const j = JSON.parse(l) as { level?: number; msg?: string; cause?: string; err?: string; kind?: string };
+      if ((j.level ?? 0) >= 40) lines.push([j.msg, j.kind, j.cause ?? j.err].filter(Boolean).join(': '));
+    } catch {
+      /* not a log line */
+    }
+  }
+  return lines;
+}
+
+/** Waits for a readable explanation on the console's screen (OCR) or in the supervisor's log; says where it was seen. */
+async function explanation(stack: RelStack, node: string, since: string, words: RegExp, timeoutMs: number): Promise<{ where: string; text: string; seconds: number }> {
+  const t0 = Date.now();
+  return until(`a message matching ${words} for ${node}`, async () => {
+    const logged = (await supervisorProblems(node, since)).find((l) => words.test(l));
+    if (logged) return { where: 'supervisor log', text: logged, seconds: (Date.now() - t0) / 1000 };
+    const text = await screenText(await consoleFrame(stack, node));
+    const m = text.match(words);
+    if (m) return { where: 'screen (OCR)', text: text.slice(Math.max(0, (m.index ?? 0) - 60), (m.index ?? 0) + 80), seconds: (Date.now() - t0) / 1000 };
+    return null;
+  }, timeoutMs, 500);
+}
+
+describe.skipIf(skip)('faults', () => {
+  let stack: RelStack;
+  let emu: RunningEmulator;
+  let emuDown: RunningEmulator;
+  let emuWrong: RunningEmulator;
+  const proxies: RunningProxy[] = [];
+  const closers: (() => Promise<unknown>)[] = [];
+  const A = 'rel-f-live';
+  const DOWN = 'rel-f-down';
+  const WRONG = 'rel-f-wrong';
+
+  beforeAll(async () => {
+    stack = await startRelStack('faults');
+    emu = await stack.emulator('idrac9', { node: A, password: REL_PASSWORD });
+    emuDown = await stack.emulator('ilo5', { node: DOWN, password: REL_PASSWORD, faults: { down: true } });
+    emuWrong = await stack.emulator('openbmc', { node: WRONG, password: REL_PASSWORD, faults: { wrongPassword: true } });
+    await Promise.all([stack.startConsole(A, emu), stack.startConsole(DOWN, emuDown), stack.startConsole(WRONG, emuWrong)]);
+    await until('the idrac9 KVM on the live console', () => showsKvm(stack, A, 'idrac9'), 360_000, 1000);
+  });
+  afterAll(async () => {
+    for (const c of closers) await c().catch(() => undefined);
+    for (const p of proxies) await p.close().catch(() => undefined);
+    await stack?.close();
+  });
+
+  const victims: { name: string; pick: (p: { comm: string; args: string }) => boolean }[] = [
+    { name: 'Xvfb', pick: (p) => p.comm === 'Xvfb' },
+    { name: 'x11vnc', pick: (p) => p.comm === 'x11vnc' },
+    { name: 'Chromium (browser process)', pick: (p) => /chrom/i.test(p.comm) && !p.args.includes('--type=') },
+    { name: 'Chromium renderers', pick: (p) => /chrom/i.test(p.comm) && p.args.includes('--type=renderer') },
+  ];
+
+  it.each(victims)('kill -9 of $name inside the console: picture back, same container', async ({ name, pick }) => {
+    const ctr = containerName(A);
+    await until('the KVM before the kill', () => showsKvm(stack, A, 'idrac9'), 90_000, 1000);
+    const before = await containerIdentity(ctr);
+    const pids = (await containerProcesses(ctr)).filter(pick).map((p) => p.pid);
+    expect(pids.length, `${name} running in ${ctr}`).toBeGreaterThan(0);
+    const t0 = Date.now();
+    for (const pid of pids) await killInContainer(ctr, pid).catch(() => undefined);
+    await until(`${name} pids ${pids.join(',')} gone`, async () => !(await containerProcesses(ctr)).some((p) => pids.includes(p.pid)), 15_000, 100);
+    await until(`the KVM after killing ${name}`, () => showsKvm(stack, A, 'idrac9'), 90_000, 250);
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await containerIdentity(ctr);
+    const same = after.id === before.id && after.startedAt === before.startedAt;
+    record({ test: `kill -9 of ${name} inside the console: picture back, same container`, area: 'fault', tried: `kill -9 ${name} (pid ${pids.join(',')}) via podman exec`, held: `KVM picture back after ${seconds.toFixed(1)} s (bound ${PICTURE_BOUND_S} s); container ${same ? 'not restarted (same id, StartedAt)' : 'RESTARTED'}` });
+    expect(same).toBe(true);
+    expect(seconds).toBeLessThanOrEqual(PICTURE_BOUND_S);
+  });
+
+  it('BMC down mid-session: readable message, KVM back when it returns', async () => {
+    await until('the KVM before the outage', () => showsKvm(stack, A, 'idrac9'), 60_000, 1000);
+    const since = new Date().toISOString();
+    emu.setDown(true);
+    const msg = await explanation(stack, A, since, /lost|unreachable|refused|reset|cannot|failed|not reach|timed? ?out|down/i, 60_000);
+    emu.setDown(false);
+    const t1 = Date.now();
+    await until('the KVM after the BMC returns', () => showsKvm(stack, A, 'idrac9'), 120_000, 500);
+    const back = (Date.now() - t1) / 1000;
+    record({ test: 'BMC down mid-session: readable message, KVM back when it returns', area: 'fault', tried: 'emulator setDown(true) with the KVM showing, then setDown(false)', held: `after ${msg.seconds.toFixed(1)} s (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${msg.text}"; KVM back ${back.toFixed(1)} s after the BMC returned` });
+    expect(msg.seconds).toBeLessThanOrEqual(MESSAGE_BOUND_S);
+  });
+
+  it('BMC down at start: readable message, KVM once it comes up', async () => {
+    const msg = await explanation(stack, DOWN, '2000-01-01T00:00:00Z', /unreachable|refused|reset|cannot|failed|not reach|timed? ?out|down|connect/i, 60_000);
+    emuDown.setDown(false);
+    const t1 = Date.now();
+    await until('the KVM after the BMC came up', () => showsKvm(stack, DOWN, 'ilo5'), 150_000, 1000);
+    const back = (Date.now() - t1) / 1000;
+    record({ test: 'BMC down at start: readable message, KVM once it comes up', area: 'fault', tried: 'console started against an emulator that resets every connection, then brought up', held: `${msg.where}: "${msg.text}"; KVM ${back.toFixed(1)} s after the BMC came up` });
+  });
+
+  it('wrong BMC password: readable message, recovery when the password works again', async () => {
+    const msg = await explanation(stack, WRONG, '2000-01-01T00:00:00Z', /password|credential|unauthori[sz]ed|401|login|log in|denied/i, 60_000);
+    const t0 = Date.now();
+    emuWrong.control({ wrongPassword: false });
+    await until('the KVM after the password works again', () => showsKvm(stack, WRONG, 'openbmc'), 150_000, 1000);
+    const back = (Date.now() - t0) / 1000;
+    const text = msg.text;
+    record({ test: 'wrong BMC password: readable message, recovery when the password works again', area: 'fault', tried: 'emulator fault wrongPassword, then cleared', held: `${msg.where}: "${text}"; KVM ${back.toFixed(1)} s after the password was accepted again` });
+    expect(text).not.toContain(REL_PASSWORD);
+  });
+
+  it('agent restart with live consoles: same consoles, no orphans, old tokens still valid', async () => {
+    const nodes = [A, DOWN, WRONG];
+    const urls = await Promise.all(nodes.map((n) => stack.agent.url(n)));
+    // A new agent process's view: a fresh ConsoleAgent on the same state dir, with its own API and proxy.
+    const log = createLogger('rel-agent-2', { level: 'silent' });
+    const agent2 = await ConsoleAgent.create(stack.agent.config, log);
+    const api = buildApi(agent2);
+    const apiUrl = await listenApi(api, { host: '127.0.0.1', port: 0 });
+    closers.push(() => api.close());
+    const proxy2 = await startProxy({ host: '127.0.0.1', port: 0, agentUrl: apiUrl }, { logger: log });
+    proxies.push(proxy2);
+    const status = await agent2.status();
+    expect(status.filter((s) => s.status === 'running').map((s) => s.node).sort()).toEqual([...nodes].sort());
+    const rec = await agent2.reconcile();
+    expect(rec).toEqual({ died: [], stoppedUnknown: [] });
+    const { stdout } = await podman(['ps', '--filter', `label=${LABEL_AGENT}=${stack.agentHost}`, '--format', `{{index .Labels "${LABEL_NODE}"}}`]);
+    const live = stdout.trim().split('\n').filter(Boolean).sort();
+    expect(live).toEqual([...nodes].sort());
+    let viewers = 0;
+    for (const u of urls) {
+      const v = await WsViewer.open(wsUrlOf(u.url, proxy2.url));
+      expect(await v.alive()).toBe(true);
+      v.close();
+      viewers++;
+    }
+    record({ test: 'agent restart with live consoles: same consoles, no orphans, old tokens still valid', area: 'fault', tried: `new ConsoleAgent on the same state dir with ${nodes.length} live consoles; its own API and proxy`, held: `status: ${nodes.length} running; reconcile: nothing died, nothing unknown; podman ps: exactly these ${live.length} containers; ${viewers}/${urls.length} tokens issued before the restart opened live sessions` });
+  });
+
+  it('proxy restart: a viewer reconnects with the same token', async () => {
+    const { url } = await stack.agent.url(A);
+    const v1 = await WsViewer.open(wsUrlOf(url));
+    expect(await v1.alive()).toBe(true);
+    const port = stack.proxy.port;
+    await stack.proxy.close();
+    const closed = await v1.waitClosed(10_000);
+    expect(closed).toBeDefined();
+    const proxy2 = await startProxy({ host: '127.0.0.1', port, agentUrl: stack.agentUrl }, { logger: createLogger('rel-proxy-2', { level: 'silent' }) });
+    proxies.push(proxy2);
+    const v2 = await WsViewer.open(wsUrlOf(url));
+    const alive = await v2.alive();
+    v2.close();
+    record({ test: 'proxy restart: a viewer reconnects with the same token', area: 'fault', tried: 'proxy closed under a live viewer, a new proxy on the same port', held: `viewer told ${closed?.code} "${closed?.reason}"; reconnect with the same URL: ${alive ? 'live session' : 'NO PICTURE'}` });
+    expect(alive).toBe(true);
+  });
+
+  it('container removed behind the agent: reconcile marks it died and revokes its tokens', async () => {
+    const { url } = await stack.agent.url(WRONG);
+    const token = new URLSearchParams(decodeURIComponent(new URL(url).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
+    await podman(['rm', '--force', '--time', '0', containerName(WRONG)]);
+    const rec = await stack.agent.reconcile();
+    const [st] = await stack.agent.status(WRONG);
+    const verify = await stack.agent.verify(WRONG, token);
+    record({ test: 'container removed behind the agent: reconcile marks it died and revokes its tokens', area: 'fault', tried: 'podman rm -f of a live console, then agent.reconcile()', held: `reconcile died=[${rec.died.join(',')}]; status ${st?.status}; its token: ${verify.ok ? 'STILL VALID' : verify.reason}; container exists: ${await podmanOk(['container', 'exists', containerName(WRONG)])}` });
+    expect(rec.died).toContain(WRONG);
+    expect(st?.status).toBe('died');
+    expect(verify.ok).toBe(false);
+  });
+  void sleep;
+});
