@@ -100,10 +100,11 @@ export function buildCli(): Command {
     .option('--app-info-file <file>', 'APP_INFO JSON file (holds the BMC credentials)')
     .option('--app-info-stdin', 'read APP_INFO JSON from stdin')
     .option('--read-only', 'view-only console (default: the read_only option)')
+    .option('--no-read-only', 'interactive console even when read_only is set')
     .action(async (o: { node: string; app: string; appInfoFile?: string; appInfoStdin?: boolean; readOnly?: boolean }) => {
       const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
       const agent = await agentFor(g());
-      const r = await agent.start({ node: o.node, app: o.app, appInfo, ...(o.readOnly ? { readOnly: true } : {}) });
+      const r = await agent.start({ node: o.node, app: o.app, appInfo, ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}) });
       print(r);
     });
 

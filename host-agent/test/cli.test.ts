@@ -8,6 +8,8 @@ import { main } from '../src/cli.js';
 import { appInfo } from './support/agent-fixture.js';
 
 const root = join(import.meta.dirname, '..', '..');
+/** Starting a tsx process takes seconds on a busy 2-core machine (a bound, not a timed assertion). */
+const SPAWN = 180_000;
 
 /** Runs the CLI in-process, capturing stdout/stderr (fast); one test below runs the real process. */
 async function cli(...args: string[]): Promise<{ code: number; out: unknown; err: string }> {
@@ -40,6 +42,9 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(s.code).toBe(0);
     expect(Object.keys(s.out as object).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'url']);
     expect(s.out).toMatchObject({ node: 'c1', host: '192.0.2.1', port: 5900, url: expect.stringMatching(/^https:\/\/proxy\.example\/view\?path=websockify%3Fnode%3Dc1%26token%3D/) });
+    expect((await cli(...g, 'start', '--node', 'ro', '--read-only', '--app-info-file', join(dir, 'app-info.json'))).code).toBe(0);
+    expect((await cli(...g, 'status', '--node', 'ro')).out).toMatchObject({ readOnly: true });
+    await cli(...g, 'stop', '--node', 'ro');
     expect((await cli(...g, 'status')).out).toEqual({ consoles: [expect.objectContaining({ node: 'c1', status: 'running' })] });
     expect((await cli(...g, 'status', '--node', 'c1')).out).toMatchObject({ node: 'c1', validTokens: 1 });
     expect((await cli(...g, 'url', '--node', 'c1')).out).toMatchObject({ node: 'c1', url: expect.stringContaining('token%3D') });
@@ -90,7 +95,7 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(s.code).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ node: 'p1', port: 5900 });
     expect(s.stderr).toBe('');
-  });
+  }, SPAWN);
 
   it('serve: reconciles, listens on a unix socket, answers the proxy, stops on SIGTERM', async () => {
     const socket = join(dir, 'agent.sock');
@@ -124,5 +129,5 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(await exited).toBe(0);
     expect(out).not.toContain(token!);
     expect(out).not.toContain('Ä€');
-  });
+  }, SPAWN);
 });

@@ -173,21 +173,19 @@ export class KubernetesProvider implements ConsoleProvider {
     return { host, port: number };
   }
 
+  /** One kubectl call per stop: every object of the console by kind/name, in reverse apply order. */
   async stop(node: string): Promise<void> {
-    const docs = this.render({ node, app: 'fake', appInfo: {}, readOnly: false });
-    for (const d of [...docs].reverse()) {
-      const r = await this.kubectl(['delete', '-n', d.metadata!.namespace!, d.kind!, d.metadata!.name!, '--ignore-not-found=true', '--wait=false']);
-      if (r.code !== 0) throw new ProviderError(this.name, node, `kubectl delete ${d.kind} ${d.metadata!.name} failed: ${r.stderr.trim()}`);
-    }
+    const docs = this.render({ node, app: 'fake', appInfo: {}, readOnly: false }).reverse();
+    const namespace = docs[0]!.metadata!.namespace!;
+    const r = await this.kubectl(['delete', '-n', namespace, ...docs.map((d) => `${d.kind!.toLowerCase()}/${d.metadata!.name!}`), '--ignore-not-found=true', '--wait=false']);
+    if (r.code !== 0) throw new ProviderError(this.name, node, `kubectl delete failed: ${r.stderr.trim()}`);
   }
 
   async stopAll(): Promise<void> {
     const { namespace, selector } = this.selector();
-    const kinds = [...new Set(this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).map((d) => d.kind!))].reverse();
-    for (const kind of kinds) {
-      const r = await this.kubectl(['delete', '-n', namespace, kind, '-l', selector, '--ignore-not-found=true', '--wait=false']);
-      if (r.code !== 0) throw new ProviderError(this.name, undefined, `kubectl delete ${kind} -l ${selector} failed: ${r.stderr.trim()}`);
-    }
+    const kinds = [...new Set(this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).map((d) => d.kind!.toLowerCase()))].reverse();
+    const r = await this.kubectl(['delete', '-n', namespace, kinds.join(','), '-l', selector, '--ignore-not-found=true', '--wait=false']);
+    if (r.code !== 0) throw new ProviderError(this.name, undefined, `kubectl delete ${kinds.join(',')} -l ${selector} failed: ${r.stderr.trim()}`);
   }
 
   async list(): Promise<ConsoleRecord[]> {
