@@ -141,6 +141,8 @@ export async function main(argv: string[]): Promise<number> {
     controlUrl: emu.controlUrl, stateUrl: `${emu.controlUrl}/__emulator/state`, markerColor: kvmMarkerColor(emu.profile).hex,
     features: emu.state().features, primaryFeature: profile.primaryFeature,
   })}\n`);
+  // Logs only after the JSON line: it must stay the first line on stdout.
+  log.info({ profile: emu.profile, url: emu.url }, 'bmc emulator listening');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -176,6 +176,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const onRequest = async (raw: IncomingMessage, res: Res): Promise<void> => {
     try {
       const req = await readRequest(raw, base());
+      // Path only: query strings carry one-time credentials (VCSID, sessionkey).
+      res.once('finish', () => log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'request'));
       if (emulatorRoute(req, res)) return;
       if (await applyRequestFaults(faults, req, res)) return;
       if (await ui.handle(req, res)) return;
@@ -246,7 +248,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     })();
   });
   const ctlPort = await listen(ctl, 0, '127.0.0.1');
-  log.debug({ profile: profile.name, port: mainPort }, 'bmc emulator listening');
 
   return {
     url: `https://${ctx.hostPort()}`, port: mainPort, username, password, profile: profile.name, family: profile.family,
