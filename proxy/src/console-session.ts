@@ -7,6 +7,7 @@ import type { RawData, WebSocket } from 'ws';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyMetrics } from './metrics.js';
+import { ReadOnlyFilter } from './read-only-filter.js';
 import { proxySecurity } from './security-proxy.js';
 import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
 
@@ -42,6 +43,7 @@ export class ConsoleSession {
   private readonly browserReader = new ByteReader();
   private reverifying = false;
   private expiryTimer: NodeJS.Timeout | undefined;
+  private readOnlyFilter: ReadOnlyFilter | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -126,6 +128,7 @@ export class ConsoleSession {
         durationMs: end.getTime() - this.start.getTime(),
         bytesToConsole: this.bytesToConsole,
         bytesToBrowser: this.bytesToBrowser,
+        ...(this.readOnlyFilter ? { inputDropped: this.readOnlyFilter.dropped } : {}),
         closeCode: code,
         closeReason: kind,
         ...(detail ? { detail } : {}),
@@ -205,6 +208,7 @@ export class ConsoleSession {
         this.target.vncPassword,
       );
       detach();
+      if (this.target.readOnly) this.readOnlyFilter = new ReadOnlyFilter();
     }
     if (this.ended) return;
     // From here on, bytes pass untouched. Flush what the handshake readers already buffered.
@@ -222,9 +226,18 @@ export class ConsoleSession {
     tcp.on('close', () => this.close('consoleClosed'));
   }
 
-  private toConsole(b: Buffer): void {
+  private toConsole(data: Buffer): void {
     const tcp = this.tcp;
     if (!tcp || tcp.destroyed) return;
+    let b = data;
+    if (this.readOnlyFilter) {
+      try {
+        b = this.readOnlyFilter.push(data);
+      } catch (err) {
+        return this.close('securityFailed', (err as Error).message);
+      }
+      if (b.length === 0) return;
+    }
     this.bytesToConsole += b.length;
     this.deps.metrics.bytes.inc({ direction: 'to_console' }, b.length);
     // Backpressure: stop reading the websocket while the console's socket buffer is full.
