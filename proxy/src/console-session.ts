@@ -81,6 +81,7 @@ export class ConsoleSession {
     ws.on('pong', () => (this.awaitingPong = false));
 
     this.every(lim.pingIntervalSec * 1000, () => {
+      if (ws.readyState !== ws.OPEN) return;
       if (this.awaitingPong) return this.close('pingTimeout');
       this.awaitingPong = true;
       ws.ping();

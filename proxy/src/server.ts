@@ -190,7 +190,13 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       return void socket.destroy();
     }
     const target = result.target;
+    // ws answers a broken handshake itself (400) without calling back: the slot must not leak then.
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) slot.release();
+    });
     wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
       const session = new ConsoleSession(ws, node, token, source, target, {
         config,
         metrics,
