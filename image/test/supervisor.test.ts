@@ -2,14 +2,13 @@
  * `bmc-console run` on the host with real Xvfb, x11vnc and Chromium (no container), seen through a real
  * RFB client: the fake console is on screen, each child killed by pid comes back, SIGTERM ends it all.
  */
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureFrame } from '@bmc-console/common/rfb/client';
 import { encodePng } from '@bmc-console/common/rfb/png';
-import { FAKE_CONSOLE_COLOURS, STATUS_PAGE_COLOURS } from 'bmc-console/status-page/status-page';
+import { FAKE_CONSOLE_COLOURS } from 'bmc-console/status-page/status-page';
 import { alive, REPO_ROOT, startConsole, type ConsoleProcess } from './helpers/console-process.js';
-import { colourCentreX, colourShare, hexToRgb, looksLikeFakeConsole, waitForFrame, type Frame } from './helpers/pixels.js';
+import { colourCentreX, colourShare, looksLikeFakeConsole, waitForFrame, type Frame } from './helpers/pixels.js';
 
 const SHOTS = join(REPO_ROOT, '.work', 'screenshots'); // git-ignored
 function save(name: string, f: Frame): void {
@@ -60,44 +59,9 @@ describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 24
     const { code, ms } = await c.stop();
     expect(code).toBe(0);
     expect(ms).toBeLessThan(5000); // the stated limit, loosely
-    for (const pid of [s.xvfbPid, s.x11vncPid, s.chromiumPid]) expect(alive(pid), `pid ${pid}`).toBe(false);
-  });
-});
-
-describe('supervisor with an invalid environment', { timeout: 240_000 }, () => {
-  it('stays up and shows every problem, naming the variable, without the password', async () => {
-    const c = await startConsole({ APP: 'nonsense', READ_ONLY: 'maybe', APP_INFO: '{"password":"hunter22", bad json' });
-    try {
-      const bg = hexToRgb(STATUS_PAGE_COLOURS.failureBackground);
-      const f = await waitForFrame({ port: c.port }, (fr) => colourShare(fr, bg) > 0.5);
-      save('supervisor-env-error', f);
-      const out = c.output();
-      expect(out).toMatch(/APP: expected one of fake, redfish-graphical/);
-      expect(out).toMatch(/READ_ONLY must be True or False/);
-      expect(out).toMatch(/APP_INFO.*not valid JSON/);
-      expect(out).not.toContain('hunter22');
-      expect(c.proc.exitCode).toBeNull();
-    } finally {
-      await c.stop();
-    }
-  });
-});
-
-describe('supervisor with VNC_PASSWORD and READ_ONLY', { timeout: 240_000 }, () => {
-  it('asks VNC clients for the password, which never appears in argv or logs', async () => {
-    const c = await startConsole({ APP: 'fake', VNC_PASSWORD: 'pw-8ch!', READ_ONLY: 'True' });
-    try {
-      const s = await c.waitForState((st) => !!st.x11vncPid);
-      const f = await waitForFrame({ port: c.port, password: 'pw-8ch!' }, looksLikeFakeConsole);
-      expect(f.width).toBe(1280);
-      await expect(captureFrame({ host: '127.0.0.1', port: c.port, password: 'wrong', timeoutMs: 5000 })).rejects.toThrow();
-      await expect(captureFrame({ host: '127.0.0.1', port: c.port, timeoutMs: 5000 })).rejects.toThrow();
-      const argv = readFileSync(`/proc/${s.x11vncPid}/cmdline`, 'utf8').split('\0');
-      expect(argv).toContain('-viewonly');
-      expect(argv.join(' ')).not.toContain('pw-8ch!');
-      expect(c.output()).not.toContain('pw-8ch!');
-    } finally {
-      await c.stop();
-    }
+    // SIGKILLed processes can take a moment to disappear on a loaded machine.
+    const left = async () => [s.xvfbPid, s.x11vncPid, s.chromiumPid].filter((pid) => alive(pid));
+    for (let i = 0; i < 50 && (await left()).length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await left()).toEqual([]);
   });
 });

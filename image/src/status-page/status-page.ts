@@ -31,7 +31,7 @@ export function statusPageHtml(v: StatusView): string {
   const failed = v.error !== undefined;
   const bg = failed ? STATUS_PAGE_COLOURS.failureBackground : STATUS_PAGE_COLOURS.background;
   const details = (v.details ?? []).map((d) => `<li>${escapeHtml(d)}</li>`).join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>bmc-console</title><style>
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="bmc-console-page" content="status"><title>bmc-console</title><style>
 html,body{margin:0;height:100%;background:${bg};color:${STATUS_PAGE_COLOURS.text};font-family:"DejaVu Sans",sans-serif;cursor:default}
 main{display:flex;flex-direction:column;justify-content:center;height:100%;padding:0 6vw;box-sizing:border-box}
 .brand{font-size:22px;opacity:.7;letter-spacing:.1em;text-transform:uppercase}
@@ -45,7 +45,7 @@ ul{font-size:26px;line-height:1.4}
 <div class="brand">bmc-console</div>
 ${v.subject ? `<div class="subject">${escapeHtml(v.subject)}</div>` : ''}
 ${failed
-    ? `<h1 id="error">${escapeHtml(v.error ?? '')}</h1>${v.hint ? `<div class="hint" id="hint">${escapeHtml(v.hint)}</div>` : ''}<div class="hint" style="opacity:.6;margin-top:1em">Step: ${escapeHtml(v.step)}</div>`
+    ? `<h1 id="error">${escapeHtml(v.error ?? '')}</h1>${v.hint ? `<div class="hint" id="hint">${escapeHtml(v.hint)}</div>` : ''}${v.step ? `<div class="hint" style="opacity:.6;margin-top:1em">Step: ${escapeHtml(v.step)}</div>` : ''}`
     : `<h1 id="step"><span class="spinner"></span>${escapeHtml(v.step)}</h1>`}
 ${details ? `<ul id="details">${details}</ul>` : ''}
 </main></body></html>`;
@@ -67,7 +67,7 @@ const css = (c: { r: number; g: number; b: number }) => `rgb(${c.r},${c.g},${c.b
 /** Ironic's fake app, ours: a clearly labelled animated test console (a moving bar and a running clock). */
 export function fakeConsoleHtml(opts: { subject?: string; readOnly: boolean }): string {
   const c = FAKE_CONSOLE_COLOURS;
-  return `<!doctype html><html><head><meta charset="utf-8"><title>bmc-console test console</title><style>
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="bmc-console-page" content="fake"><title>bmc-console test console</title><style>
 html,body{margin:0;height:100%;overflow:hidden;background:${css(c.background)};color:${css(c.label)};font-family:"DejaVu Sans",sans-serif}
 #label{position:absolute;top:12%;width:100%;text-align:center;font-size:64px;font-weight:bold}
 #sub{position:absolute;top:24%;width:100%;text-align:center;font-size:28px;opacity:.85}
@@ -104,7 +104,8 @@ export const stepOverlayInitScript = `(() => {
     let step = null;
     try { step = await window.${STEP_OVERLAY_FUNCTION}(); } catch { return; }
     let el = document.getElementById(id);
-    if (step == null) { if (el) el.remove(); return; }
+    // Our own pages show the step themselves.
+    if (step == null || document.querySelector('meta[name="bmc-console-page"]')) { if (el) el.remove(); return; }
     if (!el) {
       if (!document.body) return;
       el = document.createElement('div');

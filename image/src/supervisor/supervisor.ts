@@ -102,8 +102,9 @@ export class Supervisor {
         ...(pw ? { vncPassword: pw } : {}),
       };
       // ConsoleEnvError messages never contain the password.
-      this.log.error({ problems }, `invalid console environment (shown on the screen): ${problems.map((p) => `${p.variable}: ${p.message}`).join('; ')}`);
-      this.app = errorApp('The console is not configured correctly', 'Fix these environment variables of the console container:', problems.map((p) => `${p.variable}: ${p.message}`));
+      const lines = problems.map((p) => (p.message.startsWith(p.variable) ? p.message : `${p.variable}: ${p.message}`));
+      this.log.error({ problems }, `invalid console environment (shown on the screen): ${lines.join('; ')}`);
+      this.app = errorApp('The console is not configured correctly', 'Fix these environment variables of the console container:', lines);
     }
     this.state = { pid: process.pid, vncPort: this.display.vncPort, restarts: { xvfb: 0, x11vnc: 0, chromium: 0 } };
   }
@@ -143,13 +144,25 @@ export class Supervisor {
         this.log.error({ err: (err as Error).message }, 'supervisor step failed');
       }
       if (this.stopping) break;
+      // Something may have died while reconcile() awaited: go round again at once if a child is due now,
+      // else sleep until the next one is due or a death pokes us.
       const now = Date.now();
-      const waits = (['xvfb', 'x11vnc', 'chromium'] as Name[]).filter((n) => this.isMissing(n) && this.notBefore[n] > now).map((n) => this.notBefore[n] - now);
+      const due = this.missing().map((n) => this.notBefore[n] - now);
+      if (due.some((d) => d <= 0)) {
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        if (waits.length) setTimeout(() => this.poke(), Math.min(...waits) + 5);
+        if (due.length) setTimeout(() => this.poke(), Math.min(...due) + 5);
       });
     }
+  }
+
+  /** The children that are not running and could be started now (x11vnc and Chromium need Xvfb). */
+  private missing(): Name[] {
+    if (!this.xvfb) return ['xvfb'];
+    return (['x11vnc', 'chromium'] as Name[]).filter((n) => this.isMissing(n));
   }
 
   private isMissing(n: Name): boolean {
@@ -169,9 +182,8 @@ export class Supervisor {
   }
 
   private async reconcile(): Promise<void> {
-    const now = Date.now();
     if (!this.xvfb) {
-      if (now < this.notBefore.xvfb) return;
+      if (Date.now() < this.notBefore.xvfb) return;
       // Anything left from the old display goes with it.
       await this.stopBrowser();
       const old = this.x11vnc;
@@ -197,7 +209,7 @@ export class Supervisor {
       });
     }
     const xvfb = this.xvfb;
-    if (!this.x11vnc && now >= this.notBefore.x11vnc) {
+    if (!this.x11vnc && Date.now() >= this.notBefore.x11vnc) {
       const passwordFile = this.display.vncPassword ? writePasswordFile(this.runtimeDir, this.display.vncPassword) : undefined;
       const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile } : {}) }, this.log);
       this.x11vnc = child;
@@ -221,7 +233,7 @@ export class Supervisor {
         (err: unknown) => this.x11vnc === child && this.log.warn({ err: (err as Error).message }, 'x11vnc is not answering yet'),
       );
     }
-    if (!this.browser && !this.browserStarting && now >= this.notBefore.chromium && this.xvfb === xvfb) {
+    if (!this.browser && !this.browserStarting && Date.now() >= this.notBefore.chromium && this.xvfb === xvfb) {
       this.browserStarting = true;
       try {
         await this.startBrowser(xvfb);
@@ -317,7 +329,7 @@ export class Supervisor {
     if (b.abort.signal.aborted) return;
     await b.page
       .goto('about:blank')
-      .then(() => b.page.setContent(statusPageHtml({ step: this.step ?? 'Console', error: cause, hint, ...(details ? { details } : {}), ...this.subject() })))
+      .then(() => b.page.setContent(statusPageHtml({ step: this.step && this.step !== 'Starting' ? this.step : '', error: cause, hint, ...(details ? { details } : {}), ...this.subject() })))
       .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'cannot show the failure page'));
   }
 
@@ -341,6 +353,8 @@ export class Supervisor {
       } catch {
         // already gone
       }
+      // Playwright reaps it; wait (briefly) until it has, so no Chromium outlives the supervisor.
+      for (let i = 0; i < 20 && pidExists(b.pid); i++) await sleep(50);
     }
   }
 
@@ -369,6 +383,15 @@ export class Supervisor {
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'cannot write the state file');
     }
+  }
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

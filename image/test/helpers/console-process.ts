@@ -30,6 +30,8 @@ export interface ConsoleProcess {
   state(): SupervisorState | undefined;
   /** Polls the state file until `pred` holds. */
   waitForState(pred: (s: SupervisorState) => boolean, timeoutMs?: number): Promise<SupervisorState>;
+  /** Polls the output until it matches. */
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
   /** SIGTERM; resolves with the exit code and how long the exit took. */
   stop(): Promise<{ code: number | null; ms: number }>;
 }
@@ -75,6 +77,14 @@ export async function startConsole(env: Record<string, string>): Promise<Console
         if (s && pred(s)) return s;
         if (proc.exitCode !== null) throw new Error(`the console exited (${proc.exitCode}):\n${out.slice(-3000)}`);
         if (Date.now() > deadline) throw new Error(`state not reached within ${timeoutMs} ms: ${JSON.stringify(s)}\n${out.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async waitForOutput(re, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out)) {
+        if (proc.exitCode !== null) throw new Error(`the console exited (${proc.exitCode}) before logging ${re}:\n${out.slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`${re} not logged within ${timeoutMs} ms:\n${out.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
