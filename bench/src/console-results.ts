@@ -3,6 +3,8 @@ export interface ConsoleResults {
   /** Set when the part did not run, with the reason (no podman, no image, ...). */
   skipped?: string;
   provider?: string;
+  /** 1-minute load average at the start and end of the part (2-core machine shared with other work). */
+  loadAverage?: { start: number; end: number };
   image?: string;
   emulator?: string;
   /** Provider start call -> a VNC client sees the emulator's KVM canvas, seconds, one entry per run. */

@@ -6,6 +6,11 @@ import type { RelayUnderTest } from './relay.js';
 import type { TlsFiles } from './websockify.js';
 
 let sessionCounter = 0;
+
+/** BENCH_PROXY_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the proxy during a run. */
+function extraNodeArgs(): string[] {
+  return (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
 const proxyHostScript = join(dirname(fileURLToPath(import.meta.url)), 'proxy-host.ts');
 
 /**
@@ -25,7 +30,7 @@ export async function startOurProxy(targetPort: number, vncPassword: string, tls
   let child;
   try {
     // Not bundled into bench/dist: the proxy finds its static files relative to its own package (packageRoot).
-    child = await startNodeChild('bmc-console-proxy', proxyHostScript, [], { nodeArgs: ['--conditions=source', '--import', 'tsx'], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
+    child = await startNodeChild('bmc-console-proxy', proxyHostScript, [], { nodeArgs: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...extraNodeArgs()], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
   } catch (err) {
     await agent.close();
     throw err;
@@ -36,6 +41,7 @@ export async function startOurProxy(targetPort: number, vncPassword: string, tls
   return {
     name: 'bmc-console-proxy',
     pid: child.pid,
+    collectGarbage: () => process.kill(child.pid, 'SIGUSR2'),
     endpoint: () => {
       const n = ++sessionCounter;
       return { kind: 'ws', url: `${base}/websockify?node=bench-${n}&token=bench-token-${n}` };

@@ -42,6 +42,8 @@ export interface RelayResult {
   rttMaxus?: number;
   concurrentMiBs?: number;
   tlsMiBs?: number;
+  /** Relay CPU seconds per GiB with TLS (last round). */
+  tlsCpuSecondsPerGiB?: number;
   tlsRunsMiBs?: number[];
   memory?: { sessions: number; before: Memory; after: Memory; perSessionPssKiB: number; perSessionRssKiB: number };
   errors?: string[];
@@ -79,7 +81,7 @@ async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles):
 async function streamOnce(relay: RelayUnderTest, bytes: number): Promise<{ mibs: number; cpuPerGiB: number }> {
   const s = await openSession(relay.endpoint());
   try {
-    await s.stream(4 * MiB); // warm-up: JIT, socket buffers
+    await s.stream(32 * MiB); // warm-up: JIT, socket buffers
     const cpu0 = treeCpuSeconds(relay.pid);
     const secs = await s.stream(bytes);
     const cpu = treeCpuSeconds(relay.pid) - cpu0;
@@ -134,13 +136,22 @@ async function openIdle(relay: RelayUnderTest, count: number, parallel = 20): Pr
   return out;
 }
 
-async function idleMemory(relay: RelayUnderTest, sessions: number): Promise<NonNullable<RelayResult['memory']>> {
+/** Memory of the relay's process tree once it has settled (after a full GC where the relay supports one). */
+async function settledMemory(relay: RelayUnderTest): Promise<Memory> {
   await sleep(1000);
-  const before = treeMemory(relay.pid);
+  relay.collectGarbage?.();
+  await sleep(1000);
+  return treeMemory(relay.pid);
+}
+
+async function idleMemory(relay: RelayUnderTest, sessions: number): Promise<NonNullable<RelayResult['memory']>> {
+  // One session first so that code paths are loaded and compiled; the difference is then per-session state.
+  const first = await openIdle(relay, 1, 1);
+  const before = await settledMemory(relay);
   const open = await openIdle(relay, sessions);
+  open.push(...first);
   try {
-    await sleep(3000); // let allocations settle (and a GC or two happen) before sampling
-    const after = treeMemory(relay.pid);
+    const after = await settledMemory(relay);
     return {
       sessions,
       before,
@@ -213,15 +224,23 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       if (mibs !== undefined) res(relay).concurrentMiBs = round2(mibs);
     }
 
-    for (const relay of relays) {
-      if (relay.name === 'raw TCP relay') continue; // memory of a bare pipe says nothing about a proxy
-      log(`memory: ${relay.name}, ${sizes.idleSessions} idle sessions`);
-      const mem = await attempt(res(relay), 'idle sessions', () => idleMemory(relay, sizes.idleSessions));
-      if (mem) res(relay).memory = mem;
-    }
   } finally {
     for (const relay of relays) await relay.stop();
     relays.length = 0;
+  }
+
+  // Memory per idle session, each proxy freshly started so earlier streams leave no heap behind. The raw relay
+  // is left out: memory of a bare pipe says nothing about a proxy.
+  for (const start of [startOurs, (port: number, pw: string) => startWs(port, pw)]) {
+    if (!start) continue;
+    const relay = await start(targetPort, vncPassword);
+    try {
+      log(`memory: ${relay.name}, ${sizes.idleSessions} idle sessions`);
+      const mem = await attempt(results.relays[relay.name]!, 'idle sessions', () => idleMemory(relay, sizes.idleSessions));
+      if (mem) results.relays[relay.name]!.memory = mem;
+    } finally {
+      await relay.stop();
+    }
   }
 
   // TLS: both proxies with the same self-signed certificate, single stream.
@@ -233,7 +252,10 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       for (const relay of relays) {
         log(`TLS throughput round ${pass}/${sizes.rounds}: ${relay.name}`);
         const r = await attempt(results.relays[relay.name]!, 'TLS throughput', () => streamOnce(relay, sizes.streamBytes));
-        if (r) (results.relays[relay.name]!.tlsRunsMiBs ??= []).push(round2(r.mibs));
+        if (r) {
+          (results.relays[relay.name]!.tlsRunsMiBs ??= []).push(round2(r.mibs));
+          results.relays[relay.name]!.tlsCpuSecondsPerGiB = round(r.cpuPerGiB, 3);
+        }
       }
     }
     for (const relay of relays) {

@@ -9,4 +9,6 @@ export interface RelayUnderTest {
   /** A fresh endpoint per session (our proxy gets a new token each time). */
   endpoint(): Endpoint;
   stop(): Promise<void>;
+  /** Asks the relay for a full garbage collection before a memory sample (node relays only). */
+  collectGarbage?(): void;
 }
