@@ -108,7 +108,7 @@ export async function deleteBrowserSession(ctx: ConsoleContext, s: BrowserRedfis
   const h: Record<string, string> = { ...headers };
   if (s.token) h['X-Auth-Token'] = s.token;
   try {
-    const res = await web(ctx, s.location, 'Redfish logout', { method: 'DELETE', headers: h, timeoutMs: 10_000 });
+    const res = await web(ctx, s.location, 'Redfish logout', { method: 'DELETE', headers: h, timeoutMs: 5_000, credentials: s.token ? 'omit' : 'include' });
     if (res.status() >= 400 && res.status() !== 404) ctx.log.warn({ status: res.status() }, 'Redfish session logout failed');
   } catch (e) {
     ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'Redfish session logout failed');

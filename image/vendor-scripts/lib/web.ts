@@ -26,6 +26,11 @@ export interface WebRequest {
   /** application/x-www-form-urlencoded body. */
   form?: Record<string, string>;
   timeoutMs?: number;
+  /**
+   * 'omit' for requests that carry their own auth (X-Auth-Token): no cookies, and no browser login prompt when
+   * the BMC answers 401 with WWW-Authenticate (an expired session's logout would otherwise hang on the prompt).
+   */
+  credentials?: 'include' | 'omit';
 }
 
 /** The answer of web(): the shape of Playwright's APIResponse that scripts use. */
@@ -68,6 +73,7 @@ interface FetchArgs {
   headers: Record<string, string>;
   body: string | undefined;
   timeoutMs: number;
+  credentials: 'include' | 'omit';
 }
 type FetchResult = { ok: true; status: number; headers: Record<string, string>; body: string } | { ok: false; error: string };
 
@@ -78,7 +84,7 @@ async function pageFetch(a: FetchArgs): Promise<FetchResult> {
       method: a.method,
       headers: a.headers,
       body: a.body,
-      credentials: 'include',
+      credentials: a.credentials,
       cache: 'no-store',
       signal: AbortSignal.timeout(a.timeoutMs),
     });
@@ -104,7 +110,7 @@ export async function web(ctx: ConsoleContext, path: string, what: string, req: 
     body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
     if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
   }
-  const args: FetchArgs = { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000 };
+  const args: FetchArgs = { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000, credentials: req.credentials ?? 'include' };
   let r: FetchResult;
   for (let attempt = 1; ; attempt++) {
     try {
