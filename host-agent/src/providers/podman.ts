@@ -3,6 +3,7 @@
  * port 5900 published on a loopback address with a random host port. Secrets never go into argv: APP_INFO and
  * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
  */
+import { basename } from 'node:path';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
@@ -26,9 +27,13 @@ export class PodmanProvider implements ConsoleProvider {
   private readonly config: AgentConfig;
   private readonly log: ProviderContext['log'];
 
+  private readonly isDocker: boolean;
+
   constructor(ctx: ProviderContext) {
     this.config = ctx.config;
     this.log = ctx.log.child({ provider: this.name });
+    this.isDocker = basename(ctx.config.container_executable).startsWith('docker');
+    if (this.isDocker && ctx.config.container_credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
   }
 
   /** The CLI's environment: CONTAINERS_CONF passes through from ours; container_host selects a remote engine. */
@@ -141,8 +146,16 @@ export class PodmanProvider implements ConsoleProvider {
 
   async stop(node: string): Promise<void> {
     const name = consoleName(node);
-    const r = await this.cli(['rm', '--force', '--time', '5', name]);
-    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) throw new ProviderError(this.name, node, `${this.config.container_executable} rm ${name} failed: ${r.stderr.trim()}`);
+    // docker's rm has no --time (it kills at once); podman's default would wait 10 s for SIGTERM.
+    const time = (t: string) => (this.isDocker ? [] : ['--time', t]);
+    let r = await this.cli(['rm', '--force', ...time('5'), name]);
+    // The container may stop by itself between podman's SIGTERM timeout and its SIGKILL ("container state
+    // improper"), and --rm may remove it meanwhile: try once more, then accept a container that is gone.
+    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) r = await this.cli(['rm', '--force', ...time('0'), name]);
+    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) {
+      const exists = await this.cli(['inspect', '--format', '{{.Id}}', name]);
+      if (exists.code === 0) throw new ProviderError(this.name, node, `${this.config.container_executable} rm ${name} failed: ${r.stderr.trim()}`);
+    }
     await this.removeSecrets(node);
   }
 
