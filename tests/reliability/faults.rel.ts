@@ -73,31 +73,6 @@ describe.skipIf(skip)('faults', () => {
     await stack?.close();
   });
 
-  const victims: { name: string; pick: (p: { comm: string; args: string }) => boolean }[] = [
-    { name: 'Xvfb', pick: (p) => p.comm === 'Xvfb' },
-    { name: 'x11vnc', pick: (p) => p.comm === 'x11vnc' },
-    { name: 'Chromium (browser process)', pick: (p) => /chrom/i.test(p.comm) && !p.args.includes('--type=') },
-    { name: 'Chromium renderers', pick: (p) => /chrom/i.test(p.comm) && p.args.includes('--type=renderer') },
-  ];
-
-  it.each(victims)('kill -9 of $name inside the console: picture back, same container', async ({ name, pick }) => {
-    const ctr = containerName(A);
-    await until('the KVM before the kill', () => showsKvm(stack, A, 'idrac9'), 90_000, 1000);
-    const before = await containerIdentity(ctr);
-    const pids = (await containerProcesses(ctr)).filter(pick).map((p) => p.pid);
-    expect(pids.length, `${name} running in ${ctr}`).toBeGreaterThan(0);
-    const t0 = Date.now();
-    for (const pid of pids) await killInContainer(ctr, pid).catch(() => undefined);
-    await until(`${name} pids ${pids.join(',')} gone`, async () => !(await containerProcesses(ctr)).some((p) => pids.includes(p.pid)), 15_000, 100);
-    await until(`the KVM after killing ${name}`, () => showsKvm(stack, A, 'idrac9'), 90_000, 250);
-    const seconds = (Date.now() - t0) / 1000;
-    const after = await containerIdentity(ctr);
-    const same = after.id === before.id && after.startedAt === before.startedAt;
-    record({ test: `kill -9 of ${name} inside the console: picture back, same container`, area: 'fault', tried: `kill -9 ${name} (pid ${pids.join(',')}) via podman exec`, held: `KVM picture back after ${seconds.toFixed(1)} s (bound ${PICTURE_BOUND_S} s); container ${same ? 'not restarted (same id, StartedAt)' : 'RESTARTED'}` });
-    expect(same).toBe(true);
-    expect(seconds).toBeLessThanOrEqual(PICTURE_BOUND_S);
-  });
-
   it('BMC down mid-session: readable message, KVM back when it returns', async () => {
     await until('the KVM before the outage', () => showsKvm(stack, A, 'idrac9'), 60_000, 1000);
     const since = new Date().toISOString();
@@ -107,7 +82,8 @@ describe.skipIf(skip)('faults', () => {
     const t1 = Date.now();
     await until('the KVM after the BMC returns', () => showsKvm(stack, A, 'idrac9'), 120_000, 500);
     const back = (Date.now() - t1) / 1000;
-    record({ test: 'BMC down mid-session: readable message, KVM back when it returns', area: 'fault', tried: 'emulator setDown(true) with the KVM showing, then setDown(false)', held: `after ${msg.seconds.toFixed(1)} s (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${msg.text}"; KVM back ${back.toFixed(1)} s after the BMC returned` });
+    record({ test: 'BMC down mid-session: readable message, KVM back when it returns', area: 'fault', tried: 'emulator setDown(true) with the KVM showing, then setDown(false)', held: `after ${msg.seconds.toFixed(1)} s (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${msg.text}"; KVM back ${back.toFixed(1)} s after the BMC returned`,
+      ...(msg.seconds > MESSAGE_BOUND_S ? { known: 'image/src/supervisor/redfish-app.ts checks the KVM only every ALIVE_POLL_MS = 5000 ms, so noticing a lost BMC alone can take 5 s before anything is logged or shown; the 5 s bound cannot hold' } : {}) });
     expect(msg.seconds).toBeLessThanOrEqual(MESSAGE_BOUND_S);
   });
 
@@ -130,6 +106,46 @@ describe.skipIf(skip)('faults', () => {
     record({ test: 'wrong BMC password: readable message, recovery when the password works again', area: 'fault', tried: 'emulator fault wrongPassword, then cleared', held: `${msg.where}: "${text}"; KVM ${back.toFixed(1)} s after the password was accepted again` });
     expect(text).not.toContain(REL_PASSWORD);
   });
+
+  type Victim = { name: string; pick: (p: { comm: string; args: string }) => boolean };
+  const victims: Victim[] = [
+    { name: 'x11vnc', pick: (p) => p.comm === 'x11vnc' },
+    { name: 'Chromium (browser process)', pick: (p) => /chrom/i.test(p.comm) && !p.args.includes('--type=') },
+    { name: 'Chromium renderers', pick: (p) => /chrom/i.test(p.comm) && p.args.includes('--type=renderer') },
+  ];
+
+  const killAndWatch = async ({ name, pick }: Victim) => {
+    const ctr = containerName(A);
+    await until('the KVM before the kill', () => showsKvm(stack, A, 'idrac9'), 90_000, 1000);
+    const before = await containerIdentity(ctr);
+    const pids = (await containerProcesses(ctr)).filter(pick).map((p) => p.pid);
+    expect(pids.length, `${name} running in ${ctr}`).toBeGreaterThan(0);
+    const t0 = Date.now();
+    for (const pid of pids) await killInContainer(ctr, pid).catch(() => undefined);
+    await until(`${name} pids ${pids.join(',')} gone`, async () => !(await containerProcesses(ctr)).some((p) => pids.includes(p.pid)), 15_000, 100);
+    try {
+      await until(`the KVM after killing ${name}`, () => showsKvm(stack, A, 'idrac9'), 120_000, 250);
+    } catch (err) {
+      const running = [...new Set((await containerProcesses(ctr)).map((p) => p.comm))].join(', ');
+      const noVnc = !running.includes('x11vnc');
+      record({
+        test: `kill -9 of ${name} inside the console: picture back, same container`,
+        area: 'fault',
+        tried: `kill -9 ${name} (pid ${pids.join(',')}) via podman exec`,
+        held: `picture NOT back after 120 s; processes in the container now: ${running}`,
+        ...(noVnc ? { known: `image/src/supervisor/supervisor.ts: after ${name} was killed x11vnc was not started again (no x11vnc process, no "x11vnc ready" in the log), so the console stays dark while Xvfb and Chromium run` } : {}),
+      });
+      throw err;
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const after = await containerIdentity(ctr);
+    const same = after.id === before.id && after.startedAt === before.startedAt;
+    record({ test: `kill -9 of ${name} inside the console: picture back, same container`, area: 'fault', tried: `kill -9 ${name} (pid ${pids.join(',')}) via podman exec`, held: `KVM picture back after ${seconds.toFixed(1)} s (bound ${PICTURE_BOUND_S} s); container ${same ? 'not restarted (same id, StartedAt)' : 'RESTARTED'}` });
+    expect(same).toBe(true);
+    expect(seconds).toBeLessThanOrEqual(PICTURE_BOUND_S);
+  };
+  it.each(victims)('kill -9 of $name inside the console: picture back, same container', killAndWatch);
+
 
   it('agent restart with live consoles: same consoles, no orphans, old tokens still valid', async () => {
     const nodes = [A, DOWN, WRONG];
@@ -188,5 +204,7 @@ describe.skipIf(skip)('faults', () => {
     expect(st?.status).toBe('died');
     expect(verify.ok).toBe(false);
   });
+  // Last: a dead Xvfb takes x11vnc and Chromium with it, the hardest case for the supervisor.
+  it.each([{ name: 'Xvfb', pick: (p: { comm: string }) => p.comm === 'Xvfb' }])('kill -9 of $name inside the console: picture back, same container', (v) => killAndWatch(v));
   void sleep;
 });
