@@ -93,6 +93,8 @@ export async function opensFullScreen(browser: Browser, profile: keyof typeof fa
     // The marker square (64x64 on a 1024x768 host screen, scaled to the viewport) is on screen.
     expect(await markerPixels(c, profile)).toBeGreaterThan(1500);
     expect(await canvasCoverage(c)).toBeGreaterThan(0.95);
+    // Vendor chrome over the KVM is hidden (Supermicro's video-recording warning is the emulated case).
+    expect(await c.page.locator('#VideoRecordingModal').isVisible()).toBe(false);
     expect(emu.state().liveKvmSessions).toBe(1);
     expect(await c.script.isAlive(c.ctx)).toBe(true);
     await c.close();

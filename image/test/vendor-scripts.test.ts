@@ -28,6 +28,7 @@ describe('generic script', () => {
       const c = await prepare(browser, emu);
       expect(c.script.family).toBe('generic');
       await c.script.open(c.ctx);
+      expect(await c.page.locator('#bmc-console-notice').isVisible()).toBe(true);
       expect(await c.page.locator('#bmc-console-notice').textContent()).toContain('Automatic login is not supported');
       expect(await c.page.locator('input[type="password"]').isVisible()).toBe(true);
       expect(await c.script.isAlive(c.ctx)).toBe(true);

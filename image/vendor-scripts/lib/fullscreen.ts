@@ -47,20 +47,19 @@ export async function hideChrome(ctx: ConsoleContext, rules: ChromeRules): Promi
   });
 }
 
-// Runs in the page: adds the style once, as soon as there is a document element to hang it on.
+// Runs in the page: adds the style once, as soon as there is a document element to hang it on. No inner named
+// functions: a TypeScript runner may wrap those in helpers that do not exist in the page.
 function injectStyle(css: string): void {
+  if (!document.documentElement) {
+    document.addEventListener('readystatechange', () => injectStyle(css), { once: true });
+    return;
+  }
   const id = 'bmc-console-chrome';
-  const add = (): void => {
-    if (!document.documentElement) return;
-    const existing = [...document.querySelectorAll(`style[data-bmc-console="${id}"]`)].some((s) => s.textContent === css);
-    if (existing) return;
-    const style = document.createElement('style');
-    style.dataset.bmcConsole = id;
-    style.textContent = css;
-    (document.head ?? document.documentElement).appendChild(style);
-  };
-  if (document.documentElement) add();
-  else document.addEventListener('readystatechange', add, { once: true });
+  if ([...document.querySelectorAll(`style[data-bmc-console="${id}"]`)].some((s) => s.textContent === css)) return;
+  const style = document.createElement('style');
+  style.dataset.bmcConsole = id;
+  style.textContent = css;
+  (document.head ?? document.documentElement).appendChild(style);
 }
 
 /** A banner across the top of the page (e.g. "automatic login is not supported"), kept across navigations. */
@@ -70,23 +69,23 @@ export async function showNotice(ctx: ConsoleContext, text: string): Promise<voi
 }
 
 function injectNotice(text: string): void {
-  const add = (): void => {
-    if (!document.body || document.getElementById('bmc-console-notice')) return;
-    const bar = document.createElement('div');
-    bar.id = 'bmc-console-notice';
-    bar.setAttribute('role', 'status');
-    bar.style.cssText =
-      'position:fixed;top:0;left:0;right:0;z-index:2147483647;padding:8px 40px 8px 12px;font:15px/1.4 sans-serif;' +
-      'background:#fff3cd;color:#3d2f00;border-bottom:1px solid #d6b656';
-    bar.textContent = text;
-    const close = document.createElement('button');
-    close.textContent = '×';
-    close.setAttribute('aria-label', 'Dismiss');
-    close.style.cssText = 'position:absolute;right:8px;top:4px;font:20px sans-serif;border:0;background:none;cursor:pointer';
-    close.onclick = (): void => bar.remove();
-    bar.appendChild(close);
-    document.body.appendChild(bar);
-  };
-  if (document.body) add();
-  else document.addEventListener('DOMContentLoaded', add, { once: true });
+  if (!document.body) {
+    document.addEventListener('DOMContentLoaded', () => injectNotice(text), { once: true });
+    return;
+  }
+  if (document.getElementById('bmc-console-notice')) return;
+  const bar = document.createElement('div');
+  bar.id = 'bmc-console-notice';
+  bar.setAttribute('role', 'status');
+  bar.style.cssText =
+    'position:fixed;top:0;left:0;right:0;z-index:2147483647;padding:8px 40px 8px 12px;font:15px/1.4 sans-serif;' +
+    'background:#fff3cd;color:#3d2f00;border-bottom:1px solid #d6b656';
+  bar.textContent = text;
+  const close = document.createElement('button');
+  close.textContent = '×';
+  close.setAttribute('aria-label', 'Dismiss');
+  close.style.cssText = 'position:absolute;right:8px;top:4px;font:20px sans-serif;border:0;background:none;cursor:pointer';
+  close.addEventListener('click', () => bar.remove());
+  bar.appendChild(close);
+  document.body.appendChild(bar);
 }
