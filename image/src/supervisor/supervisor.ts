@@ -3,6 +3,7 @@
  * One loop starts whatever is missing; each child's death is noticed, and it is started again after a
  * backoff. Xvfb's death takes the other two with it (they belong to its display).
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -354,7 +355,7 @@ export class Supervisor {
         // already gone
       }
       // Playwright reaps it; wait (briefly) until it has, so no Chromium outlives the supervisor.
-      for (let i = 0; i < 20 && pidExists(b.pid); i++) await sleep(50);
+      for (let i = 0; i < 10 && pidExists(b.pid); i++) await sleep(50);
     }
   }
 
@@ -370,10 +371,11 @@ export class Supervisor {
     const xvfb = this.xvfb;
     this.x11vnc = undefined;
     this.xvfb = undefined;
-    await Promise.all([this.stopBrowser(800), x11vnc?.stop(500), xvfb?.stop(800)]);
-    await withTimeout(this.loopDone ?? Promise.resolve(), 300).catch(() => undefined);
-    if (!this.opts.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
+    await Promise.all([this.stopBrowser(500), x11vnc?.stop(500), xvfb?.stop(500)]);
+    await withTimeout(this.loopDone ?? Promise.resolve(), 200).catch(() => undefined);
     this.log.info({ ms: Date.now() - t0 }, 'console stopped');
+    // The profile holds thousands of files and a loaded disk is slow: delete it without holding up the exit.
+    if (!this.opts.runtimeDir) spawn('rm', ['-rf', this.runtimeDir], { detached: true, stdio: 'ignore' }).unref();
   }
 
   private writeState(): void {
