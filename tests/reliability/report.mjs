@@ -2,7 +2,8 @@
 // Post-step of the reliability suite: joins vitest's JSON results with the rows the tests recorded (what was tried,
 // what held), scans every log the suite wrote for every secret it handed out, prints the table, writes
 // docs/reliability.md (whole-suite runs only) and ends with the plain line "N passed, N failed".
-// usage: report.mjs OUT_DIR VITEST_EXIT_CODE [--write-docs]
+// usage: report.mjs OUT_DIR[,OUT_DIR...] VITEST_EXIT_CODE [--write-docs]
+// Several directories: a later run of a file (e.g. a re-run of one file) replaces that file's results and rows.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +17,18 @@ const root = new URL('../..', import.meta.url).pathname;
 const full = /^(1|true|yes)$/i.test(process.env.REL_FULL ?? '');
 const norm = (s) => s.replace(/['"]/g, '').replace(/\s+/g, ' ').trim();
 
-const rows = existsSync(join(outDir, 'rows.jsonl'))
-  ? readFileSync(join(outDir, 'rows.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
-  : [];
-const results = existsSync(join(outDir, 'results.json')) ? JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) : { testResults: [] };
-
+const dirs = outDir.split(',');
+const readRows = (d) => (existsSync(join(d, 'rows.jsonl')) ? readFileSync(join(d, 'rows.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+const readResults = (d) => (existsSync(join(d, 'results.json')) ? JSON.parse(readFileSync(join(d, 'results.json'), 'utf8')).testResults ?? [] : []);
+const byFile = new Map();
+let rows = [];
+for (const d of dirs) {
+  const files = readResults(d);
+  const titles = new Set(files.flatMap((f) => (f.assertionResults ?? []).map((t) => norm(t.title))));
+  for (const f of files) byFile.set(f.name, f);
+  rows = [...rows.filter((r) => !titles.has(norm(r.test))), ...readRows(d)];
+}
+const results = { testResults: [...byFile.values()] };
 const table = [];
 for (const file of results.testResults ?? []) {
   const suiteFailed = file.status === 'failed' && (file.assertionResults ?? []).every((t) => t.status !== 'passed' && t.status !== 'failed');
@@ -35,25 +43,30 @@ for (const file of results.testResults ?? []) {
 }
 
 // The final scan: every secret the tests handed out (BMC password, tokens, VNC passwords) against every log file.
-const secrets = existsSync(join(outDir, 'secrets.txt')) ? [...new Set(readFileSync(join(outDir, 'secrets.txt'), 'utf8').split('\n').filter((s) => s.length >= 6))] : [];
-const logDir = join(outDir, 'logs');
-const logs = existsSync(logDir) ? readdirSync(logDir).map((f) => join(logDir, f)) : [];
-const scanned = [...logs, join(outDir, 'rows.jsonl')].filter(existsSync);
+let secretCount = 0;
+const scanned = [];
 const leaks = [];
 let bytes = 0;
-for (const f of scanned) {
-  const text = readFileSync(f, 'utf8');
-  bytes += text.length;
-  secrets.forEach((s, i) => text.includes(s) && leaks.push(`${f.split('/').pop()} holds secret #${i + 1}`));
+for (const d of dirs) {
+  const secrets = existsSync(join(d, 'secrets.txt')) ? [...new Set(readFileSync(join(d, 'secrets.txt'), 'utf8').split('\n').filter((s) => s.length >= 6))] : [];
+  secretCount += secrets.length;
+  const logDir = join(d, 'logs');
+  const files = [...(existsSync(logDir) ? readdirSync(logDir).map((f) => join(logDir, f)) : []), join(d, 'rows.jsonl')].filter(existsSync);
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    bytes += text.length;
+    scanned.push(f);
+    secrets.forEach((s, i) => text.includes(s) && leaks.push(`${f.split('/').slice(-2).join('/')} holds secret #${i + 1}`));
+  }
 }
 table.push({
   area: 'secrets',
   check: 'every log the suite wrote: none of the secrets it handed out',
-  result: secrets.length === 0 ? 'skipped' : leaks.length ? 'FAILED' : 'held',
-  tried: `${secrets.length} secrets (the run's BMC password, every console token, VNC passwords) against ${scanned.length} files (${(bytes / 1024).toFixed(0)} KiB: agent, proxy, emulator logs at debug level, the test records)`,
+  result: secretCount === 0 ? 'skipped' : leaks.length ? 'FAILED' : 'held',
+  tried: `${secretCount} secrets (the run's BMC password, every console token, VNC passwords) against ${scanned.length} files (${(bytes / 1024).toFixed(0)} KiB: agent, proxy, emulator logs at debug level, the test records)`,
   held: leaks.length ? leaks.join('; ') : '0 hits',
 });
-rmSync(join(outDir, 'secrets.txt'), { force: true });
+for (const d of dirs) rmSync(join(d, 'secrets.txt'), { force: true });
 
 if (Number(vitestRc) !== 0 && table.every((r) => !r.result.startsWith('FAILED'))) {
   table.push({ area: 'suite', check: 'vitest run', result: 'FAILED', tried: '', held: `vitest exited with ${vitestRc} (see its output above)` });

@@ -19,6 +19,14 @@ import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
 
+/** JSON paths (a.b[0]) in `value` whose string holds one of the secrets. */
+function leakPaths(value: unknown, secrets: Map<string, string>, path = ''): string[] {
+  if (typeof value === 'string') return hits(value, secrets).length ? [path || '(root)'] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => leakPaths(v, secrets, `${path}[${i}]`));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => leakPaths(v, secrets, path ? `${path}.${k}` : k));
+  return [];
+}
+
 function hits(text: string, secrets: Map<string, string>): string[] {
   return [...secrets].filter(([, v]) => text.includes(v)).map(([k]) => k);
 }
@@ -84,19 +92,24 @@ describe.skipIf(skip)('secrets', () => {
     const res: string[] = [];
     let envHits: string[] = [];
     let secretHits: string[] = [];
+    const where: string[] = [];
     for (const [mode, n] of [['env', envNode], ['secret', secretNode]] as const) {
       const { stdout } = await podman(['inspect', containerName(n.node)]);
       const h = hits(stdout, secrets);
       if (mode === 'env') envHits = h;
       else secretHits = h;
-      res.push(`${mode}: ${h.length ? `HITS ${h.join(', ')}` : '0 hits'}`);
+      const paths = leakPaths(JSON.parse(stdout), secrets);
+      where.push(`${mode}: ${paths.join(', ') || 'nowhere'}`);
+      res.push(`${mode}: ${h.length ? `HITS ${h.join(', ')} at ${paths.join(', ')}` : '0 hits'}`);
     }
     record({
       test: 'podman inspect of the console containers: no secret',
       area: 'secrets',
       tried: 'podman inspect of a console started with container_credentials=env (default) and =secret',
       held: res.join('; '),
-      ...(envHits.length ? { known: 'host-agent/src/providers/podman.ts: with container_credentials=env (the default) APP_INFO and VNC_PASSWORD become part of the container config (Config.Env), so `podman inspect` shows the BMC password to anyone who may inspect; container_credentials=secret does not' } : {}),
+      ...(envHits.length || secretHits.length
+        ? { known: `host-agent/src/providers/podman.ts: APP_INFO (with the BMC password) and VNC_PASSWORD are readable in \`podman inspect\` of the console container (${where.join('; ')}); with container_credentials=${secretHits.length ? 'secret too (podman puts type=env secrets into Config.Env as well)' : 'env only (=secret is clean)'}` }
+        : {}),
     });
     expect(secretHits).toEqual([]);
     expect(envHits).toEqual([]);
