@@ -74,8 +74,13 @@ if [ "${FORCE:-0}" != 1 ] && [ "$current" = "$hash" ]; then
 fi
 
 say "building $IMAGE"
+old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$(date +%s)
 podman build --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "$HASH_LABEL=$hash" \
   --label org.opencontainers.image.title=bmc-console --label org.opencontainers.image.source=https://github.com/bmc-console/bmc-console \
   -t "$IMAGE" -f "$ctx/Containerfile" "$ctx"
 say "built $IMAGE in $(( $(date +%s) - start )) s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
+# The image this build replaced is now untagged: remove it unless a container still uses it.
+if [ -n "$old_id" ] && [ "$old_id" != "$(podman image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+  podman rmi "$old_id" >/dev/null 2>&1 || true
+fi
