@@ -5,7 +5,7 @@
 // usage: report.mjs OUT_DIR[,OUT_DIR...] VITEST_EXIT_CODE [--write-docs]
 // Several directories: a later run of a file (e.g. a re-run of one file) replaces that file's results and rows.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 const [outDir, vitestRc = '0', ...flags] = process.argv.slice(2);
@@ -90,13 +90,17 @@ if (flags.includes('--write-docs')) {
     '# Reliability and security suite',
     '',
     `Last run: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${full ? '`--full`' : 'default size'} (\`npm run test:reliability${full ? ' -- --full' : ''}\`), on ${cpus().length} CPUs / ${(totalmem() / 2 ** 30).toFixed(0)} GiB` +
-      `, load average at the end ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+      `, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
     '',
     'What it does: real consoles (podman containers of the console image) against the BMC emulator, the host agent and',
     'the proxy, driven by `tests/reliability/*.rel.ts` (own vitest config, not part of `npm test`). Viewers are RFB',
     'clients over the proxy\'s websocket; pictures are checked by the KVM marker colour and OCR. Sizes: default 10,000',
     'bad tokens and 50 viewers on 5 consoles for 20 s; `--full` 100,000 bad tokens and 200 viewers on 20 consoles for 60 s.',
     'A row "FAILED (known bug)" is a bug found in another package and left for its owner.',
+    ...(dirs.length > 1 ? ['', `This table combines ${dirs.length} runs: the whole suite, then single files run again after fixes to the tests (a later run of a file replaces its rows).`] : []),
+    ...(loadavg()[0] > 2 * cpus().length
+      ? ['', `**The machine was shared** with other test runs (load average ${loadavg()[0].toFixed(0)} on ${cpus().length} CPUs): rows that fail only on a time bound (picture back within 10 s, message within 5 s) are not conclusive here; run the suite on an idle machine for those numbers.`]
+      : []),
     '',
     '| area | check | result | tried | what held |',
     '|---|---|---|---|---|',
