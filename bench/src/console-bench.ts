@@ -183,7 +183,8 @@ async function supervisorSteps(node: string): Promise<[string, number][]> {
     try {
       const j = JSON.parse(line) as { time?: number; msg?: string; step?: string };
       if (typeof j.time !== 'number' || !j.msg) continue;
-      const label = j.step ? `status: ${j.step}` : j.msg;
+      // URLs and ports differ per run; without them the same step lines up across runs.
+      const label = (j.step ? `status: ${j.step}` : j.msg).replace(/https?:\/\/\S+/g, '<BMC URL>');
       if (seen.has(label)) continue;
       seen.add(label);
       out.push([label, j.time]);
