@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger } from '@bmc-console/common/log';
-import { captureFrame } from '@bmc-console/common/rfb/client';
+import { RfbClient } from '@bmc-console/common/rfb/client';
 import type { AgentConfigInput } from '@bmc-console/host-agent/config';
 import { PNG } from 'pngjs';
 import { findColourBlock, ocr } from '../../src/screen.js';
@@ -47,6 +47,11 @@ export async function startRelStack(name: string, agent: AgentConfigInput = {}):
     noteSecret(tokenOf(r.url).token);
     return r;
   };
+  const close = stack.close.bind(stack);
+  stack.close = async () => {
+    stopWatching();
+    await close();
+  };
   return Object.assign(stack, { logFile, agentHost });
 }
 
@@ -58,8 +63,37 @@ export async function consoleEndpoint(stack: Stack, node: string): Promise<{ hos
   return { host: c.host, port: c.port, ...(c.vncPassword ? { password: c.vncPassword } : {}) };
 }
 
+// One watching viewer per console, kept connected: the console opens the BMC's KVM while a viewer is connected,
+// so a connect-capture-disconnect would never see it.
+const watchers = new Map<string, RfbClient>();
+
 export async function consoleFrame(stack: Stack, node: string): Promise<{ width: number; height: number; rgba: Buffer }> {
-  return captureFrame({ ...(await consoleEndpoint(stack, node)), timeoutMs: 8000 });
+  const ep = await consoleEndpoint(stack, node);
+  const key = `${node}@${ep.host}:${ep.port}`;
+  let client = watchers.get(key);
+  if (!client) {
+    client = await RfbClient.connect({ ...ep, timeoutMs: 8000 });
+    const c = client;
+    c.on('close', () => watchers.get(key) === c && watchers.delete(key));
+    c.on('error', () => {});
+    watchers.set(key, c);
+  }
+  try {
+    await client.requestUpdate(false);
+  } catch (err) {
+    watchers.delete(key);
+    client.close();
+    throw err;
+  }
+  return { width: client.width, height: client.height, rgba: Buffer.from(client.framebuffer) };
+}
+
+/** Disconnects the suite's watching viewers of `node` (all when omitted). */
+export function stopWatching(node?: string): void {
+  for (const [key, c] of watchers) if (!node || key.startsWith(`${node}@`)) {
+    watchers.delete(key);
+    c.close();
+  }
 }
 
 /** True when the console's screen shows the profile's KVM marker square (a working KVM of that vendor). */
