@@ -48,7 +48,9 @@ const scanned = [];
 const leaks = [];
 let bytes = 0;
 for (const d of dirs) {
-  const secrets = existsSync(join(d, 'secrets.txt')) ? [...new Set(readFileSync(join(d, 'secrets.txt'), 'utf8').split('\n').filter((s) => s.length >= 6))] : [];
+  // A run whose secrets list is gone (already reported) has nothing to look for.
+  if (!existsSync(join(d, 'secrets.txt'))) continue;
+  const secrets = [...new Set(readFileSync(join(d, 'secrets.txt'), 'utf8').split('\n').filter((s) => s.length >= 6))];
   secretCount += secrets.length;
   const logDir = join(d, 'logs');
   const files = [...(existsSync(logDir) ? readdirSync(logDir).map((f) => join(logDir, f)) : []), join(d, 'rows.jsonl')].filter(existsSync);
