@@ -48,7 +48,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const config = loadConfig({
     env: {},
     // A loaded 2-core machine can take a while to bring Xvfb, x11vnc and Chromium up: allow a minute.
-    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, wait_for_ready_timeout: 60, ...opts.agent },
+    // agent_host labels the containers: a name of its own keeps stopAll() to this stack's consoles, so parallel test
+    // files (and other agents on the machine) keep theirs.
+    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, wait_for_ready_timeout: 60, agent_host: `stack-${process.pid}`, ...opts.agent },
   });
   const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
   const api = buildApi(agent);
