@@ -17,6 +17,8 @@ export const CONSOLE_DEFAULTS = {
   vncPort: 5900,
   rootPrefix: '/redfish/v1',
   keyDelayMs: 0,
+  /** Seconds the KVM stays open after the last VNC viewer left (env KVM_RELEASE_AFTER). */
+  kvmReleaseAfterS: 60,
 } as const;
 
 /**
@@ -84,6 +86,11 @@ export interface ConsoleEnv {
   vncPort: number;
   keyDelayMs: number;
   debug: boolean;
+  /**
+   * Ours (env KVM_RELEASE_AFTER): seconds after the last VNC viewer left before the BMC's KVM is closed and its
+   * session logged out (0 = at once); 'always' keeps it open from start to stop. The KVM opens for the first viewer.
+   */
+  kvmReleaseAfter: number | 'always';
 }
 
 export class ConsoleEnvError extends Error {
@@ -158,8 +165,18 @@ export function parseConsoleEnv(env: Record<string, string | undefined>): Consol
     else vncPort = n;
   }
 
+  let kvmReleaseAfter: number | 'always' = CONSOLE_DEFAULTS.kvmReleaseAfterS;
+  const release = env.KVM_RELEASE_AFTER?.trim();
+  if (release !== undefined && release !== '') {
+    const n = Number(release);
+    if (release.toLowerCase() === 'always') kvmReleaseAfter = 'always';
+    else if (!/^\d+$/.test(release) || n > 86_400)
+      problems.push({ variable: 'KVM_RELEASE_AFTER', message: `must be a whole number of seconds from 0 to 86400, or "always", got ${JSON.stringify(env.KVM_RELEASE_AFTER)}` });
+    else kvmReleaseAfter = n;
+  }
+
   if (problems.length) throw new ConsoleEnvError(problems);
-  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, ...(vncPassword ? { vncPassword } : {}) };
+  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, kvmReleaseAfter, ...(vncPassword ? { vncPassword } : {}) };
 }
 
 /** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */

@@ -1,6 +1,6 @@
 /**
  * `bmc-console run`: the console container's command. Reads the environment contract (APP, APP_INFO,
- * READ_ONLY, DISPLAY_WIDTH/HEIGHT, VNC_PASSWORD, VNC_PORT, DEBUG), supervises Xvfb, x11vnc and Chromium, and
+ * READ_ONLY, DISPLAY_WIDTH/HEIGHT, VNC_PASSWORD, VNC_PORT, KVM_RELEASE_AFTER, DEBUG), supervises Xvfb, x11vnc and Chromium, and
  * shows the console until SIGTERM. An invalid environment is shown on the screen, not a crash loop.
  * Extra env: CHROMIUM_SANDBOX=0 (root on a test host only), BMC_CONSOLE_STATE_FILE (pids for tests).
  */

@@ -1,5 +1,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Logger } from '@bmc-console/common/log';
+import type { KvmDemand } from './kvm-demand.js';
 
 /** What the supervisor shows in the browser: the fake test console, an error screen, or a BMC's KVM. */
 export interface ConsoleApp {
@@ -25,6 +26,8 @@ export interface BrowserSession {
   fail(cause: string, hint: string, details?: string[]): Promise<void>;
   /** Asks the supervisor for a fresh browser (e.g. new certificate flags). */
   relaunch(): void;
+  /** When the BMC's KVM should be open (someone watches over VNC); apps that hold no BMC session ignore it. */
+  demand: KvmDemand;
   /** Failure set at launch (e.g. fetching the BMC certificate failed). */
   launchFailure?: Error;
 }

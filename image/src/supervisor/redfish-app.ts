@@ -65,6 +65,14 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
         return;
       }
       while (!s.signal.aborted) {
+        if (!s.demand.wanted) {
+          // Nobody watches: hold no BMC session, keep the browser warm on the status page.
+          await s.status('Ready: the BMC console opens when a viewer connects');
+          await s.demand.whenWanted(s.signal);
+          if (s.signal.aborted) return;
+        }
+        // Ends this BMC session when the supervisor is done with the browser or the last viewer's grace ran out.
+        const signal = AbortSignal.any([s.signal, s.demand.releaseSignal()]);
         try {
           await s.status(`Connecting to the BMC at ${bmc.origin}`);
           const redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
@@ -81,18 +89,20 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             status: (step) => s.status(step),
             log: s.log.child({ script: script.family }),
             keys: { keyDelayMs },
-            signal: s.signal,
+            signal,
             display,
             ...(info.node_uuid ? { node: info.node_uuid } : {}),
           };
           current = { script, ctx };
           retry.started(Date.now());
           await script.open(ctx);
-          await s.status(null);
-          s.log.info({ family: script.family }, 'the KVM is showing');
-          while (!s.signal.aborted) {
-            await sleep(ALIVE_POLL_MS, s.signal);
-            if (s.signal.aborted) break;
+          if (!signal.aborted) {
+            await s.status(null);
+            s.log.info({ family: script.family }, 'the KVM is showing');
+          }
+          while (!signal.aborted) {
+            await sleep(ALIVE_POLL_MS, signal);
+            if (signal.aborted) break;
             const alive = await script.isAlive(ctx).catch(() => false);
             if (!alive) {
               s.log.warn({ family: script.family }, 'the KVM session was lost; opening it again');
@@ -103,12 +113,26 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           }
         } catch (err) {
           if (s.signal.aborted) return;
-          const f = toFailure(err);
-          s.log.error({ kind: f.kind, cause: scrub(f.cause) }, 'the console failed');
-          await s.fail(scrub(f.cause), f.hint).catch(() => undefined);
-          if (current) await current.script.close(current.ctx).catch(() => undefined);
+          if (!signal.aborted) {
+            const f = toFailure(err);
+            s.log.error({ kind: f.kind, cause: scrub(f.cause) }, 'the console failed');
+            await s.fail(scrub(f.cause), f.hint).catch(() => undefined);
+            if (current) await current.script.close(current.ctx).catch(() => undefined);
+            current = undefined;
+            await sleep(retry.nextDelay(Date.now()), signal);
+          }
+        }
+        if (s.signal.aborted) return;
+        if (signal.aborted) {
+          // The last viewer's grace ran out: close the KVM and log out, so the BMC's slot is free again.
+          const c = current;
           current = undefined;
-          await sleep(retry.nextDelay(Date.now()), s.signal);
+          if (c) {
+            s.log.info({ family: c.script.family }, 'no viewer: closing the KVM');
+            await c.script.close(c.ctx).catch(() => undefined);
+            s.log.info({ family: c.script.family }, 'the KVM is closed');
+          }
+          await s.page.goto('about:blank').catch(() => undefined);
         }
       }
     },

@@ -16,6 +16,8 @@ import { findBrowserPid, launchChromium } from './chromium.js';
 import type { Child } from './child-process.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import { errorApp, fakeApp } from './fake-app.js';
+import { KvmDemand } from './kvm-demand.js';
+import { VncViewers } from './vnc-viewers.js';
 import { startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
 import { startXvfb, type RunningXvfb } from './xvfb.js';
 
@@ -28,6 +30,10 @@ export interface SupervisorState {
   chromiumPid?: number;
   step?: string | null;
   error?: string;
+  /** VNC viewers connected now (counted only where the KVM follows the viewers). */
+  viewers?: number;
+  /** Whether the BMC's KVM should be open now (a viewer watches, or the grace after the last one runs). */
+  kvmWanted?: boolean;
   restarts: { xvfb: number; x11vnc: number; chromium: number };
 }
 
@@ -69,6 +75,9 @@ export class Supervisor {
   private step: string | null = 'Starting';
   private loopDone: Promise<void> | undefined;
   private readonly sandbox: boolean;
+  private demand: KvmDemand = new KvmDemand('always');
+  private viewers: VncViewers | undefined;
+  private readonly probePorts = new Set<number>();
 
   constructor(private readonly opts: SupervisorOptions) {
     this.log = opts.log;
@@ -120,6 +129,23 @@ export class Supervisor {
       else {
         const { redfishApp } = await import('./redfish-app.js');
         this.app = redfishApp(env.appInfo, env.keyDelayMs, { width: env.displayWidth, height: env.displayHeight });
+      }
+      if (env.app !== 'fake' && env.kvmReleaseAfter !== 'always') {
+        // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
+        this.demand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
+          this.log.info({ viewers, kvmWanted: wanted }, wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM');
+          this.state.kvmWanted = wanted;
+          this.writeState();
+        });
+        this.state.kvmWanted = false;
+        this.state.viewers = 0;
+        this.viewers = new VncViewers(env.vncPort, (n) => {
+          this.log.debug({ viewers: n }, 'VNC viewers');
+          this.state.viewers = n;
+          this.writeState();
+          this.demand.setViewers(n);
+        }, this.probePorts);
+        this.viewers.start();
       }
     }
     const ready = new Promise<void>((resolve) => {
@@ -224,7 +250,7 @@ export class Supervisor {
         this.died('x11vnc', how);
       });
       // Readiness in the background: the browser starts meanwhile.
-      void waitForRfb('127.0.0.1', this.display.vncPort, 60_000).then(
+      void waitForRfb('127.0.0.1', this.display.vncPort, 60_000, this.probePorts).then(
         () => {
           if (this.x11vnc !== child) return;
           this.log.info({ child: 'x11vnc', childPid: child.pid, port: this.display.vncPort }, 'x11vnc ready');
@@ -300,6 +326,7 @@ export class Supervisor {
       log: this.log,
       status: (step) => this.showStatus(browser, step),
       fail: (cause, hint, details) => this.showFailure(browser, cause, hint, details),
+      demand: this.demand,
       relaunch: () => {
         if (this.browser !== browser) return;
         this.browser = undefined;
@@ -365,6 +392,8 @@ export class Supervisor {
     this.stopping = true;
     const t0 = Date.now();
     this.log.info('stopping the console');
+    this.viewers?.stop();
+    this.demand.dispose();
     this.poke();
     await withTimeout(this.app?.close() ?? Promise.resolve(), 2500).catch(() => this.log.warn('the vendor script did not close in time'));
     const x11vnc = this.x11vnc;

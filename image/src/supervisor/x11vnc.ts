@@ -37,12 +37,21 @@ export function writePasswordFile(dir: string, password: string): string {
   return path;
 }
 
-/** Resolves when something on host:port speaks RFB (the server greeting "RFB xxx.yyy\n"). */
-export function waitForRfb(host: string, port: number, timeoutMs: number): Promise<void> {
+/**
+ * Resolves when something on host:port speaks RFB (the server greeting "RFB xxx.yyy\n"). `ownPorts` holds the
+ * local ports of the probe connections while they are open, so the viewer count can leave them out.
+ */
+export function waitForRfb(host: string, port: number, timeoutMs: number, ownPorts?: Set<number>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const attempt = (): Promise<boolean> =>
     new Promise((resolve) => {
       const sock = connect({ host, port });
+      let localPort: number | undefined;
+      sock.once('connect', () => {
+        localPort = sock.localPort;
+        if (localPort) ownPorts?.add(localPort);
+      });
+      sock.once('close', () => localPort && ownPorts?.delete(localPort));
       const done = (ok: boolean) => {
         sock.destroy();
         resolve(ok);

@@ -1,0 +1,29 @@
+/** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP table. */
+import { describe, expect, it } from 'vitest';
+import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
+import { establishedPeers } from 'bmc-console/supervisor/vnc-viewers';
+
+describe('KVM_RELEASE_AFTER', () => {
+  it('defaults to 60 s and accepts seconds or "always"', () => {
+    expect(parseConsoleEnv({}).kvmReleaseAfter).toBe(60);
+    expect(parseConsoleEnv({ KVM_RELEASE_AFTER: '0' }).kvmReleaseAfter).toBe(0);
+    expect(parseConsoleEnv({ KVM_RELEASE_AFTER: 'always' }).kvmReleaseAfter).toBe('always');
+  });
+  it('names the variable when invalid', () => {
+    expect(() => parseConsoleEnv({ KVM_RELEASE_AFTER: '-1' })).toThrow(ConsoleEnvError);
+    expect(() => parseConsoleEnv({ KVM_RELEASE_AFTER: 'soon' })).toThrow(/KVM_RELEASE_AFTER: must be a whole number of seconds/);
+  });
+});
+
+describe('establishedPeers', () => {
+  it('lists established connections to the port only', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:170C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1',
+      '   1: 0100007F:170C 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 2 1',
+      '   2: 0100007F:9C40 0100007F:170C 01 00000000:00000000 00:00000000 00000000     0        0 3 1',
+      '   3: 0100007F:170C 0100007F:9C41 06 00000000:00000000 00:00000000 00000000     0        0 4 1',
+    ].join('\n');
+    expect(establishedPeers(table, 5900)).toEqual(['0100007F:9C40']);
+  });
+});
