@@ -3,6 +3,7 @@
  * (which writes it). It is Ironic's contract (APP, APP_INFO, READ_ONLY, DISPLAY_WIDTH/HEIGHT) plus a few
  * optional additions of ours; an image started by Ironic's providers works unchanged.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 export const APPS = ['fake', 'redfish-graphical'] as const;
@@ -104,8 +105,9 @@ export class ConsoleEnvError extends Error {
  * Parses the container's environment. Every problem is reported at once, each naming its variable;
  * no message ever contains the password.
  */
-export function parseConsoleEnv(env: Record<string, string | undefined>): ConsoleEnv {
+export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): ConsoleEnv {
   const problems: { variable: string; message: string }[] = [];
+  const env = withSecretFiles(rawEnv, problems);
 
   const appRaw = (env.APP ?? CONSOLE_DEFAULTS.app).trim();
   const app = (APPS as readonly string[]).includes(appRaw) ? (appRaw as App) : undefined;
@@ -196,4 +198,26 @@ export function consoleEnvironment(opts: { app: App; appInfo: AppInfo; readOnly:
 export function describeAppInfo(info: AppInfo): Record<string, unknown> {
   const { password: _p, ...rest } = info;
   return { ...rest, password: info.password === undefined ? undefined : '[redacted]' };
+}
+
+/** Secret variables that may instead be given as a file, `<NAME>_FILE` (a podman or Kubernetes secret mount). */
+export const SECRET_FILE_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
+
+/**
+ * Reads `APP_INFO_FILE` / `VNC_PASSWORD_FILE` into `APP_INFO` / `VNC_PASSWORD` (over any value those have).
+ * A mounted secret keeps the values out of `podman inspect`, which shows every environment variable.
+ */
+function withSecretFiles(env: Record<string, string | undefined>, problems: { variable: string; message: string }[]): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    // The file wins: the image's ENV sets Ironic's default APP_INFO={} that a mounted secret must override.
+    if (!file) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      problems.push({ variable: `${name}_FILE`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+    }
+  }
+  return out;
 }

@@ -30,3 +30,18 @@ describe('parseConsoleEnv', () => {
     expect(e.appInfo.system_id).toBe('/redfish/v1/Systems/1');
   });
 });
+
+describe('secret files', () => {
+  it('reads APP_INFO_FILE and VNC_PASSWORD_FILE over the image defaults, and names an unreadable file', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'console-env-'));
+    writeFileSync(join(dir, 'app-info'), JSON.stringify({ address: 'https://b', username: 'u', password: 'p w"\n' }));
+    writeFileSync(join(dir, 'vnc-password'), 'abcd1234\n');
+    const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: '{}', APP_INFO_FILE: join(dir, 'app-info'), VNC_PASSWORD_FILE: join(dir, 'vnc-password') });
+    expect(e.appInfo.password).toBe('p w"\n');
+    expect(e.vncPassword).toBe('abcd1234');
+    expect(() => parseConsoleEnv({ APP_INFO_FILE: join(dir, 'missing') })).toThrow(/APP_INFO_FILE: cannot read/);
+  });
+});

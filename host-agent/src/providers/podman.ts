@@ -70,7 +70,12 @@ export class PodmanProvider implements ConsoleProvider {
     for (const [k, v] of Object.entries(all)) {
       if ((SECRET_VARS as readonly string[]).includes(k)) {
         const secret = secretNames?.[k];
-        if (secret) args.push('--secret', `${secret},type=env,target=${k}`);
+        if (secret) {
+          // A file mount, not type=env: podman inspect lists every environment value, secrets included. uid 1000 is
+          // the console image's user; the supervisor reads <NAME>_FILE (common/src/console-env.ts).
+          const file = k.toLowerCase().replace(/_/g, '-');
+          args.push('--secret', `${secret},type=mount,target=${file},uid=1000,gid=1000,mode=0400`, '--env', `${k}_FILE=/run/secrets/${file}`);
+        }
         else {
           args.push('--env', k); // value comes from the CLI's environment, never argv
           childEnv[k] = v;
@@ -122,7 +127,7 @@ export class PodmanProvider implements ConsoleProvider {
     return `${consoleName(node)}-${variable.toLowerCase().replace(/_/g, '-')}`;
   }
 
-  /** Podman secrets (value from the CLI's environment): not even `podman inspect` shows the values then. */
+  /** Podman secrets (value from the CLI's environment), mounted as files: not even `podman inspect` shows the values. */
   private async createSecrets(req: StartRequest): Promise<Record<string, string>> {
     const env = consoleEnvironment({ app: req.app, appInfo: planCaMount(req.node, req.appInfo).appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
     const names: Record<string, string> = {};
