@@ -8,7 +8,7 @@ const serverExtensions = [
   { name: 'basicConstraints' as const, cA: false },
   { name: 'keyUsage' as const, digitalSignature: true, keyEncipherment: true },
   { name: 'extKeyUsage' as const, serverAuth: true },
-  { name: 'subjectAltName' as const, altNames: [{ type: 2 as const, value: 'localhost' }, { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }] },
+  { name: 'subjectAltName' as const, altNames: [{ type: 2 as const, value: 'localhost' }, { type: 7 as const, ip: '127.0.0.1' }, { type: 7 as const, ip: '::1' }, { type: 7 as const, ip: '10.0.2.2' }] },
 ];
 
 function validity(): { notBeforeDate: Date; notAfterDate: Date } {

@@ -5,6 +5,9 @@
  * and the container is gone.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
@@ -65,8 +68,11 @@ describe.skipIf(skip)('console end to end through agent, container, proxy and vi
 
   it.each(kvmProfiles)('%s: KVM visible, click and typing reach the host, stop disconnects and removes the container', async (profile) => {
     const node = `e2e-${profile}`;
-    const emu = await stack.emulator(profile, { node });
-    const started = await stack.startConsole(node, emu);
+    // XCC's viewer socket is on a second TLS port with a certificate of its own, which verify_ca=false (trust the
+    // BMC's certificate only) does not cover: give XCC a CA bundle instead, as an operator would.
+    const xcc = profile.startsWith('xcc');
+    const emu = await stack.emulator(profile, { node, ...(xcc ? { caDir: mkdtempSync(join(tmpdir(), 'e2e-ca-')) } : {}) });
+    const started = await stack.startConsole(node, emu, xcc ? { appInfo: { verify_ca: emu.caFile } } : {});
     expect(started.url).toMatch(/\?path=websockify%3Fnode%3De2e-/);
     const page = await openViewer(browser, started.url);
     try {

@@ -14,7 +14,7 @@ export function viewerState(page: Page): Promise<ViewerState> {
 }
 
 /** Opens a console URL in a fresh page of `browser` and waits until the viewer says it is connected. */
-export async function openViewer(browser: Browser, url: string, timeoutMs = 30_000): Promise<Page> {
+export async function openViewer(browser: Browser, url: string, timeoutMs = 60_000): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   await page.goto(url);
   await page.waitForFunction(() => (window as unknown as { bmcViewer?: { state: string } }).bmcViewer?.state === 'connected', undefined, { timeout: timeoutMs });
