@@ -16,24 +16,10 @@ import { launchBrowser, openViewer, viewerState } from '../src/browser.js';
 import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, decodePng, findColourBlock, ocr } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
+import { until } from '../src/until.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping end-to-end tests: ${skip}`);
-
-async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 function containerExists(name: string): boolean {
   try {

@@ -20,7 +20,7 @@ import { startProxyProcess, type ProxyProcess } from './lib/proxy-process.js';
 import { record, REL_OUT } from './lib/record.js';
 import { REL_PASSWORD, screenText, startRelStack, type RelStack } from './lib/rel-stack.js';
 import { SIZES } from './lib/sizes.js';
-import { sleep, until } from './lib/until.js';
+import { sleep, until } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();

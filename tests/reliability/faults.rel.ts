@@ -13,7 +13,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containerIdentity, containerLogs, containerName, containerProcesses, killInContainer, podman, podmanOk } from './lib/podman.js';
 import { record } from './lib/record.js';
 import { consoleFrame, REL_PASSWORD, screenText, showsKvm, startRelStack, type RelStack } from './lib/rel-stack.js';
-import { sleep, until } from './lib/until.js';
+import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();

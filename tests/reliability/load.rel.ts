@@ -11,7 +11,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { record } from './lib/record.js';
 import { REL_PASSWORD, showsKvm, startRelStack, type RelStack } from './lib/rel-stack.js';
 import { SIZES } from './lib/sizes.js';
-import { sleep, until } from './lib/until.js';
+import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();

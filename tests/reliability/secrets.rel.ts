@@ -14,7 +14,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containerLogs, containerName, podman } from './lib/podman.js';
 import { record } from './lib/record.js';
 import { consoleEndpoint, REL_PASSWORD, startRelStack, type RelStack } from './lib/rel-stack.js';
-import { sleep } from './lib/until.js';
+import { sleep } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
