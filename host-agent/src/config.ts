@@ -49,8 +49,11 @@ export const agentConfigSchema = z
     container_publish_address: z.string().min(1).default('127.0.0.1'),
     /** slirp4netns with host loopback lets a console reach a BMC emulator on the host at 10.0.2.2. */
     container_network: z.string().min(1).default('slirp4netns:allow_host_loopback=true'),
-    /** How secrets reach the container: env passthrough (value only in the CLI's environment) or a podman secret. */
-    container_credentials: z.enum(['env', 'secret']).default('secret'),
+    /**
+     * How secrets reach the container: a podman secret mounted as a file (default with podman: hidden from
+     * `podman inspect`) or env passthrough (value only in the CLI's environment; the default with docker).
+     */
+    container_credentials: z.enum(['env', 'secret']).optional(),
     container_shm_size: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 256m').default('512m'),
     container_memory: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 1g').default('1536m'),
     container_cpus: z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of CPUs like 1.5').default('2'),

@@ -29,11 +29,15 @@ export class PodmanProvider implements ConsoleProvider {
 
   private readonly isDocker: boolean;
 
+  /** Secrets as mounted podman secrets, or (docker, or when configured) env passthrough. */
+  private readonly credentials: 'env' | 'secret';
+
   constructor(ctx: ProviderContext) {
     this.config = ctx.config;
     this.log = ctx.log.child({ provider: this.name });
     this.isDocker = basename(ctx.config.container_executable).startsWith('docker');
-    if (this.isDocker && ctx.config.container_credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
+    this.credentials = ctx.config.container_credentials ?? (this.isDocker ? 'env' : 'secret');
+    if (this.isDocker && this.credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
   }
 
   /** The CLI's environment: CONTAINERS_CONF passes through from ours; container_host selects a remote engine. */
@@ -94,7 +98,7 @@ export class PodmanProvider implements ConsoleProvider {
     await this.cli(['rm', '--force', name]); // a stale container of an earlier run; its exit code does not matter
     let secretNames: Record<string, string> | undefined;
     try {
-      if (this.config.container_credentials === 'secret') secretNames = await this.createSecrets(req);
+      if (this.credentials === 'secret') secretNames = await this.createSecrets(req);
       const { args, env } = this.runArgs(req, secretNames);
       const run = await this.cli(args, env);
       if (run.code !== 0) throw fail(`${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`);
@@ -145,7 +149,7 @@ export class PodmanProvider implements ConsoleProvider {
   }
 
   private async removeSecrets(node: string): Promise<void> {
-    if (this.config.container_credentials !== 'secret') return;
+    if (this.credentials !== 'secret') return;
     for (const k of SECRET_VARS) await this.cli(['secret', 'rm', this.secretName(node, k)]).catch(() => undefined);
   }
 
