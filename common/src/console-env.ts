@@ -42,9 +42,23 @@ export const appInfoSchema = z
   .passthrough();
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
+/** Ironic's `address`: scheme://authority only, https assumed when no scheme is given. */
+export function isBmcAddress(address: string): boolean {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
+  try {
+    const u = new URL(withScheme);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '' && !/\s/.test(address) && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash && !u.username;
+  } catch {
+    return false;
+  }
+}
+
 /** An APP_INFO for redfish-graphical: address, username and password are required. */
 export const redfishAppInfoSchema = appInfoSchema.extend({
-  address: z.string().min(1, 'expected the BMC address, e.g. "https://10.0.0.5"'),
+  address: z
+    .string()
+    .min(1, 'expected the BMC address, e.g. "https://10.0.0.5"')
+    .refine(isBmcAddress, 'expected the BMC address as https://host[:port] (or http://, or a bare host), e.g. "https://10.0.0.5"'),
   username: z.string().min(1, 'expected the BMC user name'),
   password: z.string().min(1, 'expected the BMC password'),
 });

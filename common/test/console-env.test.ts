@@ -45,3 +45,13 @@ describe('secret files', () => {
     expect(() => parseConsoleEnv({ APP_INFO_FILE: join(dir, 'missing') })).toThrow(/APP_INFO_FILE: cannot read/);
   });
 });
+
+describe('APP_INFO.address', () => {
+  it('accepts what Ironic sends and names the field for anything else', () => {
+    const env = (address: string) => ({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ address, username: 'u', password: 'p' }) });
+    for (const ok of ['https://10.0.0.5', 'https://bmc.example.com:8443', 'http://10.0.2.2:4443/', '10.0.0.5', '[fd00::5]'])
+      expect(parseConsoleEnv(env(ok)).appInfo.address).toBe(ok);
+    for (const bad of ['not a url', 'ftp://10.0.0.5', 'https://', 'https://bmc/redfish/v1?x=1', 'https://user@bmc'])
+      expect(() => parseConsoleEnv(env(bad)), bad).toThrow(/APP_INFO\.address: expected the BMC address/);
+  });
+});
