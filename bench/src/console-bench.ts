@@ -22,6 +22,10 @@ const IMAGE = 'localhost/bmc-console:latest';
 const PROFILE = 'idrac9';
 // Generous: on a busy machine a console can take long to answer, and a slow start is a result, not a failure.
 const READY_TIMEOUT_SEC = 120;
+// The image's default KVM_RELEASE_AFTER is 60 s; the release itself (closing the viewer, logout) comes on top.
+const RELEASE_TIMEOUT_SEC = 150;
+// The supervisor's status while no viewer is connected (image/src/supervisor/redfish-app.ts).
+const IDLE_STATUS = 'the BMC console opens when a viewer connects';
 const benchRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Failure frames and scratch state go under dist/ (git-ignored).
 const outDir = join(benchRoot, 'dist', 'out');
@@ -44,7 +48,7 @@ interface Emulator {
   port: number;
   username: string;
   password: string;
-  state(): { typed: string; clicks: unknown[] };
+  state(): { typed: string; clicks: unknown[]; liveKvmSessions: number };
   close(): Promise<void>;
 }
 interface EmulatorModule {
@@ -173,6 +177,37 @@ async function responsive(endpoint: Endpoint, password: string, emu: Emulator, t
   }
 }
 
+/**
+ * Issue 10: after the last viewer left, waits until the supervisor has released the BMC's KVM (the emulator has no
+ * live KVM session: KVM_RELEASE_AFTER, default 60 s), then times a fresh viewer's connect -> KVM marker on screen.
+ */
+async function connectAfterRelease(l: Live, colour: { r: number; g: number; b: number }, label: string): Promise<{ releaseSec: number; connectSec: number }> {
+  const left = Date.now();
+  const releaseDeadline = left + RELEASE_TIMEOUT_SEC * 1000;
+  const idleBefore = await countLogLines(l.node, IDLE_STATUS);
+  while (l.emu.state().liveKvmSessions > 0) {
+    if (Date.now() > releaseDeadline) throw new Error(`the KVM was not released within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
+    await sleep(100);
+  }
+  const released = Date.now();
+  // The KVM's last frame stays on screen until the supervisor is back on its status page; a viewer connecting
+  // before that would see a stale marker.
+  while ((await countLogLines(l.node, IDLE_STATUS)) <= idleBefore) {
+    if (Date.now() > releaseDeadline) throw new Error(`no "${IDLE_STATUS}" status within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
+    await sleep(200);
+  }
+  await sleep(1000);
+  const connect = Date.now();
+  const seen = await waitForPicture(l.endpoint, l.vncPassword, colour, 120_000, label);
+  return { releaseSec: (released - left) / 1000, connectSec: (seen - connect) / 1000 };
+}
+
+/** How many lines of the container's log contain `text`. */
+async function countLogLines(node: string, text: string): Promise<number> {
+  const r = await podman(['logs', containerName(node)]);
+  return `${r.stdout}\n${r.stderr}`.split('\n').filter((line) => line.includes(text)).length;
+}
+
 /** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms]. */
 async function supervisorSteps(node: string): Promise<[string, number][]> {
   const r = await podman(['logs', containerName(node)]);
@@ -269,6 +304,10 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   try {
     // 1. Start -> KVM picture, one console at a time.
     const times: number[] = [];
+    // Issue 10: the first `releaseRuns` runs also time a viewer's return after the KVM was released.
+    const releaseRuns = quick ? 1 : 3;
+    const afterRelease: number[] = [];
+    const releaseWaits: number[] = [];
     const stepTimes = new Map<string, number[]>();
     const addStep = (label: string, sec: number): void => void stepTimes.set(label, [...(stepTimes.get(label) ?? []), sec]);
     for (let i = 1; i <= runs; i++) {
@@ -285,6 +324,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
         for (const [label, t] of await supervisorSteps(node)) addStep(label, s(t));
         addStep('provider start() returned (RFB greeting)', s(started.tGreeting));
         addStep('VNC client sees the KVM canvas', s(tPicture));
+        if (i <= releaseRuns) {
+          // waitForPicture has closed its client: no viewer now.
+          log(`console start ${i}/${runs}: waiting for the KVM release, then reconnecting`);
+          const r = await connectAfterRelease(started.live, colour, `${node}-after-release`);
+          releaseWaits.push(r.releaseSec);
+          afterRelease.push(r.connectSec);
+        }
       } catch (err) {
         (results.notes ??= []).push(`start run ${i}: ${(err as Error).message}`);
         log(`start run ${i} failed: ${(err as Error).message}`);
@@ -363,8 +409,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
     }
     results.density = { goal: densityGoal, started: live.length, live: live.length, visible, responsive: responsiveCount, ...(stoppedBecause ? { stoppedBecause } : {}), hostMemoryUsedMiB: round(totalMiB() - memAvailableMiB(), 0) };
 
-    // 4. Issue 10 (viewer-driven sessions) needs supervisor support.
-    results.viewerDriven = { note: 'not measured: not implemented yet' };
+    // 4. Issue 10 (viewer-driven sessions): the start runs above had a viewer waiting from the start call on.
+    results.viewerDriven = {
+      ...(times.length ? { enableToFirstPictureSec: round(median(times), 2) } : {}),
+      ...(afterRelease.length
+        ? { connectAfterReleaseSec: round(median(afterRelease), 2), connectAfterReleaseRunsSec: afterRelease.map((t) => round(t, 2)), releaseAfterLastViewerSec: round(median(releaseWaits), 1) }
+        : { note: 'not measured: no run reached the release (see notes)' }),
+    };
   } finally {
     log(`stopping ${live.length} consoles`);
     for (let i = 0; i < live.length; i += 8) await Promise.all(live.slice(i, i + 8).map(stopOne));

@@ -7,7 +7,10 @@ export interface ConsoleResults {
   loadAverage?: { start: number; end: number };
   image?: string;
   emulator?: string;
-  /** Provider start call -> a VNC client sees the emulator's KVM canvas, seconds, one entry per run. */
+  /**
+   * Provider start call -> a VNC client sees the emulator's KVM canvas, seconds, one entry per run. With viewer-driven
+   * sessions (issue 10) the client waits from the start on, so this is also "enable -> first picture".
+   */
   startToPictureSec?: number[];
   startToPictureMedianSec?: number;
   /** Median seconds from the start call to each supervisor step (from its JSON log), in order of appearance. */
@@ -17,6 +20,15 @@ export interface ConsoleResults {
   idleCpuPercentPerConsole?: number;
   density?: { goal: number; started: number; live: number; visible: number; responsive: number; stoppedBecause?: string; hostMemoryUsedMiB?: number };
   /** Issue 10: enable -> first picture with a viewer waiting; viewer connect -> KVM after release. */
-  viewerDriven?: { enableToFirstPictureSec?: number; connectAfterReleaseSec?: number; note?: string };
+  viewerDriven?: {
+    /** Median of startToPictureSec: a viewer is waiting from the start call on. */
+    enableToFirstPictureSec?: number;
+    /** A new VNC client's connect -> KVM marker on screen, after the KVM was released (median, and per run). */
+    connectAfterReleaseSec?: number;
+    connectAfterReleaseRunsSec?: number[];
+    /** Last viewer left -> the emulator has no live KVM session (the KVM_RELEASE_AFTER grace plus closing), median. */
+    releaseAfterLastViewerSec?: number;
+    note?: string;
+  };
   notes?: string[];
 }
