@@ -4,13 +4,12 @@
  * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
  */
 import { basename } from 'node:path';
-import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import type { AgentConfig } from '../config.js';
-import { planCaMount } from '../ca-mount.js';
 import { runCommand, type CommandResult } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
+import { containerEnvironment } from './container-environment.js';
 import { parsePodmanPort } from './podman-port.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
@@ -54,15 +53,7 @@ export class PodmanProvider implements ConsoleProvider {
   /** The argv of `podman run`: everything but the secret values (tests check that). */
   runArgs(req: StartRequest, secretNames?: Record<string, string>): { args: string[]; env: Record<string, string> } {
     const c = this.config;
-    const { appInfo, mount } = planCaMount(req.node, req.appInfo);
-    const all = consoleEnvironment({
-      app: req.app,
-      appInfo,
-      readOnly: req.readOnly,
-      ...(c.display_width ? { displayWidth: c.display_width } : {}),
-      ...(c.display_height ? { displayHeight: c.display_height } : {}),
-      ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}),
-    });
+    const { env: all, mount } = containerEnvironment(req, c);
     const name = consoleName(req.node);
     const args = ['run', '--detach', '--rm', '--init', '--name', name];
     for (const [k, v] of Object.entries(consoleLabels(req.node, c.agent_host))) args.push('--label', `${k}=${v}`);
@@ -133,7 +124,7 @@ export class PodmanProvider implements ConsoleProvider {
 
   /** Podman secrets (value from the CLI's environment), mounted as files: not even `podman inspect` shows the values. */
   private async createSecrets(req: StartRequest): Promise<Record<string, string>> {
-    const env = consoleEnvironment({ app: req.app, appInfo: planCaMount(req.node, req.appInfo).appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
+    const { env } = containerEnvironment(req, this.config);
     const names: Record<string, string> = {};
     for (const k of SECRET_VARS) {
       const value = env[k];

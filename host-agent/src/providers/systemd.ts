@@ -6,14 +6,13 @@
 import { mkdirSync } from 'node:fs';
 import { chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import type { AgentConfig } from '../config.js';
-import { planCaMount } from '../ca-mount.js';
 import { renderQuadletUnit, type QuadletSection } from '../quadlet-unit.js';
 import { runCommand } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT } from './console-names.js';
+import { containerEnvironment } from './container-environment.js';
 import { parsePodmanPort } from './podman-port.js';
 import { secretsOf } from './podman.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
@@ -59,15 +58,7 @@ export class SystemdProvider implements ConsoleProvider {
   /** The `.container` text and the environment file's text for a console. */
   render(req: StartRequest): { unit: string; envFile: string } {
     const c = this.config;
-    const { appInfo, mount } = planCaMount(req.node, req.appInfo);
-    const env = consoleEnvironment({
-      app: req.app,
-      appInfo,
-      readOnly: req.readOnly,
-      ...(c.display_width ? { displayWidth: c.display_width } : {}),
-      ...(c.display_height ? { displayHeight: c.display_height } : {}),
-      ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}),
-    });
+    const { env, mount } = containerEnvironment(req, c);
     const secretEnv = Object.fromEntries(Object.entries(env).filter(([k]) => SECRET_VARS.has(k)));
     const container: [string, string][] = [
       ['Image', c.console_image],
