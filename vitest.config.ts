@@ -8,7 +8,9 @@ export default defineConfig({
     include: ['*/test/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
-    maxWorkers: 2,
+    // One test file at a time: many files start Xvfb, x11vnc, Chromium or containers on free ports, and on a
+    // 2-core machine two such files at once raced for ports and CPU (a clean-clone run saw a borrowed port).
+    maxWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
