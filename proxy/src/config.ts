@@ -56,7 +56,7 @@ export const ProxyConfigSchema = z
         reverifyIntervalSec: z.number().positive().default(5),
         consoleConnectTimeoutMs: z.number().int().positive().default(10_000),
         /** Pause reading from the console while this many bytes wait to be sent to the browser. */
-        highWaterMarkBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        highWaterMarkBytes: z.number().int().positive().default(1024 * 1024),
       })
       .prefault({}),
     /** Serve Prometheus metrics at /metrics on the main listener, or on their own listener when metricsPort is set. */

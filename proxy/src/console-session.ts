@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Logger } from '@bmc-console/common/log';
-import { ByteReader, attachSocket } from '@bmc-console/common/rfb/byte-reader';
+import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { RfbError } from '@bmc-console/common/rfb/errors';
 import type { RawData, WebSocket } from 'ws';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyMetrics } from './metrics.js';
+import { ReadBufferPool } from './read-buffers.js';
 import { ReadOnlyFilter } from './read-only-filter.js';
 import { proxySecurity } from './security-proxy.js';
 import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
@@ -14,6 +15,8 @@ import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
 export interface SessionDeps {
   config: ProxyConfig;
   metrics: ProxyMetrics;
+  /** Where console reads land; shared by the proxy's sessions. */
+  readBuffers: ReadBufferPool;
   log: Logger;
   verifier: TokenVerifier;
   onEnd: (s: ConsoleSession) => void;
@@ -44,6 +47,10 @@ export class ConsoleSession {
   private reverifying = false;
   private expiryTimer: NodeJS.Timeout | undefined;
   private readOnlyFilter: ReadOnlyFilter | undefined;
+  /** Console bytes go to the handshake reader until the relay starts. */
+  private readonly consoleReader = new ByteReader();
+  private readonly toBrowserBytes;
+  private readonly toConsoleBytes;
 
   constructor(
     private readonly ws: WebSocket,
@@ -52,7 +59,11 @@ export class ConsoleSession {
     readonly source: string,
     private target: ConsoleTarget,
     private readonly deps: SessionDeps,
-  ) {}
+  ) {
+    // Bound once: a labelled inc() per chunk hashed the label set every time.
+    this.toBrowserBytes = deps.metrics.bytes.labels('to_browser');
+    this.toConsoleBytes = deps.metrics.bytes.labels('to_console');
+  }
 
   get readOnly(): boolean {
     return this.target.readOnly;
@@ -179,11 +190,15 @@ export class ConsoleSession {
   }
 
   private async connectConsole(): Promise<void> {
-    const { config } = this.deps;
-    const tcp = netConnect({ host: this.target.host, port: this.target.port });
+    const { config, readBuffers } = this.deps;
+    const tcp = netConnect({
+      host: this.target.host,
+      port: this.target.port,
+      // Reads land in pooled buffers (see read-buffers.ts); each is handed back once the websocket wrote it.
+      onread: { buffer: () => readBuffers.take(), callback: (n, buf) => this.fromConsole(buf as Buffer, n) },
+    });
     this.tcp = tcp;
     tcp.setNoDelay(true);
-    const consoleReader = new ByteReader();
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         tcp.destroy();
@@ -199,16 +214,23 @@ export class ConsoleSession {
       });
     });
     if (this.ended) return void tcp.destroy();
+    // During the handshake a lost console fails the pending read (the handshake names what failed); after it,
+    // it ends the session.
+    tcp.on('error', (e) => {
+      if (this.relaying) this.close('consoleClosed', e.message);
+      else this.consoleReader.fail(new RfbError(`socket error: ${e.message}`, 'closed'));
+    });
+    tcp.on('close', () => {
+      if (this.relaying) this.close('consoleClosed');
+      else this.consoleReader.fail(new RfbError('connection closed by the server', 'closed'));
+    });
 
     if (this.target.vncPassword !== undefined) {
-      const detach = attachSocket(consoleReader, tcp);
-      tcp.on('error', () => {});
       await proxySecurity(
-        { reader: consoleReader, write: (b) => void tcp.write(b) },
+        { reader: this.consoleReader, write: (b) => void tcp.write(b) },
         { reader: this.browserReader, write: (b) => this.toBrowser(b) },
         this.target.vncPassword,
       );
-      detach();
       if (this.target.readOnly) this.readOnlyFilter = new ReadOnlyFilter();
     }
     if (this.ended) return;
@@ -216,15 +238,21 @@ export class ConsoleSession {
     this.relaying = true;
     const fromBrowser = this.browserReader.drain();
     if (fromBrowser.length) this.toConsole(fromBrowser);
-    const fromConsole = consoleReader.drain();
+    const fromConsole = this.consoleReader.drain();
     if (fromConsole.length) this.toBrowser(fromConsole);
-    tcp.on('data', (b: Buffer) => {
-      this.lastActivity = Date.now();
-      this.toBrowser(b);
-    });
     tcp.on('drain', () => this.ws.resume());
-    tcp.on('error', (e) => this.close('consoleClosed', e.message));
-    tcp.on('close', () => this.close('consoleClosed'));
+  }
+
+  /** onread callback: `n` bytes from the console in a pooled buffer. Returning false pauses the socket. */
+  private fromConsole(buf: Buffer, n: number): boolean {
+    const { readBuffers } = this.deps;
+    if (!this.relaying) {
+      this.consoleReader.push(Buffer.from(buf.subarray(0, n)));
+      readBuffers.give(buf);
+      return true;
+    }
+    this.lastActivity = Date.now();
+    return this.toBrowser(buf.subarray(0, n), () => readBuffers.give(buf));
   }
 
   private toConsole(data: Buffer): void {
@@ -240,20 +268,29 @@ export class ConsoleSession {
       if (b.length === 0) return;
     }
     this.bytesToConsole += b.length;
-    this.deps.metrics.bytes.inc({ direction: 'to_console' }, b.length);
+    this.toConsoleBytes.inc(b.length);
     // Backpressure: stop reading the websocket while the console's socket buffer is full.
     if (!tcp.write(b)) this.ws.pause();
   }
 
-  private toBrowser(b: Buffer): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+  /** Sends to the browser; false when the browser is behind (the caller stops reading the console). */
+  private toBrowser(b: Buffer, written?: () => void): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) {
+      written?.();
+      return false;
+    }
     this.bytesToBrowser += b.length;
-    this.deps.metrics.bytes.inc({ direction: 'to_browser' }, b.length);
+    this.toBrowserBytes.inc(b.length);
     const high = this.deps.config.limits.highWaterMarkBytes;
     this.ws.send(b, { binary: true }, () => {
+      written?.();
       if (this.tcp?.isPaused() && this.ws.bufferedAmount < high / 2) this.tcp.resume();
     });
     // Backpressure: stop reading the console while the browser is behind.
-    if (this.ws.bufferedAmount > high) this.tcp?.pause();
+    if (this.ws.bufferedAmount > high) {
+      this.tcp?.pause();
+      return false;
+    }
+    return true;
   }
 }

@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { parseProxyConfig, tlsRequired, type ProxyConfig } from './config.js';
 import { ConsoleSession } from './console-session.js';
 import { ProxyMetrics } from './metrics.js';
+import { ReadBufferPool } from './read-buffers.js';
 import { checkOrigin, requestScheme, sourceAddress } from './request-context.js';
 import { SessionLimits } from './session-limits.js';
 import { staticFileMap } from './static-files.js';
@@ -57,6 +58,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   const log = deps.logger ?? createLogger('bmc-console-proxy');
   const verifier = deps.verifier ?? new AgentTokenVerifier(config.agentUrl, config.agentTimeoutMs);
   const metrics = new ProxyMetrics();
+  const readBuffers = new ReadBufferPool();
   const limits = new SessionLimits(config.limits);
   const files = staticFileMap();
   const sessions = new Set<ConsoleSession>();
@@ -200,6 +202,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       const session = new ConsoleSession(ws, node, token, source, target, {
         config,
         metrics,
+        readBuffers,
         log,
         verifier,
         onEnd: (s) => {

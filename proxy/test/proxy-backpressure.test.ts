@@ -1,5 +1,6 @@
 // Backpressure in both directions, with a fake console (a TCP server that floods or stops reading) and a ws client
 // that stops reading or floods. Without backpressure the proxy would buffer everything in memory.
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,12 +55,16 @@ function open(port: number): Promise<WebSocket> {
 }
 
 describe('proxy backpressure (fake console)', () => {
-  it('stops reading the console while the browser does not read, and delivers everything once it does', async () => {
+  it('stops reading the console while the browser does not read, and delivers everything once it does, intact', async () => {
     let written = 0;
+    // Random bytes, hashed on both ends: the proxy reuses its read buffers, so a buffer handed back before the
+    // websocket wrote it would show up as different bytes.
+    const sent = createHash('sha256');
     const { server, port } = await fakeConsole((s) => {
-      const chunk = Buffer.alloc(MB, 7);
       const pump = () => {
         while (written < TOTAL) {
+          const chunk = randomBytes(MB);
+          sent.update(chunk);
           written += chunk.length;
           if (!s.write(chunk)) return void s.once('drain', pump);
         }
@@ -71,8 +76,10 @@ describe('proxy backpressure (fake console)', () => {
     const stalledAt = await settled(() => written);
     expect(stalledAt).toBeLessThan(TOTAL / 2);
     let received = 0;
+    const got = createHash('sha256');
     const all = new Promise<void>((resolve) =>
       ws.on('message', (d: Buffer) => {
+        got.update(d);
         received += d.length;
         if (received >= TOTAL) resolve();
       }),
@@ -80,6 +87,7 @@ describe('proxy backpressure (fake console)', () => {
     ws.resume();
     await all;
     expect(received).toBe(TOTAL);
+    expect(got.digest('hex')).toBe(sent.digest('hex'));
     ws.close();
     server.close();
   });
