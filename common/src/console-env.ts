@@ -196,7 +196,15 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
 }
 
 /** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */
-export function consoleEnvironment(opts: { app: App; appInfo: AppInfo; readOnly: boolean; displayWidth?: number; displayHeight?: number; vncPassword?: string }): Record<string, string> {
+export function consoleEnvironment(opts: {
+  app: App;
+  appInfo: AppInfo;
+  readOnly: boolean;
+  displayWidth?: number;
+  displayHeight?: number;
+  kvmReleaseAfter?: number | 'always';
+  vncPassword?: string;
+}): Record<string, string> {
   const env: Record<string, string> = {
     APP: opts.app,
     APP_INFO: JSON.stringify(opts.appInfo),
@@ -204,6 +212,7 @@ export function consoleEnvironment(opts: { app: App; appInfo: AppInfo; readOnly:
   };
   if (opts.displayWidth) env.DISPLAY_WIDTH = String(opts.displayWidth);
   if (opts.displayHeight) env.DISPLAY_HEIGHT = String(opts.displayHeight);
+  if (opts.kvmReleaseAfter !== undefined) env.KVM_RELEASE_AFTER = String(opts.kvmReleaseAfter);
   if (opts.vncPassword) env.VNC_PASSWORD = opts.vncPassword;
   return env;
 }

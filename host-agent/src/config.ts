@@ -32,6 +32,13 @@ export const agentConfigSchema = z
     vnc_password: z.boolean().default(true),
     display_width: z.number().int().min(320).max(7680).optional(),
     display_height: z.number().int().min(320).max(7680).optional(),
+    /**
+     * Seconds a console keeps the BMC's KVM open after its last viewer left (KVM_RELEASE_AFTER; the image's default,
+     * 60, when unset); 0 releases it at once, "always" keeps it open from start to stop.
+     */
+    kvm_release_after: z
+      .union([z.number().int().min(0).max(86_400), z.literal('always')], { error: 'expected a whole number of seconds from 0 to 86400, or "always"' })
+      .optional(),
     state_dir: z.string().min(1).default(defaultStateDir),
     /** Identifies this agent on its containers (label/selector), so stop-all and reconcile touch only its own. */
     agent_host: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a host name (letters, digits, . _ -)').default(() => hostname().split('.')[0] || 'localhost'),
@@ -104,7 +111,8 @@ function fromEnv(env: Record<string, string | undefined>): Record<string, unknow
     if (raw === undefined) continue;
     const probe = shape[key]!.safeParse(undefined);
     const sample = probe.success ? probe.data : undefined;
-    if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key)) out[key] = raw.trim() === '' ? undefined : Number(raw);
+    if (key === 'kvm_release_after') out[key] = raw.trim() === '' ? undefined : /^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
+    else if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key)) out[key] = raw.trim() === '' ? undefined : Number(raw);
     else if (typeof sample === 'boolean') out[key] = /^(1|true|yes)$/i.test(raw.trim());
     else if (key === 'kubernetes_proxy_selector') out[key] = safeJson(raw);
     else out[key] = raw;

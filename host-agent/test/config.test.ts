@@ -37,4 +37,14 @@ describe('agent config', () => {
     expect(msg).toContain('unknown option(s) container_provder');
     expect(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} })).toThrow(/cannot read config file .*missing.yaml: ENOENT/);
   });
+
+  it('takes kvm_release_after as seconds or "always", from a file or env, and names it when wrong', () => {
+    expect(loadConfig({ env: {} }).kvm_release_after).toBeUndefined();
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_KVM_RELEASE_AFTER: '0' } }).kvm_release_after).toBe(0);
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_KVM_RELEASE_AFTER: 'always' } }).kvm_release_after).toBe('always');
+    expect(loadConfig({ env: {}, overrides: { kvm_release_after: 300 } }).kvm_release_after).toBe(300);
+    for (const bad of ['soon', '-5', '1.5']) {
+      expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_KVM_RELEASE_AFTER: bad } })).toThrow(/kvm_release_after: expected a whole number of seconds from 0 to 86400, or "always"/);
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
+import type { KubernetesProvider } from '../src/providers/kubernetes.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
 
 interface Call {
@@ -91,6 +92,13 @@ describe('kubernetes provider (fake kubectl)', () => {
     expect(deletes).toEqual([`delete -n consoles networkpolicy/bmc-console-${node} pod/bmc-console-${node} secret/bmc-console-${node}`]);
     expect(await replica.verify(node, tokenOf(second.url))).toEqual({ ok: false, reason: 'unknown' });
   }, SLOW);
+
+  it('passes kvm_release_after to the pod as KVM_RELEASE_AFTER', async () => {
+    const { agent: releasing } = await makeAgent({ ...agent.config, kvm_release_after: 0, state_dir: mkdtempSync(join(tmpdir(), 'agent-release-')) });
+    const docs = (releasing.provider as KubernetesProvider).render({ node: 'kvm-release', app: 'redfish-graphical', appInfo: appInfo(), readOnly: false });
+    const pod = docs.find((d) => d.kind === 'Pod') as { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+    expect(pod.spec.containers[0]!.env).toContainEqual({ name: 'KVM_RELEASE_AFTER', value: '0' });
+  });
 
   it('stop-all deletes by a selector scoped to this agent', async () => {
     await agent.start({ node: 'k8s-a', app: 'fake', appInfo: {} });

@@ -15,6 +15,7 @@ export function containerEnvironment(req: StartRequest, config: AgentConfig): { 
     readOnly: req.readOnly,
     ...(config.display_width ? { displayWidth: config.display_width } : {}),
     ...(config.display_height ? { displayHeight: config.display_height } : {}),
+    ...(config.kvm_release_after !== undefined ? { kvmReleaseAfter: config.kvm_release_after } : {}),
     ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}),
   });
   return { env, ...(mount ? { mount } : {}) };

@@ -85,6 +85,7 @@ export class KubernetesProvider implements ConsoleProvider {
       cpus: c.container_cpus,
       display_width: String(c.display_width ?? ''),
       display_height: String(c.display_height ?? ''),
+      kvm_release_after: String(c.kvm_release_after ?? ''),
     };
     const docs = parseAllDocuments(this.template).map((d) => {
       if (d.errors.length) throw new ProviderError(this.name, req.node, `kubernetes_container_template is not valid YAML: ${d.errors[0]!.message}`);
