@@ -51,47 +51,44 @@ interface Flags {
   metricsPort?: number;
 }
 
+/** Where each flag lands in the config object (nested keys for tls.*, limits.*, metrics.*). */
+const FLAG_PATHS: ReadonlyArray<readonly [keyof Flags, string, string?]> = [
+  ['host', 'host'],
+  ['port', 'port'],
+  ['agentUrl', 'agentUrl'],
+  ['agentTimeoutMs', 'agentTimeoutMs'],
+  ['requireTls', 'requireTls'],
+  ['allowedOrigin', 'allowedOrigins'],
+  ['allowMissingOrigin', 'allowMissingOrigin'],
+  ['trustedProxy', 'trustedProxies'],
+  ['cert', 'tls', 'certFile'],
+  ['key', 'tls', 'keyFile'],
+  ['tlsMinVersion', 'tls', 'minVersion'],
+  ['tlsCiphers', 'tls', 'ciphers'],
+  ['maxSessions', 'limits', 'maxSessionsTotal'],
+  ['maxSessionsPerNode', 'limits', 'maxSessionsPerNode'],
+  ['maxSessionsPerSource', 'limits', 'maxSessionsPerSource'],
+  ['maxPayload', 'limits', 'maxPayloadBytes'],
+  ['idleTimeout', 'limits', 'idleTimeoutSec'],
+  ['maxSession', 'limits', 'maxSessionSec'],
+  ['pingInterval', 'limits', 'pingIntervalSec'],
+  ['reverifyInterval', 'limits', 'reverifyIntervalSec'],
+  ['metricsHost', 'metrics', 'host'],
+  ['metricsPort', 'metrics', 'port'],
+];
+
 /** Merges file and flags (flags win) into the raw object the zod schema validates. */
 export function configFromFlags(flags: Flags): unknown {
-  const file = flags.config ? readConfigFile(flags.config) : {};
-  const out: Record<string, unknown> = { ...file };
-  const set = (key: string, v: unknown) => {
-    if (v !== undefined) out[key] = v;
+  const out: Record<string, unknown> = flags.config ? { ...readConfigFile(flags.config) } : {};
+  const set = (key: string, sub: string | undefined, v: unknown) => {
+    if (v === undefined) return;
+    if (sub === undefined) return void (out[key] = v);
+    // A nested flag overrides one key of the file's section and keeps the others.
+    out[key] = { ...((out[key] as Record<string, unknown> | undefined) ?? {}), [sub]: v };
   };
-  set('host', flags.host);
-  set('port', flags.port);
-  set('agentUrl', flags.agentUrl);
-  set('agentTimeoutMs', flags.agentTimeoutMs);
-  set('requireTls', flags.requireTls);
-  set('allowedOrigins', flags.allowedOrigin);
-  set('allowMissingOrigin', flags.allowMissingOrigin);
-  set('trustedProxies', flags.trustedProxy);
-  if (flags.cert !== undefined || flags.key !== undefined || flags.tlsMinVersion !== undefined || flags.tlsCiphers !== undefined) {
-    const tls = { ...((file.tls as Record<string, unknown> | undefined) ?? {}) };
-    if (flags.cert !== undefined) tls.certFile = flags.cert;
-    if (flags.key !== undefined) tls.keyFile = flags.key;
-    if (flags.tlsMinVersion !== undefined) tls.minVersion = flags.tlsMinVersion;
-    if (flags.tlsCiphers !== undefined) tls.ciphers = flags.tlsCiphers;
-    out.tls = tls;
-  }
-  const limits: Record<string, unknown> = { ...((file.limits as Record<string, unknown> | undefined) ?? {}) };
-  const setLimit = (key: string, v: unknown) => {
-    if (v !== undefined) limits[key] = v;
-  };
-  setLimit('maxSessionsTotal', flags.maxSessions);
-  setLimit('maxSessionsPerNode', flags.maxSessionsPerNode);
-  setLimit('maxSessionsPerSource', flags.maxSessionsPerSource);
-  setLimit('maxPayloadBytes', flags.maxPayload);
-  setLimit('idleTimeoutSec', flags.idleTimeout);
-  setLimit('maxSessionSec', flags.maxSession);
-  setLimit('pingIntervalSec', flags.pingInterval);
-  setLimit('reverifyIntervalSec', flags.reverifyInterval);
-  out.limits = limits;
-  const metrics: Record<string, unknown> = { ...((file.metrics as Record<string, unknown> | undefined) ?? {}) };
-  if (flags.metrics === false) metrics.enabled = false;
-  if (flags.metricsHost !== undefined) metrics.host = flags.metricsHost;
-  if (flags.metricsPort !== undefined) metrics.port = flags.metricsPort;
-  out.metrics = metrics;
+  for (const [flag, key, sub] of FLAG_PATHS) set(key, sub, flags[flag]);
+  // --no-metrics: commander's default for the negated flag is true, which must not override the file.
+  if (flags.metrics === false) set('metrics', 'enabled', false);
   return out;
 }
 

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { main } from '../src/cli.js';
+import { configFromFlags, main } from '../src/cli.js';
 import { parseProxyConfig } from '../src/config.js';
 import { startProxy } from '../src/server.js';
 import { AgentTokenVerifier } from '../src/token-verifier.js';
@@ -200,5 +200,22 @@ describe('proxy configuration and CLI', () => {
     }
     expect(err).toMatch(/tls.minVersion/);
     expect(err).toMatch(/--port must be a whole number, got "eighty"/);
+  });
+});
+
+describe('proxy flags over the config file', () => {
+  it('overrides single keys of the file and keeps the rest of each section', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proxy-flags-'));
+    const file = join(dir, 'proxy.yaml');
+    writeFileSync(file, 'port: 7000\ntls:\n  certFile: /etc/a.pem\n  keyFile: /etc/a.key\nlimits:\n  idleTimeoutSec: 60\n  maxSessionsPerNode: 2\nmetrics:\n  port: 9100\n');
+    const cfg = configFromFlags({ config: file, port: 7001, key: '/etc/b.key', maxSessionsPerNode: 5, metrics: true });
+    expect(cfg).toEqual({
+      port: 7001,
+      tls: { certFile: '/etc/a.pem', keyFile: '/etc/b.key' },
+      limits: { idleTimeoutSec: 60, maxSessionsPerNode: 5 },
+      metrics: { port: 9100 },
+    });
+    expect(configFromFlags({ metrics: false })).toEqual({ metrics: { enabled: false } });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
