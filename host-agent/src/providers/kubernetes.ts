@@ -11,12 +11,10 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { packageRoot } from '@bmc-console/common/package-root';
-import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
-import type { AgentConfig } from '../config.js';
 import { CONTAINER_CA_PATH, planCaMount } from '../ca-mount.js';
 import { runCommand, type CommandResult } from '../run-command.js';
 import { consoleName } from './console-names.js';
-import { secretsOf } from './podman.js';
+import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
 export const K8S_NODE_LABEL = 'bmc-console.io/node';
@@ -43,15 +41,11 @@ function substitute(value: unknown, vars: Record<string, string>): unknown {
   return value;
 }
 
-export class KubernetesProvider implements ConsoleProvider {
-  readonly name = 'kubernetes';
-  private readonly config: AgentConfig;
-  private readonly log: ProviderContext['log'];
+export class KubernetesProvider extends BaseProvider {
   private readonly template: string;
 
   constructor(ctx: ProviderContext) {
-    this.config = ctx.config;
-    this.log = ctx.log.child({ provider: this.name });
+    super('kubernetes', ctx);
     const path = ctx.config.kubernetes_container_template ?? defaultTemplatePath();
     try {
       this.template = readFileSync(path, 'utf8');
@@ -127,7 +121,7 @@ export class KubernetesProvider implements ConsoleProvider {
 
   async start(req: StartRequest): Promise<ConsoleEndpoint> {
     const secrets = secretsOf(req);
-    const fail = (reason: string) => new ProviderError(this.name, req.node, scrubSecrets(reason, secrets));
+    const fail = this.failer(req.node, secrets);
     try {
       const docs = this.render(req);
       const manifest = docs.map((d) => stringify(d)).join('---\n');
@@ -136,12 +130,7 @@ export class KubernetesProvider implements ConsoleProvider {
       const pod = docs.find((d) => d.kind === 'Pod')!;
       const ready = await this.waitForReady(pod.metadata!.name!, pod.metadata!.namespace!, req.node);
       const endpoint = this.endpointOf(ready, req.node);
-      try {
-        await waitForRfbGreeting(endpoint.host, endpoint.port, this.config.wait_for_ready_timeout * 1000);
-      } catch (err) {
-        throw fail(`the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`);
-      }
-      return endpoint;
+      return await this.awaitGreeting(endpoint, fail);
     } catch (err) {
       await this.stop(req.node).catch(() => undefined);
       if (err instanceof ProviderError) throw new ProviderError(this.name, req.node, scrubSecrets(err.reason, secrets));

@@ -5,26 +5,16 @@
  */
 import { basename } from 'node:path';
 import { scrubSecrets } from '@bmc-console/common/log';
-import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
-import type { AgentConfig } from '../config.js';
 import { runCommand, type CommandResult } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
 import { parsePodmanPort } from './podman-port.js';
+import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
 const SECRET_VARS = ['APP_INFO', 'VNC_PASSWORD'] as const;
 
-/** Every form in which a secret may show up in a child's output: raw, JSON-escaped, and the whole APP_INFO. */
-export function secretsOf(req: StartRequest): string[] {
-  const raw = [req.appInfo.password, req.vncPassword].filter((s): s is string => typeof s === 'string' && s.length > 0);
-  return [JSON.stringify(req.appInfo), ...raw, ...raw.map((s) => JSON.stringify(s).slice(1, -1))];
-}
-
-export class PodmanProvider implements ConsoleProvider {
-  readonly name = 'podman';
-  private readonly config: AgentConfig;
-  private readonly log: ProviderContext['log'];
+export class PodmanProvider extends BaseProvider {
 
   private readonly isDocker: boolean;
 
@@ -32,8 +22,7 @@ export class PodmanProvider implements ConsoleProvider {
   private readonly credentials: 'env' | 'secret';
 
   constructor(ctx: ProviderContext) {
-    this.config = ctx.config;
-    this.log = ctx.log.child({ provider: this.name });
+    super('podman', ctx);
     this.isDocker = basename(ctx.config.container_executable).startsWith('docker');
     this.credentials = ctx.config.container_credentials ?? (this.isDocker ? 'env' : 'secret');
     if (this.isDocker && this.credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
@@ -85,7 +74,7 @@ export class PodmanProvider implements ConsoleProvider {
   async start(req: StartRequest): Promise<ConsoleEndpoint> {
     const name = consoleName(req.node);
     const secrets = secretsOf(req);
-    const fail = (reason: string) => new ProviderError(this.name, req.node, scrubSecrets(reason, secrets));
+    const fail = this.failer(req.node, secrets);
     await this.cli(['rm', '--force', name]); // a stale container of an earlier run; its exit code does not matter
     let secretNames: Record<string, string> | undefined;
     try {
@@ -94,12 +83,7 @@ export class PodmanProvider implements ConsoleProvider {
       const run = await this.cli(args, env);
       if (run.code !== 0) throw fail(`${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`);
       const endpoint = await this.port(name, req.node);
-      try {
-        await waitForRfbGreeting(endpoint.host, endpoint.port, this.config.wait_for_ready_timeout * 1000);
-      } catch (err) {
-        throw fail(`the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`);
-      }
-      return endpoint;
+      return await this.awaitGreeting(endpoint, fail);
     } catch (err) {
       const logs = await this.cli(['logs', '--tail', '50', name]).catch(() => undefined);
       if (logs?.stdout || logs?.stderr) this.log.warn({ node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) }, 'console container logs (start failed)');

@@ -7,14 +7,12 @@ import { mkdirSync } from 'node:fs';
 import { chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scrubSecrets } from '@bmc-console/common/log';
-import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
-import type { AgentConfig } from '../config.js';
 import { renderQuadletUnit, type QuadletSection } from '../quadlet-unit.js';
 import { runCommand } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
 import { parsePodmanPort } from './podman-port.js';
-import { secretsOf } from './podman.js';
+import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
 const SECRET_VARS = new Set(['APP_INFO', 'VNC_PASSWORD']);
@@ -29,15 +27,11 @@ export function renderEnvFile(env: Record<string, string>): string {
     .join('');
 }
 
-export class SystemdProvider implements ConsoleProvider {
-  readonly name = 'systemd';
-  private readonly config: AgentConfig;
-  private readonly log: ProviderContext['log'];
+export class SystemdProvider extends BaseProvider {
   private readonly envDir: string;
 
   constructor(ctx: ProviderContext) {
-    this.config = ctx.config;
-    this.log = ctx.log.child({ provider: this.name });
+    super('systemd', ctx);
     this.envDir = join(ctx.config.state_dir, 'env');
   }
 
@@ -92,7 +86,7 @@ export class SystemdProvider implements ConsoleProvider {
 
   async start(req: StartRequest): Promise<ConsoleEndpoint> {
     const secrets = secretsOf(req);
-    const fail = (reason: string) => new ProviderError(this.name, req.node, scrubSecrets(reason, secrets));
+    const fail = this.failer(req.node, secrets);
     const unitPath = this.unitFile(req.node);
     const service = this.serviceName(req.node);
     try {
@@ -119,12 +113,7 @@ export class SystemdProvider implements ConsoleProvider {
       const publishHost = this.config.systemd_container_publish_port.replace(/:+\d*$/, '').replace(/^\[|\]$/g, '') || '127.0.0.1';
       const endpoint = port.code === 0 ? parsePodmanPort(port.stdout, publishHost) : undefined;
       if (!endpoint) throw fail(`cannot read the published port of ${consoleName(req.node)}: ${port.stderr.trim() || JSON.stringify(port.stdout.trim())}`);
-      try {
-        await waitForRfbGreeting(endpoint.host, endpoint.port, this.config.wait_for_ready_timeout * 1000);
-      } catch (err) {
-        throw fail(`the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`);
-      }
-      return endpoint;
+      return await this.awaitGreeting(endpoint, fail);
     } catch (err) {
       await this.stop(req.node).catch(() => undefined);
       if (err instanceof ProviderError) throw err;
