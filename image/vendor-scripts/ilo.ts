@@ -89,17 +89,22 @@ async function viaSessionCookie(ctx: ConsoleContext): Promise<KvmOutcome | null>
   return checked(ctx, await settle(ctx, irc));
 }
 
-/** iLO 5: /html/login.html, then /irc.html once the sessionKey cookie exists (as Ironic's Hpe.js). */
-async function formLoginIlo5(ctx: ConsoleContext): Promise<KvmOutcome | null> {
-  await ctx.status('Logging in to iLO (login form)');
-  await goto(ctx, '/html/login.html', 'Opening the iLO login page');
-  await fillLogin(ctx, ctx.page.mainFrame());
+/** After a login form was sent: wait for the session cookie, then open /irc.html (iLO 4 and 5). */
+async function ircAfterLogin(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   sessions.set(ctx, { kind: 'web' });
   await waitForSessionKey(ctx);
   await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
   await ctx.status('Opening the iLO remote console');
   await goto(ctx, '/irc.html', 'Opening the iLO remote console');
   return checked(ctx, await settle(ctx, irc));
+}
+
+/** iLO 5: /html/login.html, then /irc.html once the sessionKey cookie exists (as Ironic's Hpe.js). */
+async function formLoginIlo5(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+  await ctx.status('Logging in to iLO (login form)');
+  await goto(ctx, '/html/login.html', 'Opening the iLO login page');
+  await fillLogin(ctx, ctx.page.mainFrame());
+  return ircAfterLogin(ctx);
 }
 
 /** iLO 6/7: /irc.html shows its own login form when there is no session. */
@@ -126,12 +131,7 @@ async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await typeInto(ctx, frame.locator('#usernameInput'), ctx.bmc.username);
   await typeInto(ctx, frame.locator('#passwordInput'), ctx.bmc.password);
   await abortable(ctx.signal, frame.locator('#ID_LOGON').click());
-  sessions.set(ctx, { kind: 'web' });
-  await waitForSessionKey(ctx);
-  await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
-  await ctx.status('Opening the iLO remote console');
-  await goto(ctx, '/irc.html', 'Opening the iLO remote console');
-  return checked(ctx, await settle(ctx, irc));
+  return ircAfterLogin(ctx);
 }
 
 async function fillLogin(ctx: ConsoleContext, frame: import('playwright-core').Frame): Promise<void> {
