@@ -2,13 +2,42 @@
  * `bmc-console run` on the host with real Xvfb, x11vnc and Chromium (no container), seen through a real
  * RFB client: the fake console is on screen, each child killed by pid comes back, SIGTERM ends it all.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '@bmc-console/common/rfb/png';
 import { FAKE_CONSOLE_COLOURS } from 'bmc-console/status-page/status-page';
 import { alive, REPO_ROOT, startConsole, type ConsoleProcess } from './helpers/console-process.js';
 import { colourCentreX, colourShare, looksLikeFakeConsole, waitForFrame, type Frame } from './helpers/pixels.js';
+
+/** Every process below `root` (via /proc/<pid>/stat parent ids). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const m = /\) \S (\d+)/.exec(readFileSync(`/proc/${name}/stat`, 'utf8'));
+      if (m) parent.set(Number(name), Number(m[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const isBelow = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  for (const pid of parent.keys()) if (isBelow(pid)) out.push(pid);
+  return out;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
 
 const SHOTS = join(REPO_ROOT, '.work', 'screenshots'); // git-ignored
 function save(name: string, f: Frame): void {
@@ -38,6 +67,21 @@ describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 24
     const first = await waitForFrame({ port: c.port }, looksLikeFakeConsole);
     const x0 = colourCentreX(first, FAKE_CONSOLE_COLOURS.bar);
     await waitForFrame({ port: c.port }, (f) => Math.abs(colourCentreX(f, FAKE_CONSOLE_COLOURS.bar) - x0) > 20, 15_000);
+  });
+
+  it('reopens the page in the same browser after its renderers are killed', async () => {
+    const before = c.state()!;
+    const renderers = descendants(before.chromiumPid!).filter((pid) => cmdline(pid).includes('--type=renderer'));
+    expect(renderers.length, 'renderer processes of the browser').toBeGreaterThan(0);
+    for (const pid of renderers) process.kill(pid, 'SIGKILL');
+    await c.waitForOutput(/the page crashed \(renderer died\); reopening it in the running browser/);
+    const f = await waitForFrame({ port: c.port }, looksLikeFakeConsole);
+    save('supervisor-after-renderers-killed', f);
+    const after = c.state()!;
+    // Not a new browser: same browser process, no Chromium restart counted.
+    expect(after.chromiumPid).toBe(before.chromiumPid);
+    expect(after.restarts.chromium).toBe(before.restarts.chromium);
+    expect(alive(before.chromiumPid)).toBe(true);
   });
 
   for (const child of ['xvfb', 'x11vnc', 'chromium'] as const) {

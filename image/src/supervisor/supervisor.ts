@@ -55,6 +55,12 @@ interface Browser {
   pid: number | undefined;
 }
 
+/** The page an app session draws on, and the signal that ends the session. */
+interface PageView {
+  page: Page;
+  abort: AbortController;
+}
+
 type Name = 'xvfb' | 'x11vnc' | 'chromium';
 
 export class Supervisor {
@@ -296,43 +302,53 @@ export class Supervisor {
       return;
     }
     const page = context.pages()[0] ?? (await context.newPage());
-    const abort = new AbortController();
-    const browser: Browser = { context, page, abort, pid: findBrowserPid() };
+    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid() };
     this.browser = browser;
     this.backoff.chromium.started(Date.now());
     this.state.chromiumPid = browser.pid;
     this.log.info({ child: 'chromium', childPid: browser.pid }, 'Chromium ready');
     this.writeState();
-
-    const lost = (how: string) => {
-      if (this.browser !== browser) return;
-      this.browser = undefined;
-      this.state.chromiumPid = undefined;
-      abort.abort();
-      void context.close().catch(() => undefined);
-      this.died('chromium', how);
-    };
-    context.on('close', () => lost('browser closed'));
-    page.on('crash', () => lost('page crashed'));
-    page.on('close', () => lost('page closed'));
+    context.on('close', () => this.lostBrowser(browser, 'browser closed'));
 
     await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step);
     await context.addInitScript(stepOverlayInitScript);
+    this.runApp(browser, page, launchFailure);
+  }
 
+  /** The browser process is gone (or unusable): drop it; the loop launches a new one after the backoff. */
+  private lostBrowser(browser: Browser, how: string): void {
+    if (this.browser !== browser) return;
+    this.browser = undefined;
+    this.state.chromiumPid = undefined;
+    browser.abort.abort();
+    void browser.context.close().catch(() => undefined);
+    this.died('chromium', how);
+  }
+
+  /** Runs the app in `page` of the running browser until the page or the browser goes. */
+  private runApp(browser: Browser, page: Page, launchFailure?: Error): void {
+    const abort = new AbortController();
+    browser.page = page;
+    browser.abort = abort;
+    const view = { page, abort };
+    // A dead renderer costs a new page in the same browser, not a new browser: the browser process,
+    // its profile and the certificate trust all survive.
+    page.on('crash', () => void this.reopenPage(browser, page));
+    page.on('close', () => browser.page === page && this.lostBrowser(browser, 'page closed'));
     const session: BrowserSession = {
-      context,
+      context: browser.context,
       page,
       signal: abort.signal,
       log: this.log,
-      status: (step) => this.showStatus(browser, step),
-      fail: (cause, hint, details) => this.showFailure(browser, cause, hint, details),
+      status: (step) => this.showStatus(view, step),
+      fail: (cause, hint, details) => this.showFailure(view, cause, hint, details),
       demand: this.demand,
       relaunch: () => {
         if (this.browser !== browser) return;
         this.browser = undefined;
         this.state.chromiumPid = undefined;
-        abort.abort();
-        void context.close().catch(() => undefined);
+        browser.abort.abort();
+        void browser.context.close().catch(() => undefined);
         this.poke();
       },
       ...(launchFailure ? { launchFailure } : {}),
@@ -340,7 +356,26 @@ export class Supervisor {
     void this.app.run(session).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'console app failed'));
   }
 
-  private async showStatus(b: Browser, step: string | null): Promise<void> {
+  private async reopenPage(browser: Browser, crashed: Page): Promise<void> {
+    if (this.stopping || this.browser !== browser || browser.page !== crashed) return;
+    this.log.warn({ child: 'chromium' }, 'the page crashed (renderer died); reopening it in the running browser');
+    browser.abort.abort();
+    let page: Page;
+    try {
+      page = await browser.context.newPage();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message.split('\n')[0] }, 'cannot open a new page');
+      return this.lostBrowser(browser, 'page crashed');
+    }
+    if (this.stopping || this.browser !== browser) {
+      await page.close().catch(() => undefined);
+      return;
+    }
+    this.runApp(browser, page);
+    await crashed.close().catch(() => undefined);
+  }
+
+  private async showStatus(b: PageView, step: string | null): Promise<void> {
     this.step = step;
     this.state.step = step;
     this.state.error = undefined;
@@ -351,7 +386,7 @@ export class Supervisor {
       await b.page.setContent(statusPageHtml({ step, ...this.subject() })).catch(() => undefined);
   }
 
-  private async showFailure(b: Browser, cause: string, hint: string, details?: string[]): Promise<void> {
+  private async showFailure(b: PageView, cause: string, hint: string, details?: string[]): Promise<void> {
     this.state.error = cause;
     this.writeState();
     if (b.abort.signal.aborted) return;
