@@ -1,5 +1,5 @@
-import { request as httpRequest, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { z } from 'zod';
 
 /** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
@@ -37,20 +37,71 @@ export class AgentUnavailableError extends Error {
   override name = 'AgentUnavailableError';
 }
 
+/** Transient trouble (agent restarting, busy, overloaded machine): worth asking again. */
+class TransientAgentError extends AgentUnavailableError {}
+
+export interface AgentVerifierOptions {
+  /** How long one request to the agent may take. */
+  timeoutMs?: number;
+  /** Waits before the 2nd, 3rd, ... attempt after transient trouble (no answer, refused, HTTP 5xx). */
+  retryDelaysMs?: number[];
+}
+
 /**
  * Asks the host agent: POST {agentUrl}/v1/tokens/verify {"node","token"}. agentUrl is http(s)://host:port[/prefix]
- * or unix:/path/to/agent.sock.
+ * or unix:/path/to/agent.sock. Viewers opening at once with the same token share one request; connections are
+ * kept alive; a request that got no answer, was refused or got a 5xx is asked again a few times (an agent that is
+ * restarting or a machine under load must not turn a valid token into "token service unavailable").
  */
 export class AgentTokenVerifier implements TokenVerifier {
+  private readonly timeoutMs: number;
+  private readonly retryDelaysMs: number[];
+  private readonly inFlight = new Map<string, Promise<VerifyResult>>();
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+
   constructor(
     private readonly agentUrl: string,
-    private readonly timeoutMs = 5000,
-  ) {}
+    opts: number | AgentVerifierOptions = {},
+  ) {
+    const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
+    this.timeoutMs = o.timeoutMs ?? 5000;
+    this.retryDelaysMs = o.retryDelaysMs ?? [250, 1000];
+  }
 
-  async verify(node: string, token: string): Promise<VerifyResult> {
+  verify(node: string, token: string): Promise<VerifyResult> {
+    const key = `${node}\n${token}`;
+    let p = this.inFlight.get(key);
+    if (!p) {
+      p = this.verifyWithRetries(node, token).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, p);
+    }
+    return p;
+  }
+
+  /** Closes idle keep-alive connections (the proxy is shutting down). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private async verifyWithRetries(node: string, token: string): Promise<VerifyResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.verifyOnce(node, token);
+      } catch (err) {
+        const delay = this.retryDelaysMs[attempt];
+        if (!(err instanceof TransientAgentError) || delay === undefined) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async verifyOnce(node: string, token: string): Promise<VerifyResult> {
     const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token }));
     // The agent refuses input it cannot parse (e.g. a node id of the wrong shape): for the viewer that is an unknown token.
     if (status === 400) return { ok: false, reason: 'unknown' };
+    if (status >= 500) throw new TransientAgentError(`agent answered HTTP ${status}`);
     let json: unknown;
     try {
       json = JSON.parse(body);
@@ -77,11 +128,11 @@ export class AgentTokenVerifier implements TokenVerifier {
       let options: RequestOptions;
       let useHttps = false;
       if (this.agentUrl.startsWith('unix:')) {
-        options = { socketPath: this.agentUrl.slice('unix:'.length), path };
+        options = { socketPath: this.agentUrl.slice('unix:'.length), path, agent: this.httpAgent };
       } else {
         const u = new URL(this.agentUrl);
         useHttps = u.protocol === 'https:';
-        options = { hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (useHttps ? 443 : 80), path: `${u.pathname.replace(/\/$/, '')}${path}` };
+        options = { hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (useHttps ? 443 : 80), path: `${u.pathname.replace(/\/$/, '')}${path}`, agent: useHttps ? this.httpsAgent : this.httpAgent };
       }
       const req = (useHttps ? httpsRequest : httpRequest)(
         { ...options, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout: this.timeoutMs },
@@ -93,11 +144,15 @@ export class AgentTokenVerifier implements TokenVerifier {
             if (body.length > 64 * 1024) req.destroy(new Error('answer too large'));
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          res.on('error', (e) => reject(new AgentUnavailableError(`agent answer failed: ${e.message}`)));
+          res.on('error', (e) => reject(new TransientAgentError(`agent answer failed: ${e.message}`)));
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (e) => reject(new AgentUnavailableError(`cannot reach the agent at ${this.agentUrl}: ${e.message}`)));
+      // Every socket-level failure (refused, reset, timeout) is transient; "answer too large" is not.
+      req.on('error', (e) => {
+        const E = e.message === 'answer too large' ? AgentUnavailableError : TransientAgentError;
+        reject(new E(`cannot reach the agent at ${this.agentUrl}: ${e.message}`));
+      });
       req.end(payload);
     });
   }
