@@ -2,10 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Discovery } from '../src/discovery/types.js';
 import { RedfishError } from '../src/redfish/error.js';
-import { ConsoleFailure } from '../src/vendor-script.js';
+import { ConsoleFailure, type ConsoleContext } from '../src/vendor-script.js';
 import { pickVendorScript, vendorScripts } from '../vendor-scripts/index.js';
 import { httpFailure, toConsoleFailure } from '../vendor-scripts/lib/failure.js';
 import { chromeCss } from '../vendor-scripts/lib/fullscreen.js';
+import { goto } from '../vendor-scripts/lib/web.js';
 
 const d = (family: string): Discovery => ({ vendor: 'x', family, generation: null, managerId: null, evidence: [] });
 
@@ -61,5 +62,18 @@ describe('chrome CSS', () => {
     expect(css).toContain('#bar { display: none !important; }');
     expect(css).toContain('100vw');
     expect(css).not.toMatch(/\d+px/);
+  });
+});
+
+describe('goto failures', () => {
+  it('keep console tokens in a URL query (also inside the #fragment) out of the message', async () => {
+    const url = 'https://10.0.0.5/#/login?fefa20fc446e4a6c&context=remote&mode=multi';
+    const page = { goto: () => Promise.reject(new Error(`page.goto: net::ERR_CERT_AUTHORITY_INVALID at ${url}`)) };
+    const ctx = { page, bmc: { origin: 'https://10.0.0.5', password: 'pw' }, signal: new AbortController().signal } as unknown as ConsoleContext;
+    const err = await goto(ctx, '/#/login?fefa20fc446e4a6c&context=remote&mode=multi', 'Opening the XCC remote console').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConsoleFailure);
+    expect((err as ConsoleFailure).kind).toBe('tls');
+    expect((err as Error).message).not.toContain('fefa20fc446e4a6c');
+    expect((err as Error).message).toContain('https://10.0.0.5/#/login?');
   });
 });

@@ -3,11 +3,12 @@
  * Chromium, against the BMC emulator (--vendor without --url starts one) or a real BMC (--url), and saves a
  * screenshot after each step. For vendor-script authors: see docs/vendor-scripts.md.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from '@bmc-console/common/log';
+import { browserTrust } from '../supervisor/browser-trust.js';
 import { ConsoleFailure, type BmcTarget } from '../vendor-script.js';
 import { launchTryBrowser, tryConsole } from '../../vendor-scripts/lib/try-console.js';
 
@@ -131,7 +132,21 @@ export async function main(argv: string[]): Promise<number> {
     bmc = { origin: new URL(emu.url).origin, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: verifyCa ?? false };
   }
 
-  const browser = await launchTryBrowser({ headed: args.headed === true });
+  // The browser trusts the BMC as the console's would (verify_ca): a pin, or the CA bundle in an NSS database that
+  // lives in a throw-away HOME, so the user's own browser profile is never touched.
+  const home = mkdtempSync(join(tmpdir(), 'bmc-console-try-home-'));
+  let browser;
+  try {
+    const trustArgs = await browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home });
+    const env = { ...process.env, HOME: home, XAUTHORITY: process.env.XAUTHORITY ?? join(homedir(), '.Xauthority') };
+    browser = await launchTryBrowser({ headed: args.headed === true, args: trustArgs, env });
+  } catch (e) {
+    await emulator?.close().catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
+    if (e instanceof ConsoleFailure) process.stderr.write(`failed (${e.kind}): ${e.cause}\n  hint: ${e.hint}\n`);
+    else process.stderr.write(`failed: cannot start Chromium: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   let code = 0;
   try {
     const c = await tryConsole({
@@ -160,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await browser.close().catch(() => undefined);
     await emulator?.close().catch(() => undefined);
+    rmSync(home, { recursive: true, force: true });
   }
   return code;
 }

@@ -158,9 +158,18 @@ export async function goto(ctx: ConsoleContext, pathOrUrl: string, what: string)
       }
       // Chromium aborts loads when the host's network configuration changes (containers starting); not the BMC's fault.
       if (attempt < 3 && e instanceof Error && /ERR_NETWORK_CHANGED|ERR_ABORTED/.test(e.message)) continue;
-      throw toConsoleFailure(e, what, secrets(ctx));
+      throw toConsoleFailure(e, what, secrets(ctx, ...queryParts(bmcUrl(ctx, pathOrUrl))));
     }
   }
+}
+
+/** A URL's query strings, also one inside its #fragment (SPA routes carry console tokens there, e.g. XCC's). */
+function queryParts(url: string): string[] {
+  return url
+    .split('?')
+    .slice(1)
+    .map((q) => q.split('#')[0]!)
+    .filter((q) => q.length > 0);
 }
 
 /** Values that must never show up in a message: the password and anything the script marks secret. */
