@@ -217,11 +217,10 @@ export class Supervisor {
   private async reconcile(): Promise<void> {
     if (!this.xvfb) {
       if (Date.now() < this.notBefore.xvfb) return;
-      // Anything left from the old display goes with it.
-      await this.stopBrowser();
+      // Anything left from the old display goes with it, without grace: it cannot draw or serve anything any more.
       const old = this.x11vnc;
       this.x11vnc = undefined;
-      await old?.stop(1000);
+      await Promise.all([this.stopBrowser(200), old?.stop(200)]);
       const xvfb = await startXvfb(this.display, this.log).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message }, 'Xvfb failed to start');
         this.died('xvfb', 'start failed');
