@@ -1,10 +1,12 @@
 /**
  * APP=redfish-graphical: Redfish discovery, then the vendor script for the BMC's family opens its HTML5 KVM.
- * The script's session is watched (isAlive every few seconds) and reopened after a loss; failures go on the
+ * The script's session is watched (isAlive every few seconds) and reopened after a loss; after a browser or page
+ * restart the KVM is reopened with the discovery already made. Failures go on the
  * screen with their cause and hint, and are retried after a while (a BMC that was down comes back by itself).
  */
 import type { AppInfo } from '@bmc-console/common/console-env';
 import { discover } from '../discovery/discover.js';
+import type { Discovery } from '../discovery/types.js';
 import { createRedfishClient } from '../redfish/client.js';
 import { ConsoleFailure, type BmcTarget, type ConsoleContext, type VendorScript } from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
@@ -49,6 +51,9 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   const bmc = bmcTarget(info);
   const secrets = [bmc.password];
   let current: { script: VendorScript; ctx: ConsoleContext } | undefined;
+  // What the BMC is, from the last session that opened its KVM: a browser or page restarted by the supervisor
+  // (crash, Xvfb death) opens the KVM again without asking Redfish again. Forgotten on any failure or session loss.
+  let known: Discovery | undefined;
   const retry = new Backoff({ initialMs: 10_000, maxMs: 120_000, factor: 2, resetAfterMs: 600_000 });
 
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
@@ -76,8 +81,8 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
         try {
           await s.status(`Connecting to the BMC at ${bmc.origin}`);
           const redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
-          const discovery = await discover(redfish);
-          s.log.info({ discovery }, 'discovered the BMC');
+          const discovery = known ?? (await discover(redfish));
+          if (discovery !== known) s.log.info({ discovery }, 'discovered the BMC');
           const script = pickVendorScript(discovery);
           await s.status(`Opening the ${script.displayName} console`);
           const ctx: ConsoleContext = {
@@ -97,6 +102,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           retry.started(Date.now());
           await script.open(ctx);
           if (!signal.aborted) {
+            known = discovery;
             await s.status(null);
             s.log.info({ family: script.family }, 'the KVM is showing');
           }
@@ -106,6 +112,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             const alive = await script.isAlive(ctx).catch(() => false);
             if (!alive) {
               s.log.warn({ family: script.family }, 'the KVM session was lost; opening it again');
+              known = undefined;
               await script.close(ctx).catch(() => undefined);
               current = undefined;
               break;
@@ -114,6 +121,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
         } catch (err) {
           if (s.signal.aborted) return;
           if (!signal.aborted) {
+            known = undefined;
             const f = toFailure(err);
             s.log.error({ kind: f.kind, cause: scrub(f.cause) }, 'the console failed');
             await s.fail(scrub(f.cause), f.hint).catch(() => undefined);
