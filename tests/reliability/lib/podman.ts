@@ -38,8 +38,15 @@ export async function containerProcesses(name: string): Promise<{ pid: number; c
     .map((m) => ({ pid: Number(m[1]), comm: m[2]!, args: m[3]! }));
 }
 
-export async function killInContainer(name: string, pid: number): Promise<void> {
-  await podman(['exec', name, 'kill', '-9', String(pid)]);
+/**
+ * kill -9 of all `pids` at one moment; returns that moment (ms since the epoch, read inside the container just
+ * before the kill: the container shares the host's clock), so podman exec's own start-up is not counted.
+ */
+export async function killAllInContainer(name: string, pids: number[]): Promise<number> {
+  const { stdout } = await podman(['exec', name, 'sh', '-c', 'date +%s%3N; exec kill -9 "$@"', 'sh', ...pids.map(String)]);
+  const at = Number(stdout.trim().split('\n')[0]);
+  if (!Number.isFinite(at) || at <= 0) throw new Error(`no kill time from podman exec (got ${JSON.stringify(stdout)})`);
+  return at;
 }
 
 export async function containerLogs(name: string, since?: string): Promise<string> {

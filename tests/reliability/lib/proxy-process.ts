@@ -1,7 +1,7 @@
 /** The proxy as its own process (its CLI from source), so its memory can be measured apart from the test runner. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface ProxyProcess {
   url: string;
@@ -14,30 +14,38 @@ export interface ProxyProcess {
 
 const root = new URL('../../..', import.meta.url).pathname;
 
+/**
+ * The proxy's stdout and stderr go straight to `logFile` (as under a service manager), not through a pipe to the test
+ * runner: a busy runner that reads a pipe slowly would leave the proxy buffering its own log lines, and that memory
+ * would count as the proxy's.
+ */
 export async function startProxyProcess(flags: string[], logFile: string): Promise<ProxyProcess> {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  const startAt = statSync(logFile).size;
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', `${root}proxy/src/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...flags], {
     cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', fd, fd],
     env: { ...process.env, LOG_LEVEL: 'debug' },
   });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  child.stderr!.pipe(log);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the proxy did not say ready within 60 s')), 60_000);
-    child.once('exit', (code) => reject(new Error(`the proxy exited with ${code} before it was ready`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.write(`${line}\n`);
+  closeSync(fd);
+  let exitCode: number | null = null;
+  child.once('exit', (code) => (exitCode = code ?? -1));
+  const deadline = Date.now() + 60_000;
+  let url: string | undefined;
+  while (!url) {
+    if (exitCode !== null) throw new Error(`the proxy exited with ${exitCode} before it was ready`);
+    if (Date.now() > deadline) throw new Error('the proxy did not say ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+    for (const line of readFileSync(logFile, 'utf8').slice(startAt).split('\n')) {
       try {
         const j = JSON.parse(line) as { event?: string; url?: string };
-        if (j.event === 'ready' && j.url) {
-          clearTimeout(timer);
-          resolve(j.url);
-        }
+        if (j.event === 'ready' && j.url) url = j.url;
       } catch {
         /* a log line */
       }
-    });
-  });
+    }
+  }
   const pid = child.pid!;
   return {
     url,
@@ -50,7 +58,6 @@ export async function startProxyProcess(flags: string[], logFile: string): Promi
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
-      log.end();
     },
   };
 }
