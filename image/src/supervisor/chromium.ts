@@ -1,4 +1,4 @@
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ChromiumOptions {
@@ -15,7 +15,40 @@ export interface ChromiumOptions {
 
 export const CHROMIUM_EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Kiosk flags (see platform-notes.md): full screen, no first-run, no background traffic, no infobars. */
+/**
+ * playwright-core, loaded on first use: it is most of the supervisor's start-up (~40 MiB of heap, 0.5-1 s of
+ * loading), so the supervisor starts Xvfb first and loads it while Xvfb and x11vnc come up (preloadPlaywright).
+ */
+let playwright: Promise<typeof import('playwright-core')> | undefined;
+export function preloadPlaywright(): Promise<typeof import('playwright-core')> {
+  playwright ??= import('playwright-core');
+  return playwright;
+}
+
+/**
+ * Chromium keeps only the last --disable-features/--enable-features switch, and ours come after Playwright's
+ * defaults: so these lists repeat Playwright 1.65's (chromiumSwitches.ts: no HTTPS upgrades of http:// BMCs, no
+ * paint holding, no Google traffic) and add ours.
+ */
+const PLAYWRIGHT_DISABLED_FEATURES = [
+  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter',
+  'PaintHolding', 'ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch',
+];
+const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
+/**
+ * Memory: the console shows one page of one site, so it needs no spare renderer and no omnibox popup WebUI
+ * (Chromium 156 keeps a renderer of ~40 MiB for it even in kiosk mode), and the network service runs in the
+ * browser process (see chromiumArgs for the rest).
+ */
+const DISABLED_FEATURES = [...PLAYWRIGHT_DISABLED_FEATURES, 'Translate', 'SpareRendererForSitePerProcess', 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup'];
+const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProcess2'];
+
+/**
+ * Kiosk flags (see platform-notes.md): full screen, no first-run, no background traffic, no infobars.
+ * Memory and start-up (docs/benchmarks.md, console findings): one renderer process and no per-site processes
+ * (one page of one BMC), the GPU thread in the browser process (there is no GPU, and a GPU process costs
+ * ~20 MiB and start-up time). The renderer sandbox stays on.
+ */
 export function chromiumArgs(o: ChromiumOptions): string[] {
   return [
     ...(o.debug ? [] : ['--kiosk']),
@@ -29,7 +62,11 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
     '--disable-component-update',
     '--disable-sync',
     '--disable-quic',
-    '--disable-features=Translate,MediaRouter,OptimizationHints',
+    `--disable-features=${DISABLED_FEATURES.join(',')}`,
+    `--enable-features=${ENABLED_FEATURES.join(',')}`,
+    '--in-process-gpu',
+    '--renderer-process-limit=1',
+    '--disable-site-isolation-trials',
     '--disable-session-crashed-bubble',
     '--no-default-browser-check',
     '--no-first-run',
@@ -41,6 +78,7 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
 
 /** `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC. */
 export async function launchChromium(o: ChromiumOptions, profileDir: string, home: string): Promise<BrowserContext> {
+  const { chromium } = await preloadPlaywright();
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_EXECUTABLE,
     headless: false,

@@ -7,9 +7,12 @@ export interface XvfbOptions {
   height: number;
 }
 
-/** Xvfb's arguments: the display number is chosen by Xvfb and written to fd 3 (-displayfd), so none collide. */
+/**
+ * Xvfb's arguments: the display number is chosen by Xvfb and written to fd 3 (-displayfd), so none collide.
+ * No GLX: Chromium runs without a GPU and never uses it, and Xvfb's GLX (Mesa) costs ~17 MiB per console.
+ */
 export function xvfbArgs(o: XvfbOptions): string[] {
-  return ['-displayfd', '3', '-screen', '0', `${o.width}x${o.height}x24`, '-nolisten', 'tcp', '-ac', '+extension', 'RANDR', '-dpi', '96'];
+  return ['-displayfd', '3', '-screen', '0', `${o.width}x${o.height}x24`, '-nolisten', 'tcp', '-ac', '+extension', 'RANDR', '-extension', 'GLX', '-dpi', '96'];
 }
 
 export interface RunningXvfb extends Child {
