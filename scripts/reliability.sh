@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# npm run test:reliability [-- --full] [vitest args, e.g. a file]: the reliability and security suite on real
-# components (tests/reliability/*.rel.ts). Prints a table of what was tried and what held, writes docs/reliability.md
-# when the whole suite ran, and ends with the plain line "N passed, N failed".
+# npm run test:reliability [-- --full] [--no-docs] [vitest args, e.g. a file]: the reliability and security suite on
+# real components (tests/reliability/*.rel.ts). Prints a table of what was tried and what held, writes
+# docs/reliability.md when the whole suite ran (unless --no-docs: CI), and ends with the plain line "N passed, N failed".
+# REL_SUMMARY_FILE=path: also write the counts there as JSON (scripts/test.sh folds them into its own line).
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 full=0
+write_docs=1
 args=()
 for a in "$@"; do
   case "$a" in
     --full) full=1 ;;
+    --no-docs) write_docs=0 ;;
     *) args+=("$a") ;;
   esac
 done
@@ -24,5 +27,5 @@ step "reliability suite ($([ "$full" = 1 ] && echo full || echo default) size), 
 npx vitest run -c tests/reliability/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$REL_OUT/results.json" ${args[@]+"${args[@]}"}
 rc=$?
 docs=()
-[ ${#args[@]} -eq 0 ] && docs=(--write-docs)
+[ ${#args[@]} -eq 0 ] && [ "$write_docs" = 1 ] && docs=(--write-docs)
 node tests/reliability/report.mjs "$REL_OUT" "$rc" ${docs[@]+"${docs[@]}"}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, then runs the type check and every vitest suite,
-# and ends with one plain line "N passed, N failed, N skipped".
+# The README's test command: installs what is missing, then runs the type check, every vitest suite and (without
+# arguments) the reliability suite at its default size, and ends with one plain line "N passed, N failed, N skipped".
+# BMC_TEST_RELIABILITY=0 leaves the reliability suite out.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -15,4 +16,14 @@ rm -f .vitest-results.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json "$@"
 vitest_rc=$?
 
-node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc"
+rel_summary=
+if [ $# -eq 0 ] && [ "${BMC_TEST_RELIABILITY:-1}" != 0 ]; then
+  step "reliability suite"
+  rel_summary=$(mktemp "${TMPDIR:-/tmp}/bmc-reliability-summary.XXXXXX")
+  rm -f "$rel_summary" # written by the suite's report; missing afterwards = the suite broke
+  t0=$SECONDS
+  REL_SUMMARY_FILE="$rel_summary" bash scripts/reliability.sh --no-docs
+  echo "reliability suite took $((SECONDS - t0)) s"
+fi
+
+node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary"

@@ -98,7 +98,10 @@ if (flags.includes('--write-docs')) {
     'the proxy, driven by `tests/reliability/*.rel.ts` (own vitest config, not part of `npm test`). Viewers are RFB',
     'clients over the proxy\'s websocket; pictures are checked by the KVM marker colour and OCR. Sizes: default 10,000',
     'bad tokens and 50 viewers on 5 consoles for 20 s; `--full` 100,000 bad tokens and 200 viewers on 20 consoles for 60 s.',
-    'A row "FAILED (known bug)" is a bug found in another package and left for its owner.',
+    'A row "FAILED (known bug)" is a bug found in another package and left for its owner. CI (`.ci/run` -> `scripts/test.sh`)',
+    'runs the default size after vitest and counts its rows in the final `N passed, N failed` line (`BMC_TEST_RELIABILITY=0` leaves it out).',
+    'Fault rows time from the moment of the kill (read inside the container) and give the supervisor\'s own timeline;',
+    'the screens on the way back are kept in the run\'s output directory (`shots/`).',
     ...(dirs.length > 1 ? ['', `This table combines ${dirs.length} runs: the whole suite, then single files run again after fixes to the tests (a later run of a file replaces its rows).`] : []),
     ...(loadavg()[0] > 2 * cpus().length
       ? ['', `**The machine was shared** with other test runs (load average ${loadavg()[0].toFixed(0)} on ${cpus().length} CPUs): rows that fail only on a time bound (picture back within 10 s, message within 5 s) are not conclusive here; run the suite on an idle machine for those numbers.`]
@@ -122,5 +125,6 @@ if (flags.includes('--write-docs')) {
   writeFileSync(join(root, 'docs', 'reliability.md'), md);
   console.log(`\nwrote docs/reliability.md`);
 }
+if (process.env.REL_SUMMARY_FILE) writeFileSync(process.env.REL_SUMMARY_FILE, JSON.stringify({ passed, failed, skipped }));
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
