@@ -108,7 +108,7 @@ describe.skipIf(skip)('faults', () => {
     await until('the KVM after the BMC returns', () => showsKvm(stack, A, 'idrac9'), 120_000, 500);
     const back = (Date.now() - t1) / 1000;
     record({ test: 'BMC down mid-session: readable message, KVM back when it returns', area: 'fault', tried: 'emulator setDown(true) with the KVM showing, then setDown(false)', held: `after ${msg.seconds.toFixed(1)} s (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${msg.text}"; KVM back ${back.toFixed(1)} s after the BMC returned`,
-      ...(msg.seconds > MESSAGE_BOUND_S ? { known: 'image/src/supervisor/redfish-app.ts checks the KVM only every ALIVE_POLL_MS = 5000 ms, so noticing a lost BMC alone can take 5 s before anything is logged or shown; the 5 s bound cannot hold' } : {}) });
+      ...(msg.seconds > MESSAGE_BOUND_S ? { known: 'image/src/supervisor/redfish-app.ts checks the KVM every ALIVE_POLL_MS (2 s); noticing the lost BMC and saying so took longer than the bound here' } : {}) });
     expect(msg.seconds).toBeLessThanOrEqual(MESSAGE_BOUND_S);
   });
 
@@ -118,7 +118,9 @@ describe.skipIf(skip)('faults', () => {
     const t1 = Date.now();
     await until('the KVM after the BMC came up', () => showsKvm(stack, DOWN, 'ilo5'), 150_000, 1000);
     const back = (Date.now() - t1) / 1000;
-    record({ test: 'BMC down at start: readable message, KVM once it comes up', area: 'fault', tried: 'console started against an emulator that resets every connection, then brought up', held: `${msg.where}: "${msg.text}"; KVM ${back.toFixed(1)} s after the BMC came up` });
+    // The watching viewer connects when the check starts: the console tries the BMC for it (or already has, at launch).
+    record({ test: 'BMC down at start: readable message, KVM once it comes up', area: 'fault', tried: 'console started against an emulator that resets every connection, then brought up', held: `after ${msg.seconds.toFixed(1)} s of a viewer watching (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${msg.text}"; KVM ${back.toFixed(1)} s after the BMC came up` });
+    expect(msg.seconds).toBeLessThanOrEqual(MESSAGE_BOUND_S);
   });
 
   it('wrong BMC password: readable message, recovery when the password works again', async () => {
@@ -128,8 +130,9 @@ describe.skipIf(skip)('faults', () => {
     await until('the KVM after the password works again', () => showsKvm(stack, WRONG, 'openbmc'), 150_000, 1000);
     const back = (Date.now() - t0) / 1000;
     const text = msg.text;
-    record({ test: 'wrong BMC password: readable message, recovery when the password works again', area: 'fault', tried: 'emulator fault wrongPassword, then cleared', held: `${msg.where}: "${text}"; KVM ${back.toFixed(1)} s after the password was accepted again` });
+    record({ test: 'wrong BMC password: readable message, recovery when the password works again', area: 'fault', tried: 'emulator fault wrongPassword, then cleared', held: `after ${msg.seconds.toFixed(1)} s of a viewer watching (bound ${MESSAGE_BOUND_S} s) ${msg.where}: "${text}"; KVM ${back.toFixed(1)} s after the password was accepted again` });
     expect(text).not.toContain(REL_PASSWORD);
+    expect(msg.seconds).toBeLessThanOrEqual(MESSAGE_BOUND_S);
   });
 
   type Victim = { name: string; pick: (p: { comm: string; args: string }) => boolean };

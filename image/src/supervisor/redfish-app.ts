@@ -14,7 +14,8 @@ import { browserTrust } from './browser-trust.js';
 import { Backoff } from './backoff.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 
-export const ALIVE_POLL_MS = 5000;
+// A page check (no BMC request): often enough that a lost BMC is on screen well within 5 s.
+export const ALIVE_POLL_MS = 2000;
 
 /** APP_INFO -> where the BMC is (Ironic's parse_driver_info already split the address; https is assumed). */
 export function bmcTarget(info: AppInfo): BmcTarget {
