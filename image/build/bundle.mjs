@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Bundles `bmc-console` for the image: like scripts/build.mjs (workspace code inlined from source, npm packages
+// external), but with code splitting, so each command and what only it uses (playwright-core for `try`, the
+// Redfish app for APP=redfish-graphical) sit in chunks loaded on first use. `bmc-console run` then starts Xvfb
+// before playwright-core is loaded (it loads while Xvfb and x11vnc come up).
+// Usage: bundle.mjs OUT_DIR   (writes OUT_DIR/bmc-console.mjs and OUT_DIR/chunk-*.mjs)
+import { build } from 'esbuild';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const [out] = process.argv.slice(2);
+if (!out) {
+  console.error('usage: bundle.mjs OUT_DIR');
+  process.exit(2);
+}
+const external = new Set();
+for (const dir of ['image', 'common']) {
+  const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+  for (const name of Object.keys(manifest.dependencies ?? {})) if (!name.startsWith('@bmc-console/')) external.add(name);
+}
+await build({
+  entryPoints: { 'bmc-console': join(root, 'image', 'src', 'cli.ts') },
+  outdir: out,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunk-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  conditions: ['source'],
+  external: [...external].flatMap((n) => [n, `${n}/*`]),
+  banner: { js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+// The entry is the image's bin (/usr/local/bin/bmc-console links to it).
+const entry = join(out, 'bmc-console.mjs');
+writeFileSync(entry, `#!/usr/bin/env node\n${readFileSync(entry, 'utf8')}`);
+chmodSync(entry, 0o755);
