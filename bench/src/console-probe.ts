@@ -1,0 +1,164 @@
+/**
+ * Where a console's start time goes, on the host (no container): runs `bmc-console run` from source against a
+ * fresh bmc-emulator (idrac9) and prints, from the spawn, the supervisor's log lines, the first X screen grab
+ * showing the KVM marker (ImageMagick `import` of the Xvfb display: what Chromium has painted) and the first
+ * VNC frame showing it (what x11vnc has sent). The gap between the two last is x11vnc's; the gap between
+ * "the KVM is showing" and the X grab is Chromium's (paint and composite).
+ * --container: the same in the console image under podman (the podman provider's flags; no X grabs, the image
+ * has no X tools), then the container's memory with the KVM showing: cgroup usage and PSS per process.
+ * --reconnect: KVM_RELEASE_AFTER=0; after the first picture the viewer leaves, and a returning viewer is timed.
+ * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--reconnect] [--env NAME=VALUE ...]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
+import { cgroupMemory, findCgroupDir } from './cgroup-stats.js';
+import { showsMarker } from './kvm-picture.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** True when the X screen's top-left shows the marker colour (a 16x16 crop inside the 80x80 marker). */
+function xShowsMarker(display: string, c: { r: number; g: number; b: number }): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile('import', ['-display', display, '-window', 'root', '-crop', '16x16+20+20', '-depth', '8', 'rgba:-'], { encoding: 'buffer', maxBuffer: 1 << 20 }, (err, out) => {
+      resolve(!err && showsMarker(out, c, 100));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const extraEnv: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) if (args[i] === '--env') {
+    const [k, ...v] = (args[++i] ?? '').split('=');
+    if (k) extraEnv[k] = v.join('=');
+  }
+  const reconnect = args.includes('--reconnect');
+  const container = args.includes('--container');
+  const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: 'probe' });
+  const colour = kvmMarkerColor('idrac9');
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'console-probe-'));
+  const stateFile = join(dir, 'state.json');
+  const t0 = Date.now();
+  const rel = (t: number): string => ((t - t0) / 1000).toFixed(2).padStart(6);
+  const events: [number, string][] = [];
+  const note = (what: string, t = Date.now()): void => void events.push([t, what]);
+  const appInfo = { address: container ? `https://10.0.2.2:${emu.port}` : emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: 'probe' };
+  const env: Record<string, string> = { APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo), ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}), ...extraEnv };
+  const name = `s2a-probe-${process.pid}`;
+
+  // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
+  const proc = container
+    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} localhost/bmc-console:latest >/dev/null && exec podman logs -f ${name}`], {
+        env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf'), ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'image/src/cli.ts'), 'run'], {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', CHROMIUM_SANDBOX: '0', VNC_PORT: String(port), BMC_CONSOLE_STATE_FILE: stateFile, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+  let buf = '';
+  proc.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        const j = JSON.parse(line) as { time: number; msg: string; step?: string };
+        note(j.step ? `status: ${j.step}` : j.msg, j.time);
+      } catch {
+        // not JSON
+      }
+    }
+  });
+  const display = async (): Promise<string> => {
+    for (;;) {
+      try {
+        const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { display?: string };
+        if (s.display) return s.display;
+      } catch {
+        // not written yet
+      }
+      await sleep(20);
+    }
+  };
+  const watchX = async (from: number): Promise<void> => {
+    if (container) return;
+    const d = await display();
+    while (!(await xShowsMarker(d, colour))) await sleep(10);
+    note(`X screen shows the KVM marker (${Date.now() - from} ms after the watch began)`);
+  };
+  const watchVnc = async (label: string, greet = true): Promise<void> => {
+    // A returning viewer connects at once: a greeting probe of its own would count as a viewer (and leave).
+    if (greet) await waitForRfbGreeting('127.0.0.1', port, 60_000);
+    const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 5000 });
+    note(`${label}: VNC client connected`);
+    let frames = 0;
+    try {
+      for (;;) {
+        await c.requestUpdate(frames++ > 0).catch(() => undefined);
+        if (showsMarker(c.framebuffer, colour)) break;
+      }
+      note(`${label}: VNC frame shows the KVM marker (${frames} updates)`);
+    } finally {
+      c.close();
+    }
+  };
+  try {
+    await Promise.all([watchX(t0), watchVnc('first viewer')]);
+    if (container) {
+      // Memory with the KVM showing (the viewer has left; the KVM stays open for KVM_RELEASE_AFTER).
+      await sleep(5000);
+      const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
+      const id = await new Promise<string>((r) => execFile('podman', ['inspect', '--format', '{{.Id}}', name], { env: cenv }, (_e, out) => r(String(out).trim())));
+      const dir = findCgroupDir('memory', id);
+      if (dir) {
+        const m = cgroupMemory(dir);
+        const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
+        note(`memory: cgroup usage ${mib(m.usageBytes)} MiB, rss ${mib(m.rssBytes)}, cache ${mib(m.cacheBytes)}`);
+      }
+      const script = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "^--type=[a-z-]*\\|^--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
+      const ps = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', script], { env: cenv }, (_e, out) => r(String(out))));
+      note(`PSS MiB (total, anon, shmem) per process:\n${ps.trimEnd()}`);
+    }
+    if (reconnect) {
+      // KVM_RELEASE_AFTER=0: the KVM closes when the viewer leaves; wait for the idle status page, then return.
+      while (emu.state().liveKvmSessions > 0) await sleep(50);
+      while (!events.some(([, w]) => w.includes('opens when a viewer connects') && events.some(([, x]) => x.includes('no viewer')))) await sleep(50);
+      await sleep(1500);
+      const t1 = Date.now();
+      note('--- a viewer returns');
+      await Promise.all([watchVnc('returning viewer', false), (async () => { if (container) return; await sleep(50); const d = await display(); while (!(await xShowsMarker(d, colour))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
+      note(`returning viewer: ${(Date.now() - t1) / 1000} s`);
+    }
+  } finally {
+    if (container) execFile('podman', ['rm', '--force', '--time', '3', name], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, () => proc.kill('SIGTERM'));
+    else proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+    await emu.close();
+  }
+  for (const [t, w] of events.sort((a, b) => a[0] - b[0])) process.stdout.write(`${rel(t)}  ${w}\n`);
+}
+
+await main();
