@@ -17,10 +17,11 @@ export const CHROMIUM_EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromi
 
 /**
  * playwright-core, loaded on first use: it is most of the supervisor's start-up (~40 MiB of heap, 0.5-1 s of
- * loading), so the supervisor starts Xvfb first and loads it while Xvfb and x11vnc come up (preloadPlaywright).
+ * loading that blocks the event loop), so Xvfb and x11vnc are started before it loads. Loading it while Xvfb
+ * starts instead held back x11vnc (and the RFB greeting) by the whole load to win at most Xvfb's 0.2 s.
  */
 let playwright: Promise<typeof import('playwright-core')> | undefined;
-export function preloadPlaywright(): Promise<typeof import('playwright-core')> {
+function loadPlaywright(): Promise<typeof import('playwright-core')> {
   playwright ??= import('playwright-core');
   return playwright;
 }
@@ -78,7 +79,7 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
 
 /** `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC. */
 export async function launchChromium(o: ChromiumOptions, profileDir: string, home: string): Promise<BrowserContext> {
-  const { chromium } = await preloadPlaywright();
+  const { chromium } = await loadPlaywright();
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_EXECUTABLE,
     headless: false,

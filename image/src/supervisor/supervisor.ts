@@ -12,7 +12,7 @@ import { ConsoleEnvError, CONSOLE_DEFAULTS, describeAppInfo, parseConsoleEnv, ty
 import type { Logger } from '@bmc-console/common/log';
 import { statusPageHtml, STEP_OVERLAY_FUNCTION, stepOverlayInitScript } from '../status-page/status-page.js';
 import { Backoff } from './backoff.js';
-import { findBrowserPid, launchChromium, preloadPlaywright } from './chromium.js';
+import { findBrowserPid, launchChromium } from './chromium.js';
 import type { Child } from './child-process.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import { errorApp, fakeApp } from './fake-app.js';
@@ -158,8 +158,6 @@ export class Supervisor {
       this.onVncReady = resolve;
     });
     this.loopDone = this.loop();
-    // playwright-core loads while Xvfb and x11vnc start (Xvfb is spawned in the loop's first microtasks).
-    setImmediate(() => void preloadPlaywright().catch(() => undefined));
     await ready;
   }
 
