@@ -181,7 +181,7 @@ async function responsive(endpoint: Endpoint, password: string, emu: Emulator, t
  * Issue 10: after the last viewer left, waits until the supervisor has released the BMC's KVM (the emulator has no
  * live KVM session: KVM_RELEASE_AFTER, default 60 s), then times a fresh viewer's connect -> KVM marker on screen.
  */
-async function connectAfterRelease(l: Live, colour: { r: number; g: number; b: number }, label: string): Promise<{ releaseSec: number; connectSec: number }> {
+async function connectAfterRelease(l: Live, colour: { r: number; g: number; b: number }, label: string): Promise<{ releaseSec: number; connectSec: number; connect: number }> {
   const left = Date.now();
   const releaseDeadline = left + RELEASE_TIMEOUT_SEC * 1000;
   const idleBefore = await countLogLines(l.node, IDLE_STATUS);
@@ -199,7 +199,7 @@ async function connectAfterRelease(l: Live, colour: { r: number; g: number; b: n
   await sleep(1000);
   const connect = Date.now();
   const seen = await waitForPicture(l.endpoint, l.vncPassword, colour, 120_000, label);
-  return { releaseSec: (released - left) / 1000, connectSec: (seen - connect) / 1000 };
+  return { releaseSec: (released - left) / 1000, connectSec: (seen - connect) / 1000, connect };
 }
 
 /** How many lines of the container's log contain `text`. */
@@ -208,8 +208,8 @@ async function countLogLines(node: string, text: string): Promise<number> {
   return `${r.stdout}\n${r.stderr}`.split('\n').filter((line) => line.includes(text)).length;
 }
 
-/** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms]. */
-async function supervisorSteps(node: string): Promise<[string, number][]> {
+/** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms], the first of each label from `since` on. */
+async function supervisorSteps(node: string, since = 0): Promise<[string, number][]> {
   const r = await podman(['logs', containerName(node)]);
   const out: [string, number][] = [];
   const seen = new Set<string>();
@@ -217,7 +217,7 @@ async function supervisorSteps(node: string): Promise<[string, number][]> {
     if (!line.startsWith('{')) continue;
     try {
       const j = JSON.parse(line) as { time?: number; msg?: string; step?: string };
-      if (typeof j.time !== 'number' || !j.msg) continue;
+      if (typeof j.time !== 'number' || !j.msg || j.time < since) continue;
       // URLs and ports differ per run; without them the same step lines up across runs.
       const label = (j.step ? `status: ${j.step}` : j.msg).replace(/https?:\/\/\S+/g, '<BMC URL>');
       if (seen.has(label)) continue;
@@ -330,6 +330,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
           const r = await connectAfterRelease(started.live, colour, `${node}-after-release`);
           releaseWaits.push(r.releaseSec);
           afterRelease.push(r.connectSec);
+          // Where the returning viewer's wait goes: the supervisor's steps from its connect on.
+          const steps = (await supervisorSteps(node, r.connect)).map(([label, t]) => `${label} +${((t - r.connect) / 1000).toFixed(2)}`);
+          (results.notes ??= []).push(`viewer connect after the release, run ${i} (s from the connect): ${[...steps, `VNC client sees the KVM canvas +${r.connectSec.toFixed(2)}`].join('; ')}`);
         }
       } catch (err) {
         (results.notes ??= []).push(`start run ${i}: ${(err as Error).message}`);
