@@ -75,4 +75,8 @@ describe('file token store', () => {
     }
     expect(seen.size).toBe(200);
   });
+
+  it('never makes a VNC password x11vnc reads as a comment (a leading #: x11vnc exits 1)', () => {
+    for (let i = 0; i < 5000; i++) expect(newVncPassword()).not.toContain('#');
+  });
 });

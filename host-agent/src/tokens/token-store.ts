@@ -46,11 +46,14 @@ export function consoleUrl(publicUrl: string, node: string, token: string): stri
   return `${publicUrl}${publicUrl.includes('?') ? '&' : '?'}path=${path}`;
 }
 
-/** A per-console VNC password: 8 random printable characters (VNC authentication uses only 8 bytes). */
+/**
+ * A per-console VNC password: 8 random printable characters (VNC authentication uses only 8 bytes). No '#':
+ * x11vnc's -passwdfile takes a line starting with '#' for a comment and exits ("cannot read a valid line").
+ */
 export function newVncPassword(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.+=!@#%^*';
+  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.+=!@%^*';
   const bytes = randomBytes(8);
-  // 64 of 68 characters would bias slightly; rejection sampling keeps it uniform.
+  // 64 of 67 characters would bias slightly; rejection sampling keeps it uniform.
   let out = '';
   for (let i = 0; out.length < 8; i++) {
     const b = i < bytes.length ? bytes[i]! : randomBytes(1)[0]!;
