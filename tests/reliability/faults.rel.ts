@@ -184,7 +184,16 @@ describe.skipIf(skip)('faults', () => {
     const timeline = await recoveryTimeline(A, t0, `kill-${name.split(' ')[0]!.toLowerCase()}-${name.includes('renderer') ? 'renderers' : 'main'}.log`);
     const after = await containerIdentity(ctr);
     const same = after.id === before.id && after.startedAt === before.startedAt;
-    record({ test: `kill -9 of ${name} inside the console: picture back, same container`, area: 'fault', tried: `kill -9 ${name} (pid ${pids.join(',')}) at once via podman exec; time from the kill`, held: `KVM picture back after ${seconds.toFixed(1)} s (bound ${PICTURE_BOUND_S} s); container ${same ? 'not restarted (same id, StartedAt)' : 'RESTARTED'}; the test's viewer got a picture again after ${firstFrame ? ((firstFrame - t0) / 1000).toFixed(1) : '?'} s; supervisor: ${timeline}` });
+    // The supervisor done in time but the screen late: the time went to Chromium painting its new window.
+    const kvmOpenAt = Number(/\+([\d.]+) s the KVM is showing/.exec(timeline)?.[1] ?? NaN);
+    const paintLate = seconds > PICTURE_BOUND_S && kvmOpenAt <= PICTURE_BOUND_S - 2;
+    record({
+      test: `kill -9 of ${name} inside the console: picture back, same container`,
+      area: 'fault',
+      tried: `kill -9 ${name} (pid ${pids.join(',')}) at once via podman exec; time from the kill`,
+      held: `KVM picture back after ${seconds.toFixed(1)} s (bound ${PICTURE_BOUND_S} s); container ${same ? 'not restarted (same id, StartedAt)' : 'RESTARTED'}; the test's viewer got a picture again after ${firstFrame ? ((firstFrame - t0) / 1000).toFixed(1) : '?'} s; supervisor: ${timeline}`,
+      ...(paintLate ? { known: `image/src/supervisor/chromium.ts (Chromium itself): the relaunched browser had the KVM page open ${kvmOpenAt.toFixed(1)} s after the kill, but its kiosk window stayed white (not painted; screens in shots/) until ${seconds.toFixed(1)} s` } : {}),
+    });
     expect(same).toBe(true);
     expect(seconds).toBeLessThanOrEqual(PICTURE_BOUND_S);
   };
