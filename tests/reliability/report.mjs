@@ -48,8 +48,17 @@ const scanned = [];
 const leaks = [];
 let bytes = 0;
 for (const d of dirs) {
-  // A run whose secrets list is gone (already reported) has nothing to look for.
-  if (!existsSync(join(d, 'secrets.txt'))) continue;
+  // A run whose secrets list is gone (already reported) contributes the result of its own scan (scan.json).
+  if (!existsSync(join(d, 'secrets.txt'))) {
+    if (!existsSync(join(d, 'scan.json'))) continue;
+    const done = JSON.parse(readFileSync(join(d, 'scan.json'), 'utf8'));
+    secretCount += done.secrets;
+    bytes += done.bytes;
+    scanned.push(...Array.from({ length: done.files }, (_, i) => `${d}#${i}`));
+    leaks.push(...done.leaks);
+    continue;
+  }
+  const before = { files: scanned.length, bytes, leaks: leaks.length };
   const secrets = [...new Set(readFileSync(join(d, 'secrets.txt'), 'utf8').split('\n').filter((s) => s.length >= 6))];
   secretCount += secrets.length;
   const logDir = join(d, 'logs');
@@ -60,6 +69,7 @@ for (const d of dirs) {
     scanned.push(f);
     secrets.forEach((s, i) => text.includes(s) && leaks.push(`${f.split('/').slice(-2).join('/')} holds secret #${i + 1}`));
   }
+  writeFileSync(join(d, 'scan.json'), JSON.stringify({ secrets: secrets.length, files: scanned.length - before.files, bytes: bytes - before.bytes, leaks: leaks.slice(before.leaks) }));
 }
 table.push({
   area: 'secrets',
@@ -102,7 +112,7 @@ if (flags.includes('--write-docs')) {
     'runs the default size after vitest and counts its rows in the final `N passed, N failed` line (`BMC_TEST_RELIABILITY=0` leaves it out).',
     'Fault rows time from the moment of the kill (read inside the container) and give the supervisor\'s own timeline;',
     'the screens on the way back are kept in the run\'s output directory (`shots/`).',
-    ...(dirs.length > 1 ? ['', `This table combines ${dirs.length} runs: the whole suite, then single files run again after fixes to the tests (a later run of a file replaces its rows).`] : []),
+    ...(dirs.length > 1 ? ['', `This table combines ${dirs.length} runs: the whole suite, then single files run again (a later run of a file replaces its rows; the secrets scan adds up every run's own scan).`] : []),
     ...(loadavg()[0] > 2 * cpus().length
       ? ['', `**The machine was shared** with other test runs (load average ${loadavg()[0].toFixed(0)} on ${cpus().length} CPUs): rows that fail only on a time bound (picture back within 10 s, message within 5 s) are not conclusive here; run the suite on an idle machine for those numbers.`]
       : []),
