@@ -173,6 +173,10 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
   if (vncPassword !== undefined && vncPassword.length > 8)
     // VNC authentication uses only the first 8 bytes; refusing longer ones avoids a false sense of strength.
     problems.push({ variable: 'VNC_PASSWORD', message: 'must be at most 8 characters (VNC authentication uses only 8 bytes)' });
+  // x11vnc -passwdfile reads a line starting with # as a comment (and exits: no password), and a line break would
+  // split the password.
+  if (vncPassword !== undefined && (vncPassword.startsWith('#') || /[\r\n]/.test(vncPassword)))
+    problems.push({ variable: 'VNC_PASSWORD', message: 'must not start with "#" or hold a line break (x11vnc would not read it)' });
 
   let vncPort: number = CONSOLE_DEFAULTS.vncPort;
   if (env.VNC_PORT !== undefined && env.VNC_PORT.trim() !== '') {

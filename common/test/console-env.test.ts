@@ -21,6 +21,18 @@ describe('parseConsoleEnv', () => {
       expect(msg).not.toContain('s3cr3t');
     }
   });
+  it('refuses a VNC_PASSWORD that x11vnc would not read, without showing it', () => {
+    for (const pw of ['#abc', 'ab\ncd']) {
+      expect(() => parseConsoleEnv({ VNC_PASSWORD: pw }), JSON.stringify(pw)).toThrow(/VNC_PASSWORD: must not start with "#" or hold a line break/);
+      try {
+        parseConsoleEnv({ VNC_PASSWORD: pw });
+      } catch (e) {
+        expect((e as Error).message).not.toContain(pw);
+      }
+    }
+    expect(parseConsoleEnv({ VNC_PASSWORD: 'a#b' }).vncPassword).toBe('a#b');
+  });
+
   it('requires address, username and password for redfish-graphical', () => {
     expect(() => parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: '{"address":"https://b"}' })).toThrow(/APP_INFO\.username/);
   });
