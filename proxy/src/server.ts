@@ -56,7 +56,9 @@ type Rejection = { status: number; reason: string; message: string };
 export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<RunningProxy> {
   const config = parseProxyConfig(input);
   const log = deps.logger ?? createLogger('bmc-console-proxy');
-  const verifier = deps.verifier ?? new AgentTokenVerifier(config.agentUrl, config.agentTimeoutMs);
+  // Ours is closed with the proxy (its kept-alive agent connections); an injected verifier belongs to the caller.
+  const ownVerifier = deps.verifier ? undefined : new AgentTokenVerifier(config.agentUrl, config.agentTimeoutMs);
+  const verifier: TokenVerifier = deps.verifier ?? ownVerifier!;
   const metrics = new ProxyMetrics();
   const readBuffers = new ReadBufferPool();
   const limits = new SessionLimits(config.limits);
@@ -270,6 +272,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       closing = true;
       for (const s of [...sessions]) s.close('shuttingDown');
       await Promise.all([closeServer(server), metricsServer ? closeServer(metricsServer) : undefined]);
+      ownVerifier?.close();
     },
   };
 }
