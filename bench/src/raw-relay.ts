@@ -1,5 +1,5 @@
 /**
- * The physical limit for a relay: plain TCP in, plain TCP out, bytes piped without framing or inspection.
+ * A plain node TCP relay for reference: TCP in, TCP out, stream pipe() without framing or inspection.
  * Runs as its own process like the proxies it is compared with; argv: <target port>.
  * Prints {"benchReady":true,"port":N} on stdout when listening.
  */
