@@ -316,12 +316,17 @@ export class Supervisor {
 
   /** The browser process is gone (or unusable): drop it; the loop launches a new one after the backoff. */
   private lostBrowser(browser: Browser, how: string): void {
-    if (this.browser !== browser) return;
+    if (this.dropBrowser(browser)) this.died('chromium', how);
+  }
+
+  /** Ends the app session in `browser` and closes it, if it is still the current one; false if it was not. */
+  private dropBrowser(browser: Browser): boolean {
+    if (this.browser !== browser) return false;
     this.browser = undefined;
     this.state.chromiumPid = undefined;
     browser.abort.abort();
     void browser.context.close().catch(() => undefined);
-    this.died('chromium', how);
+    return true;
   }
 
   /** Runs the app in `page` of the running browser until the page or the browser goes. */
@@ -343,12 +348,7 @@ export class Supervisor {
       fail: (cause, hint, details) => this.showFailure(view, cause, hint, details),
       demand: this.demand,
       relaunch: () => {
-        if (this.browser !== browser) return;
-        this.browser = undefined;
-        this.state.chromiumPid = undefined;
-        browser.abort.abort();
-        void browser.context.close().catch(() => undefined);
-        this.poke();
+        if (this.dropBrowser(browser)) this.poke();
       },
       ...(launchFailure ? { launchFailure } : {}),
     };
