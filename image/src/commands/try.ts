@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Browser } from 'playwright-core';
 import { createLogger } from '@bmc-console/common/log';
 import { browserTrust } from '../supervisor/browser-trust.js';
 import { ConsoleFailure, type BmcTarget } from '../vendor-script.js';
@@ -135,20 +136,12 @@ export async function main(argv: string[]): Promise<number> {
   // The browser trusts the BMC as the console's would (verify_ca): a pin, or the CA bundle in an NSS database that
   // lives in a throw-away HOME, so the user's own browser profile is never touched.
   const home = mkdtempSync(join(tmpdir(), 'bmc-console-try-home-'));
-  let browser;
+  let browser: Browser | undefined;
+  let code = 0;
   try {
     const trustArgs = await browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home });
     const env = { ...process.env, HOME: home, XAUTHORITY: process.env.XAUTHORITY ?? join(homedir(), '.Xauthority') };
     browser = await launchTryBrowser({ headed: args.headed === true, args: trustArgs, env });
-  } catch (e) {
-    await emulator?.close().catch(() => undefined);
-    rmSync(home, { recursive: true, force: true });
-    if (e instanceof ConsoleFailure) process.stderr.write(`failed (${e.kind}): ${e.cause}\n  hint: ${e.hint}\n`);
-    else process.stderr.write(`failed: cannot start Chromium: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  let code = 0;
-  try {
     const c = await tryConsole({
       browser,
       bmc,
@@ -170,10 +163,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     code = 1;
     if (e instanceof ConsoleFailure) process.stderr.write(`failed (${e.kind}): ${e.cause}\n  hint: ${e.hint}\n`);
-    else process.stderr.write(`failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.stderr.write(`screenshots in ${out}\n`);
+    else process.stderr.write(`failed: ${browser ? '' : 'cannot start Chromium: '}${e instanceof Error ? e.message : String(e)}\n`);
+    if (browser) process.stderr.write(`screenshots in ${out}\n`);
   } finally {
-    await browser.close().catch(() => undefined);
+    await browser?.close().catch(() => undefined);
     await emulator?.close().catch(() => undefined);
     rmSync(home, { recursive: true, force: true });
   }
