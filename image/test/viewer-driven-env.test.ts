@@ -1,7 +1,7 @@
 /** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP table. */
 import { describe, expect, it } from 'vitest';
 import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
-import { establishedPeers } from 'bmc-console/supervisor/vnc-viewers';
+import { establishedPeers, peersOnPort } from 'bmc-console/supervisor/vnc-viewers';
 
 describe('KVM_RELEASE_AFTER', () => {
   it('defaults to 60 s and accepts seconds or "always"', () => {
@@ -25,5 +25,6 @@ describe('establishedPeers', () => {
       '   3: 0100007F:170C 0100007F:9C41 06 00000000:00000000 00:00000000 00000000     0        0 4 1',
     ].join('\n');
     expect(establishedPeers(table, 5900)).toEqual(['0100007F:9C40']);
+    expect(peersOnPort(table, 5900, 'listen')).toEqual(['00000000:0000']); // what the HEALTHCHECK looks for
   });
 });

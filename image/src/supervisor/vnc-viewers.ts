@@ -7,21 +7,27 @@
  */
 import { readFile } from 'node:fs/promises';
 
-const ESTABLISHED = '01';
-const TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
+/** TCP states as the kernel's tables write them. */
+const TCP_STATE = { established: '01', listen: '0A' } as const;
+export const TCP_TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 
-/** The remote ends ("addr:port" in the kernel's hex) of established connections to `port`. */
-export function establishedPeers(table: string, port: number): string[] {
+/** The remote ends ("addr:port" in the kernel's hex) of sockets on local `port` in `state`. */
+export function peersOnPort(table: string, port: number, state: keyof typeof TCP_STATE): string[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   const peers: string[] = [];
   for (const line of table.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     const local = f[1];
     const remote = f[2];
-    if (!local || !remote || f[3] !== ESTABLISHED) continue;
+    if (!local || !remote || f[3] !== TCP_STATE[state]) continue;
     if (local.slice(local.lastIndexOf(':') + 1) === hexPort) peers.push(remote);
   }
   return peers;
+}
+
+/** The remote ends of established connections to `port`. */
+export function establishedPeers(table: string, port: number): string[] {
+  return peersOnPort(table, port, 'established');
 }
 
 export class VncViewers {
@@ -52,7 +58,7 @@ export class VncViewers {
     this.polling = true;
     try {
       const now = new Set<string>();
-      for (const t of TABLES) {
+      for (const t of TCP_TABLES) {
         const text = await readFile(t, 'utf8').catch(() => '');
         for (const p of establishedPeers(text, this.port)) if (!this.ownPorts.has(parseInt(p.slice(p.lastIndexOf(':') + 1), 16))) now.add(p);
       }
