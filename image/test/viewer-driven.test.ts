@@ -138,4 +138,24 @@ describe('viewer-driven KVM sessions against the emulator (iDRAC 9)', { timeout:
     expect(maxLive).toBeLessThanOrEqual(Math.min(1, cap));
     expect(emu.state().liveKvmSessions).toBe(0);
   });
+  it('a BMC that was down at start: the failure is logged once, and the first viewer after it is back gets the KVM without waiting out the retry delay', async () => {
+    emu.setDown(true);
+    let c: ConsoleProcess | undefined;
+    try {
+      c = await startConsole(env('60'));
+      // The certificate fetch at launch failed: logged with its kind, and the next try is a minute away (nobody watches).
+      await c.waitForOutput(/"kind":"unreachable".*"retryInMs":60000/);
+      emu.setDown(false);
+      // Well inside that minute: the arriving viewer is the signal to try again.
+      const v = await viewer(c.port);
+      await waitForKvm(v, 45_000);
+      await c.waitForOutput(/the BMC certificate is available now/);
+      v.close();
+      expect(c.output().match(/"the console failed"/g)?.length).toBe(1);
+    } finally {
+      emu.setDown(false);
+      await c?.stop();
+    }
+    expect(c?.output()).not.toContain(emu.password);
+  });
 });

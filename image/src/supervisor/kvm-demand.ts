@@ -26,6 +26,7 @@ export class KvmDemand {
     return new Promise((resolve) => {
       const done = () => {
         signal.removeEventListener('abort', done);
+        this.waiters = this.waiters.filter((w) => w !== done);
         resolve();
       };
       this.waiters.push(done);

@@ -17,6 +17,14 @@ import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 // A page check (no BMC request): often enough that a lost BMC is on screen well within 5 s.
 export const ALIVE_POLL_MS = 2000;
 
+// Pacing of tries after a failure. A login can fail again (and BMCs lock accounts after a few wrong passwords),
+// so anything past the network backs off slowly. A BMC that did not answer costs nothing to try again: while
+// a viewer watches it is tried every few seconds, so the KVM is back soon after the BMC is.
+export const RETRY_AFTER_LOGIN_FAILURE = { initialMs: 10_000, maxMs: 120_000, factor: 2, resetAfterMs: 600_000 };
+export const RETRY_AFTER_UNREACHABLE = { initialMs: 2_000, maxMs: 15_000, factor: 2, resetAfterMs: 600_000 };
+// Nobody watching: no hurry (the first viewer to arrive cuts the wait short).
+export const RETRY_UNWATCHED_MIN_MS = 60_000;
+
 /** APP_INFO -> where the BMC is (Ironic's parse_driver_info already split the address; https is assumed). */
 export function bmcTarget(info: AppInfo): BmcTarget {
   const raw = info.address ?? '';
@@ -55,19 +63,56 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   // What the BMC is, from the last session that opened its KVM: a browser or page restarted by the supervisor
   // (crash, Xvfb death) opens the KVM again without asking Redfish again. Forgotten on any failure or session loss.
   let known: Discovery | undefined;
-  const retry = new Backoff({ initialMs: 10_000, maxMs: 120_000, factor: 2, resetAfterMs: 600_000 });
+  const retry = { login: new Backoff(RETRY_AFTER_LOGIN_FAILURE), unreachable: new Backoff(RETRY_AFTER_UNREACHABLE) };
+  let browserHome = '';
+  let lastLogged = '';
 
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
+  const trust = () => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome });
+
+  /**
+   * Logs and shows a failure, then waits for the next try: the backoff for its kind (at least a minute while
+   * nobody watches), cut short when the first viewer arrives. The same failure again is logged at debug level.
+   */
+  async function failAndWait(s: BrowserSession, err: unknown, signal: AbortSignal): Promise<void> {
+    const f = toFailure(err);
+    const cause = scrub(f.cause);
+    const backoff = f.kind === 'unreachable' ? retry.unreachable : retry.login;
+    const watched = s.demand.wanted;
+    const delay = watched ? backoff.nextDelay(Date.now()) : Math.max(RETRY_UNWATCHED_MIN_MS, backoff.nextDelay(Date.now()));
+    s.log[cause === lastLogged ? 'debug' : 'error']({ kind: f.kind, cause, retryInMs: delay, tries: backoff.consecutiveFailures }, 'the console failed');
+    lastLogged = cause;
+    const next = `Trying again in ${Math.round(delay / 1000)} s${watched ? '' : ', or as soon as a viewer connects'} (try ${backoff.consecutiveFailures}).`;
+    await s.fail(cause, f.hint, [next]).catch(() => undefined);
+    const waited = new AbortController(); // whichever wait ends first ends the other
+    const both = AbortSignal.any([signal, waited.signal]);
+    await Promise.race(watched ? [sleep(delay, both)] : [sleep(delay, both), s.demand.whenWanted(both)]);
+    waited.abort();
+  }
 
   return {
-    browserArgs: (home) => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home }),
+    browserArgs: (home) => {
+      browserHome = home;
+      return trust();
+    },
 
     async run(s: BrowserSession) {
       if (s.launchFailure) {
-        const f = toFailure(s.launchFailure);
-        await s.fail(scrub(f.cause), f.hint);
-        await sleep(retry.nextDelay(Date.now()), s.signal);
-        if (!s.signal.aborted) s.relaunch();
+        // The browser cannot trust the BMC yet (its certificate could not be fetched, say). Keep this browser and
+        // the failure on screen, and try the trust step alone; relaunch with the new flags once it works.
+        let err: unknown = s.launchFailure;
+        for (;;) {
+          await failAndWait(s, err, s.signal);
+          if (s.signal.aborted) return;
+          try {
+            await trust();
+            break;
+          } catch (e) {
+            err = e;
+          }
+        }
+        s.log.info('the BMC certificate is available now; starting a browser that trusts it');
+        s.relaunch();
         return;
       }
       while (!s.signal.aborted) {
@@ -100,10 +145,13 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             ...(info.node_uuid ? { node: info.node_uuid } : {}),
           };
           current = { script, ctx };
-          retry.started(Date.now());
+          const attempt = Date.now();
+          retry.login.started(attempt);
+          retry.unreachable.started(attempt);
           await script.open(ctx);
           if (!signal.aborted) {
             known = discovery;
+            lastLogged = '';
             await s.status(null);
             s.log.info({ family: script.family }, 'the KVM is showing');
           }
@@ -123,12 +171,9 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           if (s.signal.aborted) return;
           if (!signal.aborted) {
             known = undefined;
-            const f = toFailure(err);
-            s.log.error({ kind: f.kind, cause: scrub(f.cause) }, 'the console failed');
-            await s.fail(scrub(f.cause), f.hint).catch(() => undefined);
             if (current) await current.script.close(current.ctx).catch(() => undefined);
             current = undefined;
-            await sleep(retry.nextDelay(Date.now()), signal);
+            await failAndWait(s, err, signal);
           }
         }
         if (s.signal.aborted) return;
