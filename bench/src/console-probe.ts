@@ -7,7 +7,8 @@
  * --container: the same in the console image under podman (the podman provider's flags; no X grabs, the image
  * has no X tools), then the container's memory with the KVM showing: cgroup usage and PSS per process.
  * --reconnect: KVM_RELEASE_AFTER=0; after the first picture the viewer leaves, and a returning viewer is timed.
- * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--reconnect] [--env NAME=VALUE ...]
+ * --image NAME: another image than localhost/bmc-console:latest (an experiment built FROM it, say).
+ * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   }
   const reconnect = args.includes('--reconnect');
   const container = args.includes('--container');
+  const image = args.includes('--image') ? args[args.indexOf('--image') + 1] : 'localhost/bmc-console:latest';
   const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: 'probe' });
   const colour = kvmMarkerColor('idrac9');
   const port = await freePort();
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
 
   // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
   const proc = container
-    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} localhost/bmc-console:latest >/dev/null && exec podman logs -f ${name}`], {
+    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
         env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf'), ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       })
