@@ -13,6 +13,11 @@ export interface ConsoleApp {
   run(session: BrowserSession): Promise<void>;
   /** Ends the session cleanly (a vendor KVM session closed, logged out). Must not throw. */
   close(): Promise<void>;
+  /**
+   * The KVM is wanted now (a viewer connected, or KVM_RELEASE_AFTER=always), perhaps before the browser is up:
+   * an app may start the work that needs no browser (Redfish discovery) so that run() finds it done. Must not throw.
+   */
+  kvmWanted?(log: Logger): void;
 }
 
 export interface BrowserSession {

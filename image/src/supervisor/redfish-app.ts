@@ -7,7 +7,8 @@
 import type { AppInfo } from '@bmc-console/common/console-env';
 import { discover } from '../discovery/discover.js';
 import type { Discovery } from '../discovery/types.js';
-import { createRedfishClient } from '../redfish/client.js';
+import { createRedfishClient, type RedfishClient } from '../redfish/client.js';
+import type { Logger } from '@bmc-console/common/log';
 import { ConsoleFailure, type BmcTarget, type ConsoleContext, type VendorScript } from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
 import { browserTrust } from './browser-trust.js';
@@ -67,6 +68,14 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   let browserHome = '';
   let lastLogged = '';
 
+  // Discovery started by kvmWanted() while Chromium may still be launching (~0.2 s of Redfish off the start);
+  // the next run() takes it. Dropped after a failure: the next try asks the BMC afresh.
+  let early: Promise<{ redfish: RedfishClient; discovery: Discovery }> | undefined;
+  const discoverBmc = (log: Logger) => {
+    const redfish = createRedfishClient(bmc, { log: log.child({ component: 'redfish' }) });
+    return discover(redfish).then((discovery) => ({ redfish, discovery }));
+  };
+
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
   const trust = () => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome });
 
@@ -75,6 +84,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
    * nobody watches), cut short when the first viewer arrives. The same failure again is logged at debug level.
    */
   async function failAndWait(s: BrowserSession, err: unknown, signal: AbortSignal): Promise<void> {
+    early = undefined;
     const f = toFailure(err);
     const cause = scrub(f.cause);
     const backoff = f.kind === 'unreachable' ? retry.unreachable : retry.login;
@@ -111,6 +121,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             err = e;
           }
         }
+        early = undefined;
         s.log.info('the BMC certificate is available now; starting a browser that trusts it');
         s.relaunch();
         return;
@@ -126,9 +137,17 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
         const signal = AbortSignal.any([s.signal, s.demand.releaseSignal()]);
         try {
           await s.status(`Connecting to the BMC at ${bmc.origin}`);
-          const redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
-          const discovery = known ?? (await discover(redfish));
-          if (discovery !== known) s.log.info({ discovery }, 'discovered the BMC');
+          let redfish: RedfishClient;
+          let discovery: Discovery;
+          if (known) {
+            redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
+            discovery = known;
+          } else {
+            const pending = early ?? discoverBmc(s.log);
+            early = undefined;
+            ({ redfish, discovery } = await pending);
+            s.log.info({ discovery }, 'discovered the BMC');
+          }
           const script = pickVendorScript(discovery);
           await s.status(`Opening the ${script.displayName} console`);
           const ctx: ConsoleContext = {
@@ -189,6 +208,12 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           await s.page.goto('about:blank').catch(() => undefined);
         }
       }
+    },
+
+    kvmWanted(log) {
+      if (known || early) return;
+      early = discoverBmc(log);
+      early.catch(() => undefined); // run() reports it, or it is dropped
     },
 
     async close() {

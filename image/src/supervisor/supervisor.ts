@@ -140,6 +140,7 @@ export class Supervisor {
         // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
         this.demand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
           this.log.info({ viewers, kvmWanted: wanted }, wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM');
+          if (wanted) this.app.kvmWanted?.(this.log);
           this.state.kvmWanted = wanted;
           this.writeState();
         });
@@ -152,7 +153,7 @@ export class Supervisor {
           this.demand.setViewers(n);
         }, this.probePorts);
         this.viewers.start();
-      }
+      } else if (env.app !== 'fake') this.app.kvmWanted?.(this.log);
     }
     const ready = new Promise<void>((resolve) => {
       this.onVncReady = resolve;
