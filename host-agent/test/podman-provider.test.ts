@@ -114,13 +114,15 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(await agent.verify(node, tokenOf(started.url))).toEqual({ ok: false, reason: 'revoked' });
   }, SLOW);
 
-  it('with podman secrets and a CA file: values round-trip, CA mounted read-only, secrets removed on stop', async () => {
+  it('with podman secrets and a CA file: values round-trip (a stale secret replaced), CA mounted read-only, secrets removed on stop', async () => {
     const agent = await podmanAgent({ container_credentials: 'secret' }, stub);
     const node = `pod-${process.pid}-b`;
     const name = `bmc-console-${node}`;
     const ca = join(mkdtempSync(join(tmpdir(), 'agent-ca-')), 'bmc-ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n');
     const info = appInfo({ verify_ca: ca });
+    // A secret left by an earlier run (say its agent crashed): replaced, not an error.
+    execFileSync('podman', ['secret', 'create', '--env', `${name}-app-info`, 'STALE_VALUE'], { env: { ...process.env, STALE_VALUE: '{"stale":true}' } });
     await agent.start({ node, appInfo: info });
     const inside = JSON.parse(containerFile(name, containerEnv(name).APP_INFO_FILE!)) as Record<string, unknown>;
     expect(inside).toEqual({ ...info, verify_ca: CONTAINER_CA_PATH });

@@ -75,10 +75,13 @@ export class PodmanProvider extends BaseProvider {
     const name = consoleName(req.node);
     const secrets = secretsOf(req);
     const fail = this.failer(req.node, secrets);
-    await this.cli(['rm', '--force', name]); // a stale container of an earlier run; its exit code does not matter
+    // A stale container of an earlier run goes (its exit code does not matter) while the secrets are created:
+    // each podman call costs ~0.1 s, and these were most of the time before the container ran.
+    const staleRemoved = this.cli(['rm', '--force', name]);
     let secretNames: Record<string, string> | undefined;
     try {
-      if (this.credentials === 'secret') secretNames = await this.createSecrets(req);
+      if (this.credentials === 'secret') secretNames = await this.createSecrets(req, staleRemoved);
+      await staleRemoved;
       const { args, env } = this.runArgs(req, secretNames);
       const run = await this.cli(args, env);
       if (run.code !== 0) throw fail(`${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`);
@@ -106,26 +109,36 @@ export class PodmanProvider extends BaseProvider {
     return `${consoleName(node)}-${variable.toLowerCase().replace(/_/g, '-')}`;
   }
 
-  /** Podman secrets (value from the CLI's environment), mounted as files: not even `podman inspect` shows the values. */
-  private async createSecrets(req: StartRequest): Promise<Record<string, string>> {
+  /**
+   * Podman secrets (value from the CLI's environment), mounted as files: not even `podman inspect` shows the values.
+   * Created side by side; one left by an earlier run ("name in use") is replaced once the stale container is gone.
+   */
+  private async createSecrets(req: StartRequest, staleRemoved: Promise<unknown>): Promise<Record<string, string>> {
     const { env } = containerEnvironment(req, this.config);
     const names: Record<string, string> = {};
-    for (const k of SECRET_VARS) {
-      const value = env[k];
-      if (value === undefined) continue;
-      const secret = this.secretName(req.node, k);
-      await this.cli(['secret', 'rm', secret]);
-      // `--env NAME VAR` reads the value from the CLI's environment (stdin must be a FIFO for `-`, node gives a socket).
-      const r = await this.cli(['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, 'BMC_CONSOLE_SECRET_VALUE'], { BMC_CONSOLE_SECRET_VALUE: value });
-      if (r.code !== 0) throw new Error(`podman secret create ${secret} failed: ${r.stderr.trim()}`);
-      names[k] = secret;
-    }
+    await Promise.all(
+      SECRET_VARS.map(async (k) => {
+        const value = env[k];
+        if (value === undefined) return;
+        const secret = this.secretName(req.node, k);
+        // `--env NAME VAR` reads the value from the CLI's environment (stdin must be a FIFO for `-`, node gives a socket).
+        const create = () => this.cli(['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, 'BMC_CONSOLE_SECRET_VALUE'], { BMC_CONSOLE_SECRET_VALUE: value });
+        let r = await create();
+        if (r.code !== 0 && /in use|exists/i.test(r.stderr)) {
+          await staleRemoved;
+          await this.cli(['secret', 'rm', secret]);
+          r = await create();
+        }
+        if (r.code !== 0) throw new Error(`podman secret create ${secret} failed: ${r.stderr.trim()}`);
+        names[k] = secret;
+      }),
+    );
     return names;
   }
 
   private async removeSecrets(node: string): Promise<void> {
     if (this.credentials !== 'secret') return;
-    for (const k of SECRET_VARS) await this.cli(['secret', 'rm', this.secretName(node, k)]).catch(() => undefined);
+    await Promise.all(SECRET_VARS.map((k) => this.cli(['secret', 'rm', this.secretName(node, k)]).catch(() => undefined)));
   }
 
   async stop(node: string): Promise<void> {
