@@ -39,6 +39,9 @@ export interface RelayResult {
   throughputRunsMiBs?: number[];
   /** CPU seconds the relay's process tree spent per GiB relayed (single stream). */
   cpuSecondsPerGiB?: number;
+  /** The same stream's CPU seconds per GiB in the benchmark's own client and console (the whole pipeline's cost). */
+  clientCpuSecondsPerGiB?: number;
+  consoleCpuSecondsPerGiB?: number;
   rttP50us?: number;
   rttP99us?: number;
   rttMaxus?: number;
@@ -80,14 +83,23 @@ async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles):
   return { name: 'websockify', pid: child.pid, endpoint: () => ({ kind: 'ws', url, vncPassword }), stop: child.stop };
 }
 
-async function streamOnce(relay: RelayUnderTest, bytes: number): Promise<{ mibs: number; cpuPerGiB: number }> {
+async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: number): Promise<{ mibs: number; cpuPerGiB: number; clientCpuPerGiB: number; consoleCpuPerGiB: number }> {
   const s = await openSession(relay.endpoint());
   try {
     await s.stream(32 * MiB); // warm-up: JIT, socket buffers
     const cpu0 = treeCpuSeconds(relay.pid);
+    const console0 = consolePid ? treeCpuSeconds(consolePid) : 0;
+    const client0 = process.cpuUsage();
     const secs = await s.stream(bytes);
+    const client = process.cpuUsage(client0);
     const cpu = treeCpuSeconds(relay.pid) - cpu0;
-    return { mibs: bytes / MiB / secs, cpuPerGiB: cpu / (bytes / (1024 * MiB)) };
+    const gib = bytes / (1024 * MiB);
+    return {
+      mibs: bytes / MiB / secs,
+      cpuPerGiB: cpu / gib,
+      clientCpuPerGiB: (client.user + client.system) / 1e6 / gib,
+      consoleCpuPerGiB: consolePid ? (treeCpuSeconds(consolePid) - console0) / gib : 0,
+    };
   } finally {
     s.close();
   }
@@ -213,10 +225,12 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     for (let pass = 1; pass <= sizes.rounds; pass++) {
       for (const relay of relays) {
         log(`throughput round ${pass}/${sizes.rounds}: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
-        const r = await attempt(res(relay), 'throughput', () => streamOnce(relay, sizes.streamBytes));
+        const r = await attempt(res(relay), 'throughput', () => streamOnce(relay, sizes.streamBytes, target.pid));
         if (r) {
           (res(relay).throughputRunsMiBs ??= []).push(round2(r.mibs));
           res(relay).cpuSecondsPerGiB = round(r.cpuPerGiB, 3);
+          res(relay).clientCpuSecondsPerGiB = round(r.clientCpuPerGiB, 3);
+          res(relay).consoleCpuSecondsPerGiB = round(r.consoleCpuPerGiB, 3);
         }
       }
     }

@@ -89,6 +89,9 @@ function proxySection(r: BenchResults): string {
     `Single-stream runs (MiB/s): ${(['bmc-console-proxy', 'websockify', 'raw TCP relay'] as const)
       .map((n) => `${n} ${p.relays[n]?.throughputRunsMiBs?.join(', ') ?? '–'}`)
       .join('; ')}.`,
+    `CPU per GiB of the single stream (last round, s): ${(['bmc-console-proxy', 'websockify', 'raw TCP relay'] as const)
+      .map((n) => `${n}: relay ${p.relays[n]?.cpuSecondsPerGiB ?? '–'}, benchmark client ${p.relays[n]?.clientCpuSecondsPerGiB ?? '–'}, benchmark console ${p.relays[n]?.consoleCpuSecondsPerGiB ?? '–'}`)
+      .join('; ')}.`,
     '',
     '| target | goal | this run | |',
     '|---|---|---|---|',
