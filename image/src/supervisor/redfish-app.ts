@@ -71,9 +71,16 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   // Discovery started by kvmWanted() while Chromium may still be launching (~0.2 s of Redfish off the start);
   // the next run() takes it. Dropped after a failure: the next try asks the BMC afresh.
   let early: Promise<{ redfish: RedfishClient; discovery: Discovery }> | undefined;
+  const redfishClient = (log: Logger) => createRedfishClient(bmc, { log: log.child({ component: 'redfish' }) });
   const discoverBmc = (log: Logger) => {
-    const redfish = createRedfishClient(bmc, { log: log.child({ component: 'redfish' }) });
+    const redfish = redfishClient(log);
     return discover(redfish).then((discovery) => ({ redfish, discovery }));
+  };
+  /** Forgets a prefetched discovery nobody took; its Redfish session (if it made one) is logged out. */
+  const dropEarly = () => {
+    const e = early;
+    early = undefined;
+    void e?.then(({ redfish }) => redfish.logout().finally(() => redfish.close())).catch(() => undefined);
   };
 
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
@@ -84,7 +91,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
    * nobody watches), cut short when the first viewer arrives. The same failure again is logged at debug level.
    */
   async function failAndWait(s: BrowserSession, err: unknown, signal: AbortSignal): Promise<void> {
-    early = undefined;
+    dropEarly();
     const f = toFailure(err);
     const cause = scrub(f.cause);
     const backoff = f.kind === 'unreachable' ? retry.unreachable : retry.login;
@@ -121,7 +128,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             err = e;
           }
         }
-        early = undefined;
+        dropEarly();
         s.log.info('the BMC certificate is available now; starting a browser that trusts it');
         s.relaunch();
         return;
@@ -140,7 +147,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           let redfish: RedfishClient;
           let discovery: Discovery;
           if (known) {
-            redfish = createRedfishClient(bmc, { log: s.log.child({ component: 'redfish' }) });
+            redfish = redfishClient(s.log);
             discovery = known;
           } else {
             const pending = early ?? discoverBmc(s.log);

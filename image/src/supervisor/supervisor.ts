@@ -153,7 +153,7 @@ export class Supervisor {
           this.demand.setViewers(n);
         }, this.probePorts);
         this.viewers.start();
-      } else if (env.app !== 'fake') this.app.kvmWanted?.(this.log);
+      } else this.app.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
     }
     const ready = new Promise<void>((resolve) => {
       this.onVncReady = resolve;
