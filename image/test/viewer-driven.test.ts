@@ -101,10 +101,15 @@ describe('viewer-driven KVM sessions against the emulator (iDRAC 9)', { timeout:
       expect(emu.state().logins.ok).toBe(logins);
       expect(emu.state().liveKvmSessions).toBe(1);
       v2.close();
+      // A slow BMC logout keeps the stop's KVM close running across an alive check (every 2 s).
+      emu.control({ slowMs: 2500 });
     } finally {
       await c.stop();
+      emu.control({ slowMs: 0 });
     }
     expect(emu.state().liveKvmSessions).toBe(0);
+    // Stopping takes the open KVM down on purpose: the alive check must not call that a lost session and reopen it.
+    expect(c.output()).not.toMatch(/KVM session was lost|opening it again/);
   });
 
   it('never exceeds the session cap across 20 connect/disconnect cycles (grace 0)', async () => {

@@ -67,6 +67,8 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   const retry = { login: new Backoff(RETRY_AFTER_LOGIN_FAILURE), unreachable: new Backoff(RETRY_AFTER_UNREACHABLE) };
   let browserHome = '';
   let lastLogged = '';
+  // close() ran: the console is stopping and took the KVM down itself, so a failing alive check is no loss.
+  let closed = false;
 
   // Discovery started by kvmWanted() while Chromium may still be launching (~0.2 s of Redfish off the start);
   // the next run() takes it. Dropped after a failure: the next try asks the BMC afresh.
@@ -185,6 +187,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
             await sleep(ALIVE_POLL_MS, signal);
             if (signal.aborted) break;
             const alive = await script.isAlive(ctx).catch(() => false);
+            if (closed) return;
             if (!alive) {
               s.log.warn({ family: script.family }, 'the KVM session was lost; opening it again');
               known = undefined;
@@ -224,6 +227,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
     },
 
     async close() {
+      closed = true;
       const c = current;
       current = undefined;
       if (c) await c.script.close(c.ctx).catch(() => undefined);
