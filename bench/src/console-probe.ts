@@ -8,19 +8,24 @@
  * has no X tools), then the container's memory with the KVM showing: cgroup usage and PSS per process.
  * --reconnect: KVM_RELEASE_AFTER=0; after the first picture the viewer leaves, and a returning viewer is timed.
  * --image NAME: another image than localhost/bmc-console:latest (an experiment built FROM it, say).
+ * --kill-chromium N (with --container): then N times kill -9 the Chromium browser process and time the picture's
+ * return (a fresh viewer each time), as the reliability suite's fault row does; --load K runs K busy loops meanwhile;
+ * --load-consoles K starts K more consoles first (each its own emulator, KVM open, --viewers V watching viewers
+ * asking for updates all the time, default 3), the load under which the suite's kill rows ran.
+ * PROBE_PODMAN_ARGS: more `podman run` flags for the probed console, e.g. a volume for `--cpu-prof` output.
  * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
-import { cgroupMemory, findCgroupDir } from './cgroup-stats.js';
+import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import { showsMarker } from './kvm-picture.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,6 +50,41 @@ function xShowsMarker(display: string, c: { r: number; g: number; b: number }): 
   });
 }
 
+/** K consoles with their KVM open and V viewers each that keep asking for updates (a watched fleet's load). */
+async function startLoadConsoles(count: number, viewers: number, image: string): Promise<{ stop(): Promise<void> }> {
+  const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
+  const names: string[] = [];
+  const emus: Awaited<ReturnType<typeof startEmulator>>[] = [];
+  const clients: RfbClient[] = [];
+  let stopping = false;
+  for (let i = 0; i < count; i++) {
+    const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: `load-${i}` });
+    emus.push(emu);
+    const port = await freePort();
+    const name = `s4-load-${process.pid}-${i}`;
+    names.push(name);
+    const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
+    await new Promise<void>((resolve, reject) => execFile('podman', ['run', '--detach', '--rm', '--init', '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m', '--memory', '1536m', '--pids-limit', '1024', '--pull', 'never', '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...cenv, ...env } }, (err) => (err ? reject(err) : resolve())));
+    await waitForRfbGreeting('127.0.0.1', port, 120_000);
+    for (let v = 0; v < viewers; v++) {
+      const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
+      clients.push(c);
+      void (async () => {
+        while (!stopping) await c.requestUpdate(true).catch(() => sleep(500));
+      })();
+    }
+    process.stderr.write(`load console ${i + 1}/${count} up (load ${loadavg()[0]!.toFixed(1)})\n`);
+  }
+  return {
+    async stop() {
+      stopping = true;
+      for (const c of clients) c.close();
+      await Promise.all(names.map((n) => new Promise((r) => execFile('podman', ['rm', '--force', '--time', '2', n], { env: cenv }, r))));
+      for (const e of emus) await e.close();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const extraEnv: Record<string, string> = {};
@@ -53,8 +93,13 @@ async function main(): Promise<void> {
     if (k) extraEnv[k] = v.join('=');
   }
   const reconnect = args.includes('--reconnect');
+  const kills = args.includes('--kill-chromium') ? Number(args[args.indexOf('--kill-chromium') + 1]) : 0;
+  const hogs = args.includes('--load') ? Number(args[args.indexOf('--load') + 1]) : 0;
+  const loadConsoles = args.includes('--load-consoles') ? Number(args[args.indexOf('--load-consoles') + 1]) : 0;
+  const viewersPer = args.includes('--viewers') ? Number(args[args.indexOf('--viewers') + 1]) : 3;
   const container = args.includes('--container');
-  const image = args.includes('--image') ? args[args.indexOf('--image') + 1] : 'localhost/bmc-console:latest';
+  const image = (args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined) ?? 'localhost/bmc-console:latest';
+  const load = await startLoadConsoles(loadConsoles, viewersPer, image);
   const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: 'probe' });
   const colour = kvmMarkerColor('idrac9');
   const port = await freePort();
@@ -70,7 +115,7 @@ async function main(): Promise<void> {
 
   // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
   const proc = container
-    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
+    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
         env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf'), ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       })
@@ -130,6 +175,15 @@ async function main(): Promise<void> {
   try {
     await Promise.all([watchX(t0), watchVnc('first viewer')]);
     if (container) {
+      // CPU the container spent up to the first picture (all its processes): on 2 cores the start is CPU-bound.
+      const cid = await new Promise<string>((r) => execFile('podman', ['inspect', '--format', '{{.Id}}', name], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, (_e, out) => r(String(out).trim())));
+      const cpuDir = findCgroupDir('cpuacct', cid);
+      if (cpuDir) note(`container CPU up to the picture: ${(cgroupCpuNs(cpuDir) / 1e9).toFixed(2)} s`);
+      const perProcess = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline | cut -c1-70); awk -v n="$c" \'{print ($14+$15)/100, ($16+$17)/100, n}\' $p/stat 2>/dev/null; done';
+      const cpu = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', perProcess], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, (_e, out) => r(String(out))));
+      note(`CPU s per process (own, reaped children):\n${cpu.trimEnd()}`);
+    }
+    if (container) {
       // Memory with the KVM showing (the viewer has left; the KVM stays open for KVM_RELEASE_AFTER).
       await sleep(5000);
       const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
@@ -143,6 +197,23 @@ async function main(): Promise<void> {
       const script = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "^--type=[a-z-]*\\|^--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
       const ps = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', script], { env: cenv }, (_e, out) => r(String(out))));
       note(`PSS MiB (total, anon, shmem) per process:\n${ps.trimEnd()}`);
+    }
+    for (let k = 1; k <= kills; k++) {
+      const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
+      const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+      try {
+        await sleep(3000);
+        const find = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline); case "$c" in *chromium/chromium*) case "$c" in *--type=*) ;; *) echo ${p#/proc/};; esac;; esac; done';
+        const pids = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', find], { env: cenv }, (_e, out) => r(String(out).trim())));
+        const tk = Date.now();
+        note(`--- kill ${k}: kill -9 Chromium ${pids.split('\n').join(',')}`);
+        await new Promise((r) => execFile('podman', ['exec', name, 'kill', '-9', ...pids.split('\n')], { env: cenv }, r));
+        await sleep(500);
+        await watchVnc(`kill ${k}`);
+        note(`kill ${k}: picture back after ${((Date.now() - tk) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`);
+      } finally {
+        for (const b of busy) b.kill('SIGKILL');
+      }
     }
     if (reconnect) {
       // KVM_RELEASE_AFTER=0: the KVM closes when the viewer leaves; wait for the idle status page, then return.
@@ -159,6 +230,7 @@ async function main(): Promise<void> {
     else proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     await emu.close();
+    await load.stop();
   }
   for (const [t, w] of events.sort((a, b) => a[0] - b[0])) process.stdout.write(`${rel(t)}  ${w}\n`);
 }
