@@ -96,6 +96,9 @@ for (const r of table) {
   if (r.known) console.log(`    known: ${r.known}`);
 }
 
+/** Where the page's hand-written part starts; the report keeps it when it rewrites the page. */
+const FINDINGS_HEADING = '## Findings (hand-written';
+
 if (flags.includes('--write-docs')) {
   const cell = (s) => String(s ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
   const md = [
@@ -132,7 +135,11 @@ if (flags.includes('--write-docs')) {
     ...(full ? [] : ['- The `--full` sizes (100,000 tokens, 200 viewers on 20 consoles for 60 s) were not part of this run.']),
     '',
   ].join('\n');
-  writeFileSync(join(root, 'docs', 'reliability.md'), md);
+  // The hand-written findings at the end of the page outlive the regenerated table.
+  const docPath = join(root, 'docs', 'reliability.md');
+  const previous = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
+  const findingsAt = previous.indexOf(FINDINGS_HEADING);
+  writeFileSync(docPath, findingsAt >= 0 ? `${md}\n${previous.slice(findingsAt)}` : md);
   console.log(`\nwrote docs/reliability.md`);
 }
 if (process.env.REL_SUMMARY_FILE) writeFileSync(process.env.REL_SUMMARY_FILE, JSON.stringify({ passed, failed, skipped }));
