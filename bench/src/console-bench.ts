@@ -278,6 +278,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const runs = quick ? 3 : 10;
   const densityGoal = quick ? 5 : 40;
   const live: Live[] = [];
+  // One connected viewer per density console that asks for nothing: it keeps the KVM open (the console releases it
+  // KVM_RELEASE_AFTER after its last viewer), so the checks and the memory see the KVM page showing, as when watched.
+  const holders: RfbClient[] = [];
 
   const startOne = async (node: string): Promise<{ live: Live; t0: number; tGreeting: number }> => {
     const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node });
@@ -367,6 +370,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
       try {
         const s = await startOne(`bench-density-${i}`);
         live.push(s.live);
+        const holder = await RfbClient.connect({ ...s.live.endpoint, password: s.live.vncPassword, timeoutMs: 60_000 });
+        holder.on('error', () => undefined);
+        holders.push(holder);
         await waitForPicture(s.live.endpoint, s.live.vncPassword, colour, 90_000, s.live.node).catch((err: unknown) => log(`density ${i}: ${(err as Error).message}`));
       } catch (err) {
         stoppedBecause = `console ${i} failed to start: ${(err as Error).message}`;
@@ -420,6 +426,7 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
         : { note: 'not measured: no run reached the release (see notes)' }),
     };
   } finally {
+    for (const h of holders) h.close();
     log(`stopping ${live.length} consoles`);
     for (let i = 0; i < live.length; i += 8) await Promise.all(live.slice(i, i + 8).map(stopOne));
   }
