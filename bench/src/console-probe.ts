@@ -6,12 +6,14 @@
  * "the KVM is showing" and the X grab is Chromium's (paint and composite).
  * --container: the same in the console image under podman (the podman provider's flags; no X grabs, the image
  * has no X tools), then the container's memory with the KVM showing: cgroup usage and PSS per process.
+ * --watch: the first viewer stays connected (asking for nothing) while the memory is read.
  * --reconnect: KVM_RELEASE_AFTER=0; after the first picture the viewer leaves, and a returning viewer is timed.
  * --image NAME: another image than localhost/bmc-console:latest (an experiment built FROM it, say).
  * --kill-chromium N (with --container): then N times kill -9 the Chromium browser process and time the picture's
  * return (a fresh viewer each time), as the reliability suite's fault row does; --load K runs K busy loops meanwhile;
  * --load-consoles K starts K more consoles first (each its own emulator, KVM open, --viewers V watching viewers
  * asking for updates all the time, default 3), the load under which the suite's kill rows ran.
+ * PROBE_SETTLE_MS: how long after the first picture the memory is read (default 5000).
  * PROBE_PODMAN_ARGS: more `podman run` flags for the probed console, e.g. a volume for `--cpu-prof` output.
  * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
@@ -93,6 +95,8 @@ async function main(): Promise<void> {
     if (k) extraEnv[k] = v.join('=');
   }
   const reconnect = args.includes('--reconnect');
+  const watch = args.includes('--watch');
+  const kept: RfbClient[] = [];
   const kills = args.includes('--kill-chromium') ? Number(args[args.indexOf('--kill-chromium') + 1]) : 0;
   const hogs = args.includes('--load') ? Number(args[args.indexOf('--load') + 1]) : 0;
   const loadConsoles = args.includes('--load-consoles') ? Number(args[args.indexOf('--load-consoles') + 1]) : 0;
@@ -169,7 +173,9 @@ async function main(): Promise<void> {
       }
       note(`${label}: VNC frame shows the KVM marker (${frames} updates)`);
     } finally {
-      c.close();
+      // --watch: the first viewer stays connected (asking for nothing), so memory is read as while someone watches.
+      if (watch && label === 'first viewer') kept.push(c);
+      else c.close();
     }
   };
   try {
@@ -185,7 +191,7 @@ async function main(): Promise<void> {
     }
     if (container) {
       // Memory with the KVM showing (the viewer has left; the KVM stays open for KVM_RELEASE_AFTER).
-      await sleep(5000);
+      await sleep(Number(process.env.PROBE_SETTLE_MS ?? 5000));
       const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
       const id = await new Promise<string>((r) => execFile('podman', ['inspect', '--format', '{{.Id}}', name], { env: cenv }, (_e, out) => r(String(out).trim())));
       const dir = findCgroupDir('memory', id);
@@ -226,6 +232,7 @@ async function main(): Promise<void> {
       note(`returning viewer: ${(Date.now() - t1) / 1000} s`);
     }
   } finally {
+    for (const c of kept) c.close();
     if (container) execFile('podman', ['rm', '--force', '--time', '3', name], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, () => proc.kill('SIGTERM'));
     else proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
