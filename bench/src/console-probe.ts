@@ -31,6 +31,14 @@ import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import { showsMarker } from './kvm-picture.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
+/** The podman provider's `podman run` flags (host-agent/src/providers/podman.ts defaults), without name and port. */
+const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
+
+/** A podman command's stdout, trimmed ('' when it failed: the probe reports what it can). */
+function podman(args: string[], env: NodeJS.ProcessEnv = podmanEnv): Promise<string> {
+  return new Promise((resolve) => execFile('podman', args, { env }, (_err, out) => resolve(String(out).trim())));
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,7 +62,6 @@ function xShowsMarker(display: string, c: { r: number; g: number; b: number }): 
 
 /** K consoles with their KVM open and V viewers each that keep asking for updates (a watched fleet's load). */
 async function startLoadConsoles(count: number, viewers: number, image: string): Promise<{ stop(): Promise<void> }> {
-  const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
   const names: string[] = [];
   const emus: Awaited<ReturnType<typeof startEmulator>>[] = [];
   const clients: RfbClient[] = [];
@@ -66,7 +73,7 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
     const name = `s4-load-${process.pid}-${i}`;
     names.push(name);
     const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
-    await new Promise<void>((resolve, reject) => execFile('podman', ['run', '--detach', '--rm', '--init', '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m', '--memory', '1536m', '--pids-limit', '1024', '--pull', 'never', '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...cenv, ...env } }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => execFile('podman', ['run', ...RUN_FLAGS, '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...podmanEnv, ...env } }, (err) => (err ? reject(err) : resolve())));
     await waitForRfbGreeting('127.0.0.1', port, 120_000);
     for (let v = 0; v < viewers; v++) {
       const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
@@ -81,7 +88,7 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
     async stop() {
       stopping = true;
       for (const c of clients) c.close();
-      await Promise.all(names.map((n) => new Promise((r) => execFile('podman', ['rm', '--force', '--time', '2', n], { env: cenv }, r))));
+      await Promise.all(names.map((n) => podman(['rm', '--force', '--time', '2', n])));
       for (const e of emus) await e.close();
     },
   };
@@ -119,8 +126,8 @@ async function main(): Promise<void> {
 
   // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
   const proc = container
-    ? spawn('sh', ['-c', `podman run --detach --rm --init --name ${name} --publish 127.0.0.1:${port}:5900 --network slirp4netns:allow_host_loopback=true --shm-size 512m --memory 1536m --cpus 2 --pids-limit 1024 --pull never ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
-        env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf'), ...env },
+    ? spawn('sh', ['-c', `podman run ${RUN_FLAGS.join(' ')} --name ${name} --publish 127.0.0.1:${port}:5900 ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
+        env: { ...podmanEnv, ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       })
     : spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'image/src/cli.ts'), 'run'], {
@@ -182,18 +189,13 @@ async function main(): Promise<void> {
     await Promise.all([watchX(t0), watchVnc('first viewer')]);
     if (container) {
       // CPU the container spent up to the first picture (all its processes): on 2 cores the start is CPU-bound.
-      const cid = await new Promise<string>((r) => execFile('podman', ['inspect', '--format', '{{.Id}}', name], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, (_e, out) => r(String(out).trim())));
-      const cpuDir = findCgroupDir('cpuacct', cid);
+      const id = await podman(['inspect', '--format', '{{.Id}}', name]);
+      const cpuDir = findCgroupDir('cpuacct', id);
       if (cpuDir) note(`container CPU up to the picture: ${(cgroupCpuNs(cpuDir) / 1e9).toFixed(2)} s`);
       const perProcess = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline | cut -c1-70); awk -v n="$c" \'{print ($14+$15)/100, ($16+$17)/100, n}\' $p/stat 2>/dev/null; done';
-      const cpu = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', perProcess], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, (_e, out) => r(String(out))));
-      note(`CPU s per process (own, reaped children):\n${cpu.trimEnd()}`);
-    }
-    if (container) {
-      // Memory with the KVM showing (the viewer has left; the KVM stays open for KVM_RELEASE_AFTER).
+      note(`CPU s per process (own, reaped children):\n${await podman(['exec', name, 'sh', '-c', perProcess])}`);
+      // Memory with the KVM showing (the viewer has left unless --watch; the KVM stays open for KVM_RELEASE_AFTER).
       await sleep(Number(process.env.PROBE_SETTLE_MS ?? 5000));
-      const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
-      const id = await new Promise<string>((r) => execFile('podman', ['inspect', '--format', '{{.Id}}', name], { env: cenv }, (_e, out) => r(String(out).trim())));
       const dir = findCgroupDir('memory', id);
       if (dir) {
         const m = cgroupMemory(dir);
@@ -201,19 +203,17 @@ async function main(): Promise<void> {
         note(`memory: cgroup usage ${mib(m.usageBytes)} MiB, rss ${mib(m.rssBytes)}, cache ${mib(m.cacheBytes)}`);
       }
       const script = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "^--type=[a-z-]*\\|^--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
-      const ps = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', script], { env: cenv }, (_e, out) => r(String(out))));
-      note(`PSS MiB (total, anon, shmem) per process:\n${ps.trimEnd()}`);
+      note(`PSS MiB (total, anon, shmem) per process:\n${await podman(['exec', name, 'sh', '-c', script])}`);
     }
     for (let k = 1; k <= kills; k++) {
-      const cenv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
       const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
       try {
         await sleep(3000);
         const find = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline); case "$c" in *chromium/chromium*) case "$c" in *--type=*) ;; *) echo ${p#/proc/};; esac;; esac; done';
-        const pids = await new Promise<string>((r) => execFile('podman', ['exec', name, 'sh', '-c', find], { env: cenv }, (_e, out) => r(String(out).trim())));
+        const pids = await podman(['exec', name, 'sh', '-c', find]);
         const tk = Date.now();
         note(`--- kill ${k}: kill -9 Chromium ${pids.split('\n').join(',')}`);
-        await new Promise((r) => execFile('podman', ['exec', name, 'kill', '-9', ...pids.split('\n')], { env: cenv }, r));
+        await podman(['exec', name, 'kill', '-9', ...pids.split('\n')]);
         await sleep(500);
         await watchVnc(`kill ${k}`);
         note(`kill ${k}: picture back after ${((Date.now() - tk) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`);
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const c of kept) c.close();
-    if (container) execFile('podman', ['rm', '--force', '--time', '3', name], { env: { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') } }, () => proc.kill('SIGTERM'));
+    if (container) void podman(['rm', '--force', '--time', '3', name]).then(() => proc.kill('SIGTERM'));
     else proc.kill('SIGTERM');
     await new Promise((r) => proc.once('exit', r));
     await emu.close();
