@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { Logger } from '@bmc-console/common/log';
 import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { RfbError } from '@bmc-console/common/rfb/errors';
@@ -7,6 +8,7 @@ import type { RawData, WebSocket } from 'ws';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyMetrics } from './metrics.js';
+import { BurstWrites } from './burst-writes.js';
 import { ReadBufferPool } from './read-buffers.js';
 import { ReadOnlyFilter } from './read-only-filter.js';
 import { proxySecurity } from './security-proxy.js';
@@ -51,9 +53,12 @@ export class ConsoleSession {
   private readonly consoleReader = new ByteReader();
   private readonly toBrowserBytes;
   private readonly toConsoleBytes;
+  private readonly burst: BurstWrites;
 
+  /** `browserSocket` is the socket under `ws` (the upgraded request's): console bursts are corked on it. */
   constructor(
     private readonly ws: WebSocket,
+    browserSocket: Writable,
     readonly node: string,
     private readonly token: string,
     readonly source: string,
@@ -63,6 +68,7 @@ export class ConsoleSession {
     // Bound once: a labelled inc() per chunk hashed the label set every time.
     this.toBrowserBytes = deps.metrics.bytes.labels('to_browser');
     this.toConsoleBytes = deps.metrics.bytes.labels('to_console');
+    this.burst = new BurstWrites(browserSocket);
   }
 
   get readOnly(): boolean {
@@ -252,7 +258,11 @@ export class ConsoleSession {
       return true;
     }
     this.lastActivity = Date.now();
-    return this.toBrowser(buf.subarray(0, n), () => readBuffers.give(buf));
+    const full = n === buf.length;
+    this.burst.beforeWrite(full);
+    const more = this.toBrowser(buf.subarray(0, n), () => readBuffers.give(buf));
+    this.burst.afterWrite(full);
+    return more;
   }
 
   private toConsole(data: Buffer): void {

@@ -201,7 +201,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const session = new ConsoleSession(ws, node, token, source, target, {
+      const session = new ConsoleSession(ws, socket, node, token, source, target, {
         config,
         metrics,
         readBuffers,
