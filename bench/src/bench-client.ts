@@ -1,12 +1,14 @@
 /**
- * The browser side of a benchmark session: a ws client (binary frames, no permessage-deflate) or, for the raw
- * relay, a plain TCP client. It does the RFB handshake with the benchmark console through the relay under test,
+ * The browser side of a benchmark session: a ws client (binary frames, no permessage-deflate), the frame-level
+ * client of frame-client.ts (for throughput that the client does not limit) or, for the raw relay, a plain TCP
+ * client. It does the RFB handshake with the benchmark console through the relay under test,
  * then measures streams and round trips.
  */
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { vncAuthResponse } from '@bmc-console/common/rfb/vnc-auth';
 import { ByteQueue } from './byte-queue.js';
+import { openFrameClient } from './frame-client.js';
 import { CLIENT_CUT_TEXT, CUT_TEXT_HEADER, cutText, streamCommand } from './rfb-bench-protocol.js';
 
 /**
@@ -31,16 +33,25 @@ interface Transport {
   close(): void;
 }
 
-export async function openSession(endpoint: Endpoint, timeoutMs = 30_000): Promise<BenchSession> {
+/** Which client speaks websocket: `ws` (messages, as a library user sees them) or `frames` (payload slices). */
+export type WsClient = 'ws' | 'frames';
+
+export async function openSession(endpoint: Endpoint, timeoutMs = 30_000, wsClient: WsClient = 'ws'): Promise<BenchSession> {
   const q = new ByteQueue();
   let sink: ((b: Buffer) => void) | undefined;
   let failPending: ((err: Error) => void) | undefined;
-  const onData = (b: Buffer): void => (sink ? sink(b) : q.push(b));
+  // Copied when queued: the frame-level client hands out slices of a read buffer it reuses.
+  const onData = (b: Buffer): void => (sink ? sink(b) : q.push(Buffer.from(b)));
   const onFail = (err: Error): void => {
     q.fail(err);
     failPending?.(err);
   };
-  const transport = endpoint.kind === 'ws' ? await openWs(endpoint.url, onData, onFail, timeoutMs) : await openTcp(endpoint.port, onData, onFail, timeoutMs);
+  const transport =
+    endpoint.kind === 'tcp'
+      ? await openTcp(endpoint.port, onData, onFail, timeoutMs)
+      : wsClient === 'frames'
+        ? await openFrameClient(endpoint.url, onData, onFail, timeoutMs)
+        : await openWs(endpoint.url, onData, onFail, timeoutMs);
   const timer = setTimeout(() => onFail(new Error(`RFB handshake through ${describe(endpoint)} took over ${timeoutMs} ms`)), timeoutMs);
   try {
     const banner = (await q.read(12)).toString('latin1');
@@ -147,9 +158,20 @@ function openWs(url: string, onData: (b: Buffer) => void, onFail: (err: Error) =
 
 function openTcp(port: number, onData: (b: Buffer) => void, onFail: (err: Error) => void, timeoutMs: number): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const s: Socket = tcpConnect({ host: '127.0.0.1', port, timeout: timeoutMs });
-    s.setNoDelay(true);
-    s.on('data', onData);
+    // One reused read buffer, as in the frame-level client: node's fresh buffer per read costs the client page faults.
+    const s: Socket = tcpConnect({
+      host: '127.0.0.1',
+      port,
+      timeout: timeoutMs,
+      noDelay: true,
+      onread: {
+        buffer: Buffer.allocUnsafe(256 * 1024),
+        callback: (n: number, buf: Uint8Array) => {
+          onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+          return true;
+        },
+      },
+    });
     s.on('close', () => onFail(new Error('tcp closed')));
     s.on('error', (err) => {
       onFail(err);

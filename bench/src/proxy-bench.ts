@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSession, type BenchSession } from './bench-client.js';
+import { openSession, type BenchSession, type WsClient } from './bench-client.js';
 import { bundleEntry } from './bundle.js';
 import { startNodeChild, type Child } from './child-process.js';
 import { treeCpuSeconds, treeMemory, type Memory } from './process-memory.js';
@@ -16,6 +16,8 @@ import { startWebsockify, type TlsFiles } from './websockify.js';
 
 export interface ProxySizes {
   streamBytes: number;
+  /** Single-stream rounds (each relay, each client): its spread between rounds is the widest, so it gets more. */
+  streamRounds: number;
   rounds: number;
   roundTrips: number;
   idleSessions: number;
@@ -29,8 +31,8 @@ const ROUND_TRIP_WARMUP = 6000;
 
 export function proxySizes(quick: boolean): ProxySizes {
   return quick
-    ? { streamBytes: 32 * MiB, rounds: 2, roundTrips: 500, idleSessions: 200, concurrentStreams: 20, concurrentTotalBytes: 40 * MiB }
-    : { streamBytes: 256 * MiB, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };
+    ? { streamBytes: 32 * MiB, streamRounds: 2, rounds: 2, roundTrips: 500, idleSessions: 200, concurrentStreams: 20, concurrentTotalBytes: 40 * MiB }
+    : { streamBytes: 256 * MiB, streamRounds: 7, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };
 }
 
 export interface RelayResult {
@@ -42,6 +44,14 @@ export interface RelayResult {
   /** The same stream's CPU seconds per GiB in the benchmark's own client and console (the whole pipeline's cost). */
   clientCpuSecondsPerGiB?: number;
   consoleCpuSecondsPerGiB?: number;
+  /**
+   * The same single stream read by the frame-level client (frame-client.ts), which costs less CPU than the relays,
+   * so the relay and not the client sets the pace. Websocket relays only; the raw relay's TCP client already is one.
+   */
+  framesThroughputMiBs?: number;
+  framesThroughputRunsMiBs?: number[];
+  framesCpuSecondsPerGiB?: number;
+  framesClientCpuSecondsPerGiB?: number;
   rttP50us?: number;
   rttP99us?: number;
   rttMaxus?: number;
@@ -83,8 +93,8 @@ async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles):
   return { name: 'websockify', pid: child.pid, endpoint: () => ({ kind: 'ws', url, vncPassword }), stop: child.stop };
 }
 
-async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: number): Promise<{ mibs: number; cpuPerGiB: number; clientCpuPerGiB: number; consoleCpuPerGiB: number }> {
-  const s = await openSession(relay.endpoint());
+async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: number, client: WsClient = 'ws'): Promise<{ mibs: number; cpuPerGiB: number; clientCpuPerGiB: number; consoleCpuPerGiB: number }> {
+  const s = await openSession(relay.endpoint(), undefined, client);
   try {
     await s.stream(32 * MiB); // warm-up: JIT, socket buffers
     const cpu0 = treeCpuSeconds(relay.pid);
@@ -221,10 +231,18 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     for (const relay of relays) results.relays[relay.name] = {};
     const res = (relay: RelayUnderTest): RelayResult => results.relays[relay.name]!;
 
+    // Warm-up of each relay process (JIT, buffer pools, heap sizes): one untimed stream with each client. Without
+    // it our proxy's CPU per GiB fell from ~1.8 s in its first 256 MiB to ~0.9 s after ~1 GiB.
+    for (const relay of relays) {
+      for (const client of relay.name === 'raw TCP relay' ? (['ws'] as const) : (['ws', 'frames'] as const)) {
+        log(`throughput warm-up: ${relay.name}, ${client === 'ws' ? 'ws' : 'frame-level'} client, ${sizes.streamBytes / MiB} MiB`);
+        await attempt(res(relay), 'throughput warm-up', () => streamOnce(relay, sizes.streamBytes, undefined, client));
+      }
+    }
     // Single stream, interleaved rounds so drift on the machine hits every relay alike.
-    for (let pass = 1; pass <= sizes.rounds; pass++) {
+    for (let pass = 1; pass <= sizes.streamRounds; pass++) {
       for (const relay of relays) {
-        log(`throughput round ${pass}/${sizes.rounds}: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
+        log(`throughput round ${pass}/${sizes.streamRounds}: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
         const r = await attempt(res(relay), 'throughput', () => streamOnce(relay, sizes.streamBytes, target.pid));
         if (r) {
           (res(relay).throughputRunsMiBs ??= []).push(round2(r.mibs));
@@ -233,10 +251,22 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
           res(relay).consoleCpuSecondsPerGiB = round(r.consoleCpuPerGiB, 3);
         }
       }
+      for (const relay of relays) {
+        if (relay.name === 'raw TCP relay') continue; // its TCP client already reads without framing
+        log(`throughput round ${pass}/${sizes.streamRounds}, frame-level client: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
+        const r = await attempt(res(relay), 'throughput (frame-level client)', () => streamOnce(relay, sizes.streamBytes, target.pid, 'frames'));
+        if (r) {
+          (res(relay).framesThroughputRunsMiBs ??= []).push(round2(r.mibs));
+          res(relay).framesCpuSecondsPerGiB = round(r.cpuPerGiB, 3);
+          res(relay).framesClientCpuSecondsPerGiB = round(r.clientCpuPerGiB, 3);
+        }
+      }
     }
     for (const relay of relays) {
       const runs = res(relay).throughputRunsMiBs;
       if (runs?.length) res(relay).throughputMiBs = round2(median(runs));
+      const frames = res(relay).framesThroughputRunsMiBs;
+      if (frames?.length) res(relay).framesThroughputMiBs = round2(median(frames));
     }
 
     // Round trips in interleaved rounds, each after a pause: right after the streams, the garbage they left in the

@@ -28,18 +28,18 @@ describe('bench statistics and report', () => {
 
   it('judges the targets from one run and renders them', () => {
     const relays = {
-      'bmc-console-proxy': { throughputMiBs: 300, rttP99us: 900, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 }, perSessionPssKiB: 50, perSessionRssKiB: 60, retriedOpens: 0 } },
-      websockify: { throughputMiBs: 200, rttP99us: 1000, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 }, perSessionPssKiB: 3000, perSessionRssKiB: 30000, retriedOpens: 0 } },
+      'bmc-console-proxy': { throughputMiBs: 300, framesThroughputMiBs: 390, rttP99us: 900, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 }, perSessionPssKiB: 50, perSessionRssKiB: 60, retriedOpens: 0 } },
+      websockify: { throughputMiBs: 200, framesThroughputMiBs: 300, rttP99us: 1000, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 }, perSessionPssKiB: 3000, perSessionRssKiB: 30000, retriedOpens: 0 } },
     };
     const results: BenchResults = {
       machine: { cpu: 'test', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v20', websockify: '0.10.0', python: '3', podman: '4', commit: 'abc' },
       date: { proxy: '2026-01-01T00:00:00Z' },
       quick: { proxy: true },
-      proxy: { sizes: { streamBytes: 1 << 20, rounds: 1, roundTrips: 10, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 20 << 20 }, loadAverage: { start: 0.1, end: 0.2 }, relays, notes: [] },
+      proxy: { sizes: { streamBytes: 1 << 20, streamRounds: 1, rounds: 1, roundTrips: 10, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 20 << 20 }, loadAverage: { start: 0.1, end: 0.2 }, relays, notes: [] },
     };
     expect(proxyTargets(results.proxy).map((t) => t.met)).toEqual([true, true, true]);
     const md = renderGenerated(results);
-    expect(md).toContain('| throughput, 1 stream | >= 1.25x websockify | 1.50x | met |');
+    expect(md).toContain('| throughput, 1 stream (frame-level client) | >= 1.25x websockify | 1.30x (ws client: 1.50x) | met |');
     expect(md).toContain('Console');
   });
 });
