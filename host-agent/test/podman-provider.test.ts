@@ -121,9 +121,11 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const ca = join(mkdtempSync(join(tmpdir(), 'agent-ca-')), 'bmc-ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n');
     const info = appInfo({ verify_ca: ca });
-    // A secret left by an earlier run (say its agent crashed): replaced, not an error.
+    // A container and its secret left by an earlier run (say its agent crashed): replaced, not an error.
     execFileSync('podman', ['secret', 'create', '--env', `${name}-app-info`, 'STALE_VALUE'], { env: { ...process.env, STALE_VALUE: '{"stale":true}' } });
+    const staleId = execFileSync('podman', ['create', '--name', name, '--secret', `${name}-app-info`, 'image' in stub ? stub.image : ''], { encoding: 'utf8' }).trim();
     await agent.start({ node, appInfo: info });
+    expect(execFileSync('podman', ['inspect', name, '--format', '{{.Id}}'], { encoding: 'utf8' }).trim()).not.toBe(staleId);
     const inside = JSON.parse(containerFile(name, containerEnv(name).APP_INFO_FILE!)) as Record<string, unknown>;
     expect(inside).toEqual({ ...info, verify_ca: CONTAINER_CA_PATH });
     expect(containerFile(name, CONTAINER_CA_PATH)).toBe(readFileSync(ca, 'utf8'));
@@ -131,6 +133,17 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(execFileSync('podman', ['secret', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' })).toContain(`${name}-app-info`);
     await agent.stop(node);
     expect(execFileSync('podman', ['secret', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' })).not.toContain(name);
+  }, SLOW);
+
+  it('replaces a container of the same name left by an earlier run', async () => {
+    const agent = await podmanAgent({ container_credentials: 'env' }, stub);
+    const node = `pod-${process.pid}-f`;
+    const name = `bmc-console-${node}`;
+    const staleId = execFileSync('podman', ['create', '--name', name, 'image' in stub ? stub.image : ''], { encoding: 'utf8' }).trim();
+    const started = await agent.start({ node, app: 'fake', appInfo: {} });
+    expect(execFileSync('podman', ['inspect', name, '--format', '{{.Id}}'], { encoding: 'utf8' }).trim()).not.toBe(staleId);
+    await waitForRfbGreeting(started.host, started.port, 10_000);
+    await agent.stop(node);
   }, SLOW);
 
   it('reconciles with reality: a killed container is marked died, an unknown one is stopped', async () => {
