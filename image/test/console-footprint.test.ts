@@ -23,10 +23,10 @@ describe('console footprint settings', () => {
     expect(disabled).toHaveLength(1);
     expect(enabled).toHaveLength(1);
     // Playwright's own (its switch comes earlier and would otherwise be lost) and the console's.
-    for (const f of ['HttpsUpgrades', 'PaintHolding', 'MediaRouter', 'Translate', 'SpareRendererForSitePerProcess', 'WebUIOmniboxPopup'])
+    for (const f of ['HttpsUpgrades', 'PaintHolding', 'MediaRouter', 'Translate', 'SpareRendererForSitePerProcess', 'WebUIOmniboxPopup', 'OptimizationGuideOnDeviceModel', 'LogOnDeviceMetricsOnStartup'])
       expect(disabled[0]!.split(',')).toContain(f);
     for (const f of ['CDPScreenshotNewSurface', 'NetworkServiceInProcess2']) expect(enabled[0]!.split(',')).toContain(f);
-    expect(a).toEqual(expect.arrayContaining(['--in-process-gpu', '--renderer-process-limit=1']));
+    expect(a).toEqual(expect.arrayContaining(['--in-process-gpu', '--renderer-process-limit=1', '--optimization-guide-performance-class=1']));
     // The renderer sandbox stays on.
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });

@@ -39,9 +39,16 @@ const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccount
 /**
  * Memory: the console shows one page of one site, so it needs no spare renderer and no omnibox popup WebUI
  * (Chromium 156 keeps a renderer of ~40 MiB for it even in kiosk mode), and the network service runs in the
- * browser process (see chromiumArgs for the rest).
+ * browser process (see chromiumArgs for the rest). No on-device AI model: three minutes after launch Chromium
+ * starts an OnDeviceModelService utility process and its sandbox broker (~10 MiB of anon memory per console, and
+ * CPU) to rate the device's "performance class" for it. In Chromium 156 these two features alone did not stop
+ * that; the fixed class in chromiumArgs does (checked 4 minutes after launch).
  */
-const DISABLED_FEATURES = [...PLAYWRIGHT_DISABLED_FEATURES, 'Translate', 'SpareRendererForSitePerProcess', 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup'];
+const DISABLED_FEATURES = [
+  ...PLAYWRIGHT_DISABLED_FEATURES,
+  'Translate', 'SpareRendererForSitePerProcess', 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup',
+  'OptimizationGuideOnDeviceModel', 'LogOnDeviceMetricsOnStartup',
+];
 const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProcess2'];
 
 /**
@@ -73,6 +80,9 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
     '--no-first-run',
     '--password-store=basic',
     '--autoplay-policy=no-user-gesture-required',
+    // A fixed "performance class" for on-device AI, so Chromium does not start a model service to measure it
+    // (see DISABLED_FEATURES).
+    '--optimization-guide-performance-class=1',
     ...o.extraArgs,
   ];
 }
