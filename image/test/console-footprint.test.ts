@@ -26,7 +26,7 @@ describe('console footprint settings', () => {
     for (const f of ['HttpsUpgrades', 'PaintHolding', 'MediaRouter', 'Translate', 'SpareRendererForSitePerProcess', 'WebUIOmniboxPopup', 'OptimizationGuideOnDeviceModel', 'LogOnDeviceMetricsOnStartup'])
       expect(disabled[0]!.split(',')).toContain(f);
     for (const f of ['CDPScreenshotNewSurface', 'NetworkServiceInProcess2']) expect(enabled[0]!.split(',')).toContain(f);
-    expect(a).toEqual(expect.arrayContaining(['--in-process-gpu', '--renderer-process-limit=1', '--optimization-guide-performance-class=1']));
+    expect(a).toEqual(expect.arrayContaining(['--in-process-gpu', '--renderer-process-limit=1', '--optimization-guide-performance-class=1', '--no-unsandboxed-zygote']));
     // The renderer sandbox stays on.
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });

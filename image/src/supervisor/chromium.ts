@@ -74,6 +74,10 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
     `--enable-features=${ENABLED_FEATURES.join(',')}`,
     '--in-process-gpu',
     '--renderer-process-limit=1',
+    // No zygote for unsandboxed processes: it only forks the storage service here, which starts by exec instead.
+    // The renderers' (sandboxed) zygote stays. Measured: -14 MiB per console (195-219 -> 180-183 MiB cgroup in
+    // 4 probes each), start time unchanged.
+    '--no-unsandboxed-zygote',
     '--disable-site-isolation-trials',
     '--disable-session-crashed-bubble',
     '--no-default-browser-check',
