@@ -94,6 +94,7 @@ function proxySection(r: BenchResults): string {
     row('relay CPU per GiB relayed, 1 stream, ws client (s)', (x) => x?.cpuSecondsPerGiB, 2),
     row(`64-byte round trip p50, ${s.rounds} x ${s.roundTrips} trips (µs)`, (x) => x?.rttP50us),
     row('64-byte round trip p99 (µs)', (x) => x?.rttP99us),
+    row(`64-byte round trip p99, second half of each session's trips (µs)`, (x) => x?.rttLaterP99us),
     row(`${s.concurrentStreams} concurrent streams, ${s.concurrentTotalBytes / MiB} MiB total (MiB/s)`, (x) => x?.concurrentMiBs),
     row(`TLS (wss, self-signed), 1 stream, ${s.streamBytes / MiB} MiB (MiB/s)`, (x) => x?.tlsMiBs, 1, false),
     row('relay CPU per GiB relayed, TLS (s)', (x) => x?.tlsCpuSecondsPerGiB, 2, false),
