@@ -8,7 +8,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { vncAuthResponse } from '@bmc-console/common/rfb/vnc-auth';
 import { ByteQueue } from './byte-queue.js';
-import { openFrameClient } from './frame-client.js';
+import { openFrameClient, reusedReadBuffer } from './frame-client.js';
 import { CLIENT_CUT_TEXT, CUT_TEXT_HEADER, cutText, streamCommand } from './rfb-bench-protocol.js';
 
 /**
@@ -158,20 +158,7 @@ function openWs(url: string, onData: (b: Buffer) => void, onFail: (err: Error) =
 
 function openTcp(port: number, onData: (b: Buffer) => void, onFail: (err: Error) => void, timeoutMs: number): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    // One reused read buffer, as in the frame-level client: node's fresh buffer per read costs the client page faults.
-    const s: Socket = tcpConnect({
-      host: '127.0.0.1',
-      port,
-      timeout: timeoutMs,
-      noDelay: true,
-      onread: {
-        buffer: Buffer.allocUnsafe(256 * 1024),
-        callback: (n: number, buf: Uint8Array) => {
-          onData(Buffer.from(buf.buffer, buf.byteOffset, n));
-          return true;
-        },
-      },
-    });
+    const s: Socket = tcpConnect({ host: '127.0.0.1', port, timeout: timeoutMs, noDelay: true, onread: reusedReadBuffer(onData) });
     s.on('close', () => onFail(new Error('tcp closed')));
     s.on('error', (err) => {
       onFail(err);

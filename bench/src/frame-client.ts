@@ -8,7 +8,7 @@
  * (docs/benchmarks.md, proxy findings). ws:// only: the TLS rows keep the ws client.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type OnReadOpts } from 'node:net';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const OP_CONTINUATION = 0x0;
@@ -67,15 +67,7 @@ export function openFrameClient(url: string, onData: (b: Buffer) => void, onFail
       host: u.hostname,
       port: Number(u.port || 80),
       noDelay: true,
-      onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-        callback: (n: number, buf: Uint8Array) => {
-          const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          if (reader) reader.push(chunk);
-          else onHandshakeBytes(chunk);
-          return true;
-        },
-      },
+      onread: reusedReadBuffer((chunk) => (reader ? reader.push(chunk) : onHandshakeBytes(chunk))),
     });
     const timer = setTimeout(() => fail(new Error(`no websocket upgrade within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () =>
@@ -90,6 +82,20 @@ export function openFrameClient(url: string, onData: (b: Buffer) => void, onFail
     });
     socket.on('error', fail);
   });
+}
+
+/**
+ * node's `onread` socket option with one buffer reused for every read (a fresh buffer per read costs the client
+ * page faults). Each chunk is a slice of that buffer, valid only during `onChunk`.
+ */
+export function reusedReadBuffer(onChunk: (chunk: Buffer) => void): OnReadOpts {
+  return {
+    buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+    callback: (n: number, buf: Uint8Array) => {
+      onChunk(Buffer.from(buf.buffer, buf.byteOffset, n));
+      return true;
+    },
+  };
 }
 
 /** A client frame: FIN, the opcode, the payload masked with a fresh key (RFC 6455 5.3). */

@@ -275,10 +275,9 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     // Round trips in interleaved rounds, each after a pause: right after the streams, the garbage they left in the
     // benchmark's own processes (client, console) is still being collected, and whichever relay came first paid
     // for it in its tail (p99 2-3 ms in the first second, ~0.3 ms later, for the same relay).
-    const trips = new Map<RelayName, number[]>();
-    // The second half of each session's timed trips, reported beside the whole: node relays are slower in the first
-    // ~800 trips of a session (docs/benchmarks.md, proxy findings). Not a target; the target takes every trip.
-    const laterTrips = new Map<RelayName, number[]>();
+    // Each timed session's trips, in order: the p99 of their second halves is reported beside the whole, since node
+    // relays are slower in the first ~800 trips of a session (docs/benchmarks.md, proxy findings). Not a target.
+    const sessions = new Map<RelayName, number[][]>();
     // JIT warm-up of the round-trip path in every node process involved (our proxy, and the client and console that
     // all relays share): without it the first ~5000 trips have a p99 of 2-3 ms, then ~0.3 ms, and whichever relay
     // is measured first pays for everyone's warm-up.
@@ -294,18 +293,17 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
         await sleep(1000);
         log(`round trips ${pass}/${sizes.rounds}: ${relay.name}, ${sizes.roundTrips} x 64 bytes`);
         const rtt = await attempt(res(relay), 'round trips', () => roundTrips(relay, sizes.roundTrips));
-        if (rtt) trips.set(relay.name, [...(trips.get(relay.name) ?? []), ...rtt]);
-        if (rtt) laterTrips.set(relay.name, [...(laterTrips.get(relay.name) ?? []), ...rtt.slice(rtt.length / 2)]);
+        if (rtt) sessions.set(relay.name, [...(sessions.get(relay.name) ?? []), rtt]);
       }
     }
     for (const relay of relays) {
-      const rtt = trips.get(relay.name);
-      if (!rtt?.length) continue;
+      const timed = sessions.get(relay.name) ?? [];
+      const rtt = timed.flat();
+      if (!rtt.length) continue;
       res(relay).rttP50us = round(percentile(rtt, 50), 1);
       res(relay).rttP99us = round(percentile(rtt, 99), 1);
       res(relay).rttMaxus = round(percentile(rtt, 100), 1);
-      const later = laterTrips.get(relay.name);
-      if (later?.length) res(relay).rttLaterP99us = round(percentile(later, 99), 1);
+      res(relay).rttLaterP99us = round(percentile(timed.flatMap((t) => t.slice(t.length / 2)), 99), 1);
     }
 
     for (const relay of relays) {
