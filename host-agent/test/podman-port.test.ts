@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePodmanPort } from '../src/providers/podman-port.js';
+import { createServer } from 'node:net';
+import { parsePodmanPort, pickFreePort } from '../src/providers/podman-port.js';
 import { parsePs } from '../src/providers/podman.js';
 
 describe('podman port parsing', () => {
@@ -10,6 +11,14 @@ describe('podman port parsing', () => {
     expect(parsePodmanPort('5900/tcp -> 0.0.0.0:40000\n5900/tcp -> [::]:40000\n', '192.0.2.10')).toEqual({ host: '192.0.2.10', port: 40000 });
     expect(parsePodmanPort('')).toBeUndefined();
     expect(parsePodmanPort('Error: no such container')).toBeUndefined();
+  });
+
+  it('picks a port that is free to listen on', async () => {
+    const port = await pickFreePort('127.0.0.1');
+    expect(port).toBeGreaterThan(0);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
   it('reads podman (array) and docker (lines) ps JSON', () => {

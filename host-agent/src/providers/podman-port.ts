@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import type { ConsoleEndpoint } from './provider.js';
 
 /**
@@ -19,3 +20,21 @@ export function parsePodmanPort(output: string, wildcardHost = '127.0.0.1'): Con
   }
   return bindings.find((b) => !b.host.includes(':')) ?? bindings[0];
 }
+
+/**
+ * A port that is free on `address` now, chosen by the kernel as for any listener. The engine binds it a moment
+ * later; if something else took it meanwhile, its run fails with "address already in use" and the caller picks again.
+ */
+export async function pickFreePort(address: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The engine's message when a published host port is taken (podman: "address already in use", docker: "port is already allocated"). */
+export const PORT_TAKEN = /address already in use|port is already allocated/i;
