@@ -13,7 +13,9 @@ import { chromiumArgs } from 'bmc-console/supervisor/chromium';
 import { bmcTarget, toFailure } from 'bmc-console/supervisor/redfish-app';
 import { writePasswordFile, x11vncArgs } from 'bmc-console/supervisor/x11vnc';
 import { xvfbArgs } from 'bmc-console/supervisor/xvfb';
-import { fakeConsoleHtml, statusPageHtml } from 'bmc-console/status-page/status-page';
+import { fakeConsoleHtml, replaceStatusStep, statusPageHtml } from 'bmc-console/status-page/status-page';
+import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
+import { chromium } from 'playwright-core';
 import { ConsoleFailure } from 'bmc-console/vendor-script';
 
 describe('x11vnc arguments', () => {
@@ -90,6 +92,26 @@ describe('status pages', () => {
   });
   it('labels the fake console clearly', () => {
     expect(fakeConsoleHtml({ readOnly: true })).toMatch(/bmc-console test console[\s\S]*read only/);
+  });
+  it('a new step replaces the heading of the status page only (real headless Chromium)', { timeout: 60_000 }, async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
+      expect(await page.evaluate(replaceStatusStep, 'Opening <the> console')).toBe(true);
+      expect(await page.locator('#step').textContent()).toBe('Opening <the> console');
+      expect(await page.locator('#step .spinner').count()).toBe(1);
+      expect(await page.locator('.subject').textContent()).toBe('node n1');
+      // Anything else (the failure page, the fake console, a BMC page) stays as it is.
+      for (const html of [statusPageHtml({ step: 'x', error: 'failed' }), fakeConsoleHtml({ readOnly: false }), '<h1 id="step">BMC</h1>']) {
+        await page.setContent(html);
+        const before = await page.content();
+        expect(await page.evaluate(replaceStatusStep, 'later step')).toBe(false);
+        expect(await page.content()).toBe(before);
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
 

@@ -52,6 +52,18 @@ ${details ? `<ul id="details">${details}</ul>` : ''}
 }
 
 /**
+ * Runs in the page (page.evaluate): shows `step` in the heading of the status page drawn by statusPageHtml, keeping
+ * its spinner. On any other document (a BMC page, the fake console, the failure page) it changes nothing.
+ */
+export function replaceStatusStep(step: string): boolean {
+  const heading = document.querySelector('meta[name="bmc-console-page"][content="status"]') ? document.getElementById('step') : null;
+  if (!heading) return false;
+  const spinner = heading.querySelector('.spinner');
+  heading.replaceChildren(...(spinner ? [spinner] : []), step);
+  return true;
+}
+
+/**
  * Colours of the fake app's test console, chosen to be unlike any BMC page so a pixel check can tell
  * them apart: a deep violet background, an amber moving bar and a cyan clock.
  */
