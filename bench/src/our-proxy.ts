@@ -1,6 +1,5 @@
 import { startAgentStandIn } from './agent-stand-in.js';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bundleEntry } from './bundle.js';
 import { startNodeChild } from './child-process.js';
 import type { RelayUnderTest } from './relay.js';
 import type { TlsFiles } from './websockify.js';
@@ -11,7 +10,6 @@ let sessionCounter = 0;
 function extraNodeArgs(): string[] {
   return (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
-const proxyHostScript = join(dirname(fileURLToPath(import.meta.url)), 'proxy-host.ts');
 
 /**
  * Starts bmc-console-proxy in its own process with an in-process stand-in for the agent's token endpoint that
@@ -29,8 +27,10 @@ export async function startOurProxy(targetPort: number, vncPassword: string, tls
   };
   let child;
   try {
-    // Not bundled into bench/dist: the proxy finds its static files relative to its own package (packageRoot).
-    child = await startNodeChild('bmc-console-proxy', proxyHostScript, [], { nodeArgs: ['--conditions=source', '--import', 'tsx', '--expose-gc', ...extraNodeArgs()], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
+    // Bundled like the shipped proxy (plain node, no tsx loader thread), into proxy/dist: the proxy finds its static
+    // files relative to its own package (packageRoot).
+    const script = await bundleEntry('proxy-host', 'proxy');
+    child = await startNodeChild('bmc-console-proxy', script, [], { nodeArgs: ['--expose-gc', ...extraNodeArgs()], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
   } catch (err) {
     await agent.close();
     throw err;

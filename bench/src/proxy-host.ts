@@ -1,6 +1,6 @@
 /**
- * Runs our proxy alone in a process (under tsx, from source) so that its memory and CPU can be measured like
- * websockify's. Config: JSON in BENCH_PROXY_CONFIG (no secrets: agent URL, limits,
+ * Runs our proxy alone in a process (bundled into proxy/dist by our-proxy.ts, plain node as shipped) so that its
+ * memory and CPU can be measured like websockify's. Config: JSON in BENCH_PROXY_CONFIG (no secrets: agent URL, limits,
  * certificate file paths). Prints {"benchReady":true,"url":...,"port":N} when listening.
  */
 import { startProxy } from '@bmc-console/proxy/server';
