@@ -29,6 +29,8 @@ const MiB = 1024 * 1024;
 const WEBSOCKIFY_MAX_SESSIONS = 450;
 const ROUND_TRIP_WARMUP = 6000;
 const ROUND_TRIP_WARMUP_SESSIONS = 3;
+/** Untimed trips at the start of every round-trip session (~0.15 s): see roundTrips(). */
+export const SESSION_WARMUP_TRIPS = 1000;
 
 export function proxySizes(quick: boolean): ProxySizes {
   return quick
@@ -36,28 +38,31 @@ export function proxySizes(quick: boolean): ProxySizes {
     : { streamBytes: 256 * MiB, streamRounds: 7, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };
 }
 
+/**
+ * One stream through a relay read by one kind of client: every round, their median, and the CPU per GiB of the last
+ * round in the relay's process tree and in the benchmark's own client and console (the whole pipeline's cost).
+ */
+export interface OneStreamResult {
+  runsMiBs: number[];
+  /** Median of the rounds, MiB/s. */
+  mibs?: number;
+  relayCpuPerGiB?: number;
+  clientCpuPerGiB?: number;
+  consoleCpuPerGiB?: number;
+}
+
 export interface RelayResult {
-  /** Median of `rounds` single-stream runs, MiB/s. */
-  throughputMiBs?: number;
-  throughputRunsMiBs?: number[];
-  /** CPU seconds the relay's process tree spent per GiB relayed (single stream). */
-  cpuSecondsPerGiB?: number;
-  /** The same stream's CPU seconds per GiB in the benchmark's own client and console (the whole pipeline's cost). */
-  clientCpuSecondsPerGiB?: number;
-  consoleCpuSecondsPerGiB?: number;
   /**
-   * The same single stream read by the frame-level client (frame-client.ts), which costs less CPU than the relays,
-   * so the relay and not the client sets the pace. Websocket relays only; the raw relay's TCP client already is one.
+   * The single stream per client: `ws` (the raw relay's plain TCP client stands in for it) and, for the websocket
+   * relays, the frame-level client (frame-client.ts), which costs less CPU than the relays, so the relay and not the
+   * client sets the pace.
    */
-  framesThroughputMiBs?: number;
-  framesThroughputRunsMiBs?: number[];
-  framesCpuSecondsPerGiB?: number;
-  framesClientCpuSecondsPerGiB?: number;
+  oneStream?: Partial<Record<WsClient, OneStreamResult>>;
   rttP50us?: number;
   rttP99us?: number;
   rttMaxus?: number;
-  /** p99 over the second half of each session's timed trips (information beside the target's p99). */
-  rttLaterP99us?: number;
+  /** p99 over each round's first trips after its session opened (its untimed warm-up): information, not a target. */
+  rttSessionStartP99us?: number;
   concurrentMiBs?: number;
   tlsMiBs?: number;
   /** Relay CPU seconds per GiB with TLS (last round). */
@@ -118,11 +123,16 @@ async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: num
   }
 }
 
-async function roundTrips(relay: RelayUnderTest, count: number): Promise<number[]> {
+/**
+ * One session: `warmUp` trips, then `count` timed ones. The first few hundred trips after a session opens are slower
+ * through every relay when the machine sat idle just before (docs/benchmarks.md, proxy findings), so the timed trips
+ * start once that phase is over; the warm-up trips are returned too, for information.
+ */
+async function roundTrips(relay: RelayUnderTest, count: number, warmUp = Math.min(SESSION_WARMUP_TRIPS, count)): Promise<{ warmUp: number[]; timed: number[] }> {
   const s = await openSession(relay.endpoint());
   try {
-    await s.roundTrips(Math.min(200, count), 64); // warm-up
-    return await s.roundTrips(count, 64);
+    const first = await s.roundTrips(warmUp, 64);
+    return { warmUp: first, timed: await s.roundTrips(count, 64) };
   } finally {
     s.close();
   }
@@ -234,50 +244,40 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     for (const relay of relays) results.relays[relay.name] = {};
     const res = (relay: RelayUnderTest): RelayResult => results.relays[relay.name]!;
 
+    // The raw relay is reached over plain TCP: its one client already reads without framing.
+    const streamClients = (relay: RelayUnderTest): WsClient[] => (relay.name === 'raw TCP relay' ? ['ws'] : ['ws', 'frames']);
+    const clientName = (client: WsClient): string => (client === 'ws' ? 'ws' : 'frame-level');
     // Warm-up of each relay process (JIT, buffer pools, heap sizes): one untimed stream with each client. Without
     // it our proxy's CPU per GiB fell from ~1.8 s in its first 256 MiB to ~0.9 s after ~1 GiB.
     for (const relay of relays) {
-      for (const client of relay.name === 'raw TCP relay' ? (['ws'] as const) : (['ws', 'frames'] as const)) {
-        log(`throughput warm-up: ${relay.name}, ${client === 'ws' ? 'ws' : 'frame-level'} client, ${sizes.streamBytes / MiB} MiB`);
+      for (const client of streamClients(relay)) {
+        log(`throughput warm-up: ${relay.name}, ${clientName(client)} client, ${sizes.streamBytes / MiB} MiB`);
         await attempt(res(relay), 'throughput warm-up', () => streamOnce(relay, sizes.streamBytes, undefined, client));
       }
     }
     // Single stream, interleaved rounds so drift on the machine hits every relay alike.
     for (let pass = 1; pass <= sizes.streamRounds; pass++) {
-      for (const relay of relays) {
-        log(`throughput round ${pass}/${sizes.streamRounds}: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
-        const r = await attempt(res(relay), 'throughput', () => streamOnce(relay, sizes.streamBytes, target.pid));
-        if (r) {
-          (res(relay).throughputRunsMiBs ??= []).push(round2(r.mibs));
-          res(relay).cpuSecondsPerGiB = round(r.cpuPerGiB, 3);
-          res(relay).clientCpuSecondsPerGiB = round(r.clientCpuPerGiB, 3);
-          res(relay).consoleCpuSecondsPerGiB = round(r.consoleCpuPerGiB, 3);
+      for (const client of ['ws', 'frames'] as const) {
+        for (const relay of relays) {
+          if (!streamClients(relay).includes(client)) continue;
+          log(`throughput round ${pass}/${sizes.streamRounds}, ${clientName(client)} client: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
+          const r = await attempt(res(relay), `throughput (${clientName(client)} client)`, () => streamOnce(relay, sizes.streamBytes, target.pid, client));
+          if (!r) continue;
+          const o = ((res(relay).oneStream ??= {})[client] ??= { runsMiBs: [] });
+          o.runsMiBs.push(round2(r.mibs));
+          o.mibs = round2(median(o.runsMiBs));
+          o.relayCpuPerGiB = round(r.cpuPerGiB, 3);
+          o.clientCpuPerGiB = round(r.clientCpuPerGiB, 3);
+          o.consoleCpuPerGiB = round(r.consoleCpuPerGiB, 3);
         }
       }
-      for (const relay of relays) {
-        if (relay.name === 'raw TCP relay') continue; // its TCP client already reads without framing
-        log(`throughput round ${pass}/${sizes.streamRounds}, frame-level client: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
-        const r = await attempt(res(relay), 'throughput (frame-level client)', () => streamOnce(relay, sizes.streamBytes, target.pid, 'frames'));
-        if (r) {
-          (res(relay).framesThroughputRunsMiBs ??= []).push(round2(r.mibs));
-          res(relay).framesCpuSecondsPerGiB = round(r.cpuPerGiB, 3);
-          res(relay).framesClientCpuSecondsPerGiB = round(r.clientCpuPerGiB, 3);
-        }
-      }
-    }
-    for (const relay of relays) {
-      const runs = res(relay).throughputRunsMiBs;
-      if (runs?.length) res(relay).throughputMiBs = round2(median(runs));
-      const frames = res(relay).framesThroughputRunsMiBs;
-      if (frames?.length) res(relay).framesThroughputMiBs = round2(median(frames));
     }
 
     // Round trips in interleaved rounds, each after a pause: right after the streams, the garbage they left in the
     // benchmark's own processes (client, console) is still being collected, and whichever relay came first paid
     // for it in its tail (p99 2-3 ms in the first second, ~0.3 ms later, for the same relay).
-    // Each timed session's trips, in order: the p99 of their second halves is reported beside the whole, since node
-    // relays are slower in the first ~800 trips of a session (docs/benchmarks.md, proxy findings). Not a target.
-    const sessions = new Map<RelayName, number[][]>();
+    // Each round's session: its first trips (untimed warm-up) and its timed trips.
+    const sessions = new Map<RelayName, { warmUp: number[]; timed: number[] }[]>();
     // JIT warm-up of the round-trip path in every node process involved (our proxy, and the client and console that
     // all relays share): without it the first ~5000 trips have a p99 of 2-3 ms, then ~0.3 ms, and whichever relay
     // is measured first pays for everyone's warm-up.
@@ -297,13 +297,13 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       }
     }
     for (const relay of relays) {
-      const timed = sessions.get(relay.name) ?? [];
-      const rtt = timed.flat();
+      const rounds = sessions.get(relay.name) ?? [];
+      const rtt = rounds.flatMap((r) => r.timed);
       if (!rtt.length) continue;
       res(relay).rttP50us = round(percentile(rtt, 50), 1);
       res(relay).rttP99us = round(percentile(rtt, 99), 1);
       res(relay).rttMaxus = round(percentile(rtt, 100), 1);
-      res(relay).rttLaterP99us = round(percentile(timed.flatMap((t) => t.slice(t.length / 2)), 99), 1);
+      res(relay).rttSessionStartP99us = round(percentile(rounds.flatMap((r) => r.warmUp), 99), 1);
     }
 
     for (const relay of relays) {

@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ConsoleResults } from './console-results.js';
 import type { Machine } from './machine.js';
-import type { ProxyResults, RelayResult } from './proxy-bench.js';
+import type { WsClient } from './bench-client.js';
+import { SESSION_WARMUP_TRIPS, type OneStreamResult, type ProxyResults, type RelayResult } from './proxy-bench.js';
+import type { RelayName } from './relay.js';
 
 export interface BenchResults {
   machine: Machine;
@@ -35,8 +37,13 @@ export function proxyTargets(p: ProxyResults | undefined): Target[] {
   const ws = p?.relays.websockify;
   // Judged with the frame-level client, which costs less CPU than either relay, so the relay sets the pace; the ws
   // client's ratio is shown beside it (that client spent more CPU per GiB than the relays: docs/benchmarks.md).
-  const tp = ours?.framesThroughputMiBs !== undefined && ws?.framesThroughputMiBs ? ours.framesThroughputMiBs / ws.framesThroughputMiBs : undefined;
-  const tpWs = ours?.throughputMiBs !== undefined && ws?.throughputMiBs ? ours.throughputMiBs / ws.throughputMiBs : undefined;
+  const ratioOf = (client: WsClient): number | undefined => {
+    const a = ours?.oneStream?.[client]?.mibs;
+    const b = ws?.oneStream?.[client]?.mibs;
+    return a !== undefined && b ? a / b : undefined;
+  };
+  const tp = ratioOf('frames');
+  const tpWs = ratioOf('ws');
   const memOurs = ours?.memory?.perSessionPssKiB;
   const memWs = ws?.memory?.perSessionPssKiB;
   return [
@@ -70,8 +77,8 @@ function proxySection(r: BenchResults): string {
   const MiB = 1024 * 1024;
   const s = p.sizes;
   // The raw relay's TCP client already reads without framing: its one stream stands in both client rows.
-  const framed = (x: RelayResult | undefined, get: (y: RelayResult) => number | undefined, rawGet: (y: RelayResult) => number | undefined): number | undefined =>
-    x === undefined ? undefined : x === raw ? rawGet(x) : get(x);
+  const stream = (x: RelayResult | undefined, client: WsClient): OneStreamResult | undefined => x?.oneStream?.[x === raw ? 'ws' : client];
+  const runs = (names: RelayName[], client: WsClient): string => names.map((n) => `${n} ${p.relays[n]?.oneStream?.[client]?.runsMiBs.join(', ') ?? '–'}`).join('; ');
   const row = (label: string, get: (x: RelayResult | undefined) => number | undefined, digits = 1, withRaw = true): string =>
     `| ${label} | ${fmt(get(ours), digits)} | ${fmt(get(ws), digits)} | ${withRaw ? fmt(get(raw), digits) : 'n/a'} | ${ratio(get(ours), get(ws))} | ${withRaw ? ratio(get(ours), get(raw)) : 'n/a'} |`;
   const mem = (x: RelayResult | undefined): string => (x?.memory ? `${(x.memory.after.pssKiB / 1024).toFixed(0)} MiB PSS / ${(x.memory.after.rssKiB / 1024).toFixed(0)} MiB RSS in ${x.memory.after.processes} process(es)` : '–');
@@ -88,13 +95,13 @@ function proxySection(r: BenchResults): string {
     '',
     '| measure | bmc-console-proxy | websockify | raw TCP relay | proxy / websockify | proxy / raw |',
     '|---|---|---|---|---|---|',
-    row(`1 stream console→browser, ${s.streamBytes / MiB} MiB, frame-level client (MiB/s)`, (x) => framed(x, (y) => y.framesThroughputMiBs, (y) => y.throughputMiBs)),
-    row('relay CPU per GiB relayed, 1 stream, frame-level client (s)', (x) => framed(x, (y) => y.framesCpuSecondsPerGiB, (y) => y.cpuSecondsPerGiB), 2),
-    row(`1 stream console→browser, ${s.streamBytes / MiB} MiB, ws client (MiB/s)`, (x) => x?.throughputMiBs),
-    row('relay CPU per GiB relayed, 1 stream, ws client (s)', (x) => x?.cpuSecondsPerGiB, 2),
+    row(`1 stream console→browser, ${s.streamBytes / MiB} MiB, frame-level client (MiB/s)`, (x) => stream(x, 'frames')?.mibs),
+    row('relay CPU per GiB relayed, 1 stream, frame-level client (s)', (x) => stream(x, 'frames')?.relayCpuPerGiB, 2),
+    row(`1 stream console→browser, ${s.streamBytes / MiB} MiB, ws client (MiB/s)`, (x) => stream(x, 'ws')?.mibs),
+    row('relay CPU per GiB relayed, 1 stream, ws client (s)', (x) => stream(x, 'ws')?.relayCpuPerGiB, 2),
     row(`64-byte round trip p50, ${s.rounds} x ${s.roundTrips} trips (µs)`, (x) => x?.rttP50us),
     row('64-byte round trip p99 (µs)', (x) => x?.rttP99us),
-    row(`64-byte round trip p99, second half of each session's trips (µs)`, (x) => x?.rttLaterP99us),
+    row(`64-byte round trip p99, each session's first ${Math.min(SESSION_WARMUP_TRIPS, s.roundTrips)} trips (untimed warm-up) (µs)`, (x) => x?.rttSessionStartP99us),
     row(`${s.concurrentStreams} concurrent streams, ${s.concurrentTotalBytes / MiB} MiB total (MiB/s)`, (x) => x?.concurrentMiBs),
     row(`TLS (wss, self-signed), 1 stream, ${s.streamBytes / MiB} MiB (MiB/s)`, (x) => x?.tlsMiBs, 1, false),
     row('relay CPU per GiB relayed, TLS (s)', (x) => x?.tlsCpuSecondsPerGiB, 2, false),
@@ -102,16 +109,15 @@ function proxySection(r: BenchResults): string {
     row(`RSS per idle session (KiB)`, (x) => x?.memory?.perSessionRssKiB, 1, false),
     '',
     `Process tree with the idle sessions open: bmc-console-proxy ${mem(ours)}; websockify ${mem(ws)}.`,
-    `Single-stream runs, frame-level client (MiB/s): ${(['bmc-console-proxy', 'websockify'] as const)
-      .map((n) => `${n} ${p.relays[n]?.framesThroughputRunsMiBs?.join(', ') ?? '–'}`)
-      .join('; ')}; ws client (raw relay: TCP client): ${(['bmc-console-proxy', 'websockify', 'raw TCP relay'] as const)
-      .map((n) => `${n} ${p.relays[n]?.throughputRunsMiBs?.join(', ') ?? '–'}`)
-      .join('; ')}.`,
+    `Single-stream runs, frame-level client (MiB/s): ${runs(['bmc-console-proxy', 'websockify'], 'frames')}; ws client (raw relay: TCP client): ${runs(['bmc-console-proxy', 'websockify', 'raw TCP relay'], 'ws')}.`,
     `Benchmark client CPU per GiB, frame-level client (last round, s): ${(['bmc-console-proxy', 'websockify'] as const)
-      .map((n) => `behind ${n} ${p.relays[n]?.framesClientCpuSecondsPerGiB ?? '–'}`)
+      .map((n) => `behind ${n} ${p.relays[n]?.oneStream?.frames?.clientCpuPerGiB ?? '–'}`)
       .join(', ')}.`,
     `CPU per GiB of the single stream, ws client (last round, s): ${(['bmc-console-proxy', 'websockify', 'raw TCP relay'] as const)
-      .map((n) => `${n}: relay ${p.relays[n]?.cpuSecondsPerGiB ?? '–'}, benchmark client ${p.relays[n]?.clientCpuSecondsPerGiB ?? '–'}, benchmark console ${p.relays[n]?.consoleCpuSecondsPerGiB ?? '–'}`)
+      .map((n) => {
+        const o = p.relays[n]?.oneStream?.ws;
+        return `${n}: relay ${o?.relayCpuPerGiB ?? '–'}, benchmark client ${o?.clientCpuPerGiB ?? '–'}, benchmark console ${o?.consoleCpuPerGiB ?? '–'}`;
+      })
       .join('; ')}.`,
     '',
     '| target | goal | this run | |',

@@ -28,8 +28,8 @@ describe('bench statistics and report', () => {
 
   it('judges the targets from one run and renders them', () => {
     const relays = {
-      'bmc-console-proxy': { throughputMiBs: 300, framesThroughputMiBs: 390, rttP99us: 900, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 }, perSessionPssKiB: 50, perSessionRssKiB: 60, retriedOpens: 0 } },
-      websockify: { throughputMiBs: 200, framesThroughputMiBs: 300, rttP99us: 1000, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 }, perSessionPssKiB: 3000, perSessionRssKiB: 30000, retriedOpens: 0 } },
+      'bmc-console-proxy': { oneStream: { ws: { runsMiBs: [300], mibs: 300 }, frames: { runsMiBs: [390], mibs: 390 } }, rttP99us: 900, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 }, perSessionPssKiB: 50, perSessionRssKiB: 60, retriedOpens: 0 } },
+      websockify: { oneStream: { ws: { runsMiBs: [200], mibs: 200 }, frames: { runsMiBs: [300], mibs: 300 } }, rttP99us: 1000, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 }, perSessionPssKiB: 3000, perSessionRssKiB: 30000, retriedOpens: 0 } },
     };
     const results: BenchResults = {
       machine: { cpu: 'test', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v20', websockify: '0.10.0', python: '3', podman: '4', commit: 'abc' },
