@@ -1,7 +1,7 @@
-/** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP table. */
+/** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP tables and socket counts. */
 import { describe, expect, it } from 'vitest';
 import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
-import { establishedPeers, peersOnPort } from 'bmc-console/supervisor/vnc-viewers';
+import { establishedPeers, peersOnPort, tcpSocketsInUse } from 'bmc-console/supervisor/vnc-viewers';
 
 describe('KVM_RELEASE_AFTER', () => {
   it('defaults to 60 s and accepts seconds or "always"', () => {
@@ -26,5 +26,13 @@ describe('establishedPeers', () => {
     ].join('\n');
     expect(establishedPeers(table, 5900)).toEqual(['0100007F:9C40']);
     expect(peersOnPort(table, 5900, 'listen')).toEqual(['00000000:0000']); // what the HEALTHCHECK looks for
+  });
+});
+
+describe('tcpSocketsInUse', () => {
+  it('reads the TCP sockets in use from /proc/net/sockstat and sockstat6', () => {
+    expect(tcpSocketsInUse('sockets: used 8\nTCP: inuse 5 orphan 0 tw 3 alloc 6 mem 97\nUDP: inuse 0 mem 0\n')).toBe(5);
+    expect(tcpSocketsInUse('TCP6: inuse 2\nUDP6: inuse 0\n')).toBe(2);
+    expect(tcpSocketsInUse('')).toBe(0);
   });
 });

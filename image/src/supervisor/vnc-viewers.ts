@@ -4,12 +4,34 @@
  * (which run shell commands per client) and sees viewers through any proxy or port publishing.
  * A connection counts once it has lasted two polls, so readiness probes (connect, read the greeting, close)
  * do not log in to the BMC.
+ * The tables are read only when the namespace's count of TCP sockets in use (/proc/net/sockstat, a few counters)
+ * has changed, while a connection waits for its second poll, and once every 2 s: the kernel builds /proc/net/tcp
+ * by walking every TCP socket of the machine, not just ours, and reading it ten times a second was most of an idle
+ * console supervisor's CPU (docs/benchmarks.md, console findings).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 /** TCP states as the kernel's tables write them. */
 const TCP_STATE = { established: '01', listen: '0A' } as const;
 export const TCP_TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
+export const SOCKSTAT_FILES = ['/proc/net/sockstat', '/proc/net/sockstat6'];
+/** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
+const FULL_READ_EVERY = 20;
+
+/** The TCP sockets in use, from /proc/net/sockstat ("TCP: inuse 5 ...") or sockstat6 ("TCP6: inuse 2"). */
+export function tcpSocketsInUse(sockstat: string): number {
+  const m = /^TCP6?: inuse (\d+)/m.exec(sockstat);
+  return m ? Number(m[1]) : 0;
+}
+
+/** A file of /proc as text; '' when this namespace has none (no IPv6). */
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+}
 
 /** The remote ends ("addr:port" in the kernel's hex) of sockets on local `port` in `state`. */
 export function peersOnPort(table: string, port: number, state: keyof typeof TCP_STATE): string[] {
@@ -34,7 +56,8 @@ export class VncViewers {
   private timer: NodeJS.Timeout | undefined;
   private seen = new Set<string>();
   private count = 0;
-  private polling = false;
+  private socketsInUse = -1;
+  private pollsSinceRead = 0;
 
   constructor(
     private readonly port: number,
@@ -45,7 +68,7 @@ export class VncViewers {
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => void this.poll(), this.intervalMs);
+    this.timer ??= setInterval(() => this.poll(), this.intervalMs);
   }
 
   stop(): void {
@@ -53,24 +76,23 @@ export class VncViewers {
     this.timer = undefined;
   }
 
-  private async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const now = new Set<string>();
-      for (const t of TCP_TABLES) {
-        const text = await readFile(t, 'utf8').catch(() => '');
-        for (const p of establishedPeers(text, this.port)) if (!this.ownPorts.has(parseInt(p.slice(p.lastIndexOf(':') + 1), 16))) now.add(p);
-      }
-      let lasting = 0;
-      for (const p of now) if (this.seen.has(p)) lasting++;
-      this.seen = now;
-      if (lasting !== this.count) {
-        this.count = lasting;
-        if (this.timer) this.onChange(lasting);
-      }
-    } finally {
-      this.polling = false;
+  private poll(): void {
+    const inUse = SOCKSTAT_FILES.reduce((n, f) => n + tcpSocketsInUse(readProc(f)), 0);
+    // Nothing opened or closed, no connection waiting to count, and a recent read: the tables say what they said.
+    const waiting = this.seen.size > this.count;
+    if (inUse === this.socketsInUse && !waiting && ++this.pollsSinceRead < FULL_READ_EVERY) return;
+    this.socketsInUse = inUse;
+    this.pollsSinceRead = 0;
+    const now = new Set<string>();
+    for (const t of TCP_TABLES) {
+      for (const p of establishedPeers(readProc(t), this.port)) if (!this.ownPorts.has(parseInt(p.slice(p.lastIndexOf(':') + 1), 16))) now.add(p);
+    }
+    let lasting = 0;
+    for (const p of now) if (this.seen.has(p)) lasting++;
+    this.seen = now;
+    if (lasting !== this.count) {
+      this.count = lasting;
+      if (this.timer) this.onChange(lasting);
     }
   }
 }
