@@ -104,8 +104,10 @@ export class PodmanProvider extends BaseProvider {
    */
   private async run(req: StartRequest, secretNames: Record<string, string> | undefined, fail: (m: string) => ProviderError): Promise<ConsoleEndpoint> {
     const address = this.config.container_publish_address;
+    // The CLI also goes remote when our environment says so (it passes through to the CLI).
+    const remote = Boolean(this.config.container_host || process.env.CONTAINER_HOST || process.env.DOCKER_HOST);
     for (let attempt = 1; ; attempt++) {
-      const hostPort = this.config.container_host ? undefined : await pickFreePort(address);
+      const hostPort = remote ? undefined : await pickFreePort(address);
       const { args, env } = this.runArgs(req, secretNames, hostPort);
       const run = await this.cli(args, env);
       if (run.code === 0) return hostPort ? { host: address, port: hostPort } : await this.port(consoleName(req.node), req.node);

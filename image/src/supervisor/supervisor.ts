@@ -337,7 +337,11 @@ export class Supervisor {
     const abort = new AbortController();
     browser.page = page;
     browser.abort = abort;
-    const view = { page, abort };
+    const view: PageView = { page, abort };
+    // Any navigation of the page (a vendor script's BMC page, or about:blank again) leaves our status page behind.
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) view.statusShown = false;
+    });
     // A dead renderer costs a new page in the same browser, not a new browser: the browser process,
     // its profile and the certificate trust all survive.
     page.on('crash', () => void this.reopenPage(browser, page));
