@@ -128,11 +128,11 @@ async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: num
  * through every relay when the machine sat idle just before (docs/benchmarks.md, proxy findings), so the timed trips
  * start once that phase is over; the warm-up trips are returned too, for information.
  */
-async function roundTrips(relay: RelayUnderTest, count: number, warmUp = Math.min(SESSION_WARMUP_TRIPS, count)): Promise<{ warmUp: number[]; timed: number[] }> {
+async function roundTrips(relay: RelayUnderTest, count: number): Promise<{ warmUp: number[]; timed: number[] }> {
   const s = await openSession(relay.endpoint());
   try {
-    const first = await s.roundTrips(warmUp, 64);
-    return { warmUp: first, timed: await s.roundTrips(count, 64) };
+    const warmUp = await s.roundTrips(Math.min(SESSION_WARMUP_TRIPS, count), 64);
+    return { warmUp, timed: await s.roundTrips(count, 64) };
   } finally {
     s.close();
   }

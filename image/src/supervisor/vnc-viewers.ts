@@ -25,7 +25,7 @@ export function tcpSocketsInUse(sockstat: string): number {
 }
 
 /** A file of /proc as text; '' when this namespace has none (no IPv6). */
-function readProc(path: string): string {
+export function readProc(path: string): string {
   try {
     return readFileSync(path, 'latin1');
   } catch {
