@@ -20,6 +20,8 @@ export const CONSOLE_DEFAULTS = {
   keyDelayMs: 0,
   /** Seconds the KVM stays open after the last VNC viewer left (env KVM_RELEASE_AFTER). */
   kvmReleaseAfterS: 60,
+  /** Where `bmc-console assign` finds a console started with AWAIT_APP_INFO (env ASSIGN_SOCKET). */
+  assignSocket: '/tmp/bmc-console-assign.sock',
 } as const;
 
 /**
@@ -106,6 +108,13 @@ export interface ConsoleEnv {
    * session logged out (0 = at once); 'always' keeps it open from start to stop. The KVM opens for the first viewer.
    */
   kvmReleaseAfter: number | 'always';
+  /**
+   * Ours (env AWAIT_APP_INFO): start Xvfb, x11vnc and Chromium now and take the node's APP_INFO (and VNC password)
+   * later from `bmc-console assign`, so a pool of started consoles can serve a start in about a second.
+   */
+  awaitAppInfo: boolean;
+  /** Ours (env ASSIGN_SOCKET): the unix socket `bmc-console assign` talks to. */
+  assignSocket: string;
 }
 
 export class ConsoleEnvError extends Error {
@@ -127,6 +136,14 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
   const app = (APPS as readonly string[]).includes(appRaw) ? (appRaw as App) : undefined;
   if (!app) problems.push({ variable: 'APP', message: `expected one of ${APPS.join(', ')}, got ${JSON.stringify(appRaw)}` });
 
+  const read = <T>(variable: string, schema: z.ZodType<T>, value: string | undefined, fallback: T): T => {
+    if (value === undefined) return fallback;
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    problems.push({ variable, message: r.error.issues[0]?.message ?? 'is invalid' });
+    return fallback;
+  };
+
   let appInfo: AppInfo = {};
   const infoRaw = env.APP_INFO?.trim() ? env.APP_INFO : '{}';
   let parsedJson: unknown;
@@ -137,8 +154,10 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
     const where = /position \d+/.exec(String((err as Error).message))?.[0];
     problems.push({ variable: 'APP_INFO', message: `is not valid JSON${where ? ` (at ${where})` : ''}` });
   }
+  const awaitAppInfo = read('AWAIT_APP_INFO', boolString('AWAIT_APP_INFO'), env.AWAIT_APP_INFO, false);
   if (parsedJson !== undefined) {
-    const schema = app === 'redfish-graphical' ? redfishAppInfoSchema : appInfoSchema;
+    // A console that waits for its node gets the node's APP_INFO later, checked then.
+    const schema = app === 'redfish-graphical' && !awaitAppInfo ? redfishAppInfoSchema : appInfoSchema;
     const r = schema.safeParse(parsedJson);
     if (r.success) appInfo = r.data;
     else
@@ -149,13 +168,6 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
       }
   }
 
-  const read = <T>(variable: string, schema: z.ZodType<T>, value: string | undefined, fallback: T): T => {
-    if (value === undefined) return fallback;
-    const r = schema.safeParse(value);
-    if (r.success) return r.data;
-    problems.push({ variable, message: r.error.issues[0]?.message ?? 'is invalid' });
-    return fallback;
-  };
 
   const readOnly = read('READ_ONLY', boolString('READ_ONLY'), env.READ_ONLY, CONSOLE_DEFAULTS.readOnly);
   const displayWidth = read('DISPLAY_WIDTH', dimension('DISPLAY_WIDTH', CONSOLE_DEFAULTS.displayWidth), env.DISPLAY_WIDTH, CONSOLE_DEFAULTS.displayWidth);
@@ -195,8 +207,11 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
     else kvmReleaseAfter = n;
   }
 
+  const assignSocket = env.ASSIGN_SOCKET?.trim() || CONSOLE_DEFAULTS.assignSocket;
+  if (!assignSocket.startsWith('/')) problems.push({ variable: 'ASSIGN_SOCKET', message: `must be an absolute path, got ${JSON.stringify(env.ASSIGN_SOCKET)}` });
+
   if (problems.length) throw new ConsoleEnvError(problems);
-  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, kvmReleaseAfter, ...(vncPassword ? { vncPassword } : {}) };
+  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, kvmReleaseAfter, awaitAppInfo, assignSocket, ...(vncPassword ? { vncPassword } : {}) };
 }
 
 /** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */

@@ -4,12 +4,14 @@
  *   detect  Redfish discovery: which vendor, family and generation a BMC (or a capture directory) is
  *   try     run a vendor script on the host against the emulator or a real BMC, with a screenshot per step
  *   health  the image's HEALTHCHECK: exit 0 when x11vnc listens on VNC_PORT
+ *   assign  give a console started with AWAIT_APP_INFO=1 its node (APP_INFO and VNC password on stdin)
  */
 const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   run: () => import('./commands/run.js'),
   detect: () => import('./commands/detect.js'),
   try: () => import('./commands/try.js'),
   health: () => import('./commands/health.js'),
+  assign: () => import('./commands/assign.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

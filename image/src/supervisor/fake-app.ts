@@ -23,3 +23,14 @@ export function errorApp(cause: string, hint: string, details: string[]): Consol
     close: async () => undefined,
   };
 }
+
+/** AWAIT_APP_INFO: Chromium is up, on our status page, until `bmc-console assign` brings the node. */
+export function waitingApp(): ConsoleApp {
+  return {
+    browserArgs: async () => [],
+    async run(s: BrowserSession) {
+      await s.status('Ready: waiting to be assigned a node');
+    },
+    close: async () => undefined,
+  };
+}

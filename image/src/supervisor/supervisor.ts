@@ -4,6 +4,8 @@
  * backoff. Xvfb's death takes the other two with it (they belong to its display).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,8 @@ import { Backoff } from './backoff.js';
 import { findBrowserPid, launchChromium } from './chromium.js';
 import type { Child } from './child-process.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
-import { errorApp, fakeApp } from './fake-app.js';
+import { listenForAssignment, type Assignment } from './assignment.js';
+import { errorApp, fakeApp, waitingApp } from './fake-app.js';
 import { KvmDemand } from './kvm-demand.js';
 import { VncViewers } from './vnc-viewers.js';
 import { startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
@@ -53,6 +56,10 @@ interface Browser {
   page: Page;
   abort: AbortController;
   pid: number | undefined;
+  /** The app's flags it was launched with: a node assigned later may need others (certificate trust). */
+  extraArgs: string[];
+  /** The app session running in `page`. */
+  view?: PageView;
 }
 
 /** The page an app session draws on, and the signal that ends the session. */
@@ -86,6 +93,11 @@ export class Supervisor {
   private demand: KvmDemand = new KvmDemand('always');
   private viewers: VncViewers | undefined;
   private readonly probePorts = new Set<number>();
+  /** AWAIT_APP_INFO: the node has not been assigned yet; `bmc-console assign` talks to this server. */
+  private assignServer: Server | undefined;
+  private awaitingNode = false;
+  /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
+  private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.log = opts.log;
@@ -103,7 +115,10 @@ export class Supervisor {
     }
     if (this.env) {
       const v = this.env;
-      this.display = { width: v.displayWidth, height: v.displayHeight, readOnly: v.readOnly, vncPort: v.vncPort, debug: v.debug, ...(v.vncPassword ? { vncPassword: v.vncPassword } : {}) };
+      // A console waiting for its node (AWAIT_APP_INFO) is not for anyone yet: a random password until the node's.
+      const vncPassword = v.vncPassword ?? (v.awaitAppInfo ? randomBytes(6).toString('base64url') : undefined);
+      this.display = { width: v.displayWidth, height: v.displayHeight, readOnly: v.readOnly, vncPort: v.vncPort, debug: v.debug, ...(vncPassword ? { vncPassword } : {}) };
+      this.awaitingNode = v.awaitAppInfo;
     } else {
       // Stay up and show the problems. Err on the safe side: view-only, and a password whenever one was given.
       const num = (s: string | undefined, def: number, lo: number, hi: number) => {
@@ -129,39 +144,106 @@ export class Supervisor {
 
   /** Starts everything; resolves once x11vnc answers (the console keeps running until stop()). */
   async start(): Promise<void> {
-    if (this.env) {
+    if (this.env?.awaitAppInfo) {
       const env = this.env;
-      this.log.info({ app: env.app, appInfo: describeAppInfo(env.appInfo), readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, vncAuth: env.vncPassword ? 'password' : 'none' }, 'starting the console');
-      if (env.app === 'fake') this.app = fakeApp({ readOnly: env.readOnly, ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}) });
-      else if (this.opts.redfishApp) this.app = await this.opts.redfishApp(env);
-      else {
-        const { redfishApp } = await import('./redfish-app.js');
-        this.app = redfishApp(env.appInfo, env.keyDelayMs, { width: env.displayWidth, height: env.displayHeight });
-      }
-      if (env.app !== 'fake' && env.kvmReleaseAfter !== 'always') {
-        // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
-        this.demand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
-          this.log.info({ viewers, kvmWanted: wanted }, wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM');
-          if (wanted) this.app.kvmWanted?.(this.log);
-          this.state.kvmWanted = wanted;
-          this.writeState();
-        });
-        this.state.kvmWanted = false;
-        this.state.viewers = 0;
-        this.viewers = new VncViewers(env.vncPort, (n) => {
-          this.log.debug({ viewers: n }, 'VNC viewers');
-          this.state.viewers = n;
-          this.writeState();
-          this.demand.setViewers(n);
-        }, this.probePorts);
-        this.viewers.start();
-      } else this.app.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
-    }
+      this.log.info({ app: env.app, readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, assignSocket: env.assignSocket }, 'starting the console; it waits for its node (bmc-console assign)');
+      this.app = waitingApp();
+      this.assignServer = await listenForAssignment(env.assignSocket, (a) => this.assign(a));
+      // Loaded now, so an assignment does not wait for it.
+      if (env.app === 'redfish-graphical' && !this.opts.redfishApp) void import('./redfish-app.js').catch(() => undefined);
+    } else if (this.env) await this.configure(this.env);
     const ready = new Promise<void>((resolve) => {
       this.onVncReady = resolve;
     });
     this.loopDone = this.loop();
     await ready;
+  }
+
+  /**
+   * The node of a console started with AWAIT_APP_INFO: checked like the environment would be, then its app takes
+   * over the running browser (or a fresh one, when the node needs other certificate flags). Returns the refusal.
+   */
+  private async assign(a: Assignment): Promise<string | undefined> {
+    if (!this.awaitingNode) return 'this console has its node already';
+    if (this.stopping) return 'the console is stopping';
+    let env: ConsoleEnv;
+    try {
+      env = parseConsoleEnv({
+        ...this.opts.env,
+        APP_INFO: JSON.stringify(a.appInfo),
+        APP_INFO_FILE: undefined,
+        AWAIT_APP_INFO: 'false',
+        ...(a.vncPassword ? { VNC_PASSWORD: a.vncPassword, VNC_PASSWORD_FILE: undefined } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ConsoleEnvError) return err.message; // never contains the password
+      throw err;
+    }
+    this.awaitingNode = false; // the socket stays, to say so to a second assignment
+    if (env.vncPassword) {
+      // x11vnc runs with "read:": it reads the file again for the next client.
+      this.display.vncPassword = env.vncPassword;
+      writePasswordFile(this.runtimeDir, env.vncPassword);
+    }
+    this.env = env;
+    await this.configure(env);
+    const b = this.browser;
+    if (b) await this.switchApp(b); // else the browser is (re)starting and asks the new app for its flags itself
+    return undefined;
+  }
+
+  /** Builds the app for `env` and, where the KVM follows the viewers, starts counting them. */
+  private async configure(env: ConsoleEnv): Promise<void> {
+    this.log.info({ app: env.app, appInfo: describeAppInfo(env.appInfo), readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, vncAuth: env.vncPassword ? 'password' : 'none' }, 'starting the console');
+    if (env.app === 'fake') this.app = fakeApp({ readOnly: env.readOnly, ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}) });
+    else if (this.opts.redfishApp) this.app = await this.opts.redfishApp(env);
+    else {
+      const { redfishApp } = await import('./redfish-app.js');
+      this.app = redfishApp(env.appInfo, env.keyDelayMs, { width: env.displayWidth, height: env.displayHeight });
+    }
+    if (env.app !== 'fake' && env.kvmReleaseAfter !== 'always') {
+      // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
+      this.demand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
+        this.log.info({ viewers, kvmWanted: wanted }, wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM');
+        if (wanted) this.app.kvmWanted?.(this.log);
+        this.state.kvmWanted = wanted;
+        this.writeState();
+      });
+      this.state.kvmWanted = false;
+      this.state.viewers = 0;
+      this.viewers = new VncViewers(env.vncPort, (n) => {
+        this.log.debug({ viewers: n }, 'VNC viewers');
+        this.state.viewers = n;
+        this.writeState();
+        this.demand.setViewers(n);
+      }, this.probePorts);
+      this.viewers.start();
+    } else this.app.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
+  }
+
+  /**
+   * A node was assigned while `browser` runs the waiting app: the node's app takes the page over when it needs the
+   * same flags (the usual case: the system's trust store), else a fresh browser is launched with its flags.
+   */
+  private async switchApp(browser: Browser): Promise<void> {
+    const app = this.app;
+    let extraArgs: string[] = [];
+    let failure: Error | undefined;
+    try {
+      extraArgs = await app.browserArgs(join(this.runtimeDir, 'home'));
+    } catch (err) {
+      failure = err as Error;
+    }
+    if (this.browser !== browser || this.app !== app) return;
+    // A CA bundle goes into the browser's NSS database, which Chromium reads at launch: that needs a fresh one too.
+    const caBundle = typeof this.env?.appInfo.verify_ca === 'string';
+    if (!failure && !caBundle && extraArgs.join('\n') === browser.extraArgs.join('\n')) {
+      this.runApp(browser, browser.page);
+      return;
+    }
+    this.log.info('the node needs other browser flags (certificate trust): launching a fresh browser');
+    this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
+    if (this.dropBrowser(browser)) this.poke();
   }
 
   private onVncReady: (() => void) | undefined;
@@ -246,7 +328,8 @@ export class Supervisor {
     const xvfb = this.xvfb;
     if (!this.x11vnc && Date.now() >= this.notBefore.x11vnc) {
       const passwordFile = this.display.vncPassword ? writePasswordFile(this.runtimeDir, this.display.vncPassword) : undefined;
-      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile } : {}) }, this.log);
+      const rereadPassword = this.awaitingNode;
+      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile, rereadPassword } : {}) }, this.log);
       this.x11vnc = child;
       this.backoff.x11vnc.started(Date.now());
       this.state.x11vncPid = child.pid;
@@ -284,13 +367,20 @@ export class Supervisor {
     // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles.
     rmSync(profile, { recursive: true, force: true });
     mkdirSync(home, { recursive: true });
+    const app = this.app;
     let launchFailure: Error | undefined;
     let extraArgs: string[] = [];
-    try {
-      extraArgs = await this.app.browserArgs(home);
-    } catch (err) {
-      launchFailure = err as Error;
-    }
+    const planned = this.nextLaunch?.app === app ? this.nextLaunch : undefined;
+    this.nextLaunch = undefined;
+    if (planned) {
+      extraArgs = planned.extraArgs;
+      launchFailure = planned.failure;
+    } else
+      try {
+        extraArgs = await app.browserArgs(home);
+      } catch (err) {
+        launchFailure = err as Error;
+      }
     let context: BrowserContext;
     try {
       context = await launchChromium({ display: xvfb.display, width: this.display.width, height: this.display.height, sandbox: this.sandbox, extraArgs, debug: this.display.debug }, profile, home);
@@ -304,7 +394,7 @@ export class Supervisor {
       return;
     }
     const page = context.pages()[0] ?? (await context.newPage());
-    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid() };
+    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid(), extraArgs };
     this.browser = browser;
     this.backoff.chromium.started(Date.now());
     this.state.chromiumPid = browser.pid;
@@ -314,7 +404,10 @@ export class Supervisor {
 
     await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step);
     await context.addInitScript(stepOverlayInitScript);
-    this.runApp(browser, page, launchFailure);
+    this.watchPage(browser, page);
+    // A node assigned while this browser launched for the waiting app: its app decides whether the flags fit.
+    if (this.app !== app) void this.switchApp(browser);
+    else this.runApp(browser, page, launchFailure);
   }
 
   /** The browser process is gone (or unusable): drop it; the loop launches a new one after the backoff. */
@@ -332,20 +425,26 @@ export class Supervisor {
     return true;
   }
 
-  /** Runs the app in `page` of the running browser until the page or the browser goes. */
-  private runApp(browser: Browser, page: Page, launchFailure?: Error): void {
-    const abort = new AbortController();
-    browser.page = page;
-    browser.abort = abort;
-    const view: PageView = { page, abort };
+  /** The page's events, once per page (an assigned node's app runs in the page the waiting app had). */
+  private watchPage(browser: Browser, page: Page): void {
     // Any navigation of the page (a vendor script's BMC page, or about:blank again) leaves our status page behind.
     page.on('framenavigated', (frame) => {
-      if (frame === page.mainFrame()) view.statusShown = false;
+      if (frame === page.mainFrame() && browser.view?.page === page) browser.view.statusShown = false;
     });
     // A dead renderer costs a new page in the same browser, not a new browser: the browser process,
     // its profile and the certificate trust all survive.
     page.on('crash', () => void this.reopenPage(browser, page));
     page.on('close', () => browser.page === page && this.lostBrowser(browser, 'page closed'));
+  }
+
+  /** Runs the app in `page` of the running browser until the page or the browser goes; ends the session before. */
+  private runApp(browser: Browser, page: Page, launchFailure?: Error): void {
+    browser.abort.abort();
+    const abort = new AbortController();
+    browser.page = page;
+    browser.abort = abort;
+    const view: PageView = { page, abort };
+    browser.view = view;
     const session: BrowserSession = {
       context: browser.context,
       page,
@@ -377,6 +476,7 @@ export class Supervisor {
       await page.close().catch(() => undefined);
       return;
     }
+    this.watchPage(browser, page);
     this.runApp(browser, page);
     await crashed.close().catch(() => undefined);
   }
@@ -447,6 +547,7 @@ export class Supervisor {
     this.stopping = true;
     const t0 = Date.now();
     this.log.info('stopping the console');
+    this.assignServer?.close();
     this.viewers?.stop();
     this.demand.dispose();
     this.poke();

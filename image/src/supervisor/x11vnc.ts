@@ -1,4 +1,4 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import type { Logger } from '@bmc-console/common/log';
@@ -10,6 +10,11 @@ export interface X11vncOptions {
   readOnly: boolean;
   /** Path of a file whose first line is the VNC password (x11vnc -passwdfile); undefined = no password. */
   passwordFile?: string;
+  /**
+   * x11vnc reads the file again for every new client instead of deleting it ("read:"): a console that waits for its
+   * node (AWAIT_APP_INFO) gets the node's password after start.
+   */
+  rereadPassword?: boolean;
 }
 
 /**
@@ -23,20 +28,23 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // in under 0.1 s (docs/benchmarks.md, console findings).
   const args = ['-display', o.display, '-rfbport', String(o.port), '-shared', '-forever', '-nowf', '-noxrecord', '-nonap', '-quiet'];
   if (o.readOnly) args.push('-viewonly', '-nocursor');
-  if (o.passwordFile) args.push('-passwdfile', `rm:${o.passwordFile}`);
+  if (o.passwordFile) args.push('-passwdfile', `${o.rereadPassword ? 'read' : 'rm'}:${o.passwordFile}`);
   else args.push('-nopw');
   return args;
 }
 
 /**
- * Writes the VNC password for x11vnc into a mode-0600 file in `dir` (x11vnc deletes it after reading: "rm:").
+ * Writes the VNC password for x11vnc into a mode-0600 file in `dir` (x11vnc deletes it after reading: "rm:", or
+ * reads it again for each new client: "read:"). Written to a temporary name and renamed, so x11vnc never reads half.
  * Node's OpenSSL 3 has no DES, so the obfuscated -rfbauth format is not used; -passwdfile is x11vnc's
  * documented way to keep the password out of argv.
  */
 export function writePasswordFile(dir: string, password: string): string {
   const path = join(dir, 'vnc-password');
-  writeFileSync(path, `${password}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  const tmp = `${path}.new`;
+  writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
   return path;
 }
 
