@@ -112,15 +112,16 @@ export async function launchChromium(o: ChromiumOptions, profileDir: string, hom
 
 /**
  * The browser process: Playwright does not expose it for persistent contexts, so find our child
- * process named chromium (Debian's /usr/bin/chromium wrapper execs the binary, keeping the pid).
+ * process named chromium (Debian's /usr/bin/chromium wrapper execs the binary, keeping the pid). `exclude`: browsers
+ * being closed, still our children while a new one launches.
  */
-export function findBrowserPid(parentPid = process.pid): number | undefined {
+export function findBrowserPid(parentPid = process.pid, exclude: ReadonlySet<number> = new Set()): number | undefined {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m && Number(m[2]) === parentPid && /chrom/.test(m[1] ?? '')) return Number(name);
+      if (m && Number(m[2]) === parentPid && /chrom/.test(m[1] ?? '') && !exclude.has(Number(name))) return Number(name);
     } catch {
       // the process went away while we looked
     }

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -96,6 +96,9 @@ export class Supervisor {
   /** AWAIT_APP_INFO: the node has not been assigned yet; `bmc-console assign` talks to this server. */
   private assignServer: Server | undefined;
   private awaitingNode = false;
+  /** Browsers dropped while still closing: a new launch must not take one of them for its own process. */
+  private readonly closingPids = new Set<number>();
+  private launches = 0;
   /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
   private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
 
@@ -363,9 +366,11 @@ export class Supervisor {
 
   private async startBrowser(xvfb: RunningXvfb): Promise<void> {
     const home = join(this.runtimeDir, 'home');
-    const profile = join(this.runtimeDir, 'profile');
-    // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles.
-    rmSync(profile, { recursive: true, force: true });
+    // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles. A new directory, not the
+    // old one emptied: the old browser may still be closing into it, and deleting thousands of files would hold up
+    // the launch; the old one goes in the background.
+    const profile = join(this.runtimeDir, `profile-${++this.launches}`);
+    if (this.launches > 1) spawn('rm', ['-rf', join(this.runtimeDir, `profile-${this.launches - 1}`)], { stdio: 'ignore' }).on('error', () => undefined).unref();
     mkdirSync(home, { recursive: true });
     const app = this.app;
     let launchFailure: Error | undefined;
@@ -394,7 +399,8 @@ export class Supervisor {
       return;
     }
     const page = context.pages()[0] ?? (await context.newPage());
-    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid(), extraArgs };
+    for (const pid of this.closingPids) if (!pidExists(pid)) this.closingPids.delete(pid);
+    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid(process.pid, this.closingPids), extraArgs };
     this.browser = browser;
     this.backoff.chromium.started(Date.now());
     this.state.chromiumPid = browser.pid;
@@ -421,6 +427,7 @@ export class Supervisor {
     this.browser = undefined;
     this.state.chromiumPid = undefined;
     browser.abort.abort();
+    if (browser.pid) this.closingPids.add(browser.pid);
     void browser.context.close().catch(() => undefined);
     return true;
   }
