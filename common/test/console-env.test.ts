@@ -36,6 +36,13 @@ describe('parseConsoleEnv', () => {
   it('requires address, username and password for redfish-graphical', () => {
     expect(() => parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: '{"address":"https://b"}' })).toThrow(/APP_INFO\.username/);
   });
+  it('AWAIT_APP_INFO: a redfish-graphical console may start without its node; ASSIGN_SOCKET must be absolute', () => {
+    const e = parseConsoleEnv({ APP: 'redfish-graphical', AWAIT_APP_INFO: 'True' });
+    expect(e).toMatchObject({ app: 'redfish-graphical', awaitAppInfo: true, appInfo: {}, assignSocket: '/tmp/bmc-console-assign.sock' });
+    expect(parseConsoleEnv({}).awaitAppInfo).toBe(false);
+    expect(() => parseConsoleEnv({ AWAIT_APP_INFO: 'later' })).toThrow(/AWAIT_APP_INFO must be True or False/);
+    expect(() => parseConsoleEnv({ ASSIGN_SOCKET: 'rel.sock' })).toThrow(/ASSIGN_SOCKET: must be an absolute path/);
+  });
   it('keeps unknown APP_INFO fields and reads verify_ca as bool or path', () => {
     const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ address: 'https://b', username: 'u', password: 'p', verify_ca: '/etc/ca.pem', system_id: '/redfish/v1/Systems/1' }) });
     expect(e.appInfo.verify_ca).toBe('/etc/ca.pem');

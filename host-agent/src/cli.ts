@@ -11,6 +11,7 @@ import { buildApi, listenApi } from './api.js';
 import { ConfigError, loadConfig, type AgentConfig } from './config.js';
 import { AgentError, ConsoleAgent } from './console-agent.js';
 import { openApiDocument } from './openapi.js';
+import { POOL_REFILL_DELAY_MS } from './providers/podman-pool.js';
 import { ProviderError } from './providers/provider.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, notFound: 4, provider: 5 } as const;
@@ -106,6 +107,8 @@ export function buildCli(): Command {
       const agent = await agentFor(g());
       const r = await agent.start({ node: o.node, app: o.app, appInfo, ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}) });
       print(r);
+      // No process stays to refill the pool later: do it now, after answering.
+      await agent.prepare();
     });
 
   program
@@ -157,6 +160,9 @@ export function buildCli(): Command {
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Machine-readable line for scripts and tests that start the agent on port 0.
       process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
+      void agent.prepare();
+      // The pool is refilled a while after a start, not while the console just taken logs in to its BMC.
+      const prepareTimer = setInterval(() => agent.needsPrepare && void agent.prepare(), POOL_REFILL_DELAY_MS);
       const timer =
         cfg.reconcile_interval > 0
           ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)
@@ -167,6 +173,7 @@ export function buildCli(): Command {
         process.once('SIGINT', shutdown);
       });
       if (timer) clearInterval(timer);
+      clearInterval(prepareTimer);
       await app.close();
       if (cfg.stop_all_on_shutdown) await agent.stopAll().catch((err: Error) => agent.log.error({ err: err.message }, 'stop-all at shutdown failed'));
       agent.log.info('agent stopped');

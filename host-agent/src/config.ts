@@ -66,6 +66,12 @@ export const agentConfigSchema = z
     container_cpus: z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of CPUs like 1.5').default('2'),
     container_pids_limit: z.number().int().min(16).default(1024),
     container_pull: z.enum(['never', 'missing', 'always', 'newer']).default('missing'),
+    /**
+     * Consoles kept started before any node asks (podman provider): a start takes one (~1 s to the KVM instead of
+     * ~3 s) and the next is started behind it. Each waits with its own Chromium: a console's memory (~180 MiB) and
+     * a little CPU. Serves redfish-graphical starts with the agent's read_only, a VNC password and no CA bundle file.
+     */
+    container_pool_size: z.number().int().min(0, 'expected a whole number >= 0').max(100, 'expected at most 100').default(0),
 
     // systemd (Quadlet) provider
     systemd_container_dir: z.string().min(1).default(defaultQuadletDir),

@@ -101,6 +101,24 @@ export class ConsoleAgent {
     return new ConsoleAgent(config, provider, tokens, log, store);
   }
 
+  /** A start has happened since the provider last prepared (refilled its pool). */
+  private preparePending = false;
+
+  /**
+   * Lets the provider work ahead of the next start (the podman provider refills its pool). `serve` calls it at
+   * start-up and a while after each start (not while the new console logs in); short CLI commands after answering.
+   * Never fails: a pool that cannot be filled only means cold starts.
+   */
+  async prepare(): Promise<void> {
+    this.preparePending = false;
+    await this.provider.prepare?.().catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
+  }
+
+  /** Whether a start happened since the last prepare(). */
+  get needsPrepare(): boolean {
+    return this.preparePending;
+  }
+
   private lock<T>(node: string, fn: () => Promise<T>): Promise<T> {
     return withLock(this.store.nodeLockFile(node), fn);
   }
@@ -144,6 +162,7 @@ export class ConsoleAgent {
       });
       const issued = await this.tokens.issue(req.node, { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}) });
       this.log.info({ node: req.node, host: endpoint.host, port: endpoint.port }, 'console ready');
+      this.preparePending = true;
       return { node: req.node, host: endpoint.host, port: endpoint.port, url: consoleUrl(this.config.public_url, req.node, issued.token), expiresAt: issued.expiresAt.toISOString() };
     });
   }

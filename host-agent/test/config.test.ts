@@ -47,4 +47,11 @@ describe('agent config', () => {
       expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_KVM_RELEASE_AFTER: bad } })).toThrow(/kvm_release_after: expected a whole number of seconds from 0 to 86400, or "always"/);
     }
   });
+
+  it('takes container_pool_size (default 0: no pool) and names it when wrong', () => {
+    expect(loadConfig({ env: {} }).container_pool_size).toBe(0);
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_SIZE: '2' } }).container_pool_size).toBe(2);
+    expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_SIZE: '-1' } })).toThrow(/container_pool_size: expected a whole number >= 0/);
+    expect(() => loadConfig({ env: {}, overrides: { container_pool_size: 500 } })).toThrow(/container_pool_size: expected at most 100/);
+  });
 });

@@ -9,10 +9,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { captureFrame, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { captureFrame, RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { PodmanProvider } from '../src/providers/podman.js';
+import { POOL_NAME_PREFIX } from '../src/providers/podman-pool.js';
 import { appInfo, makeAgent, NASTY_PASSWORD, tokenOf } from './support/agent-fixture.js';
 import { consoleImage, stubImage } from './support/console-image.js';
 
@@ -165,4 +168,74 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(err.message).toMatch(new RegExp(`^node pod-${process.pid}-e: podman provider: podman run failed`));
     expect(err.message).not.toContain('Ä€');
   });
+
+  it.skipIf(!('real' in image && image.real))('pool (container_pool_size 1): a start takes a warm console and gives it the node on stdin; the emulated iDRAC shows; stop-all drains the pool', async () => {
+    const emu = await startEmulator({ vendor: 'idrac9' });
+    const agent = await podmanAgent({ container_pool_size: 1, kvm_release_after: 60 });
+    const host = agent.config.agent_host;
+    const pooledNames = () => execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).split('\n').filter((n) => n.startsWith(POOL_NAME_PREFIX));
+    const node = `pod-${process.pid}-pool`;
+    const name = `bmc-console-${node}`;
+    try {
+      await agent.prepare();
+      const [pooled] = pooledNames();
+      expect(pooled).toBeDefined();
+      // Warm: the console shows its "waiting" page.
+      for (let i = 0; i < 600 && !execFileSync('podman', ['logs', pooled!], { encoding: 'utf8' }).includes('waiting to be assigned a node'); i++) await new Promise((r) => setTimeout(r, 200));
+
+      const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+      const started = await agent.start({ node, appInfo: info });
+      // The pooled container became the node's console: renamed, nothing else started.
+      expect(pooledNames()).toEqual([]);
+      expect(execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe(name);
+      expect((await agent.status(node))[0]).toMatchObject({ node, status: 'running' });
+      const v = await agent.verify(node, tokenOf(started.url));
+      if (!v.ok) throw new Error(`token refused: ${v.reason}`);
+
+      // The node's VNC password opens it, and its first viewer gets the emulated iDRAC's KVM.
+      const colour = kvmMarkerColor('idrac9');
+      const client = await RfbClient.connect({ host: started.host, port: started.port, password: v.target.vncPassword!, timeoutMs: 20_000 });
+      try {
+        const deadline = Date.now() + 120_000;
+        for (;;) {
+          await client.requestUpdate(false);
+          if (showsMarker(client.framebuffer, colour)) break;
+          if (Date.now() > deadline) throw new Error('the KVM was not on screen within 120 s');
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      } finally {
+        client.close();
+      }
+      await expect(captureFrame({ host: started.host, port: started.port, password: 'wrong!!1', timeoutMs: 30_000 })).rejects.toThrow();
+      expect(emu.state().liveKvmSessions).toBe(1);
+      // The node's secrets are in no argv, no environment, no inspect output and no log.
+      for (const text of [allCmdlines(), JSON.stringify(containerEnv(name)), execFileSync('podman', ['inspect', name], { encoding: 'utf8' }), execFileSync('podman', ['logs', name], { encoding: 'utf8' })]) {
+        expect(text).not.toContain(emu.password);
+        expect(text).not.toContain(v.target.vncPassword!);
+      }
+
+      // The pool is refilled behind the start; stop-all stops the node's console and removes the pooled one.
+      await agent.prepare();
+      expect(pooledNames()).toHaveLength(1);
+      await agent.stopAll();
+      expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe('');
+    } finally {
+      await emu.close();
+    }
+  }, SLOW);
+
+  it('pool: a start the pool cannot serve (APP=fake) starts cold and leaves the pool alone', async () => {
+    const agent = await podmanAgent({ container_pool_size: 1, container_credentials: 'env' }, stub);
+    await agent.prepare();
+    const pooled = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${agent.config.agent_host}`], { encoding: 'utf8' }).trim();
+    expect(pooled.startsWith(POOL_NAME_PREFIX)).toBe(true);
+    const node = `pod-${process.pid}-cold`;
+    await agent.start({ node, app: 'fake', appInfo: {} });
+    expect(execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe(pooled);
+    expect((await agent.status()).map((c) => c.node)).toEqual([node]);
+    // The pooled console is no node's: reconcile leaves it be.
+    expect(await agent.reconcile()).toEqual({ died: [], stoppedUnknown: [] });
+    await agent.stopAll();
+    expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe('');
+  }, SLOW);
 });

@@ -5,10 +5,12 @@
  * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
  */
 import { basename } from 'node:path';
+import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { runCommand, type CommandResult } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
+import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './podman-pool.js';
 import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './podman-port.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
@@ -22,11 +24,33 @@ export class PodmanProvider extends BaseProvider {
   /** Secrets as mounted podman secrets, or (docker, or when configured) env passthrough. */
   private readonly credentials: 'env' | 'secret';
 
+  /** Consoles started before their node is known (container_pool_size); a start takes one when it can. */
+  readonly pool: PodmanPool;
+
   constructor(ctx: ProviderContext) {
     super('podman', ctx);
     this.isDocker = basename(ctx.config.container_executable).startsWith('docker');
     this.credentials = ctx.config.container_credentials ?? (this.isDocker ? 'env' : 'secret');
     if (this.isDocker && this.credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
+    this.pool = new PodmanPool({
+      config: this.config,
+      log: this.log,
+      cli: (args, env, input) => this.cli(args, env, input),
+      baseRunArgs: (name, labels, hostPort) => this.baseRunArgs(name, labels, hostPort),
+      poolEnvironment: () => this.poolEnvironment(),
+      remote: () => this.remote(),
+      remove: (name) => this.cli(['rm', '--force', ...this.rmTime('0'), name]),
+    });
+  }
+
+  /** docker's rm has no --time (it kills at once); podman's default would wait 10 s for SIGTERM. */
+  private rmTime(seconds: string): string[] {
+    return this.isDocker ? [] : ['--time', seconds];
+  }
+
+  /** The CLI also goes remote when our environment says so (it passes through to the CLI). */
+  private remote(): boolean {
+    return Boolean(this.config.container_host || process.env.CONTAINER_HOST || process.env.DOCKER_HOST);
   }
 
   /** The CLI's environment: CONTAINERS_CONF passes through from ours; container_host selects a remote engine. */
@@ -40,18 +64,40 @@ export class PodmanProvider extends BaseProvider {
     return runCommand(this.config.container_executable, args, { env: this.cliEnv(extraEnv), ...(input !== undefined ? { input } : {}) });
   }
 
-  /** The argv of `podman run`: everything but the secret values (tests check that). No `hostPort`: the engine picks one. */
-  runArgs(req: StartRequest, secretNames?: Record<string, string>, hostPort?: number): { args: string[]; env: Record<string, string> } {
+  /** `podman run` up to the environment: name, labels, published port (none given: the engine picks), limits. */
+  private baseRunArgs(name: string, labels: Record<string, string>, hostPort?: number): string[] {
     const c = this.config;
-    const { env: all, mount } = containerEnvironment(req, c);
-    const name = consoleName(req.node);
     // podman replaces a container left by an earlier run itself (one CLI call less per start); docker cannot.
     const args = ['run', '--detach', '--rm', '--init', ...(this.isDocker ? [] : ['--replace']), '--name', name];
-    for (const [k, v] of Object.entries(consoleLabels(req.node, c.agent_host))) args.push('--label', `${k}=${v}`);
+    for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
     args.push('--publish', `${c.container_publish_address.includes(':') ? `[${c.container_publish_address}]` : c.container_publish_address}:${hostPort ?? ''}:5900`);
     args.push('--network', c.container_network);
     args.push('--shm-size', c.container_shm_size, '--memory', c.container_memory, '--cpus', c.container_cpus, '--pids-limit', String(c.container_pids_limit));
     args.push('--pull', c.container_pull);
+    return args;
+  }
+
+  /** A pooled console's environment: the agent's display and release settings, no node, no secrets. */
+  private poolEnvironment(): Record<string, string> {
+    const c = this.config;
+    return {
+      ...consoleEnvironment({
+        app: 'redfish-graphical',
+        appInfo: {},
+        readOnly: c.read_only,
+        ...(c.display_width ? { displayWidth: c.display_width } : {}),
+        ...(c.display_height ? { displayHeight: c.display_height } : {}),
+        ...(c.kvm_release_after !== undefined ? { kvmReleaseAfter: c.kvm_release_after } : {}),
+      }),
+      AWAIT_APP_INFO: 'True',
+    };
+  }
+
+  /** The argv of `podman run`: everything but the secret values (tests check that). No `hostPort`: the engine picks one. */
+  runArgs(req: StartRequest, secretNames?: Record<string, string>, hostPort?: number): { args: string[]; env: Record<string, string> } {
+    const c = this.config;
+    const { env: all, mount } = containerEnvironment(req, c);
+    const args = this.baseRunArgs(consoleName(req.node), consoleLabels(req.node, c.agent_host), hostPort);
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(all)) {
       if ((SECRET_VARS as readonly string[]).includes(k)) {
@@ -83,6 +129,10 @@ export class PodmanProvider extends BaseProvider {
     const removeStale = (): Promise<unknown> => (staleRemoved ??= this.cli(['rm', '--force', name]));
     let secretNames: Record<string, string> | undefined;
     try {
+      if (this.pool.serves(req)) {
+        const pooled = await this.pool.take(req, (n) => this.port(n, req.node));
+        if (pooled) return await this.awaitGreeting(pooled, fail);
+      }
       if (this.isDocker) await removeStale();
       if (this.credentials === 'secret') secretNames = await this.createSecrets(req, removeStale);
       const endpoint = await this.run(req, secretNames, fail);
@@ -104,8 +154,7 @@ export class PodmanProvider extends BaseProvider {
    */
   private async run(req: StartRequest, secretNames: Record<string, string> | undefined, fail: (m: string) => ProviderError): Promise<ConsoleEndpoint> {
     const address = this.config.container_publish_address;
-    // The CLI also goes remote when our environment says so (it passes through to the CLI).
-    const remote = Boolean(this.config.container_host || process.env.CONTAINER_HOST || process.env.DOCKER_HOST);
+    const remote = this.remote();
     for (let attempt = 1; ; attempt++) {
       const hostPort = remote ? undefined : await pickFreePort(address);
       const { args, env } = this.runArgs(req, secretNames, hostPort);
@@ -163,8 +212,7 @@ export class PodmanProvider extends BaseProvider {
 
   async stop(node: string): Promise<void> {
     const name = consoleName(node);
-    // docker's rm has no --time (it kills at once); podman's default would wait 10 s for SIGTERM.
-    const time = (t: string) => (this.isDocker ? [] : ['--time', t]);
+    const time = (t: string) => this.rmTime(t);
     let r = await this.cli(['rm', '--force', ...time('5'), name]);
     // The container may stop by itself between podman's SIGTERM timeout and its SIGKILL ("container state
     // improper"), and --rm may remove it meanwhile: try once more, then accept a container that is gone.
@@ -176,8 +224,15 @@ export class PodmanProvider extends BaseProvider {
     await this.removeSecrets(node);
   }
 
+  /** Every console of this agent, and the pooled consoles nobody took. */
   async stopAll(): Promise<void> {
     for (const rec of await this.list()) await this.stop(rec.node);
+    if (this.pool.size > 0) await this.pool.drain();
+  }
+
+  /** Starts pooled consoles until container_pool_size run (container_pool_size 0: nothing). */
+  prepare(): Promise<void> {
+    return this.pool.fill();
   }
 
   async list(): Promise<ConsoleRecord[]> {
@@ -196,9 +251,12 @@ export function parsePs(out: string): ConsoleRecord[] {
   for (const row of rows) {
     const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string };
     const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
-    const node = labels[LABEL_NODE];
-    if (!node) continue;
     const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
+    // A pooled console has no node label (labels are fixed at creation): once taken, its name says the node.
+    const prefix = consoleName('');
+    const claimed = labels[LABEL_POOL] && name.startsWith(prefix) && !name.startsWith(POOL_NAME_PREFIX) ? name.slice(prefix.length) : undefined;
+    const node = labels[LABEL_NODE] ?? claimed;
+    if (!node) continue;
     records.push({ node, name, running: /^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? '') });
   }
   return records;

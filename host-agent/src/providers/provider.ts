@@ -36,6 +36,11 @@ export interface ConsoleProvider {
   stop(node: string): Promise<void>;
   stopAll(): Promise<void>;
   list(): Promise<ConsoleRecord[]>;
+  /**
+   * Work a provider does ahead of starts (the podman provider's pool of started consoles). The agent calls it when
+   * it starts serving and after each start; it must not fail a start, so errors are only logged.
+   */
+  prepare?(): Promise<void>;
 }
 
 /** What a provider factory gets: the validated config, a logger, and (for readiness) the RFB wait. */

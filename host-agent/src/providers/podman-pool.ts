@@ -1,0 +1,177 @@
+/**
+ * The podman provider's pool (container_pool_size): consoles started before any node asks for one, with
+ * AWAIT_APP_INFO=1, so their container, node, Xvfb, x11vnc and Chromium are up already. A start takes the oldest:
+ * `podman exec -i … bmc-console assign` hands it the node's APP_INFO and VNC password on stdin (the console takes
+ * one node only, so this is also the claim: two agents cannot both take one), `podman rename` names it after the
+ * node, and the console logs in to the BMC for its first viewer.
+ *
+ * A pooled console serves only what it was started for: APP=redfish-graphical, the agent's read_only, a VNC
+ * password, and no CA bundle to mount (a mount cannot be added to a running container). Anything else starts cold.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@bmc-console/common/log';
+import { planCaMount } from '../ca-mount.js';
+import type { AgentConfig } from '../config.js';
+import { withLock } from '../file-lock.js';
+import type { CommandResult } from '../run-command.js';
+import { consoleName, LABEL_AGENT, LABEL_CONSOLE } from './console-names.js';
+import { pickFreePort, PORT_TAKEN } from './podman-port.js';
+import type { ConsoleEndpoint, StartRequest } from './provider.js';
+
+/** Value: the agent host. Pooled consoles carry no node label (labels are fixed at creation); a claimed one is named after its node. */
+export const LABEL_POOL = 'io.bmc-console.pool';
+/** The host port a local engine published on, so a claim needs no `podman port`. */
+export const LABEL_PORT = 'io.bmc-console.port';
+/** No node id starts with '-', so no node's console is ever named like this. */
+export const POOL_NAME_PREFIX = 'bmc-console--pool-';
+
+/** A start after a claim starts the next pooled console this much later, not while the claimed one logs in. */
+export const POOL_REFILL_DELAY_MS = 5000;
+
+export interface PooledConsole {
+  name: string;
+  /** Seconds since the epoch: the oldest has had the longest to warm up. */
+  created: number;
+  endpoint?: ConsoleEndpoint;
+}
+
+/** What the pool needs from the provider that owns it. */
+export interface PoolHost {
+  config: AgentConfig;
+  log: Logger;
+  cli(args: string[], extraEnv?: Record<string, string>, input?: string): Promise<CommandResult>;
+  /** `podman run` argv up to (not including) the environment and image: name, labels, port, network, limits. */
+  baseRunArgs(name: string, labels: Record<string, string>, hostPort?: number): string[];
+  /** The environment of a pooled console (no node, no secrets). */
+  poolEnvironment(): Record<string, string>;
+  /** Whether the engine is remote (it picks the host port). */
+  remote(): boolean;
+  /** Removes a container at once, running or not. */
+  remove(name: string): Promise<unknown>;
+}
+
+export class PodmanPool {
+  private filling: Promise<void> | undefined;
+
+  constructor(private readonly host: PoolHost) {}
+
+  get size(): number {
+    return this.host.config.container_pool_size;
+  }
+
+  /** Whether a pooled console can serve this request. */
+  serves(req: StartRequest): boolean {
+    return this.size > 0 && req.app === 'redfish-graphical' && req.readOnly === this.host.config.read_only && Boolean(req.vncPassword) && !planCaMount(req.node, req.appInfo).mount;
+  }
+
+  /** The running pooled consoles, oldest first. */
+  async list(): Promise<PooledConsole[]> {
+    const r = await this.host.cli(['ps', '--filter', `label=${LABEL_POOL}=${this.host.config.agent_host}`, '--format', 'json']);
+    if (r.code !== 0) throw new Error(`${this.host.config.container_executable} ps failed: ${r.stderr.trim()}`);
+    return parsePoolPs(r.stdout, this.host.config.container_publish_address);
+  }
+
+  /**
+   * Claims a pooled console for `req.node` and assigns it the node; undefined when none could be (the caller starts
+   * one cold). `port` reads the published port of a console whose label does not say it (remote engine).
+   */
+  async take(req: StartRequest, port: (name: string) => Promise<ConsoleEndpoint>): Promise<ConsoleEndpoint | undefined> {
+    const name = consoleName(req.node);
+    const log = this.host.log.child({ node: req.node });
+    // stdin only: APP_INFO and the VNC password never reach argv or the container's environment.
+    const input = JSON.stringify({ appInfo: req.appInfo, vncPassword: req.vncPassword });
+    for (const pooled of await this.list().catch(() => [])) {
+      // The assignment is the claim (a console takes one node, and says so to a second agent), and it comes first:
+      // the console starts on the node's BMC while the rename below runs.
+      const a = await this.host.cli(['exec', '-i', pooled.name, 'bmc-console', 'assign'], undefined, input);
+      if (a.code !== 0) {
+        if (/has its node already/.test(a.stderr)) {
+          log.debug({ pooled: pooled.name }, 'pooled console taken meanwhile');
+          continue;
+        }
+        // Its messages never hold the secrets (the console checks the assignment like its environment).
+        log.warn({ pooled: pooled.name, exit: a.code, err: a.stderr.trim().slice(0, 500) }, 'a pooled console refused its node; removing it');
+        await this.host.remove(pooled.name);
+        continue;
+      }
+      let r = await this.host.cli(['rename', pooled.name, name]);
+      if (r.code !== 0 && /in use|already/i.test(r.stderr)) {
+        // A container of an earlier run holds the node's name.
+        await this.host.remove(name);
+        r = await this.host.cli(['rename', pooled.name, name]);
+      }
+      if (r.code !== 0) {
+        log.warn({ pooled: pooled.name, err: r.stderr.trim().slice(0, 500) }, 'cannot rename a pooled console after the node; removing it');
+        await this.host.remove(pooled.name);
+        continue;
+      }
+      log.info({ pooled: pooled.name }, 'console taken from the pool');
+      return pooled.endpoint ?? (await port(name));
+    }
+    return undefined;
+  }
+
+  /**
+   * Starts pooled consoles until `container_pool_size` run (without waiting for them to answer). One fill at a time
+   * per process, and across processes (short CLI commands) under a lock in the state directory.
+   */
+  fill(): Promise<void> {
+    if (this.size <= 0) return Promise.resolve();
+    const dir = this.host.config.state_dir;
+    this.filling ??= mkdir(dir, { recursive: true, mode: 0o700 })
+      .then(() => withLock(join(dir, 'pool.lock'), () => this.fillLocked()))
+      .finally(() => (this.filling = undefined));
+    return this.filling;
+  }
+
+  private async fillLocked(): Promise<void> {
+    const have = (await this.list()).length;
+    for (let i = have; i < this.size; i++) await this.startOne();
+  }
+
+  private async startOne(): Promise<void> {
+    const c = this.host.config;
+    const name = `${POOL_NAME_PREFIX}${randomBytes(4).toString('hex')}`;
+    const env = this.host.poolEnvironment();
+    for (let attempt = 1; ; attempt++) {
+      const hostPort = this.host.remote() ? undefined : await pickFreePort(c.container_publish_address);
+      const labels = { [LABEL_CONSOLE]: 'true', [LABEL_AGENT]: c.agent_host, [LABEL_POOL]: c.agent_host, ...(hostPort ? { [LABEL_PORT]: String(hostPort) } : {}) };
+      const args = this.host.baseRunArgs(name, labels, hostPort);
+      for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
+      args.push(c.console_image);
+      const r = await this.host.cli(args);
+      if (r.code === 0) {
+        this.host.log.info({ pooled: name, ...(hostPort ? { port: hostPort } : {}) }, 'pooled console started');
+        return;
+      }
+      if (hostPort && attempt < 3 && PORT_TAKEN.test(r.stderr)) continue;
+      throw new Error(`${c.container_executable} run of pooled console ${name} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+  }
+
+  /** Removes every pooled console nobody has taken. */
+  async drain(): Promise<void> {
+    const pooled = await this.list();
+    await Promise.all(pooled.map((p) => this.host.remove(p.name)));
+  }
+}
+
+/** `podman ps --format json` rows of unclaimed pooled consoles (running, with the pool's name), oldest first. */
+export function parsePoolPs(out: string, publishAddress: string): PooledConsole[] {
+  const text = out.trim();
+  if (!text) return [];
+  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
+  const pooled: PooledConsole[] = [];
+  for (const row of rows) {
+    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string; Created?: number | string };
+    const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
+    if (!name.startsWith(POOL_NAME_PREFIX) || !(/^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? ''))) continue;
+    const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
+    const port = Number(labels[LABEL_PORT]);
+    const created = typeof r.Created === 'number' ? r.Created : Date.parse(String(r.Created ?? '')) / 1000 || 0;
+    pooled.push({ name, created, ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
+  }
+  return pooled.sort((a, b) => a.created - b.created);
+}
