@@ -13,13 +13,19 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { encodePng } from '@bmc-console/common/rfb/png';
+import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import type { ConsoleResults } from './console-results.js';
-import { showsMarker } from './kvm-picture.js';
 import { median, round } from './stats.js';
 
 const IMAGE = 'localhost/bmc-console:latest';
 const PROFILE = 'idrac9';
+/** agent_host of the benchmark's pooled provider (its containers' labels). */
+const POOL_AGENT = 'bmc-bench-pool';
+/** The status step of a pooled console whose Chromium is up (image/src/supervisor/fake-app.ts waitingApp). */
+const POOL_WAITING_STATUS = 'waiting to be assigned a node';
+/** After the pooled console is warm, before the timed start: its Chromium's work right after launch settles. */
+const POOL_SETTLE_MS = 2000;
 // Generous: on a busy machine a console can take long to answer, and a slow start is a result, not a failure.
 const READY_TIMEOUT_SEC = 120;
 // The image's default KVM_RELEASE_AFTER is 60 s; the release itself (closing the viewer, logout) comes on top.
@@ -41,6 +47,15 @@ interface Starter {
   name: string;
   start(node: string, appInfo: Record<string, unknown>, vncPassword: string): Promise<Endpoint>;
   stop(node: string): Promise<void>;
+  /** The same provider with container_pool_size 1 (host agent only). */
+  pool?: {
+    /** Fills the pool and waits until its console shows its waiting page (Chromium up). */
+    warm(): Promise<void>;
+    start(node: string, appInfo: Record<string, unknown>, vncPassword: string): Promise<Endpoint>;
+    stop(node: string): Promise<void>;
+    /** Removes the pooled console and anything the pool's agent left. */
+    drain(): Promise<void>;
+  };
 }
 
 /** What the benchmark needs of @bmc-console/bmc-emulator (imported lazily: the part skips without it). */
@@ -53,9 +68,6 @@ interface Emulator {
 }
 interface EmulatorModule {
   startEmulator(opts: { vendor?: string; host?: string; port?: number; node?: string }): Promise<Emulator>;
-}
-interface MarkerModule {
-  kvmMarkerColor(profile: string): { r: number; g: number; b: number };
 }
 
 function podman(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -75,15 +87,33 @@ async function loadStarter(): Promise<Starter> {
     // Specifiers in variables: the bench must still type-check and run (with the fallback) without host-agent.
     const providerSpec = '@bmc-console/host-agent/providers/podman';
     const configSpec = '@bmc-console/host-agent/config';
-    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void> };
+    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void>; stopAll(): Promise<void>; prepare(): Promise<void> };
     const { PodmanProvider } = (await import(providerSpec)) as { PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider };
     const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
     const config = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: 'bmc-bench', state_dir: join(outDir, 'agent-state'), wait_for_ready_timeout: READY_TIMEOUT_SEC });
     const provider = new PodmanProvider({ config, log: logger });
+    const poolConfig = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: POOL_AGENT, state_dir: join(outDir, 'agent-state-pool'), wait_for_ready_timeout: READY_TIMEOUT_SEC, container_pool_size: 1 });
+    const pooled = new PodmanProvider({ config: poolConfig, log: logger });
     return {
       name: 'host agent podman provider (host-agent/src/providers/podman.ts)',
       start: (node, appInfo, vncPassword) => provider.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
       stop: (node) => provider.stop(node),
+      pool: {
+        async warm() {
+          await pooled.prepare();
+          const deadline = Date.now() + READY_TIMEOUT_SEC * 1000;
+          for (;;) {
+            const names = (await podman(['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${POOL_AGENT}`])).stdout.split('\n').filter(Boolean);
+            const logs = names[0] ? await podman(['logs', names[0]]) : undefined;
+            if (logs && `${logs.stdout}${logs.stderr}`.includes(POOL_WAITING_STATUS)) return;
+            if (Date.now() > deadline) throw new Error(`no warm pooled console within ${READY_TIMEOUT_SEC} s`);
+            await sleep(200);
+          }
+        },
+        start: (node, appInfo, vncPassword) => pooled.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
+        stop: (node) => pooled.stop(node),
+        drain: () => pooled.stopAll(),
+      },
     };
   } catch (err) {
     log(`host agent podman provider not usable (${(err as Error).message}); using plain podman run`);
@@ -209,6 +239,55 @@ async function countLogLines(node: string, text: string): Promise<number> {
 }
 
 /** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms], the first of each label from `since` on. */
+/**
+ * Start -> KVM picture through the pool: before each run the pool is filled and its console is warm (Chromium up on
+ * its waiting page) and has had POOL_SETTLE_MS; then the timed start takes it (rename, `bmc-console assign`).
+ */
+async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, colour: { r: number; g: number; b: number }, emulatorModule: EmulatorModule, results: ConsoleResults): Promise<NonNullable<ConsoleResults['pooled']>> {
+  const times: number[] = [];
+  const stepTimes = new Map<string, number[]>();
+  const addStep = (label: string, sec: number): void => void stepTimes.set(label, [...(stepTimes.get(label) ?? []), sec]);
+  try {
+    for (let i = 1; i <= runs; i++) {
+      const node = `bench-pool-${i}`;
+      log(`console start from the pool ${i}/${runs}`);
+      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node });
+      let started = false;
+      try {
+        await pool.warm();
+        await sleep(POOL_SETTLE_MS);
+        const vncPassword = randomBytes(4).toString('hex');
+        const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+        const t0 = Date.now();
+        const endpoint = await pool.start(node, appInfo, vncPassword);
+        started = true;
+        const tReturned = Date.now();
+        const tPicture = await waitForPicture(endpoint, vncPassword, colour, 120_000, node);
+        const s = (t: number): number => (t - t0) / 1000;
+        times.push(s(tPicture));
+        for (const [label, t] of await supervisorSteps(node, t0)) addStep(label, s(t));
+        addStep('provider start() returned (pooled console renamed and assigned)', s(tReturned));
+        addStep('VNC client sees the KVM canvas', s(tPicture));
+      } catch (err) {
+        (results.notes ??= []).push(`pooled start run ${i}: ${(err as Error).message}`);
+        log(`pooled start run ${i} failed: ${(err as Error).message}`);
+      } finally {
+        if (started) await pool.stop(node).catch(() => podman(['rm', '--force', '--time', '2', containerName(node)]));
+        await emu.close();
+      }
+    }
+  } finally {
+    await pool.drain().catch((err: unknown) => log(`draining the pool: ${(err as Error).message}`));
+  }
+  return {
+    startToPictureSec: times.map((t) => round(t, 2)),
+    ...(times.length ? { startToPictureMedianSec: round(median(times), 2) } : {}),
+    steps: [...stepTimes.entries()]
+      .map(([step, v]) => ({ step: v.length === times.length ? step : `${step} (${v.length} of ${times.length} runs)`, medianSec: round(median(v), 2) }))
+      .sort((a, b) => a.medianSec - b.medianSec),
+  };
+}
+
 async function supervisorSteps(node: string, since = 0): Promise<[string, number][]> {
   const r = await podman(['logs', containerName(node)]);
   const out: [string, number][] = [];
@@ -261,16 +340,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   if (version.code !== 0) return { skipped: 'podman is not available' };
   if ((await podman(['image', 'exists', IMAGE])).code !== 0) return { skipped: `the console image ${IMAGE} is not built (npm run image:build)` };
   let emulatorModule: EmulatorModule;
-  let markerModule: MarkerModule;
   try {
     const emuSpec = '@bmc-console/bmc-emulator/emulator';
-    const markerSpec = '@bmc-console/bmc-emulator/marker';
     emulatorModule = (await import(emuSpec)) as EmulatorModule;
-    markerModule = (await import(markerSpec)) as MarkerModule;
   } catch (err) {
     return { skipped: `the BMC emulator cannot be loaded: ${(err as Error).message}` };
   }
-  const colour = markerModule.kvmMarkerColor(PROFILE);
+  const colour = kvmMarkerColor(PROFILE);
   const starter = await loadStarter();
   const results: ConsoleResults = { loadAverage: { start: round(loadavg()[0]!, 1), end: 0 }, provider: starter.name, image: IMAGE, emulator: `bmc-emulator profile ${PROFILE} on 127.0.0.1 (10.0.2.2 from the container)`, notes: [] };
   const imageId = await podman(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
@@ -350,6 +426,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
     results.steps = [...stepTimes.entries()]
       .map(([step, v]) => ({ step: v.length === times.length ? step : `${step} (${v.length} of ${times.length} runs)`, medianSec: round(median(v), 2) }))
       .sort((a, b) => a.medianSec - b.medianSec);
+
+    // 1b. The same from the provider's pool (container_pool_size 1): each start takes a warm pooled console.
+    if (starter.pool) results.pooled = await pooledStarts(starter.pool, runs, colour, emulatorModule, results);
 
     // 2. Density: start consoles until `densityGoal` are live or memory runs short.
     const floorMiB = 2048;

@@ -26,9 +26,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
-import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
+import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
-import { showsMarker } from './kvm-picture.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };

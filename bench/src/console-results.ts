@@ -15,6 +15,11 @@ export interface ConsoleResults {
   startToPictureMedianSec?: number;
   /** Median seconds from the start call to each supervisor step (from its JSON log), in order of appearance. */
   steps?: { step: string; medianSec: number }[];
+  /**
+   * The same start -> picture with the provider's pool (container_pool_size 1): the start takes a console that is
+   * already running and warm, renames it and assigns it the node. Steps are from the start call.
+   */
+  pooled?: { startToPictureSec: number[]; startToPictureMedianSec?: number; steps: { step: string; medianSec: number }[] };
   /** Per console with the KVM page showing, from the container's cgroup (v1). */
   memoryPerConsoleMiB?: { usage: number; rss: number; cache: number; consoles: number };
   idleCpuPercentPerConsole?: number;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession } from '../src/bench-client.js';
 import { bundleEntry } from '../src/bundle.js';
 import { startNodeChild, type Child } from '../src/child-process.js';
-import { showsMarker } from '../src/kvm-picture.js';
+import { showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { processTree, treeMemory } from '../src/process-memory.js';
 import { proxyTargets, renderGenerated, type BenchResults } from '../src/report.js';
 import { percentile } from '../src/stats.js';

@@ -26,3 +26,17 @@ export function kvmMarkerColor(profile: ProfileName): { r: number; g: number; b:
   const hex = `#${[r, g, b].map((v) => v.toString(16).padStart(2, '0')).join('')}`;
   return { r, g, b, hex };
 }
+
+/**
+ * Whether a VNC frame (RGBA) shows the KVM canvas: at least `minPixels` in the marker's colour, which no login or
+ * status page uses. For tests and the benchmark, which watch a console through VNC.
+ */
+export function showsMarker(rgba: Buffer, colour: { r: number; g: number; b: number }, minPixels = 400): boolean {
+  let n = 0;
+  for (let i = 0; i + 3 < rgba.length; i += 4) {
+    if (Math.abs(rgba[i]! - colour.r) <= 24 && Math.abs(rgba[i + 1]! - colour.g) <= 24 && Math.abs(rgba[i + 2]! - colour.b) <= 24) {
+      if (++n >= minPixels) return true;
+    }
+  }
+  return false;
+}
