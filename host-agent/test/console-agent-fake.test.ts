@@ -31,6 +31,27 @@ describe('console agent with the fake provider', () => {
     expect(fake.lastRequest('n')?.readOnly).toBe(false);
   });
 
+  it("lets the provider prepare after a start (the pool's refill), and a failing prepare fails nothing", async () => {
+    let prepared = 0;
+    class PreparingProvider extends FakeProvider {
+      fail = false;
+      async prepare(): Promise<void> {
+        prepared++;
+        if (this.fail) throw new Error('podman run failed');
+      }
+    }
+    const fake = new PreparingProvider();
+    const { agent } = await makeAgent({}, fake);
+    expect(agent.needsPrepare).toBe(false);
+    await agent.start({ node: 'n', appInfo: appInfo() });
+    expect(agent.needsPrepare).toBe(true);
+    await agent.prepare();
+    expect([prepared, agent.needsPrepare]).toEqual([1, false]);
+    fake.fail = true;
+    await expect(agent.prepare()).resolves.toBeUndefined();
+    expect(prepared).toBe(2);
+  });
+
   it('rejects bad input naming the node and the field, never the password', async () => {
     const { agent } = await makeAgent();
     const err = await agent.start({ node: 'node-2', appInfo: { address: 'https://x', username: 'u' } }).catch((e: unknown) => e);

@@ -224,6 +224,26 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     }
   }, SLOW);
 
+  it.skipIf(!('real' in image && image.real))('pool: two agents that share the pool and start at once take its one console once; the other starts cold', async () => {
+    const host = `t${process.pid}race`;
+    const a = await podmanAgent({ container_pool_size: 1, agent_host: host });
+    const b = await podmanAgent({ container_pool_size: 1, agent_host: host, state_dir: mkdtempSync(join(tmpdir(), 'agent-state-')) });
+    await a.prepare();
+    const [pooled] = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(pooled).toBeDefined();
+    const nodes = [`pod-${process.pid}-r1`, `pod-${process.pid}-r2`];
+    const started = await Promise.all([a.start({ node: nodes[0]!, appInfo: appInfo() }), b.start({ node: nodes[1]!, appInfo: appInfo() })]);
+    // Both answer on their own port; exactly one of them is the pooled container (same port as it had).
+    expect(new Set(started.map((s) => s.port)).size).toBe(2);
+    for (const s of started) expect(await waitForRfbGreeting(s.host, s.port, 10_000)).toMatch(/^RFB/);
+    const names = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    expect(names).toEqual(nodes.map((n) => `bmc-console-${n}`).sort());
+    const fromPool = names.filter((n) => execFileSync('podman', ['inspect', n, '--format', '{{index .Config.Labels "io.bmc-console.pool"}}'], { encoding: 'utf8' }).trim() === host);
+    expect(fromPool).toHaveLength(1);
+    await a.stopAll();
+    expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe('');
+  }, SLOW);
+
   it('pool: a start the pool cannot serve (APP=fake) starts cold and leaves the pool alone', async () => {
     const agent = await podmanAgent({ container_pool_size: 1, container_credentials: 'env' }, stub);
     await agent.prepare();
