@@ -32,7 +32,7 @@ describe('podman port parsing', () => {
   it('knows a taken pooled console by its name (it has no node label) and lists unclaimed ones oldest first', () => {
     const pool = { 'io.bmc-console.pool': 'h', 'io.bmc-console.agent': 'h', 'io.bmc-console.port': '41000' };
     const rows = JSON.stringify([
-      { Names: ['bmc-console--pool-0b'], State: 'running', Created: 200, Labels: pool },
+      { Names: ['bmc-console--pool-0b'], State: 'running', Created: 200, Labels: pool, ImageID: 'abc' },
       { Names: ['bmc-console--pool-0a'], State: 'running', Created: 100, Labels: { ...pool, 'io.bmc-console.port': '41001' } },
       { Names: ['bmc-console--pool-0c'], State: 'exited', Created: 50, Labels: pool },
       { Names: ['bmc-console-node-7'], State: 'running', Created: 10, Labels: pool },
@@ -40,7 +40,7 @@ describe('podman port parsing', () => {
     expect(parsePs(rows)).toEqual([{ node: 'node-7', name: 'bmc-console-node-7', running: true }]);
     expect(parsePoolPs(rows, '127.0.0.1')).toEqual([
       { name: 'bmc-console--pool-0a', created: 100, endpoint: { host: '127.0.0.1', port: 41001 } },
-      { name: 'bmc-console--pool-0b', created: 200, endpoint: { host: '127.0.0.1', port: 41000 } },
+      { name: 'bmc-console--pool-0b', created: 200, imageId: 'abc', endpoint: { host: '127.0.0.1', port: 41000 } },
     ]);
     // A remote engine's pooled console has no port label: the claim asks `podman port`.
     expect(parsePoolPs(JSON.stringify([{ Names: ['bmc-console--pool-0d'], State: 'running', Created: 1, Labels: { 'io.bmc-console.pool': 'h' } }]), '127.0.0.1')).toEqual([{ name: 'bmc-console--pool-0d', created: 1 }]);

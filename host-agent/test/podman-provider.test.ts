@@ -244,6 +244,20 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe('');
   }, SLOW);
 
+  it.skipIf(!('real' in image && image.real))('pool: a fill replaces pooled consoles of another image (console_image rebuilt or changed)', async () => {
+    const host = `t${process.pid}img`;
+    const old = await podmanAgent({ container_pool_size: 1, agent_host: host, container_credentials: 'env' }, stub);
+    await old.prepare();
+    const pooled = () => execFileSync('podman', ['ps', '--format', '{{.Names}} {{.Image}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    expect(pooled()).toHaveLength(1);
+    expect(pooled()[0]).toContain('agent-stub');
+    const current = await podmanAgent({ container_pool_size: 1, agent_host: host });
+    await current.prepare();
+    expect(pooled()).toHaveLength(1);
+    expect(pooled()[0]).toContain('localhost/bmc-console:latest');
+    await current.stopAll();
+  }, SLOW);
+
   it('pool: a start the pool cannot serve (APP=fake) starts cold and leaves the pool alone', async () => {
     const agent = await podmanAgent({ container_pool_size: 1, container_credentials: 'env' }, stub);
     await agent.prepare();

@@ -34,6 +34,8 @@ export interface PooledConsole {
   name: string;
   /** Seconds since the epoch: the oldest has had the longest to warm up. */
   created: number;
+  /** The image it runs (podman; docker's ps does not say). */
+  imageId?: string;
   endpoint?: ConsoleEndpoint;
 }
 
@@ -127,8 +129,17 @@ export class PodmanPool {
   }
 
   private async fillLocked(): Promise<void> {
-    const have = (await this.list()).length;
-    for (let i = have; i < this.size; i++) await this.startOne();
+    let pooled = await this.list();
+    // A rebuilt or changed console_image: pooled consoles of the old one go, so that no start gets old code.
+    const current = await this.host.cli(['image', 'inspect', '--format', '{{.Id}}', this.host.config.console_image]);
+    const imageId = current.code === 0 ? current.stdout.trim() : undefined;
+    const stale = imageId ? pooled.filter((p) => p.imageId && p.imageId !== imageId) : [];
+    if (stale.length) {
+      this.host.log.info({ pooled: stale.map((p) => p.name) }, 'removing pooled consoles of an older console image');
+      await Promise.all(stale.map((p) => this.host.remove(p.name)));
+      pooled = pooled.filter((p) => !stale.includes(p));
+    }
+    for (let i = pooled.length; i < this.size; i++) await this.startOne();
   }
 
   private async startOne(): Promise<void> {
@@ -165,13 +176,13 @@ export function parsePoolPs(out: string, publishAddress: string): PooledConsole[
   const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
   const pooled: PooledConsole[] = [];
   for (const row of rows) {
-    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string; Created?: number | string };
+    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string; Created?: number | string; ImageID?: string };
     const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
     if (!name.startsWith(POOL_NAME_PREFIX) || !(/^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? ''))) continue;
     const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
     const port = Number(labels[LABEL_PORT]);
     const created = typeof r.Created === 'number' ? r.Created : Date.parse(String(r.Created ?? '')) / 1000 || 0;
-    pooled.push({ name, created, ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
+    pooled.push({ name, created, ...(r.ImageID ? { imageId: r.ImageID } : {}), ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
   }
   return pooled.sort((a, b) => a.created - b.created);
 }
