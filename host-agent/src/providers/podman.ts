@@ -3,6 +3,7 @@
  * port 5900 published on a loopback address with a free host port (picked by the agent for a local engine, by the
  * engine itself for a remote one). Secrets never go into argv: APP_INFO and
  * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
+ * With container_pool_size, a start first tries a console started ahead of need (podman-pool.ts).
  */
 import { basename } from 'node:path';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
@@ -25,7 +26,7 @@ export class PodmanProvider extends BaseProvider {
   private readonly credentials: 'env' | 'secret';
 
   /** Consoles started before their node is known (container_pool_size); a start takes one when it can. */
-  readonly pool: PodmanPool;
+  private readonly pool: PodmanPool;
 
   constructor(ctx: ProviderContext) {
     super('podman', ctx);
