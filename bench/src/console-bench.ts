@@ -239,14 +239,29 @@ async function countLogLines(node: string, text: string): Promise<number> {
 }
 
 /** Supervisor log lines (pino JSON on the container's stdout) as [label, time ms], the first of each label from `since` on. */
+/** Seconds from the start call to each step, over the runs; a step missing from some runs says so. */
+class StepTimes {
+  private readonly byStep = new Map<string, number[]>();
+
+  add(step: string, sec: number): void {
+    this.byStep.set(step, [...(this.byStep.get(step) ?? []), sec]);
+  }
+
+  /** Median per step, in order of time. */
+  medians(runs: number): { step: string; medianSec: number }[] {
+    return [...this.byStep.entries()]
+      .map(([step, v]) => ({ step: v.length === runs ? step : `${step} (${v.length} of ${runs} runs)`, medianSec: round(median(v), 2) }))
+      .sort((a, b) => a.medianSec - b.medianSec);
+  }
+}
+
 /**
  * Start -> KVM picture through the pool: before each run the pool is filled and its console is warm (Chromium up on
  * its waiting page) and has had POOL_SETTLE_MS; then the timed start takes it (rename, `bmc-console assign`).
  */
 async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, colour: { r: number; g: number; b: number }, emulatorModule: EmulatorModule, results: ConsoleResults): Promise<NonNullable<ConsoleResults['pooled']>> {
   const times: number[] = [];
-  const stepTimes = new Map<string, number[]>();
-  const addStep = (label: string, sec: number): void => void stepTimes.set(label, [...(stepTimes.get(label) ?? []), sec]);
+  const steps = new StepTimes();
   try {
     for (let i = 1; i <= runs; i++) {
       const node = `bench-pool-${i}`;
@@ -265,9 +280,9 @@ async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, co
         const tPicture = await waitForPicture(endpoint, vncPassword, colour, 120_000, node);
         const s = (t: number): number => (t - t0) / 1000;
         times.push(s(tPicture));
-        for (const [label, t] of await supervisorSteps(node, t0)) addStep(label, s(t));
-        addStep('provider start() returned (pooled console renamed and assigned)', s(tReturned));
-        addStep('VNC client sees the KVM canvas', s(tPicture));
+        for (const [label, t] of await supervisorSteps(node, t0)) steps.add(label, s(t));
+        steps.add('provider start() returned (pooled console renamed and assigned)', s(tReturned));
+        steps.add('VNC client sees the KVM canvas', s(tPicture));
       } catch (err) {
         (results.notes ??= []).push(`pooled start run ${i}: ${(err as Error).message}`);
         log(`pooled start run ${i} failed: ${(err as Error).message}`);
@@ -282,9 +297,7 @@ async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, co
   return {
     startToPictureSec: times.map((t) => round(t, 2)),
     ...(times.length ? { startToPictureMedianSec: round(median(times), 2) } : {}),
-    steps: [...stepTimes.entries()]
-      .map(([step, v]) => ({ step: v.length === times.length ? step : `${step} (${v.length} of ${times.length} runs)`, medianSec: round(median(v), 2) }))
-      .sort((a, b) => a.medianSec - b.medianSec),
+    steps: steps.medians(times.length),
   };
 }
 
@@ -387,8 +400,7 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
     const releaseRuns = quick ? 1 : 3;
     const afterRelease: number[] = [];
     const releaseWaits: number[] = [];
-    const stepTimes = new Map<string, number[]>();
-    const addStep = (label: string, sec: number): void => void stepTimes.set(label, [...(stepTimes.get(label) ?? []), sec]);
+    const steps = new StepTimes();
     for (let i = 1; i <= runs; i++) {
       const node = `bench-start-${i}`;
       log(`console start ${i}/${runs}`);
@@ -399,10 +411,10 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
         const s = (t: number): number => (t - started!.t0) / 1000;
         times.push(s(tPicture));
         const startedAt = await containerStartedAt(node);
-        if (startedAt !== undefined) addStep('container started (podman State.StartedAt)', s(startedAt));
-        for (const [label, t] of await supervisorSteps(node)) addStep(label, s(t));
-        addStep('provider start() returned (RFB greeting)', s(started.tGreeting));
-        addStep('VNC client sees the KVM canvas', s(tPicture));
+        if (startedAt !== undefined) steps.add('container started (podman State.StartedAt)', s(startedAt));
+        for (const [label, t] of await supervisorSteps(node)) steps.add(label, s(t));
+        steps.add('provider start() returned (RFB greeting)', s(started.tGreeting));
+        steps.add('VNC client sees the KVM canvas', s(tPicture));
         if (i <= releaseRuns) {
           // waitForPicture has closed its client: no viewer now.
           log(`console start ${i}/${runs}: waiting for the KVM release, then reconnecting`);
@@ -410,8 +422,8 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
           releaseWaits.push(r.releaseSec);
           afterRelease.push(r.connectSec);
           // Where the returning viewer's wait goes: the supervisor's steps from its connect on.
-          const steps = (await supervisorSteps(node, r.connect)).map(([label, t]) => `${label} +${((t - r.connect) / 1000).toFixed(2)}`);
-          (results.notes ??= []).push(`viewer connect after the release, run ${i} (s from the connect): ${[...steps, `VNC client sees the KVM canvas +${r.connectSec.toFixed(2)}`].join('; ')}`);
+          const connectSteps = (await supervisorSteps(node, r.connect)).map(([label, t]) => `${label} +${((t - r.connect) / 1000).toFixed(2)}`);
+          (results.notes ??= []).push(`viewer connect after the release, run ${i} (s from the connect): ${[...connectSteps, `VNC client sees the KVM canvas +${r.connectSec.toFixed(2)}`].join('; ')}`);
         }
       } catch (err) {
         (results.notes ??= []).push(`start run ${i}: ${(err as Error).message}`);
@@ -423,9 +435,7 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
     }
     results.startToPictureSec = times.map((t) => round(t, 2));
     if (times.length) results.startToPictureMedianSec = round(median(times), 2);
-    results.steps = [...stepTimes.entries()]
-      .map(([step, v]) => ({ step: v.length === times.length ? step : `${step} (${v.length} of ${times.length} runs)`, medianSec: round(median(v), 2) }))
-      .sort((a, b) => a.medianSec - b.medianSec);
+    results.steps = steps.medians(times.length);
 
     // 1b. The same from the provider's pool (container_pool_size 1): each start takes a warm pooled console.
     if (starter.pool) results.pooled = await pooledStarts(starter.pool, runs, colour, emulatorModule, results);
