@@ -18,6 +18,7 @@ import { withLock } from '../file-lock.js';
 import type { CommandResult } from '../run-command.js';
 import { consoleName, LABEL_AGENT, LABEL_CONSOLE } from './console-names.js';
 import { pickFreePort, PORT_TAKEN } from './podman-port.js';
+import { parsePsRows } from './podman-ps.js';
 import type { ConsoleEndpoint, StartRequest } from './provider.js';
 
 /** Value: the agent host. Pooled consoles carry no node label (labels are fixed at creation); a claimed one is named after its node. */
@@ -171,18 +172,11 @@ export class PodmanPool {
 
 /** `podman ps --format json` rows of unclaimed pooled consoles (running, with the pool's name), oldest first. */
 export function parsePoolPs(out: string, publishAddress: string): PooledConsole[] {
-  const text = out.trim();
-  if (!text) return [];
-  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
   const pooled: PooledConsole[] = [];
-  for (const row of rows) {
-    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string; Created?: number | string; ImageID?: string };
-    const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
-    if (!name.startsWith(POOL_NAME_PREFIX) || !(/^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? ''))) continue;
-    const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
+  for (const { name, labels, running, created, imageId } of parsePsRows(out)) {
+    if (!name.startsWith(POOL_NAME_PREFIX) || !running) continue;
     const port = Number(labels[LABEL_PORT]);
-    const created = typeof r.Created === 'number' ? r.Created : Date.parse(String(r.Created ?? '')) / 1000 || 0;
-    pooled.push({ name, created, ...(r.ImageID ? { imageId: r.ImageID } : {}), ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
+    pooled.push({ name, created, ...(imageId ? { imageId } : {}), ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
   }
   return pooled.sort((a, b) => a.created - b.created);
 }

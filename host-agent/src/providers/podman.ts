@@ -13,6 +13,7 @@ import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-n
 import { containerEnvironment } from './container-environment.js';
 import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './podman-pool.js';
 import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './podman-port.js';
+import { parsePsRows } from './podman-ps.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
@@ -243,22 +244,15 @@ export class PodmanProvider extends BaseProvider {
   }
 }
 
-/** podman prints one JSON array; docker one JSON object per line with labels as "k=v,k=v". */
+/** The consoles in `ps` output: by node label, or (a taken pooled console) by name. */
 export function parsePs(out: string): ConsoleRecord[] {
-  const text = out.trim();
-  if (!text) return [];
-  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
   const records: ConsoleRecord[] = [];
-  for (const row of rows) {
-    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string };
-    const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
-    const name = Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? '');
+  const prefix = consoleName('');
+  for (const { name, labels, running } of parsePsRows(out)) {
     // A pooled console has no node label (labels are fixed at creation): once taken, its name says the node.
-    const prefix = consoleName('');
     const claimed = labels[LABEL_POOL] && name.startsWith(prefix) && !name.startsWith(POOL_NAME_PREFIX) ? name.slice(prefix.length) : undefined;
     const node = labels[LABEL_NODE] ?? claimed;
-    if (!node) continue;
-    records.push({ node, name, running: /^running$/i.test(r.State ?? '') || /^up/i.test(r.State ?? '') });
+    if (node) records.push({ node, name, running });
   }
   return records;
 }
