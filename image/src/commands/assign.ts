@@ -4,7 +4,7 @@
  * `podman exec -i`). Exit 0 when the console took it, 2 when it refused it (the reason on stderr), 1 otherwise.
  */
 import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
-import { assignmentSchema, sendAssignment } from '../supervisor/assignment.js';
+import { checkAssignment, sendAssignment } from '../supervisor/assignment.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -28,12 +28,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('bmc-console assign: stdin is not valid JSON (expected {"appInfo": {...}, "vncPassword": "..."})\n');
     return 2;
   }
-  const parsed = assignmentSchema.safeParse(json);
-  if (!parsed.success) {
-    process.stderr.write(`bmc-console assign: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'stdin'}: ${i.message}`).join('; ')}\n`);
+  const assignment = checkAssignment(json, 'stdin');
+  if (typeof assignment === 'string') {
+    process.stderr.write(`bmc-console assign: ${assignment}\n`);
     return 2;
   }
-  const reply = await sendAssignment(process.env.ASSIGN_SOCKET?.trim() || CONSOLE_DEFAULTS.assignSocket, parsed.data);
+  const reply = await sendAssignment(process.env.ASSIGN_SOCKET?.trim() || CONSOLE_DEFAULTS.assignSocket, assignment);
   if ('error' in reply) {
     process.stderr.write(`bmc-console assign: the console refused the node: ${reply.error}\n`);
     return 2;

@@ -18,6 +18,12 @@ export type Assignment = z.infer<typeof assignmentSchema>;
 
 type Reply = { ok: true } | { error: string };
 
+/** The assignment in `json`, or what is wrong with it, each problem naming its field (never a value). */
+export function checkAssignment(json: unknown, whole = 'request'): Assignment | string {
+  const parsed = assignmentSchema.safeParse(json);
+  return parsed.success ? parsed.data : parsed.error.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
+}
+
 /** Largest request accepted: APP_INFO with a CA path and a few passthrough keys is well under this. */
 const MAX_REQUEST_BYTES = 64 * 1024;
 
@@ -44,9 +50,9 @@ export async function listenForAssignment(path: string, handle: (a: Assignment) 
       } catch {
         return reply({ error: 'the request is not valid JSON' }); // JSON.parse would quote it, password and all
       }
-      const parsed = assignmentSchema.safeParse(json);
-      if (!parsed.success) return reply({ error: parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') });
-      handle(parsed.data).then(
+      const assignment = checkAssignment(json);
+      if (typeof assignment === 'string') return reply({ error: assignment });
+      handle(assignment).then(
         (error) => reply(error ? { error } : { ok: true }),
         (err: unknown) => reply({ error: `assignment failed: ${(err as Error).message}` }),
       );

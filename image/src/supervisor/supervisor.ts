@@ -331,8 +331,7 @@ export class Supervisor {
     const xvfb = this.xvfb;
     if (!this.x11vnc && Date.now() >= this.notBefore.x11vnc) {
       const passwordFile = this.display.vncPassword ? writePasswordFile(this.runtimeDir, this.display.vncPassword) : undefined;
-      const rereadPassword = this.awaitingNode;
-      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile, rereadPassword } : {}) }, this.log);
+      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile, rereadPassword: this.awaitingNode } : {}) }, this.log);
       this.x11vnc = child;
       this.backoff.x11vnc.started(Date.now());
       this.state.x11vncPid = child.pid;
