@@ -59,6 +59,16 @@ function allCmdlines(): string {
   return out;
 }
 
+/** Lines of `podman ps --format <format>` for the running containers with `label` (k=v). */
+function running(label: string, format = '{{.Names}}'): string[] {
+  return execFileSync('podman', ['ps', '--format', format, '--filter', `label=${label}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** Ids of every container (running or not) of an agent: '' when it left nothing. */
+function leftBy(agentHost: string): string {
+  return execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agentHost}`], { encoding: 'utf8' }).trim();
+}
+
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
@@ -159,7 +169,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     await new PodmanProvider({ config: agent.config, log: agent.log }).start({ node: stranger, app: 'fake', appInfo: {}, readOnly: false });
     expect(await agent.reconcile()).toEqual({ died: [dies], stoppedUnknown: [stranger] });
     expect((await agent.status(dies))[0]?.status).toBe('died');
-    expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe('');
+    expect(leftBy(agent.config.agent_host)).toBe('');
   }, SLOW);
 
   it('names the node and cause when the image does not exist', async () => {
@@ -173,7 +183,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const emu = await startEmulator({ vendor: 'idrac9' });
     const agent = await podmanAgent({ container_pool_size: 1, kvm_release_after: 60 });
     const host = agent.config.agent_host;
-    const pooledNames = () => execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).split('\n').filter((n) => n.startsWith(POOL_NAME_PREFIX));
+    const pooledNames = () => running(`io.bmc-console.pool=${host}`).filter((n) => n.startsWith(POOL_NAME_PREFIX));
     const node = `pod-${process.pid}-pool`;
     const name = `bmc-console-${node}`;
     try {
@@ -187,7 +197,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       const started = await agent.start({ node, appInfo: info });
       // The pooled container became the node's console: renamed, nothing else started.
       expect(pooledNames()).toEqual([]);
-      expect(execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe(name);
+      expect(running(`io.bmc-console.agent=${host}`)).toEqual([name]);
       expect((await agent.status(node))[0]).toMatchObject({ node, status: 'running' });
       const v = await agent.verify(node, tokenOf(started.url));
       if (!v.ok) throw new Error(`token refused: ${v.reason}`);
@@ -218,7 +228,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       await agent.prepare();
       expect(pooledNames()).toHaveLength(1);
       await agent.stopAll();
-      expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe('');
+      expect(leftBy(host)).toBe('');
     } finally {
       await emu.close();
     }
@@ -229,26 +239,26 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const a = await podmanAgent({ container_pool_size: 1, agent_host: host });
     const b = await podmanAgent({ container_pool_size: 1, agent_host: host, state_dir: mkdtempSync(join(tmpdir(), 'agent-state-')) });
     await a.prepare();
-    const [pooled] = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const [pooled] = running(`io.bmc-console.pool=${host}`);
     expect(pooled).toBeDefined();
     const nodes = [`pod-${process.pid}-r1`, `pod-${process.pid}-r2`];
     const started = await Promise.all([a.start({ node: nodes[0]!, appInfo: appInfo() }), b.start({ node: nodes[1]!, appInfo: appInfo() })]);
     // Both answer on their own port; exactly one of them is the pooled container (same port as it had).
     expect(new Set(started.map((s) => s.port)).size).toBe(2);
     for (const s of started) expect(await waitForRfbGreeting(s.host, s.port, 10_000)).toMatch(/^RFB/);
-    const names = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const names = running(`io.bmc-console.agent=${host}`).sort();
     expect(names).toEqual(nodes.map((n) => `bmc-console-${n}`).sort());
     const fromPool = names.filter((n) => execFileSync('podman', ['inspect', n, '--format', '{{index .Config.Labels "io.bmc-console.pool"}}'], { encoding: 'utf8' }).trim() === host);
     expect(fromPool).toHaveLength(1);
     await a.stopAll();
-    expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${host}`], { encoding: 'utf8' }).trim()).toBe('');
+    expect(leftBy(host)).toBe('');
   }, SLOW);
 
   it.skipIf(!('real' in image && image.real))('pool: a fill replaces pooled consoles of another image (console_image rebuilt or changed)', async () => {
     const host = `t${process.pid}img`;
     const old = await podmanAgent({ container_pool_size: 1, agent_host: host, container_credentials: 'env' }, stub);
     await old.prepare();
-    const pooled = () => execFileSync('podman', ['ps', '--format', '{{.Names}} {{.Image}}', '--filter', `label=io.bmc-console.pool=${host}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    const pooled = () => running(`io.bmc-console.pool=${host}`, '{{.Names}} {{.Image}}');
     expect(pooled()).toHaveLength(1);
     expect(pooled()[0]).toContain('agent-stub');
     const current = await podmanAgent({ container_pool_size: 1, agent_host: host });
@@ -261,15 +271,16 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
   it('pool: a start the pool cannot serve (APP=fake) starts cold and leaves the pool alone', async () => {
     const agent = await podmanAgent({ container_pool_size: 1, container_credentials: 'env' }, stub);
     await agent.prepare();
-    const pooled = execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${agent.config.agent_host}`], { encoding: 'utf8' }).trim();
-    expect(pooled.startsWith(POOL_NAME_PREFIX)).toBe(true);
+    const pooled = running(`io.bmc-console.pool=${agent.config.agent_host}`);
+    expect(pooled).toHaveLength(1);
+    expect(pooled[0]!.startsWith(POOL_NAME_PREFIX)).toBe(true);
     const node = `pod-${process.pid}-cold`;
     await agent.start({ node, app: 'fake', appInfo: {} });
-    expect(execFileSync('podman', ['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe(pooled);
+    expect(running(`io.bmc-console.pool=${agent.config.agent_host}`)).toEqual(pooled);
     expect((await agent.status()).map((c) => c.node)).toEqual([node]);
     // The pooled console is no node's: reconcile leaves it be.
     expect(await agent.reconcile()).toEqual({ died: [], stoppedUnknown: [] });
     await agent.stopAll();
-    expect(execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agent.config.agent_host}`], { encoding: 'utf8' }).trim()).toBe('');
+    expect(leftBy(agent.config.agent_host)).toBe('');
   }, SLOW);
 });
