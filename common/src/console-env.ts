@@ -22,6 +22,8 @@ export const CONSOLE_DEFAULTS = {
   kvmReleaseAfterS: 60,
   /** Where `bmc-console assign` finds a console started with AWAIT_APP_INFO (env ASSIGN_SOCKET). */
   assignSocket: '/tmp/bmc-console-assign.sock',
+  /** Largest CA bundle an assignment carries (a pooled console cannot have the bundle's file mounted). */
+  assignCaBundleMaxBytes: 512 * 1024,
 } as const;
 
 /**

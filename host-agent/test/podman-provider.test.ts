@@ -69,6 +69,23 @@ function leftBy(agentHost: string): string {
   return execFileSync('podman', ['ps', '--all', '--quiet', '--filter', `label=io.bmc-console.agent=${agentHost}`], { encoding: 'utf8' }).trim();
 }
 
+/** A VNC client with `password` asks for frames until the emulated iDRAC's KVM marker is on screen. */
+async function waitForKvm(at: { host: string; port: number }, password: string): Promise<void> {
+  const colour = kvmMarkerColor('idrac9');
+  const client = await RfbClient.connect({ host: at.host, port: at.port, password, timeoutMs: 20_000 });
+  try {
+    const deadline = Date.now() + 120_000; // a bound for a busy machine, not a timed assertion
+    for (;;) {
+      await client.requestUpdate(false);
+      if (showsMarker(client.framebuffer, colour)) return;
+      if (Date.now() > deadline) throw new Error('the KVM was not on screen within 120 s');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    client.close();
+  }
+}
+
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
@@ -203,19 +220,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       if (!v.ok) throw new Error(`token refused: ${v.reason}`);
 
       // The node's VNC password opens it, and its first viewer gets the emulated iDRAC's KVM.
-      const colour = kvmMarkerColor('idrac9');
-      const client = await RfbClient.connect({ host: started.host, port: started.port, password: v.target.vncPassword!, timeoutMs: 20_000 });
-      try {
-        const deadline = Date.now() + 120_000;
-        for (;;) {
-          await client.requestUpdate(false);
-          if (showsMarker(client.framebuffer, colour)) break;
-          if (Date.now() > deadline) throw new Error('the KVM was not on screen within 120 s');
-          await new Promise((r) => setTimeout(r, 300));
-        }
-      } finally {
-        client.close();
-      }
+      await waitForKvm(started, v.target.vncPassword!);
       await expect(captureFrame({ host: started.host, port: started.port, password: 'wrong!!1', timeoutMs: 30_000 })).rejects.toThrow();
       expect(emu.state().liveKvmSessions).toBe(1);
       // The node's secrets are in no argv, no environment, no inspect output and no log.
@@ -227,6 +232,31 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       // The pool is refilled behind the start; stop-all stops the node's console and removes the pooled one.
       await agent.prepare();
       expect(pooledNames()).toHaveLength(1);
+      await agent.stopAll();
+      expect(leftBy(host)).toBe('');
+    } finally {
+      await emu.close();
+    }
+  }, SLOW);
+
+  it.skipIf(!('real' in image && image.real))('pool: a node whose verify_ca names a CA bundle file gets a pooled console; the bundle travels in the assignment', async () => {
+    const caDir = mkdtempSync(join(tmpdir(), 'pool-ca-'));
+    const emu = await startEmulator({ vendor: 'idrac9', caDir });
+    const agent = await podmanAgent({ container_pool_size: 1 });
+    const host = agent.config.agent_host;
+    const node = `pod-${process.pid}-poolca`;
+    try {
+      await agent.prepare();
+      const [pooled] = running(`io.bmc-console.pool=${host}`);
+      expect(pooled).toBeDefined();
+      const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile!, node_uuid: node };
+      const started = await agent.start({ node, appInfo: info });
+      // The pooled console became the node's: no CA file was mounted (it could not be), the bundle is inside.
+      expect(running(`io.bmc-console.agent=${host}`)).toEqual([`bmc-console-${node}`]);
+      expect(execFileSync('podman', ['inspect', `bmc-console-${node}`, '--format', '{{len .Mounts}} {{index .Config.Labels "io.bmc-console.pool"}}'], { encoding: 'utf8' }).trim()).toBe(`0 ${host}`);
+      const v = await agent.verify(node, tokenOf(started.url));
+      if (!v.ok) throw new Error(`token refused: ${v.reason}`);
+      await waitForKvm(started, v.target.vncPassword!);
       await agent.stopAll();
       expect(leftBy(host)).toBe('');
     } finally {

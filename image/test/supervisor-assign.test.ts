@@ -4,7 +4,7 @@
  * host, with the real assign command, a real VNC client and the emulator.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,33 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
       expect(c.output()).not.toContain(emu.password);
     } finally {
       await c.stop();
+    }
+  });
+
+  it('a node whose CA bundle comes in the assignment: the bundle is imported for a fresh browser, and the iDRAC shows', async () => {
+    const caEmu = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca') });
+    const socket = join(dir, 'ca.sock');
+    const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: '1', ASSIGN_SOCKET: socket });
+    try {
+      const before = await c.waitForState((s) => s.chromiumPid !== undefined);
+      await c.waitForOutput(/waiting to be assigned a node/);
+      const notPem = await assign(socket, JSON.stringify({ appInfo: { address: caEmu.url }, vncPassword: 'pw', caBundle: 'not a certificate' }));
+      expect(notPem.code).toBe(2);
+      expect(notPem.stderr).toMatch(/caBundle: expected PEM certificates/);
+
+      // verify_ca names a file on the agent's host, which the console has not: the bundle's text replaces it.
+      const appInfo = { address: caEmu.url, username: caEmu.username, password: caEmu.password, verify_ca: '/nowhere/on/this/host.pem' };
+      const ok = await assign(socket, JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(caEmu.caFile!, 'utf8') }));
+      expect(ok.stderr).toBe('');
+      expect(ok.code).toBe(0);
+      await waitForColour(c.port, 'ca-pw', kvmMarkerColor('idrac9'), 0.0005);
+      await c.waitForOutput(/the KVM is showing/);
+      expect(c.output()).toMatch(/other browser flags/);
+      expect(c.state()?.chromiumPid).not.toBe(before.chromiumPid);
+      expect(c.output()).not.toContain(caEmu.password);
+    } finally {
+      await c.stop();
+      await caEmu.close();
     }
   });
 });

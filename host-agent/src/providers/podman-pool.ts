@@ -5,11 +5,13 @@
  * one node only, so this is also the claim: two agents cannot both take one), `podman rename` names it after the
  * node, and the console logs in to the BMC for its first viewer.
  *
- * A pooled console serves only what it was started for: APP=redfish-graphical, the agent's read_only, a VNC
- * password, and no CA bundle to mount (a mount cannot be added to a running container). Anything else starts cold.
+ * A pooled console serves only what it was started for: APP=redfish-graphical, the agent's read_only and a VNC
+ * password. A CA bundle cannot be mounted into a running container, so its text travels in the assignment (at most
+ * CONSOLE_DEFAULTS.assignCaBundleMaxBytes of PEM). Anything else starts cold.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
 import { join } from 'node:path';
 import type { Logger } from '@bmc-console/common/log';
 import { planCaMount } from '../ca-mount.js';
@@ -66,7 +68,27 @@ export class PodmanPool {
 
   /** Whether a pooled console can serve this request. */
   serves(req: StartRequest): boolean {
-    return this.size > 0 && req.app === 'redfish-graphical' && req.readOnly === this.host.config.read_only && Boolean(req.vncPassword) && !planCaMount(req.node, req.appInfo).mount;
+    return this.size > 0 && req.app === 'redfish-graphical' && req.readOnly === this.host.config.read_only && Boolean(req.vncPassword);
+  }
+
+  /**
+   * The assignment for `req`: APP_INFO and VNC password, and the text of a CA bundle that `verify_ca` names. Undefined
+   * when the bundle is not one a pooled console can take (unreadable, too large, not PEM): the cold start mounts it,
+   * or says what is wrong with it, instead of a pooled console refusing it.
+   */
+  private async assignment(req: StartRequest): Promise<string | undefined> {
+    let plan: ReturnType<typeof planCaMount>;
+    try {
+      plan = planCaMount(req.node, req.appInfo);
+    } catch {
+      return undefined;
+    }
+    let caBundle: string | undefined;
+    if (plan.mount) {
+      caBundle = await readFile(plan.mount.hostPath, 'utf8').catch(() => undefined);
+      if (caBundle === undefined || Buffer.byteLength(caBundle) > CONSOLE_DEFAULTS.assignCaBundleMaxBytes || !caBundle.includes('-----BEGIN CERTIFICATE-----')) return undefined;
+    }
+    return JSON.stringify({ appInfo: plan.appInfo, vncPassword: req.vncPassword, ...(caBundle ? { caBundle } : {}) });
   }
 
   /** The running pooled consoles, oldest first. */
@@ -84,7 +106,8 @@ export class PodmanPool {
     const name = consoleName(req.node);
     const log = this.host.log.child({ node: req.node });
     // stdin only: APP_INFO and the VNC password never reach argv or the container's environment.
-    const input = JSON.stringify({ appInfo: req.appInfo, vncPassword: req.vncPassword });
+    const input = await this.assignment(req);
+    if (input === undefined) return undefined;
     for (const pooled of await this.list().catch(() => [])) {
       // The assignment is the claim (a console takes one node, and says so to a second agent), and it comes first:
       // the console starts on the node's BMC while the rename below runs.

@@ -1,6 +1,7 @@
 /**
  * `bmc-console assign`: gives a console started with AWAIT_APP_INFO=1 its node. Reads one JSON object on stdin,
- * `{"appInfo": {...APP_INFO...}, "vncPassword": "..."}`, so that no secret is in argv (the host agent runs it with
+ * `{"appInfo": {...APP_INFO...}, "vncPassword": "...", "caBundle": "<PEM>"}` (caBundle only when verify_ca names a
+ * CA bundle), so that no secret is in argv (the host agent runs it with
  * `podman exec -i`). Exit 0 when the console took it, 2 when it refused it (the reason on stderr), 1 otherwise.
  */
 import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
@@ -14,7 +15,7 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('usage: bmc-console assign < {"appInfo": {...}, "vncPassword": "..."}\n  gives a console started with AWAIT_APP_INFO=1 its node\n');
+    process.stdout.write('usage: bmc-console assign < {"appInfo": {...}, "vncPassword": "...", "caBundle": "<PEM>"}\n  gives a console started with AWAIT_APP_INFO=1 its node (caBundle: the CA bundle verify_ca names, optional)\n');
     return 0;
   }
   if (argv.length) {

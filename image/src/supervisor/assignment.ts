@@ -2,17 +2,25 @@
  * Node assignment for a console started with AWAIT_APP_INFO (a pooled console): `bmc-console assign` reads
  * the node's APP_INFO and VNC password on stdin (`podman exec -i`, so neither is ever in argv or the container's
  * environment) and hands them to the running supervisor over a unix socket that only the console's user can open.
- * One request, one JSON line each way.
+ * One request, one JSON line each way. A node whose `verify_ca` names a CA bundle on the agent's host gets the bundle's
+ * text in `caBundle` (a mount cannot be added to a running container); the console keeps it in a file of its own.
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { z } from 'zod';
+import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
 
 export const assignmentSchema = z.object({
   /** The node's APP_INFO, as the APP_INFO variable would carry it. */
   appInfo: z.record(z.string(), z.unknown(), { error: 'expected APP_INFO as a JSON object' }),
   /** The node's VNC password (x11vnc re-reads its password file for every new client). */
   vncPassword: z.string().min(1).max(8, 'expected at most 8 characters').optional(),
+  /** The PEM text of the CA bundle the node's `verify_ca` named; it replaces `appInfo.verify_ca`. */
+  caBundle: z
+    .string()
+    .max(CONSOLE_DEFAULTS.assignCaBundleMaxBytes, `expected at most ${CONSOLE_DEFAULTS.assignCaBundleMaxBytes} bytes`)
+    .refine((s) => s.includes('-----BEGIN CERTIFICATE-----'), 'expected PEM certificates (-----BEGIN CERTIFICATE-----)')
+    .optional(),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 
@@ -24,8 +32,8 @@ export function checkAssignment(json: unknown, whole = 'request'): Assignment | 
   return parsed.success ? parsed.data : parsed.error.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
 }
 
-/** Largest request accepted: APP_INFO with a CA path and a few passthrough keys is well under this. */
-const MAX_REQUEST_BYTES = 64 * 1024;
+/** Largest request accepted: APP_INFO, a password and the largest CA bundle (JSON-escaped) fit. */
+const MAX_REQUEST_BYTES = 2 * CONSOLE_DEFAULTS.assignCaBundleMaxBytes + 64 * 1024;
 
 /**
  * Listens on `path` until closed. `handle` returns an error message (already free of secrets) or undefined when the

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:net';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ConsoleEnvError, CONSOLE_DEFAULTS, describeAppInfo, parseConsoleEnv, type ConsoleEnv } from '@bmc-console/common/console-env';
 import type { Logger } from '@bmc-console/common/log';
@@ -169,11 +169,13 @@ export class Supervisor {
   private async assign(a: Assignment): Promise<string | undefined> {
     if (!this.awaitingNode) return 'this console has its node already';
     if (this.stopping) return 'the console is stopping';
+    // A CA bundle comes as text: it goes into a file of this console's own, which verify_ca then names.
+    const caFile = a.caBundle === undefined ? undefined : join(this.runtimeDir, 'ca', 'bmc-ca.pem');
     let env: ConsoleEnv;
     try {
       env = parseConsoleEnv({
         ...this.opts.env,
-        APP_INFO: JSON.stringify(a.appInfo),
+        APP_INFO: JSON.stringify(caFile ? { ...a.appInfo, verify_ca: caFile } : a.appInfo),
         APP_INFO_FILE: undefined,
         AWAIT_APP_INFO: 'false',
         ...(a.vncPassword ? { VNC_PASSWORD: a.vncPassword, VNC_PASSWORD_FILE: undefined } : {}),
@@ -183,6 +185,10 @@ export class Supervisor {
       throw err;
     }
     this.awaitingNode = false; // the socket stays, to say so to a second assignment
+    if (caFile && a.caBundle !== undefined) {
+      mkdirSync(dirname(caFile), { recursive: true, mode: 0o700 });
+      writeFileSync(caFile, a.caBundle, { mode: 0o600 });
+    }
     if (env.vncPassword) {
       // x11vnc runs with "read:": it reads the file again for the next client.
       this.display.vncPassword = env.vncPassword;
