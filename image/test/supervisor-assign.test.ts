@@ -120,7 +120,7 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
     }
   });
 
-  it('a node whose CA bundle comes in the assignment: the bundle is imported for a fresh browser, and the iDRAC shows', async () => {
+  it('a node whose CA bundle comes in the assignment: the running browser takes the bundle up, and the iDRAC shows', async () => {
     const caEmu = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca') });
     const socket = join(dir, 'ca.sock');
     const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: '1', ASSIGN_SOCKET: socket });
@@ -138,12 +138,36 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
       expect(ok.code).toBe(0);
       await waitForColour(c.port, 'ca-pw', kvmMarkerColor('idrac9'), 0.0005);
       await c.waitForOutput(/the KVM is showing/);
-      expect(c.output()).toMatch(/other browser flags/);
-      expect(c.state()?.chromiumPid).not.toBe(before.chromiumPid);
+      // Chromium had made no TLS connection yet, so it read the NSS database with the bundle in it: no relaunch.
+      expect(c.state()?.chromiumPid).toBe(before.chromiumPid);
+      expect(c.output()).not.toMatch(/launching a fresh browser/);
       expect(c.output()).not.toContain(caEmu.password);
     } finally {
       await c.stop();
       await caEmu.close();
+    }
+  });
+
+  it('a CA bundle the running browser does not trust the BMC with gets a fresh browser, and the certificate error is shown', async () => {
+    const bmc = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca-bmc') });
+    const other = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca-other') });
+    const socket = join(dir, 'wrong-ca.sock');
+    // KVM_RELEASE_AFTER=always: the console goes to the BMC without waiting for a viewer.
+    const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: '1', ASSIGN_SOCKET: socket, KVM_RELEASE_AFTER: 'always' });
+    try {
+      const before = await c.waitForState((s) => s.chromiumPid !== undefined);
+      await c.waitForOutput(/waiting to be assigned a node/);
+      const appInfo = { address: bmc.url, username: bmc.username, password: bmc.password, verify_ca: '/agent/host/ca.pem' };
+      const ok = await assign(socket, JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(other.caFile!, 'utf8') }));
+      expect(ok.code).toBe(0);
+      await c.waitForOutput(/does not trust the BMC with the CA bundle: launching a fresh browser/);
+      await c.waitForOutput(/certificate was not accepted/);
+      expect((await c.waitForState((s) => s.chromiumPid !== undefined && s.chromiumPid !== before.chromiumPid)).chromiumPid).not.toBe(before.chromiumPid);
+      expect(c.output()).not.toContain(bmc.password);
+    } finally {
+      await c.stop();
+      await bmc.close();
+      await other.close();
     }
   });
 });

@@ -232,7 +232,8 @@ export class Supervisor {
 
   /**
    * A node was assigned while `browser` runs the waiting app: the node's app takes the page over when it needs the
-   * same flags (the usual case: the system's trust store), else a fresh browser is launched with its flags.
+   * same flags (the system's trust store, or a CA bundle the running browser has taken up), else a fresh browser is
+   * launched with its flags.
    */
   private async switchApp(browser: Browser): Promise<void> {
     const app = this.app;
@@ -244,13 +245,19 @@ export class Supervisor {
       failure = err as Error;
     }
     if (this.browser !== browser || this.app !== app) return;
-    // A CA bundle goes into the browser's NSS database, which Chromium reads at launch: that needs a fresh one too.
+    const sameFlags = !failure && extraArgs.join('\n') === browser.extraArgs.join('\n');
+    // A CA bundle has just gone into the NSS database (browserArgs). Chromium opens that database at its first TLS
+    // verification, which a waiting console has not made, so the running browser usually trusts the bundle; it is
+    // asked, since a browser that opened the database earlier would not see the import.
+    const address = this.env?.appInfo.address;
     const caBundle = typeof this.env?.appInfo.verify_ca === 'string';
-    if (!failure && !caBundle && extraArgs.join('\n') === browser.extraArgs.join('\n')) {
+    if (sameFlags && (!caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))))) {
+      if (this.browser !== browser || this.app !== app) return;
       this.runApp(browser, browser.page);
       return;
     }
-    this.log.info('the node needs other browser flags (certificate trust): launching a fresh browser');
+    if (this.browser !== browser || this.app !== app) return;
+    this.log.info(sameFlags ? 'the running browser does not trust the BMC with the CA bundle: launching a fresh browser' : 'the node needs other browser flags (certificate trust): launching a fresh browser');
     this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
     if (this.dropBrowser(browser)) this.poke();
   }
@@ -583,6 +590,22 @@ export class Supervisor {
       this.log.debug({ err: (err as Error).message }, 'cannot write the state file');
     }
   }
+}
+
+/**
+ * Whether `page`'s browser completes a TLS connection to `origin` (any HTTP answer will do; the body is opaque to
+ * a no-cors fetch). False on a certificate error, an unreachable BMC or after 5 s.
+ */
+async function trustsOrigin(page: Page, origin: string): Promise<boolean> {
+  const probe = async (url: string) => {
+    try {
+      await fetch(url, { mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(5000) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return page.evaluate(probe, `${origin}/`).catch(() => false);
 }
 
 function pidExists(pid: number): boolean {
