@@ -1,4 +1,4 @@
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import type { Logger } from '@bmc-console/common/log';
@@ -11,8 +11,8 @@ export interface X11vncOptions {
   /** Path of a file whose first line is the VNC password (x11vnc -passwdfile); undefined = no password. */
   passwordFile?: string;
   /**
-   * x11vnc reads the file again for every new client instead of deleting it ("read:"): a console that waits for its
-   * node (AWAIT_APP_INFO) gets the node's password after start.
+   * x11vnc checks the file for a new mtime at every new client and reads it again ("read:") instead of deleting it:
+   * a console that waits for its node (AWAIT_APP_INFO) gets the node's password after start.
    */
   rereadPassword?: boolean;
 }
@@ -44,6 +44,14 @@ export function writePasswordFile(dir: string, password: string): string {
   const tmp = `${path}.new`;
   writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
   chmodSync(tmp, 0o600);
+  // "read:" rereads the file only when its mtime changed in whole seconds (checked: a node's password written in the
+  // second the waiting console's was went unseen, and its viewers were refused). So a replacement is dated at least
+  // a second after the file it replaces.
+  const before = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  if (before !== undefined) {
+    const t = Math.max(Date.now(), (Math.floor(before / 1000) + 1) * 1000) / 1000;
+    utimesSync(tmp, t, t);
+  }
   renameSync(tmp, path);
   return path;
 }
