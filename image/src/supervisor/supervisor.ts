@@ -195,9 +195,14 @@ export class Supervisor {
       writePasswordFile(this.runtimeDir, env.vncPassword);
     }
     this.env = env;
-    await this.configure(env);
-    const b = this.browser;
-    if (b) await this.switchApp(b); // else the browser is (re)starting and asks the new app for its flags itself
+    // The answer goes now, not after the switch (a CA import, a trust check, a relaunch): the agent's start returns
+    // on it, and only then does a viewer connect, for whom the KVM opens.
+    void this.configure(env)
+      .then(() => {
+        const b = this.browser;
+        if (b) return this.switchApp(b); // else the browser is (re)starting and asks the new app for its flags itself
+      })
+      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'the assigned node could not be set up'));
     return undefined;
   }
 
