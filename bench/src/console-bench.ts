@@ -4,9 +4,9 @@
  * Uses the host agent's podman provider when it is there, else `podman run` with the same flags.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { encodePng } from '@bmc-console/common/rfb/png';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
-import type { ConsoleResults } from './console-results.js';
+import type { ConsoleResults, PooledStarts } from './console-results.js';
 import { median, round } from './stats.js';
 
 const IMAGE = 'localhost/bmc-console:latest';
@@ -61,13 +61,15 @@ interface Starter {
 /** What the benchmark needs of @bmc-console/bmc-emulator (imported lazily: the part skips without it). */
 interface Emulator {
   port: number;
+  /** The CA that signed its certificate (started with caDir). */
+  caFile?: string;
   username: string;
   password: string;
   state(): { typed: string; clicks: unknown[]; liveKvmSessions: number };
   close(): Promise<void>;
 }
 interface EmulatorModule {
-  startEmulator(opts: { vendor?: string; host?: string; port?: number; node?: string }): Promise<Emulator>;
+  startEmulator(opts: { vendor?: string; host?: string; port?: number; node?: string; caDir?: string }): Promise<Emulator>;
 }
 
 function podman(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -257,22 +259,25 @@ class StepTimes {
 
 /**
  * Start -> KVM picture through the pool: before each run the pool is filled and its console is warm (Chromium up on
- * its waiting page) and has had POOL_SETTLE_MS; then the timed start takes it (rename, `bmc-console assign`).
+ * its waiting page) and has had POOL_SETTLE_MS; then the timed start takes it (`bmc-console assign`, rename).
+ * `trust`: 'pin' is the emulator's self-signed certificate with verify_ca false (a launch flag: a fresh Chromium);
+ * 'ca-bundle' has the emulator's certificate signed by a CA of its own, given as verify_ca (the running Chromium stays).
  */
-async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, colour: { r: number; g: number; b: number }, emulatorModule: EmulatorModule, results: ConsoleResults): Promise<NonNullable<ConsoleResults['pooled']>> {
+async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, colour: { r: number; g: number; b: number }, emulatorModule: EmulatorModule, results: ConsoleResults, trust: 'pin' | 'ca-bundle'): Promise<PooledStarts> {
   const times: number[] = [];
   const steps = new StepTimes();
   try {
     for (let i = 1; i <= runs; i++) {
-      const node = `bench-pool-${i}`;
-      log(`console start from the pool ${i}/${runs}`);
-      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node });
+      const node = `bench-pool-${trust}-${i}`;
+      log(`console start from the pool (${trust}) ${i}/${runs}`);
+      const caDir = trust === 'ca-bundle' ? mkdtempSync(join(tmpdir(), 'bench-pool-ca-')) : undefined;
+      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node, ...(caDir ? { caDir } : {}) });
       let started = false;
       try {
         await pool.warm();
         await sleep(POOL_SETTLE_MS);
         const vncPassword = randomBytes(4).toString('hex');
-        const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+        const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile ?? false, node_uuid: node };
         const t0 = Date.now();
         const endpoint = await pool.start(node, appInfo, vncPassword);
         started = true;
@@ -284,11 +289,12 @@ async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, co
         steps.add('provider start() returned (pooled console renamed and assigned)', s(tReturned));
         steps.add('VNC client sees the KVM canvas', s(tPicture));
       } catch (err) {
-        (results.notes ??= []).push(`pooled start run ${i}: ${(err as Error).message}`);
-        log(`pooled start run ${i} failed: ${(err as Error).message}`);
+        (results.notes ??= []).push(`pooled start (${trust}) run ${i}: ${(err as Error).message}`);
+        log(`pooled start (${trust}) run ${i} failed: ${(err as Error).message}`);
       } finally {
         if (started) await pool.stop(node).catch(() => podman(['rm', '--force', '--time', '2', containerName(node)]));
         await emu.close();
+        if (caDir) rmSync(caDir, { recursive: true, force: true });
       }
     }
   } finally {
@@ -438,7 +444,10 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
     results.steps = steps.medians(times.length);
 
     // 1b. The same from the provider's pool (container_pool_size 1): each start takes a warm pooled console.
-    if (starter.pool) results.pooled = await pooledStarts(starter.pool, runs, colour, emulatorModule, results);
+    if (starter.pool) {
+      results.pooled = await pooledStarts(starter.pool, runs, colour, emulatorModule, results, 'pin');
+      results.pooledCaBundle = await pooledStarts(starter.pool, runs, colour, emulatorModule, results, 'ca-bundle');
+    }
 
     // 2. Density: start consoles until `densityGoal` are live or memory runs short.
     const floorMiB = 2048;

@@ -19,7 +19,9 @@ export interface ConsoleResults {
    * The same start -> picture with the provider's pool (container_pool_size 1): the start takes a console that is
    * already running and warm, renames it and assigns it the node. Steps are from the start call.
    */
-  pooled?: { startToPictureSec: number[]; startToPictureMedianSec?: number; steps: { step: string; medianSec: number }[] };
+  pooled?: PooledStarts;
+  /** The same with a node whose verify_ca is a CA bundle: the pooled console keeps its running Chromium. */
+  pooledCaBundle?: PooledStarts;
   /** Per console with the KVM page showing, from the container's cgroup (v1). */
   memoryPerConsoleMiB?: { usage: number; rss: number; cache: number; consoles: number };
   idleCpuPercentPerConsole?: number;
@@ -36,4 +38,11 @@ export interface ConsoleResults {
     note?: string;
   };
   notes?: string[];
+}
+
+/** Start -> picture through the provider's pool (container_pool_size 1). */
+export interface PooledStarts {
+  startToPictureSec: number[];
+  startToPictureMedianSec?: number;
+  steps: { step: string; medianSec: number }[];
 }
