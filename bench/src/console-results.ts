@@ -4,7 +4,8 @@ export interface ConsoleResults {
   skipped?: string;
   provider?: string;
   /** 1-minute load average at the start and end of the part (2-core machine shared with other work). */
-  loadAverage?: { start: number; end: number };
+  /** waitedSec: how long the part waited for the load to fall under the core count before its start. */
+  loadAverage?: { start: number; end: number; waitedSec?: number };
   image?: string;
   emulator?: string;
   /**

@@ -143,7 +143,7 @@ function consoleSection(r: BenchResults): string {
     `## Console (${r.quick.console ? 'quick run' : 'full run'}, ${r.date.console ?? '?'})`,
     '',
     `Provider: ${c.provider ?? '?'}; image: ${c.image ?? '?'}; emulator: ${c.emulator ?? '?'}.`,
-    `1-minute load average: ${c.loadAverage?.start ?? '?'} at the start, ${c.loadAverage?.end ?? '?'} at the end (2 cores).`,
+    `1-minute load average: ${c.loadAverage?.start ?? '?'} at the start${c.loadAverage?.waitedSec ? ` (after waiting ${c.loadAverage.waitedSec} s for it to fall under the core count)` : ''}, ${c.loadAverage?.end ?? '?'} at the end (2 cores).`,
     '',
     '| measure | value | target |',
     '|---|---|---|',
