@@ -27,6 +27,16 @@ export const CONSOLE_DEFAULTS = {
 } as const;
 
 /**
+ * What is wrong with a CA bundle's text for an assignment (a pooled console), or undefined: the agent asks before
+ * it sends one, the console when it takes one.
+ */
+export function caBundleProblem(text: string): string | undefined {
+  if (Buffer.byteLength(text) > CONSOLE_DEFAULTS.assignCaBundleMaxBytes) return `expected at most ${CONSOLE_DEFAULTS.assignCaBundleMaxBytes} bytes`;
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) return 'expected PEM certificates (-----BEGIN CERTIFICATE-----)';
+  return undefined;
+}
+
+/**
  * APP_INFO as Ironic's redfish-graphical interface sends it (`parse_driver_info`). Only `address`,
  * `root_prefix`, `username`, `password` and `verify_ca` matter to the console; other keys
  * (system_id, auth_type, node_uuid, tls_*...) pass through untouched.

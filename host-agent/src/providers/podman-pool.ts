@@ -11,8 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
 import { join } from 'node:path';
+import { caBundleProblem } from '@bmc-console/common/console-env';
 import type { Logger } from '@bmc-console/common/log';
 import { planCaMount } from '../ca-mount.js';
 import type { AgentConfig } from '../config.js';
@@ -86,7 +86,7 @@ export class PodmanPool {
     let caBundle: string | undefined;
     if (plan.mount) {
       caBundle = await readFile(plan.mount.hostPath, 'utf8').catch(() => undefined);
-      if (caBundle === undefined || Buffer.byteLength(caBundle) > CONSOLE_DEFAULTS.assignCaBundleMaxBytes || !caBundle.includes('-----BEGIN CERTIFICATE-----')) return undefined;
+      if (caBundle === undefined || caBundleProblem(caBundle)) return undefined;
     }
     return JSON.stringify({ appInfo: plan.appInfo, vncPassword: req.vncPassword, ...(caBundle ? { caBundle } : {}) });
   }

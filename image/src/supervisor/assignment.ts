@@ -8,18 +8,20 @@
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { z } from 'zod';
-import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
+import { caBundleProblem, CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
 
 export const assignmentSchema = z.object({
   /** The node's APP_INFO, as the APP_INFO variable would carry it. */
   appInfo: z.record(z.string(), z.unknown(), { error: 'expected APP_INFO as a JSON object' }),
-  /** The node's VNC password (x11vnc re-reads its password file for every new client). */
+  /** The node's VNC password (x11vnc reads its password file again once the file is replaced). */
   vncPassword: z.string().min(1).max(8, 'expected at most 8 characters').optional(),
   /** The PEM text of the CA bundle the node's `verify_ca` named; it replaces `appInfo.verify_ca`. */
   caBundle: z
     .string()
-    .max(CONSOLE_DEFAULTS.assignCaBundleMaxBytes, `expected at most ${CONSOLE_DEFAULTS.assignCaBundleMaxBytes} bytes`)
-    .refine((s) => s.includes('-----BEGIN CERTIFICATE-----'), 'expected PEM certificates (-----BEGIN CERTIFICATE-----)')
+    .superRefine((s, ctx) => {
+      const problem = caBundleProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .optional(),
 });
 export type Assignment = z.infer<typeof assignmentSchema>;

@@ -170,12 +170,12 @@ export class Supervisor {
     if (!this.awaitingNode) return 'this console has its node already';
     if (this.stopping) return 'the console is stopping';
     // A CA bundle comes as text: it goes into a file of this console's own, which verify_ca then names.
-    const caFile = a.caBundle === undefined ? undefined : join(this.runtimeDir, 'ca', 'bmc-ca.pem');
+    const ca = a.caBundle === undefined ? undefined : { file: join(this.runtimeDir, 'ca', 'bmc-ca.pem'), text: a.caBundle };
     let env: ConsoleEnv;
     try {
       env = parseConsoleEnv({
         ...this.opts.env,
-        APP_INFO: JSON.stringify(caFile ? { ...a.appInfo, verify_ca: caFile } : a.appInfo),
+        APP_INFO: JSON.stringify(ca ? { ...a.appInfo, verify_ca: ca.file } : a.appInfo),
         APP_INFO_FILE: undefined,
         AWAIT_APP_INFO: 'false',
         ...(a.vncPassword ? { VNC_PASSWORD: a.vncPassword, VNC_PASSWORD_FILE: undefined } : {}),
@@ -185,9 +185,9 @@ export class Supervisor {
       throw err;
     }
     this.awaitingNode = false; // the socket stays, to say so to a second assignment
-    if (caFile && a.caBundle !== undefined) {
-      mkdirSync(dirname(caFile), { recursive: true, mode: 0o700 });
-      writeFileSync(caFile, a.caBundle, { mode: 0o600 });
+    if (ca) {
+      mkdirSync(dirname(ca.file), { recursive: true, mode: 0o700 });
+      writeFileSync(ca.file, ca.text, { mode: 0o600 });
     }
     if (env.vncPassword) {
       // x11vnc runs with "read:": it reads the file again for the next client.
@@ -256,12 +256,12 @@ export class Supervisor {
     // asked, since a browser that opened the database earlier would not see the import.
     const address = this.env?.appInfo.address;
     const caBundle = typeof this.env?.appInfo.verify_ca === 'string';
-    if (sameFlags && (!caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))))) {
-      if (this.browser !== browser || this.app !== app) return;
+    const keep = sameFlags && (!caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))));
+    if (this.browser !== browser || this.app !== app) return;
+    if (keep) {
       this.runApp(browser, browser.page);
       return;
     }
-    if (this.browser !== browser || this.app !== app) return;
     this.log.info(sameFlags ? 'the running browser does not trust the BMC with the CA bundle: launching a fresh browser' : 'the node needs other browser flags (certificate trust): launching a fresh browser');
     this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
     if (this.dropBrowser(browser)) this.poke();
