@@ -89,7 +89,7 @@ async function loadStarter(): Promise<Starter> {
     // Specifiers in variables: the bench must still type-check and run (with the fallback) without host-agent.
     const providerSpec = '@bmc-console/host-agent/providers/podman';
     const configSpec = '@bmc-console/host-agent/config';
-    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void>; stopAll(): Promise<void>; prepare(): Promise<void> };
+    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void>; stopAll(): Promise<void>; prepare(opts?: { resident?: boolean }): Promise<void>; dispose(): Promise<void> };
     const { PodmanProvider } = (await import(providerSpec)) as { PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider };
     const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
     const config = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: 'bmc-bench', state_dir: join(outDir, 'agent-state'), wait_for_ready_timeout: READY_TIMEOUT_SEC });
@@ -102,7 +102,8 @@ async function loadStarter(): Promise<Starter> {
       stop: (node) => provider.stop(node),
       pool: {
         async warm() {
-          await pooled.prepare();
+          // As `serve` does: a resident agent, so the pooled console's claim is opened ahead.
+          await pooled.prepare({ resident: true });
           const deadline = Date.now() + READY_TIMEOUT_SEC * 1000;
           for (;;) {
             const names = (await podman(['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${POOL_AGENT}`])).stdout.split('\n').filter(Boolean);
@@ -114,7 +115,10 @@ async function loadStarter(): Promise<Starter> {
         },
         start: (node, appInfo, vncPassword) => pooled.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
         stop: (node) => pooled.stop(node),
-        drain: () => pooled.stopAll(),
+        drain: async () => {
+          await pooled.dispose();
+          await pooled.stopAll();
+        },
       },
     };
   } catch (err) {

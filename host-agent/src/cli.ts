@@ -160,9 +160,10 @@ export function buildCli(): Command {
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Machine-readable line for scripts and tests that start the agent on port 0.
       process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
-      void agent.prepare();
+      // Resident: the pool's claims are opened ahead (docs/agent.md, Pool).
+      void agent.prepare({ resident: true });
       // The pool is refilled a while after a start, not while the console just taken logs in to its BMC.
-      const prepareTimer = setInterval(() => agent.needsPrepare && void agent.prepare(), POOL_REFILL_DELAY_MS);
+      const prepareTimer = setInterval(() => agent.needsPrepare && void agent.prepare({ resident: true }), POOL_REFILL_DELAY_MS);
       const timer =
         cfg.reconcile_interval > 0
           ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)
@@ -175,6 +176,7 @@ export function buildCli(): Command {
       if (timer) clearInterval(timer);
       clearInterval(prepareTimer);
       await app.close();
+      await agent.dispose();
       if (cfg.stop_all_on_shutdown) await agent.stopAll().catch((err: Error) => agent.log.error({ err: err.message }, 'stop-all at shutdown failed'));
       agent.log.info('agent stopped');
     });

@@ -10,7 +10,7 @@ import { withLock } from './file-lock.js';
 import { checkNodeId } from './providers/console-names.js';
 import { KubernetesProvider } from './providers/kubernetes.js';
 import { loadProvider } from './providers/load-provider.js';
-import { ProviderError, type ConsoleProvider } from './providers/provider.js';
+import { ProviderError, type ConsoleProvider, type PrepareOptions } from './providers/provider.js';
 import { StateStore, type ConsoleState } from './state-store.js';
 import { FileTokenStore } from './tokens/file-token-store.js';
 import { KubernetesTokenStore } from './tokens/kubernetes-token-store.js';
@@ -109,9 +109,14 @@ export class ConsoleAgent {
    * start-up and a while after each start (not while the new console logs in); short CLI commands after answering.
    * Never fails: a pool that cannot be filled only means cold starts.
    */
-  async prepare(): Promise<void> {
+  async prepare(opts: PrepareOptions = {}): Promise<void> {
     this.preparePending = false;
-    await this.provider.prepare?.().catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
+    await this.provider.prepare?.(opts).catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
+  }
+
+  /** Ends what a resident prepare() left running; `serve` calls it when it stops. */
+  async dispose(): Promise<void> {
+    await this.provider.dispose?.().catch((err: Error) => this.log.warn({ err: err.message }, 'closing what was prepared ahead failed'));
   }
 
   /** Whether a start happened since the last prepare(). */

@@ -11,7 +11,7 @@ import { createLogger } from '@bmc-console/common/log';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import { agentConfigSchema } from '../src/config.js';
 import { PodmanPool } from '../src/providers/podman-pool.js';
-import type { CommandResult } from '../src/run-command.js';
+import type { CommandResult, OpenCommand } from '../src/run-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pool-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +22,31 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 function fakePool() {
   const calls: { args: string[]; input?: string }[] = [];
   const ok = (stdout = ''): CommandResult => ({ code: 0, stdout, stderr: '' }) as CommandResult;
+  /** Commands started with their stdin to come (claims opened ahead); `end()` makes one exit by itself. */
+  const opened: { args: string[]; input?: string; end(): void }[] = [];
+  const openCli = (args: string[]): OpenCommand => {
+    let exited = false;
+    let resolve!: (r: CommandResult) => void;
+    const done = new Promise<CommandResult>((r) => (resolve = r));
+    const end = (r: CommandResult) => {
+      exited = true;
+      resolve(r);
+      return done;
+    };
+    const entry: (typeof opened)[number] = { args, end: () => void end({ code: 1, stdout: '', stderr: 'container gone' }) };
+    opened.push(entry);
+    return {
+      get exited() {
+        return exited;
+      },
+      done,
+      finish: (input) => {
+        if (exited) return done;
+        entry.input = input;
+        return end(ok('{"assigned":true}'));
+      },
+    };
+  };
   const pool = new PodmanPool({
     config: agentConfigSchema.parse({ container_pool_size: 1, agent_host: 'h', state_dir: dir }),
     log: createLogger('test', { level: 'silent' }),
@@ -30,13 +55,14 @@ function fakePool() {
       if (args[0] === 'ps') return ok(JSON.stringify([{ Names: ['bmc-console--pool-0a'], State: 'running', Created: 1, Labels: { 'io.bmc-console.pool': 'h', 'io.bmc-console.port': '41000' } }]));
       return ok();
     },
+    openCli,
     baseRunArgs: () => [],
     poolEnvironment: () => ({}),
     remote: () => false,
     remove: async () => undefined,
   });
   const exec = () => calls.find((c) => c.args[0] === 'exec');
-  return { pool, calls, exec };
+  return { pool, calls, exec, opened };
 }
 
 const request = (verify_ca: boolean | string) => ({ node: 'n1', app: 'redfish-graphical' as const, appInfo: { address: 'https://192.0.2.1', username: 'root', password: 'calvin', verify_ca }, readOnly: false, vncPassword: 'pw' });
@@ -72,5 +98,33 @@ describe('the pool hands a node to a pooled console (stand-in podman CLI)', () =
       expect(await pool.take(request(verify_ca), port)).toBeUndefined();
       expect(exec()).toBeUndefined(); // no pooled console was asked, so none is used up
     }
+  });
+
+  it('a resident agent opens the claim ahead: a start only writes the assignment to it (no ps, no exec on its path)', async () => {
+    const { pool, calls, opened } = fakePool();
+    await pool.openClaimsAhead();
+    await pool.openClaimsAhead(); // one claim per pooled console, however often prepared
+    expect(opened.map((o) => o.args)).toEqual([['exec', '-i', 'bmc-console--pool-0a', 'bmc-console', 'assign']]);
+    expect(opened[0]!.input).toBeUndefined();
+    calls.length = 0;
+    expect(await pool.take(request(false), port)).toEqual({ host: '127.0.0.1', port: 41000 });
+    expect(JSON.parse(opened[0]!.input!)).toEqual({ appInfo: request(false).appInfo, vncPassword: 'pw' });
+    expect(calls.map((c) => c.args[0])).toEqual(['rename']);
+  });
+
+  it('passes over a claim opened ahead whose exec ended (its console gone), and execs for a listed console', async () => {
+    const { pool, opened, exec } = fakePool();
+    await pool.openClaimsAhead();
+    opened[0]!.end();
+    expect(await pool.take(request(false), port)).toBeDefined();
+    expect(opened[0]!.input).toBeUndefined();
+    expect(JSON.parse(exec()!.input!)).toMatchObject({ vncPassword: 'pw' });
+  });
+
+  it('dispose() ends the claims opened ahead with an empty stdin (the console stays unassigned)', async () => {
+    const { pool, opened } = fakePool();
+    await pool.openClaimsAhead();
+    await pool.dispose();
+    expect(opened[0]!.input).toBe('');
   });
 });

@@ -239,16 +239,19 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     }
   }, SLOW);
 
-  it.skipIf(!('real' in image && image.real))('pool: a node whose verify_ca names a CA bundle file gets a pooled console and keeps its browser; the bundle travels in the assignment', async () => {
+  it.skipIf(!('real' in image && image.real))('pool, resident agent (serve): the claim is opened ahead; a node whose verify_ca names a CA bundle file gets the pooled console and keeps its browser; the bundle travels in the assignment', async () => {
     const caDir = mkdtempSync(join(tmpdir(), 'pool-ca-'));
     const emu = await startEmulator({ vendor: 'idrac9', caDir });
     const agent = await podmanAgent({ container_pool_size: 1 });
     const host = agent.config.agent_host;
     const node = `pod-${process.pid}-poolca`;
+    const execSessions = (name: string) => execFileSync('podman', ['inspect', name, '--format', '{{len .ExecIDs}}'], { encoding: 'utf8' }).trim();
     try {
-      await agent.prepare();
+      await agent.prepare({ resident: true });
       const [pooled] = running(`io.bmc-console.pool=${host}`);
       expect(pooled).toBeDefined();
+      // The claim is open: one `podman exec … bmc-console assign` waits in the pooled console for its stdin.
+      expect(execSessions(pooled!)).toBe('1');
       const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile!, node_uuid: node };
       const started = await agent.start({ node, appInfo: info });
       // The pooled console became the node's: no CA file was mounted (it could not be), the bundle is inside.
@@ -259,6 +262,14 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       await waitForKvm(started, v.target.vncPassword!);
       // The waiting Chromium had made no TLS connection, so it took the imported bundle up: no relaunch.
       expect(execFileSync('podman', ['logs', `bmc-console-${node}`], { encoding: 'utf8' })).not.toMatch(/launching a fresh browser/);
+      // The refill opens the next claim; dispose() closes it and leaves that console waiting, unassigned.
+      await agent.prepare({ resident: true });
+      const [next] = running(`io.bmc-console.pool=${host}`).filter((n) => n.startsWith(POOL_NAME_PREFIX));
+      expect(execSessions(next!)).toBe('1');
+      await agent.dispose();
+      for (let i = 0; i < 50 && execSessions(next!) !== '0'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(execSessions(next!)).toBe('0');
+      expect(execFileSync('podman', ['logs', next!], { encoding: 'utf8' })).not.toMatch(/"msg":"starting the console"/);
       await agent.stopAll();
       expect(leftBy(host)).toBe('');
     } finally {

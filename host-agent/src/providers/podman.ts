@@ -8,14 +8,14 @@
 import { basename } from 'node:path';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
 import { scrubSecrets } from '@bmc-console/common/log';
-import { runCommand, type CommandResult } from '../run-command.js';
+import { openCommand, runCommand, type CommandResult } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
 import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './podman-pool.js';
 import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './podman-port.js';
 import { parsePsRows } from './podman-ps.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
+import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type PrepareOptions, type ProviderContext, type StartRequest } from './provider.js';
 
 const SECRET_VARS = ['APP_INFO', 'VNC_PASSWORD'] as const;
 
@@ -38,6 +38,7 @@ export class PodmanProvider extends BaseProvider {
       config: this.config,
       log: this.log,
       cli: (args, env, input) => this.cli(args, env, input),
+      openCli: (args) => openCommand(this.config.container_executable, args, { env: this.cliEnv() }),
       baseRunArgs: (name, labels, hostPort) => this.baseRunArgs(name, labels, hostPort),
       poolEnvironment: () => this.poolEnvironment(),
       remote: () => this.remote(),
@@ -232,9 +233,14 @@ export class PodmanProvider extends BaseProvider {
     if (this.pool.size > 0) await this.pool.drain();
   }
 
-  /** Starts pooled consoles until container_pool_size run (container_pool_size 0: nothing). */
-  prepare(): Promise<void> {
-    return this.pool.fill();
+  /** Starts pooled consoles until container_pool_size run (container_pool_size 0: nothing); resident: opens their claims ahead. */
+  async prepare(opts: PrepareOptions = {}): Promise<void> {
+    await this.pool.fill();
+    if (opts.resident && this.pool.size > 0) await this.pool.openClaimsAhead();
+  }
+
+  dispose(): Promise<void> {
+    return this.pool.dispose();
   }
 
   async list(): Promise<ConsoleRecord[]> {

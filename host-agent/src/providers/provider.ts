@@ -40,7 +40,17 @@ export interface ConsoleProvider {
    * Work a provider does ahead of starts (the podman provider's pool of started consoles). The agent calls it when
    * it starts serving and after each start; it must not fail a start, so errors are only logged.
    */
-  prepare?(): Promise<void>;
+  prepare?(opts?: PrepareOptions): Promise<void>;
+  /** Ends what prepare({ resident: true }) left running (the podman pool's claims opened ahead). */
+  dispose?(): Promise<void>;
+}
+
+export interface PrepareOptions {
+  /**
+   * The caller keeps running (`serve`), so work that needs a live process may stay open until dispose(): the
+   * podman pool opens each pooled console's claim ahead. Short CLI commands leave it unset.
+   */
+  resident?: boolean;
 }
 
 /** What a provider factory gets: the validated config, a logger, and (for readiness) the RFB wait. */

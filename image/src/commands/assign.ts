@@ -22,9 +22,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bmc-console assign: unexpected argument ${JSON.stringify(argv[0])} (the assignment comes on stdin)\n`);
     return 2;
   }
+  const text = await readStdin();
+  // A resident agent opens this ahead and, when it stops, closes stdin without an assignment.
+  if (!text.trim()) {
+    process.stderr.write('bmc-console assign: stdin is empty: nothing assigned\n');
+    return 2;
+  }
   let json: unknown;
   try {
-    json = JSON.parse(await readStdin());
+    json = JSON.parse(text);
   } catch {
     process.stderr.write('bmc-console assign: stdin is not valid JSON (expected {"appInfo": {...}, "vncPassword": "..."})\n');
     return 2;
