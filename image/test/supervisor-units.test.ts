@@ -98,15 +98,24 @@ describe('status pages', () => {
     try {
       const page = await browser.newPage();
       await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
-      expect(await page.evaluate(replaceStatusStep, 'Opening <the> console')).toBe(true);
+      expect(await page.evaluate(replaceStatusStep, { step: 'Opening <the> console', resting: false })).toBe(true);
       expect(await page.locator('#step').textContent()).toBe('Opening <the> console');
       expect(await page.locator('#step .spinner').count()).toBe(1);
+      // A resting state (waiting for a viewer or a node) has no spinner, which Chromium would keep drawing.
+      expect(await page.evaluate(replaceStatusStep, { step: 'Ready: the BMC console opens when a viewer connects', resting: true })).toBe(true);
+      expect(await page.locator('#step .spinner').count()).toBe(0);
+      expect(await page.evaluate(replaceStatusStep, { step: 'Connecting to the BMC', resting: false })).toBe(true);
+      expect(await page.locator('#step .spinner').count()).toBe(1);
+      expect(await page.locator('#step').textContent()).toBe('Connecting to the BMC');
+      await page.setContent(statusPageHtml({ step: 'Ready: waiting to be assigned a node', resting: true }));
+      expect(await page.locator('#step .spinner').count()).toBe(0);
+      await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
       expect(await page.locator('.subject').textContent()).toBe('node n1');
       // Anything else (the failure page, the fake console, a BMC page) stays as it is.
       for (const html of [statusPageHtml({ step: 'x', error: 'failed' }), fakeConsoleHtml({ readOnly: false }), '<h1 id="step">BMC</h1>']) {
         await page.setContent(html);
         const before = await page.content();
-        expect(await page.evaluate(replaceStatusStep, 'later step')).toBe(false);
+        expect(await page.evaluate(replaceStatusStep, { step: 'later step', resting: false })).toBe(false);
         expect(await page.content()).toBe(before);
       }
     } finally {

@@ -6,6 +6,12 @@
 export interface StatusView {
   /** "Connecting to the BMC", "Logging in to Dell iDRAC"... */
   step: string;
+  /**
+   * A state the console rests in (waiting for a viewer, or for its node): shown without the spinner. The spinner is
+   * a CSS animation that Chromium draws 60 times a second, ~14 % of a core per console (measured in the image),
+   * on a page that may stay for hours.
+   */
+  resting?: boolean;
   /** Set when the console failed: what went wrong, in one line. */
   error?: string;
   /** What to check, shown under the error. */
@@ -46,20 +52,26 @@ ul{font-size:26px;line-height:1.4}
 ${v.subject ? `<div class="subject">${escapeHtml(v.subject)}</div>` : ''}
 ${failed
     ? `<h1 id="error">${escapeHtml(v.error ?? '')}</h1>${v.hint ? `<div class="hint" id="hint">${escapeHtml(v.hint)}</div>` : ''}${v.step ? `<div class="hint" style="opacity:.6;margin-top:1em">Step: ${escapeHtml(v.step)}</div>` : ''}`
-    : `<h1 id="step"><span class="spinner"></span>${escapeHtml(v.step)}</h1>`}
+    : `<h1 id="step">${v.resting ? '' : '<span class="spinner"></span>'}${escapeHtml(v.step)}</h1>`}
 ${details ? `<ul id="details">${details}</ul>` : ''}
 </main></body></html>`;
 }
 
 /**
- * Runs in the page (page.evaluate): shows `step` in the heading of the status page drawn by statusPageHtml, keeping
- * its spinner. On any other document (a BMC page, the fake console, the failure page) it changes nothing.
+ * Runs in the page (page.evaluate): shows the step in the heading of the status page drawn by statusPageHtml, with
+ * the spinner unless the step is a resting one. On any other document (a BMC page, the fake console, the failure
+ * page) it changes nothing.
  */
-export function replaceStatusStep(step: string): boolean {
+export function replaceStatusStep(view: { step: string; resting: boolean }): boolean {
   const heading = document.querySelector('meta[name="bmc-console-page"][content="status"]') ? document.getElementById('step') : null;
   if (!heading) return false;
-  const spinner = heading.querySelector('.spinner');
-  heading.replaceChildren(...(spinner ? [spinner] : []), step);
+  let spinner = heading.querySelector('.spinner');
+  if (view.resting) spinner = null;
+  else if (!spinner) {
+    spinner = document.createElement('span');
+    spinner.className = 'spinner';
+  }
+  heading.replaceChildren(...(spinner ? [spinner] : []), view.step);
   return true;
 }
 

@@ -25,8 +25,11 @@ export interface BrowserSession {
   page: Page;
   signal: AbortSignal;
   log: Logger;
-  /** Shows a step: on the status page, or in the overlay while a BMC page is shown. null = hide the overlay. */
-  status(step: string | null): Promise<void>;
+  /**
+   * Shows a step: on the status page, or in the overlay while a BMC page is shown. null = hide the overlay.
+   * resting: a state the console stays in (no spinner, which Chromium would keep drawing).
+   */
+  status(step: string | null, opts?: { resting?: boolean }): Promise<void>;
   /** Shows a failure screen with its cause and what to check. */
   fail(cause: string, hint: string, details?: string[]): Promise<void>;
   /** Asks the supervisor for a fresh browser (e.g. new certificate flags). */

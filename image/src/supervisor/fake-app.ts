@@ -29,7 +29,7 @@ export function waitingApp(): ConsoleApp {
   return {
     browserArgs: async () => [],
     async run(s: BrowserSession) {
-      await s.status('Ready: waiting to be assigned a node');
+      await s.status('Ready: waiting to be assigned a node', { resting: true });
     },
     close: async () => undefined,
   };

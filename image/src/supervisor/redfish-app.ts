@@ -138,7 +138,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
       while (!s.signal.aborted) {
         if (!s.demand.wanted) {
           // Nobody watches: hold no BMC session, keep the browser warm on the status page.
-          await s.status('Ready: the BMC console opens when a viewer connects');
+          await s.status('Ready: the BMC console opens when a viewer connects', { resting: true });
           await s.demand.whenWanted(s.signal);
           if (s.signal.aborted) return;
         }

@@ -474,7 +474,7 @@ export class Supervisor {
       page,
       signal: abort.signal,
       log: this.log,
-      status: (step) => this.showStatus(view, step),
+      status: (step, opts) => this.showStatus(view, step, opts?.resting ?? false),
       fail: (cause, hint, details) => this.showFailure(view, cause, hint, details),
       demand: this.demand,
       relaunch: () => {
@@ -505,7 +505,7 @@ export class Supervisor {
     await crashed.close().catch(() => undefined);
   }
 
-  private async showStatus(b: PageView, step: string | null): Promise<void> {
+  private async showStatus(b: PageView, step: string | null, resting = false): Promise<void> {
     this.step = step;
     this.state.step = step;
     this.state.error = undefined;
@@ -520,11 +520,11 @@ export class Supervisor {
     // critical path of a start, and each full redraw (a new document, waited for until "load") cost ~30-40 ms there.
     // The change looks for our page's heading, so if a vendor script has navigated meanwhile it touches nothing.
     if (b.statusShown) {
-      void b.page.evaluate(replaceStatusStep, step).catch(() => undefined);
+      void b.page.evaluate(replaceStatusStep, { step, resting }).catch(() => undefined);
       return;
     }
     await b.page
-      .setContent(statusPageHtml({ step, ...this.subject() }))
+      .setContent(statusPageHtml({ step, resting, ...this.subject() }))
       .then(() => (b.statusShown = true))
       .catch(() => undefined);
   }
