@@ -23,10 +23,8 @@ export interface KvmPage {
 /** kvm: video showing; login: a login form; busy: held by someone else; invalid: session/ticket refused; ended: viewer says the session ended or failed. */
 export type KvmOutcome = 'kvm' | 'login' | 'busy' | 'invalid' | 'ended';
 
-const STATE_BUSY = 'body[data-kvm="busy"], body[data-kvm="shared"]';
-const STATE_DENIED = 'body[data-kvm="denied"]';
-const STATE_ENDED = 'body[data-kvm="error"], body[data-kvm="closed"]';
-const STATE_NOT_OK = 'body[data-kvm]:not([data-kvm="ok"])';
+/** The viewer state some viewers publish on <body data-kvm>, as an outcome (undefined: still connecting, or "ok"). */
+const STATE_OUTCOME: Record<string, KvmOutcome> = { busy: 'busy', shared: 'busy', denied: 'invalid', error: 'ended', closed: 'ended' };
 
 async function visible(page: Page, selector: string | undefined): Promise<boolean> {
   if (!selector) return false;
@@ -37,19 +35,32 @@ async function visible(page: Page, selector: string | undefined): Promise<boolea
     .catch(() => false);
 }
 
-async function present(page: Page, selector: string): Promise<boolean> {
-  return (await page.locator(selector).count().catch(() => 0)) > 0;
-}
-
-/** One look at the page. Null while it is still loading/connecting. */
+/**
+ * One look at the page. Null while it is still loading/connecting. It runs every 150 ms while a KVM opens and every
+ * ALIVE_POLL_MS while it shows, so it asks the page three things, not one thing per selector: the viewer state,
+ * whether any of the vendor's busy/invalid/login texts shows (which one only when one does), and the video.
+ * Each question is a round trip through Playwright to the renderer; eight of them every 2 s were ~1 % of a core
+ * per watched console.
+ */
 export async function outcomeNow(page: Page, sel: KvmPage): Promise<KvmOutcome | null> {
   if (page.isClosed()) return 'ended';
-  if ((await present(page, STATE_BUSY)) || (await visible(page, sel.busy))) return 'busy';
-  if (await present(page, STATE_DENIED)) return 'invalid';
-  if (await visible(page, sel.invalid)) return 'invalid';
-  if (await present(page, STATE_ENDED)) return 'ended';
-  if (await visible(page, sel.login)) return 'login';
-  if ((await visible(page, sel.kvm)) && !(await present(page, STATE_NOT_OK))) return 'kvm';
+  const state = await page.evaluate(() => document.body?.getAttribute('data-kvm') ?? null).catch(() => null);
+  const fromState = state === null ? undefined : STATE_OUTCOME[state];
+  const texts = [sel.busy, sel.invalid, sel.login].filter((t): t is string => Boolean(t));
+  const anyText =
+    texts.length > 0 &&
+    (await texts
+      .map((t) => page.locator(t))
+      .reduce((a, b) => a.or(b))
+      .visible()
+      .count()
+      .catch(() => 0)) > 0;
+  // The order of precedence: busy, invalid, ended, login, the video.
+  if (fromState === 'busy' || (anyText && (await visible(page, sel.busy)))) return 'busy';
+  if (fromState === 'invalid' || (anyText && (await visible(page, sel.invalid)))) return 'invalid';
+  if (fromState === 'ended') return 'ended';
+  if (anyText && (await visible(page, sel.login))) return 'login';
+  if ((state === null || state === 'ok') && (await visible(page, sel.kvm))) return 'kvm';
   return null;
 }
 
