@@ -31,9 +31,10 @@ describe('console footprint settings', () => {
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });
 
-  it('Xvfb without GLX, x11vnc without naps', () => {
+  it('Xvfb without GLX, x11vnc without naps, polling every 50 ms', () => {
     expect(xvfbArgs({ width: 1024, height: 768 }).join(' ')).toContain('-extension GLX');
     expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false })).toContain('-nonap');
+    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false }).join(' ')).toContain('-wait 50');
   });
 
   it('real Chromium with the console flags: one page target, no omnibox WebUI', { timeout: 90_000 }, async () => {
