@@ -21,6 +21,9 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 /** A pool over a stand-in CLI: `ps` lists one pooled console, `exec` takes the assignment, `rename` succeeds. */
 function fakePool() {
   const calls: { args: string[]; input?: string }[] = [];
+  /** What `ps` lists; a test changes it as other agents would. */
+  let pooled = ['bmc-console--pool-0a'];
+  const setPooled = (names: string[]) => (pooled = names);
   const ok = (stdout = ''): CommandResult => ({ code: 0, stdout, stderr: '' }) as CommandResult;
   /** Commands started with their stdin to come (claims opened ahead); `end()` makes one exit by itself. */
   const opened: { args: string[]; input?: string; end(): void }[] = [];
@@ -52,7 +55,7 @@ function fakePool() {
     log: createLogger('test', { level: 'silent' }),
     cli: async (args, _env, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      if (args[0] === 'ps') return ok(JSON.stringify([{ Names: ['bmc-console--pool-0a'], State: 'running', Created: 1, Labels: { 'io.bmc-console.pool': 'h', 'io.bmc-console.port': '41000' } }]));
+      if (args[0] === 'ps') return ok(JSON.stringify(pooled.map((name, i) => ({ Names: [name], State: 'running', Created: i + 1, Labels: { 'io.bmc-console.pool': 'h', 'io.bmc-console.port': String(41000 + i) } }))));
       return ok();
     },
     openCli,
@@ -62,7 +65,7 @@ function fakePool() {
     remove: async () => undefined,
   });
   const exec = () => calls.find((c) => c.args[0] === 'exec');
-  return { pool, calls, exec, opened };
+  return { pool, calls, exec, opened, setPooled };
 }
 
 const request = (verify_ca: boolean | string) => ({ node: 'n1', app: 'redfish-graphical' as const, appInfo: { address: 'https://192.0.2.1', username: 'root', password: 'calvin', verify_ca }, readOnly: false, vncPassword: 'pw' });
@@ -119,6 +122,15 @@ describe('the pool hands a node to a pooled console (stand-in podman CLI)', () =
     expect(await pool.take(request(false), port)).toBeDefined();
     expect(opened[0]!.input).toBeUndefined();
     expect(JSON.parse(exec()!.input!)).toMatchObject({ vncPassword: 'pw' });
+  });
+
+  it('closes a claim opened ahead whose console another agent took (no longer listed as pooled)', async () => {
+    const { pool, opened, setPooled } = fakePool();
+    await pool.openClaimsAhead();
+    setPooled(['bmc-console--pool-0b']); // another agent took (renamed) 0a; 0b is the pool's now
+    await pool.openClaimsAhead();
+    expect(opened[0]!.input).toBe('');
+    expect(opened.map((o) => o.args[2])).toEqual(['bmc-console--pool-0a', 'bmc-console--pool-0b']);
   });
 
   it('dispose() ends the claims opened ahead with an empty stdin (the console stays unassigned)', async () => {

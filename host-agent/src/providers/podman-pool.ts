@@ -177,13 +177,20 @@ export class PodmanPool {
    * `podman exec` client on the host and a small node process in the pooled console until a start or dispose().
    */
   async openClaimsAhead(): Promise<void> {
-    for (const pooled of await this.list()) {
-      if (this.openClaims.has(pooled.name)) continue;
-      const claim: OpenClaim = { pooled, assign: this.host.openCli(['exec', '-i', pooled.name, 'bmc-console', 'assign']) };
-      this.openClaims.set(pooled.name, claim);
-      // Its exec ends with its container (taken by another agent and stopped, removed, drained).
+    const pooled = await this.list();
+    // A console another agent took (renamed, no longer listed) keeps our waiting exec until it is closed.
+    for (const [name, claim] of this.openClaims) {
+      if (pooled.some((p) => p.name === name)) continue;
+      this.openClaims.delete(name);
+      void claim.assign.finish('', 10_000);
+    }
+    for (const p of pooled) {
+      if (this.openClaims.has(p.name)) continue;
+      const claim: OpenClaim = { pooled: p, assign: this.host.openCli(['exec', '-i', p.name, 'bmc-console', 'assign']) };
+      this.openClaims.set(p.name, claim);
+      // Its exec ends with its container (stopped, removed, drained).
       void claim.assign.done.then(() => {
-        if (this.openClaims.get(pooled.name) === claim) this.openClaims.delete(pooled.name);
+        if (this.openClaims.get(p.name) === claim) this.openClaims.delete(p.name);
       });
     }
   }
