@@ -29,7 +29,10 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // -wait 50: a screen poll every 50 ms, not 20 (x11vnc halves it while a viewer types or moves the mouse). Polling
   // was most of a watched console's idle CPU: x11vnc and Xvfb 4.3 % of a core with 20 ms, 2.7 % with 50 (measured in
   // the image); a change waits at most 30 ms longer.
-  const args = ['-display', o.display, '-rfbport', String(o.port), '-shared', '-forever', '-nowf', '-noxrecord', '-nonap', '-wait', '50', '-quiet'];
+  // -fs 1.0: no full-screen grab when most tiles changed, so no full-screen MIT-SHM image (4.9 MB of shared memory
+  // at 1280x960, charged to the console); such a change is read in tile rows like any other (first picture unchanged
+  // in probes).
+  const args = ['-display', o.display, '-rfbport', String(o.port), '-shared', '-forever', '-nowf', '-noxrecord', '-nonap', '-wait', '50', '-fs', '1.0', '-quiet'];
   if (o.readOnly) args.push('-viewonly', '-nocursor');
   if (o.passwordFile) args.push('-passwdfile', `${o.rereadPassword ? 'read' : 'rm'}:${o.passwordFile}`);
   else args.push('-nopw');
