@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
 export interface CommandResult {
   code: number;
@@ -13,23 +13,30 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Runs a program without a shell and collects its output. Never rejects on a non-zero exit; only on spawn failure. */
-export function runCommand(file: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 120_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new Error(`cannot run ${file}: ${err.message}`)));
+/**
+ * Collects a spawned child's output: resolves when it has closed, or with code 127 and `spawnError` when it could
+ * not be run. Its stdin may close early (the child exits before reading it).
+ */
+function collect(child: ChildProcessWithoutNullStreams, file: string): Promise<CommandResult & { spawnError?: Error }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin.on('error', () => {});
+  return new Promise((resolve) => {
+    child.on('error', (err) => resolve({ code: 127, stdout, stderr: `cannot run ${file}: ${err.message}`, spawnError: err }));
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
-    child.stdin.on('error', () => {}); // the child may exit before reading stdin
-    child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Runs a program without a shell and collects its output. Never rejects on a non-zero exit; only on spawn failure. */
+export async function runCommand(file: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+  const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 120_000 });
+  const result = collect(child, file);
+  child.stdin.end(opts.input ?? '');
+  const { spawnError, ...r } = await result;
+  if (spawnError) throw new Error(`cannot run ${file}: ${spawnError.message}`);
+  return r;
 }
 
 /** A command started now whose stdin comes later (see openCommand). */
@@ -49,21 +56,10 @@ export interface OpenCommand {
  */
 export function openCommand(file: string, args: readonly string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): OpenCommand {
   const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
   let exited = false;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin.on('error', () => {}); // it may exit before reading stdin
-  const done = new Promise<CommandResult>((resolve) => {
-    child.on('error', (err) => {
-      exited = true;
-      resolve({ code: 127, stdout, stderr: `cannot run ${file}: ${err.message}` });
-    });
-    child.on('close', (code, signal) => {
-      exited = true;
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
+  const done = collect(child, file).then(({ spawnError: _, ...r }) => {
+    exited = true;
+    return r;
   });
   return {
     get exited() {
