@@ -9,16 +9,15 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { createLogger, scrubSecrets, type Logger } from '@bmc-console/common/log';
 import { discover } from '../../src/discovery/discover.js';
 import { RedfishClient } from '../../src/redfish/client.js';
+import { CHROMIUM_EXECUTABLE } from '../../src/supervisor/chromium.js';
 import { ConsoleFailure, type BmcTarget, type ConsoleContext, type Discovery, type VendorScript } from '../../src/vendor-script.js';
 import { pickVendorScript } from '../index.js';
 import { toConsoleFailure } from './failure.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
 /** A headless (or headed) Chromium for trying scripts on the host; root cannot use Chromium's sandbox. */
 export function launchTryBrowser(opts: { headed?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_EXECUTABLE,
     headless: !opts.headed,
     chromiumSandbox: process.getuid?.() !== 0,
     args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', ...(opts.args ?? [])],
