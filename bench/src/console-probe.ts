@@ -14,6 +14,8 @@
  * --load-consoles K starts K more consoles first (each its own emulator, KVM open, --viewers V watching viewers
  * asking for updates all the time, default 3), the load under which the suite's kill rows ran.
  * PROBE_SETTLE_MS: how long after the first picture the memory is read (default 5000).
+ * PROBE_RETURN_AFTER_MS (--reconnect): how long the idle status page stays unwatched before the viewer returns
+ * (default 1500).
  * PROBE_PODMAN_ARGS: more `podman run` flags for the probed console, e.g. a volume for `--cpu-prof` output.
  * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
       // KVM_RELEASE_AFTER=0: the KVM closes when the viewer leaves; wait for the idle status page, then return.
       while (emu.state().liveKvmSessions > 0) await sleep(50);
       while (!events.some(([, w]) => w.includes('opens when a viewer connects') && events.some(([, x]) => x.includes('no viewer')))) await sleep(50);
-      await sleep(1500);
+      await sleep(Number(process.env.PROBE_RETURN_AFTER_MS ?? 1500));
       const t1 = Date.now();
       note('--- a viewer returns');
       await Promise.all([watchVnc('returning viewer', false), (async () => { if (container) return; await sleep(50); const d = await display(); while (!(await xShowsMarker(d, colour))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
