@@ -19,7 +19,7 @@
  * PROBE_PODMAN_ARGS: more `podman run` flags for the probed console, e.g. a volume for `--cpu-prof` output.
  * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -35,6 +35,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
 /** The podman provider's `podman run` flags (host-agent/src/providers/podman.ts defaults), without name and port. */
 const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
+
+/** The probed console's container and those of --load-consoles, by name (a signal handler removes them by these). */
+const probeContainer = `s2a-probe-${process.pid}`;
+const loadContainer = (i: number): string => `s4-load-${process.pid}-${i}`;
 
 /** A podman command's stdout, trimmed ('' when it failed: the probe reports what it can). */
 function podman(args: string[], env: NodeJS.ProcessEnv = podmanEnv): Promise<string> {
@@ -71,7 +75,7 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
     const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: `load-${i}` });
     emus.push(emu);
     const port = await freePort();
-    const name = `s4-load-${process.pid}-${i}`;
+    const name = loadContainer(i);
     names.push(name);
     const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
     await new Promise<void>((resolve, reject) => execFile('podman', ['run', ...RUN_FLAGS, '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...podmanEnv, ...env } }, (err) => (err ? reject(err) : resolve())));
@@ -111,6 +115,17 @@ async function main(): Promise<void> {
   const viewersPer = args.includes('--viewers') ? Number(args[args.indexOf('--viewers') + 1]) : 3;
   const container = args.includes('--container');
   const image = (args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined) ?? 'localhost/bmc-console:latest';
+  // Stopped by a signal (a timeout, Ctrl-C), the probe removes the consoles it started, as its finally block does.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      const names = [probeContainer, ...Array.from({ length: loadConsoles }, (_, i) => loadContainer(i))];
+      try {
+        execFileSync('podman', ['rm', '--force', '--ignore', '--time', '0', ...names], { env: podmanEnv, stdio: 'ignore' });
+      } finally {
+        process.exit(130);
+      }
+    });
+  }
   const load = await startLoadConsoles(loadConsoles, viewersPer, image);
   const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: 'probe' });
   const colour = kvmMarkerColor('idrac9');
@@ -123,7 +138,7 @@ async function main(): Promise<void> {
   const note = (what: string, t = Date.now()): void => void events.push([t, what]);
   const appInfo = { address: container ? `https://10.0.2.2:${emu.port}` : emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: 'probe' };
   const env: Record<string, string> = { APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo), ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}), ...extraEnv };
-  const name = `s2a-probe-${process.pid}`;
+  const name = probeContainer;
 
   // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
   const proc = container
