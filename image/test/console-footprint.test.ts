@@ -31,9 +31,10 @@ describe('console footprint settings', () => {
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });
 
-  it('Xvfb without GLX, x11vnc without naps or a full-screen grab, polling every 50 ms', () => {
+  it('Xvfb without GLX, x11vnc without naps, X DAMAGE or a full-screen grab, polling every 50 ms', () => {
     expect(xvfbArgs({ width: 1024, height: 768 }).join(' ')).toContain('-extension GLX');
     expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false })).toContain('-nonap');
+    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false })).toContain('-noxdamage'); // changes found by polling alone
     expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false }).join(' ')).toContain('-wait 50');
     expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false }).join(' ')).toContain('-fs 1.0'); // no full-screen SHM image
   });
