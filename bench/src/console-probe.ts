@@ -4,8 +4,8 @@
  * showing the KVM marker (ImageMagick `import` of the Xvfb display: what Chromium has painted) and the first
  * VNC frame showing it (what x11vnc has sent). The gap between the two last is x11vnc's; the gap between
  * "the KVM is showing" and the X grab is Chromium's (paint and composite).
- * --container: the same in the console image under podman (the podman provider's flags; no X grabs, the image
- * has no X tools), then the container's memory with the KVM showing: cgroup usage and PSS per process.
+ * --container: the same in the console image under podman (the podman provider's flags; X grabs only for a
+ * returning viewer, see --reconnect), then the container's memory with the KVM showing: cgroup usage and PSS per process.
  * --watch: the first viewer stays connected (asking for nothing) while the memory is read.
  * --reconnect: KVM_RELEASE_AFTER=0; after the first picture the viewer leaves, and a returning viewer is timed (with
  * --container too, X screen grabs tell Chromium's paint from x11vnc's send, through the container's network namespace).
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       // In the container the X screen is grabbed for the returning viewer only: grabs from the start would load the
       // cold start they time.
       const netnsOf = container ? Number(await podman(['inspect', '--format', '{{.State.Pid}}', name])) : undefined;
-      const d = container ? ':0' : await display();
+      const d = container ? ':0' : await display(); // a container's Xvfb is the first display of its namespace
       await Promise.all([watchVnc('returning viewer', false), (async () => { await sleep(50); while (!(await xShowsMarker(d, colour, netnsOf))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
       note(`returning viewer: ${(Date.now() - t1) / 1000} s`);
     }
