@@ -1,7 +1,7 @@
 /** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP tables and socket counts. */
 import { describe, expect, it } from 'vitest';
 import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
-import { establishedPeers, peersOnPort, tcpSocketsInUse } from 'bmc-console/supervisor/vnc-viewers';
+import { establishedPeers, peersOnPort, portsThatSent, tcpSocketsInUse } from 'bmc-console/supervisor/vnc-viewers';
 
 describe('KVM_RELEASE_AFTER', () => {
   it('defaults to 60 s and accepts seconds or "always"', () => {
@@ -34,5 +34,21 @@ describe('tcpSocketsInUse', () => {
     expect(tcpSocketsInUse('sockets: used 8\nTCP: inuse 5 orphan 0 tw 3 alloc 6 mem 97\nUDP: inuse 0 mem 0\n')).toBe(5);
     expect(tcpSocketsInUse('TCP6: inuse 2\nUDP6: inuse 0\n')).toBe(2);
     expect(tcpSocketsInUse('')).toBe(0);
+  });
+});
+
+describe('portsThatSent', () => {
+  it('reads from `ss -tinH` which peers have sent bytes (a viewer), and which have not (a readiness probe)', () => {
+    const out = [
+      '0      0      127.0.0.1:5900 127.0.0.1:34980',
+      '\t bbr wscale:10,10 rto:200 rtt:0.02/0.01 mss:32768 cwnd:10 segs_in:2 lastsnd:56 lastrcv:56 lastack:56 delivered:1',
+      '0      0      10.0.2.100:5900 10.0.2.2:40000',
+      '\t cubic wscale:7,7 rto:204 bytes_sent:14 bytes_acked:14 bytes_received:12 segs_out:3 segs_in:5',
+      '0      0      [::1]:5900 [::1]:40001',
+      '\t cubic bytes_received:0 segs_in:1',
+      '',
+    ].join('\n');
+    expect([...portsThatSent(out)]).toEqual([40000]);
+    expect(portsThatSent('').size).toBe(0);
   });
 });

@@ -3,7 +3,7 @@
  * logs in and opens the KVM only while a VNC viewer is connected, and frees the BMC's slot after the grace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RfbClient } from '@bmc-console/common/rfb/client';
+import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { startConsole, type ConsoleProcess } from './helpers/console-process.js';
@@ -110,6 +110,31 @@ describe('viewer-driven KVM sessions against the emulator (iDRAC 9)', { timeout:
     expect(emu.state().liveKvmSessions).toBe(0);
     // Stopping takes the open KVM down on purpose: the alive check must not call that a lost session and reopen it.
     expect(c.output()).not.toMatch(/KVM session was lost|opening it again/);
+  });
+
+  it('readiness probes (connect, read the RFB greeting, close) never log in to the BMC; a viewer after them does', async () => {
+    const c = await startConsole(env('0'));
+    try {
+      await c.waitForState((s) => s.chromiumPid !== undefined && s.kvmWanted === false);
+      await c.waitForOutput(/Ready: the BMC console opens when a viewer connects/);
+      const logins = emu.state().logins.ok;
+      // x11vnc greets a new client 0.1-0.3 s after its connect while nobody is connected: long enough for two of the
+      // supervisor's polls, which is all that counting by time had asked (27 of 40 such probes logged in). Random
+      // gaps, so that the probes do not fall into step with x11vnc's loop. The agent's start probes the same way.
+      for (let i = 0; i < 20; i++) {
+        await waitForRfbGreeting('127.0.0.1', c.port, 10_000);
+        await sleep(100 + Math.random() * 300);
+      }
+      await sleep(500);
+      expect(c.output()).not.toContain('a viewer connected');
+      expect(emu.state().logins.ok).toBe(logins);
+      expect(emu.state().liveKvmSessions).toBe(0);
+      const v = await viewer(c.port);
+      await waitForKvm(v);
+      v.close();
+    } finally {
+      await c.stop();
+    }
   });
 
   it('never exceeds the session cap across 20 connect/disconnect cycles (grace 0)', async () => {

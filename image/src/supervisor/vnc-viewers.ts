@@ -2,19 +2,25 @@
  * Counts the VNC viewers connected to x11vnc by reading the kernel's TCP tables (/proc/net/tcp, tcp6) of our
  * network namespace: established connections whose local port is the VNC port. This needs no x11vnc hooks
  * (which run shell commands per client) and sees viewers through any proxy or port publishing.
- * A connection counts once it has lasted two polls, so readiness probes (connect, read the greeting, close)
- * do not log in to the BMC.
+ * A connection counts once the client has sent bytes (its RFB version, right after the greeting), as `ss` reads
+ * from the kernel (tcp_info bytes_received): readiness probes (connect, read the greeting, close) send nothing, so
+ * they never log in to the BMC. Counting connections that lasted two polls (as before) let 27 of 40 such probes
+ * log in: x11vnc greets a new client 0.1-0.3 s after its connect, while nobody is connected.
+ * Without `ss` (not installed, or failing) a connection counts once it has lasted two polls.
  * The tables are read only when the namespace's count of TCP sockets in use (/proc/net/sockstat, a few counters)
- * has changed, while a connection waits for its second poll, and once every 2 s: the kernel builds /proc/net/tcp
+ * has changed, while a connection waits to count, and once every 2 s: the kernel builds /proc/net/tcp
  * by walking every TCP socket of the machine, not just ours, and reading it ten times a second was most of an idle
  * console supervisor's CPU (docs/benchmarks.md, console findings).
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /** TCP states as the kernel's tables write them. */
 const TCP_STATE = { established: '01', listen: '0A' } as const;
 export const TCP_TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 export const SOCKSTAT_FILES = ['/proc/net/sockstat', '/proc/net/sockstat6'];
+/** The poll interval while a connection waits to count. */
+const WAITING_POLL_MS = 25;
 /** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
 const FULL_READ_EVERY = 20;
 
@@ -52,9 +58,38 @@ export function establishedPeers(table: string, port: number): string[] {
   return peersOnPort(table, port, 'established');
 }
 
+/**
+ * The remote ports of the connections in `ss -tinH state established` output that have received bytes (the info
+ * line under each connection carries bytes_received once the peer has sent any).
+ */
+export function portsThatSent(ssOutput: string): Set<number> {
+  const ports = new Set<number>();
+  let peerPort: number | undefined;
+  for (const line of ssOutput.split('\n')) {
+    if (!line.trim()) continue;
+    if (!/^\s/.test(line)) {
+      // "Recv-Q Send-Q Local:Port Peer:Port" (IPv6 peers as [addr]:port)
+      const peer = line.trim().split(/\s+/)[3] ?? '';
+      peerPort = Number(peer.slice(peer.lastIndexOf(':') + 1));
+      continue;
+    }
+    const m = /\bbytes_received:(\d+)/.exec(line);
+    if (peerPort !== undefined && m && Number(m[1]) > 0) ports.add(peerPort);
+  }
+  return ports;
+}
+
+/** A peer of the kernel's tables ("0100007F:9C40") as its port. */
+const peerPort = (peer: string): number => parseInt(peer.slice(peer.lastIndexOf(':') + 1), 16);
+
 export class VncViewers {
   private timer: NodeJS.Timeout | undefined;
   private seen = new Set<string>();
+  /** Peers that have sent bytes: viewers, not probes. */
+  private talked = new Set<string>();
+  private asking = false;
+  /** `ss` could not run: fall back to counting connections that lasted two polls. */
+  private noSs = false;
   private count = 0;
   private socketsInUse = -1;
   private pollsSinceRead = 0;
@@ -68,11 +103,18 @@ export class VncViewers {
   ) {}
 
   start(): void {
-    this.timer ??= setInterval(() => this.poll(), this.intervalMs);
+    if (this.timer) return;
+    const tick = (): void => {
+      this.poll();
+      // A connection waiting to count (it has not sent yet) is asked about every 25 ms: a viewer sends its version
+      // as soon as x11vnc greets it, and the KVM's login waits on this count. Not without ss: there the time counts.
+      if (this.timer) this.timer = setTimeout(tick, this.seen.size > this.count && !this.noSs ? WAITING_POLL_MS : this.intervalMs);
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -85,14 +127,42 @@ export class VncViewers {
     this.pollsSinceRead = 0;
     const now = new Set<string>();
     for (const t of TCP_TABLES) {
-      for (const p of establishedPeers(readProc(t), this.port)) if (!this.ownPorts.has(parseInt(p.slice(p.lastIndexOf(':') + 1), 16))) now.add(p);
+      for (const p of establishedPeers(readProc(t), this.port)) if (!this.ownPorts.has(peerPort(p))) now.add(p);
     }
-    let lasting = 0;
-    for (const p of now) if (this.seen.has(p)) lasting++;
+    const before = this.seen;
     this.seen = now;
-    if (lasting !== this.count) {
-      this.count = lasting;
-      if (this.timer) this.onChange(lasting);
+    for (const p of this.talked) if (!now.has(p)) this.talked.delete(p);
+    if (this.noSs) {
+      for (const p of now) if (before.has(p)) this.talked.add(p);
+    } else if ([...now].some((p) => !this.talked.has(p))) {
+      this.askWhoSent();
+    }
+    this.recount();
+  }
+
+  /** Which of the connections not yet counted have sent bytes (ss reads tcp_info; /proc/net/tcp has no counts). */
+  private askWhoSent(): void {
+    if (this.asking) return;
+    this.asking = true;
+    execFile('ss', ['-tinH', 'state', 'established', `( sport = :${this.port} )`], { timeout: 2000 }, (err, out) => {
+      this.asking = false;
+      if (err) {
+        // Not installed, or it failed: a viewer must still count, so fall back to the two polls.
+        this.noSs = true;
+        return;
+      }
+      const sent = portsThatSent(out);
+      for (const p of this.seen) if (sent.has(peerPort(p))) this.talked.add(p);
+      this.recount();
+    });
+  }
+
+  private recount(): void {
+    let viewers = 0;
+    for (const p of this.seen) if (this.talked.has(p)) viewers++;
+    if (viewers !== this.count) {
+      this.count = viewers;
+      if (this.timer) this.onChange(viewers);
     }
   }
 }
