@@ -246,12 +246,18 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const host = agent.config.agent_host;
     const node = `pod-${process.pid}-poolca`;
     const execSessions = (name: string) => execFileSync('podman', ['inspect', name, '--format', '{{len .ExecIDs}}'], { encoding: 'utf8' }).trim();
+    // prepare() spawns the claim's `podman exec` and returns; podman registers the exec session a moment later
+    // (a start meanwhile writes to the exec's stdin pipe all the same). So the count is read until it is `want`, up to 5 s.
+    const execSessionsSettled = async (name: string, want: string) => {
+      for (let i = 0; i < 50 && execSessions(name) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+      return execSessions(name);
+    };
     try {
       await agent.prepare({ resident: true });
       const [pooled] = running(`io.bmc-console.pool=${host}`);
       expect(pooled).toBeDefined();
       // The claim is open: one `podman exec … bmc-console assign` waits in the pooled console for its stdin.
-      expect(execSessions(pooled!)).toBe('1');
+      expect(await execSessionsSettled(pooled!, '1')).toBe('1');
       const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile!, node_uuid: node };
       const started = await agent.start({ node, appInfo: info });
       // The pooled console became the node's: no CA file was mounted (it could not be), the bundle is inside.
@@ -265,10 +271,9 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       // The refill opens the next claim; dispose() closes it and leaves that console waiting, unassigned.
       await agent.prepare({ resident: true });
       const [next] = running(`io.bmc-console.pool=${host}`).filter((n) => n.startsWith(POOL_NAME_PREFIX));
-      expect(execSessions(next!)).toBe('1');
+      expect(await execSessionsSettled(next!, '1')).toBe('1');
       await agent.dispose();
-      for (let i = 0; i < 50 && execSessions(next!) !== '0'; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(execSessions(next!)).toBe('0');
+      expect(await execSessionsSettled(next!, '0')).toBe('0');
       expect(execFileSync('podman', ['logs', next!], { encoding: 'utf8' })).not.toMatch(/"msg":"starting the console"/);
       await agent.stopAll();
       expect(leftBy(host)).toBe('');

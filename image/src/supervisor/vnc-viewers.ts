@@ -64,17 +64,17 @@ export function establishedPeers(table: string, port: number): string[] {
  */
 export function portsThatSent(ssOutput: string): Set<number> {
   const ports = new Set<number>();
-  let peerPort: number | undefined;
+  let port: number | undefined;
   for (const line of ssOutput.split('\n')) {
     if (!line.trim()) continue;
     if (!/^\s/.test(line)) {
       // "Recv-Q Send-Q Local:Port Peer:Port" (IPv6 peers as [addr]:port)
       const peer = line.trim().split(/\s+/)[3] ?? '';
-      peerPort = Number(peer.slice(peer.lastIndexOf(':') + 1));
+      port = Number(peer.slice(peer.lastIndexOf(':') + 1));
       continue;
     }
     const m = /\bbytes_received:(\d+)/.exec(line);
-    if (peerPort !== undefined && m && Number(m[1]) > 0) ports.add(peerPort);
+    if (port !== undefined && m && Number(m[1]) > 0) ports.add(port);
   }
   return ports;
 }
