@@ -5,7 +5,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # Debian packages the host needs: podman (runc, slirp4netns), the console stack for host-side tests,
 # real VNC clients, websockify for the benchmark baseline, sushy as an independent Redfish client.
-HOST_PACKAGES=(iproute2 podman catatonit runc slirp4netns uidmap fuse-overlayfs debootstrap chromium fonts-dejavu-core fonts-liberation
+HOST_PACKAGES=(podman catatonit runc slirp4netns uidmap fuse-overlayfs debootstrap chromium fonts-dejavu-core fonts-liberation
   xvfb x11vnc vncsnapshot gvncviewer websockify python3-numpy imagemagick python3-sushy tesseract-ocr openssl ca-certificates procps iproute2 util-linux x11-xserver-utils libnss3-tools)
 
 apt_install_missing() {
