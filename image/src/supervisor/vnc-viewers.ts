@@ -19,8 +19,15 @@ import { readFileSync } from 'node:fs';
 const TCP_STATE = { established: '01', listen: '0A' } as const;
 export const TCP_TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 export const SOCKSTAT_FILES = ['/proc/net/sockstat', '/proc/net/sockstat6'];
-/** The poll interval while a connection waits to count. */
+/** The poll interval while a connection waits to count, for the first WAITING_FAST_FOR_MS of the wait. */
 const WAITING_POLL_MS = 25;
+/**
+ * A viewer sends within ~0.3 s of its connect. A connection silent for longer (a hung client) is asked about once a
+ * second: each `ss` run costs the supervisor ~10 ms of CPU, and the tables are read for each. Measured on the host
+ * with a socket left silent: `ss` and a table read at every 100 ms poll added ~8 % of a core, once a second ~1.3 %.
+ */
+const WAITING_FAST_FOR_MS = 1000;
+const SILENT_ASK_EVERY_MS = 1000;
 /** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
 const FULL_READ_EVERY = 20;
 
@@ -85,6 +92,9 @@ const peerPort = (peer: string): number => parseInt(peer.slice(peer.lastIndexOf(
 export class VncViewers {
   private timer: NodeJS.Timeout | undefined;
   private seen = new Set<string>();
+  /** When the newest connection not counted yet began to wait (undefined while none waits). */
+  private waitingSince: number | undefined;
+  private lastAsked = 0;
   /** Peers that have sent bytes: viewers, not probes. */
   private talked = new Set<string>();
   private asking = false;
@@ -106,9 +116,10 @@ export class VncViewers {
     if (this.timer) return;
     const tick = (): void => {
       this.poll();
-      // A connection waiting to count (it has not sent yet) is asked about every 25 ms: a viewer sends its version
-      // as soon as x11vnc greets it, and the KVM's login waits on this count. Not without ss: there the time counts.
-      if (this.timer) this.timer = setTimeout(tick, this.seen.size > this.count && !this.noSs ? WAITING_POLL_MS : this.intervalMs);
+      // A connection waiting to count (it has not sent yet) is asked about every 25 ms for a second: a viewer sends its
+      // version as soon as x11vnc greets it, and the KVM's login waits on this count. Not without ss: there the time
+      // counts.
+      if (this.timer) this.timer = setTimeout(tick, this.waitingFast() ? WAITING_POLL_MS : this.intervalMs);
     };
     this.timer = setTimeout(tick, this.intervalMs);
   }
@@ -120,9 +131,8 @@ export class VncViewers {
 
   private poll(): void {
     const inUse = SOCKSTAT_FILES.reduce((n, f) => n + tcpSocketsInUse(readProc(f)), 0);
-    // Nothing opened or closed, no connection waiting to count, and a recent read: the tables say what they said.
-    const waiting = this.seen.size > this.count;
-    if (inUse === this.socketsInUse && !waiting && ++this.pollsSinceRead < FULL_READ_EVERY) return;
+    // Nothing opened or closed, no connection due to be asked about, and a recent read: the tables say what they said.
+    if (inUse === this.socketsInUse && !this.askDue() && ++this.pollsSinceRead < FULL_READ_EVERY) return;
     this.socketsInUse = inUse;
     this.pollsSinceRead = 0;
     const now = new Set<string>();
@@ -135,15 +145,35 @@ export class VncViewers {
     if (this.noSs) {
       for (const p of now) if (before.has(p)) this.talked.add(p);
     } else if ([...now].some((p) => !this.talked.has(p))) {
-      this.askWhoSent();
+      // A new connection gets its fast second even while an older one stays silent.
+      if ([...now].some((p) => !before.has(p))) this.waitingSince = Date.now();
+      else this.waitingSince ??= Date.now();
+      if (this.askDue()) this.askWhoSent();
+    } else {
+      this.waitingSince = undefined;
     }
     this.recount();
+  }
+
+  /** A connection waits to count, and not for long yet. */
+  private waitingFast(): boolean {
+    return this.waitingSince !== undefined && !this.noSs && Date.now() - this.waitingSince < WAITING_FAST_FOR_MS;
+  }
+
+  /**
+   * A connection waits to count and should be looked at now: at every poll in its first second (and always without
+   * ss, whose fallback counts polls), then once a second; reading the tables costs CPU too.
+   */
+  private askDue(): boolean {
+    if (this.seen.size <= this.count) return false;
+    return this.noSs || this.waitingFast() || Date.now() - this.lastAsked >= SILENT_ASK_EVERY_MS;
   }
 
   /** Which of the connections not yet counted have sent bytes (ss reads tcp_info; /proc/net/tcp has no counts). */
   private askWhoSent(): void {
     if (this.asking) return;
     this.asking = true;
+    this.lastAsked = Date.now();
     execFile('ss', ['-tinH', 'state', 'established', `( sport = :${this.port} )`], { timeout: 2000 }, (err, out) => {
       this.asking = false;
       if (err) {
