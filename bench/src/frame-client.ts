@@ -5,7 +5,7 @@
  * relay and not the client. `ws` reassembles each 64 KiB message across socket reads (a copy into a fresh buffer),
  * and node reads every chunk into a fresh 64 KiB buffer whose pages the C heap hands back and faults in again: the
  * ws client's CPU per GiB moved 0.5-3 s between rounds of the same stream, more than the relay's own
- * (docs/benchmarks.md, proxy findings). ws:// only: the TLS rows keep the ws client.
+ * (docs/benchmarks.md, what shaped the code). ws:// only: the TLS rows keep the ws client.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { connect as tcpConnect, type OnReadOpts } from 'node:net';

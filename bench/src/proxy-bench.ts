@@ -125,7 +125,7 @@ async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: num
 
 /**
  * One session: `warmUp` trips, then `count` timed ones. The first few hundred trips after a session opens are slower
- * through every relay when the machine sat idle just before (docs/benchmarks.md, proxy findings), so the timed trips
+ * through every relay when the machine sat idle just before (docs/benchmarks.md, what shaped the code), so the timed trips
  * start once that phase is over; the warm-up trips are returned too, for information.
  */
 async function roundTrips(relay: RelayUnderTest, count: number): Promise<{ warmUp: number[]; timed: number[] }> {

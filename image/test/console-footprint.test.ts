@@ -1,5 +1,5 @@
 /**
- * The start-up and memory settings of the console's children (docs/benchmarks.md, console findings): Chromium's
+ * The start-up and memory settings of the console's children (docs/benchmarks.md, what shaped the code): Chromium's
  * feature switches (one of each, Playwright's defaults kept), Xvfb without GLX, x11vnc without naps; and, with
  * real Xvfb and Debian Chromium, that the console's flags leave one page and no omnibox WebUI renderer.
  */

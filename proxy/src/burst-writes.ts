@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
  * reader. Corked while reads come back full, the frames of one poll go out in one writev. The cork ends as soon
  * as a read comes back short (the console's socket is drained) or, at the latest, after this turn of the event
  * loop, so an interactive update (one short read) is never held back. Measured: one stream ~1.25x faster, with
- * less CPU per byte (docs/benchmarks.md, proxy findings).
+ * less CPU per byte (docs/benchmarks.md, what shaped the code).
  */
 export class BurstWrites {
   private corked = false;

@@ -59,7 +59,7 @@ const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProce
 
 /**
  * Kiosk flags (see platform-notes.md): full screen, no first-run, no background traffic, no infobars.
- * Memory and start-up (docs/benchmarks.md, console findings): one renderer process and no per-site processes
+ * Memory and start-up (docs/benchmarks.md, what shaped the code): one renderer process and no per-site processes
  * (one page of one BMC), the GPU thread in the browser process (there is no GPU, and a GPU process costs
  * ~20 MiB and start-up time). The renderer sandbox stays on.
  */

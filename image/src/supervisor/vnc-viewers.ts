@@ -10,7 +10,7 @@
  * The tables are read only when the namespace's count of TCP sockets in use (/proc/net/sockstat, a few counters)
  * has changed, while a connection waits to count, and once every 2 s: the kernel builds /proc/net/tcp
  * by walking every TCP socket of the machine, not just ours, and reading it ten times a second was most of an idle
- * console supervisor's CPU (docs/benchmarks.md, console findings).
+ * console supervisor's CPU (docs/benchmarks.md, what shaped the code).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

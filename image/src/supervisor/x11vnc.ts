@@ -25,7 +25,7 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // -nowf: no wireframe window moves (kiosk has one window); -noxrecord: no XRECORD scroll heuristics.
   // -nonap: x11vnc's naps (longer sleeps between screen polls while it sees little activity) held back the
   // first KVM picture by 1.5-2 s in half of the container starts; without them the change reaches the viewer
-  // in under 0.1 s (docs/benchmarks.md, console findings).
+  // in under 0.1 s (docs/benchmarks.md, what shaped the code).
   // -wait 50: a screen poll every 50 ms, not 20 (x11vnc halves it while a viewer types or moves the mouse). Polling
   // was most of a watched console's idle CPU: x11vnc and Xvfb 4.3 % of a core with 20 ms, 2.7 % with 50 (measured in
   // the image); a change waits at most 30 ms longer.
