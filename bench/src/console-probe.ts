@@ -14,6 +14,9 @@
  * return (a fresh viewer each time), as the reliability suite's fault row does; --load K runs K busy loops meanwhile;
  * --load-consoles K starts K more consoles first (each its own emulator, KVM open, --viewers V watching viewers
  * asking for updates all the time, default 3), the load under which the suite's kill rows ran.
+ * --soak MINUTES (with --container): then a viewer that keeps asking for updates, as noVNC does, watches for MINUTES;
+ * each minute the cgroup's memory and CPU and each process's anon PSS are printed, at the end the growth per hour
+ * (least squares over the minutes after the first ten, so that start-up settling is left out).
  * PROBE_SETTLE_MS: how long after the first picture the memory is read (default 5000).
  * PROBE_RETURN_AFTER_MS (--reconnect): how long the idle status page stays unwatched before the viewer returns
  * (default 1500).
@@ -106,6 +109,89 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
   };
 }
 
+/**
+ * PSS per process in a console container, MiB: total, anon, shmem, then Chromium's --type (or the command line).
+ * Chromium rewrites its children's command lines as one space-separated string, so --type is not anchored.
+ */
+const PSS_PER_PROCESS = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "--type=[a-z-]*\\|--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
+
+/** Least-squares slope of ys over xs (per unit of x); 0 with fewer than two points. */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den ? num / den : 0;
+}
+
+/**
+ * A console watched for a long time: one viewer asks for updates all the time (noVNC's way), and each minute the
+ * container's memory (cgroup) and each process's anon PSS are printed as they are read (stdout), then the growth per
+ * hour. Chromium's processes are named by their --type; the rest by their command line's start.
+ */
+async function soak(name: string, port: number, minutes: number, memDir: string, cpuDir: string | undefined): Promise<void> {
+  const viewer = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
+  let stopping = false;
+  let updates = 0;
+  const asking = (async () => {
+    while (!stopping) {
+      await viewer.requestUpdate(true).then(() => updates++, () => sleep(500));
+    }
+  })();
+  const series = new Map<string, number[]>();
+  const at: number[] = [];
+  const add = (key: string, v: number): void => {
+    const s = series.get(key) ?? Array.from({ length: at.length - 1 }, () => Number.NaN);
+    s.push(v);
+    series.set(key, s);
+  };
+  const mib = (b: number): number => Math.round(b / 2 ** 20);
+  let cpu0 = cpuDir ? cgroupCpuNs(cpuDir) : 0;
+  process.stdout.write(`soak: ${minutes} min, one viewer asking for updates all the time\n`);
+  try {
+    for (let m = 1; m <= minutes; m++) {
+      await sleep(60_000);
+      at.push(m);
+      const mem = cgroupMemory(memDir);
+      add('cgroup usage', mib(mem.usageBytes));
+      add('cgroup rss', mib(mem.rssBytes));
+      add('cgroup cache', mib(mem.cacheBytes));
+      const cpu = cpuDir ? cgroupCpuNs(cpuDir) : 0;
+      const cpuPct = cpuDir ? ((cpu - cpu0) / 60e9) * 100 : Number.NaN;
+      cpu0 = cpu;
+      // Same-named processes (zygotes) add up; anon PSS is what a leak grows.
+      const anon = new Map<string, number>();
+      for (const line of (await podman(['exec', name, 'sh', '-c', PSS_PER_PROCESS])).split('\n')) {
+        const [, a, , ...rest] = line.trim().split(/\s+/);
+        const label = rest.join(' ').replace(/^--type=/, '').trim();
+        if (label && a !== undefined) anon.set(label, (anon.get(label) ?? 0) + Number(a));
+      }
+      for (const [k, v] of anon) add(`anon ${k}`, v);
+      for (const [k, s] of series) if (s.length < at.length) s.push(Number.NaN), series.set(k, s);
+      const procs = [...anon].map(([k, v]) => `${k.slice(0, 24)} ${v}`).join(', ');
+      process.stdout.write(`soak ${String(m).padStart(3)} min: cgroup ${mib(mem.usageBytes)} MiB (rss ${mib(mem.rssBytes)}, cache ${mib(mem.cacheBytes)}), CPU ${cpuPct.toFixed(1)} %, ${updates} updates; anon MiB: ${procs}\n`);
+    }
+  } finally {
+    stopping = true;
+    viewer.close();
+    await asking;
+  }
+  const from = Math.min(10, Math.floor(at.length / 2));
+  process.stdout.write(`soak: growth per hour over minutes ${at[from] ?? '-'}-${at[at.length - 1] ?? '-'} (least squares), MiB:\n`);
+  for (const [k, s] of series) {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (let i = from; i < at.length; i++) if (Number.isFinite(s[i])) xs.push(at[i]!), ys.push(s[i]!);
+    if (xs.length >= 2) process.stdout.write(`  ${k.padEnd(40)} ${(slope(xs, ys) * 60).toFixed(1).padStart(7)}  (${ys[0]} → ${ys[ys.length - 1]})\n`);
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const extraEnv: Record<string, string> = {};
@@ -121,6 +207,8 @@ async function main(): Promise<void> {
   const loadConsoles = args.includes('--load-consoles') ? Number(args[args.indexOf('--load-consoles') + 1]) : 0;
   const viewersPer = args.includes('--viewers') ? Number(args[args.indexOf('--viewers') + 1]) : 3;
   const container = args.includes('--container');
+  const soakMinutes = args.includes('--soak') ? Number(args[args.indexOf('--soak') + 1]) : 0;
+  if (soakMinutes && !container) throw new Error('--soak: needs --container (the memory is read from the container\'s cgroup)');
   const image = (args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined) ?? 'localhost/bmc-console:latest';
   // Stopped by a signal (a timeout, Ctrl-C), the probe removes the consoles it started, as its finally block does.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -229,8 +317,8 @@ async function main(): Promise<void> {
         const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
         note(`memory: cgroup usage ${mib(m.usageBytes)} MiB, rss ${mib(m.rssBytes)}, cache ${mib(m.cacheBytes)}`);
       }
-      const script = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "^--type=[a-z-]*\\|^--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
-      note(`PSS MiB (total, anon, shmem) per process:\n${await podman(['exec', name, 'sh', '-c', script])}`);
+      note(`PSS MiB (total, anon, shmem) per process:\n${await podman(['exec', name, 'sh', '-c', PSS_PER_PROCESS])}`);
+      if (soakMinutes && dir) await soak(name, port, soakMinutes, dir, cpuDir);
     }
     for (let k = 1; k <= kills; k++) {
       const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
