@@ -24,7 +24,7 @@
  * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -357,6 +357,7 @@ async function main(): Promise<void> {
     await new Promise((r) => proc.once('exit', r));
     await emu.close();
     await load.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   for (const [t, w] of events.sort((a, b) => a[0] - b[0])) process.stdout.write(`${rel(t)}  ${w}\n`);
 }
