@@ -75,12 +75,30 @@ function xShowsMarker(display: string, c: { r: number; g: number; b: number }, n
   });
 }
 
+/** A viewer that asks for updates all the time, as noVNC does; `updates` counts the answers, stop() ends the loop. */
+function keepAsking(c: RfbClient): { readonly updates: number; stop(): Promise<void> } {
+  let stopping = false;
+  let updates = 0;
+  const loop = (async () => {
+    while (!stopping) await c.requestUpdate(true).then(() => updates++, () => sleep(500));
+  })();
+  return {
+    get updates() {
+      return updates;
+    },
+    async stop() {
+      stopping = true;
+      await loop;
+    },
+  };
+}
+
 /** K consoles with their KVM open and V viewers each that keep asking for updates (a watched fleet's load). */
 async function startLoadConsoles(count: number, viewers: number, image: string): Promise<{ stop(): Promise<void> }> {
   const names: string[] = [];
   const emus: Awaited<ReturnType<typeof startEmulator>>[] = [];
   const clients: RfbClient[] = [];
-  let stopping = false;
+  const askers: ReturnType<typeof keepAsking>[] = [];
   for (let i = 0; i < count; i++) {
     const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: `load-${i}` });
     emus.push(emu);
@@ -93,16 +111,15 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
     for (let v = 0; v < viewers; v++) {
       const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
       clients.push(c);
-      void (async () => {
-        while (!stopping) await c.requestUpdate(true).catch(() => sleep(500));
-      })();
+      askers.push(keepAsking(c));
     }
     process.stderr.write(`load console ${i + 1}/${count} up (load ${loadavg()[0]!.toFixed(1)})\n`);
   }
   return {
     async stop() {
-      stopping = true;
+      const stopped = Promise.all(askers.map((a) => a.stop()));
       for (const c of clients) c.close();
+      await stopped;
       await Promise.all(names.map((n) => podman(['rm', '--force', '--time', '2', n])));
       for (const e of emus) await e.close();
     },
@@ -137,31 +154,16 @@ function slope(xs: number[], ys: number[]): number {
  */
 async function soak(name: string, port: number, minutes: number, memDir: string, cpuDir: string | undefined): Promise<void> {
   const viewer = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
-  let stopping = false;
-  let updates = 0;
-  const asking = (async () => {
-    while (!stopping) {
-      await viewer.requestUpdate(true).then(() => updates++, () => sleep(500));
-    }
-  })();
-  const series = new Map<string, number[]>();
-  const at: number[] = [];
-  const add = (key: string, v: number): void => {
-    const s = series.get(key) ?? Array.from({ length: at.length - 1 }, () => Number.NaN);
-    s.push(v);
-    series.set(key, s);
-  };
+  const asking = keepAsking(viewer);
+  /** Each minute's readings, MiB by what was read (a process that comes or goes is missing from some minutes). */
+  const readings: Map<string, number>[] = [];
   const mib = (b: number): number => Math.round(b / 2 ** 20);
   let cpu0 = cpuDir ? cgroupCpuNs(cpuDir) : 0;
   process.stdout.write(`soak: ${minutes} min, one viewer asking for updates all the time\n`);
   try {
     for (let m = 1; m <= minutes; m++) {
       await sleep(60_000);
-      at.push(m);
       const mem = cgroupMemory(memDir);
-      add('cgroup usage', mib(mem.usageBytes));
-      add('cgroup rss', mib(mem.rssBytes));
-      add('cgroup cache', mib(mem.cacheBytes));
       const cpu = cpuDir ? cgroupCpuNs(cpuDir) : 0;
       const cpuPct = cpuDir ? ((cpu - cpu0) / 60e9) * 100 : Number.NaN;
       cpu0 = cpu;
@@ -172,23 +174,25 @@ async function soak(name: string, port: number, minutes: number, memDir: string,
         const label = rest.join(' ').replace(/^--type=/, '').trim();
         if (label && a !== undefined) anon.set(label, (anon.get(label) ?? 0) + Number(a));
       }
-      for (const [k, v] of anon) add(`anon ${k}`, v);
-      for (const [k, s] of series) if (s.length < at.length) s.push(Number.NaN), series.set(k, s);
+      readings.push(new Map([['cgroup usage', mib(mem.usageBytes)], ['cgroup rss', mib(mem.rssBytes)], ['cgroup cache', mib(mem.cacheBytes)], ...[...anon].map(([k, v]): [string, number] => [`anon ${k}`, v])]));
       const procs = [...anon].map(([k, v]) => `${k.slice(0, 24)} ${v}`).join(', ');
-      process.stdout.write(`soak ${String(m).padStart(3)} min: cgroup ${mib(mem.usageBytes)} MiB (rss ${mib(mem.rssBytes)}, cache ${mib(mem.cacheBytes)}), CPU ${cpuPct.toFixed(1)} %, ${updates} updates; anon MiB: ${procs}\n`);
+      process.stdout.write(`soak ${String(m).padStart(3)} min: cgroup ${mib(mem.usageBytes)} MiB (rss ${mib(mem.rssBytes)}, cache ${mib(mem.cacheBytes)}), CPU ${cpuPct.toFixed(1)} %, ${asking.updates} updates; anon MiB: ${procs}\n`);
     }
   } finally {
-    stopping = true;
-    viewer.close();
-    await asking;
+    const stopped = asking.stop();
+    viewer.close(); // the pending request ends with the connection
+    await stopped;
   }
-  const from = Math.min(10, Math.floor(at.length / 2));
-  process.stdout.write(`soak: growth per hour over minutes ${at[from] ?? '-'}-${at[at.length - 1] ?? '-'} (least squares), MiB:\n`);
-  for (const [k, s] of series) {
+  const from = Math.min(10, Math.floor(readings.length / 2)); // minute from + 1 on
+  process.stdout.write(`soak: growth per hour over minutes ${from + 1}-${readings.length} (least squares), MiB:\n`);
+  for (const key of new Set(readings.flatMap((r) => [...r.keys()]))) {
     const xs: number[] = [];
     const ys: number[] = [];
-    for (let i = from; i < at.length; i++) if (Number.isFinite(s[i])) xs.push(at[i]!), ys.push(s[i]!);
-    if (xs.length >= 2) process.stdout.write(`  ${k.padEnd(40)} ${(slope(xs, ys) * 60).toFixed(1).padStart(7)}  (${ys[0]} → ${ys[ys.length - 1]})\n`);
+    readings.forEach((r, i) => {
+      const v = r.get(key);
+      if (i >= from && v !== undefined) xs.push(i + 1), ys.push(v);
+    });
+    if (xs.length >= 2) process.stdout.write(`  ${key.padEnd(40)} ${(slope(xs, ys) * 60).toFixed(1).padStart(7)}  (${ys[0]} → ${ys[ys.length - 1]})\n`);
   }
 }
 
