@@ -7,12 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger, type Logger } from '@bmc-console/common/log';
-import { buildApi, listenApi } from './api.js';
+import { startApi } from './api.js';
 import { ConfigError, loadConfig, type AgentConfig } from './config.js';
 import { AgentError, ConsoleAgent } from './console-agent.js';
 import { openApiDocument } from './openapi.js';
 import { POOL_REFILL_DELAY_MS } from './providers/podman-pool.js';
 import { ProviderError } from './providers/provider.js';
+import agentPackage from '../package.json' with { type: 'json' };
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, config: 3, notFound: 4, provider: 5 } as const;
 
@@ -89,6 +90,7 @@ export function buildCli(): Command {
     .option('--config <file>', 'config file (YAML or JSON); default $BMC_CONSOLE_AGENT_CONFIG')
     .option('--provider <name>', 'container_provider override: podman, systemd, kubernetes, fake or an npm package')
     .option('--state-dir <dir>', 'state_dir override')
+    .version(agentPackage.version, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const g = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -102,10 +104,18 @@ export function buildCli(): Command {
     .option('--app-info-stdin', 'read APP_INFO JSON from stdin')
     .option('--read-only', 'view-only console (default: the read_only option)')
     .option('--no-read-only', 'interactive console even when read_only is set')
-    .action(async (o: { node: string; app: string; appInfoFile?: string; appInfoStdin?: boolean; readOnly?: boolean }) => {
+    .option('--vnc-password', 'protect the console with a VNC password (default: the vnc_password option)')
+    .option('--no-vnc-password', 'no VNC password, for a viewer that speaks only security type None')
+    .action(async (o: { node: string; app: string; appInfoFile?: string; appInfoStdin?: boolean; readOnly?: boolean; vncPassword?: boolean }) => {
       const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
       const agent = await agentFor(g());
-      const r = await agent.start({ node: o.node, app: o.app, appInfo, ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}) });
+      const r = await agent.start({
+        node: o.node,
+        app: o.app,
+        appInfo,
+        ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}),
+        ...(o.vncPassword !== undefined ? { vncPassword: o.vncPassword } : {}),
+      });
       print(r);
       // No process stays to refill the pool later: do it now, after answering.
       await agent.prepare();
@@ -149,14 +159,13 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('run the HTTP API (api_host:api_port or api_socket)')
+    .description('run the HTTP API (api_listen: a unix socket by default, or tcp://host:port with an API key)')
     .action(async () => {
       const agent = await agentFor(g(), false);
       const cfg = agent.config;
       if (cfg.stop_all_on_start) await agent.stopAll();
       else await agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile at start failed'));
-      const app = buildApi(agent);
-      const address = await listenApi(app, { host: cfg.api_host, port: cfg.api_port, ...(cfg.api_socket ? { socket: cfg.api_socket } : {}) });
+      const { app, address } = await startApi(agent);
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Machine-readable line for scripts and tests that start the agent on port 0.
       process.stdout.write(`${JSON.stringify({ listening: address })}\n`);

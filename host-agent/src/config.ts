@@ -5,18 +5,32 @@
  */
 import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
+import { defaultAgentApiKeyFile, defaultAgentSocket, defaultAgentStateDir } from '@bmc-console/common/agent-paths';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const defaultStateDir = (): string =>
-  process.getuid?.() === 0 ? '/var/lib/bmc-console-agent' : join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'bmc-console-agent');
+const defaultStateDir = (): string => defaultAgentStateDir();
+
+/** Where the API listens: a unix socket (its file mode is the credential) or TCP (every request needs the API key). */
+export type ApiListen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+/** Parses `unix:/abs/path.sock` or `tcp://host:port` (IPv6 in brackets); undefined when it is neither. */
+export function parseApiListen(value: string): ApiListen | undefined {
+  if (value.startsWith('unix:')) {
+    const path = value.slice('unix:'.length);
+    return isAbsolute(path) && Buffer.byteLength(path) < 104 ? { kind: 'unix', path } : undefined; // sun_path is ~104-108 bytes
+  }
+  const m = /^tcp:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) return undefined;
+  return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
 
 const defaultQuadletDir = (): string => join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'containers', 'systemd');
 
 const seconds = (min: number) => z.number().int().min(min, `expected a whole number of seconds >= ${min}`);
 
-export const agentConfigSchema = z
+const agentConfigObject = z
   .object({
     /** podman | systemd | kubernetes | fake, or the name of an npm package that exports a provider factory. */
     container_provider: z.string().min(1).default('podman'),
@@ -54,8 +68,12 @@ export const agentConfigSchema = z
     container_host: z.string().optional(),
     /** Address the console's port 5900 is published on (random host port). Keep it on loopback. */
     container_publish_address: z.string().min(1).default('127.0.0.1'),
-    /** slirp4netns with host loopback lets a console reach a BMC emulator on the host at 10.0.2.2. */
-    container_network: z.string().min(1).default('slirp4netns:allow_host_loopback=true'),
+    /**
+     * podman --network of a console. slirp4netns (without allow_host_loopback) gives each console its own user-mode
+     * stack: the BMC page it renders reaches the network like the host does, but not the host's loopback (agent API,
+     * published VNC ports) nor other consoles.
+     */
+    container_network: z.string().min(1).default('slirp4netns'),
     /**
      * How secrets reach the container: a podman secret mounted as a file (default with podman: hidden from
      * `podman inspect`) or env passthrough (value only in the CLI's environment; the default with docker).
@@ -89,12 +107,39 @@ export const agentConfigSchema = z
     kubectl_executable: z.string().min(1).default('kubectl'),
 
     // HTTP API
-    api_host: z.string().min(1).default('127.0.0.1'),
-    api_port: z.number().int().min(0).max(65535).default(6091),
-    /** When set, the API listens on this unix socket instead of TCP. */
-    api_socket: z.string().optional(),
+    /**
+     * `unix:/path.sock` (default: the socket from agent-paths, in a 0750 directory, mode 0660) or, only when set
+     * explicitly, `tcp://host:port`, where every request must carry `Authorization: Bearer <api key>`.
+     */
+    api_listen: z
+      .string()
+      .refine((v) => parseApiListen(v) !== undefined, 'expected "unix:/absolute/path.sock" (shorter than 104 bytes) or "tcp://host:port"')
+      .optional(),
+    /** The key a TCP listener requires; created (32 random bytes, base64url, mode 0600) on the first TCP start. */
+    api_key_file: z.string().refine(isAbsolute, 'expected an absolute file path').optional(),
+    /** PEM certificate and key: the TCP listener speaks HTTPS (both or neither; TCP only). */
+    api_tls_cert_file: z.string().min(1).optional(),
+    api_tls_key_file: z.string().min(1).optional(),
+    /** Host header values accepted besides loopback names and the listen address (DNS rebinding guard). */
+    api_allowed_hosts: z.array(z.string().min(1).regex(/^[^\s/]+$/, 'expected a host name or address, without scheme or path')).default([]),
+    /** APP_INFO `verify_ca` file paths are accepted only inside this directory. */
+    ca_bundle_dir: z.string().refine(isAbsolute, 'expected an absolute directory path').default('/etc/bmc-console/ca'),
   })
   .strict();
+
+/** The schema with the defaults that depend on state_dir (API socket, key file) filled in. */
+export const agentConfigSchema = agentConfigObject
+  .superRefine((c, ctx) => {
+    const tcp = c.api_listen !== undefined && parseApiListen(c.api_listen)?.kind === 'tcp';
+    if ((c.api_tls_cert_file === undefined) !== (c.api_tls_key_file === undefined))
+      ctx.addIssue({ code: 'custom', path: [c.api_tls_cert_file ? 'api_tls_key_file' : 'api_tls_cert_file'], message: 'set both api_tls_cert_file and api_tls_key_file, or neither' });
+    else if (c.api_tls_cert_file !== undefined && !tcp) ctx.addIssue({ code: 'custom', path: ['api_tls_cert_file'], message: 'TLS applies only to a "tcp://host:port" api_listen' });
+  })
+  .transform((c) => ({
+    ...c,
+    api_listen: c.api_listen ?? `unix:${defaultAgentSocket(c.state_dir)}`,
+    api_key_file: c.api_key_file ?? defaultAgentApiKeyFile(c.state_dir),
+  }));
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
@@ -111,7 +156,7 @@ const ENV_PREFIX = 'BMC_CONSOLE_AGENT_';
 /** Env values are strings; coerce them by the option's default type so `BMC_CONSOLE_AGENT_TOKEN_TIMEOUT=60` works. */
 function fromEnv(env: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const shape = agentConfigSchema.shape as Record<string, z.ZodType>;
+  const shape = agentConfigObject.shape as Record<string, z.ZodType>;
   for (const key of Object.keys(shape)) {
     const raw = env[ENV_PREFIX + key.toUpperCase()];
     if (raw === undefined) continue;
@@ -120,6 +165,7 @@ function fromEnv(env: Record<string, string | undefined>): Record<string, unknow
     if (key === 'kvm_release_after') out[key] = raw.trim() === '' ? undefined : /^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
     else if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key)) out[key] = raw.trim() === '' ? undefined : Number(raw);
     else if (typeof sample === 'boolean') out[key] = /^(1|true|yes)$/i.test(raw.trim());
+    else if (Array.isArray(sample)) out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
     else if (key === 'kubernetes_proxy_selector') out[key] = safeJson(raw);
     else out[key] = raw;
   }
@@ -168,7 +214,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): AgentConfig {
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
       const key = i.path.join('.');
-      if (i.code === 'unrecognized_keys') return `unknown option(s) ${i.keys.join(', ')}`;
+      if (i.code === 'unrecognized_keys') {
+        const replaced = i.keys.filter((k) => ['api_host', 'api_port', 'api_socket'].includes(k));
+        return `unknown option(s) ${i.keys.join(', ')}${replaced.length ? ' (the API listener is now api_listen: "unix:/path.sock" or "tcp://host:port")' : ''}`;
+      }
       return `${key || 'config'}: ${i.message}`;
     });
     throw new ConfigError(`invalid configuration${file ? ` (${file})` : ''}: ${problems.join('; ')}`);

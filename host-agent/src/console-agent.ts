@@ -3,6 +3,8 @@
  * verify tokens, and reconcile its state with what actually runs. Start/stop of one node is serialised (in-process
  * mutex + lock file), and state survives restarts.
  */
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, sep } from 'node:path';
 import { APPS, appInfoSchema, redfishAppInfoSchema, type App, type AppInfo } from '@bmc-console/common/console-env';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from './config.js';
@@ -35,6 +37,8 @@ export interface StartInput {
   app?: string;
   appInfo: unknown;
   readOnly?: boolean;
+  /** false: no VNC password (for a viewer that speaks only security type None); default: the vnc_password option. */
+  vncPassword?: boolean;
 }
 
 export interface StartResult {
@@ -58,6 +62,15 @@ export interface ConsoleStatus {
   validTokens: number;
 }
 
+/** A running console's address and VNC password, for a proxy that checked the viewer's token itself. */
+export interface ConsoleTarget {
+  node: string;
+  host: string;
+  port: number;
+  vncPassword?: string;
+  readOnly: boolean;
+}
+
 export interface ReconcileResult {
   died: string[];
   stoppedUnknown: string[];
@@ -78,7 +91,33 @@ export function validateStart(input: StartInput): { node: string; app: App; appI
     const problems = r.error.issues.map((i) => (i.path.length ? `appInfo.${i.path.join('.')}: ${i.message}` : 'appInfo: expected a JSON object'));
     throw new AgentError('invalid', input.node, problems.join('; '));
   }
+  if (input.vncPassword !== undefined && typeof input.vncPassword !== 'boolean') throw new AgentError('invalid', input.node, 'vncPassword: expected true or false');
   return { node: input.node, app: app as App, appInfo: r.data, ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}) };
+}
+
+/**
+ * A `verify_ca` path is mounted into the console, so a caller could otherwise have any file of the agent's host read
+ * (by the console, or into a pooled console's stdin): only files under ca_bundle_dir (symlinks resolved) are taken.
+ */
+export function checkCaBundlePath(node: string, appInfo: AppInfo, caBundleDir: string): void {
+  const ca = appInfo.verify_ca;
+  if (typeof ca !== 'string' || /^(true|false|1|0|yes|no)$/i.test(ca)) return;
+  const refuse = (why: string) => new AgentError('invalid', node, `appInfo.verify_ca: ${why}`);
+  if (!isAbsolute(ca)) throw refuse('expected true, false or an absolute path of a CA bundle under ca_bundle_dir');
+  let real: string;
+  let dir: string;
+  try {
+    dir = realpathSync(caBundleDir);
+  } catch {
+    throw refuse(`CA bundle files are accepted only under ca_bundle_dir (${caBundleDir}), which does not exist on the agent's host`);
+  }
+  try {
+    real = realpathSync(ca);
+  } catch {
+    throw refuse(`${JSON.stringify(ca)} is not a readable file on the agent's host`);
+  }
+  const rel = relative(dir, real);
+  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw refuse(`${JSON.stringify(ca)} is not under ca_bundle_dir (${caBundleDir})`);
 }
 
 export class ConsoleAgent {
@@ -137,14 +176,16 @@ export class ConsoleAgent {
 
   async start(input: StartInput): Promise<StartResult> {
     const req = validateStart(input);
+    checkCaBundlePath(req.node, req.appInfo, this.config.ca_bundle_dir);
     const readOnly = req.readOnly ?? this.config.read_only;
+    const withPassword = input.vncPassword ?? this.config.vnc_password;
     const secrets = [req.appInfo.password, JSON.stringify(req.appInfo)];
     return this.lock(req.node, async () => {
       // A new start replaces the old console (new APP_INFO, new password); old URLs stop working.
       const existing = (await this.store.read()).consoles[req.node];
       if (existing) await this.stopLocked(req.node);
-      const vncPassword = this.config.vnc_password ? newVncPassword() : undefined;
-      this.log.info({ node: req.node, app: req.app, provider: this.provider.name, readOnly }, 'starting console');
+      const vncPassword = withPassword ? newVncPassword() : undefined;
+      this.log.info({ node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword }, 'starting console');
       let endpoint;
       try {
         endpoint = await this.provider.start({ node: req.node, app: req.app, appInfo: req.appInfo, readOnly, ...(vncPassword ? { vncPassword } : {}) });
@@ -242,17 +283,37 @@ export class ConsoleAgent {
     return list.sort((a, b) => a.node.localeCompare(b.node));
   }
 
-  /** A fresh token and console URL; earlier tokens stay valid until they expire. */
+  /**
+   * A fresh token and console URL; earlier tokens stay valid until they expire. Under the node lock, so a stop that
+   * is revoking the node's tokens cannot be followed by a token issued from the state it read before.
+   */
   async url(node: string): Promise<{ node: string; url: string; expiresAt: string }> {
-    const [c] = await this.status(node);
-    if (!c || c.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
-    const full = (await this.store.read()).consoles[node]!;
-    const issued = await this.tokens.issue(node, { host: full.host, port: full.port, readOnly: full.readOnly, ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}) });
-    return { node, url: consoleUrl(this.config.public_url, node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+    await this.status(node); // checks the id and that a console is known, before waiting for the lock
+    return this.lock(node, async () => {
+      const full = (await this.store.read()).consoles[node];
+      if (!full || full.status !== 'running') throw new AgentError('not-found', node, full ? 'the console died; start it again' : 'no console is running for this node');
+      const issued = await this.tokens.issue(node, { host: full.host, port: full.port, readOnly: full.readOnly, ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}) });
+      return { node, url: consoleUrl(this.config.public_url, node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+    });
   }
 
   verify(node: string, token: string): Promise<VerifyResult> {
     return this.tokens.verify(node, token);
+  }
+
+  /**
+   * Where a running console of this agent answers, with its VNC password: for a proxy that checked the viewer's
+   * token elsewhere (Ironic's own tokens). Consoles this agent did not start, or that died, are not-found.
+   */
+  async target(node: string): Promise<ConsoleTarget> {
+    try {
+      checkNodeId(node);
+    } catch (err) {
+      throw new AgentError('invalid', undefined, (err as Error).message);
+    }
+    const c = (await this.store.read()).consoles[node];
+    if (!c || c.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
+    return { node, host: c.host, port: c.port, ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}), readOnly: c.readOnly };
   }
 
   /**

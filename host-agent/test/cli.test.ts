@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -53,6 +53,17 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(await cli(...g, 'stop-all')).toMatchObject({ code: 0, out: { stopped: ['c2'] } });
   });
 
+  it('needs no API key with the API on TCP (commands work on the state dir); --no-vnc-password starts without one', async () => {
+    writeFileSync(join(dir, 'tcp.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: tcp://127.0.0.1:6091\n`);
+    const t = ['--config', join(dir, 'tcp.yaml')];
+    expect((await cli(...t, 'start', '--node', 'k1', '--no-vnc-password', '--app-info-file', join(dir, 'app-info.json'))).code).toBe(0);
+    expect((await cli(...t, 'url', '--node', 'k1')).code).toBe(0);
+    expect((await cli(...t, 'status', '--node', 'k1')).out).toMatchObject({ node: 'k1', validTokens: 2 });
+    expect(existsSync(join(dir, 'state', 'api.key'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'state', 'state.json'), 'utf8')).consoles.k1.vncPassword).toBeUndefined();
+    expect((await cli(...t, 'stop', '--node', 'k1')).code).toBe(0);
+  });
+
   it('exit codes: 2 usage/input, 3 config, 4 no console; errors name node and cause', async () => {
     const nf = await cli(...g, 'url', '--node', 'ghost');
     expect(nf.code).toBe(4);
@@ -99,7 +110,7 @@ describe('bmc-console-agent CLI (fake provider)', () => {
 
   it('serve: reconciles, listens on a unix socket, answers the proxy, stops on SIGTERM', async () => {
     const socket = join(dir, 'agent.sock');
-    writeFileSync(join(dir, 'serve.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_socket: ${socket}\nreconcile_interval: 0\n`);
+    writeFileSync(join(dir, 'serve.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: unix:${socket}\nreconcile_interval: 0\n`);
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), '--config', join(dir, 'serve.yaml'), 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const listening = await new Promise<string>((resolve, reject) => {

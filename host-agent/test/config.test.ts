@@ -2,12 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { defaultAgentSocket } from '@bmc-console/common/agent-paths';
+import { ConfigError, loadConfig, parseApiListen } from '../src/config.js';
 
 describe('agent config', () => {
   it('has Ironic-like defaults in one place', () => {
     const c = loadConfig({ env: {} });
-    expect(c).toMatchObject({ container_provider: 'podman', console_image: 'localhost/bmc-console:latest', token_timeout: 600, read_only: false, vnc_password: true, container_publish_address: '127.0.0.1', container_network: 'slirp4netns:allow_host_loopback=true', kubernetes_pod_timeout: 120 });
+    expect(c).toMatchObject({ container_provider: 'podman', console_image: 'localhost/bmc-console:latest', token_timeout: 600, read_only: false, vnc_password: true, container_publish_address: '127.0.0.1', container_network: 'slirp4netns', kubernetes_pod_timeout: 120 });
   });
 
   it('reads YAML (also under a vnc: key), then env, then overrides', () => {
@@ -53,5 +54,27 @@ describe('agent config', () => {
     expect(loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_SIZE: '2' } }).container_pool_size).toBe(2);
     expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_SIZE: '-1' } })).toThrow(/container_pool_size: expected a whole number >= 0/);
     expect(() => loadConfig({ env: {}, overrides: { container_pool_size: 500 } })).toThrow(/container_pool_size: expected at most 100/);
+  });
+
+  it('listens on a unix socket by default; TCP, TLS and allowed hosts only when set, with errors naming the field', () => {
+    const c = loadConfig({ env: {}, overrides: { state_dir: '/srv/agent' } });
+    expect(c.api_listen).toBe(`unix:${defaultAgentSocket('/srv/agent')}`);
+    expect(c).toMatchObject({ api_key_file: '/srv/agent/api.key', api_allowed_hosts: [], ca_bundle_dir: '/etc/bmc-console/ca' });
+    expect(parseApiListen('tcp://127.0.0.1:6091')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 6091 });
+    expect(parseApiListen('tcp://[::1]:0')).toEqual({ kind: 'tcp', host: '::1', port: 0 });
+    expect(parseApiListen('unix:/run/x.sock')).toEqual({ kind: 'unix', path: '/run/x.sock' });
+    for (const bad of ['127.0.0.1:6091', 'tcp://127.0.0.1', 'http://127.0.0.1:6091', 'unix:relative.sock', `unix:/${'x'.repeat(120)}`, 'tcp://h:70000']) {
+      expect(() => loadConfig({ env: {}, overrides: { api_listen: bad } })).toThrow(/api_listen: expected "unix:\/absolute\/path.sock"/);
+    }
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_API_LISTEN: 'tcp://0.0.0.0:6091', BMC_CONSOLE_AGENT_API_ALLOWED_HOSTS: 'agent.example, 10.0.0.5' } })).toMatchObject({
+      api_listen: 'tcp://0.0.0.0:6091',
+      api_allowed_hosts: ['agent.example', '10.0.0.5'],
+    });
+    expect(() => loadConfig({ env: {}, overrides: { api_tls_cert_file: '/c.pem', api_tls_key_file: '/k.pem' } })).toThrow(/api_tls_cert_file: TLS applies only to a "tcp:\/\/host:port" api_listen/);
+    expect(() => loadConfig({ env: {}, overrides: { api_listen: 'tcp://127.0.0.1:1', api_tls_cert_file: '/c.pem' } })).toThrow(/api_tls_key_file: set both/);
+    expect(() => loadConfig({ env: {}, overrides: { api_key_file: 'relative.key' } })).toThrow(/api_key_file: expected an absolute file path/);
+    const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+    writeFileSync(join(dir, 'old.yaml'), 'api_port: 6091\napi_socket: /run/a.sock\n');
+    expect(() => loadConfig({ file: join(dir, 'old.yaml'), env: {} })).toThrow(/unknown option\(s\) api_port, api_socket \(the API listener is now api_listen/);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../src/console-agent.js';
 import { FakeProvider } from '../src/providers/fake.js';
@@ -99,6 +102,56 @@ describe('console agent with the fake provider', () => {
     await Promise.all([agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x'), agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x')]);
     // Every operation's begin is followed by its own end: no interleaving.
     for (let i = 0; i < events.length; i += 2) expect(events[i]!.replace('+', '-')).toBe(events[i + 1]);
+  });
+
+  it('url takes the node lock: a url racing a stop never returns a token that verifies after the stop', async () => {
+    let stopping: (() => void) | undefined;
+    class SlowStop extends FakeProvider {
+      override async stop(node: string): Promise<void> {
+        stopping?.();
+        await new Promise((r) => setTimeout(r, 50));
+        return super.stop(node);
+      }
+    }
+    const { agent } = await makeAgent({}, new SlowStop());
+    for (let round = 0; round < 5; round++) {
+      await agent.start({ node: 'race', appInfo: appInfo() });
+      const inStop = new Promise<void>((r) => (stopping = r));
+      const stop = agent.stop('race');
+      await inStop; // the stop has revoked the tokens and waits for the provider: the state still says running
+      const url = agent.url('race').then(
+        (u) => ({ token: tokenOf(u.url) }),
+        (e: unknown) => ({ error: e as AgentError }),
+      );
+      await stop;
+      const r = await url;
+      if ('token' in r) expect(await agent.verify('race', r.token)).toMatchObject({ ok: false });
+      else expect(r.error.kind).toBe('not-found');
+    }
+  });
+
+  it('takes verify_ca files only from ca_bundle_dir and names appInfo.verify_ca (not the rest of APP_INFO) when refusing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-ca-'));
+    const caDir = join(dir, 'ca');
+    mkdirSync(caDir);
+    writeFileSync(join(caDir, 'bmc.pem'), 'CA');
+    writeFileSync(join(dir, 'outside.pem'), 'CA');
+    symlinkSync(join(dir, 'outside.pem'), join(caDir, 'link.pem'));
+    const fake = new FakeProvider();
+    const { agent } = await makeAgent({ ca_bundle_dir: caDir }, fake);
+    await agent.start({ node: 'ca-ok', appInfo: appInfo({ verify_ca: join(caDir, 'bmc.pem') }) });
+    expect(fake.lastRequest('ca-ok')?.appInfo.verify_ca).toBe(join(caDir, 'bmc.pem'));
+    await agent.start({ node: 'ca-bool', appInfo: appInfo({ verify_ca: false }) });
+    for (const path of [join(dir, 'outside.pem'), join(caDir, 'link.pem'), join(caDir, '..', 'outside.pem'), '/etc/shadow', join(caDir, 'missing.pem'), 'bmc.pem', caDir]) {
+      const err = (await agent.start({ node: 'ca-bad', appInfo: appInfo({ verify_ca: path }) }).catch((e: unknown) => e)) as AgentError;
+      expect(err.kind).toBe('invalid');
+      expect(err.message).toMatch(/^node ca-bad: appInfo\.verify_ca: /);
+      expect(err.message).not.toContain('root');
+      expect(err.message).not.toContain('p\'"');
+    }
+    expect(fake.lastRequest('ca-bad')).toBeUndefined();
+    const { agent: defaults } = await makeAgent({ ca_bundle_dir: '/etc/bmc-console/ca' }, new FakeProvider());
+    expect(((await defaults.start({ node: 'ca-d', appInfo: appInfo({ verify_ca: join(caDir, 'bmc.pem') }) }).catch((e: unknown) => e)) as Error).message).toContain('ca_bundle_dir');
   });
 
   it('reconciles: dead consoles are marked, unknown ones stopped', async () => {

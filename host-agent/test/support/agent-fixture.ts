@@ -9,13 +9,15 @@ import type { ConsoleProvider } from '../../src/providers/provider.js';
 /** The BMC password every provider test pushes through: quotes, %, $, backslash, ;, a newline and non-ASCII. */
 export const NASTY_PASSWORD = `p'"%$\\;\nÄ€🔑 $HOME %n end`;
 
+/** 10.0.2.2 is slirp4netns's own gateway: a console (no host loopback) trying it gets "unreachable" and nothing leaves the machine. */
 export function appInfo(extra: Record<string, unknown> = {}) {
   return { address: 'https://10.0.2.2:8443', username: 'root', password: NASTY_PASSWORD, ...extra };
 }
 
+/** CA bundles of the provider tests live in temp dirs, so the fixture's agents take them from there. */
 export async function makeAgent(overrides: AgentConfigInput = {}, provider?: ConsoleProvider) {
   const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
-  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: stateDir, agent_host: `test-${process.pid}`, ...overrides } });
+  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: stateDir, agent_host: `test-${process.pid}`, ca_bundle_dir: tmpdir(), ...overrides } });
   const log = createLogger('agent-test', { level: process.env.LOG_LEVEL ?? 'silent' });
   const agent = await ConsoleAgent.create(config, log, provider ? { provider } : {});
   return { agent, config, stateDir };
