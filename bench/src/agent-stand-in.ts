@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * A tiny fake of the host agent's token endpoint for the benchmark: every (node, token) is valid and leads to
@@ -39,12 +42,12 @@ export function startAgentStandIn(targetPort: number, vncPassword: string): Prom
     });
   });
   server.keepAliveTimeout = 60_000;
+  // On a unix socket like the real agent's default: the proxy then needs no API key.
+  const socket = join(mkdtempSync(join(tmpdir(), 'bench-agent-')), 'agent.sock');
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = addr && typeof addr === 'object' ? addr.port : 0;
+    server.listen(socket, () => {
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `unix:${socket}`,
         calls: () => calls,
         close: () =>
           new Promise<void>((r) => {

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { readConfigFile, parseProxyConfig } from './config.js';
 import { startProxy } from './server.js';
+import proxyPackage from '../package.json' with { type: 'json' };
 
 function int(name: string) {
   return (v: string): number => {
@@ -29,7 +30,16 @@ interface Flags {
   host?: string;
   port?: number;
   agentUrl?: string;
+  agentApiKeyFile?: string;
   agentTimeoutMs?: number;
+  tokenSource?: string;
+  ironicUrl?: string;
+  ironicAuthStrategy?: string;
+  ironicUsername?: string;
+  ironicPasswordFile?: string;
+  ironicCaFile?: string;
+  ironicTimeoutMs?: number;
+  ironicTokenTimeout?: number;
   cert?: string;
   key?: string;
   tlsMinVersion?: string;
@@ -56,7 +66,16 @@ const FLAG_PATHS: ReadonlyArray<readonly [keyof Flags, string, string?]> = [
   ['host', 'host'],
   ['port', 'port'],
   ['agentUrl', 'agentUrl'],
+  ['agentApiKeyFile', 'agentApiKeyFile'],
   ['agentTimeoutMs', 'agentTimeoutMs'],
+  ['tokenSource', 'tokenSource'],
+  ['ironicUrl', 'ironic', 'url'],
+  ['ironicAuthStrategy', 'ironic', 'authStrategy'],
+  ['ironicUsername', 'ironic', 'username'],
+  ['ironicPasswordFile', 'ironic', 'passwordFile'],
+  ['ironicCaFile', 'ironic', 'caFile'],
+  ['ironicTimeoutMs', 'ironic', 'timeoutMs'],
+  ['ironicTokenTimeout', 'ironic', 'tokenTimeoutSec'],
   ['requireTls', 'requireTls'],
   ['allowedOrigin', 'allowedOrigins'],
   ['allowMissingOrigin', 'allowMissingOrigin'],
@@ -95,11 +114,21 @@ export function configFromFlags(flags: Flags): unknown {
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('bmc-console-proxy')
     .description('Token-checked websocket proxy and viewer for bmc-console consoles')
+    .version(proxyPackage.version, '-V, --version', 'print the version and exit')
     .option('--config <file>', 'YAML or JSON config file (keys as in docs/proxy.md); flags override it')
     .option('--host <addr>', 'listen address (default 127.0.0.1)')
     .option('--port <n>', 'listen port, 0 = any free port (default 6090)', int('--port'))
-    .option('--agent-url <url>', 'host agent for token checks: http(s)://host:port or unix:/path.sock')
+    .option('--agent-url <url>', "host agent for token checks: unix:/path.sock (default: the agent's default socket) or http(s)://host:port")
+    .option('--agent-api-key-file <file>', "the agent's API key file, for an http(s) agent URL (default: the agent's default api_key_file)")
     .option('--agent-timeout-ms <n>', 'timeout for one token check', int('--agent-timeout-ms'))
+    .option('--token-source <source>', 'who checks viewers\' tokens: agent (default) or ironic (Ironic\'s console tokens, via its API)')
+    .option('--ironic-url <url>', 'Ironic API for --token-source ironic, e.g. http://ironic:6385')
+    .option('--ironic-auth-strategy <s>', 'noauth (default) or http_basic (keystone is not supported)')
+    .option('--ironic-username <name>', 'http_basic: the proxy\'s service account')
+    .option('--ironic-password-file <file>', 'http_basic: file holding the service account\'s password')
+    .option('--ironic-ca-file <file>', 'PEM CA bundle for an https Ironic URL')
+    .option('--ironic-timeout-ms <n>', 'timeout for one request to Ironic (default 5000)', int('--ironic-timeout-ms'))
+    .option('--ironic-token-timeout <sec>', 'Ironic\'s [vnc]token_timeout (default 600)', int('--ironic-token-timeout'))
     .option('--cert <file>', 'TLS certificate (PEM); with --key the proxy speaks only HTTPS/WSS')
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--tls-min-version <v>', 'minimum TLS version: 1.2 or 1.3 (default 1.2)')
@@ -134,7 +163,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bmc-console-proxy: ${(err as Error).message}\n`);
     return 2;
   }
-  const proxy = await startProxy(config);
+  let proxy;
+  try {
+    proxy = await startProxy(config);
+  } catch (err) {
+    // A missing or bad API key, password or CA file is a configuration error like a bad flag; the message names the option.
+    if (!/^(agentApiKeyFile|ironic\.passwordFile|ironic\.caFile): /.test((err as Error).message)) throw err;
+    process.stderr.write(`bmc-console-proxy: ${(err as Error).message}\n`);
+    return 2;
+  }
   process.stdout.write(`${JSON.stringify({ event: 'ready', url: proxy.url, metricsUrl: proxy.metricsUrl })}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

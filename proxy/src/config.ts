@@ -1,6 +1,49 @@
 import { readFileSync } from 'node:fs';
+import { defaultAgentApiKeyFile, defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+
+/**
+ * Ironic's REST API, for tokenSource "ironic": the proxy's service account checks viewers' tokens against the
+ * node's console URL there. Keystone authentication is not supported (noauth or http_basic only).
+ */
+const IronicConfigSchema = z
+  .object({
+    /** Ironic's API endpoint, e.g. http://ironic.example.org:6385 (a path prefix is kept); no credentials in it. */
+    url: z.string().refine((u) => {
+      try {
+        const p = new URL(u);
+        return /^https?:$/.test(p.protocol) && p.username === '' && p.password === '' && p.search === '' && p.hash === '';
+      } catch {
+        return false;
+      }
+    }, 'expected http(s)://host[:port][/prefix] without credentials, query or fragment (credentials go in username and passwordFile)'),
+    /** Ironic's [DEFAULT]auth_strategy as the proxy's account meets it. */
+    authStrategy: z.enum(['noauth', 'http_basic'], { error: 'expected "noauth" or "http_basic" (keystone is not supported)' }).default('noauth'),
+    /** http_basic: the service account (an entry of Ironic's http_basic_auth_user_file). */
+    username: z
+      .string()
+      .min(1)
+      .refine((u) => !u.includes(':'), 'a basic-auth user name cannot contain ":"')
+      .optional(),
+    /** http_basic: a file holding only the account's password (read once at start; one trailing newline ignored). */
+    passwordFile: z.string().min(1).optional(),
+    /** PEM CA bundle for an https url whose certificate the system store does not know. */
+    caFile: z.string().min(1).optional(),
+    /** One request to Ironic. */
+    timeoutMs: z.number().int().positive().default(5000),
+    /** Ironic's [vnc]token_timeout: a token is refused this long after the proxy first saw it. */
+    tokenTimeoutSec: z.number().int().min(10).default(600),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.authStrategy !== 'http_basic') return;
+    for (const field of ['username', 'passwordFile'] as const) {
+      if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'required with authStrategy http_basic' });
+    }
+  });
+
+export type IronicConfig = z.infer<typeof IronicConfigSchema>;
 
 /**
  * The proxy's whole configuration with every default in this one schema. The config file (YAML or JSON),
@@ -12,12 +55,23 @@ export const ProxyConfigSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     /** Listen port (0 picks a free one); Ironic: [vnc]port (6090). */
     port: z.number().int().min(0).max(65535).default(6090),
-    /** Where the host agent answers POST /v1/tokens/verify: http(s)://host:port or unix:/path.sock. */
+    /**
+     * Where the host agent answers POST /v1/tokens/verify: unix:/path.sock (default: the agent's default socket, so
+     * a proxy on the same host as the same user needs no option) or http(s)://host:port (then with the API key).
+     */
     agentUrl: z
       .string()
       .refine((u) => /^(https?:\/\/|unix:\/)/.test(u), 'agentUrl must start with http://, https:// or unix:/')
-      .default('http://127.0.0.1:6091'),
+      .default(() => `unix:${defaultAgentSocket()}`),
+    /** The agent's API key file (its api_key_file), read only for an http(s) agentUrl. */
+    agentApiKeyFile: z.string().min(1).default(() => defaultAgentApiKeyFile()),
     agentTimeoutMs: z.number().int().positive().default(5000),
+    /**
+     * Who checks viewers' tokens: "agent" (our agent's tokens, POST /v1/tokens/verify) or "ironic" (Ironic's own
+     * console tokens, checked with Ironic's API; the console's address and VNC password still come from the agent).
+     */
+    tokenSource: z.enum(['agent', 'ironic']).default('agent'),
+    ironic: IronicConfigSchema.optional(),
     tls: z
       .object({
         /** PEM certificate and key files; Ironic: [vnc]ssl_cert_file / ssl_key_file. */
@@ -55,6 +109,10 @@ export const ProxyConfigSchema = z
         /** Re-ask the agent about each live session's token this often; expired/revoked ones are closed. */
         reverifyIntervalSec: z.number().positive().default(5),
         consoleConnectTimeoutMs: z.number().int().positive().default(10_000),
+        /** Failed token checks one source address may make in a row before it is refused without asking the agent. */
+        failedTokenBurst: z.number().int().positive().default(10),
+        /** How fast a source earns failed checks back (token bucket refill). */
+        failedTokenPerMinute: z.number().positive().default(10),
         /** Pause reading from the console while this many bytes wait to be sent to the browser. */
         highWaterMarkBytes: z.number().int().positive().default(1024 * 1024),
       })
@@ -68,7 +126,10 @@ export const ProxyConfigSchema = z
       })
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.tokenSource === 'ironic' && c.ironic === undefined) ctx.addIssue({ code: 'custom', path: ['ironic', 'url'], message: 'required when tokenSource is "ironic"' });
+  });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
 export type ProxyConfigInput = z.input<typeof ProxyConfigSchema>;

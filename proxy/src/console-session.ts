@@ -12,6 +12,7 @@ import { BurstWrites } from './burst-writes.js';
 import { ReadBufferPool } from './read-buffers.js';
 import { ReadOnlyFilter } from './read-only-filter.js';
 import { proxySecurity } from './security-proxy.js';
+import { tokenFingerprint } from './token-fingerprint.js';
 import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
 
 export interface SessionDeps {
@@ -80,7 +81,7 @@ export class ConsoleSession {
     const lim = config.limits;
     metrics.sessionsActive.inc();
     metrics.sessionsTotal.inc();
-    this.deps.log.info({ event: 'session-start', session: this.id, node: this.node, source: this.source, readOnly: this.target.readOnly }, 'console session started');
+    this.deps.log.info({ event: 'session-start', session: this.id, node: this.node, source: this.source, tokenId: tokenFingerprint(this.token), readOnly: this.target.readOnly }, 'console session started');
 
     const ws = this.ws;
     ws.on('message', (data, isBinary) => {
@@ -141,6 +142,7 @@ export class ConsoleSession {
         session: this.id,
         node: this.node,
         source: this.source,
+        tokenId: tokenFingerprint(this.token),
         start: this.start.toISOString(),
         end: end.toISOString(),
         durationMs: end.getTime() - this.start.getTime(),

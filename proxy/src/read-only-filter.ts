@@ -9,6 +9,8 @@ import { RfbError } from '@bmc-console/common/rfb/errors';
 export class ReadOnlyFilter {
   private pending = Buffer.alloc(0);
   private clientInitSeen = false;
+  /** Bytes of a dropped ClientCutText text still to come: skipped as they arrive, never buffered. */
+  private skipping = 0;
   /** Input messages dropped so far (for the audit line). */
   dropped = 0;
 
@@ -23,8 +25,22 @@ export class ReadOnlyFilter {
     }
     let at = 0;
     for (;;) {
+      if (this.skipping > 0) {
+        const n = Math.min(this.skipping, buf.length - at);
+        this.skipping -= n;
+        at += n;
+        if (this.skipping > 0) break;
+      }
       const size = messageSize(buf, at);
-      if (size === undefined || at + size.length > buf.length) break;
+      if (size === undefined) break;
+      if (size.skipAfter !== undefined) {
+        // ClientCutText: its declared length (up to 2^31) is only skipped, so a huge one cannot grow memory.
+        this.dropped++;
+        at += size.length;
+        this.skipping = size.skipAfter;
+        continue;
+      }
+      if (at + size.length > buf.length) break;
       if (size.input) this.dropped++;
       else out.push(buf.subarray(at, at + size.length));
       at += size.length;
@@ -34,8 +50,11 @@ export class ReadOnlyFilter {
   }
 }
 
-/** Size of the client message at `at`, whether it is input; undefined while its header is incomplete. */
-function messageSize(b: Buffer, at: number): { length: number; input: boolean } | undefined {
+/**
+ * Size of the client message at `at`, whether it is input; undefined while its header is incomplete. `skipAfter`:
+ * the message is `length` header bytes followed by that many bytes to skip.
+ */
+function messageSize(b: Buffer, at: number): { length: number; input: boolean; skipAfter?: number } | undefined {
   const need = (n: number) => b.length - at >= n;
   if (!need(1)) return undefined;
   const type = b.readUInt8(at);
@@ -51,7 +70,7 @@ function messageSize(b: Buffer, at: number): { length: number; input: boolean } 
     case 5: // PointerEvent
       return { length: 6, input: true };
     case 6: // ClientCutText (a negative length marks the extended clipboard format)
-      return need(8) ? { length: 8 + Math.abs(b.readInt32BE(at + 4)), input: true } : undefined;
+      return need(8) ? { length: 8, input: true, skipAfter: Math.abs(b.readInt32BE(at + 4)) } : undefined;
     case 150: // EnableContinuousUpdates
       return { length: 10, input: false };
     case 248: // ClientFence

@@ -7,12 +7,15 @@ import { createLogger, type Logger } from '@bmc-console/common/log';
 import { WebSocketServer } from 'ws';
 import { parseProxyConfig, tlsRequired, type ProxyConfig } from './config.js';
 import { ConsoleSession } from './console-session.js';
+import { FailedTokenLimiter } from './failed-token-limiter.js';
 import { ProxyMetrics } from './metrics.js';
 import { ReadBufferPool } from './read-buffers.js';
 import { checkOrigin, requestScheme, sourceAddress } from './request-context.js';
 import { SessionLimits } from './session-limits.js';
 import { staticFileMap } from './static-files.js';
-import { AgentTokenVerifier, AgentUnavailableError, type TokenVerifier } from './token-verifier.js';
+import { tokenFingerprint } from './token-fingerprint.js';
+import { AgentUnavailableError, type TokenVerifier } from './token-verifier.js';
+import { verifierFromConfig } from './verifier-from-config.js';
 
 export interface RunningProxy {
   /** Base URL, e.g. https://127.0.0.1:6090 */
@@ -56,12 +59,13 @@ type Rejection = { status: number; reason: string; message: string };
 export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<RunningProxy> {
   const config = parseProxyConfig(input);
   const log = deps.logger ?? createLogger('bmc-console-proxy');
-  // Ours is closed with the proxy (its kept-alive agent connections); an injected verifier belongs to the caller.
-  const ownVerifier = deps.verifier ? undefined : new AgentTokenVerifier(config.agentUrl, config.agentTimeoutMs);
+  // Ours is closed with the proxy (its kept-alive connections); an injected verifier belongs to the caller.
+  const ownVerifier = deps.verifier ? undefined : verifierFromConfig(config);
   const verifier: TokenVerifier = deps.verifier ?? ownVerifier!;
   const metrics = new ProxyMetrics();
   const readBuffers = new ReadBufferPool();
   const limits = new SessionLimits(config.limits);
+  const failedTokens = new FailedTokenLimiter(config.limits.failedTokenBurst, config.limits.failedTokenPerMinute);
   const files = staticFileMap();
   const sessions = new Set<ConsoleSession>();
   const requireTls = tlsRequired(config);
@@ -137,12 +141,22 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       return sendText(req, res, 400, 'body must be JSON {"node","token"}\n');
     }
     const json = (o: unknown, status = 200) => sendText(req, res, status, JSON.stringify(o), 'application/json');
+    // The same budget as upgrades: this endpoint is a token oracle too.
+    const source = sourceAddress(req, config);
+    if (!failedTokens.allowed(source)) {
+      metrics.rejections.inc({ reason: 'token-rate-limit' });
+      return json({ valid: null, reason: 'rate-limited' }, 429);
+    }
     if (typeof body.node !== 'string' || !NODE_RE.test(body.node) || typeof body.token !== 'string' || !TOKEN_RE.test(body.token)) {
+      failedTokens.failed(source);
       return json({ valid: false, reason: 'unknown' });
     }
     try {
       const r = await verifier.verify(body.node, body.token);
-      if (!r.ok) return json({ valid: false, reason: r.reason });
+      if (!r.ok) {
+        failedTokens.failed(source);
+        return json({ valid: false, reason: r.reason });
+      }
       return json({ valid: true, readOnly: r.target.readOnly, expiresAt: r.target.expiresAt.toISOString() });
     } catch (err) {
       log.warn({ node: body.node, err: (err as Error).message }, 'token status: agent unavailable');
@@ -150,9 +164,10 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     }
   }
 
-  function reject(socket: Duplex, rej: Rejection, ctx: { node?: string; source: string }): void {
+  function reject(socket: Duplex, rej: Rejection, ctx: { node?: string; source: string; token?: string }): void {
     metrics.rejections.inc({ reason: rej.reason });
-    log.warn({ event: 'session-rejected', reason: rej.reason, node: ctx.node, source: ctx.source, detail: rej.message }, 'websocket upgrade refused');
+    const tokenId = ctx.token !== undefined ? { tokenId: tokenFingerprint(ctx.token) } : {};
+    log.warn({ event: 'session-rejected', reason: rej.reason, node: ctx.node, source: ctx.source, ...tokenId, detail: rej.message }, 'websocket upgrade refused');
     const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
     const body = `${rej.message}\n`;
     if (socket.writable) {
@@ -176,19 +191,28 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     const node = url.searchParams.get('node') ?? '';
     const token = url.searchParams.get('token') ?? '';
     if (!NODE_RE.test(node)) return reject(socket, { status: 400, reason: 'bad-request', message: 'query parameter node is missing or malformed' }, { source });
-    if (!TOKEN_RE.test(token)) return reject(socket, { status: 400, reason: 'bad-request', message: 'query parameter token is missing or malformed' }, { node, source });
+    // A source that failed too many token checks is refused before the agent is asked (the viewer learns why from
+    // /api/token-status, which answers "rate-limited" for it).
+    if (!failedTokens.allowed(source)) return reject(socket, { status: 429, reason: 'token-rate-limit', message: 'too many failed token checks from this address, try again later' }, { node, source });
+    if (!TOKEN_RE.test(token)) {
+      failedTokens.failed(source);
+      return reject(socket, { status: 400, reason: 'bad-request', message: 'query parameter token is missing or malformed' }, { node, source });
+    }
 
     let result;
     try {
       result = await verifier.verify(node, token);
     } catch (err) {
       const message = err instanceof AgentUnavailableError ? err.message : `token verification failed: ${(err as Error).message}`;
-      return reject(socket, { status: 503, reason: 'agent-unavailable', message: 'token service unavailable, try again' }, { node, source: `${source} (${message})` });
+      return reject(socket, { status: 503, reason: 'agent-unavailable', message: 'token service unavailable, try again' }, { node, source: `${source} (${message})`, token });
     }
-    if (!result.ok) return reject(socket, { status: 403, reason: `token-${result.reason}`, message: `token ${result.reason}` }, { node, source });
-    if (result.target.expiresAt.getTime() <= Date.now()) return reject(socket, { status: 403, reason: 'token-expired', message: 'token expired' }, { node, source });
+    if (!result.ok) {
+      failedTokens.failed(source);
+      return reject(socket, { status: 403, reason: `token-${result.reason}`, message: `token ${result.reason}` }, { node, source, token });
+    }
+    if (result.target.expiresAt.getTime() <= Date.now()) return reject(socket, { status: 403, reason: 'token-expired', message: 'token expired' }, { node, source, token });
     const slot = limits.acquire(node, source);
-    if (!slot.ok) return reject(socket, { status: 429, reason: slot.reason, message: `too many sessions (${slot.reason.slice(6)} limit)` }, { node, source });
+    if (!slot.ok) return reject(socket, { status: 429, reason: slot.reason, message: `too many sessions (${slot.reason.slice(6)} limit)` }, { node, source, token });
     if (!socket.readable || closing) {
       slot.release();
       return void socket.destroy();
@@ -259,7 +283,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     metricsUrl = `${scheme}://${hostForUrl}:${port}/metrics`;
   }
 
-  log.info({ url: `${scheme}://${hostForUrl}:${port}`, tls: config.tls ? config.tls.minVersion : false, requireTls, agentUrl: config.agentUrl.replace(/\/\/[^@/]*@/, '//') }, 'console proxy listening');
+  log.info({ url: `${scheme}://${hostForUrl}:${port}`, tls: config.tls ? config.tls.minVersion : false, requireTls, agentUrl: config.agentUrl.replace(/\/\/[^@/]*@/, '//'), tokenSource: config.tokenSource, ...(config.tokenSource === 'ironic' ? { ironicUrl: config.ironic?.url } : {}) }, 'console proxy listening');
 
   return {
     url: `${scheme}://${hostForUrl}:${port}`,

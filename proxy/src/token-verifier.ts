@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { z } from 'zod';
@@ -45,6 +46,24 @@ export interface AgentVerifierOptions {
   timeoutMs?: number;
   /** Waits before the 2nd, 3rd, ... attempt after transient trouble (no answer, refused, HTTP 5xx). */
   retryDelaysMs?: number[];
+  /** Sent as `Authorization: Bearer <key>` (an agent on TCP requires it; its socket does not). */
+  apiKey?: string;
+}
+
+/** Reads the agent's API key file for an http(s) agentUrl; the error names the option and never the key. */
+export function readAgentApiKey(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(
+      `agentApiKeyFile: cannot read the agent's API key from ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
+        'an agent on TCP creates it on its first start (its api_key_file): point agentApiKeyFile at it, or use the agent\'s unix socket as agentUrl',
+    );
+  }
+  const key = text.trim();
+  if (!/^[A-Za-z0-9_-]{43,512}$/.test(key)) throw new Error(`agentApiKeyFile: ${file} does not hold an API key (43 or more base64url characters)`);
+  return key;
 }
 
 /**
@@ -56,6 +75,7 @@ export interface AgentVerifierOptions {
 export class AgentTokenVerifier implements TokenVerifier {
   private readonly timeoutMs: number;
   private readonly retryDelaysMs: number[];
+  private readonly apiKey: string | undefined;
   private readonly inFlight = new Map<string, Promise<VerifyResult>>();
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
@@ -67,6 +87,7 @@ export class AgentTokenVerifier implements TokenVerifier {
     const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.retryDelaysMs = o.retryDelaysMs ?? [250, 1000];
+    this.apiKey = o.apiKey;
   }
 
   verify(node: string, token: string): Promise<VerifyResult> {
@@ -101,6 +122,7 @@ export class AgentTokenVerifier implements TokenVerifier {
     const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token }));
     // The agent refuses input it cannot parse (e.g. a node id of the wrong shape): for the viewer that is an unknown token.
     if (status === 400) return { ok: false, reason: 'unknown' };
+    if (status === 401) throw new AgentUnavailableError('the agent refused the API key (agentApiKeyFile must hold the agent\'s api_key_file)');
     if (status >= 500) throw new TransientAgentError(`agent answered HTTP ${status}`);
     let json: unknown;
     try {
@@ -135,7 +157,17 @@ export class AgentTokenVerifier implements TokenVerifier {
         options = { hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (useHttps ? 443 : 80), path: `${u.pathname.replace(/\/$/, '')}${path}`, agent: useHttps ? this.httpsAgent : this.httpAgent };
       }
       const req = (useHttps ? httpsRequest : httpRequest)(
-        { ...options, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, timeout: this.timeoutMs },
+        {
+          ...options,
+          method: 'POST',
+          headers: {
+            // On a unix socket Node sends `Host: localhost`, which the agent accepts; on TCP the URL's host is sent.
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(payload),
+            ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}),
+          },
+          timeout: this.timeoutMs,
+        },
         (res) => {
           let body = '';
           res.setEncoding('utf8');

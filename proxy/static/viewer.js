@@ -29,7 +29,12 @@ const TOKEN_TEXT = {
   revoked: 'Access was revoked',
   'wrong-node': 'Access token is for another node',
   'agent-unavailable': 'Console service unavailable',
+  'rate-limited': 'Too many failed access attempts from this address; waiting',
 };
+
+// The token leaves the address bar once connected (history, screenshots, copied links); a reload of this tab finds
+// it here, in storage that lives only as long as the tab.
+const TOKEN_KEY = 'bmc-console:token';
 
 function readParams() {
   const q = new URLSearchParams(location.search);
@@ -46,7 +51,25 @@ function readParams() {
       token = token || p.get('token');
     }
   }
+  if (node && !token) {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || 'null');
+      if (saved && saved.node === node) token = saved.token;
+    } catch {
+      // storage disabled or garbled: the link needs its token then
+    }
+  }
   return { node, token };
+}
+
+/** Replaces the page's address by one without the token (node only); the token stays in this tab's storage. */
+function hideToken() {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, JSON.stringify({ node, token }));
+  } catch {
+    // without storage a reload needs the original link; hiding the token still matters more
+  }
+  history.replaceState(history.state, '', `${location.pathname}?node=${encodeURIComponent(node)}`);
 }
 
 const { node, token } = readParams();
@@ -113,7 +136,7 @@ async function connect(isRetry = false) {
   setState(isRetry ? 'reconnecting' : 'connecting');
   const st = await tokenStatus();
   if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || 'Access token not valid', HINT.token);
-  if (st.valid === null) return scheduleReconnect(TOKEN_TEXT['agent-unavailable']);
+  if (st.valid === null) return scheduleReconnect(TOKEN_TEXT[st.reason] || TOKEN_TEXT['agent-unavailable']);
   state.readOnly = !!st.readOnly;
   $('viewonly').hidden = !state.readOnly;
 
@@ -130,6 +153,7 @@ async function connect(isRetry = false) {
   rfb.background = '#0b0e12';
   rfb.addEventListener('connect', () => {
     state.attempts = 0;
+    hideToken();
     setState('connected');
     rfb.focus();
   });
@@ -153,7 +177,7 @@ async function onDisconnect() {
   // Reconnect only while the token is still valid.
   const st = await tokenStatus();
   if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || text, HINT.token);
-  scheduleReconnect(text);
+  scheduleReconnect(st.reason === 'rate-limited' ? TOKEN_TEXT['rate-limited'] : text);
 }
 
 $('btn-cad').addEventListener('click', () => rfb?.sendCtrlAltDel());

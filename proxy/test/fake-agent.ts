@@ -1,7 +1,11 @@
 // A fake host agent for proxy tests: implements only POST /v1/tokens/verify over a token table the test controls.
+// Like the real agent it listens on a unix socket (no key), or on TCP where it requires `Authorization: Bearer <key>`.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface FakeGrant {
   node: string;
@@ -24,7 +28,12 @@ export interface FakeAgent {
   close(): Promise<void>;
 }
 
-export async function startFakeAgent(): Promise<FakeAgent> {
+export interface FakeAgentOptions {
+  /** Listen on loopback TCP and require this API key (default: a unix socket in a fresh temp dir). */
+  tcpApiKey?: string;
+}
+
+export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeAgent> {
   const grants = new Map<string, FakeGrant>();
   const agent: FakeAgent = {
     url: '',
@@ -47,6 +56,7 @@ export async function startFakeAgent(): Promise<FakeAgent> {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(o));
       };
+      if (opts.tcpApiKey !== undefined && req.headers.authorization !== `Bearer ${opts.tcpApiKey}`) return send(401, { error: { kind: 'unauthorized', message: 'missing or wrong API key' } });
       if (agent.broken) return send(500, { error: 'broken on purpose' });
       if (req.method !== 'POST' || req.url !== '/v1/tokens/verify') return send(404, { error: 'not found' });
       let q: { node?: string; token?: string };
@@ -70,7 +80,13 @@ export async function startFakeAgent(): Promise<FakeAgent> {
       });
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  agent.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (opts.tcpApiKey !== undefined) {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    agent.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  } else {
+    const socket = join(mkdtempSync(join(tmpdir(), 'fake-agent-')), 'agent.sock');
+    await new Promise<void>((r) => server.listen(socket, r));
+    agent.url = `unix:${socket}`;
+  }
   return agent;
 }

@@ -1,4 +1,5 @@
 // The proxy between a websocket client and a real x11vnc on a real Xvfb, with a fake agent for tokens.
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +32,7 @@ beforeAll(async () => {
     },
   });
   proxy = await startProxy(
-    { port: 0, agentUrl: agent.url, limits: { reverifyIntervalSec: 0.2, maxPayloadBytes: 64 * 1024, maxSessionsPerNode: 3 } },
+    { port: 0, agentUrl: agent.url, limits: { reverifyIntervalSec: 0.2, maxPayloadBytes: 64 * 1024, maxSessionsPerNode: 3, failedTokenBurst: 100 } },
     { logger: pino({ level: 'info' }, sink) },
   );
 });
@@ -81,7 +82,10 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
     await bridge.close();
     for (let i = 0; i < 100 && proxy.sessionCount() > 0; i++) await new Promise((r) => setTimeout(r, 20));
     const end = logLines.find((l) => l.event === 'session-end' && l.node === NODE);
-    expect(end).toMatchObject({ node: NODE, source: '127.0.0.1', closeCode: 1000 });
+    // The audit line names the token by fingerprint (first 12 hex chars of its SHA-256), never by value.
+    const tokenId = createHash('sha256').update(token).digest('hex').slice(0, 12);
+    expect(end).toMatchObject({ node: NODE, source: '127.0.0.1', closeCode: 1000, tokenId });
+    expect(logLines.find((l) => l.event === 'session-start' && l.node === NODE)).toMatchObject({ tokenId });
     expect(end?.bytesToBrowser as number).toBeGreaterThan(320 * 240 * 4);
     expect(end?.bytesToConsole as number).toBeGreaterThan(12);
     expect(JSON.stringify(logLines)).not.toContain(token);

@@ -27,6 +27,27 @@ describe('ReadOnlyFilter', () => {
     expect(f.dropped).toBe(3);
   });
 
+  it('skips a ClientCutText of declared length 2^31 (extended form -2^31 too) without buffering it', () => {
+    for (const declared of [0x7fffffff, -0x80000000]) {
+      const f = new ReadOnlyFilter();
+      const head = Buffer.alloc(8);
+      head.writeUInt8(6, 0);
+      head.writeInt32BE(declared, 4);
+      expect(f.push(Buffer.concat([Buffer.from([1]), head]))).toEqual(Buffer.from([1]));
+      const heapBefore = process.memoryUsage().arrayBuffers;
+      const chunk = Buffer.alloc(1024 * 1024, 0x41);
+      for (let i = 0; i < 64; i++) expect(f.push(chunk)).toHaveLength(0); // 64 MiB of clipboard text, all skipped
+      expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(16 * 1024 * 1024);
+      expect((f as unknown as { pending: Buffer }).pending.length).toBe(0);
+      expect(f.dropped).toBe(1);
+    }
+    // Once the declared text has gone by, messages are parsed again.
+    const f = new ReadOnlyFilter();
+    const fbur = Buffer.from([3, 1, 0, 0, 0, 0, 0, 10, 0, 10]);
+    const out = f.push(Buffer.concat([Buffer.from([1, 6, 0, 0, 0, 0, 0, 0, 5]), Buffer.from('ab')]));
+    expect(Buffer.concat([out, f.push(Buffer.concat([Buffer.from('cde'), fbur]))])).toEqual(Buffer.concat([Buffer.from([1]), fbur]));
+  });
+
   it('refuses a message type it cannot size', () => {
     const f = new ReadOnlyFilter();
     expect(() => f.push(Buffer.from([1, 77, 0, 0]))).toThrow(/unknown client message type 77/);

@@ -115,6 +115,8 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
     // Ironic's URL form.
     const page = await openViewer(`/vnc_auto.html?path=${encodeURIComponent(`websockify?node=${NODE}&token=${token}`)}`);
     await untilState(page, 'connected');
+    // Once connected the token leaves the address bar (history.replaceState); the node stays.
+    expect(page.url()).toBe(`${proxy.url}/vnc_auto.html?node=${NODE}`);
     await expect.poll(() => canvasPixel(page, 600, 450), { timeout: 20_000 }).toEqual([0x33, 0x66, 0xcc]);
     await expect.poll(() => canvasPixel(page, 250, 130), { timeout: 20_000 }).toEqual([255, 255, 255]);
 
@@ -137,6 +139,10 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
     await page.screenshot({ path: join(SHOTS, 'viewer-connected.png') });
     expect((page as Page & { cspErrors?: string[] }).cspErrors).toEqual([]);
     expect(await page.isDisabled('#btn-cad')).toBe(false);
+    // A reload of the tab (token no longer in its address) connects again with the token kept for this tab.
+    await page.reload();
+    await untilState(page, 'connected');
+    expect(page.url()).not.toContain(token);
     firstViewer = page;
   });
 
