@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { encodePng } from '@bmc-console/common/rfb/png';
+import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import type { ConsoleResults, PooledStarts } from './console-results.js';
@@ -60,6 +61,8 @@ interface Starter {
 
 /** What the benchmark needs of @bmc-console/bmc-emulator (imported lazily: the part skips without it). */
 interface Emulator {
+  /** https://<host>:<port>, on this machine's interface address (consoles do not reach the host's loopback). */
+  url: string;
   port: number;
   /** The CA that signed its certificate (started with caDir). */
   caFile?: string;
@@ -132,7 +135,7 @@ async function loadStarter(): Promise<Starter> {
       // Secrets travel in podman's environment (`--env NAME` without a value), never argv.
       const env = { ...process.env, APP_INFO: JSON.stringify(appInfo), VNC_PASSWORD: vncPassword };
       const run = await podman(
-        ['run', '--detach', '--rm', '--init', '--name', name, '--label', 'io.bmc-console.agent=bmc-bench', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns:allow_host_loopback=true',
+        ['run', '--detach', '--rm', '--init', '--name', name, '--label', 'io.bmc-console.agent=bmc-bench', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns',
           '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never',
           '--env', 'APP=redfish-graphical', '--env', 'APP_INFO', '--env', 'READ_ONLY=False', '--env', 'VNC_PASSWORD', IMAGE],
         env,
@@ -275,13 +278,13 @@ async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, co
       const node = `bench-pool-${trust}-${i}`;
       log(`console start from the pool (${trust}) ${i}/${runs}`);
       const caDir = trust === 'ca-bundle' ? mkdtempSync(join(tmpdir(), 'bench-pool-ca-')) : undefined;
-      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node, ...(caDir ? { caDir } : {}) });
+      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: hostAddress(), port: 0, node, ...(caDir ? { caDir } : {}) });
       let started = false;
       try {
         await pool.warm();
         await sleep(POOL_SETTLE_MS);
         const vncPassword = randomBytes(4).toString('hex');
-        const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile ?? false, node_uuid: node };
+        const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: emu.caFile ?? false, node_uuid: node };
         const t0 = Date.now();
         const endpoint = await pool.start(node, appInfo, vncPassword);
         started = true;
@@ -385,7 +388,7 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const colour = kvmMarkerColor(PROFILE);
   const starter = await loadStarter();
   const waitedSec = await waitForQuiet(quick ? 60_000 : 300_000);
-  const results: ConsoleResults = { loadAverage: { start: round(loadavg()[0]!, 1), end: 0, waitedSec }, provider: starter.name, image: IMAGE, emulator: `bmc-emulator profile ${PROFILE} on 127.0.0.1 (10.0.2.2 from the container)`, notes: [] };
+  const results: ConsoleResults = { loadAverage: { start: round(loadavg()[0]!, 1), end: 0, waitedSec }, provider: starter.name, image: IMAGE, emulator: `bmc-emulator profile ${PROFILE} on this machine's interface address (${hostAddress()})`, notes: [] };
   const imageId = await podman(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
   if (imageId.code === 0) results.image = `${IMAGE} (${imageId.stdout.trim().slice(0, 12)})`;
   const runs = quick ? 3 : 10;
@@ -396,9 +399,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const holders: RfbClient[] = [];
 
   const startOne = async (node: string): Promise<{ live: Live; t0: number; tGreeting: number }> => {
-    const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: '127.0.0.1', port: 0, node });
+    const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: hostAddress(), port: 0, node });
     const vncPassword = randomBytes(4).toString('hex'); // VNC auth uses at most 8 characters
-    const appInfo = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+    const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
     const t0 = Date.now();
     try {
       const endpoint = await starter.start(node, appInfo, vncPassword);

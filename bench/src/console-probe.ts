@@ -32,13 +32,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
 /** The podman provider's `podman run` flags (host-agent/src/providers/podman.ts defaults), without name and port. */
-const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
+const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
 
 /** The probed console's container and those of --load-consoles, by name (a signal handler removes them by these). */
 const probeContainer = `s2a-probe-${process.pid}`;
@@ -63,13 +64,14 @@ function freePort(): Promise<number> {
 /**
  * True when the X screen's top-left shows the marker colour (a 16x16 crop inside the 80x80 marker). `netnsOf`: the
  * pid of a process in a console container, whose Xvfb is then reached from the host through its network namespace
- * (Xvfb listens on an abstract socket, which belongs to the namespace; the image has no X tools).
+ * (Xvfb listens on an abstract socket, which belongs to the namespace; the image has no X tools). `xauthority`: the
+ * supervisor's cookie file, without which Xvfb refuses the grab.
  */
-function xShowsMarker(display: string, c: { r: number; g: number; b: number }, netnsOf?: number): Promise<boolean> {
+function xShowsMarker(display: string, c: { r: number; g: number; b: number }, xauthority: string, netnsOf?: number): Promise<boolean> {
   const grab = ['import', '-display', display, '-window', 'root', '-crop', '16x16+20+20', '-depth', '8', 'rgba:-'];
   const [cmd, ...args] = netnsOf ? ['nsenter', '-t', String(netnsOf), '-n', ...grab] : grab;
   return new Promise((resolve) => {
-    execFile(cmd!, args, { encoding: 'buffer', maxBuffer: 1 << 20 }, (err, out) => {
+    execFile(cmd!, args, { encoding: 'buffer', maxBuffer: 1 << 20, env: { ...process.env, XAUTHORITY: xauthority } }, (err, out) => {
       resolve(!err && showsMarker(out, c, 100));
     });
   });
@@ -100,12 +102,12 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
   const clients: RfbClient[] = [];
   const askers: ReturnType<typeof keepAsking>[] = [];
   for (let i = 0; i < count; i++) {
-    const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: `load-${i}` });
+    const emu = await startEmulator({ vendor: 'idrac9', host: hostAddress(), port: 0, node: `load-${i}` });
     emus.push(emu);
     const port = await freePort();
     const name = loadContainer(i);
     names.push(name);
-    const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
+    const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
     await new Promise<void>((resolve, reject) => execFile('podman', ['run', ...RUN_FLAGS, '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...podmanEnv, ...env } }, (err) => (err ? reject(err) : resolve())));
     await waitForRfbGreeting('127.0.0.1', port, 120_000);
     for (let v = 0; v < viewers; v++) {
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
     });
   }
   const load = await startLoadConsoles(loadConsoles, viewersPer, image);
-  const emu = await startEmulator({ vendor: 'idrac9', host: '127.0.0.1', port: 0, node: 'probe' });
+  const emu = await startEmulator({ vendor: 'idrac9', host: hostAddress(), port: 0, node: 'probe' });
   const colour = kvmMarkerColor('idrac9');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'console-probe-'));
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
   const rel = (t: number): string => ((t - t0) / 1000).toFixed(2).padStart(6);
   const events: [number, string][] = [];
   const note = (what: string, t = Date.now()): void => void events.push([t, what]);
-  const appInfo = { address: container ? `https://10.0.2.2:${emu.port}` : emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: 'probe' };
+  const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: 'probe' };
   const env: Record<string, string> = { APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo), ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}), ...extraEnv };
   const name = probeContainer;
 
@@ -265,11 +267,11 @@ async function main(): Promise<void> {
       }
     }
   });
-  const display = async (): Promise<string> => {
+  const display = async (): Promise<{ display: string; xauthority: string }> => {
     for (;;) {
       try {
-        const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { display?: string };
-        if (s.display) return s.display;
+        const s = JSON.parse(readFileSync(stateFile, 'utf8')) as { display?: string; xauthority?: string };
+        if (s.display && s.xauthority) return { display: s.display, xauthority: s.xauthority };
       } catch {
         // not written yet
       }
@@ -279,7 +281,7 @@ async function main(): Promise<void> {
   const watchX = async (from: number): Promise<void> => {
     if (container) return;
     const d = await display();
-    while (!(await xShowsMarker(d, colour))) await sleep(10);
+    while (!(await xShowsMarker(d.display, colour, d.xauthority))) await sleep(10);
     note(`X screen shows the KVM marker (${Date.now() - from} ms after the watch began)`);
   };
   const watchVnc = async (label: string, greet = true): Promise<void> => {
@@ -350,8 +352,9 @@ async function main(): Promise<void> {
       // In the container the X screen is grabbed for the returning viewer only: grabs from the start would load the
       // cold start they time.
       const netnsOf = container ? Number(await podman(['inspect', '--format', '{{.State.Pid}}', name])) : undefined;
-      const d = container ? ':0' : await display(); // a container's Xvfb is the first display of its namespace
-      await Promise.all([watchVnc('returning viewer', false), (async () => { await sleep(50); while (!(await xShowsMarker(d, colour, netnsOf))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
+      // A container's Xvfb is the first display of its namespace; its cookie is read through the container's root.
+      const d = container ? { display: ':0', xauthority: `/proc/${netnsOf}/root${(await podman(['exec', name, 'sh', '-c', 'ls /tmp/bmc-console-*/Xauthority'])).trim().split('\n')[0]}` } : await display();
+      await Promise.all([watchVnc('returning viewer', false), (async () => { await sleep(50); while (!(await xShowsMarker(d.display, colour, d.xauthority, netnsOf))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
       note(`returning viewer: ${(Date.now() - t1) / 1000} s`);
     }
   } finally {

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '@bmc-console/common/log';
 import { startEmulator, type EmulatorOptions } from './emulator.js';
+import { hostAddresses } from './host-address.js';
+import { GUESSED_PORTS } from './hostile.js';
 import { kvmMarkerColor } from './marker.js';
 import { FEATURES, PROFILE_NAMES, getProfile, isFeature, type Feature, type ProfileName } from './profiles.js';
+import emulatorPackage from '../package.json' with { type: 'json' };
 
 const USAGE = `usage: bmc-emulator --vendor <profile> [--listen 127.0.0.1:<port>] [options]
 
@@ -12,7 +15,8 @@ variable BMC_EMULATOR_PASSWORD sets it (never pass secrets in argv).
 
   --vendor P            ${PROFILE_NAMES.join(', ')}
   --fixture DIR         serve captured Redfish JSON from DIR (root.json, Managers.json, ...) instead of the profile's
-  --listen HOST:PORT    default 127.0.0.1:0 (free port)
+  --listen HOST:PORT    default 127.0.0.1:0 (free port); consoles need one of this machine's interface addresses
+                        (they do not reach the host's loopback)
   --cert FILE --key FILE  TLS certificate and key (default: self-signed)
   --ca-dir DIR          generate a CA in DIR (ca.pem) and a server certificate signed by it
   --node NAME           node name on the KVM screen (default node-1)
@@ -26,6 +30,13 @@ variable BMC_EMULATOR_PASSWORD sets it (never pass secrets in argv).
   --kvm-busy            the console is held by someone else
   --no-primary          switch off the profile's primary console launch path (the fallback must work)
   --disable F / --enable F  switch a behaviour: ${FEATURES.join(', ')}
+  --hostile             every HTML page also tries to reach the host agent, the proxy, other consoles, local files,
+                        popups, downloads and DevTools from the console's browser, and reports each outcome
+                        (state: GET controlUrl/__emulator/state, field "hostile")
+  --hostile-host H      an address to aim at (repeatable; default 127.0.0.1, 10.0.2.2 and this machine's addresses)
+  --hostile-port N      a real port to aim at (repeatable; added to ${GUESSED_PORTS.join(', ')})
+  --hostile-node N      node name in the URLs it tries (repeatable; default --node)
+  --version             print the version and exit
 `;
 
 function fail(msg: string): never {
@@ -53,6 +64,8 @@ export function parseCli(argv: string[]): EmulatorOptions {
         fault: { type: 'string', multiple: true }, 'session-timeout': { type: 'string' }, slow: { type: 'string' },
         'fail-path': { type: 'string', multiple: true }, down: { type: 'boolean' }, 'kvm-busy': { type: 'boolean' },
         'no-primary': { type: 'boolean' }, disable: { type: 'string', multiple: true }, enable: { type: 'string', multiple: true },
+        hostile: { type: 'boolean' }, 'hostile-host': { type: 'string', multiple: true }, 'hostile-port': { type: 'string', multiple: true },
+        'hostile-node': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -96,6 +109,12 @@ export function parseCli(argv: string[]): EmulatorOptions {
   if (v['fail-path']) faults.failPaths = v['fail-path'];
   if ((v.cert === undefined) !== (v.key === undefined)) fail(v.cert === undefined ? '--cert: required with --key' : '--key: required with --cert');
   const rpPort = int('rp-port', v['rp-port'], 0);
+  const hostileFlags = v['hostile-host'] ?? v['hostile-port'] ?? v['hostile-node'];
+  if (hostileFlags && !v.hostile) fail('--hostile-host, --hostile-port and --hostile-node need --hostile');
+  const hostilePorts = (v['hostile-port'] ?? []).map((p) => {
+    const n = int('hostile-port', p, 1)!;
+    return n > 65535 ? fail(`--hostile-port: expected a port from 1 to 65535, got "${p}"`) : n;
+  });
   return {
     ...(v.vendor ? { vendor: v.vendor as ProfileName } : {}),
     ...(v.fixture ? { fixture: v.fixture } : {}),
@@ -110,10 +129,15 @@ export function parseCli(argv: string[]): EmulatorOptions {
     disable: features('disable', v.disable),
     enable: features('enable', v.enable),
     noPrimary: v['no-primary'] ?? false,
+    ...(v.hostile ? { hostile: { hosts: v['hostile-host'] ?? ['127.0.0.1', '10.0.2.2', ...hostAddresses({ ipv6: true })], ports: hostilePorts, ...(v['hostile-node'] ? { nodes: v['hostile-node'] } : {}) } } : {}),
   };
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--version')) {
+    process.stdout.write(`${emulatorPackage.version}\n`);
+    return 0;
+  }
   let opts: EmulatorOptions;
   try {
     opts = parseCli(argv);

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '@bmc-console/common/log';
 import type { Ctx, UpgradeDecision, UpgradeReq, WebUi } from './context.js';
 import { defaultFaults, applyRequestFaults, mergeFaults, type Faults } from './faults.js';
 import { loadFixture } from './fixture.js';
+import { createHostile, type HostileOptions, type HostileSnapshot } from './hostile.js';
 import { normalisePath, parseCookies, readRequest, sendJson, type Req, type Res } from './http.js';
 import { runKvmSocket } from './kvm.js';
 import { getProfile, isFeature, type Feature, type Profile, type ProfileName } from './profiles.js';
@@ -38,6 +39,8 @@ export interface EmulatorOptions {
   enable?: Feature[];
   /** Turn off the profile's primary console launch path so the fallback runs. */
   noPrimary?: boolean;
+  /** Hostile mode: every HTML page also tries to reach these addresses and ports from the console (src/hostile.ts). */
+  hostile?: HostileOptions;
   logger?: Logger;
 }
 
@@ -54,10 +57,14 @@ export interface EmulatorStateSnapshot {
   clicks: { x: number; y: number }[];
   logouts: { kind: string; how: string; at: number }[];
   logins: { ok: number; failed: number };
+  /** Launch path of every console that got video, in order (profile.launch names the primary and fallback). */
+  launches: string[];
   expiredSessions: number;
   down: boolean;
   faults: Faults;
   features: Feature[];
+  /** Hostile mode only: what the pages tried and how each attempt ended. */
+  hostile?: HostileSnapshot;
 }
 
 export interface RunningEmulator {
@@ -108,8 +115,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   if (opts.certFile || opts.keyFile) {
     if (!opts.certFile || !opts.keyFile) throw new Error('cert/key: give both --cert and --key');
     tls = fileTls(opts.certFile, opts.keyFile);
-  } else if (opts.caDir) tls = await caSignedTls(opts.caDir, 'bmc-emulator');
-  else tls = await selfSignedTls(`${profile.name}.bmc-emulator`);
+  } else if (opts.caDir) tls = await caSignedTls(opts.caDir, 'bmc-emulator', [host]);
+  else tls = await selfSignedTls(`${profile.name}.bmc-emulator`, [host]);
 
   let mainPort = 0;
   let rpPortNo: number | undefined;
@@ -126,13 +133,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     },
   };
   const ui: WebUi = createWebUi(ctx);
+  const hostile = opts.hostile ? createHostile(opts.hostile, ctx.node) : undefined;
 
   const snapshot = (): EmulatorStateSnapshot => ({
     profile: profile.name, family: profile.family,
     liveKvmSessions: state.liveKvm(), sharedKvmSessions: state.kvm.size - state.liveKvm(), maxKvmSessions: profile.maxKvmSessions,
     redfishSessions: state.count('redfish'), webSessions: state.count('web'),
-    typed: state.typed, keys: [...state.keys], clicks: [...state.clicks], logouts: [...state.logouts], logins: { ...state.logins },
+    typed: state.typed, keys: [...state.keys], clicks: [...state.clicks], logouts: [...state.logouts], logins: { ...state.logins }, launches: [...state.launches],
     expiredSessions: state.expired, down: faults.down, faults: { ...faults, failPaths: [...faults.failPaths] }, features: [...features],
+    ...(hostile ? { hostile: hostile.snapshot() } : {}),
   });
 
   const sockets = new Set<Duplex>();
@@ -180,6 +189,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       res.once('finish', () => log.debug({ method: req.method, path: req.path, status: res.statusCode }, 'request'));
       if (emulatorRoute(req, res)) return;
       if (await applyRequestFaults(faults, req, res)) return;
+      if (hostile?.route(req, res)) return;
+      hostile?.inject(res);
       if (await ui.handle(req, res)) return;
       if (await handleRedfish(ctx, ui, req, res, fixture)) return;
       sendJson(res, 404, { error: `no such page: ${req.path}` });
@@ -229,7 +240,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let rpServer: HttpsServer | undefined;
   if (profile.family === 'xcc') {
     // The XCC viewer's socket lives on its own TLS port with its own certificate (default 3900 on real XCCs).
-    const rpTls = opts.caDir ? await caSignedTls(opts.caDir, 'bmc-emulator-rp') : await selfSignedTls(`${profile.name}-rp.bmc-emulator`);
+    const rpTls = opts.caDir ? await caSignedTls(opts.caDir, 'bmc-emulator-rp', [host]) : await selfSignedTls(`${profile.name}-rp.bmc-emulator`, [host]);
     rpServer = createHttpsServer({ cert: rpTls.cert, key: rpTls.key }, (rq, rs) => {
       // Visiting the viewer origin once is how a user accepts its certificate.
       if (faults.down) return void rs.destroy();

@@ -4,13 +4,14 @@
  * else a stub image answering the RFB greeting (see support/console-image.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureFrame, RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
@@ -42,9 +43,10 @@ function containerEnv(name: string): Record<string, string> {
   return Object.fromEntries(text.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
+/** As the console's user (uid 1000): the stub image runs as root, which holds no DAC_OVERRIDE in a console. */
 function containerFile(name: string, file: string): string {
-  const r = spawnSync('podman', ['exec', name, 'cat', file], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout : execFileSync('podman', ['exec', name, 'node', '-e', `process.stdout.write(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`], { encoding: 'utf8' });
+  const r = spawnSync('podman', ['exec', '--user', '1000', name, 'cat', file], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout : execFileSync('podman', ['exec', '--user', '1000', name, 'node', '-e', `process.stdout.write(require('fs').readFileSync(${JSON.stringify(file)}, 'utf8'))`], { encoding: 'utf8' });
 }
 
 function allCmdlines(): string {
@@ -83,6 +85,35 @@ async function waitForKvm(at: { host: string; port: number }, password: string):
     }
   } finally {
     client.close();
+  }
+}
+
+/**
+ * The console's processes seen from the host (`podman top … hpid args`): the user namespaces of Chromium's browser
+ * process and of its renderer (different when the namespace sandbox works), and every process's effective
+ * capabilities and no_new_privs flag (distinct values). Waits up to 60 s for the renderer.
+ */
+async function chromiumSandboxOf(name: string): Promise<{ browserUserNs: string; rendererUserNs: string; capEff: bigint[]; noNewPrivs: string[] }> {
+  for (let i = 0; ; i++) {
+    const rows = execFileSync('podman', ['top', name, 'hpid', 'args'], { encoding: 'utf8' }).split('\n').slice(1).filter(Boolean).map((l) => {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+      return { hpid: m?.[1] ?? '', args: m?.[2] ?? '' };
+    });
+    const browser = rows.find((r) => /chromium\/chromium /.test(r.args) && !r.args.includes('--type='));
+    const renderer = rows.find((r) => r.args.includes('--type=renderer'));
+    if (browser && renderer) {
+      const status = (pid: string, key: string) => /^(\S+):\s*(\S+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${key}:`)) ?? '')?.[2] ?? '';
+      // Chromium's own sandboxed processes hold capabilities inside their user namespace, which grant nothing outside it.
+      const outside = rows.filter((r) => !/--type=(zygote|renderer|utility|gpu-process)/.test(r.args));
+      return {
+        browserUserNs: readlinkSync(`/proc/${browser.hpid}/ns/user`),
+        rendererUserNs: readlinkSync(`/proc/${renderer.hpid}/ns/user`),
+        capEff: [...new Set(outside.map((r) => BigInt(`0x${status(r.hpid, 'CapEff')}`)))],
+        noNewPrivs: [...new Set(rows.map((r) => status(r.hpid, 'NoNewPrivs')))],
+      };
+    }
+    if (i >= 120) throw new Error(`no Chromium browser and renderer in ${name}:\n${rows.map((r) => r.args.slice(0, 100)).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -126,6 +157,11 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       const frame = await captureFrame({ host: started.host, port: started.port, password: v.target.vncPassword!, timeoutMs: 60_000 });
       expect(frame.width * frame.height).toBeGreaterThan(0);
       await expect(captureFrame({ host: started.host, port: started.port, password: 'wrong!!1', timeoutMs: 60_000 })).rejects.toThrow();
+      // Hardened (no capability, no new privileges), and Chromium's sandbox still works under it.
+      const sandbox = await chromiumSandboxOf(name);
+      expect(sandbox.rendererUserNs, 'a renderer in its own user namespace').not.toBe(sandbox.browserUserNs);
+      expect(sandbox.capEff).toEqual([0n]);
+      expect(sandbox.noNewPrivs).toEqual(['1']);
     }
     // ...and appear in no process's argv (podman, conmon, slirp4netns, the container's processes).
     const cmdlines = allCmdlines();
@@ -134,7 +170,10 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const provider = new PodmanProvider({ config: agent.config, log: agent.log });
     const { args } = provider.runArgs({ node, app: 'redfish-graphical', appInfo: info, readOnly: false, vncPassword: v.target.vncPassword! });
     expect(args.join(' ')).not.toContain(NASTY_PASSWORD.slice(0, 4));
-    expect(args).toEqual(expect.arrayContaining(['--init', '--rm', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns:allow_host_loopback=true', '--shm-size', '512m']));
+    for (const cap of ['SETUID', 'SETGID', 'DAC_OVERRIDE', 'NET_RAW']) expect(args.join(' ')).toContain(`--cap-drop ${cap}`);
+    expect(args.join(' ')).not.toMatch(/cap-drop (ALL|SYS_CHROOT)/); // Chromium's sandbox needs chroot (container-security.ts)
+    expect(args).toEqual(expect.arrayContaining(['--security-opt', 'no-new-privileges']));
+    expect(args).toEqual(expect.arrayContaining(['--init', '--rm', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns', '--shm-size', '512m']));
     const labels = execFileSync('podman', ['inspect', name, '--format', '{{json .Config.Labels}}'], { encoding: 'utf8' });
     expect(JSON.parse(labels)).toMatchObject({ 'io.bmc-console.node': node, 'io.bmc-console.agent': agent.config.agent_host });
 
@@ -197,7 +236,8 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
   });
 
   it.skipIf(!('real' in image && image.real))('pool (container_pool_size 1): a start takes a warm console and gives it the node on stdin; the emulated iDRAC shows; stop-all drains the pool', async () => {
-    const emu = await startEmulator({ vendor: 'idrac9' });
+    // Consoles do not reach the host's loopback: the emulator listens on this machine's interface address.
+    const emu = await startEmulator({ vendor: 'idrac9', host: hostAddress() });
     const agent = await podmanAgent({ container_pool_size: 1, kvm_release_after: 60 });
     const host = agent.config.agent_host;
     const pooledNames = () => running(`io.bmc-console.pool=${host}`).filter((n) => n.startsWith(POOL_NAME_PREFIX));
@@ -210,7 +250,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       // Warm: the console shows its "waiting" page.
       for (let i = 0; i < 600 && !execFileSync('podman', ['logs', pooled!], { encoding: 'utf8' }).includes('waiting to be assigned a node'); i++) await new Promise((r) => setTimeout(r, 200));
 
-      const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+      const info = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
       const started = await agent.start({ node, appInfo: info });
       // The pooled container became the node's console: renamed, nothing else started.
       expect(pooledNames()).toEqual([]);
@@ -241,7 +281,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
 
   it.skipIf(!('real' in image && image.real))('pool, resident agent (serve): the claim is opened ahead; a node whose verify_ca names a CA bundle file gets the pooled console and keeps its browser; the bundle travels in the assignment', async () => {
     const caDir = mkdtempSync(join(tmpdir(), 'pool-ca-'));
-    const emu = await startEmulator({ vendor: 'idrac9', caDir });
+    const emu = await startEmulator({ vendor: 'idrac9', caDir, host: hostAddress() });
     const agent = await podmanAgent({ container_pool_size: 1 });
     const host = agent.config.agent_host;
     const node = `pod-${process.pid}-poolca`;
@@ -258,7 +298,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       expect(pooled).toBeDefined();
       // The claim is open: one `podman exec … bmc-console assign` waits in the pooled console for its stdin.
       expect(await execSessionsSettled(pooled!, '1')).toBe('1');
-      const info = { address: `https://10.0.2.2:${emu.port}`, username: emu.username, password: emu.password, verify_ca: emu.caFile!, node_uuid: node };
+      const info = { address: emu.url, username: emu.username, password: emu.password, verify_ca: emu.caFile!, node_uuid: node };
       const started = await agent.start({ node, appInfo: info });
       // The pooled console became the node's: no CA file was mounted (it could not be), the bundle is inside.
       expect(running(`io.bmc-console.agent=${host}`)).toEqual([`bmc-console-${node}`]);

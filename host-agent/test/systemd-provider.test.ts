@@ -1,11 +1,13 @@
 /**
  * The systemd (Quadlet) provider with a FAKE systemctl that records its calls (a real `systemd --user` needs
  * /run/systemd/system, which would make every other tool on this shared machine believe systemd is PID 1, so it is
- * not used here) and a fake `podman port`. The generated .container files are validated by the real Quadlet from
- * Debian trixie (`quadlet -dryrun`, fetched by setup-quadlet.sh), and the environment file is read by real podman.
+ * not used here) and a fake podman (`port`, and `secret create`/`rm` keeping the values in files). The generated
+ * .container files are validated by the real Quadlet from Debian trixie (`quadlet -dryrun`, fetched by
+ * setup-quadlet.sh; each such test reports itself skipped, with the reason, when it cannot be had), and real podman
+ * mounts the secrets with Quadlet's flags.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,9 @@ import { consoleImage } from './support/console-image.js';
 
 const setup = spawnSync('bash', [join(import.meta.dirname, 'setup-quadlet.sh')], { encoding: 'utf8' });
 const quadlet = setup.status === 0 ? setup.stdout.trim() : undefined;
-if (!quadlet) console.warn(`quadlet -dryrun checks skipped: ${setup.stderr.trim() || 'setup-quadlet.sh failed'}`);
+/** Why the quadlet checks are skipped (each says so in the report, none passes without the binary). */
+const quadletMissing = setup.stderr.trim().split('\n').filter((l) => l.startsWith('setup-quadlet:')).join('; ') || setup.stderr.trim().split('\n').at(-1) || 'setup-quadlet.sh failed';
+if (!quadlet) console.warn(`quadlet -dryrun checks skipped: ${quadletMissing}`);
 
 function dryrun(unitDir: string): { code: number; out: string; err: string } {
   const r = spawnSync(quadlet!, ['-dryrun', '-user'], { encoding: 'utf8', env: { ...process.env, QUADLET_UNIT_DIRS: unitDir } });
@@ -38,7 +42,8 @@ describe('quadlet unit writer', () => {
     expect(() => escapeQuadletValue('Image', 'a b')).toThrow(/without spaces/);
   });
 
-  it.skipIf(!quadlet)('round-trips a tricky value through the real quadlet -dryrun', () => {
+  it('round-trips a tricky value through the real quadlet -dryrun', (ctx) => {
+    if (!quadlet) ctx.skip(`quadlet is not available: ${quadletMissing}`);
     const dir = mkdtempSync(join(tmpdir(), 'quadlet-rt-'));
     writeFileSync(join(dir, 'rt.container'), renderQuadletUnit('round trip', [['Container', [['Image', 'localhost/x:latest'], ['Environment', `X=${tricky}`], ['Label', `l=${tricky}`]]]]));
     const r = dryrun(dir);
@@ -54,6 +59,10 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
   let server: Server;
   let agent: ConsoleAgent;
   const log = () => readFileSync(join(dir, 'systemctl.log'), 'utf8');
+  const podmanLog = () => readFileSync(join(dir, 'podman.log'), 'utf8');
+  /** What the fake podman stored for a secret: the value it read from its environment. */
+  const secretValue = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8');
+  const secretsLeft = () => (existsSync(join(dir, 'secrets')) ? readdirSync(join(dir, 'secrets')) : []);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'agent-systemd-'));
@@ -61,7 +70,25 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     writeFileSync(join(dir, 'fake-systemctl'), `#!/bin/bash\nprintf '%s\\n' "$*" >> ${dir}/systemctl.log\n[ "$2" = is-active ] && echo active\nexit 0\n`);
-    writeFileSync(join(dir, 'fake-podman'), `#!/bin/bash\n[ "$1" = port ] && { echo "[::1]:${port}"; echo "127.0.0.1:${port}"; exit 0; }\nexit 1\n`);
+    // podman secret create --env ... NAME VAR: stores $VAR's value under NAME ("in use" when it exists); rm removes it.
+    writeFileSync(
+      join(dir, 'fake-podman'),
+      `#!/bin/bash
+printf '%s\\n' "$*" >> ${dir}/podman.log
+mkdir -p ${dir}/secrets
+if [ "$1 $2" = "secret create" ]; then
+  name="\${@: -2:1}"; var="\${@: -1}"
+  [ -e "${dir}/secrets/$name" ] && { echo "Error: $name: secret name in use" >&2; exit 125; }
+  printf '%s' "\${!var}" > "${dir}/secrets/$name"; exit 0
+fi
+if [ "$1 $2" = "secret rm" ]; then
+  [ -e "${dir}/secrets/$3" ] || { echo "Error: no secret with name or id \\"$3\\": no such secret" >&2; exit 1; }
+  rm -f "${dir}/secrets/$3"; exit 0
+fi
+[ "$1" = port ] && { echo "[::1]:${port}"; echo "127.0.0.1:${port}"; exit 0; }
+exit 1
+`,
+    );
     chmodSync(join(dir, 'fake-systemctl'), 0o755);
     chmodSync(join(dir, 'fake-podman'), 0o755);
     ({ agent } = await makeAgent({
@@ -73,65 +100,123 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it('writes a valid .container without secrets, a 0600 env file, and starts the unit with systemctl --user', async () => {
+  it('creates the podman secrets first, writes a valid .container that only names them, starts the unit; stop removes both', async () => {
     const node = '5b8e6d3c-aaaa-4bbb-8ccc-0123456789ab';
+    const name = `bmc-console-${node}`;
     const info = appInfo();
     const started = await agent.start({ node, appInfo: info });
     expect(started).toMatchObject({ host: '127.0.0.1', port: (server.address() as { port: number }).port });
     expect(log()).toBe(`--user daemon-reload\n--user start bmc-console-${node}.service\n`);
-
-    const unitPath = join(dir, 'units', `bmc-console-${node}.container`);
-    const envPath = join(agent.config.state_dir, 'env', `bmc-console-${node}.env`);
-    const unit = readFileSync(unitPath, 'utf8');
     const v = await agent.verify(node, tokenOf(started.url));
     if (!v.ok) throw new Error(v.reason);
-    for (const secret of ['Ä€🔑', v.target.vncPassword!, 'password']) expect(unit).not.toContain(secret);
+
+    // The secrets went in through podman's environment, never its argv, before the unit started.
+    expect(JSON.parse(secretValue(`${name}-app-info`))).toEqual(info);
+    expect(secretValue(`${name}-vnc-password`)).toBe(v.target.vncPassword);
+    const calls = podmanLog().split('\n').filter(Boolean);
+    expect(calls.filter((c) => c.startsWith('secret create')).sort()).toEqual([
+      `secret create --env --label io.bmc-console.agent=${agent.config.agent_host} ${name}-app-info BMC_CONSOLE_SECRET_VALUE`,
+      `secret create --env --label io.bmc-console.agent=${agent.config.agent_host} ${name}-vnc-password BMC_CONSOLE_SECRET_VALUE`,
+    ]);
+    for (const secret of ['Ä€🔑', v.target.vncPassword!]) expect(podmanLog()).not.toContain(secret);
+
+    const unitPath = join(dir, 'units', `${name}.container`);
+    const unit = readFileSync(unitPath, 'utf8');
+    for (const secret of ['Ä€🔑', v.target.vncPassword!, '"password"', 'APP_INFO=']) expect(unit).not.toContain(secret);
     expect(unit).not.toContain('[Install]');
-    expect(unit).toContain(`EnvironmentFile=${envPath}`);
-    expect(statSync(envPath).mode & 0o777).toBe(0o600);
-    const envLines = readFileSync(envPath, 'utf8').split('\n').filter(Boolean);
-    expect(envLines.map((l) => l.slice(0, l.indexOf('=')))).toEqual(['APP_INFO', 'VNC_PASSWORD']);
-    expect(JSON.parse(envLines[0]!.slice('APP_INFO='.length))).toEqual(info);
-
-    if (quadlet) {
-      const r = dryrun(join(dir, 'units'));
-      expect(r.code, r.err).toBe(0);
-      for (const secret of ['Ä€🔑', v.target.vncPassword!]) expect(r.out).not.toContain(secret);
-      const argv = execStartOf(r.out);
-      expect(argv.slice(0, 2)).toEqual(['/usr/bin/podman', 'run']);
-      expect(argv).toEqual(expect.arrayContaining(['--env-file', envPath, '--init', '--publish', '127.0.0.1::5900', '--env', 'APP=redfish-graphical', '--label', `io.bmc-console.node=${node}`, '--network', 'slirp4netns:allow_host_loopback=true']));
-      expect(argv.at(-1)).toBe('localhost/bmc-console:latest');
-      expect(r.out).not.toMatch(/WantedBy/);
-    }
-
-    // podman reads the env file literally: the password arrives unchanged.
-    const img = consoleImage();
-    if ('image' in img) {
-      const out = execFileSync('podman', ['run', '--rm', '--env-file', envPath, '--network', 'none', img.image, 'node', '-e', 'process.stdout.write(process.env.APP_INFO)'], { encoding: 'utf8' });
-      expect(JSON.parse(out)).toEqual(info);
-    }
+    expect(unit).not.toContain('EnvironmentFile');
+    expect(unit).toContain(`\nSecret=${name}-app-info,type=mount,target=app-info,uid=1000,gid=1000,mode=0400\n`);
+    expect(unit).toContain(`\nSecret=${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400\n`);
+    expect(unit).toContain('\nEnvironment=APP_INFO_FILE=/run/secrets/app-info\n');
+    expect(unit).toContain('\nEnvironment=VNC_PASSWORD_FILE=/run/secrets/vnc-password\n');
+    expect(unit).toContain('\nNoNewPrivileges=true\n');
+    expect(unit).toContain('\nDropCapability=SETUID\n');
+    expect(unit).not.toMatch(/DropCapability=SYS_CHROOT/);
+    expect(existsSync(join(agent.config.state_dir, 'env'))).toBe(false);
 
     await agent.stop(node);
     expect(log().split('\n').slice(2, 4)).toEqual([`--user stop bmc-console-${node}.service`, '--user daemon-reload']);
-    expect(existsSync(unitPath) || existsSync(envPath)).toBe(false);
+    expect(existsSync(unitPath)).toBe(false);
+    expect(secretsLeft()).toEqual([]);
   });
 
-  it('mounts a verify_ca file read-only (Volume=) and points APP_INFO at it', async () => {
+  it('replaces secrets left by an earlier run, stopping that run\'s unit first', async () => {
+    const node = 'sd-stale';
+    const name = `bmc-console-${node}`;
+    mkdirSync(join(dir, 'secrets'), { recursive: true });
+    writeFileSync(join(dir, 'secrets', `${name}-app-info`), '{"stale":true}');
+    writeFileSync(join(dir, 'systemctl.log'), '');
+    await agent.start({ node, appInfo: appInfo() });
+    expect(JSON.parse(secretValue(`${name}-app-info`))).toEqual(appInfo());
+    expect(log().split('\n')[0]).toBe(`--user stop ${name}.service`);
+    await agent.stop(node);
+    expect(secretsLeft()).toEqual([]);
+  });
+
+  it('quadlet -dryrun turns the unit into podman run with the secrets mounted, no capability but SYS_CHROOT and no new privileges; real podman reads the files', async (ctx) => {
+    if (!quadlet) ctx.skip(`quadlet is not available: ${quadletMissing}`);
+    const node = 'sd-dry';
+    const info = appInfo();
+    const started = await agent.start({ node, appInfo: info });
+    try {
+      await dryrunChecks(node, info, await agent.verify(node, tokenOf(started.url)));
+    } finally {
+      await agent.stop(node);
+    }
+  });
+
+  async function dryrunChecks(node: string, info: ReturnType<typeof appInfo>, v: Awaited<ReturnType<ConsoleAgent['verify']>>): Promise<void> {
+    const name = `bmc-console-${node}`;
+    if (!v.ok) throw new Error(v.reason);
+    const r = dryrun(join(dir, 'units'));
+    expect(r.code, r.err).toBe(0);
+    for (const secret of ['Ä€🔑', v.target.vncPassword!]) expect(r.out).not.toContain(secret);
+    const service = r.out.split(/^---/m).find((part) => part.startsWith(`${name}.service`)) ?? '';
+    const argv = execStartOf(service);
+    expect(argv.slice(0, 2)).toEqual(['/usr/bin/podman', 'run']);
+    expect(argv).toEqual(expect.arrayContaining(['--init', '--publish', '127.0.0.1::5900', '--env', 'APP=redfish-graphical', '--label', `io.bmc-console.node=${node}`, '--network', agent.config.container_network]));
+    expect(argv).toEqual(expect.arrayContaining(['--secret', `${name}-app-info,type=mount,target=app-info,uid=1000,gid=1000,mode=0400`, '--env', 'APP_INFO_FILE=/run/secrets/app-info']));
+    expect(argv).toEqual(expect.arrayContaining(['--secret', `${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400`, '--env', 'VNC_PASSWORD_FILE=/run/secrets/vnc-password']));
+    expect(argv).toEqual(expect.arrayContaining(['--security-opt=no-new-privileges', '--cap-drop', 'setuid', '--cap-drop', 'dac_override']));
+    expect(argv.join(' ')).not.toMatch(/env-file|cap-drop sys_chroot/i);
+    expect(argv.at(-1)).toBe('localhost/bmc-console:latest');
+    expect(r.out).not.toMatch(/WantedBy/);
+
+    // Real podman with Quadlet's secret and hardening flags: the console's user reads the values unchanged.
+    const img = consoleImage();
+    if ('image' in img) {
+      const flags = argv.flatMap((a, i) => (['--secret', '--cap-drop'].includes(a) ? [a, argv[i + 1]!] : a.startsWith('--security-opt=') ? [a] : []));
+      const created: string[] = [];
+      try {
+        for (const secret of secretsLeft().filter((s) => s.startsWith(name))) {
+          execFileSync('podman', ['secret', 'create', '--env', secret, 'SECRET_VALUE'], { env: { ...process.env, SECRET_VALUE: secretValue(secret) } });
+          created.push(secret);
+        }
+        const out = execFileSync('podman', ['run', '--rm', ...flags, '--user', '1000', '--network', 'none', '--entrypoint', 'cat', img.image, '/run/secrets/app-info', '/run/secrets/vnc-password'], { encoding: 'utf8' });
+        expect(out).toBe(`${JSON.stringify(info)}${v.target.vncPassword}`);
+      } finally {
+        for (const secret of created) spawnSync('podman', ['secret', 'rm', secret]);
+      }
+    }
+  }
+
+  it('mounts a verify_ca file read-only (Volume=) and points APP_INFO at it', async (ctx) => {
     const ca = join(dir, 'bmc ca%.pem');
     writeFileSync(ca, 'CA');
     await agent.start({ node: 'sd-ca', appInfo: appInfo({ verify_ca: ca }) });
     const unit = readFileSync(join(dir, 'units', 'bmc-console-sd-ca.container'), 'utf8');
     expect(unit).toContain(`Volume=${ca.replace('%', '%%')}:/run/bmc-console/ca/bmc-ca.pem:ro\n`);
-    const env = readFileSync(join(agent.config.state_dir, 'env', 'bmc-console-sd-ca.env'), 'utf8');
-    expect(JSON.parse(env.split('\n')[0]!.slice('APP_INFO='.length)).verify_ca).toBe('/run/bmc-console/ca/bmc-ca.pem');
-    if (quadlet) {
+    expect(JSON.parse(secretValue('bmc-console-sd-ca-app-info')).verify_ca).toBe('/run/bmc-console/ca/bmc-ca.pem');
+    try {
+      if (!quadlet) ctx.skip(`quadlet is not available: ${quadletMissing}`);
       const r = dryrun(join(dir, 'units'));
       expect(r.code, r.err).toBe(0);
       const service = r.out.split(/^---/m).find((part) => part.startsWith('bmc-console-sd-ca.service')) ?? '';
       const argv = execStartOf(service);
       expect(argv[argv.indexOf('-v') + 1] ?? argv[argv.indexOf('--volume') + 1]).toBe(`${ca}:/run/bmc-console/ca/bmc-ca.pem:ro`);
+    } finally {
+      await agent.stop('sd-ca');
     }
-    await agent.stop('sd-ca');
   });
 
   it('stop-all touches only this agent\'s units, with one daemon-reload', async () => {

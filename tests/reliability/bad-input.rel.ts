@@ -24,6 +24,7 @@ import { sleep, until } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
+if (skip) console.warn(`skipping the bad-input reliability tests: ${skip}`);
 
 /** Sends raw bytes to the proxy and returns the first line it answers (or how the connection ended). */
 function rawRequest(port: number, data: string | Buffer, waitMs = 5000): Promise<string> {

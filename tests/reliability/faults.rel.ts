@@ -2,7 +2,7 @@
  * Faults on real components: processes killed inside a running console container, the BMC (emulator) down or
  * refusing the password, the agent and the proxy restarted, a container removed behind the agent's back.
  */
-import { buildApi, listenApi } from '@bmc-console/host-agent/api';
+import { startApi } from '@bmc-console/host-agent/api';
 import { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
 import { LABEL_AGENT, LABEL_NODE } from '@bmc-console/host-agent/providers/console-names';
 import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
@@ -21,6 +21,7 @@ import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
+if (skip) console.warn(`skipping the faults reliability tests: ${skip}`);
 const PICTURE_BOUND_S = 10;
 const MESSAGE_BOUND_S = 5;
 
@@ -205,9 +206,8 @@ describe.skipIf(skip)('faults', () => {
     const urls = await Promise.all(nodes.map((n) => stack.agent.url(n)));
     // A new agent process's view: a fresh ConsoleAgent on the same state dir, with its own API and proxy.
     const log = createLogger('rel-agent-2', { level: 'silent' });
-    const agent2 = await ConsoleAgent.create(stack.agent.config, log);
-    const api = buildApi(agent2);
-    const apiUrl = await listenApi(api, { host: '127.0.0.1', port: 0 });
+    const agent2 = await ConsoleAgent.create({ ...stack.agent.config, api_listen: `unix:${stack.agent.config.state_dir}/api/agent-2.sock` }, log);
+    const { app: api, address: apiUrl } = await startApi(agent2);
     closers.push(() => api.close());
     const proxy2 = await startProxy({ host: '127.0.0.1', port: 0, agentUrl: apiUrl }, { logger: log });
     proxies.push(proxy2);

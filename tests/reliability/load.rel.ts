@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger } from '@bmc-console/common/log';
-import { buildApi, listenApi } from '@bmc-console/host-agent/api';
+import { startApi } from '@bmc-console/host-agent/api';
 import { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
 import { LABEL_AGENT, LABEL_NODE } from '@bmc-console/host-agent/providers/console-names';
 import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
@@ -22,6 +22,7 @@ import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
+if (skip) console.warn(`skipping the load reliability tests: ${skip}`);
 const PROFILES: ProfileName[] = ['idrac9', 'ilo5', 'xcc', 'openbmc', 'supermicro-x13', 'ami', 'idrac8', 'ilo6', 'xcc2', 'idrac10'];
 const { loadConsoles: CONSOLES, loadViewers: VIEWERS, loadSeconds: SECONDS } = SIZES;
 const TEST = `${VIEWERS} viewers on ${CONSOLES} consoles for ${SECONDS} s: no unexpected disconnect, updates keep coming`;
@@ -111,9 +112,8 @@ describe.skipIf(skip)('load', () => {
   it(RESTART, async () => {
     const urls = await Promise.all(nodes.map((n) => stack.agent.url(n)));
     const log = createLogger('rel-agent-2', { level: 'silent' });
-    const agent2 = await ConsoleAgent.create(stack.agent.config, log);
-    const api = buildApi(agent2);
-    const apiUrl = await listenApi(api, { host: '127.0.0.1', port: 0 });
+    const agent2 = await ConsoleAgent.create({ ...stack.agent.config, api_listen: `unix:${stack.agent.config.state_dir}/api/agent-2.sock` }, log);
+    const { app: api, address: apiUrl } = await startApi(agent2);
     const proxy2 = await startProxy({ host: '127.0.0.1', port: 0, agentUrl: apiUrl, limits: { maxSessionsTotal: VIEWERS * 2, maxSessionsPerNode: VIEWERS, maxSessionsPerSource: VIEWERS * 2 } }, { logger: log });
     try {
       const running = (await agent2.status()).filter((st) => st.status === 'running').map((st) => st.node).sort();

@@ -1,10 +1,14 @@
 /**
  * Secrets: with a distinctive BMC password and the real console tokens and VNC passwords, look everywhere a secret
- * could leak while consoles run and fail: every process's argv (/proc/<pid>/cmdline), `podman inspect`, the console's
- * log, the agent's and proxy's logs, the Quadlet unit and the Kubernetes manifest the agent would write, and the
- * error messages. Both ways the podman provider passes credentials (env passthrough, podman secret) are checked.
+ * could leak while consoles run and fail: every process's argv (/proc/<pid>/cmdline), `podman inspect`, the
+ * environment of every process in each console (/proc/<pid>/environ), the console's log, the agent's and proxy's
+ * logs, the Quadlet unit files the systemd provider writes and the Kubernetes manifest, and the error messages. Both
+ * ways the podman provider passes credentials (env passthrough, podman secret) are checked.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger } from '@bmc-console/common/log';
 import { KubernetesProvider } from '@bmc-console/host-agent/providers/kubernetes';
 import { SystemdProvider } from '@bmc-console/host-agent/providers/systemd';
@@ -18,6 +22,7 @@ import { sleep } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
 
 const skip = consoleImageMissing();
+if (skip) console.warn(`skipping the secrets reliability tests: ${skip}`);
 
 /** JSON paths (a.b[0]) in `value` whose string holds one of the secrets. */
 function leakPaths(value: unknown, secrets: Map<string, string>, path = ''): string[] {
@@ -29,6 +34,28 @@ function leakPaths(value: unknown, secrets: Map<string, string>, path = ''): str
 
 function hits(text: string, secrets: Map<string, string>): string[] {
   return [...secrets].filter(([, v]) => text.includes(v)).map(([k]) => k);
+}
+
+/**
+ * Host pid, argv and initial environment (/proc/<pid>/environ) of every process in a container, from
+ * `podman top <name> hpid pid args`.
+ */
+async function containerEnvirons(name: string): Promise<{ hpid: string; pid: string; args: string; environ: string }[]> {
+  const { stdout } = await podman(['top', name, 'hpid', 'pid', 'args']);
+  return stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => {
+      let environ = '';
+      try {
+        environ = readFileSync(`/proc/${m[1]}/environ`, 'utf8').replace(/\0/g, '\n');
+      } catch {
+        /* ended meanwhile */
+      }
+      return { hpid: m[1]!, pid: m[2]!, args: m[3]!.trim(), environ };
+    });
 }
 
 /** argv of every process on the host (containers' processes included: rootless podman shares the pid namespace view). */
@@ -98,9 +125,14 @@ describe.skipIf(skip)('secrets', () => {
       const h = hits(stdout, secrets);
       if (mode === 'env') envHits = h;
       else secretHits = h;
-      const paths = leakPaths(JSON.parse(stdout), secrets);
+      const inspected = JSON.parse(stdout) as { HostConfig?: { CapDrop?: string[]; SecurityOpt?: string[] } }[];
+      const paths = leakPaths(inspected, secrets);
       where.push(`${mode}: ${paths.join(', ') || 'nowhere'}`);
-      res.push(`${mode}: ${h.length ? `HITS ${h.join(', ')} at ${paths.join(', ')}` : '0 hits'}`);
+      // The same inspect shows the hardening the agent asked for (host-agent/src/providers/container-security.ts).
+      const host = inspected[0]?.HostConfig ?? {};
+      const hardened = (host.SecurityOpt ?? []).some((o) => /^no-new-privileges/.test(o)) && (host.CapDrop ?? []).some((c) => /SETUID$/i.test(c));
+      res.push(`${mode}: ${h.length ? `HITS ${h.join(', ')} at ${paths.join(', ')}` : '0 hits'}; ${(host.CapDrop ?? []).length} capabilities dropped, no-new-privileges: ${hardened}`);
+      expect(hardened).toBe(true);
     }
     record({
       test: 'podman inspect of the console containers: no secret',
@@ -114,6 +146,26 @@ describe.skipIf(skip)('secrets', () => {
     expect(secretHits).toEqual([]);
     // env mode puts the values into Config.Env by design (docs/agent.md); it is measured, not required to be clean.
     void envHits;
+  });
+
+  it('environment of every process in each console: the secrets only where they must be', async () => {
+    const res: string[] = [];
+    const found: string[] = [];
+    for (const [mode, n] of [['env', envNode], ['secret', secretNode]] as const) {
+      const procs = await containerEnvirons(containerName(n.node));
+      // podman-init (pid 1) and the supervisor are started with the container's environment, and the kernel keeps
+      // that copy: in env mode it holds the secrets. The supervisor takes them out of its environment before it
+      // spawns anything, so nothing else may even have the variables. Secret mode: no value anywhere.
+      const starter = (p: { pid: string; args: string }) => p.pid === '1' || /bmc-console run\b/.test(p.args);
+      const secretVars = (environ: string) => environ.split('\n').filter((l) => /^(APP_INFO|VNC_PASSWORD)(_FILE)?=/.test(l)).map((l) => l.slice(0, l.indexOf('=')));
+      const holders = procs.filter((p) => hits(p.environ, secrets).length > 0);
+      const bad = procs.filter((p) => (starter(p) ? mode === 'secret' && hits(p.environ, secrets).length > 0 : hits(p.environ, secrets).length > 0 || secretVars(p.environ).length > 0));
+      found.push(...bad.map((p) => `${mode}: pid ${p.pid} (${p.args.slice(0, 40)}): ${[...hits(p.environ, secrets), ...secretVars(p.environ)].join(', ')}`));
+      res.push(`${mode}: ${procs.length} processes, values held by ${holders.map((p) => p.args.split(' ')[0]!.split('/').pop()).join(', ') || 'none'}${bad.length ? `; HITS ${bad.map((p) => p.pid).join(', ')}` : ''}`);
+      expect(procs.some((p) => p.args.includes('chromium'))).toBe(true); // the whole console was looked at
+    }
+    record({ test: 'environment of every process in each console: the secrets only where they must be', area: 'secrets', tried: '/proc/<host pid>/environ of every process of both consoles (podman top hpid): podman-init, supervisor, Xvfb, x11vnc, Chromium and its zygotes, renderers and utilities', held: `${res.join('; ')} (env mode allows podman-init and the supervisor; no other process has APP_INFO*/VNC_PASSWORD* variables)` });
+    expect(found).toEqual([]);
   });
 
   it('console logs, agent and proxy logs, error messages: no secret', async () => {
@@ -140,19 +192,53 @@ describe.skipIf(skip)('secrets', () => {
     expect(found).toEqual([]);
   });
 
-  it('rendered Quadlet unit and Kubernetes manifest: secrets only in the env file / Secret', () => {
-    const config = envNode.stack.agent.config;
+  it('Quadlet unit files the systemd provider writes, and the Kubernetes manifest: secrets only in podman secrets / the Secret', async () => {
     const log = createLogger('rel-secrets', { level: 'silent' });
     const req = { node: 'rel-s-render', app: 'redfish-graphical' as const, appInfo: { address: 'https://10.0.2.2:1', username: 'root', password: REL_PASSWORD, verify_ca: false }, readOnly: false, vncPassword: 'Vnc7Rel9' };
     const s2 = new Map([...secrets, ['VNC password (render)', 'Vnc7Rel9']]);
-    const { unit, envFile } = new SystemdProvider({ config, log }).render(req as never);
+    // A real start of the systemd provider with stand-ins for systemctl and podman (no user manager on this machine):
+    // the unit files it writes, what it hands podman in argv, and where the secret values went.
+    const dir = mkdtempSync(join(tmpdir(), 'rel-quadlet-'));
+    const rfb = createServer((sock) => sock.end('RFB 003.008\n'));
+    await new Promise<void>((r) => rfb.listen(0, '127.0.0.1', r));
+    const rfbPort = (rfb.address() as { port: number }).port;
+    writeFileSync(join(dir, 'systemctl'), '#!/bin/sh\nexit 0\n');
+    writeFileSync(join(dir, 'podman'), `#!/bin/bash\nprintf '%s\\n' "$*" >> ${dir}/podman.argv\nmkdir -p ${dir}/secrets\nif [ "$1 $2" = "secret create" ]; then v="\${@: -1}"; printf '%s' "\${!v}" > "${dir}/secrets/\${@: -2:1}"; exit 0; fi\nif [ "$1 $2" = "secret rm" ]; then rm -f "${dir}/secrets/$3"; exit 0; fi\n[ "$1" = port ] && { echo "127.0.0.1:${rfbPort}"; exit 0; }\nexit 1\n`);
+    chmodSync(join(dir, 'systemctl'), 0o755);
+    chmodSync(join(dir, 'podman'), 0o755);
+    const config = { ...envNode.stack.agent.config, state_dir: join(dir, 'state'), systemd_container_dir: join(dir, 'units'), systemctl_executable: join(dir, 'systemctl'), container_executable: join(dir, 'podman') };
+    const systemd = new SystemdProvider({ config, log });
+    let unit = '';
+    let argv = '';
+    let secretValues = '';
+    try {
+      await systemd.start(req as never);
+      const unitFiles = readdirSync(join(dir, 'units'));
+      unit = unitFiles.map((f) => readFileSync(join(dir, 'units', f), 'utf8')).join('\n');
+      argv = readFileSync(join(dir, 'podman.argv'), 'utf8');
+      secretValues = readdirSync(join(dir, 'secrets')).map((f) => readFileSync(join(dir, 'secrets', f), 'utf8')).join('\n');
+      await systemd.stop(req.node);
+    } finally {
+      rfb.close();
+    }
+    const leftAfterStop = [...readdirSync(join(dir, 'units')), ...(existsSync(join(dir, 'secrets')) ? readdirSync(join(dir, 'secrets')) : []), ...(existsSync(join(dir, 'state', 'env')) ? readdirSync(join(dir, 'state', 'env')) : [])];
     const docs = new KubernetesProvider({ config, log }).render(req as never);
     const nonSecretDocs = JSON.stringify(docs.filter((d) => d.kind !== 'Secret'));
     const secretDoc = JSON.stringify(docs.filter((d) => d.kind === 'Secret'));
     const unitHits = hits(unit, s2);
+    const argvHits = hits(argv, s2);
     const manifestHits = hits(nonSecretDocs, s2);
-    record({ test: 'rendered Quadlet unit and Kubernetes manifest: secrets only in the env file / Secret', area: 'secrets', tried: 'SystemdProvider.render and KubernetesProvider.render with the distinctive password and a VNC password', held: `unit: ${unitHits.length ? `HITS ${unitHits.join(', ')}` : '0 hits'} (env file holds them: ${envFile.includes(REL_PASSWORD)}); manifest outside the Secret: ${manifestHits.length ? `HITS ${manifestHits.join(', ')}` : '0 hits'} (Secret holds them: ${secretDoc.includes(REL_PASSWORD)})` });
+    record({
+      test: 'Quadlet unit files the systemd provider writes, and the Kubernetes manifest: secrets only in podman secrets / the Secret',
+      area: 'secrets',
+      tried: 'SystemdProvider.start/stop (stand-in systemctl and podman) and KubernetesProvider.render with the distinctive password and a VNC password',
+      held: `unit files: ${unitHits.length ? `HITS ${unitHits.join(', ')}` : '0 hits'} (Secret= lines: ${(unit.match(/^Secret=/gm) ?? []).length}, EnvironmentFile: ${unit.includes('EnvironmentFile')}); podman argv: ${argvHits.length ? `HITS ${argvHits.join(', ')}` : '0 hits'}; podman secrets hold them: ${secretValues.includes(REL_PASSWORD) && secretValues.includes('Vnc7Rel9')}; left after stop: ${leftAfterStop.join(', ') || 'nothing'}; manifest outside the Secret: ${manifestHits.length ? `HITS ${manifestHits.join(', ')}` : '0 hits'} (Secret holds them: ${secretDoc.includes(REL_PASSWORD)})`,
+    });
     expect(unitHits).toEqual([]);
+    expect(unit).not.toContain('EnvironmentFile');
+    expect(argvHits).toEqual([]);
+    expect(secretValues).toContain(REL_PASSWORD);
+    expect(leftAfterStop).toEqual([]);
     expect(manifestHits).toEqual([]);
   });
 });

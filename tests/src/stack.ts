@@ -1,21 +1,20 @@
 /**
  * The whole system in one process, for the demo, the end-to-end tests, benchmarks and the reliability suite:
  * a BMC emulator on loopback, the host agent (real podman provider unless told otherwise) with its HTTP API,
- * and the proxy that serves the viewer. Consoles run in real containers and reach the emulator at 10.0.2.2.
+ * and the proxy that serves the viewer. Consoles run in real containers without the host's loopback, so emulators
+ * listen on one of this machine's interface addresses (hostAddress) and consoles reach them there, like a real BMC.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger, type Logger } from '@bmc-console/common/log';
-import { buildApi, listenApi } from '@bmc-console/host-agent/api';
+import { startApi } from '@bmc-console/host-agent/api';
 import { loadConfig, type AgentConfigInput } from '@bmc-console/host-agent/config';
 import { ConsoleAgent, type StartResult } from '@bmc-console/host-agent/console-agent';
 import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
-
-/** How a console container reaches the host's loopback (podman slirp4netns with allow_host_loopback). */
-export const HOST_FROM_CONTAINER = '10.0.2.2';
 
 export interface StackOptions {
   /** Extra agent options (provider, image, timeouts...). */
@@ -30,7 +29,7 @@ export interface Stack {
   agentUrl: string;
   proxy: RunningProxy;
   emulators: RunningEmulator[];
-  /** Starts an emulator of this profile on loopback. */
+  /** Starts an emulator of this profile on this machine's interface address (hostAddress), where consoles reach it. */
   emulator(vendor: ProfileName, opts?: Omit<EmulatorOptions, 'vendor'>): Promise<RunningEmulator>;
   /** Starts a console for `node` against `emu` and returns the agent's answer (host, port, viewer URL). */
   startConsole(node: string, emu: RunningEmulator, opts?: { readOnly?: boolean; appInfo?: Record<string, unknown> }): Promise<StartResult>;
@@ -42,7 +41,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'bmc-console-stack-'));
   const emulators: RunningEmulator[] = [];
 
-  // The proxy needs the agent's URL and the agent needs the proxy's public URL: start the API on a free port
+  // The proxy needs the agent's URL and the agent needs the proxy's public URL: start the API (on its own socket)
   // first, then the proxy, then give the agent its public_url.
   let proxy: RunningProxy | undefined;
   const config = loadConfig({
@@ -50,11 +49,20 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     // A loaded 2-core machine can take a while to bring Xvfb, x11vnc and Chromium up: allow a minute.
     // agent_host labels the containers: a name of its own keeps stopAll() to this stack's consoles, so parallel test
     // files (and other agents on the machine) keep theirs.
-    overrides: { state_dir: stateDir, public_url: 'http://127.0.0.1:1/', api_port: 0, wait_for_ready_timeout: 60, agent_host: `stack-${process.pid}`, ...opts.agent },
+    // The API on a socket of the stack's own (the proxy needs no key); CA bundles only from the temp dir, where the
+    // tests' emulators keep their CA files.
+    overrides: {
+      state_dir: stateDir,
+      public_url: 'http://127.0.0.1:1/',
+      api_listen: `unix:${join(stateDir, 'api', 'agent.sock')}`,
+      ca_bundle_dir: tmpdir(),
+      wait_for_ready_timeout: 60,
+      agent_host: `stack-${process.pid}`,
+      ...opts.agent,
+    },
   });
   const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
-  const api = buildApi(agent);
-  const agentUrl = await listenApi(api, { host: '127.0.0.1', port: 0 });
+  const { app: api, address: agentUrl } = await startApi(agent);
   try {
     proxy = await startProxy({ host: '127.0.0.1', port: opts.proxyPort ?? 0, agentUrl }, { logger: log.child({ component: 'proxy' }) });
     config.public_url = `${proxy.url}/`;
@@ -70,17 +78,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     proxy: runningProxy,
     emulators,
     async emulator(vendor, emuOpts = {}) {
-      const emu = await startEmulator({ host: '127.0.0.1', port: 0, node: 'node-1', ...emuOpts, vendor, logger: log.child({ component: 'emulator', vendor }) });
+      const emu = await startEmulator({ host: hostAddress(), port: 0, node: 'node-1', ...emuOpts, vendor, logger: log.child({ component: 'emulator', vendor }) });
       emulators.push(emu);
       return emu;
     },
     async startConsole(node, emu, o = {}) {
-      const port = new URL(emu.url).port;
       return agent.start({
         node,
         app: 'redfish-graphical',
         readOnly: o.readOnly ?? false,
-        appInfo: { address: `https://${HOST_FROM_CONTAINER}:${port}`, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node, ...o.appInfo },
+        appInfo: { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node, ...o.appInfo },
       });
     },
     async close() {

@@ -1,8 +1,8 @@
 /**
- * Consoles as Kubernetes objects (a Secret holding APP_INFO/VNC_PASSWORD, a Pod, optionally a NetworkPolicy letting
- * only the proxy in), applied with `kubectl apply -f -` (manifest on stdin, never argv). Start waits for the Pod's
- * Ready condition, then for the RFB greeting (Ironic stopped at Ready). Console state (target, token hashes, expiry)
- * lives on the console's Secret, so agent and proxy replicas need no local state (see KubernetesTokenStore).
+ * Consoles as Kubernetes objects (a Secret holding APP_INFO/VNC_PASSWORD, a Pod, a default-deny NetworkPolicy: out
+ * only to the BMC, in only to 5900 from the proxy), applied with `kubectl apply -f -` (manifest on stdin, never
+ * argv). Start waits for the Pod's Ready condition, then for the RFB greeting (Ironic stopped at Ready). Console
+ * state (target, token hashes, expiry) lives on the console's Secret, so agent and proxy replicas need no local state (see KubernetesTokenStore).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { packageRoot } from '@bmc-console/common/package-root';
 import { CONTAINER_CA_PATH, planCaMount } from '../ca-mount.js';
 import { runCommand, type CommandResult } from '../run-command.js';
 import { consoleName } from './console-names.js';
+import { bmcNetworkOf, consoleNetworkPolicy, resolveBmcNetwork, type BmcNetwork } from './network-policy.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
@@ -43,6 +44,8 @@ function substitute(value: unknown, vars: Record<string, string>): unknown {
 
 export class KubernetesProvider extends BaseProvider {
   private readonly template: string;
+  /** Resolves a BMC host name for the NetworkPolicy (replaceable in tests: no DNS there). */
+  resolveHost: ((host: string) => Promise<string[]>) | undefined;
 
   constructor(ctx: ProviderContext) {
     super('kubernetes', ctx);
@@ -59,8 +62,8 @@ export class KubernetesProvider extends BaseProvider {
     return runCommand(this.config.kubectl_executable, args, input !== undefined ? { input } : {});
   }
 
-  /** The manifests for one console, in apply order. */
-  render(req: StartRequest): Manifest[] {
+  /** The manifests for one console, in apply order; `bmc`: the BMC's resolved addresses (start), else IP literals only. */
+  render(req: StartRequest, bmc: BmcNetwork = bmcNetworkOf(req.appInfo)): Manifest[] {
     const c = this.config;
     const { appInfo, mount } = planCaMount(req.node, req.appInfo);
     const env = consoleEnvironment({ app: req.app, appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
@@ -88,7 +91,12 @@ export class KubernetesProvider extends BaseProvider {
     const pod = docs.find((d) => d.kind === 'Pod') as (Manifest & Pod) | undefined;
     const secret = docs.find((d) => d.kind === 'Secret');
     if (!pod || !pod.metadata?.name || !pod.metadata.namespace) throw new ProviderError(this.name, req.node, 'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace');
-    if (secret && !req.vncPassword) delete (secret.stringData as Record<string, string> | undefined)?.VNC_PASSWORD;
+    if (secret && !req.vncPassword) {
+      // No password: no key, so neither the secret volume's item nor the variable naming its file.
+      delete (secret.stringData as Record<string, string> | undefined)?.VNC_PASSWORD;
+      for (const v of pod.spec?.volumes ?? []) if (v.secret?.items) v.secret.items = v.secret.items.filter((i) => i.key !== 'VNC_PASSWORD');
+      for (const ctr of pod.spec?.containers ?? []) if (ctr.env) ctr.env = ctr.env.filter((e) => e.name !== 'VNC_PASSWORD_FILE');
+    }
     if (mount && secret && pod.spec) {
       // The CA bundle travels in the console's Secret and is mounted read-only where APP_INFO now points.
       (secret.stringData as Record<string, string>)['bmc-ca.pem'] = readFileSync(mount.hostPath, 'utf8');
@@ -96,17 +104,12 @@ export class KubernetesProvider extends BaseProvider {
       pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'bmc-ca', secret: { secretName: secret.metadata!.name!, items: [{ key: 'bmc-ca.pem', path: 'bmc-ca.pem' }] } }];
       for (const ctr of pod.spec.containers) ctr.volumeMounts = [...(ctr.volumeMounts ?? []), { name: 'bmc-ca', mountPath: dir, readOnly: true }];
     }
-    if (c.kubernetes_proxy_selector && !docs.some((d) => d.kind === 'NetworkPolicy')) {
-      docs.push({
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, labels: { ...pod.metadata.labels } },
-        spec: {
-          podSelector: { matchLabels: { ...pod.metadata.labels } },
-          policyTypes: ['Ingress'],
-          ingress: [{ from: [{ podSelector: { matchLabels: c.kubernetes_proxy_selector } }], ports: [{ protocol: 'TCP', port: 5900 }] }],
-        },
-      });
+    // A template with a NetworkPolicy of its own keeps it; otherwise the console gets the default-deny one.
+    if (!docs.some((d) => d.kind === 'NetworkPolicy')) {
+      docs.push(consoleNetworkPolicy({
+        name: pod.metadata.name, namespace: pod.metadata.namespace, labels: { ...pod.metadata.labels },
+        ...(c.kubernetes_proxy_selector ? { proxySelector: c.kubernetes_proxy_selector } : {}), bmc,
+      }) as Manifest);
     }
     return docs;
   }
@@ -123,7 +126,7 @@ export class KubernetesProvider extends BaseProvider {
     const secrets = secretsOf(req);
     const fail = this.failer(req.node, secrets);
     try {
-      const docs = this.render(req);
+      const docs = this.render(req, await resolveBmcNetwork(req.appInfo, this.resolveHost));
       const manifest = docs.map((d) => stringify(d)).join('---\n');
       const applied = await this.kubectl(['apply', '-f', '-'], manifest);
       if (applied.code !== 0) throw fail(`kubectl apply failed (exit ${applied.code}): ${applied.stderr.trim()}`);
