@@ -1,6 +1,6 @@
 /**
  * Writes Quadlet `.container` files. Quadlet copies values into the generated unit's ExecStart, where systemd
- * expands `%` specifiers and `$VAR`s, and it splits word-list keys (Environment, Label, PodmanArgs, EnvironmentFile)
+ * expands `%` specifiers and `$VAR`s, and it splits word-list keys (Environment, Label, PodmanArgs, Secret, ...)
  * on whitespace with systemd's quoting, while Volume/PublishPort/Network are one value each. So every value is escaped here (`%%`, `$$`, double quotes);
  * control characters are refused, since no secret (the only free text) is ever written to a unit file.
  */
@@ -9,7 +9,7 @@ export type QuadletSection = [section: string, entries: [key: string, value: str
 /** Keys Quadlet takes to the end of the line as one value (checked with quadlet -dryrun: quotes stay literal). */
 const TEXT_KEYS = new Set(['Description', 'Volume', 'PublishPort', 'Network']);
 /** Keys Quadlet splits into words with systemd's quoting. */
-const WORD_KEYS = new Set(['Environment', 'Label', 'PodmanArgs', 'EnvironmentFile', 'Annotation']);
+const WORD_KEYS = new Set(['Environment', 'Label', 'PodmanArgs', 'EnvironmentFile', 'Annotation', 'Secret', 'DropCapability']);
 
 export class QuadletValueError extends Error {}
 

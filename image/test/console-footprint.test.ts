@@ -3,14 +3,15 @@
  * feature switches (one of each, Playwright's defaults kept), Xvfb without GLX, x11vnc without naps; and, with
  * real Xvfb and Debian Chromium, that the console's flags leave one page and no omnibox WebUI renderer.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chromiumArgs, launchChromium } from 'bmc-console/supervisor/chromium';
 import { x11vncArgs } from 'bmc-console/supervisor/x11vnc';
-import { xvfbArgs } from 'bmc-console/supervisor/xvfb';
+import { startXvfb, xvfbArgs } from 'bmc-console/supervisor/xvfb';
+import { writeXauthority } from 'bmc-console/supervisor/xauthority';
+import { createLogger } from '@bmc-console/common/log';
 
 const opts = { display: ':1', width: 1280, height: 960, sandbox: true, extraArgs: [], debug: false };
 const switchValues = (args: string[], name: string): string[] => args.filter((a) => a.startsWith(`${name}=`)).map((a) => a.slice(name.length + 1));
@@ -32,26 +33,21 @@ describe('console footprint settings', () => {
   });
 
   it('Xvfb without GLX, x11vnc without naps, X DAMAGE or a full-screen grab, polling every 50 ms', () => {
-    expect(xvfbArgs({ width: 1024, height: 768 }).join(' ')).toContain('-extension GLX');
-    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false })).toContain('-nonap');
-    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false })).toContain('-noxdamage'); // changes found by polling alone
-    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false }).join(' ')).toContain('-wait 50');
-    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: false }).join(' ')).toContain('-fs 1.0'); // no full-screen SHM image
+    const authFile = '/run/x/Xauthority';
+    expect(xvfbArgs({ width: 1024, height: 768, authFile }).join(' ')).toContain('-extension GLX');
+    const x = x11vncArgs({ display: ':3', authFile, port: 5900, readOnly: false });
+    expect(x).toContain('-nonap');
+    expect(x).toContain('-noxdamage'); // changes found by polling alone
+    expect(x.join(' ')).toContain('-wait 50');
+    expect(x.join(' ')).toContain('-fs 1.0'); // no full-screen SHM image
   });
 
   it('real Chromium with the console flags: one page target, no omnibox WebUI', { timeout: 90_000 }, async () => {
-    const xvfb = spawn('Xvfb', ['-displayfd', '3', ...xvfbArgs({ width: 800, height: 600 }).slice(2)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
     const dir = mkdtempSync(join(tmpdir(), 'console-footprint-'));
+    // startXvfb registers the display's cookie, which launchChromium passes on as XAUTHORITY.
+    const xvfb = await startXvfb({ width: 800, height: 600, authFile: writeXauthority(join(dir, 'Xauthority')) }, createLogger('test', { level: 'silent' }));
+    const display = xvfb.display;
     try {
-      const display = await new Promise<string>((resolve, reject) => {
-        let buf = '';
-        xvfb.stdio[3]!.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /^(\d+)\n/.exec(buf);
-          if (m) resolve(`:${m[1]}`);
-        });
-        xvfb.once('exit', (code) => reject(new Error(`Xvfb exited (${code})`)));
-      });
       // Root on the test host cannot use Chromium's sandbox; the image runs as a user with it on.
       const context = await launchChromium({ ...opts, display, width: 800, height: 600, sandbox: process.getuid?.() !== 0 }, join(dir, 'profile'), dir);
       try {
@@ -67,7 +63,7 @@ describe('console footprint settings', () => {
         await context.close();
       }
     } finally {
-      xvfb.kill('SIGTERM');
+      await xvfb.stop(500);
       rmSync(dir, { recursive: true, force: true });
     }
   });

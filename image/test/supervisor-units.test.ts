@@ -18,17 +18,23 @@ import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 import { chromium } from 'playwright-core';
 import { ConsoleFailure } from 'bmc-console/vendor-script';
 
+const auth = { authFile: '/run/x/Xauthority' };
 describe('x11vnc arguments', () => {
   it('shares, stays up, no -ncache, no password', () => {
-    const a = x11vncArgs({ display: ':3', port: 5901, readOnly: false });
+    const a = x11vncArgs({ display: ':3', ...auth, port: 5901, readOnly: false });
     expect(a).toEqual(expect.arrayContaining(['-display', ':3', '-rfbport', '5901', '-shared', '-forever', '-nopw']));
-    expect(a.join(' ')).not.toMatch(/ncache|viewonly|nocursor|passwd/);
+    expect(a.join(' ')).not.toMatch(/ncache|viewonly|nocursor|passwd|clipboard|nosel/);
   });
-  it('read only: -viewonly -nocursor', () => {
-    expect(x11vncArgs({ display: ':3', port: 5900, readOnly: true })).toEqual(expect.arrayContaining(['-viewonly', '-nocursor']));
+  it('opens the display with its cookie, takes no remote control and makes no reverse connections', () => {
+    const a = x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: false });
+    expect(a.join(' ')).toContain('-auth /run/x/Xauthority');
+    expect(a).toEqual(expect.arrayContaining(['-noremote', '-novncconnect']));
+  });
+  it('read only: -viewonly -nocursor and no clipboard or selection either way', () => {
+    expect(x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: true })).toEqual(expect.arrayContaining(['-viewonly', '-nocursor', '-noclipboard', '-nosetclipboard', '-nosel', '-noremote', '-novncconnect']));
   });
   it('with a password: a file that x11vnc removes after reading, never the password', () => {
-    const a = x11vncArgs({ display: ':3', port: 5900, readOnly: false, passwordFile: '/run/x/vnc-password' });
+    const a = x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: false, passwordFile: '/run/x/vnc-password' });
     expect(a).toEqual(expect.arrayContaining(['-passwdfile', 'rm:/run/x/vnc-password']));
     expect(a).not.toContain('-nopw');
   });
@@ -45,11 +51,13 @@ describe('x11vnc arguments', () => {
 });
 
 describe('Xvfb and Chromium arguments', () => {
-  it('Xvfb picks its own display (-displayfd) and gets the configured size', () => {
-    const a = xvfbArgs({ width: 1024, height: 768 });
+  it('Xvfb picks its own display (-displayfd), gets the configured size and keeps access control (-auth, no -ac)', () => {
+    const a = xvfbArgs({ width: 1024, height: 768, ...auth });
     expect(a.slice(0, 2)).toEqual(['-displayfd', '3']);
     expect(a).toContain('1024x768x24');
     expect(a.join(' ')).not.toMatch(/(^| ):\d/);
+    expect(a.join(' ')).toContain('-auth /run/x/Xauthority');
+    expect(a).not.toContain('-ac');
   });
   it('Chromium: kiosk and the quiet flags from platform-notes.md', () => {
     const a = chromiumArgs({ display: ':1', width: 1280, height: 960, sandbox: true, extraArgs: ['--x'], debug: false });

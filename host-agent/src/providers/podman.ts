@@ -2,7 +2,8 @@
  * Console containers through the podman (or docker) CLI: `run --detach --rm --init`, labelled with node and agent,
  * port 5900 published on a loopback address with a free host port (picked by the agent for a local engine, by the
  * engine itself for a remote one). Secrets never go into argv: APP_INFO and
- * VNC_PASSWORD are passed as `--env NAME` with the value only in the CLI's own environment, or as podman secrets.
+ * VNC_PASSWORD are podman secrets mounted as files (podman-secrets.ts), or `--env NAME` with the value only in the
+ * CLI's own environment. No capability but SYS_CHROOT, no new privileges (container-security.ts).
  * With container_pool_size, a start first tries a console started ahead of need (podman-pool.ts).
  */
 import { basename } from 'node:path';
@@ -11,13 +12,13 @@ import { scrubSecrets } from '@bmc-console/common/log';
 import { openCommand, runCommand, type CommandResult } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
+import { hardeningRunArgs } from './container-security.js';
+import { createPodmanSecrets, isSecretVariable, removePodmanSecrets, secretMount } from './podman-secrets.js';
 import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './podman-pool.js';
 import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './podman-port.js';
 import { parsePsRows } from './podman-ps.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type PrepareOptions, type ProviderContext, type StartRequest } from './provider.js';
-
-const SECRET_VARS = ['APP_INFO', 'VNC_PASSWORD'] as const;
 
 export class PodmanProvider extends BaseProvider {
 
@@ -77,6 +78,7 @@ export class PodmanProvider extends BaseProvider {
     args.push('--network', c.container_network);
     args.push('--shm-size', c.container_shm_size, '--memory', c.container_memory, '--cpus', c.container_cpus, '--pids-limit', String(c.container_pids_limit));
     args.push('--pull', c.container_pull);
+    args.push(...hardeningRunArgs());
     return args;
   }
 
@@ -97,21 +99,17 @@ export class PodmanProvider extends BaseProvider {
   }
 
   /** The argv of `podman run`: everything but the secret values (tests check that). No `hostPort`: the engine picks one. */
-  runArgs(req: StartRequest, secretNames?: Record<string, string>, hostPort?: number): { args: string[]; env: Record<string, string> } {
+  runArgs(req: StartRequest, secrets?: ReadonlySet<string>, hostPort?: number): { args: string[]; env: Record<string, string> } {
     const c = this.config;
     const { env: all, mount } = containerEnvironment(req, c);
     const args = this.baseRunArgs(consoleName(req.node), consoleLabels(req.node, c.agent_host), hostPort);
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(all)) {
-      if ((SECRET_VARS as readonly string[]).includes(k)) {
-        const secret = secretNames?.[k];
-        if (secret) {
-          // A file mount, not type=env: podman inspect lists every environment value, secrets included. uid 1000 is
-          // the console image's user; the supervisor reads <NAME>_FILE (common/src/console-env.ts).
-          const file = k.toLowerCase().replace(/_/g, '-');
-          args.push('--secret', `${secret},type=mount,target=${file},uid=1000,gid=1000,mode=0400`, '--env', `${k}_FILE=/run/secrets/${file}`);
-        }
-        else {
+      if (isSecretVariable(k)) {
+        if (secrets?.has(k)) {
+          const m = secretMount(req.node, k);
+          args.push('--secret', m.option, '--env', `${m.fileVariable}=${m.path}`);
+        } else {
           args.push('--env', k); // value comes from the CLI's environment, never argv
           childEnv[k] = v;
         }
@@ -130,7 +128,7 @@ export class PodmanProvider extends BaseProvider {
     // does not matter). Each CLI call costs ~0.1 s of CPU, and these were most of the time before the container ran.
     let staleRemoved: Promise<unknown> | undefined;
     const removeStale = (): Promise<unknown> => (staleRemoved ??= this.cli(['rm', '--force', name]));
-    let secretNames: Record<string, string> | undefined;
+    let secretNames: ReadonlySet<string> | undefined;
     try {
       if (this.pool.serves(req)) {
         const pooled = await this.pool.take(req, (n) => this.port(n, req.node));
@@ -155,7 +153,7 @@ export class PodmanProvider extends BaseProvider {
    * asking for it afterwards: one `podman port` less per start (~0.1 s of CPU while the console boots on a machine
    * where the start is CPU-bound). A remote engine (container_host) publishes on its own host, so it picks the port.
    */
-  private async run(req: StartRequest, secretNames: Record<string, string> | undefined, fail: (m: string) => ProviderError): Promise<ConsoleEndpoint> {
+  private async run(req: StartRequest, secretNames: ReadonlySet<string> | undefined, fail: (m: string) => ProviderError): Promise<ConsoleEndpoint> {
     const address = this.config.container_publish_address;
     const remote = this.remote();
     for (let attempt = 1; ; attempt++) {
@@ -177,40 +175,19 @@ export class PodmanProvider extends BaseProvider {
     return endpoint;
   }
 
-  private secretName(node: string, variable: string): string {
-    return `${consoleName(node)}-${variable.toLowerCase().replace(/_/g, '-')}`;
-  }
-
   /**
    * Podman secrets (value from the CLI's environment), mounted as files: not even `podman inspect` shows the values.
-   * Created side by side; one left by an earlier run ("name in use") is replaced once the stale container is gone.
+   * One left by an earlier run ("name in use") is replaced once the stale container is gone.
    */
-  private async createSecrets(req: StartRequest, removeStale: () => Promise<unknown>): Promise<Record<string, string>> {
+  private async createSecrets(req: StartRequest, removeStale: () => Promise<unknown>): Promise<ReadonlySet<string>> {
     const { env } = containerEnvironment(req, this.config);
-    const names: Record<string, string> = {};
-    await Promise.all(
-      SECRET_VARS.map(async (k) => {
-        const value = env[k];
-        if (value === undefined) return;
-        const secret = this.secretName(req.node, k);
-        // `--env NAME VAR` reads the value from the CLI's environment (stdin must be a FIFO for `-`, node gives a socket).
-        const create = () => this.cli(['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${this.config.agent_host}`, secret, 'BMC_CONSOLE_SECRET_VALUE'], { BMC_CONSOLE_SECRET_VALUE: value });
-        let r = await create();
-        if (r.code !== 0 && /in use|exists/i.test(r.stderr)) {
-          await removeStale();
-          await this.cli(['secret', 'rm', secret]);
-          r = await create();
-        }
-        if (r.code !== 0) throw new Error(`podman secret create ${secret} failed: ${r.stderr.trim()}`);
-        names[k] = secret;
-      }),
-    );
-    return names;
+    const mounts = await createPodmanSecrets((args, extra) => this.cli(args, extra), req.node, env, this.config.agent_host, removeStale);
+    return new Set(mounts.map((m) => m.variable));
   }
 
   private async removeSecrets(node: string): Promise<void> {
     if (this.credentials !== 'secret') return;
-    await Promise.all(SECRET_VARS.map((k) => this.cli(['secret', 'rm', this.secretName(node, k)]).catch(() => undefined)));
+    await removePodmanSecrets((args) => this.cli(args), node);
   }
 
   async stop(node: string): Promise<void> {

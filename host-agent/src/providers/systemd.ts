@@ -1,45 +1,37 @@
 /**
  * Consoles as rootless Podman Quadlet units, started by `systemctl --user`. Unlike Ironic's template, credentials
- * never enter the unit file: APP_INFO and VNC_PASSWORD sit in a 0600 environment file in the agent's state dir
- * (`EnvironmentFile=`), every value is systemd-escaped, and there is no [Install] section (consoles are ephemeral).
+ * never enter the unit file: APP_INFO and VNC_PASSWORD are podman secrets, created before the unit starts and
+ * removed when the console stops, mounted as files (`Secret=`, podman-secrets.ts). Every value is systemd-escaped,
+ * and there is no [Install] section (consoles are ephemeral).
  */
 import { mkdirSync } from 'node:fs';
-import { chmod, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { renderQuadletUnit, type QuadletSection } from '../quadlet-unit.js';
 import { runCommand } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
+import { DROPPED_CAPABILITIES } from './container-security.js';
+import { createPodmanSecrets, isSecretVariable, removePodmanSecrets, secretMount } from './podman-secrets.js';
 import { parsePodmanPort } from './podman-port.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
 
-const SECRET_VARS = new Set(['APP_INFO', 'VNC_PASSWORD']);
-
-/** podman's --env-file format: KEY=VALUE per line, the value taken literally. JSON never holds a raw newline. */
-export function renderEnvFile(env: Record<string, string>): string {
-  return Object.entries(env)
-    .map(([k, v]) => {
-      if (/[\r\n]/.test(v)) throw new Error(`${k}: a value with a line break cannot go into an environment file`);
-      return `${k}=${v}\n`;
-    })
-    .join('');
-}
-
 export class SystemdProvider extends BaseProvider {
-  private readonly envDir: string;
+  /** Where agents before podman secrets kept a console's credentials; a file left there is removed with its console. */
+  private readonly legacyEnvDir: string;
 
   constructor(ctx: ProviderContext) {
     super('systemd', ctx);
-    this.envDir = join(ctx.config.state_dir, 'env');
+    this.legacyEnvDir = join(ctx.config.state_dir, 'env');
   }
 
   unitFile(node: string): string {
     return join(this.config.systemd_container_dir, `${consoleName(node)}.container`);
   }
-  envFile(node: string): string {
-    return join(this.envDir, `${consoleName(node)}.env`);
+  private legacyEnvFile(node: string): string {
+    return join(this.legacyEnvDir, `${consoleName(node)}.env`);
   }
   serviceName(node: string): string {
     return `${consoleName(node)}.service`;
@@ -49,23 +41,33 @@ export class SystemdProvider extends BaseProvider {
     return runCommand(this.config.systemctl_executable, ['--user', ...args]);
   }
 
-  /** The `.container` text and the environment file's text for a console. */
-  render(req: StartRequest): { unit: string; envFile: string } {
+  private podman(args: string[], extraEnv?: Record<string, string>) {
+    return runCommand(this.config.container_executable, args, extraEnv ? { env: extraEnv } : {});
+  }
+
+  /**
+   * The `.container` text for a console. It names the podman secrets that hold APP_INFO and the VNC password
+   * (created by start() before the unit starts), never their values.
+   */
+  render(req: StartRequest): { unit: string } {
     const c = this.config;
     const { env, mount } = containerEnvironment(req, c);
-    const secretEnv = Object.fromEntries(Object.entries(env).filter(([k]) => SECRET_VARS.has(k)));
+    const secrets = Object.keys(env).filter(isSecretVariable).map((k) => secretMount(req.node, k));
     const container: [string, string][] = [
       ['Image', c.console_image],
       ['ContainerName', consoleName(req.node)],
       ['PublishPort', c.systemd_container_publish_port],
       ['Network', c.container_network],
-      ['EnvironmentFile', this.envFile(req.node)],
       ...Object.entries(env)
-        .filter(([k]) => !SECRET_VARS.has(k))
+        .filter(([k]) => !isSecretVariable(k))
         .map(([k, v]): [string, string] => ['Environment', `${k}=${v}`]),
+      ...secrets.flatMap((m): [string, string][] => [['Secret', m.option], ['Environment', `${m.fileVariable}=${m.path}`]]),
       ...Object.entries(consoleLabels(req.node, c.agent_host)).map(([k, v]): [string, string] => ['Label', `${k}=${v}`]),
       ['ShmSize', c.container_shm_size],
       ...(mount ? [['Volume', `${mount.hostPath}:${mount.containerPath}:ro`] as [string, string]] : []),
+      // container-security.ts says why SYS_CHROOT stays.
+      ...DROPPED_CAPABILITIES.map((cap): [string, string] => ['DropCapability', cap]),
+      ['NoNewPrivileges', 'true'],
       // Memory=/RunInit=/Pull= need newer Quadlets than some hosts have; PodmanArgs works everywhere.
       // One argument per PodmanArgs line, each quoted on its own.
       ...[`--init`, `--memory=${c.container_memory}`, `--cpus=${c.container_cpus}`, `--pids-limit=${c.container_pids_limit}`, `--pull=${c.container_pull}`].map((a): [string, string] => ['PodmanArgs', a]),
@@ -80,7 +82,6 @@ export class SystemdProvider extends BaseProvider {
     ];
     return {
       unit: renderQuadletUnit(`Generated by bmc-console-agent (${c.agent_host}) for node ${req.node}; removed when the console stops.\n${LABEL_AGENT}=${c.agent_host}`, sections),
-      envFile: renderEnvFile(secretEnv),
     };
   }
 
@@ -90,13 +91,11 @@ export class SystemdProvider extends BaseProvider {
     const unitPath = this.unitFile(req.node);
     const service = this.serviceName(req.node);
     try {
-      const { unit, envFile } = this.render(req);
-      mkdirSync(this.envDir, { recursive: true, mode: 0o700 });
+      const { unit } = this.render(req);
       mkdirSync(this.config.systemd_container_dir, { recursive: true });
-      const envPath = this.envFile(req.node);
-      await writeFile(`${envPath}.tmp`, envFile, { mode: 0o600 });
-      await chmod(`${envPath}.tmp`, 0o600);
-      await rename(`${envPath}.tmp`, envPath);
+      // The secrets exist before the unit can start: a console of an earlier run that holds them is stopped first.
+      const { env } = containerEnvironment(req, this.config);
+      await createPodmanSecrets((args, extra) => this.podman(args, extra), req.node, env, this.config.agent_host, () => this.systemctl('stop', service));
       // Quadlet reads only *.container, so a temp name is invisible to a concurrent daemon-reload.
       await writeFile(`${unitPath}.tmp`, unit, { mode: 0o644 });
       await rename(`${unitPath}.tmp`, unitPath);
@@ -126,11 +125,14 @@ export class SystemdProvider extends BaseProvider {
     await this.systemctl('daemon-reload');
   }
 
-  /** Stop and remove files; errors of `systemctl stop` are swallowed (the unit may be gone already), as in Ironic. */
+  /**
+   * Stop, then remove the unit file and the secrets; errors of `systemctl stop` are swallowed (the unit may be gone
+   * already), as in Ironic.
+   */
   private async stopUnit(node: string): Promise<void> {
     await this.systemctl('stop', this.serviceName(node));
     await rm(this.unitFile(node), { force: true });
-    await rm(this.envFile(node), { force: true });
+    await Promise.all([removePodmanSecrets((args) => this.podman(args), node), rm(this.legacyEnvFile(node), { force: true })]);
   }
 
   /** Only this agent's files (its label in the header) are touched; one daemon-reload at the end. */

@@ -4,8 +4,23 @@
  * shows the console until SIGTERM. An invalid environment is shown on the screen, not a crash loop.
  * Extra env: CHROMIUM_SANDBOX=0 (root on a test host only), BMC_CONSOLE_STATE_FILE (pids for tests).
  */
+import { SECRET_FILE_VARIABLES } from '@bmc-console/common/console-env';
 import { createLogger } from '@bmc-console/common/log';
 import { Supervisor } from '../supervisor/supervisor.js';
+
+/**
+ * The supervisor's environment, taken out of `process.env` as far as secrets go: APP_INFO, VNC_PASSWORD and their
+ * _FILE variants stay with the supervisor only, so nothing it spawns (rm, certutil, ss, Playwright's Chromium) can
+ * inherit them. The kernel's copy in /proc/<pid>/environ of this process stays, readable by its own user only.
+ */
+export function takeConsoleEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const taken = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    delete env[name];
+    delete env[`${name}_FILE`];
+  }
+  return taken;
+}
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -18,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const log = createLogger('bmc-console');
   const supervisor = new Supervisor({
-    env: process.env,
+    env: takeConsoleEnvironment(),
     log,
     ...(process.env.BMC_CONSOLE_STATE_FILE ? { stateFile: process.env.BMC_CONSOLE_STATE_FILE } : {}),
   });

@@ -22,11 +22,14 @@ import { errorApp, fakeApp, waitingApp } from './fake-app.js';
 import { KvmDemand } from './kvm-demand.js';
 import { VncViewers } from './vnc-viewers.js';
 import { startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
+import { writeXauthority } from './xauthority.js';
 import { startXvfb, type RunningXvfb } from './xvfb.js';
 
 export interface SupervisorState {
   pid: number;
   display?: string;
+  /** The display's Xauthority file: a test or probe that opens the display needs its cookie. */
+  xauthority?: string;
   vncPort: number;
   xvfbPid?: number;
   x11vncPid?: number;
@@ -76,6 +79,8 @@ export class Supervisor {
   readonly state: SupervisorState;
   private readonly log: Logger;
   private readonly runtimeDir: string;
+  /** The display's cookie file: Xvfb admits only x11vnc and Chromium, which are given it. */
+  private readonly xauthority: string;
   private env: ConsoleEnv | undefined;
   private app!: ConsoleApp;
   private display: { width: number; height: number; readOnly: boolean; vncPort: number; vncPassword?: string; debug: boolean };
@@ -106,6 +111,7 @@ export class Supervisor {
     this.log = opts.log;
     this.runtimeDir = opts.runtimeDir ?? mkdtempSync(join(tmpdir(), 'bmc-console-'));
     mkdirSync(this.runtimeDir, { recursive: true, mode: 0o700 });
+    this.xauthority = writeXauthority(join(this.runtimeDir, 'Xauthority'));
     // Root cannot use Chromium's sandbox; tests on the host switch it off explicitly, the image runs as a user.
     this.sandbox = !/^(0|false|no)$/i.test(opts.env.CHROMIUM_SANDBOX ?? '1');
     const e = opts.env;
@@ -142,7 +148,7 @@ export class Supervisor {
       this.log.error({ problems }, `invalid console environment (shown on the screen): ${lines.join('; ')}`);
       this.app = errorApp('The console is not configured correctly', 'Fix these environment variables of the console container:', lines);
     }
-    this.state = { pid: process.pid, vncPort: this.display.vncPort, restarts: { xvfb: 0, x11vnc: 0, chromium: 0 } };
+    this.state = { pid: process.pid, vncPort: this.display.vncPort, xauthority: this.xauthority, restarts: { xvfb: 0, x11vnc: 0, chromium: 0 } };
   }
 
   /** Starts everything; resolves once x11vnc answers (the console keeps running until stop()). */
@@ -327,7 +333,7 @@ export class Supervisor {
       const old = this.x11vnc;
       this.x11vnc = undefined;
       await Promise.all([this.stopBrowser(200), old?.stop(200)]);
-      const xvfb = await startXvfb(this.display, this.log).catch((err: unknown) => {
+      const xvfb = await startXvfb({ ...this.display, authFile: this.xauthority }, this.log).catch((err: unknown) => {
         this.log.error({ err: (err as Error).message }, 'Xvfb failed to start');
         this.died('xvfb', 'start failed');
         return undefined;
@@ -349,7 +355,7 @@ export class Supervisor {
     const xvfb = this.xvfb;
     if (!this.x11vnc && Date.now() >= this.notBefore.x11vnc) {
       const passwordFile = this.display.vncPassword ? writePasswordFile(this.runtimeDir, this.display.vncPassword) : undefined;
-      const child = startX11vnc({ display: xvfb.display, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile, rereadPassword: this.awaitingNode } : {}) }, this.log);
+      const child = startX11vnc({ display: xvfb.display, authFile: xvfb.authFile, port: this.display.vncPort, readOnly: this.display.readOnly, ...(passwordFile ? { passwordFile, rereadPassword: this.awaitingNode } : {}) }, this.log);
       this.x11vnc = child;
       this.backoff.x11vnc.started(Date.now());
       this.state.x11vncPid = child.pid;

@@ -6,6 +6,8 @@ import { spawnChild, type Child } from './child-process.js';
 
 export interface X11vncOptions {
   display: string;
+  /** The display's Xauthority file (Xvfb runs with access control). */
+  authFile: string;
   port: number;
   readOnly: boolean;
   /** Path of a file whose first line is the VNC password (x11vnc -passwdfile); undefined = no password. */
@@ -36,8 +38,12 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // page Chromium repaints) as hints only. In half of the viewers returning to a released KVM (8 probes each way) a
   // change already on the X screen then reached the viewer ~0.4 s late; scanline polling alone found it at the next
   // poll (0 of 8 late), for ~0.5 % of a core more while a viewer watches (x11vnc does not poll without one).
-  const args = ['-display', o.display, '-rfbport', String(o.port), '-shared', '-forever', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '50', '-fs', '1.0', '-quiet'];
-  if (o.readOnly) args.push('-viewonly', '-nocursor');
+  // -noremote: nothing on the display (or x11vnc -remote) may reconfigure this x11vnc; -novncconnect: no reverse
+  // connections to wherever the VNC_CONNECT property of the root window names.
+  const args = ['-display', o.display, '-auth', o.authFile, '-rfbport', String(o.port), '-shared', '-forever', '-noremote', '-novncconnect', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '50', '-fs', '1.0', '-quiet'];
+  // A read-only viewer takes no text out of the console nor puts any in: -noclipboard/-nosetclipboard cover only
+  // CLIPBOARD, and -nosel also the PRIMARY selection and the cut buffer.
+  if (o.readOnly) args.push('-viewonly', '-nocursor', '-noclipboard', '-nosetclipboard', '-nosel');
   if (o.passwordFile) args.push('-passwdfile', `${o.rereadPassword ? 'read' : 'rm'}:${o.passwordFile}`);
   else args.push('-nopw');
   return args;
