@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Stages the console image's build context: the bundled supervisor (bundle.mjs), the npm packages it loads at run time
 // (copied from the repo's node_modules, so no registry is needed but npm's for Node itself), the Node 24
-// binary, and the Containerfile. Prints the hash of all inputs (the image is labelled with it to skip rebuilds).
+// binary, Chromium's managed policy and the Containerfile. Prints the hash of all inputs (the image is labelled with it to skip rebuilds).
 // Usage: stage-context.mjs OUT_DIR NODE_BINARY
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -75,6 +75,9 @@ chmodSync(join(out, 'app', 'dist', 'bmc-console.mjs'), 0o755);
 copyFileSync(nodeBinary, join(out, 'node'));
 chmodSync(join(out, 'node'), 0o755);
 copyFileSync(join(root, 'image', 'Containerfile'), join(out, 'Containerfile'));
+// Chromium's managed policy, installed by the Containerfile under /etc/chromium/policies/managed.
+mkdirSync(join(out, 'chromium-policy'));
+copyFileSync(join(root, 'image', 'chromium-policy', 'bmc-console.json'), join(out, 'chromium-policy', 'bmc-console.json'));
 
 // The hash of the context: every file's path and content.
 const hash = createHash('sha256');

@@ -6,10 +6,11 @@ import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
-import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
+import { getProfile, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { expect } from 'vitest';
 import { ConsoleFailure } from '../src/vendor-script.js';
 import { prepareConsole, type TryConsole } from '../vendor-scripts/lib/try-console.js';
+import { guardContext, NavigationAllowList } from '../src/supervisor/navigation-guard.js';
 
 export const VIEWPORT = { width: 1000, height: 700 };
 
@@ -18,14 +19,18 @@ export async function emulator(vendor: ProfileName, o: Omit<EmulatorOptions, 've
 }
 
 /** Discovery and the picked script's ConsoleContext for this emulator (not opened yet). */
-export async function prepare(browser: Browser, emu: RunningEmulator, outDir?: string): Promise<TryConsole> {
-  return prepareConsole({
+export async function prepare(browser: Browser, emu: RunningEmulator, outDir?: string, systemId?: string): Promise<TryConsole> {
+  const c = await prepareConsole({
     browser,
+    ...(systemId ? { systemId } : {}),
     bmc: { origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false },
     viewport: VIEWPORT,
     node: 'test-node',
     ...(outDir ? { outDir } : {}),
   });
+  // The scripts run under the console's navigation guard, as in the supervisor: the BMC's own origin only.
+  await guardContext(c.ctx.context, c.ctx.page, new NavigationAllowList([emu.url]), c.ctx.log);
+  return c;
 }
 
 /** open() that returns the ConsoleFailure instead of throwing it (anything else is rethrown). */
@@ -71,17 +76,25 @@ export async function eventually(check: () => Promise<boolean> | boolean, interv
 
 /** Emulator profile -> the script family discovery must pick. */
 export const families: Record<Exclude<ProfileName, 'unknown'>, string> = {
-  idrac8: 'idrac', idrac9: 'idrac', idrac10: 'idrac',
+  idrac7: 'idrac', idrac8: 'idrac', idrac9: 'idrac', idrac10: 'idrac',
   ilo4: 'ilo', ilo5: 'ilo', ilo6: 'ilo', ilo7: 'ilo',
-  xcc: 'xcc', xcc2: 'xcc',
-  'supermicro-x11': 'smc-bmc', 'supermicro-x13': 'smc-bmc',
+  xcc: 'xcc', xcc2: 'xcc', xcc3: 'xcc',
+  'supermicro-x11': 'smc-bmc', 'supermicro-x12': 'smc-bmc', 'supermicro-x13': 'smc-bmc', 'supermicro-h13': 'smc-bmc',
   openbmc: 'openbmc', ami: 'ami-megarac',
 };
 export const profiles = Object.keys(families) as (keyof typeof families)[];
 
+/** The launch path the profile pins for this run: its primary, or with noPrimary its fallback. */
+export function expectedLaunch(profile: ProfileName, noPrimary: boolean): string {
+  const launch = getProfile(profile).launch;
+  if (!launch) throw new Error(`${profile} has no console launch path`);
+  return noPrimary ? launch.fallback : launch.primary;
+}
+
 /**
- * open() ends with the marker-coloured KVM canvas filling the screen and one live console; isAlive(); close()
- * ends the console and every Redfish and web session.
+ * open() ends with the marker-coloured KVM canvas filling the screen and one live console, opened by the launch
+ * path the profile pins (so a broken primary hidden by a working fallback fails); isAlive(); close() ends the
+ * console and every Redfish and web session.
  */
 export async function opensFullScreen(browser: Browser, profile: keyof typeof families, noPrimary: boolean): Promise<void> {
   const emu = await emulator(profile, { noPrimary });
@@ -96,6 +109,9 @@ export async function opensFullScreen(browser: Browser, profile: keyof typeof fa
     // Vendor chrome over the KVM is hidden (Supermicro's video-recording warning is the emulated case).
     expect(await c.page.locator('#VideoRecordingModal').isVisible()).toBe(false);
     expect(emu.state().liveKvmSessions).toBe(1);
+    const launches = emu.state().launches;
+    console.log(`${profile}${noPrimary ? ' (no primary)' : ''}: the KVM opened by launch path ${launches.join(', ')}`);
+    expect(launches).toEqual([expectedLaunch(profile, noPrimary)]);
     expect(await c.script.isAlive(c.ctx)).toBe(true);
     await c.close();
     const s = emu.state();

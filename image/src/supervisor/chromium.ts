@@ -1,5 +1,8 @@
 import type { BrowserContext } from 'playwright-core';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { childEnvironment } from './child-process.js';
+import { displayEnvironment } from './xauthority.js';
 
 export interface ChromiumOptions {
   display: string;
@@ -98,8 +101,33 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
   ];
 }
 
+/**
+ * The profile's own preferences, the same choices as the image's managed policy (image/chromium-policy/) where a
+ * profile can make them: a Chromium without that policy (the host's, in tests) then shows no "Save password?" bubble
+ * with the BMC's user name and password either, nor autofill or translate offers.
+ */
+export const PROFILE_PREFERENCES = {
+  credentials_enable_service: false,
+  credentials_enable_autosignin: false,
+  profile: { password_manager_enabled: false, password_manager_leak_detection: false },
+  autofill: { enabled: false, profile_enabled: false, credit_card_enabled: false },
+  translate: { enabled: false },
+  browser: { check_default_browser: false },
+  download_restrictions: 3,
+  printing: { enabled: false },
+} as const;
+
+/** Writes PROFILE_PREFERENCES into a fresh profile directory (Chromium reads Default/Preferences at launch). */
+export function writeProfilePreferences(profileDir: string): void {
+  const dir = join(profileDir, 'Default');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'Preferences');
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify(PROFILE_PREFERENCES), { mode: 0o600 });
+}
+
 /** `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC. */
 export async function launchChromium(o: ChromiumOptions, profileDir: string, home: string): Promise<BrowserContext> {
+  writeProfilePreferences(profileDir);
   const { chromium } = await loadPlaywright();
   return chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_EXECUTABLE,
@@ -108,7 +136,7 @@ export async function launchChromium(o: ChromiumOptions, profileDir: string, hom
     viewport: null,
     ignoreDefaultArgs: ['--enable-automation'],
     args: chromiumArgs(o),
-    env: { ...process.env, DISPLAY: o.display, HOME: home },
+    env: childEnvironment({ ...displayEnvironment(o.display), HOME: home }),
     // The supervisor decides when the browser ends (vendor script close() first), not Playwright's handlers.
     handleSIGINT: false,
     handleSIGTERM: false,

@@ -11,7 +11,8 @@ import { createRedfishClient, type RedfishClient } from '../redfish/client.js';
 import type { Logger } from '@bmc-console/common/log';
 import { ConsoleFailure, type BmcTarget, type ConsoleContext, type VendorScript } from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
-import { browserTrust } from './browser-trust.js';
+import { browserTrust, lookupKvmEndpoints } from './browser-trust.js';
+import { guardContext, NavigationAllowList } from './navigation-guard.js';
 import { Backoff } from './backoff.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 
@@ -73,10 +74,11 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   // Discovery started by kvmWanted() while Chromium may still be launching (~0.2 s of Redfish off the start);
   // the next run() takes it. Dropped after a failure: the next try asks the BMC afresh.
   let early: Promise<{ redfish: RedfishClient; discovery: Discovery }> | undefined;
-  const redfishClient = (log: Logger) => createRedfishClient(bmc, { log: log.child({ component: 'redfish' }) });
+  // Ironic's auth_type and system_id (APP_INFO): how to log in to Redfish, and which host a multi-host BMC shows.
+  const redfishClient = (log: Logger) => createRedfishClient(bmc, { auth: info.auth_type ?? 'auto', log: log.child({ component: 'redfish' }) });
   const discoverBmc = (log: Logger) => {
     const redfish = redfishClient(log);
-    return discover(redfish).then((discovery) => ({ redfish, discovery }));
+    return discover(redfish, info.system_id ? { systemId: info.system_id } : {}).then((discovery) => ({ redfish, discovery }));
   };
   /** Forgets a prefetched discovery nobody took; its Redfish session (if it made one) is logged out. */
   const dropEarly = () => {
@@ -86,7 +88,11 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   };
 
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
-  const trust = () => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome });
+  // verify_ca false pins every TLS port the KVM uses (XCC's viewer port too), looked up in Redfish before launch.
+  const trust = () => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome, kvmEndpoints: () => lookupKvmEndpoints(bmc, info.auth_type ?? 'auto') });
+  // The BMC's pages may load documents from its own origin only (navigation-guard.ts); its KVM's websockets are not
+  // navigations, so a vendor's separate viewer port (XCC) needs no entry.
+  const allowed = new NavigationAllowList([bmc.origin]);
 
   /**
    * Logs and shows a failure, then waits for the next try: the backoff for its kind (at least a minute while
@@ -145,6 +151,8 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
         // Ends this BMC session when the supervisor is done with the browser or the last viewer's grace ran out.
         const signal = AbortSignal.any([s.signal, s.demand.releaseSignal()]);
         try {
+          // Before any BMC page: the guard holds for the page and every popup (once per page; cheap after).
+          await guardContext(s.context, s.page, allowed, s.log);
           await s.status(`Connecting to the BMC at ${bmc.origin}`);
           let redfish: RedfishClient;
           let discovery: Discovery;
