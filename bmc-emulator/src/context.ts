@@ -41,6 +41,8 @@ export type UpgradeDecision =
       protocol?: string;
       /** Label for state/logouts, e.g. "/vnc/vconsole". */
       vendorPath: string;
+      /** Which launch path opened this console (Profile.launch names them), asked once video starts. */
+      launch?: () => string;
       /** What a viewer beyond the cap gets: iDRAC joins "shared" without video, others are refused as busy. */
       overCap: 'shared' | 'busy';
       busyMessage: string;

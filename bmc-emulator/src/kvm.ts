@@ -64,7 +64,7 @@ export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision
     if (ctx.faults.kvmBusy || ctx.state.liveKvm() >= ctx.profile.maxKvmSessions) {
       if (!ctx.faults.kvmBusy && d.overCap === 'shared') {
         // iDRAC: the joiner becomes a shared viewer and gets no video ("Deny Access" default).
-        session = ctx.state.openKvm(d.vendorPath, 'shared');
+        session = ctx.state.openKvm(d.vendorPath, 'shared', d.launch?.());
         hello('shared', 'Session is shared: waiting for the current user to grant access. No video.');
         return;
       }
@@ -72,7 +72,7 @@ export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision
       ws.close(4001, 'busy');
       return;
     }
-    session = ctx.state.openKvm(d.vendorPath, 'ok');
+    session = ctx.state.openKvm(d.vendorPath, 'ok', d.launch?.());
     hello('ok');
   };
   let shaken = !d.handshake;

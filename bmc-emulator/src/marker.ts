@@ -5,6 +5,7 @@ import type { ProfileName } from './profiles.js';
  * tell a working console (and which vendor's) by pixels. No login page uses these colours.
  */
 const colours: Record<ProfileName, [number, number, number]> = {
+  idrac7: [0, 160, 160],
   idrac8: [0, 200, 255],
   idrac9: [0, 80, 255],
   idrac10: [80, 0, 255],
@@ -14,8 +15,11 @@ const colours: Record<ProfileName, [number, number, number]> = {
   ilo7: [0, 128, 64],
   xcc: [255, 0, 0],
   xcc2: [192, 0, 96],
+  xcc3: [128, 0, 0],
   'supermicro-x11': [255, 192, 0],
+  'supermicro-x12': [255, 224, 128],
   'supermicro-x13': [255, 128, 0],
+  'supermicro-h13': [192, 96, 0],
   openbmc: [255, 0, 255],
   ami: [0, 255, 255],
   unknown: [255, 255, 0],

@@ -13,12 +13,21 @@ export interface Session {
   user: string;
   created: number;
   lastUsed: number;
+  /** The launch path a console opened with this session counts as (vendor UIs set it; see Profile.launch). */
+  launch?: string;
 }
 
 /** A one-shot console ticket (Dell VCSID pair, Lenovo console token, Supermicro IKVM URI, AMI viewer token). */
-export interface Ticket { key: string; secret: string; created: number; used: boolean }
+export interface Ticket {
+  key: string;
+  secret: string;
+  created: number;
+  used: boolean;
+  /** The launch path that handed the ticket out (e.g. kvm-action for a Redfish console action). */
+  launch?: string;
+}
 
-export interface KvmSession { id: number; vendorPath: string; started: number; status: 'ok' | 'shared' }
+export interface KvmSession { id: number; vendorPath: string; started: number; status: 'ok' | 'shared'; launch: string }
 
 export function hexToken(bytes = 16): string {
   return randomBytes(bytes).toString('hex');
@@ -40,7 +49,11 @@ export class EmulatorState {
   clicks: { x: number; y: number }[] = [];
   logouts: { kind: SessionKind | 'kvm'; how: string; at: number }[] = [];
   logins = { ok: 0, failed: 0 };
+  /** The launch path of every console that got video, in order (tests compare it with the profile's primary). */
+  launches: string[] = [];
   expired = 0;
+  /** The hosts behind the BMC by lower-case ComputerSystem Id, made on first use. */
+  readonly hosts = new Map<string, HostSystem>();
   private nextSessionId = 1;
   private nextKvmId = 1;
 
@@ -100,8 +113,8 @@ export class EmulatorState {
     return n;
   }
 
-  issueTicket(key: string, secret: string): Ticket {
-    const t: Ticket = { key, secret, created: Date.now(), used: false };
+  issueTicket(key: string, secret: string, launch?: string): Ticket {
+    const t: Ticket = { key, secret, created: Date.now(), used: false, ...(launch ? { launch } : {}) };
     this.tickets.set(key, t);
     return t;
   }
@@ -132,9 +145,10 @@ export class EmulatorState {
     return secret === undefined || t.secret === secret;
   }
 
-  openKvm(vendorPath: string, status: KvmSession['status']): KvmSession {
-    const k: KvmSession = { id: this.nextKvmId++, vendorPath, started: Date.now(), status };
+  openKvm(vendorPath: string, status: KvmSession['status'], launch = 'unknown'): KvmSession {
+    const k: KvmSession = { id: this.nextKvmId++, vendorPath, started: Date.now(), status, launch };
     this.kvm.set(k.id, k);
+    if (status === 'ok') this.launches.push(launch);
     return k;
   }
 
@@ -155,7 +169,120 @@ export class EmulatorState {
     else if ([...key].length === 1) this.typed += key;
   }
 
+  host(id: string, make: () => HostSystem): HostSystem {
+    const key = id.toLowerCase();
+    let h = this.hosts.get(key);
+    if (!h) {
+      h = make();
+      this.hosts.set(key, h);
+    }
+    return h;
+  }
+
   recordClick(x: number, y: number): void {
     this.clicks.push({ x: Math.round(x), y: Math.round(y) });
+  }
+}
+
+export type PowerState = 'On' | 'Off' | 'PoweringOn' | 'PoweringOff';
+
+/** The writable part of a ComputerSystem's Boot object, by its Redfish property names. */
+export interface BootOverride {
+  BootSourceOverrideTarget: string;
+  BootSourceOverrideEnabled: string;
+  BootSourceOverrideMode?: string;
+  HttpBootUri?: string | null;
+}
+
+/** How long a PoweringOn/PoweringOff window lasts (ms): long enough for a poll to see it, short for the tests. */
+export const POWER_TRANSITION_MS = 1000;
+
+/**
+ * One emulated host behind the BMC (a Redfish ComputerSystem): its power state and boot override. Transitions settle
+ * lazily when read, so no timer outlives the emulator.
+ */
+export class HostSystem {
+  private settled: 'On' | 'Off';
+  private transition: { via: 'PoweringOn' | 'PoweringOff'; to: 'On' | 'Off'; until: number } | undefined;
+  /** Bumped on every visible change; the Redfish ETag is derived from it. */
+  generation = 1;
+  /** Every accepted ResetType, in order (tests read it). */
+  readonly resets: { type: string; at: number }[] = [];
+  /** How many times the host booted (power on or restart completed). */
+  boots = 0;
+  /** Keeps ETags of different emulator runs apart. */
+  readonly salt = hexToken(8);
+
+  constructor(initial: 'On' | 'Off', public boot: BootOverride, private readonly transitionMs = POWER_TRANSITION_MS) {
+    this.settled = initial;
+  }
+
+  powerState(now = Date.now()): PowerState {
+    const t = this.transition;
+    if (t && now >= t.until) {
+      this.transition = undefined;
+      this.settled = t.to;
+      if (t.to === 'On') this.booted();
+      this.generation++;
+    }
+    return this.transition?.via ?? this.settled;
+  }
+
+  /** Applies an accepted ResetType (DSP0268 ResetType semantics); Nmi and no-op requests change nothing. */
+  reset(type: string, now = Date.now()): void {
+    const current = this.powerState(now);
+    this.resets.push({ type, at: now });
+    const on = current === 'On' || current === 'PoweringOn';
+    switch (type) {
+      case 'On':
+      case 'ForceOn':
+        if (!on) this.start('PoweringOn', 'On', now);
+        break;
+      case 'ForceOff':
+        // Cutting power has no window: the host is off the moment the BMC drops it.
+        if (current !== 'Off') {
+          this.change(() => {
+            this.transition = undefined;
+            this.settled = 'Off';
+          });
+        }
+        break;
+      case 'GracefulShutdown':
+        if (on) this.start('PoweringOff', 'Off', now);
+        break;
+      case 'PushPowerButton':
+        this.start(on ? 'PoweringOff' : 'PoweringOn', on ? 'Off' : 'On', now);
+        break;
+      case 'ForceRestart':
+      case 'GracefulRestart':
+      case 'PowerCycle':
+        // A restart of a host that is off powers it on, as DSP0268 leaves it to the service and most BMCs do.
+        this.start('PoweringOn', 'On', now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  setBoot(patch: Partial<BootOverride>): void {
+    this.change(() => (this.boot = { ...this.boot, ...patch }));
+  }
+
+  private start(via: 'PoweringOn' | 'PoweringOff', to: 'On' | 'Off', now: number): void {
+    this.change(() => {
+      this.settled = via === 'PoweringOn' ? 'Off' : 'On';
+      this.transition = { via, to, until: now + this.transitionMs };
+    });
+  }
+
+  /** A one-time boot override is used up by the boot it applied to (DSP0268 BootSourceOverrideEnabled "Once"). */
+  private booted(): void {
+    this.boots++;
+    if (this.boot.BootSourceOverrideEnabled === 'Once') this.boot = { ...this.boot, BootSourceOverrideEnabled: 'Disabled' };
+  }
+
+  private change(f: () => void): void {
+    f();
+    this.generation++;
   }
 }

@@ -91,6 +91,8 @@ function frame(page: Page, name: string): Frame {
   return f;
 }
 
+if (!existsSync(CHROMIUM)) console.warn(`emulator browser tests skipped: ${CHROMIUM} is absent (Debian: chromium)`);
+
 // Generous per-test limit: a login, a popup and two screenshots take seconds on a loaded 2-core machine.
 describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', { timeout: 120_000 }, () => {
   it('Dell iDRAC9: /restgui/start.html?console form -> console window', async () => {

@@ -178,8 +178,8 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
     expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain('__kvmStart');
   });
 
-  it('Supermicro X11: no snapshot image on the main menu; the bootstrap page still works', async () => {
-    const e = await start({ vendor: 'supermicro-x11', noPrimary: true });
+  it('Supermicro X12: no snapshot image on the main menu; the bootstrap page still works', async () => {
+    const e = await start({ vendor: 'supermicro-x12', noPrimary: true });
     const login = await http(`${e.url}/cgi/login.cgi`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `name=${e.username}&pwd=${e.password}` });
     const cookie = `SID=${login.cookies.SID}`;
     expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=sys_info`, { headers: { cookie } })).text).not.toContain('img1');
@@ -204,13 +204,19 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
     expect(web.cookies._csrf_token).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('OpenBMC, AMI, iDRAC8: the switch reaches the page script', async () => {
+  it('OpenBMC, AMI, iDRAC7/8: the switch reaches the page script', async () => {
     const o = await start({ vendor: 'openbmc', noPrimary: true });
     expect((await http(`${o.url}/`)).text).toContain('const consoleRoute = false;');
     const a = await start({ vendor: 'ami', noPrimary: true });
+    // Another SP-X build's login form: the script's selectors miss it and it takes the login API.
+    expect((await http(`${a.url}/`)).text).toContain('id="login_username"');
+    expect((await http(`${a.url}/`)).text).not.toContain('id="userid"');
+    const direct = await start({ vendor: 'ami', disable: ['viewer-direct'] });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const l = await http(`${a.url}/api/session`, { method: 'POST', headers: form, body: `username=${a.username}&password=${a.password}` });
-    expect((await http(`${a.url}/viewer.html`, { headers: { cookie: `QSESSIONID=${l.cookies.QSESSIONID}` } })).text).toContain('if (!false && !window.opener)');
+    const l = await http(`${direct.url}/api/session`, { method: 'POST', headers: form, body: `username=${direct.username}&password=${direct.password}` });
+    expect((await http(`${direct.url}/viewer.html`, { headers: { cookie: `QSESSIONID=${l.cookies.QSESSIONID}` } })).text).toContain('if (!false && !window.opener)');
+    const seven = await start({ vendor: 'idrac7', noPrimary: true });
+    expect((await http(`${seven.url}/login.html?console`, { headers: { 'accept-encoding': 'gzip' } })).text).toContain('const deepLink = false &&');
     const d = await start({ vendor: 'idrac8', noPrimary: true });
     expect((await http(`${d.url}/login.html?console`)).text).toContain('const deepLink = false &&');
   });
@@ -244,14 +250,18 @@ describe('fixture mode', () => {
   } catch {
     present = false;
   }
-  it.skipIf(!present)('serves captured JSON (shared/fixtures/redfish/dell-idrac9-15g-r750-fw7.10) by @odata.id', async () => {
+  it('serves captured JSON (shared/fixtures/redfish/dell-idrac9-15g-r750-fw7.10) by @odata.id', async (ctx) => {
+    if (!present) {
+      const why = `${dir} is absent (the shared Redfish captures are not here)`;
+      console.warn(`fixture mode test skipped: ${why}`);
+      ctx.skip(why);
+    }
     const e = await start({ fixture: dir, vendor: 'idrac9' });
     const root = (await http(`${e.url}/redfish/v1/`)).json();
     expect(root.Vendor).toBe('Dell');
     const mgr = (await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1`, { headers: { authorization: basic(e.username, e.password) } })).json();
     expect(mgr.FirmwareVersion).toBe('7.10.30.00');
   });
-  if (!present) it('fixture mode test skipped: ../shared/fixtures/redfish is absent', () => undefined);
 });
 
 describe('CLI', () => {

@@ -42,7 +42,7 @@ describe.each(PROFILE_NAMES)('Redfish of profile %s', (name) => {
     const mgr = (await http(`${e.url}/redfish/v1/Managers/${p.managerId}`, { headers: h })).json();
     expect(mgr).toMatchObject({ Id: p.managerId, ...(p.manager.Model ? { Model: p.manager.Model } : {}), FirmwareVersion: p.manager.FirmwareVersion });
     const systems = (await http(`${e.url}/redfish/v1/Systems`, { headers: { authorization: basic(e.username, e.password) } })).json();
-    expect(systems.Members).toEqual([{ '@odata.id': `/redfish/v1/Systems/${p.systemId}` }]);
+    expect(systems.Members).toEqual([p.systemId, ...(p.extraSystemIds ?? [])].map((id) => ({ '@odata.id': `/redfish/v1/Systems/${id}` })));
     expect((await http(`${e.url}/redfish/v1/Systems/${p.systemId}`, { headers: h })).json()).toMatchObject({ Id: p.systemId });
 
     expect((await http(`${e.url}${location}`, { method: 'DELETE', headers: h })).status).toBe(204);
@@ -185,5 +185,45 @@ describe('vendor console actions', () => {
     k.ws.close();
     const web = await http(`${e.url}/json/login_session`, { method: 'POST', body: JSON.stringify({ method: 'login', user_login: e.username, password: e.password }) });
     expect(web.cookies.sessionKey).toBe(web.json().session_key);
+  });
+});
+
+describe('the generations added from the captures and web-flow facts', () => {
+  it('iDRAC7: no Redfish console action, 12G pages only with gzip, /data/login as iDRAC8', async () => {
+    const e = await start('idrac7');
+    const auth = { authorization: basic(e.username, e.password) };
+    expect((await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService`, { headers: auth })).status).toBe(404);
+    expect((await http(`${e.url}/login.html`)).status).toBe(404);
+    expect((await http(`${e.url}/login.html?console`, { headers: { 'accept-encoding': 'gzip' } })).text).toContain('id="user"');
+    const login = await http(`${e.url}/data/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `user=${e.username}&password=${e.password}` });
+    expect(login.text).toMatch(/<authResult>0<\/authResult><forwardUrl>index\.html\?ST1=[0-9a-f]+,ST2=[0-9a-f]+<\/forwardUrl>/);
+  });
+
+  it('XCC3: the console token as XCC, and the OpenBMC dialect (/login {"data":[u,p]}, SESSION + XSRF-TOKEN, /kvm/0)', async () => {
+    const e = await start('xcc3');
+    const login = await http(`${e.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [e.username, e.password] }) });
+    expect(login.status).toBe(200);
+    const { SESSION: session, 'XSRF-TOKEN': xsrf } = login.cookies;
+    expect(session && xsrf).toBeTruthy();
+    const cookie = `SESSION=${session}; XSRF-TOKEN=${xsrf}`;
+    expect((await openKvm(wsUrl(e.url, '/kvm/0'), { cookie, protocols: ['wrong'] })).status).not.toBe('ok');
+    const k = await openKvm(wsUrl(e.url, '/kvm/0'), { cookie, protocols: [String(xsrf)] });
+    expect(k.status).toBe('ok');
+    k.ws.close();
+    expect(e.state().launches).toEqual(['login-form']);
+    const out = await http(`${e.url}/logout`, { method: 'POST', headers: { cookie, 'x-xsrf-token': String(xsrf) } });
+    expect(out.status).toBe(200);
+    expect(e.state().webSessions).toBe(0);
+  });
+
+  it('Supermicro X12 is classic (login.cgi, no Redfish IKVM); H13 is Redfish-era (login.cgi 400, IKVM link)', async () => {
+    const x12 = await start('supermicro-x12');
+    const auth = (e: RunningEmulator) => ({ authorization: basic(e.username, e.password) });
+    expect((await http(`${x12.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, { headers: auth(x12) })).status).toBe(404);
+    const cgi = await http(`${x12.url}/cgi/login.cgi`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `name=${x12.username}&pwd=${x12.password}` });
+    expect(cgi.text).toContain('url_name=mainmenu');
+    const h13 = await start('supermicro-h13');
+    expect((await http(`${h13.url}/cgi/login.cgi`, { method: 'POST', body: 'name=a&pwd=b' })).status).toBe(400);
+    expect((await http(`${h13.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, { headers: auth(h13) })).json().URI).toMatch(/^\/redfish\/[0-9a-f]+\.IKVM$/);
   });
 });

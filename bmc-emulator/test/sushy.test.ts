@@ -53,7 +53,7 @@ describe.skipIf(!hasSushy)('python3-sushy reads every profile', () => {
       const p = getProfile(String(g.profile));
       expect(g).toMatchObject({
         version: p.root.RedfishVersion,
-        systems: [`/redfish/v1/Systems/${p.systemId}`],
+        systems: [p.systemId, ...(p.extraSystemIds ?? [])].map((id) => `/redfish/v1/Systems/${id}`),
         managers: [`/redfish/v1/Managers/${p.managerId}`],
         system: p.systemId,
         power: 'PowerState.ON',

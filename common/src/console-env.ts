@@ -36,10 +36,15 @@ export function caBundleProblem(text: string): string | undefined {
   return undefined;
 }
 
+/** Ironic's `redfish_auth_type` values (the Redfish client's `auth`). */
+export const AUTH_TYPES = ['auto', 'basic', 'session'] as const;
+
 /**
- * APP_INFO as Ironic's redfish-graphical interface sends it (`parse_driver_info`). Only `address`,
- * `root_prefix`, `username`, `password` and `verify_ca` matter to the console; other keys
- * (system_id, auth_type, node_uuid, tls_*...) pass through untouched.
+ * APP_INFO as Ironic's redfish-graphical interface sends it: `redfish_utils.parse_driver_info(node)`, whose keys are
+ * `address` (with scheme), `system_id`, `username`, `password`, `verify_ca` (bool or CA bundle path), `auth_type`,
+ * `node_uuid`, and optionally `root_prefix`, `tls_min_version`, `tls_ciphers` and
+ * `firmware_update_unresponsive_bmc_wait`. The console uses the first seven (system_id picks the host when a BMC
+ * has several); other keys pass through and are logged by name only (unknownAppInfoKeys).
  */
 export const appInfoSchema = z
   .object({
@@ -48,13 +53,29 @@ export const appInfoSchema = z
     username: z.string().optional(),
     password: z.string().optional(),
     verify_ca: z.union([z.boolean(), z.string().min(1, 'expected true, false or the path of a CA bundle')]).optional(),
+    /** The host's ComputerSystem, as a path ("/redfish/v1/Systems/System.Embedded.1") or an id ("1"). */
+    system_id: z.string().min(1, 'expected the ComputerSystem path, e.g. "/redfish/v1/Systems/1"').optional(),
+    auth_type: z.enum(AUTH_TYPES, { message: `expected one of ${AUTH_TYPES.join(', ')}` }).optional(),
+    /** Shown on the status page and the emulator's host screen. */
+    node_uuid: z.string().optional(),
+    /** Ironic's TLS options for its own Redfish client: accepted, not used (Chromium and Node pick TLS themselves). */
+    tls_min_version: z.string().optional(),
+    tls_ciphers: z.string().optional(),
+    /** Ironic's firmware-update wait: accepted, not used by a console. */
+    firmware_update_unresponsive_bmc_wait: z.number().optional(),
     /** Ours: delay in ms between typed keys, since keystrokes can be dropped on the VNC->X11->browser->BMC path. */
     key_delay_ms: z.number().int().min(0).max(1000).optional(),
-    /** Ours: shown on the status page and the emulator's host screen. */
-    node_uuid: z.string().optional(),
   })
   .passthrough();
 export type AppInfo = z.infer<typeof appInfoSchema>;
+
+/** APP_INFO keys this contract knows (Ironic's and ours). */
+export const APP_INFO_KEYS: readonly string[] = Object.keys(appInfoSchema.shape);
+
+/** Keys of an APP_INFO nobody reads: ignored, and logged by name only (their values could be anything, secrets too). */
+export function unknownAppInfoKeys(info: Record<string, unknown>): string[] {
+  return Object.keys(info).filter((k) => !APP_INFO_KEYS.includes(k)).sort();
+}
 
 /** Ironic's `address`: scheme://authority only, https assumed when no scheme is given. */
 export function isBmcAddress(address: string): boolean {
@@ -248,10 +269,12 @@ export function consoleEnvironment(opts: {
   return env;
 }
 
-/** The parts of APP_INFO that are safe to log. */
+/** The parts of APP_INFO that are safe to log: known keys (password redacted), unknown keys by name only. */
 export function describeAppInfo(info: AppInfo): Record<string, unknown> {
-  const { password: _p, ...rest } = info;
-  return { ...rest, password: info.password === undefined ? undefined : '[redacted]' };
+  const known: Record<string, unknown> = {};
+  for (const k of APP_INFO_KEYS) if (k !== 'password' && info[k] !== undefined) known[k] = info[k];
+  const ignored = unknownAppInfoKeys(info);
+  return { ...known, password: info.password === undefined ? undefined : '[redacted]', ...(ignored.length ? { ignoredKeys: ignored } : {}) };
 }
 
 /** Secret variables that may instead be given as a file, `<NAME>_FILE` (a podman or Kubernetes secret mount). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
+import { AUTH_TYPES, ConsoleEnvError, describeAppInfo, parseConsoleEnv, unknownAppInfoKeys } from '@bmc-console/common/console-env';
 
 describe('parseConsoleEnv', () => {
   it('gives Ironic defaults for an empty environment', () => {
@@ -72,5 +72,51 @@ describe('APP_INFO.address', () => {
       expect(parseConsoleEnv(env(ok)).appInfo.address).toBe(ok);
     for (const bad of ['not a url', 'ftp://10.0.0.5', 'https://', 'https://bmc/redfish/v1?x=1', 'https://user@bmc'])
       expect(() => parseConsoleEnv(env(bad)), bad).toThrow(/APP_INFO\.address: expected the BMC address/);
+  });
+});
+
+describe('APP_INFO as Ironic sends it (redfish_utils.parse_driver_info)', () => {
+  const ironic = {
+    address: 'https://10.0.0.5',
+    system_id: '/redfish/v1/Systems/System.Embedded.1',
+    username: 'root',
+    password: 'calvin-s3cret',
+    verify_ca: false,
+    auth_type: 'auto',
+    node_uuid: '1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
+    root_prefix: '/redfish/v1',
+    tls_min_version: 'TLSv1.2',
+    tls_ciphers: 'ECDHE+AESGCM',
+    firmware_update_unresponsive_bmc_wait: 300,
+  };
+
+  it('accepts every key parse_driver_info produces, with verify_ca a bool or a CA path', () => {
+    for (const verify_ca of [false, true, '/etc/ironic/bmc-ca.pem']) {
+      const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ ...ironic, verify_ca }) });
+      expect(e.appInfo).toEqual({ ...ironic, verify_ca });
+      expect(unknownAppInfoKeys(e.appInfo)).toEqual([]);
+    }
+    for (const auth_type of AUTH_TYPES) expect(parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ ...ironic, auth_type }) }).appInfo.auth_type).toBe(auth_type);
+  });
+
+  it('ignores unknown keys and logs them by name only, never their values', () => {
+    const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ ...ironic, timeout: 60, vendor_token: 'tok-s3cret' }) });
+    expect(unknownAppInfoKeys(e.appInfo)).toEqual(['timeout', 'vendor_token']);
+    const logged = JSON.stringify(describeAppInfo(e.appInfo));
+    expect(describeAppInfo(e.appInfo)).toMatchObject({ ignoredKeys: ['timeout', 'vendor_token'], password: '[redacted]', system_id: ironic.system_id, auth_type: 'auto' });
+    expect(logged).not.toContain('tok-s3cret');
+    expect(logged).not.toContain('calvin-s3cret');
+  });
+
+  it('names a bad auth_type or system_id without showing the password', () => {
+    try {
+      parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: JSON.stringify({ ...ironic, auth_type: 'kerberos', system_id: '' }) });
+      expect.unreachable();
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toContain('APP_INFO.auth_type: expected one of auto, basic, session');
+      expect(msg).toContain('APP_INFO.system_id');
+      expect(msg).not.toContain('calvin-s3cret');
+    }
   });
 });

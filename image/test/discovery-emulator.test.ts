@@ -19,6 +19,7 @@ const haveEmulator = existsSync(emulatorSource);
 if (!haveEmulator) console.warn(`discovery-emulator: ${emulatorSource} is absent, skipping the emulator tests`);
 const fixtures = resolve(repoRoot, '../shared/fixtures/redfish');
 const haveFixtures = existsSync(resolve(fixtures, 'expected.tsv'));
+if (!haveFixtures) console.warn(`discovery-emulator: ${fixtures}/expected.tsv is absent: the tests on real captures are skipped`);
 
 type EmulatorModule = typeof import('@bmc-console/bmc-emulator/emulator');
 type ProfilesModule = typeof import('@bmc-console/bmc-emulator/profiles');
@@ -55,6 +56,57 @@ describe.skipIf(!haveEmulator)('discovery against every emulator profile over HT
       await expect(client.logout()).resolves.toBe(true);
       expect(emu.state().redfishSessions).toBe(0);
     } finally {
+      client.close();
+      await emu.close();
+    }
+  });
+});
+
+describe.skipIf(!haveEmulator)("Ironic's system_id picks the host of a multi-host BMC (openbmc profile: system, system2)", () => {
+  it.each([
+    [undefined, '/redfish/v1/Systems/system'],
+    ['/redfish/v1/Systems/system2', '/redfish/v1/Systems/system2'],
+    ['system2', '/redfish/v1/Systems/system2'],
+    ['/redfish/v1/Systems/nosuch', '/redfish/v1/Systems/system'],
+  ])('system_id %s -> %s', async (systemId, systemPath) => {
+    const emu = await emulator!.startEmulator({ vendor: 'openbmc' });
+    const client = createRedfishClient({ origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false });
+    try {
+      const d = await discover(client, systemId ? { systemId } : {});
+      expect(d).toMatchObject({ family: 'openbmc', systemPath, managerPath: '/redfish/v1/Managers/bmc' });
+      if (systemId === '/redfish/v1/Systems/nosuch') expect(d.evidence).toContain('system_id /redfish/v1/Systems/nosuch not found: using the first system');
+    } finally {
+      await client.logout();
+      client.close();
+      await emu.close();
+    }
+  });
+});
+
+describe.skipIf(!haveEmulator || !haveFixtures)('each hand-written profile reads like the real capture of its generation', () => {
+  const pairs = [
+    ['idrac7', '_unlicensed/dell-idrac7-12g-r820-fw2.65'],
+    ['idrac9', 'dell-idrac9-15g-r750-fw7.10'],
+    ['idrac10', 'dell-idrac10-17g-fw1.20-bmclib-abridged'],
+    ['ilo4', 'hpe-ilo4-fw2.55-manager-only'],
+    ['ilo5', 'hpe-ilo5-dl360gen10plus-fw3.11'],
+    ['ilo6', 'hpe-ilo6-dl380agen11-fw1.66'],
+    ['ilo7', 'hpe-ilo7-dl360gen12-fw1.14'],
+    ['xcc', 'lenovo-xcc-sr670v2-fw2.83'],
+    ['supermicro-x12', 'supermicro-x12-sys510t-mr1-bmc01.13.04'],
+    ['supermicro-x13', 'supermicro-x13-sys821ge-tnhr-bmc11.01.01'],
+  ] as const;
+  it.each(pairs)('%s ~ %s', async (name, folder) => {
+    const { FixtureSource } = await import('bmc-console/redfish/fixture-source');
+    const real = await discover(new FixtureSource(resolve(fixtures, folder)));
+    const emu = await emulator!.startEmulator({ vendor: name });
+    const client = createRedfishClient({ origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false });
+    try {
+      const fake = await discover(client);
+      const pick = (d: typeof real) => ({ vendor: d.vendor, family: d.family, generation: d.generation, managerId: d.managerId });
+      expect(pick(fake)).toEqual(pick(real));
+    } finally {
+      await client.logout();
       client.close();
       await emu.close();
     }

@@ -1,7 +1,8 @@
 /**
  * Each vendor script's fallback path: the emulator profile's primary launch path is switched off (--no-primary:
- * no Redfish console action, no iLO sessionKey-from-Redfish, no iDRAC8 deep link, no OpenBMC pop-out route,
- * no direct AMI viewer...) and the script must still end with the KVM full screen and log out cleanly.
+ * no Redfish console action, no iLO sessionKey-from-Redfish, no iDRAC7/8 deep link, no OpenBMC pop-out route,
+ * no Supermicro host preview, another AMI login form...) and the script must still end with the KVM full screen,
+ * opened by the profile's pinned fallback launch path (profile.launch.fallback), and log out cleanly.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Browser } from 'playwright-core';

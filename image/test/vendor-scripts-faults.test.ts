@@ -38,7 +38,7 @@ async function failureWith(profile: ProfileName, fault: Record<string, unknown>,
 }
 
 describe('wrong password -> auth', () => {
-  for (const profile of ['idrac9', 'ilo4', 'xcc', 'supermicro-x11', 'ami'] as const)
+  for (const profile of ['idrac9', 'idrac7', 'ilo4', 'xcc', 'xcc3', 'supermicro-x11', 'supermicro-x12', 'ami'] as const)
     it(profile, async () => {
       const f = await failureWith(profile, { wrongPassword: true });
       expect(f.kind).toBe('auth');
@@ -47,7 +47,7 @@ describe('wrong password -> auth', () => {
 });
 
 describe('console held by someone else -> kvm-busy', () => {
-  for (const profile of ['idrac8', 'ilo5', 'openbmc', 'supermicro-x13'] as const)
+  for (const profile of ['idrac8', 'ilo5', 'openbmc', 'supermicro-x12', 'supermicro-h13'] as const)
     it(profile, async () => {
       const f = await failureWith(profile, { kvmBusy: true });
       expect(f.kind).toBe('kvm-busy');

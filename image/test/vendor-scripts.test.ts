@@ -21,6 +21,23 @@ describe('vendor scripts open the KVM full screen on every emulator profile', ()
   for (const profile of profiles) it(profile, () => opensFullScreen(browser, profile, false));
 });
 
+describe("Ironic's system_id", () => {
+  it('picks the named host of a multi-host BMC and the script opens its KVM (openbmc: system2)', async () => {
+    const emu = await emulator('openbmc');
+    try {
+      const c = await prepare(browser, emu, undefined, '/redfish/v1/Systems/system2');
+      expect(c.discovery.systemPath).toBe('/redfish/v1/Systems/system2');
+      expect(c.ctx.discovery.systemPath).toBe('/redfish/v1/Systems/system2');
+      await c.script.open(c.ctx);
+      expect(emu.state().launches).toEqual(['console-route']);
+      await c.close();
+      expect(emu.state().liveKvmSessions).toBe(0);
+    } finally {
+      await emu.close();
+    }
+  });
+});
+
 describe('generic script', () => {
   it('shows the BMC login page with a notice for an unknown BMC', async () => {
     const emu = await emulator('unknown');

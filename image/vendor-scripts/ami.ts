@@ -64,7 +64,9 @@ async function formLogin(ctx: ConsoleContext): Promise<boolean> {
   await ctx.status('Logging in to the AMI BMC (login form)');
   await goto(ctx, '/', 'Opening the AMI login page');
   const user = ctx.page.locator('#userid');
-  if (!(await appears(user, ctx.signal, 20_000))) return false;
+  // A page with a password field but no #userid is another SP-X build's form: the login API serves it.
+  const shown = await firstOf(ctx.page, { form: '#userid', other: 'input[type="password"]' }, ctx.signal, 20_000);
+  if (shown !== 'form') return false;
   await typeInto(ctx, user, ctx.bmc.username);
   await typeInto(ctx, ctx.page.locator('#password'), ctx.bmc.password);
   await abortable(ctx.signal, ctx.page.locator('#btn-login').click());

@@ -1,17 +1,21 @@
 /**
  * Supermicro BMC. Primary when the BMC offers it: Redfish Oem/Supermicro/IKVM gives a one-shot console page
- * URI; the page needs the X-Auth-Token of a Redfish session and its WebSocket the SID cookie that session
- * sets (X13). Otherwise the classic ATEN web UI: /cgi/login.cgi (base64, then plain credentials) -> SID
- * cookie -> the HTML5 iKVM bootstrap page; last resort the login form. Facts: vendor-web-flows.md §4, §9.
+ * URI (after selecting "HTML 5" when it says "JAVA plug-in"); the page needs the X-Auth-Token of a Redfish session
+ * and its WebSocket the SID cookie that session sets (X13/H13; older firmware: from /cgi/login.cgi). Otherwise the
+ * classic ATEN web UI as Ironic drives it: the login form, then the main menu's host preview, which opens the iKVM
+ * window; with no preview (host off) the HTML5 iKVM bootstrap page directly; without the form, /cgi/login.cgi
+ * (base64, then plain credentials) and the bootstrap page. Facts: vendor-web-flows.md §4, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure, httpFailure } from './lib/failure.js';
+import { frameWith } from './lib/frames.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
 import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
+import { adoptPopup } from './lib/popup.js';
 import { browserSession, deleteBrowserSession, managerPath, redfishLogout, rfPatch, rfProbe, type BrowserRedfishSession } from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
-import { abortable, appears } from './lib/wait.js';
+import { abortable, appears, firstOf } from './lib/wait.js';
 import { blank, cookie, goto, web } from './lib/web.js';
 
 const BOOTSTRAP = '/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap';
@@ -39,9 +43,9 @@ export const supermicro: VendorScript = {
   async open(ctx) {
     sessions.set(ctx, {});
     if (await viaRedfishIkvm(ctx)) return done(ctx);
+    if (await viaForm(ctx)) return done(ctx);
     if (await viaLoginCgi(ctx)) return done(ctx);
-    await viaForm(ctx);
-    await done(ctx);
+    throw failure('unsupported', 'This Supermicro BMC offers neither the Redfish iKVM link nor the classic login', 'Update the BMC firmware or enable the HTML5 iKVM');
   },
 
   async isAlive(ctx) {
@@ -139,22 +143,36 @@ async function viaLoginCgi(ctx: ConsoleContext): Promise<boolean> {
   return true;
 }
 
-/** The login form of the classic web UI, then the bootstrap page. */
-async function viaForm(ctx: ConsoleContext): Promise<void> {
+/**
+ * The classic web UI's login form, then the main menu's host preview, whose click opens the iKVM window (taken into
+ * the kiosk page); without a preview (host powered off) the bootstrap page directly. False when there is no form.
+ */
+async function viaForm(ctx: ConsoleContext): Promise<boolean> {
   await ctx.status('Logging in to the Supermicro BMC (login form)');
   await goto(ctx, '/', 'Opening the Supermicro login page');
   const pwd = ctx.page.locator('#pwd');
-  if (!(await appears(pwd, ctx.signal, 20_000)))
-    throw failure('unsupported', 'This Supermicro BMC offers neither the Redfish iKVM link nor the classic login', 'Update the BMC firmware or enable the HTML5 iKVM');
+  if (!(await appears(pwd, ctx.signal, 10_000))) return false;
   await typeInto(ctx, ctx.page.locator('input[name="name"]'), ctx.bmc.username);
   await typeInto(ctx, pwd, ctx.bmc.password);
   await abortable(ctx.signal, ctx.page.locator('#login_word').click());
   (sessions.get(ctx) ?? {}).web = true;
-  await ctx.page.waitForURL(/url_name=mainmenu|mainmenu/, { timeout: 20_000 }).catch(() => undefined);
-  if (!(await cookie(ctx, 'SID'))) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
-  await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
+  const after = await firstOf(ctx.page, { menu: '#TOPMENU', failed: 'text=/Invalid Username or Password|Too many sessions/i' }, ctx.signal, 20_000);
+  if (after === 'failed' && (await ctx.page.locator('text=/Too many sessions/i').count()) > 0)
+    throw failure('kvm-busy', 'The Supermicro BMC has no free web session', 'Log out of other BMC web sessions or wait for them to time out');
+  // Firmware whose main menu has no #TOPMENU still lands on url_name=mainmenu with a SID.
+  const inMenu = after === 'menu' || (after === null && /url_name=mainmenu/.test(ctx.page.url()));
+  if (!inMenu || !(await cookie(ctx, 'SID'))) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
+  await ctx.status('Opening the Supermicro iKVM from the main menu');
+  const frame = await frameWith(ctx.page, '#img1, #no_preview', ctx.signal, 15_000);
+  const preview = frame && (await frame.locator('#img1').isVisible().catch(() => false)) ? frame.locator('#img1') : null;
+  const opened = preview ? await adoptPopup(ctx, () => preview.click()) : null;
+  if (!opened) {
+    ctx.log.info('the main menu shows no host preview (host off?); opening the iKVM page directly');
+    await goto(ctx, BOOTSTRAP, 'Opening the Supermicro iKVM');
+  }
   const f = outcomeFailure(await settle(ctx, viewer), 'Supermicro iKVM');
   if (f) throw f;
+  return true;
 }
 
 async function done(ctx: ConsoleContext): Promise<void> {

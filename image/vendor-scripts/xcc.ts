@@ -3,7 +3,8 @@
  * (LenovoRemoteControlService.GetRemoteConsoleToken) opened as /#/login?<Token>&context=remote&mode=multi
  * (multi = shared mode, so we never take the console away from someone else). Fallback: the web login form,
  * then the console launch. The viewer's socket is on a second TLS port (3900 on real XCCs): the browser must
- * trust that origin too. Ironic has no Lenovo support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
+ * trust that origin too (XCC3's form login may take the OpenBMC way instead: /kvm/0 on 443). Ironic has no Lenovo
+ * support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
 import { failure } from './lib/failure.js';
@@ -60,11 +61,13 @@ export const xcc: VendorScript = {
     if (s?.kind === 'web') {
       const bearer = await ctx.page.evaluate(() => sessionStorage.getItem('access_token')).catch(() => null);
       await blank(ctx);
-      const csrf = await cookie(ctx, '_csrf_token');
+      // XCC3's OpenBMC-style web session (cookies SESSION + XSRF-TOKEN, no bearer) ends with POST /logout.
+      const obmcCsrf = bearer ? undefined : await cookie(ctx, 'XSRF-TOKEN');
+      const csrf = obmcCsrf ?? (await cookie(ctx, '_csrf_token'));
       const headers: Record<string, string> = {};
       if (bearer) headers.Authorization = `Bearer ${bearer}`;
       if (csrf) headers['X-XSRF-TOKEN'] = csrf;
-      const res = await web(ctx, '/api/providers/logout', 'XCC logout', { method: 'POST', headers }).catch((e: unknown) => {
+      const res = await web(ctx, obmcCsrf ? '/logout' : '/api/providers/logout', 'XCC logout', { method: 'POST', headers }).catch((e: unknown) => {
         ctx.log.warn({ err: String(e) }, 'XCC logout failed');
       });
       if (res && res.status() >= 400) ctx.log.warn({ status: res.status() }, 'XCC logout failed');

@@ -1,8 +1,9 @@
 /**
  * The main job end to end, for every emulator profile: agent start (real podman container) -> console URL ->
  * headless Chromium opens the viewer through the proxy -> the emulator's KVM canvas is on screen (marker colour and
- * OCR'd node text) -> a click and typed text reach the emulated host -> stop -> the viewer shows why it disconnected
- * and the container is gone.
+ * OCR'd node text), opened by the profile's primary launch path (so a broken primary hidden by a working fallback
+ * fails) -> a click and typed text reach the emulated host -> stop -> the viewer shows why it disconnected and the
+ * container is gone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
-import { PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
+import { PROFILE_NAMES, getProfile, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { launchBrowser, openViewer, viewerState } from '../src/browser.js';
 import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, decodePng, findColourBlock, ocr } from '../src/screen.js';
@@ -65,6 +66,10 @@ describe.skipIf(skip)('console end to end through agent, container, proxy and vi
       const { text } = await kvmOnScreen(page, profile);
       // The marker colour says which vendor profile; OCR confirms the node name on the host screen.
       expect(containsApprox(text, node), `OCR of the viewer: ${text}`).toBe(true);
+      const launches = emu.state().launches;
+      console.log(`${profile}: the KVM opened by launch path ${launches.join(', ')}`);
+      expect(launches.length).toBeGreaterThan(0);
+      for (const l of launches) expect(l, 'launch path').toBe(getProfile(profile).launch?.primary);
 
       const canvas = page.locator('#screen canvas').first();
       const box = (await canvas.boundingBox())!;
@@ -81,6 +86,33 @@ describe.skipIf(skip)('console end to end through agent, container, proxy and vi
       expect(containerExists(`bmc-console-${node}`)).toBe(false);
     } finally {
       await page.close();
+      await emu.close();
+    }
+  }, 180_000);
+
+  it("APP_INFO as Ironic sends it: system_id picks the host, auth_type reaches the Redfish client, unknown keys are logged by name only", async () => {
+    const node = 'e2e-ironic-appinfo';
+    const emu = await stack.emulator('openbmc', { node });
+    const started = await stack.startConsole(node, emu, {
+      appInfo: {
+        system_id: '/redfish/v1/Systems/system2', auth_type: 'basic', root_prefix: '/redfish/v1',
+        tls_min_version: 'TLSv1.2', firmware_update_unresponsive_bmc_wait: 300, future_option: 'opaque-value-7f3a',
+      },
+    });
+    const page = await openViewer(browser, started.url);
+    try {
+      await kvmOnScreen(page, 'openbmc');
+      expect(emu.state().launches).toEqual(['console-route']);
+      // auth_type basic: the console's Redfish client holds no session; the one left is the browser's (webui-vue's).
+      expect(emu.state().redfishSessions).toBe(1);
+      const logs = execFileSync('podman', ['logs', `bmc-console-${node}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(logs).toContain('"systemPath":"/redfish/v1/Systems/system2"');
+      expect(logs).toMatch(/"ignoredKeys":\["future_option"\]/);
+      expect(logs).not.toContain('opaque-value-7f3a');
+      expect(logs).not.toContain(emu.password);
+    } finally {
+      await page.close();
+      await stack.agent.stop(node);
       await emu.close();
     }
   }, 180_000);

@@ -11,9 +11,11 @@ export function amiUi(ctx: Ctx): WebUi {
     const s = session(req);
     return s && header(req, 'x-csrftoken') === s.csrf ? s : undefined;
   };
+  // With "login-form" off the SPA is another SP-X build whose form has other ids (emulator choice: builds differ).
+  const ids = ctx.has('login-form') ? { user: 'userid', pass: 'password', button: 'btn-login' } : { user: 'login_username', pass: 'login_password', button: 'login_submit' };
   const spa = () => page('MegaRAC SP-X', `<div id="login-view" class="box" style="display:none"><h2>MegaRAC SP-X</h2><p>${escapeHtml(ctx.node)}</p>
-<form id="login-form" onsubmit="return false"><input id="userid" placeholder="Username" autocomplete="username"><br><input id="password" type="password" placeholder="Password"><br>
-<button id="btn-login" type="submit">Sign me in</button></form><p id="login-message"></p></div>
+<form id="login-form" onsubmit="return false"><input id="${ids.user}" placeholder="Username" autocomplete="username"><br><input id="${ids.pass}" type="password" placeholder="Password"><br>
+<button id="${ids.button}" type="submit">Sign me in</button></form><p id="login-message"></p></div>
 <div id="main-view" style="display:none"><div class="box"><b>${escapeHtml(ctx.node)}</b> <a href="#dashboard">Dashboard</a> | <a href="#remote-control" id="nav-remote-control">Remote Control</a> | <a href="#logout">Sign out</a>
 <div id="remote-control-view" style="display:none"><h3>Remote Control</h3><button id="launch-h5viewer">Launch H5Viewer</button></div></div></div>
 <script>
@@ -36,7 +38,7 @@ async function route() {
 }
 window.addEventListener('hashchange', route);
 document.getElementById('login-form').addEventListener('submit', async () => {
-  const body = new URLSearchParams({ username: document.getElementById('userid').value, password: document.getElementById('password').value, certlogin: '0' });
+  const body = new URLSearchParams({ username: document.getElementById('${ids.user}').value, password: document.getElementById('${ids.pass}').value, certlogin: '0' });
   const r = await fetch('/api/session', { method: 'POST', body });
   const j = await r.json().catch(() => ({}));
   if (!r.ok) { document.getElementById('login-message').textContent = 'Login failed' + (j.code ? ' (code ' + j.code + ')' : '') + '.'; return; }
@@ -57,7 +59,8 @@ route();
   const r = await fetch('/api/settings/media/h5viewercfg', { headers: { 'X-CSRFTOKEN': garc || '' } });
   if (!r.ok) { document.body.dataset.kvm = 'error'; return; }
   const cfg = await r.json();
-  window.__kvmStart(Object.assign({}, window.__KVM_BASE, { authMessage: { type: 'auth', token: cfg.token } }));
+  // "via" is emulator-only: it lets the state name the launch path (popup from Remote Control, or opened directly).
+  window.__kvmStart(Object.assign({}, window.__KVM_BASE, { authMessage: { type: 'auth', token: cfg.token, via: window.opener ? 'popup' : 'direct' } }));
 })();`;
 
   return {
@@ -95,9 +98,14 @@ route();
     kvmUpgrade(u) {
       if (u.path !== '/kvm') return undefined;
       if (!session(u)) return { accept: false, status: 401, message: 'Unauthorized' };
+      let via: unknown;
       return {
         accept: true, protocol: u.protocols.includes('binary') ? 'binary' : undefined, vendorPath: '/kvm', overCap: 'busy', busyMessage: 'KVM: the maximum number of sessions is reached.',
-        authMessage: (m) => m.type === 'auth' && typeof m.token === 'string' && ctx.state.redeemTicket(m.token),
+        authMessage: (m) => {
+          via = m.via;
+          return m.type === 'auth' && typeof m.token === 'string' && ctx.state.redeemTicket(m.token);
+        },
+        launch: () => (via === 'popup' ? 'h5viewer-popup' : 'viewer-direct'),
       };
     },
   };

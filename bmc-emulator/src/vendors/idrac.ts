@@ -1,14 +1,15 @@
 import type { Ctx, UpgradeDecision, UpgradeReq, WebUi } from '../context.js';
 import { addSetCookie, cookie, escapeHtml, formBody, header, page, redirect, scriptJson, sendHtml, sendJson, sendText, type Req, type Res } from '../http.js';
 import { kvmPage } from '../kvm.js';
+import { legacyIdrac } from '../profiles.js';
 import { digits, hexToken } from '../state.js';
 import { cookieSession, hostOnly, portOnly, unquote, webSessionsFull } from './common.js';
 
 const COOKIE = '-http-session-';
 
-/** Dell iDRAC web UI: iDRAC9/10 (restgui + sysmgmt API) or iDRAC8 (login.html + /data/login frames). */
+/** Dell iDRAC web UI: iDRAC9/10 (restgui + sysmgmt API) or iDRAC7/8 (login.html + /data/login frames). */
 export function idracUi(ctx: Ctx): WebUi {
-  return ctx.profile.generation === '8' ? idrac8(ctx) : idrac9(ctx);
+  return legacyIdrac(ctx.profile) ? idracLegacy(ctx) : idrac9(ctx);
 }
 
 function idrac9(ctx: Ctx): WebUi {
@@ -84,7 +85,7 @@ document.getElementById('logout').onclick = async (e) => {
       if (p === '/sysmgmt/2015/bmc/session') return login9(req, res), true;
       if (p === '/sysmgmt/2015/server/vconsole' && req.method === 'GET') {
         if (!apiSession(req)) return sendJson(res, 401, { error: 'Unauthorized' }), true;
-        const t = ctx.state.issueTicket(digits(24), digits(24));
+        const t = ctx.state.issueTicket(digits(24), digits(24), 'web-api');
         return sendJson(res, 200, { Location: viewerUrl(req, title(), t.key, t.secret) }), true;
       }
       if (p === '/console' && req.method === 'GET') {
@@ -111,6 +112,7 @@ document.getElementById('logout').onclick = async (e) => {
       if (!ticket) return { accept: false, status: 401, message: 'Unauthorized' };
       return {
         accept: true, protocol: u.protocols.includes('binary') ? 'binary' : undefined, vendorPath: u.path, overCap: 'shared',
+        launch: () => ticket.launch ?? 'web-api',
         busyMessage: 'Virtual Console is in use by another user (sharing request denied).',
         // KEY2: the server speaks first (f7 b3); the client answers 247,179, VCSID2 as 24 ASCII bytes, 8 zero bytes.
         handshake: { challenge: [0xf7, 0xb3], check: (a) => a.length === 34 && a[0] === 247 && a[1] === 179 && a.subarray(2, 26).toString('latin1') === ticket.secret },
@@ -138,11 +140,12 @@ document.getElementById('logout').onclick = async (e) => {
 }
 
 /** iDRAC7/8: /data/login XML, ST1/ST2, frames globalnav/da, console popup with #kvmCanvas. */
-function idrac8(ctx: Ctx): WebUi {
+function idracLegacy(ctx: Ctx): WebUi {
+  const gen = ctx.profile.generation ?? '8';
   const session = (req: { cookies: Record<string, string> }) => cookieSession(ctx, req, COOKIE);
   const xml = (res: Res, body: string) => sendText(res, 200, 'text/xml', `<?xml version="1.0" encoding="UTF-8"?><root>${body}</root>`, { X_Language: 'en' });
   const html = (res: Res, body: string) => sendHtml(res, 200, body, { X_Language: 'en' });
-  const loginPage = () => page('iDRAC8 - Login', `<div class="box"><h2>Integrated Dell Remote Access Controller 8</h2><p>${escapeHtml(ctx.node)}</p>
+  const loginPage = () => page(`iDRAC${gen} - Login`, `<div class="box"><h2>Integrated Dell Remote Access Controller ${escapeHtml(gen)}</h2><p>${escapeHtml(ctx.node)}</p>
 <label>Username <input id="user" autocomplete="username"></label><br><label>Password <input id="password" type="password"></label><br>
 <a href="#" id="submit_lbl" onclick="doLogin(); return false;">Submit</a><p id="login_error" class="err"></p></div>
 <script>
@@ -162,6 +165,10 @@ async function doLogin() {
       const p = req.path;
       const q = req.url.search;
       if ((p === '/' || p === '/start.html') && req.method === 'GET') return redirect(res, `/login.html${q}`), true;
+      if (gen === '7' && p.endsWith('.html') && !/\bgzip\b/.test(header(req, 'accept-encoding') ?? '')) {
+        // The 12G iDRAC7 (fw 2.x) answers 404 for its pages unless the client accepts gzip.
+        return sendText(res, 404, 'text/plain', 'Not Found'), true;
+      }
       if (p === '/login.html') return html(res, loginPage()), true;
       if (p === '/data/login' && req.method === 'POST') {
         const f = formBody(req);
@@ -188,16 +195,19 @@ async function doLogin() {
         const st2 = /ST2=([0-9a-f]+)/.exec(q)?.[1];
         if (!s || st2 !== s.csrf) return redirect(res, '/login.html'), true;
         const consoleNow = /[?&,]console\b/.test(q);
-        return html(res, `<!doctype html><html><head><title>iDRAC8 - ${escapeHtml(ctx.node)}</title></head>
+        return html(res, `<!doctype html><html><head><title>iDRAC${escapeHtml(gen)} - ${escapeHtml(ctx.node)}</title></head>
 <frameset rows="70,*"><frame name="globalnav" src="/globalnav.html?ST2=${s.csrf}"><frame name="da" src="/da.html${consoleNow ? '?console' : ''}"></frameset></html>`), true;
       }
       if (p === '/globalnav.html') {
         if (!session(req)) return redirect(res, '/login.html'), true;
-        return html(res, page('globalnav', `<b>iDRAC8</b> ${escapeHtml(ctx.node)} <a href="#" id="logout" onclick="logout(); return false;">Logout</a>
+        return html(res, page('globalnav', `<b>iDRAC${escapeHtml(gen)}</b> ${escapeHtml(ctx.node)} <a href="#" id="logout" onclick="logout(); return false;">Logout</a>
 <script>async function logout() { await fetch('/data/logout', { headers: { ST2: new URLSearchParams(location.search).get('ST2') } }); top.location.href = '/login.html'; }</script>`)), true;
       }
       if (p === '/da.html') {
-        if (!session(req)) return redirect(res, '/login.html'), true;
+        const s = session(req);
+        if (!s) return redirect(res, '/login.html'), true;
+        // The deep link opens the console as this page loads; otherwise only the Launch link does.
+        s.launch = req.url.searchParams.has('console') ? 'console-deeplink' : 'launch-link';
         return html(res, page('Overview', `<h3>Virtual Console Preview</h3><a href="#" id="launch_vconsole" onclick="launch(); return false;">Launch</a>
 <iframe name="help" src="about:blank" style="width:200px;height:60px"></iframe>
 <script>function launch() { window.open('/viewer.html', 'vconsole', 'width=1060,height=820'); }
@@ -211,8 +221,12 @@ if (location.search.includes('console')) launch();</script>`)), true;
     },
     kvmUpgrade(u) {
       if (u.path !== '/vkvm' && u.path !== '/') return undefined;
-      if (!session(u)) return { accept: false, status: 401, message: 'Unauthorized' };
-      return { accept: true, protocol: u.protocols.includes('lws-dvc-protocol') ? 'lws-dvc-protocol' : undefined, vendorPath: '/vkvm/', overCap: 'busy', busyMessage: 'Maximum number of Virtual Console sessions reached.' };
+      const s = session(u);
+      if (!s) return { accept: false, status: 401, message: 'Unauthorized' };
+      return {
+        accept: true, protocol: u.protocols.includes('lws-dvc-protocol') ? 'lws-dvc-protocol' : undefined, vendorPath: '/vkvm/', overCap: 'busy',
+        busyMessage: 'Maximum number of Virtual Console sessions reached.', launch: () => s.launch ?? 'launch-link',
+      };
     },
   };
 }

@@ -76,6 +76,7 @@ async function logout() { await fetch('/json/login_session', { method: 'POST', b
         const param = req.url.searchParams.get('sessionkey');
         const viaParam = param && ctx.has('sessionkey-param') ? byKey(param) : undefined;
         if (viaParam) {
+          viaParam.launch = 'sessionkey-param';
           addSetCookie(res, keyCookie(viaParam.token));
           return ircPage(res, viaParam), true;
         }
@@ -95,6 +96,8 @@ async function logout() { await fetch('/json/login_session', { method: 'POST', b
       if (!s) return { accept: false, status: 401, message: 'Unauthorized' };
       return {
         accept: true, vendorPath: '/wss/ircport', overCap: 'busy', busyMessage: 'The remote console is in use by another user. Acquire to take it over.',
+        // A Redfish session's token as the cookie is the sessionkey-cookie path; a web login is the form's.
+        launch: () => s.launch ?? (s.kind === 'redfish' ? 'sessionkey-cookie' : 'login-form'),
         // CMD_AUTHENTICATE (80) -> 34-byte hello carrying the session key -> CMD_AUTHENTICATED (82).
         handshake: { challenge: [80], check: (a) => a.length === 34 && a.subarray(2, 34).toString('latin1').replace(/\0+$/, '') === s.token, confirm: [82] },
       };

@@ -41,7 +41,8 @@ function route() {
   if (h === '#/operations/kvm' || (consoleRoute && h === '#/console/kvm')) {
     show('');
     document.getElementById('kvm-wrap').style.display = 'block';
-    if (!started) { started = true; window.__kvmStart(Object.assign({}, base, { protocols: [xsrf()] })); }
+    // The route rides along on the socket URL (emulator only: bmcweb ignores it) so the state can name the launch path.
+    if (!started) { started = true; window.__kvmStart(Object.assign({}, base, { wsUrl: base.wsUrl + '?route=' + (h === '#/console/kvm' ? 'console' : 'operations'), protocols: [xsrf()] })); }
     return;
   }
   if (h !== '#/') { location.hash = '#/'; return; }
@@ -93,7 +94,8 @@ route();
       if (!s) return { accept: false, status: 401, message: 'Unauthorized' };
       // Cookie-authenticated sockets must offer the CSRF token as the subprotocol.
       if (u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
-      return { accept: true, protocol: s.csrf, vendorPath: '/kvm/0', overCap: 'busy', busyMessage: 'Max sessions are already connected' };
+      const launch = u.url.searchParams.get('route') === 'console' ? 'console-route' : 'operations-route';
+      return { accept: true, protocol: s.csrf, vendorPath: '/kvm/0', overCap: 'busy', busyMessage: 'Max sessions are already connected', launch: () => launch };
     },
     onRedfishSession(req: Req, res: Res, s: Session) {
       if (!header(req, 'x-requested-with')) return false;

@@ -1,6 +1,7 @@
 import type { Ctx, WebUi } from '../context.js';
 import { addSetCookie, basicAuth, escapeHtml, formBody, header, page, redirect, scriptJson, sendHtml, sendText, type Req, type Res } from '../http.js';
 import { kvmPage } from '../kvm.js';
+import { supermicroRedfishEra } from '../profiles.js';
 import { hexToken } from '../state.js';
 import { webSessionsFull } from './common.js';
 
@@ -8,11 +9,14 @@ import { webSessionsFull } from './common.js';
 const SNAPSHOT_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCB3XkqRwAAAABJRU5ErkJggg==', 'base64');
 
 /**
- * Supermicro ATEN web UI (X11: /cgi/login.cgi) and the Redfish-era variant (X13: login.cgi answers 400, Redfish
- * sessions set the SID cookie, Oem/Supermicro/IKVM hands out a .IKVM console page).
+ * Supermicro ATEN web UI (X11/X12: /cgi/login.cgi) and the Redfish-era variant (X13/H13: login.cgi answers 400,
+ * Redfish sessions set the SID cookie, Oem/Supermicro/IKVM hands out a .IKVM console page). Console pages name
+ * their launch path: the .IKVM link (kvm-action, or ikvm-patch after selecting HTML 5), the UI's own popup
+ * man_ikvm_html5_auto (ui-launch: the snapshot or the iKVM/HTML5 button) or man_ikvm_html5_bootstrap opened
+ * directly (bootstrap-direct).
  */
 export function supermicroUi(ctx: Ctx): WebUi {
-  const x13 = ctx.profile.generation === 'x13';
+  const x13 = supermicroRedfishEra(ctx.profile);
   const session = (req: { cookies: Record<string, string> }) => ctx.state.findByToken(req.cookies.SID, ['web', 'redfish']);
   const sidCookie = (v: string, maxAge?: number) => `SID=${v}; path=/; secure; HttpOnly${maxAge !== undefined ? `; Max-Age=${maxAge}` : ''}`;
 
@@ -28,8 +32,8 @@ function redfishLogin() {
   return false;
 }</script>` : ''}`);
 
-  const consolePage = (res: Res, title: string) => {
-    const t = ctx.state.issueTicket(hexToken(12), 'entry');
+  const consolePage = (res: Res, title: string, launch: string) => {
+    const t = ctx.state.issueTicket(hexToken(12), 'entry', launch);
     const extra = `<input type="hidden" id="entry_value" value="${t.key}">
 <div id="VideoRecordingModal" class="modal" style="position:fixed;left:30%;top:40%;background:#fff;color:#222;padding:1em;border:1px solid #888;font-family:sans-serif">
 Video recording may be active on this BMC. <button onclick="document.getElementById('VideoRecordingModal').style.display='none'">Close</button></div>`;
@@ -46,12 +50,12 @@ Video recording may be active on this BMC. <button onclick="document.getElementB
 <iframe id="frame_main" name="frame_main" src="/cgi/url_redirect.cgi?url_name=sys_info" style="border:0;width:95vw;height:80vh"></iframe>`));
     },
     sys_info: (_req, res) => sendHtml(res, 200, page('System', ctx.has('mainmenu-snapshot')
-      ? `<p>Remote Console Preview</p><img id="img1" src="/cgi/CapturePreview.cgi?Snapshot_TN=${Date.now()}" width="160" height="120" style="border:1px solid #888" onclick="window.open('/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap')">`
+      ? `<p>Remote Console Preview</p><img id="img1" src="/cgi/CapturePreview.cgi?Snapshot_TN=${Date.now()}" width="160" height="120" style="border:1px solid #888" onclick="window.open('/cgi/url_redirect.cgi?url_name=man_ikvm_html5_auto', 'iKVM_HTML5', 'width=1060,height=820')">`
       : '<p id="no_preview">Host is powered off: no preview available.</p>')),
     man_ikvm: (_req, res) => sendHtml(res, 200, page('iKVM', `<input type="button" value="iKVM/HTML5" id="launchikvmhtml5"
 onclick="window.open('../cgi/url_redirect.cgi?url_name=man_ikvm_html5_auto', 'iKVM_HTML5', 'width=1060,height=820')">`)),
-    man_ikvm_html5_bootstrap: (_req, res) => consolePage(res, `${ctx.node} iKVM HTML5`),
-    man_ikvm_html5_auto: (_req, res) => consolePage(res, `${ctx.node} iKVM HTML5`),
+    man_ikvm_html5_bootstrap: (_req, res) => consolePage(res, `${ctx.node} iKVM HTML5`, 'bootstrap-direct'),
+    man_ikvm_html5_auto: (_req, res) => consolePage(res, `${ctx.node} iKVM HTML5`, 'ui-launch'),
   };
 
   return {
@@ -99,16 +103,22 @@ onclick="window.open('../cgi/url_redirect.cgi?url_name=man_ikvm_html5_auto', 'iK
         const authed = (b && ctx.checkLogin(b.user, b.password)) || ctx.state.findByToken(header(req, 'x-auth-token'), ['redfish']);
         if (!authed) return sendText(res, 401, 'text/plain', 'Unauthorized', { 'www-authenticate': 'Basic realm="IKVM"' }), true;
         if (!ctx.state.ticketValid(ikvm[1])) return sendText(res, 404, 'text/plain', 'Not Found'), true;
-        return consolePage(res, `${ctx.node} iKVM HTML5`), true;
+        return consolePage(res, `${ctx.node} iKVM HTML5`, ctx.state.tickets.get(ikvm[1] ?? '')?.launch ?? 'kvm-action'), true;
       }
       return false;
     },
     kvmUpgrade(u) {
       if (u.path !== '/') return undefined;
       if (!session(u)) return { accept: false, status: 401, message: 'Unauthorized' };
+      let launch: string | undefined;
       return {
         accept: true, vendorPath: '/', overCap: 'busy', busyMessage: 'iKVM: the maximum number of sessions is reached.',
-        authMessage: (m) => m.type === 'auth' && typeof m.entry_value === 'string' && ctx.state.redeemTicket(m.entry_value),
+        authMessage: (m) => {
+          if (m.type !== 'auth' || typeof m.entry_value !== 'string') return false;
+          launch = ctx.state.tickets.get(m.entry_value)?.launch;
+          return ctx.state.redeemTicket(m.entry_value);
+        },
+        launch: () => launch ?? 'unknown',
       };
     },
     onRedfishSession(_req, res, s) {

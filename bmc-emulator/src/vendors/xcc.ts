@@ -1,15 +1,19 @@
 import type { Ctx, WebUi } from '../context.js';
-import { basicAuth, escapeHtml, header, jsonBody, scriptJson, sendHtml, sendJson, type Req } from '../http.js';
+import { addSetCookie, basicAuth, cookie, escapeHtml, header, jsonBody, scriptJson, sendHtml, sendJson, type Req, type Res } from '../http.js';
 import { kvmConfig, kvmScript } from '../kvm.js';
-import { hexToken } from '../state.js';
-import { webSessionsFull } from './common.js';
+import { hexToken, type Session } from '../state.js';
+import { cookieSession, webSessionsFull } from './common.js';
 
 /**
  * Lenovo XCC/XCC2 web UI: an Angular-like single page with hash routes (#/login, #/home, #/remoteControl and the
  * console-token route #/login?<Token>&context=remote&mode=multi), the /api/login XHR and a viewer whose socket is
- * on a second TLS port (real XCC: 3900).
+ * on a second TLS port (real XCC: 3900). XCC3 also speaks the OpenBMC dialect confluent uses (POST /login with
+ * {"data":[u,p]} or {"username","password"}, cookies SESSION + XSRF-TOKEN, /kvm/0 on 443 with the XSRF token as
+ * subprotocol): its login form goes that way (emulator choice: XCC3's web UI is not public).
  */
 export function xccUi(ctx: Ctx): WebUi {
+  const xcc3 = ctx.profile.generation === '3';
+  const obmcSession = (req: { cookies: Record<string, string> }) => cookieSession(ctx, req, 'SESSION');
   const bearer = (req: Req) => {
     const h = header(req, 'authorization');
     if (h && /^bearer /i.test(h)) return ctx.state.findByToken(h.slice(7).trim(), ['web']);
@@ -32,26 +36,34 @@ export function xccUi(ctx: Ctx): WebUi {
 <script>
 const base = ${scriptJson(base)};
 const rpPort = ${scriptJson(ctx.rpPort())};
+const xcc3 = ${scriptJson(xcc3)};
+const xsrf = () => (document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]+)/) || [])[1];
 function show(id) { for (const v of ['login-view', 'home-view']) document.getElementById(v).style.display = v === id ? 'block' : 'none'; }
 function startConsole(auth) {
   show('');
   document.getElementById('kvm-wrap').style.display = 'block';
+  if (!auth) return window.__kvmStart(Object.assign({}, base, { wsUrl: '/kvm/0', protocols: [xsrf()] }));
   window.__kvmStart(Object.assign({}, base, { wsUrl: 'wss://' + location.hostname + ':' + rpPort + '/', authMessage: auth }));
 }
 function route() {
   const h = location.hash;
   const m = /^#\\/login\\?([^&]+)&(.*)$/.exec(h);
   if (m && /(^|&)context=remote(&|$)/.test(m[2])) return startConsole({ type: 'auth', token: m[1], mode: (/mode=(\\w+)/.exec(m[2]) || [])[1] || 'single' });
-  const token = sessionStorage.getItem('access_token');
-  if (token && h === '#/remoteControl') return startConsole({ type: 'auth', bearer: token });
+  const token = sessionStorage.getItem('access_token') || (xcc3 && xsrf() ? 'cookie' : null);
+  if (token && h === '#/remoteControl') return startConsole(token === 'cookie' ? null : { type: 'auth', bearer: token });
   if (token && h === '#/home') return show('home-view');
   if (h !== '#/login') { location.hash = token ? '#/home' : '#/login'; return; }
   show('login-view');
 }
 window.addEventListener('hashchange', route);
 document.getElementById('login-form').addEventListener('submit', async () => {
-  const r = await fetch('/api/login', { method: 'POST', headers: { 'content-type': 'application/json' },
+  const r = await fetch(xcc3 ? '/login' : '/api/login', { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: document.getElementById('user').value, password: document.getElementById('password').value }) });
+  if (xcc3) {
+    if (!r.ok) { document.getElementById('login-message').textContent = 'Login failed.'; return; }
+    location.hash = '#/home';
+    return;
+  }
   const j = await r.json().catch(() => ({}));
   if (!r.ok || !j.access_token) { document.getElementById('login-message').textContent = 'Login failed.'; return; }
   sessionStorage.setItem('access_token', j.access_token);
@@ -60,6 +72,7 @@ document.getElementById('login-form').addEventListener('submit', async () => {
 document.getElementById('launch-remote-console').onclick = () => { location.hash = '#/remoteControl'; };
 document.getElementById('logout').onclick = async (e) => {
   e.preventDefault();
+  if (xcc3 && !sessionStorage.getItem('access_token')) { await fetch('/logout', { method: 'POST', headers: { 'X-XSRF-TOKEN': xsrf() || '' } }); location.hash = '#/login'; return; }
   const csrf = (document.cookie.match(/_csrf_token=([^;]+)/) || [])[1] || '';
   await fetch('/api/providers/logout', { method: 'POST', headers: { authorization: 'Bearer ' + sessionStorage.getItem('access_token'), 'X-XSRF-TOKEN': csrf } });
   sessionStorage.removeItem('access_token');
@@ -89,6 +102,15 @@ route();
         if (!bearer(req)) return sendJson(res, 401, { error: 'Unauthorized' }), true;
         return sendJson(res, 200, { port: ctx.rpPort() }), true;
       }
+      if (xcc3 && p === '/login' && req.method === 'POST') return obmcLogin(req, res), true;
+      if (xcc3 && p === '/logout' && req.method === 'POST') {
+        const s = obmcSession(req);
+        if (!s || header(req, 'x-xsrf-token') !== s.csrf) return sendJson(res, 401, { status: 'error', message: '401 Unauthorized' }), true;
+        ctx.state.endSession(s, 'POST /logout');
+        addSetCookie(res, cookie('SESSION', '', { maxAge: 0 }));
+        addSetCookie(res, cookie('XSRF-TOKEN', '', { maxAge: 0 }));
+        return sendJson(res, 200, { status: 'ok', message: '200 OK' }), true;
+      }
       if (p === '/api/providers/logout') {
         const h = header(req, 'authorization');
         const s = h && /^bearer /i.test(h) ? ctx.state.findByToken(h.slice(7).trim(), ['web']) : undefined;
@@ -99,17 +121,43 @@ route();
       return false;
     },
     kvmUpgrade(u) {
+      if (xcc3 && u.raw.socket.localPort !== ctx.rpPort() && u.path === '/kvm/0') {
+        // OpenBMC dialect: the SESSION cookie, and the XSRF token as the subprotocol.
+        const s = obmcSession(u);
+        if (!s || u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
+        return { accept: true, protocol: s.csrf, vendorPath: '/kvm/0', overCap: 'busy', busyMessage: 'Remote console login result 5: session full.', launch: () => 'login-form' };
+      }
       // The viewer socket exists only on the remote-presence port.
       if (u.raw.socket.localPort !== ctx.rpPort() || u.path !== '/') return undefined;
+      let launch = 'login-form';
       return {
         accept: true, vendorPath: 'rp', overCap: 'busy', busyMessage: 'Remote console login result 5: session full.',
         authMessage: (m) => {
           if (m.type !== 'auth') return false;
-          if (typeof m.token === 'string') return ctx.state.redeemTicket(m.token);
+          if (typeof m.token === 'string') {
+            launch = ctx.state.tickets.get(m.token)?.launch ?? 'kvm-action';
+            return ctx.state.redeemTicket(m.token);
+          }
           if (typeof m.bearer === 'string') return !!ctx.state.findByToken(m.bearer, ['web']);
           return ctx.checkLogin(m.user, m.password);
         },
+        launch: () => launch,
       };
     },
   };
+
+  /** XCC3's OpenBMC-style login: both body shapes confluent and webui-vue send; old bmcweb cookie names. */
+  function obmcLogin(req: Req, res: Res): void {
+    const b = jsonBody(req) as Record<string, unknown> | undefined;
+    const data = Array.isArray(b?.data) ? (b.data as unknown[]) : undefined;
+    const user = data ? data[0] : b?.username;
+    const pass = data ? data[1] : b?.password;
+    if (typeof user !== 'string' || typeof pass !== 'string') return sendJson(res, 400, { status: 'error', message: 'Body must be {"data":[user,password]} or {"username","password"}.' });
+    if (!ctx.checkLogin(user, pass)) return sendJson(res, 401, { status: 'error', message: '401 Unauthorized' });
+    if (webSessionsFull(ctx)) return sendJson(res, 401, { status: 'error', message: 'Too many sessions' });
+    const s: Session = ctx.state.createSession('web', user);
+    addSetCookie(res, cookie('XSRF-TOKEN', s.csrf, { sameSite: 'Strict' }));
+    addSetCookie(res, cookie('SESSION', s.token, { sameSite: 'Strict', httpOnly: true }));
+    sendJson(res, 200, { token: s.token });
+  }
 }

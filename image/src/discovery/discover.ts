@@ -7,6 +7,8 @@ import type { Discovery } from './types.js';
 
 export interface DiscoverOptions {
   log?: Logger;
+  /** Ironic's system_id: the host's ComputerSystem (path or id) when the BMC has several; default the first. */
+  systemId?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface DiscoverOptions {
 export async function discover(source: RedfishSource, options: DiscoverOptions = {}): Promise<Discovery> {
   const facts: Facts = { notes: [] };
   await readRoot(source, facts);
-  if (source.hasCredentials) await readSystemAndManager(source, facts);
+  if (source.hasCredentials) await readSystemAndManager(source, facts, options.systemId);
   else facts.notes.push('no user name given: Manager and System not read');
   let verdict = classify(facts);
   if (source.hasCredentials && !facts.chassis && verdict.wantsChassis) {

@@ -38,11 +38,27 @@ export async function readRoot(source: RedfishSource, facts: Facts): Promise<voi
   if (!facts.root) facts.notes.push(`no service root at ${source.rootPath}/`);
 }
 
-/** Stage 2 (authenticated): the host system and the BMC manager. */
-export async function readSystemAndManager(source: RedfishSource, facts: Facts): Promise<void> {
-  const systems = await optional(source, linkOf(facts.root, 'Systems') ?? 'Systems');
+/**
+ * Stage 2 (authenticated): the host system and the BMC manager. `systemId` (Ironic's system_id, a path or a bare
+ * id) names the host when the BMC has several; the manager is then the one that system names.
+ */
+export async function readSystemAndManager(source: RedfishSource, facts: Facts, systemId?: string): Promise<void> {
+  const systemsPath = linkOf(facts.root, 'Systems') ?? 'Systems';
+  const systems = await optional(source, systemsPath);
   noteSynthesised(facts, systems, 'Systems');
-  for (const path of memberIds(systems?.Members).slice(0, 3)) {
+  const members = memberIds(systems?.Members);
+  if (systemId) {
+    const wanted = systemId.includes('/')
+      ? systemId
+      : (members.find((m) => samePath(m.slice(m.replace(/\/+$/, '').lastIndexOf('/') + 1), systemId)) ?? `${systemsPath.replace(/\/+$/, '')}/${systemId}`);
+    const system = await optional(source, wanted);
+    if (system) {
+      facts.system = system;
+      facts.systemPath = odataId(system) ?? wanted;
+      facts.notes.push(`system ${facts.systemPath} named by system_id`);
+    } else facts.notes.push(`system_id ${systemId} not found: using the first system`);
+  }
+  for (const path of facts.system ? [] : members.slice(0, 3)) {
     const system = await optional(source, path);
     if (system) {
       facts.system = system;

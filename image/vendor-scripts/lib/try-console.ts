@@ -37,6 +37,8 @@ export interface TryOptions {
   node?: string;
   /** Skip discovery and use this (tests of one script). */
   discovery?: Discovery;
+  /** Ironic's system_id: the host discovery picks when the BMC has several. */
+  systemId?: string;
   /** Force a script instead of pickVendorScript. */
   script?: VendorScript;
   /** Called for every step (after its screenshot). */
@@ -100,7 +102,7 @@ export async function prepareConsole(o: TryOptions): Promise<TryConsole> {
 
   let discovery: Discovery;
   try {
-    discovery = o.discovery ?? (await discover(redfish));
+    discovery = o.discovery ?? (await discover(redfish, o.systemId ? { systemId: o.systemId } : {}));
   } catch (e) {
     await context.close().catch(() => undefined);
     redfish.close();
