@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, then runs the type check, every vitest suite and (without
-# arguments) the reliability suite at its default size, and ends with one plain line "N passed, N failed, N skipped".
+# The README's test command: installs what is missing, then runs the type check, (without arguments) the Ironic
+# plugin's pytest suite, every vitest suite (tests/ironic runs the real Ironic 29) and (without arguments) the
+# reliability suite at its default size, and ends with one plain line "N passed, N failed, N skipped".
 # BMC_TEST_RELIABILITY=0 leaves the reliability suite out.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -10,6 +11,29 @@ bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 
 step "type check"
 typecheck_failed=0
 npx tsc -p tsconfig.json --noEmit || typecheck_failed=1
+
+pytest_xml=
+pytest_rc=
+if [ $# -eq 0 ]; then
+  step "ironic plugin: pytest"
+  pytest_xml=$(mktemp "${TMPDIR:-/tmp}/bmc-pytest.XXXXXX.xml")
+  rm -f "$pytest_xml" # written by pytest; missing afterwards = pytest could not run
+  # -rs lists every skipped test with its reason; exit 5 (no tests collected) counts as a failure in the summary.
+  python3 -m pytest ironic-plugin/tests -p no:cacheprovider -q -rs --junitxml="$pytest_xml"
+  pytest_rc=$?
+
+  step "Ironic 29 image"
+  t0=$SECONDS
+  # Builds or reuses the Ironic image once for every test file: BMC_IRONIC_IMAGE names it, or BMC_IRONIC_IMAGE_UNAVAILABLE
+  # says why there is none (tests/ironic then skip themselves with that reason instead of each trying the build again).
+  if img=$(bash scripts/ironic-image.sh); then
+    export BMC_IRONIC_IMAGE=$img
+  else
+    export BMC_IRONIC_IMAGE_UNAVAILABLE="the Ironic 29 image could not be built (scripts/ironic-image.sh exit $?, its output is above the vitest run)"
+    echo "$BMC_IRONIC_IMAGE_UNAVAILABLE: the Ironic tests will report themselves skipped"
+  fi
+  echo "Ironic image step took $((SECONDS - t0)) s"
+fi
 
 step "vitest"
 rm -f .vitest-results.json
@@ -26,4 +50,7 @@ if [ $# -eq 0 ] && [ "${BMC_TEST_RELIABILITY:-1}" != 0 ]; then
   echo "reliability suite took $((SECONDS - t0)) s"
 fi
 
-node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary"
+node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary" "$pytest_xml" "$pytest_rc"
+rc=$?
+[ -n "$pytest_xml" ] && rm -f "$pytest_xml"
+exit $rc

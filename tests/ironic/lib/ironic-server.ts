@@ -1,0 +1,141 @@
+/**
+ * One real Ironic 29 in a container of ours: API, conductor and noVNC proxy in one process (`ironic`), host network,
+ * sqlite, no RPC bus, noauth, hardware type redfish with the redfish-graphical console, and our console provider
+ * (`[vnc]container_provider = bmc-console`) talking to the agent's unix socket, which is mounted into the container.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { until } from '../../src/until.js';
+import { freePort } from './free-port.js';
+import { podman, removeContainer } from './podman.js';
+
+export interface IronicOptions {
+  image: string;
+  /** Directory holding the agent's `agent.sock`; it becomes the conductor's /run/bmc-console-agent. */
+  agentSocketDir: string;
+  /** [vnc]public_url; default Ironic's own noVNC proxy with Debian's vnc_lite.html (it connects by itself). */
+  publicUrl?: (novncPort: number) => string;
+  /** [bmc_console]vnc_password: false for deployment 1 (Ironic's proxy), true for deployment 2 (ours). */
+  vncPassword: boolean;
+  /** [vnc]token_timeout (Ironic's minimum is 10). */
+  tokenTimeoutSec?: number;
+  /** [vnc]expire_console_session_interval: how often Ironic stops consoles whose token expired. */
+  expireIntervalSec?: number;
+  /** The API port, when something must know it before Ironic starts (our proxy's ironic.url); default a free one. */
+  apiPort?: number;
+}
+
+export interface RunningIronic {
+  /** http://127.0.0.1:<port>, Ironic's REST API. */
+  api: string;
+  /** Where Ironic's own noVNC proxy listens. */
+  novncPort: number;
+  name: string;
+  /** The conductor's log (debug level). */
+  log(): string;
+  /** Stops the conductor as systemd would (SIGTERM: Ironic then calls stop_all_containers); the log stays readable. */
+  stop(): Promise<void>;
+  /** Stops it if still running, removes the container and its files. */
+  close(): Promise<void>;
+}
+
+let instances = 0;
+
+function ironicConf(o: IronicOptions, apiPort: number, novncPort: number, conductor: string): string {
+  return `[DEFAULT]
+auth_strategy = noauth
+rpc_transport = none
+host = ${conductor}
+enabled_hardware_types = redfish
+enabled_power_interfaces = redfish
+enabled_management_interfaces = redfish
+enabled_console_interfaces = redfish-graphical,no-console
+enabled_boot_interfaces = redfish-virtual-media
+enabled_deploy_interfaces = direct,ramdisk
+enabled_inspect_interfaces = no-inspect
+enabled_network_interfaces = noop
+enabled_raid_interfaces = no-raid
+enabled_rescue_interfaces = no-rescue
+enabled_vendor_interfaces = no-vendor
+enabled_bios_interfaces = no-bios
+enabled_firmware_interfaces = no-firmware
+enabled_storage_interfaces = noop
+log_file = /var/lib/ironic/ironic.log
+debug = True
+
+[api]
+host_ip = 127.0.0.1
+port = ${apiPort}
+
+[database]
+connection = sqlite:////var/lib/ironic/ironic.sqlite
+
+[oslo_concurrency]
+lock_path = /var/lib/ironic/locks
+
+[vnc]
+enabled = True
+host_ip = 127.0.0.1
+port = ${novncPort}
+public_url = ${o.publicUrl ? o.publicUrl(novncPort) : `http://127.0.0.1:${novncPort}/vnc_lite.html`}
+container_provider = bmc-console
+token_timeout = ${o.tokenTimeoutSec ?? 600}
+expire_console_session_interval = ${o.expireIntervalSec ?? 120}
+
+[bmc_console]
+agent_url = unix:/run/bmc-console-agent/agent.sock
+vnc_password = ${o.vncPassword ? 'True' : 'False'}
+timeout = 150
+`;
+}
+
+/** Starts Ironic and waits until its API answers and its conductor serves the redfish hardware type. */
+export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
+  const apiPort = o.apiPort ?? (await freePort());
+  const novncPort = await freePort();
+  const name = `bmc-ironic-test-${process.pid}-${++instances}`;
+  const work = mkdtempSync(join(tmpdir(), 'bmc-ironic-test-'));
+  mkdirSync(join(work, 'etc'));
+  mkdirSync(join(work, 'lib'));
+  writeFileSync(join(work, 'etc', 'ironic.conf'), ironicConf(o, apiPort, novncPort, name));
+  const logFile = join(work, 'lib', 'ironic.log');
+  const log = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const api = `http://127.0.0.1:${apiPort}`;
+  const stop = async () => {
+    const t = Date.now();
+    await podman(['stop', '-t', '30', name], { timeoutMs: 60_000 }).catch(() => undefined);
+    console.info(`Ironic ${name} stopped in ${Math.round((Date.now() - t) / 1000)} s`);
+  };
+  const close = async () => {
+    await stop();
+    await removeContainer(name);
+    rmSync(work, { recursive: true, force: true });
+  };
+  await podman([
+    'run', '-d', '--name', name, '--network', 'host',
+    '-v', `${join(work, 'etc')}:/etc/ironic:ro`, '-v', `${join(work, 'lib')}:/var/lib/ironic`, '-v', `${o.agentSocketDir}:/run/bmc-console-agent`,
+    o.image, 'bash', '-c',
+    'mkdir -p /var/lib/ironic/locks && ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema >/dev/null 2>&1 && exec ironic --config-file /etc/ironic/ironic.conf',
+  ]);
+  try {
+    // The drivers list is empty until the conductor has registered, and nodes cannot be enrolled before.
+    await until('Ironic\'s API and conductor (redfish in GET /v1/drivers)', async () => {
+      const r = await fetch(`${api}/v1/drivers`, { headers: { 'X-OpenStack-Ironic-API-Version': '1.96', connection: 'close' }, signal: AbortSignal.timeout(5000) });
+      if (!r.ok) return false;
+      const body = (await r.json()) as { drivers: { name: string }[] };
+      return body.drivers.some((d) => d.name === 'redfish');
+    }, 180_000, 1000);
+  } catch (err) {
+    const tail = log().split('\n').slice(-15).join('\n') || (await podman(['logs', '--tail', '15', name]).catch(() => ''));
+    await close();
+    throw new Error(`${(err as Error).message}\nIronic's log ends:\n${tail}`);
+  }
+  return { api, novncPort, name, log, stop, close };
+}
