@@ -2,8 +2,9 @@
  * Lenovo XClarity Controller (XCC, XCC2, XCC3). Primary: the Redfish one-shot console token
  * (LenovoRemoteControlService.GetRemoteConsoleToken) opened as /#/login?<Token>&context=remote&mode=multi
  * (multi = shared mode, so we never take the console away from someone else). Fallback: the web login form,
- * then the console launch. The viewer's socket is on a second TLS port (3900 on real XCCs): the browser must
- * trust that origin too (XCC3's form login may take the OpenBMC way instead: /kvm/0 on 443). Ironic has no Lenovo
+ * then the console launch. The viewer's socket is on a second TLS port (3900 on real XCCs) with a certificate of its
+ * own: with verify_ca false the browser pins it too, found as Redfish's KVMIP port (supervisor/browser-trust.ts)
+ * (XCC3's form login may take the OpenBMC way instead: /kvm/0 on 443). Ironic has no Lenovo
  * support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';

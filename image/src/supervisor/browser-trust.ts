@@ -1,8 +1,9 @@
 /**
  * How Chromium trusts a BMC's certificate, from APP_INFO verify_ca (Ironic's meaning):
- *   false  trust this BMC's certificate only: pin the SHA-256 of its public key (SPKI)
+ *   false  trust this BMC's certificates only: pin the SHA-256 of the public key (SPKI) of each TLS port its KVM
+ *          uses (the web port, and a viewer port such as XCC's that Redfish names as KVMIP)
  *   path   trust that CA bundle: import it into the browser user's NSS database
- *   true   the system trust store
+ *   true   the system trust store, plus the operator's own CAs in LOCAL_CA_DIR (imported into the NSS database)
  */
 import { execFile } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
@@ -10,6 +11,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createRedfishClient, type RedfishAuthType } from '../redfish/client.js';
+import { isRedfishError } from '../redfish/error.js';
+import { odataId, memberIds, type RedfishSource } from '../redfish/source.js';
+import { localCaFiles, LOCAL_CA_DIR } from '../redfish/trust.js';
 import { ConsoleFailure } from '../vendor-script.js';
 
 const run = promisify(execFile);
@@ -48,18 +53,107 @@ export function splitPemBundle(pem: string): string[] {
   return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
+/** A TLS endpoint of the BMC besides its web origin. */
+export interface KvmEndpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * The BMC's KVM port from Redfish (ManagerNetworkProtocol KVMIP of its managers), on the BMC's host: XCC's viewer
+ * socket lives there (3900 by default). Other vendors name a port their HTML5 KVM does not use (iLO 17990, iDRAC
+ * 5900); pinning it is harmless, and a port that does not speak TLS is skipped by the caller.
+ */
+export async function redfishKvmEndpoints(redfish: RedfishSource, host: string, webPort: number): Promise<KvmEndpoint[]> {
+  const managers = memberIds((await redfish.get('Managers')).Members);
+  const ports = new Set<number>();
+  for (const path of managers) {
+    const manager = await redfish.get(path);
+    const np = odataId(manager.NetworkProtocol);
+    if (!np) continue;
+    const kvm = (await redfish.get(np)).KVMIP as { Port?: unknown; ProtocolEnabled?: unknown } | undefined;
+    const port = kvm?.Port;
+    if (kvm?.ProtocolEnabled === false || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535 || port === webPort) continue;
+    ports.add(port);
+  }
+  return [...ports].map((port) => ({ host, port }));
+}
+
+/**
+ * redfishKvmEndpoints over a Redfish client of its own, for the pins a browser needs before it starts. Basic auth
+ * first (auth_type auto), so that a console nobody watches yet holds no BMC session; a session only when the BMC
+ * wants one, logged out at once.
+ */
+export async function lookupKvmEndpoints(
+  bmc: { origin: string; rootPrefix?: string; username?: string; password?: string },
+  auth: RedfishAuthType,
+): Promise<KvmEndpoint[]> {
+  const url = new URL(bmc.origin);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const webPort = Number(url.port || 443);
+  const once = async (mode: RedfishAuthType) => {
+    const redfish = createRedfishClient({ ...bmc, verifyCa: false }, { auth: mode, timeoutMs: 5000 });
+    try {
+      return await redfishKvmEndpoints(redfish, host, webPort);
+    } finally {
+      await redfish.logout();
+      redfish.close();
+    }
+  };
+  if (auth !== 'auto') return once(auth);
+  try {
+    return await once('basic');
+  } catch (err) {
+    if (!isRedfishError(err, 'auth')) throw err;
+    return once('auto');
+  }
+}
+
 export interface BrowserTrustOptions {
   /** BMC origin, e.g. https://10.0.0.5 or https://bmc:8443. */
   origin: string;
   verifyCa: boolean | string;
   /** Home directory of the browser user: Chromium on Linux reads $HOME/.pki/nssdb. */
   home: string;
+  /**
+   * verify_ca false: the BMC's other TLS endpoints its KVM may use (redfishKvmEndpoints). A lookup that fails
+   * leaves only the web port pinned; a pin is needed before Chromium starts, since the flag cannot change later.
+   */
+  kvmEndpoints?: () => Promise<KvmEndpoint[]>;
+  /** verify_ca true: the directory of the operator's own CAs (default LOCAL_CA_DIR). */
+  localCaDir?: string;
+  /** Told what could not be pinned or imported (never fatal). */
+  warn?: (msg: string, detail: Record<string, unknown>) => void;
+}
+
+// A KVM port that does not answer soon is one the KVM will not use either: the web port keeps its 10 s.
+const EXTRA_ENDPOINT_TIMEOUT_MS = 3000;
+// The lookup delays the browser's start: a slow Redfish costs at most this, and the web port stays pinned.
+const KVM_LOOKUP_DEADLINE_MS = 8000;
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** Prepares trust for the BMC and returns the Chromium flags it needs. Throws ConsoleFailure when it cannot. */
 export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   const url = new URL(o.origin);
-  if (url.protocol !== 'https:' || o.verifyCa === true) return [];
+  if (url.protocol !== 'https:') return [];
+  if (o.verifyCa === true) {
+    const files = localCaFiles(o.localCaDir ?? LOCAL_CA_DIR);
+    const certs = files.flatMap((f) => {
+      try {
+        return splitPemBundle(readFileSync(f, 'utf8'));
+      } catch (err) {
+        o.warn?.('cannot read a local CA file', { file: f, err: (err as NodeJS.ErrnoException).code ?? String(err) });
+        return [];
+      }
+    });
+    if (certs.length) await importCas(o.home, certs, o.localCaDir ?? LOCAL_CA_DIR, 'bmc-console-local-ca');
+    return [];
+  }
   if (o.verifyCa === false) {
     const port = Number(url.port || 443);
     const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -73,7 +167,22 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
         'unreachable',
       );
     }
-    return [`--ignore-certificate-errors-spki-list=${spkiPin(der)}`];
+    const pins = [spkiPin(der)];
+    const extra = o.kvmEndpoints
+      ? await withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS).catch((err: unknown) => {
+          o.warn?.('cannot look up the BMC KVM port in Redfish; only the web port is pinned', { err: (err as Error).message });
+          return [];
+        })
+      : [];
+    for (const e of extra) {
+      try {
+        const pin = spkiPin(await fetchPeerCertificate(e.host, e.port, EXTRA_ENDPOINT_TIMEOUT_MS));
+        if (!pins.includes(pin)) pins.push(pin);
+      } catch (err) {
+        o.warn?.('the BMC KVM port gave no TLS certificate; not pinned', { host: e.host, port: e.port, err: (err as Error).message });
+      }
+    }
+    return [`--ignore-certificate-errors-spki-list=${pins.join(',')}`];
   }
   let pem: string;
   try {
@@ -88,17 +197,25 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   const certs = splitPemBundle(pem);
   if (!certs.length)
     throw new ConsoleFailure(`The CA bundle ${o.verifyCa} (APP_INFO verify_ca) holds no PEM certificate`, 'verify_ca must name a PEM file with one or more CA certificates.', 'config');
-  const db = join(o.home, '.pki', 'nssdb');
+  await importCas(o.home, certs, o.verifyCa, 'bmc-console-ca');
+  return [];
+}
+
+/**
+ * Imports CA certificates into the NSS database Chromium reads ($HOME/.pki/nssdb) as trusted for TLS servers. Each
+ * source has its own nicknames: NSS refuses a nickname that another certificate holds already.
+ */
+async function importCas(home: string, certs: string[], source: string, nickname: string): Promise<void> {
+  const db = join(home, '.pki', 'nssdb');
   mkdirSync(db, { recursive: true, mode: 0o700 });
   try {
     await run('certutil', ['-d', `sql:${db}`, '-N', '--empty-password']).catch(() => undefined); // exists already: fine
     for (const [i, cert] of certs.entries()) {
-      const file = join(db, `bmc-ca-${i}.pem`);
+      const file = join(db, `${nickname}-${i}.pem`);
       writeFileSync(file, cert);
-      await run('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', `bmc-console-ca-${i}`, '-i', file]);
+      await run('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', `${nickname}-${i}`, '-i', file]);
     }
   } catch (err) {
-    throw new ConsoleFailure(`Cannot import the CA bundle ${o.verifyCa} into the browser: ${(err as Error).message.split('\n')[0]}`, 'Check that certutil (libnss3-tools) is installed and the bundle is valid PEM.', 'internal');
+    throw new ConsoleFailure(`Cannot import the CA bundle ${source} into the browser: ${(err as Error).message.split('\n')[0]}`, 'Check that certutil (libnss3-tools) is installed and the bundle is valid PEM.', 'internal');
   }
-  return [];
 }

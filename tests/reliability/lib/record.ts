@@ -10,7 +10,7 @@ export const REL_OUT = process.env.REL_OUT ?? join(new URL('../../..', import.me
 export interface Row {
   /** The vitest test name this row belongs to (report.mjs takes pass/fail from it). */
   test: string;
-  area: 'fault' | 'bad input' | 'load' | 'secrets' | 'isolation';
+  area: 'fault' | 'bad input' | 'load' | 'secrets' | 'isolation' | 'trust';
   tried: string;
   held: string;
   /** Set when a bug in another package was found: the row is shown as failed/known. */
