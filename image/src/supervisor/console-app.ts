@@ -5,7 +5,7 @@ import type { KvmDemand } from './kvm-demand.js';
 /** What the supervisor shows in the browser: the fake test console, an error screen, or a BMC's KVM. */
 export interface ConsoleApp {
   /** Chromium flags this app needs at launch (certificate trust); may fail with a ConsoleFailure. */
-  browserArgs(home: string): Promise<string[]>;
+  browserArgs(home: string, log: Logger): Promise<string[]>;
   /**
    * Runs the app in a freshly launched browser until `signal` aborts: open, watch, reopen after a
    * session loss. Must not throw; failures go on the screen.

@@ -89,7 +89,8 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
 
   const scrub = (s: string) => secrets.reduce((acc, p) => (p && p.length >= 3 ? acc.split(p).join('[redacted]') : acc), s);
   // verify_ca false pins every TLS port the KVM uses (XCC's viewer port too), looked up in Redfish before launch.
-  const trust = () => browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome, kvmEndpoints: () => lookupKvmEndpoints(bmc, info.auth_type ?? 'auto') });
+  const trust = (log: Logger) =>
+    browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: browserHome, kvmEndpoints: () => lookupKvmEndpoints(bmc, info.auth_type ?? 'auto'), warn: (msg, detail) => log.warn(detail, msg) });
   // The BMC's pages may load documents from its own origin only (navigation-guard.ts); its KVM's websockets are not
   // navigations, so a vendor's separate viewer port (XCC) needs no entry.
   const allowed = new NavigationAllowList([bmc.origin]);
@@ -116,9 +117,9 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
   }
 
   return {
-    browserArgs: (home) => {
+    browserArgs: (home, log) => {
       browserHome = home;
-      return trust();
+      return trust(log);
     },
 
     async run(s: BrowserSession) {
@@ -130,7 +131,7 @@ export function redfishApp(info: AppInfo, keyDelayMs: number, display: { width: 
           await failAndWait(s, err, s.signal);
           if (s.signal.aborted) return;
           try {
-            await trust();
+            await trust(s.log);
             break;
           } catch (e) {
             err = e;

@@ -251,7 +251,7 @@ export class Supervisor {
     let extraArgs: string[] = [];
     let failure: Error | undefined;
     try {
-      extraArgs = await app.browserArgs(join(this.runtimeDir, 'home'));
+      extraArgs = await app.browserArgs(join(this.runtimeDir, 'home'), this.log);
     } catch (err) {
       failure = err as Error;
     }
@@ -405,7 +405,7 @@ export class Supervisor {
       launchFailure = planned.failure;
     } else
       try {
-        extraArgs = await app.browserArgs(home);
+        extraArgs = await app.browserArgs(home, this.log);
       } catch (err) {
         launchFailure = err as Error;
       }
