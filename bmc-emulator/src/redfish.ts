@@ -379,7 +379,7 @@ function systemRoute(ctx: Ctx, req: Req, res: Res): boolean {
   const m = /^\/redfish\/v1\/systems\/([^/]+)(\/actions\/computersystem\.reset|\/resetactioninfo)?$/i.exec(req.path);
   if (!m) return false;
   const id = [p.systemId, ...(p.extraSystemIds ?? [])].find((s) => s.toLowerCase() === (m[1] ?? '').toLowerCase());
-  if (!id) return false;
+  if (!id) return redfishError(res, 404, 'ResourceMissingAtURI', `The resource at the URI ${req.path} was not found.`), true;
   const model = systemModel(p);
   const host = hostOf(ctx, id);
   const sub = (m[2] ?? '').toLowerCase();

@@ -227,3 +227,140 @@ describe('the generations added from the captures and web-flow facts', () => {
     expect((await http(`${h13.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, { headers: auth(h13) })).json().URI).toMatch(/^\/redfish\/[0-9a-f]+\.IKVM$/);
   });
 });
+
+/** The system's reset values as a client sees them: inline, else from the linked ActionInfo. */
+async function resetValues(e: RunningEmulator, sys: Record<string, unknown>): Promise<string[]> {
+  const reset = (sys.Actions as Record<string, Record<string, unknown>>)['#ComputerSystem.Reset'] ?? {};
+  const inline = reset['ResetType@Redfish.AllowableValues'] as string[] | undefined;
+  if (inline) return inline;
+  const info = (await http(`${e.url}${String(reset['@Redfish.ActionInfo'])}`, { headers: { authorization: basic(e.username, e.password) } })).json();
+  return ((info.Parameters as { Name: string; AllowableValues: string[] }[]).find((x) => x.Name === 'ResetType')?.AllowableValues) ?? [];
+}
+
+async function waitPower(e: RunningEmulator, path: string, want: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const s = String((await http(`${e.url}${path}`, { headers: { authorization: basic(e.username, e.password) } })).json().PowerState);
+    if (seen.at(-1) !== s) seen.push(s);
+    if (s === want) return seen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`PowerState never became ${want}: ${seen.join(' -> ')}`);
+}
+
+describe.each(PROFILE_NAMES)('ComputerSystem Reset and boot override of profile %s', (name) => {
+  it('Reset ForceOff/On moves PowerState (PoweringOn window), PATCH Boot honours If-Match, bad values are 400', async () => {
+    const e = await start(name);
+    const p = getProfile(name);
+    const path = `/redfish/v1/Systems/${p.systemId}`;
+    const auth = { authorization: basic(e.username, e.password), 'content-type': 'application/json' };
+    const got = await http(`${e.url}${path}`, { headers: auth });
+    const sys = got.json();
+    expect(sys.PowerState).toBe('On');
+    const etag = String(got.headers.etag);
+    expect(etag).toMatch(/^(W\/)?"[0-9A-Za-z]+"$/);
+    const values = await resetValues(e, sys);
+    expect(values).toEqual(expect.arrayContaining(['On', 'ForceOff', 'ForceRestart', 'Nmi']));
+    const target = `${path}/Actions/ComputerSystem.Reset`;
+    expect(((sys.Actions as Record<string, { target: string }>)['#ComputerSystem.Reset'])?.target).toBe(target);
+
+    const off = await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{"ResetType":"ForceOff"}' });
+    expect([200, 204]).toContain(off.status);
+    expect((await http(`${e.url}${path}`, { headers: auth })).json().PowerState).toBe('Off');
+    expect((await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{"ResetType":"On"}' })).status).toBeLessThan(300);
+    expect(await waitPower(e, path, 'On')).toEqual(['PoweringOn', 'On']);
+    expect((await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{"ResetType":"Nmi"}' })).status).toBeLessThan(300);
+
+    const bad = await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{"ResetType":"Explode"}' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json())).toMatch(/ActionParameterValueNotInList.*ResetType/);
+    expect((await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{}' })).json()).toMatchObject({ error: { code: 'Base.1.8.ActionParameterMissing' } });
+    expect((await http(`${e.url}${target}`, { headers: auth })).status).toBe(405);
+
+    // The power changes above changed the representation, so the first ETag is stale now.
+    const fresh = await http(`${e.url}${path}`, { headers: auth });
+    const now = String(fresh.headers.etag);
+    expect(now).not.toBe(etag);
+    const boot = JSON.stringify({ Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' } });
+    const stale = await http(`${e.url}${path}`, { method: 'PATCH', headers: { ...auth, 'if-match': etag }, body: boot });
+    expect(stale.status).toBe(412);
+    expect(stale.json()).toMatchObject({ error: { code: 'Base.1.8.PreconditionFailed' } });
+    const ok = await http(`${e.url}${path}`, { method: 'PATCH', headers: { ...auth, 'if-match': now }, body: boot });
+    expect([200, 204]).toContain(ok.status);
+    expect(ok.headers.etag).not.toBe(now);
+    expect((await http(`${e.url}${path}`, { headers: auth })).json().Boot).toMatchObject({ BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' });
+
+    const wrong = await http(`${e.url}${path}`, { method: 'PATCH', headers: auth, body: '{"Boot":{"BootSourceOverrideTarget":"Floppy-Disk"}}' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json()).toMatchObject({ error: { code: 'Base.1.8.PropertyValueNotInList', '@Message.ExtendedInfo': [{ RelatedProperties: ['#/Boot/BootSourceOverrideTarget'] }] } });
+    expect(String(wrong.json().error && (wrong.json().error as { message: string }).message)).toContain('Boot/BootSourceOverrideTarget');
+    const unknown = await http(`${e.url}${path}`, { method: 'PATCH', headers: auth, body: '{"Boot":{"BootNext":"0001"}}' });
+    expect([unknown.status, (unknown.json().error as { code: string }).code]).toEqual([400, 'Base.1.8.PropertyUnknown']);
+    const readOnly = await http(`${e.url}${path}`, { method: 'PATCH', headers: auth, body: '{"PowerState":"Off"}' });
+    expect([readOnly.status, (readOnly.json().error as { code: string }).code]).toEqual([400, 'Base.1.8.PropertyNotWritable']);
+    // A rejected PATCH changes nothing.
+    expect((await http(`${e.url}${path}`, { headers: auth })).json().Boot).toMatchObject({ BootSourceOverrideTarget: 'Pxe' });
+
+    // The next boot uses the one-time override up.
+    expect((await http(`${e.url}${target}`, { method: 'POST', headers: auth, body: '{"ResetType":"ForceRestart"}' })).status).toBeLessThan(300);
+    await waitPower(e, path, 'On');
+    expect((await http(`${e.url}${path}`, { headers: auth })).json().Boot).toMatchObject({ BootSourceOverrideEnabled: 'Disabled' });
+  });
+});
+
+describe('vendor differences of Reset and PATCH', () => {
+  const auth = (e: RunningEmulator) => ({ authorization: basic(e.username, e.password), 'content-type': 'application/json' });
+  const sysOf = async (e: RunningEmulator, id: string) => (await http(`${e.url}/redfish/v1/Systems/${id}`, { headers: auth(e) })).json();
+
+  it('iDRAC 9 lists Nmi and PowerCycle and answers 204; iDRAC 8 lists no GracefulRestart and refuses it', async () => {
+    const d9 = await start('idrac9');
+    expect(await resetValues(d9, await sysOf(d9, 'System.Embedded.1'))).toEqual(['On', 'ForceOff', 'ForceRestart', 'GracefulRestart', 'GracefulShutdown', 'PushPowerButton', 'Nmi', 'PowerCycle']);
+    const r = await http(`${d9.url}/redfish/v1/Systems/System.Embedded.1/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(d9), body: '{"ResetType":"GracefulShutdown"}' });
+    expect([r.status, r.text]).toEqual([204, '']);
+    expect(await waitPower(d9, '/redfish/v1/Systems/System.Embedded.1', 'Off')).toEqual(['PoweringOff', 'Off']);
+    const d8 = await start('idrac8');
+    expect(await resetValues(d8, await sysOf(d8, 'System.Embedded.1'))).not.toContain('GracefulRestart');
+    expect((await http(`${d8.url}/redfish/v1/Systems/System.Embedded.1/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(d8), body: '{"ResetType":"GracefulRestart"}' })).status).toBe(400);
+  });
+
+  it('iLO answers 200 with its ExtendedInfo body and a weak ETag, also in @odata.etag', async () => {
+    const e = await start('ilo6');
+    const got = await http(`${e.url}/redfish/v1/Systems/1`, { headers: auth(e) });
+    expect(String(got.headers.etag)).toMatch(/^W\/"[0-9A-F]{8}"$/);
+    expect(got.json()['@odata.etag']).toBe(got.headers.etag);
+    const r = await http(`${e.url}/redfish/v1/Systems/1/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(e), body: '{"ResetType":"PushPowerButton"}' });
+    expect(r.status).toBe(200);
+    expect(r.json()).toMatchObject({ error: { '@Message.ExtendedInfo': [{ MessageId: 'Base.1.4.Success' }] } });
+    // Weak comparison: the strong form of the same tag matches too.
+    const strong = String((await http(`${e.url}/redfish/v1/Systems/1`, { headers: auth(e) })).headers.etag).slice(2);
+    expect((await http(`${e.url}/redfish/v1/Systems/1`, { method: 'PATCH', headers: { ...auth(e), 'if-match': strong }, body: '{"Boot":{"BootSourceOverrideTarget":"UefiHttp","HttpBootUri":null}}' })).status).toBe(200);
+  });
+
+  it('XCC lists Once and Disabled only: Continuous is 400 naming the property', async () => {
+    const e = await start('xcc');
+    expect((await sysOf(e, '1')).Boot).toMatchObject({ 'BootSourceOverrideEnabled@Redfish.AllowableValues': ['Once', 'Disabled'] });
+    const r = await http(`${e.url}/redfish/v1/Systems/1`, { method: 'PATCH', headers: auth(e), body: '{"Boot":{"BootSourceOverrideTarget":"Pxe","BootSourceOverrideEnabled":"Continuous"}}' });
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('Boot/BootSourceOverrideEnabled');
+  });
+
+  it('Supermicro X12 lists "GracefulShutdownGracefulRestart" (as the captures) yet carries out GracefulShutdown; X13 lists values only in ActionInfo', async () => {
+    const x12 = await start('supermicro-x12');
+    const sys = await sysOf(x12, '1');
+    expect((sys.Actions as Record<string, Record<string, unknown>>)['#ComputerSystem.Reset']).toMatchObject({ 'ResetType@Redfish.AllowableValues': ['On', 'ForceOff', 'GracefulShutdownGracefulRestart', 'ForceRestart', 'Nmi', 'ForceOn'], '@Redfish.ActionInfo': '/redfish/v1/Systems/1/ResetActionInfo' });
+    const r = await http(`${x12.url}/redfish/v1/Systems/1/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(x12), body: '{"ResetType":"GracefulShutdown"}' });
+    expect(r.json()).toEqual({ Success: { code: 'Base.v1_4_0.Success', Message: 'Successfully Completed Request.' } });
+    expect((await http(`${x12.url}/redfish/v1/Systems/1/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(x12), body: '{"ResetType":"PushPowerButton"}' })).status).toBe(400);
+    const x13 = await start('supermicro-x13');
+    const reset13 = ((await sysOf(x13, '1')).Actions as Record<string, Record<string, unknown>>)['#ComputerSystem.Reset'];
+    expect(reset13?.['ResetType@Redfish.AllowableValues']).toBeUndefined();
+    expect(await resetValues(x13, await sysOf(x13, '1'))).toContain('GracefulShutdown');
+  });
+
+  it('OpenBMC: each host of a multi-host BMC has its own power state', async () => {
+    const e = await start('openbmc');
+    await http(`${e.url}/redfish/v1/Systems/system2/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(e), body: '{"ResetType":"ForceOff"}' });
+    expect([(await sysOf(e, 'system')).PowerState, (await sysOf(e, 'system2')).PowerState]).toEqual(['On', 'Off']);
+    expect((await http(`${e.url}/redfish/v1/Systems/system3/Actions/ComputerSystem.Reset`, { method: 'POST', headers: auth(e), body: '{"ResetType":"On"}' })).status).toBe(404);
+  });
+});
