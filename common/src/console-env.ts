@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { secretFileVariable, SECRET_VARIABLES } from './contracts/secret-names.js';
 
 export const APPS = ['fake', 'redfish-graphical'] as const;
 export type App = (typeof APPS)[number];
@@ -278,7 +279,7 @@ export function describeAppInfo(info: AppInfo): Record<string, unknown> {
 }
 
 /** Secret variables that may instead be given as a file, `<NAME>_FILE` (a podman or Kubernetes secret mount). */
-export const SECRET_FILE_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
+export const SECRET_FILE_VARIABLES = SECRET_VARIABLES;
 
 /**
  * Reads `APP_INFO_FILE` / `VNC_PASSWORD_FILE` into `APP_INFO` / `VNC_PASSWORD` (over any value those have).
@@ -287,13 +288,13 @@ export const SECRET_FILE_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
 function withSecretFiles(env: Record<string, string | undefined>, problems: { variable: string; message: string }[]): Record<string, string | undefined> {
   const out = { ...env };
   for (const name of SECRET_FILE_VARIABLES) {
-    const file = env[`${name}_FILE`];
+    const file = env[secretFileVariable(name)];
     // The file wins: the image's ENV sets Ironic's default APP_INFO={} that a mounted secret must override.
     if (!file) continue;
     try {
       out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      problems.push({ variable: `${name}_FILE`, message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+      problems.push({ variable: secretFileVariable(name), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
     }
   }
   return out;

@@ -7,8 +7,9 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { defaultAgentSocket } from '@bmc-console/common/agent-paths';
+import { describeIssues, startRequestSchema, verifyRequestSchema, type ErrorBody, type ErrorKind, type VerifyOk, type VerifyRefused } from '@bmc-console/common/contracts/agent-api';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { bearerMatches, ensureApiKey } from './api-key.js';
 import { ConfigError, parseApiListen, type ApiListen } from './config.js';
 import { AgentError, type ConsoleAgent } from './console-agent.js';
@@ -42,21 +43,11 @@ function allowedHostSet(security: ApiSecurity): Set<string> {
 
 const STATUS: Record<AgentError['kind'], number> = { invalid: 400, 'not-found': 404, provider: 502, internal: 500 };
 
-const verifyBody = z.object({ node: z.string().min(1, 'expected the node id'), token: z.string().min(1, 'expected the token') });
-const startBody = z.object({
-  node: z.string().min(1, 'expected the node id'),
-  app: z.string().optional(),
-  appInfo: z.unknown(),
-  readOnly: z.boolean().optional(),
-  vncPassword: z.boolean().optional(),
-});
-
 function badBody(reply: FastifyReply, err: z.ZodError, node?: string) {
-  const message = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-  return reply.code(400).send({ error: { kind: 'invalid', ...(node ? { node } : {}), message } });
+  return reply.code(400).send({ error: { kind: 'invalid', ...(node ? { node } : {}), message: describeIssues(err) } } satisfies ErrorBody);
 }
 
-const refuse = (reply: FastifyReply, status: number, kind: string, message: string) => reply.code(status).send({ error: { kind, message } });
+const refuse = (reply: FastifyReply, status: number, kind: ErrorKind, message: string) => reply.code(status).send({ error: { kind, message } } satisfies ErrorBody);
 
 export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyInstance {
   // The agent logs its own operations; request logging would put tokens (in bodies) at risk for little gain.
@@ -97,7 +88,7 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
 
   app.get('/v1/consoles', async () => ({ consoles: await agent.status() }));
   app.post('/v1/consoles', async (req, reply) => {
-    const body = startBody.safeParse(req.body ?? {});
+    const body = startRequestSchema.safeParse(req.body ?? {});
     if (!body.success) return badBody(reply, body.error);
     const result = await agent.start(body.data);
     return reply.code(201).send(result);
@@ -111,12 +102,12 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
   app.post('/v1/reconcile', async () => agent.reconcile());
 
   app.post('/v1/tokens/verify', async (req, reply) => {
-    const body = verifyBody.safeParse(req.body ?? {});
+    const body = verifyRequestSchema.safeParse(req.body ?? {});
     if (!body.success) return badBody(reply, body.error);
     const r = await agent.verify(body.data.node, body.data.token);
     if (!r.ok) {
       agent.log.info({ node: body.data.node, reason: r.reason }, 'token refused');
-      return reply.code(403).send({ reason: r.reason });
+      return reply.code(403).send({ reason: r.reason } satisfies VerifyRefused);
     }
     return {
       node: r.node,
@@ -125,7 +116,7 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
       ...(r.target.vncPassword ? { vncPassword: r.target.vncPassword } : {}),
       readOnly: r.target.readOnly,
       expiresAt: r.expiresAt.toISOString(),
-    };
+    } satisfies VerifyOk;
   });
   return app;
 }

@@ -6,10 +6,11 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { APPS, appInfoSchema, redfishAppInfoSchema, type App, type AppInfo } from '@bmc-console/common/console-env';
+import type { ConsoleStatus, ConsoleTarget, ErrorKind, ReconcileResult, StartRequest, StartResult, StopResult, UrlResult } from '@bmc-console/common/contracts/agent-api';
+import { checkNodeId } from '@bmc-console/common/contracts/node-id';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from './config.js';
 import { withLock } from './file-lock.js';
-import { checkNodeId } from './providers/console-names.js';
 import { KubernetesProvider } from './providers/kubernetes.js';
 import { loadProvider } from './providers/load-provider.js';
 import { ProviderError, type ConsoleProvider, type PrepareOptions } from './providers/provider.js';
@@ -18,7 +19,8 @@ import { FileTokenStore } from './tokens/file-token-store.js';
 import { KubernetesTokenStore } from './tokens/kubernetes-token-store.js';
 import { consoleUrl, newVncPassword, type TokenStore, type VerifyResult } from './tokens/token-store.js';
 
-export type AgentErrorKind = 'invalid' | 'not-found' | 'provider' | 'internal';
+/** The API's error kinds less `unauthorized`, which only the API's key check answers. */
+export type AgentErrorKind = Exclude<ErrorKind, 'unauthorized'>;
 
 /** Every error names the node (when there is one) and the cause; never a secret. */
 export class AgentError extends Error {
@@ -32,49 +34,10 @@ export class AgentError extends Error {
   }
 }
 
-export interface StartInput {
-  node: string;
-  app?: string;
-  appInfo: unknown;
-  readOnly?: boolean;
-  /** false: no VNC password (for a viewer that speaks only security type None); default: the vnc_password option. */
-  vncPassword?: boolean;
-}
+/** A start as the CLI or the API asks for it: APP and APP_INFO are checked by validateStart. */
+export type StartInput = Omit<StartRequest, 'app' | 'appInfo'> & { app?: string; appInfo: unknown };
 
-export interface StartResult {
-  node: string;
-  host: string;
-  port: number;
-  url: string;
-  expiresAt: string;
-}
-
-export interface ConsoleStatus {
-  node: string;
-  provider: string;
-  app: string;
-  status: 'running' | 'died';
-  host: string;
-  port: number;
-  readOnly: boolean;
-  startedAt: string;
-  diedAt?: string;
-  validTokens: number;
-}
-
-/** A running console's address and VNC password, for a proxy that checked the viewer's token itself. */
-export interface ConsoleTarget {
-  node: string;
-  host: string;
-  port: number;
-  vncPassword?: string;
-  readOnly: boolean;
-}
-
-export interface ReconcileResult {
-  died: string[];
-  stoppedUnknown: string[];
-}
+export type { ConsoleStatus, ConsoleTarget, ReconcileResult, StartResult };
 
 /** Checks APP and APP_INFO; messages name the field (`appInfo.username`) and never echo values. */
 export function validateStart(input: StartInput): { node: string; app: App; appInfo: AppInfo; readOnly?: boolean } {
@@ -214,7 +177,7 @@ export class ConsoleAgent {
   }
 
   /** Idempotent: stopping a console that is not running succeeds with `wasRunning: false`. */
-  async stop(node: string): Promise<{ node: string; wasRunning: boolean }> {
+  async stop(node: string): Promise<StopResult> {
     try {
       checkNodeId(node);
     } catch (err) {
@@ -287,7 +250,7 @@ export class ConsoleAgent {
    * A fresh token and console URL; earlier tokens stay valid until they expire. Under the node lock, so a stop that
    * is revoking the node's tokens cannot be followed by a token issued from the state it read before.
    */
-  async url(node: string): Promise<{ node: string; url: string; expiresAt: string }> {
+  async url(node: string): Promise<UrlResult> {
     await this.status(node); // checks the id and that a console is known, before waiting for the lock
     return this.lock(node, async () => {
       const full = (await this.store.read()).consoles[node];

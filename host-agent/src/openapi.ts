@@ -1,19 +1,30 @@
-/** The agent API's OpenAPI description, served at /openapi.json; docs/agent-api.json is a copy (a test keeps them equal). */
-const error = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['kind', 'message'],
-      properties: {
-        kind: { type: 'string', enum: ['invalid', 'unauthorized', 'not-found', 'provider', 'internal'] },
-        node: { type: 'string' },
-        message: { type: 'string', description: 'Names the node and the cause; never contains a secret.' },
-      },
-    },
-  },
-} as const;
+/**
+ * The agent API's OpenAPI description, served at /openapi.json: its schemas are generated from the zod contracts
+ * both sides parse with (common/src/contracts), so the document cannot drift from the code. docs/agent-api.json is
+ * the `bmc-console-agent openapi` output (a test keeps them equal).
+ */
+import { AGENT_API_SCHEMAS } from '@bmc-console/common/contracts/agent-api';
+import { nodeIdSchema } from '@bmc-console/common/contracts/node-id';
+import { z } from 'zod';
+
+const COMPONENTS = '#/components/schemas/';
+
+/** JSON Schema 2020-12 (OpenAPI 3.1's dialect) of each contract, named as in components.schemas. */
+function componentSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(AGENT_API_SCHEMAS)) registry.add(schema, { id });
+  // Input shapes: what a parser of each body accepts (unknown keys are ignored, not refused).
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `${COMPONENTS}${id}`, io: 'input' });
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]));
+}
+
+const nodeParameterSchema = (() => {
+  const { $schema: _s, ...rest } = z.toJSONSchema(nodeIdSchema, { io: 'input' });
+  return rest;
+})();
+
+const node = { name: 'node', in: 'path', required: true, schema: nodeParameterSchema } as const;
+const json = (ref: keyof typeof AGENT_API_SCHEMAS) => ({ content: { 'application/json': { schema: { $ref: `${COMPONENTS}${ref}` } } } });
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'bad input',
@@ -27,10 +38,7 @@ const ERROR_TEXT: Record<number, string> = {
 
 /** Every operation can also answer 401 (TCP), 415 (a body that is not JSON) and 421 (a foreign Host). */
 const errors = (...codes: number[]) =>
-  Object.fromEntries([...codes, 401, 415, 421].map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
-
-const node = { name: 'node', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' } } as const;
-const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+  Object.fromEntries([...codes, 401, 415, 421].map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json('Error') }]));
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -96,73 +104,6 @@ export const openApiDocument = {
         description: 'TCP listener only: the content of api_key_file (32 random bytes, base64url; created 0600 by the agent on its first TCP start). On the unix socket no credential is sent.',
       },
     },
-    schemas: {
-      Error: error,
-      StartRequest: {
-        type: 'object',
-        required: ['node', 'appInfo'],
-        properties: {
-          node: { type: 'string' },
-          app: { type: 'string', enum: ['redfish-graphical', 'fake'], default: 'redfish-graphical' },
-          appInfo: { type: 'object', description: "Ironic's APP_INFO: address, username, password, root_prefix, verify_ca (bool, or the path of a CA bundle file under the agent's ca_bundle_dir), ...", additionalProperties: true },
-          readOnly: { type: 'boolean', description: 'Defaults to the read_only option.' },
-          vncPassword: {
-            type: 'boolean',
-            description: "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
-          },
-        },
-      },
-      StartResult: {
-        type: 'object',
-        required: ['node', 'host', 'port', 'url', 'expiresAt'],
-        properties: { node: { type: 'string' }, host: { type: 'string' }, port: { type: 'integer' }, url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } },
-      },
-      StopResult: { type: 'object', required: ['node', 'wasRunning'], properties: { node: { type: 'string' }, wasRunning: { type: 'boolean' } } },
-      StopAllResult: { type: 'object', required: ['stopped'], properties: { stopped: { type: 'array', items: { type: 'string' } } } },
-      UrlResult: { type: 'object', required: ['node', 'url', 'expiresAt'], properties: { node: { type: 'string' }, url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } } },
-      ConsoleStatus: {
-        type: 'object',
-        required: ['node', 'provider', 'app', 'status', 'host', 'port', 'readOnly', 'startedAt', 'validTokens'],
-        properties: {
-          node: { type: 'string' },
-          provider: { type: 'string' },
-          app: { type: 'string' },
-          status: { type: 'string', enum: ['running', 'died'] },
-          host: { type: 'string' },
-          port: { type: 'integer' },
-          readOnly: { type: 'boolean' },
-          startedAt: { type: 'string', format: 'date-time' },
-          diedAt: { type: 'string', format: 'date-time' },
-          validTokens: { type: 'integer' },
-        },
-      },
-      ConsoleList: { type: 'object', required: ['consoles'], properties: { consoles: { type: 'array', items: { $ref: '#/components/schemas/ConsoleStatus' } } } },
-      VerifyRequest: { type: 'object', required: ['node', 'token'], properties: { node: { type: 'string' }, token: { type: 'string' } } },
-      VerifyOk: {
-        type: 'object',
-        required: ['node', 'host', 'port', 'readOnly', 'expiresAt'],
-        properties: {
-          node: { type: 'string' },
-          host: { type: 'string' },
-          port: { type: 'integer' },
-          vncPassword: { type: 'string', description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." },
-          readOnly: { type: 'boolean' },
-          expiresAt: { type: 'string', format: 'date-time' },
-        },
-      },
-      ConsoleTarget: {
-        type: 'object',
-        required: ['node', 'host', 'port', 'readOnly'],
-        properties: {
-          node: { type: 'string' },
-          host: { type: 'string' },
-          port: { type: 'integer' },
-          vncPassword: { type: 'string', description: "The console's VNC password (absent for a console started without one)." },
-          readOnly: { type: 'boolean' },
-        },
-      },
-      VerifyRefused: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', enum: ['unknown', 'expired', 'revoked', 'wrong-node'] } } },
-      ReconcileResult: { type: 'object', required: ['died', 'stoppedUnknown'], properties: { died: { type: 'array', items: { type: 'string' } }, stoppedUnknown: { type: 'array', items: { type: 'string' } } } },
-    },
+    schemas: componentSchemas(),
   },
 } as const;

@@ -1,22 +1,8 @@
-import { z } from 'zod';
+import { consoleTargetSchema, type ConsoleTarget } from '@bmc-console/common/contracts/agent-api';
 import { HttpTransport, TransportError, withRetries } from './http-transport.js';
 
 /** Where a running console answers and how to log in to it; vncPassword never leaves the proxy. */
-export interface AgentConsoleTarget {
-  node: string;
-  host: string;
-  port: number;
-  vncPassword?: string;
-  readOnly: boolean;
-}
-
-const TargetSchema = z.object({
-  node: z.string().min(1),
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
-  vncPassword: z.string().min(1).optional(),
-  readOnly: z.boolean(),
-});
+export type AgentConsoleTarget = ConsoleTarget;
 
 /** Asks where a console answers, for tokens checked by someone other than the agent; undefined: no such console. */
 export interface ConsoleTargetSource {
@@ -73,7 +59,7 @@ export class AgentTargetClient implements ConsoleTargetSource {
     } catch {
       throw new TransportError(`${where} answered a console target request with a body that is not JSON`, false);
     }
-    const r = TargetSchema.safeParse(json);
+    const r = consoleTargetSchema.safeParse(json);
     // Issue paths only: the values may hold the VNC password.
     if (!r.success) throw new TransportError(`${where} answered outside the console target contract (${r.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`, false);
     if (r.data.node !== node) throw new TransportError(`${where} answered a console target request for another node`, false);

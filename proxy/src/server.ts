@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { NODE_ID_PATTERN } from '@bmc-console/common/contracts/node-id';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { WebSocketServer } from 'ws';
 import { parseProxyConfig, tlsRequired, type ProxyConfig } from './config.js';
@@ -35,8 +36,9 @@ export interface ProxyDeps {
   logger?: Logger;
 }
 
-// Node ids are Ironic UUIDs or names; tokens are URL-safe random strings. Anything else is refused before any lookup.
-const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+// Node ids follow the agent's one rule (Ironic UUIDs or names); tokens are URL-safe random strings. Anything else
+// is refused before any lookup.
+const NODE_RE = NODE_ID_PATTERN;
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{8,512}$/;
 
 const VIEWER_PATHS = new Set(['/', '/index.html', '/vnc.html', '/vnc_auto.html', '/vnc_lite.html']);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { z } from 'zod';
+import { describeIssues, verifyOkSchema, verifyRefusedSchema, type TokenRejection, type VerifyRequest } from '@bmc-console/common/contracts/agent-api';
 
 /** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
 export interface ConsoleTarget {
@@ -13,7 +13,7 @@ export interface ConsoleTarget {
   expiresAt: Date;
 }
 
-export type TokenRejection = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
+export type { TokenRejection };
 
 export type VerifyResult = { ok: true; target: ConsoleTarget } | { ok: false; reason: TokenRejection };
 
@@ -21,17 +21,6 @@ export type VerifyResult = { ok: true; target: ConsoleTarget } | { ok: false; re
 export interface TokenVerifier {
   verify(node: string, token: string): Promise<VerifyResult>;
 }
-
-const AcceptedSchema = z.object({
-  node: z.string().min(1),
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
-  vncPassword: z.string().min(1).optional(),
-  readOnly: z.boolean(),
-  expiresAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expiresAt must be an ISO date'),
-});
-
-const RejectedSchema = z.object({ reason: z.enum(['unknown', 'expired', 'revoked', 'wrong-node']) });
 
 /** Thrown when the agent cannot be asked or answers outside its contract (counts as "agent unavailable"). */
 export class AgentUnavailableError extends Error {
@@ -119,7 +108,7 @@ export class AgentTokenVerifier implements TokenVerifier {
   }
 
   private async verifyOnce(node: string, token: string): Promise<VerifyResult> {
-    const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token }));
+    const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token } satisfies VerifyRequest));
     // The agent refuses input it cannot parse (e.g. a node id of the wrong shape): for the viewer that is an unknown token.
     if (status === 400) return { ok: false, reason: 'unknown' };
     if (status === 401) throw new AgentUnavailableError('the agent refused the API key (agentApiKeyFile must hold the agent\'s api_key_file)');
@@ -131,14 +120,14 @@ export class AgentTokenVerifier implements TokenVerifier {
       throw new AgentUnavailableError(`agent answered ${status} with a body that is not JSON`);
     }
     if (status === 200) {
-      const r = AcceptedSchema.safeParse(json);
-      if (!r.success) throw new AgentUnavailableError(`agent answer does not match the verify contract: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const r = verifyOkSchema.safeParse(json);
+      if (!r.success) throw new AgentUnavailableError(`agent answer does not match the verify contract: ${describeIssues(r.error)}`);
       if (r.data.node !== node) return { ok: false, reason: 'wrong-node' };
       const { expiresAt, vncPassword, ...rest } = r.data;
       return { ok: true, target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) } };
     }
     if (status === 403) {
-      const r = RejectedSchema.safeParse(json);
+      const r = verifyRefusedSchema.safeParse(json);
       if (!r.success) throw new AgentUnavailableError('agent answered 403 without a known reason');
       return { ok: false, reason: r.data.reason };
     }

@@ -3,13 +3,7 @@ export const LABEL_CONSOLE = 'io.bmc-console.console';
 export const LABEL_NODE = 'io.bmc-console.node';
 export const LABEL_AGENT = 'io.bmc-console.agent';
 
-/** Node ids become container, unit and file names: letters, digits, `.`, `_`, `-` (Ironic uses UUIDs). */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export function checkNodeId(node: string): void {
-  if (!NODE_ID_PATTERN.test(node)) throw new Error(`node ${JSON.stringify(node)}: expected a node UUID or name (letters, digits, . _ -, at most 63 characters)`);
-}
-
+/** Node ids are checked against common's rule (contracts/node-id), which this name's limits set. */
 export function consoleName(node: string): string {
   return `bmc-console-${node}`;
 }

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { caBundleProblem } from '@bmc-console/common/console-env';
+import { assignmentSchema, type Assignment } from '@bmc-console/common/contracts/assignment';
 import type { Logger } from '@bmc-console/common/log';
 import { planCaMount } from '../ca-mount.js';
 import type { AgentConfig } from '../config.js';
@@ -100,9 +100,11 @@ export class PodmanPool {
     let caBundle: string | undefined;
     if (plan.mount) {
       caBundle = await readFile(plan.mount.hostPath, 'utf8').catch(() => undefined);
-      if (caBundle === undefined || caBundleProblem(caBundle)) return undefined;
+      if (caBundle === undefined) return undefined;
     }
-    return JSON.stringify({ appInfo: plan.appInfo, vncPassword: req.vncPassword, ...(caBundle ? { caBundle } : {}) });
+    // The console parses it with the same schema: what it would refuse (a bundle that is not PEM) starts cold here.
+    const checked = assignmentSchema.safeParse({ appInfo: plan.appInfo, vncPassword: req.vncPassword, ...(caBundle ? { caBundle } : {}) } satisfies Assignment);
+    return checked.success ? JSON.stringify(checked.data) : undefined;
   }
 
   /** The running pooled consoles, oldest first. */

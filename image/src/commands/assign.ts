@@ -5,7 +5,8 @@
  * `podman exec -i`). Exit 0 when the console took it, 2 when it refused it (the reason on stderr), 1 otherwise.
  */
 import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
-import { checkAssignment, sendAssignment } from '../supervisor/assignment.js';
+import { checkAssignment } from '@bmc-console/common/contracts/assignment';
+import { sendAssignment } from '../supervisor/assignment.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

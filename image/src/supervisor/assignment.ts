@@ -7,32 +7,13 @@
  */
 import { chmodSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
-import { z } from 'zod';
-import { caBundleProblem, CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
+import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
+import { checkAssignment, type Assignment } from '@bmc-console/common/contracts/assignment';
 
-export const assignmentSchema = z.object({
-  /** The node's APP_INFO, as the APP_INFO variable would carry it. */
-  appInfo: z.record(z.string(), z.unknown(), { error: 'expected APP_INFO as a JSON object' }),
-  /** The node's VNC password (x11vnc reads its password file again once the file is replaced). */
-  vncPassword: z.string().min(1).max(8, 'expected at most 8 characters').optional(),
-  /** The PEM text of the CA bundle the node's `verify_ca` named; it replaces `appInfo.verify_ca`. */
-  caBundle: z
-    .string()
-    .superRefine((s, ctx) => {
-      const problem = caBundleProblem(s);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .optional(),
-});
-export type Assignment = z.infer<typeof assignmentSchema>;
+/** The contract itself is common's (contracts/assignment), shared with the agent that writes it. */
+export { checkAssignment, type Assignment };
 
 type Reply = { ok: true } | { error: string };
-
-/** The assignment in `json`, or what is wrong with it, each problem naming its field (never a value). */
-export function checkAssignment(json: unknown, whole = 'request'): Assignment | string {
-  const parsed = assignmentSchema.safeParse(json);
-  return parsed.success ? parsed.data : parsed.error.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
-}
 
 /** Largest request accepted: APP_INFO, a password and the largest CA bundle (JSON-escaped) fit. */
 const MAX_REQUEST_BYTES = 2 * CONSOLE_DEFAULTS.assignCaBundleMaxBytes + 64 * 1024;

@@ -1,0 +1,127 @@
+/**
+ * The host agent's HTTP API bodies, one zod schema each: the agent parses requests and types replies with them,
+ * the proxy parses the replies with them, and the agent's OpenAPI document is generated from them.
+ */
+import { z } from 'zod';
+import { APPS } from '../console-env.js';
+import { nodeIdSchema } from './node-id.js';
+
+const isoDate = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date')
+  .meta({ format: 'date-time' });
+const port = z.number().int().min(1).max(65535);
+const host = z.string().min(1);
+/** Ids in replies are the ones the agent accepted, so a reply is not refused over a stricter rule added later. */
+const node = z.string().min(1);
+
+/** Every error kind the API answers; the agent's own errors use all but `unauthorized`. */
+export const ERROR_KINDS = ['invalid', 'unauthorized', 'not-found', 'provider', 'internal'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export const errorBodySchema = z.object({
+  error: z.object({
+    kind: z.enum(ERROR_KINDS),
+    node: z.string().optional(),
+    message: z.string().meta({ description: 'Names the node and the cause; never contains a secret.' }),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const startRequestSchema = z.object({
+  node: nodeIdSchema,
+  app: z.enum(APPS).optional().meta({ default: 'redfish-graphical' }),
+  appInfo: z.record(z.string(), z.unknown(), { error: 'expected APP_INFO as a JSON object' }).meta({
+    description: "Ironic's APP_INFO: address, username, password, root_prefix, verify_ca (bool, or the path of a CA bundle file under the agent's ca_bundle_dir), ...",
+  }),
+  readOnly: z.boolean().optional().meta({ description: 'Defaults to the read_only option.' }),
+  vncPassword: z
+    .boolean()
+    .optional()
+    .meta({
+      description:
+        "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
+    }),
+});
+export type StartRequest = z.infer<typeof startRequestSchema>;
+
+export const startResultSchema = z.object({ node, host, port, url: z.string(), expiresAt: isoDate });
+export type StartResult = z.infer<typeof startResultSchema>;
+
+export const stopResultSchema = z.object({ node, wasRunning: z.boolean() });
+export type StopResult = z.infer<typeof stopResultSchema>;
+
+export const stopAllResultSchema = z.object({ stopped: z.array(z.string()) });
+export type StopAllResult = z.infer<typeof stopAllResultSchema>;
+
+export const urlResultSchema = z.object({ node, url: z.string(), expiresAt: isoDate });
+export type UrlResult = z.infer<typeof urlResultSchema>;
+
+export const consoleStatusSchema = z.object({
+  node,
+  provider: z.string(),
+  app: z.string(),
+  status: z.enum(['running', 'died']),
+  host: z.string(),
+  port: z.number().int(),
+  readOnly: z.boolean(),
+  startedAt: isoDate,
+  diedAt: isoDate.optional(),
+  validTokens: z.number().int().nonnegative(),
+});
+export type ConsoleStatus = z.infer<typeof consoleStatusSchema>;
+
+export const consoleListSchema = z.object({ consoles: z.array(consoleStatusSchema) });
+
+export const verifyRequestSchema = z.object({ node: nodeIdSchema, token: z.string().min(1, 'expected the token') });
+export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
+
+export const verifyOkSchema = z.object({
+  node,
+  host,
+  port,
+  vncPassword: z.string().min(1).optional().meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
+  readOnly: z.boolean(),
+  expiresAt: isoDate,
+});
+export type VerifyOk = z.infer<typeof verifyOkSchema>;
+
+export const TOKEN_REJECTIONS = ['unknown', 'expired', 'revoked', 'wrong-node'] as const;
+export type TokenRejection = (typeof TOKEN_REJECTIONS)[number];
+
+export const verifyRefusedSchema = z.object({ reason: z.enum(TOKEN_REJECTIONS) });
+export type VerifyRefused = z.infer<typeof verifyRefusedSchema>;
+
+export const consoleTargetSchema = z.object({
+  node,
+  host,
+  port,
+  vncPassword: z.string().min(1).optional().meta({ description: "The console's VNC password (absent for a console started without one)." }),
+  readOnly: z.boolean(),
+});
+export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;
+
+export const reconcileResultSchema = z.object({ died: z.array(z.string()), stoppedUnknown: z.array(z.string()) });
+export type ReconcileResult = z.infer<typeof reconcileResultSchema>;
+
+/** The schemas by the names the OpenAPI document gives them (components.schemas). */
+export const AGENT_API_SCHEMAS = {
+  Error: errorBodySchema,
+  StartRequest: startRequestSchema,
+  StartResult: startResultSchema,
+  StopResult: stopResultSchema,
+  StopAllResult: stopAllResultSchema,
+  UrlResult: urlResultSchema,
+  ConsoleStatus: consoleStatusSchema,
+  ConsoleList: consoleListSchema,
+  VerifyRequest: verifyRequestSchema,
+  VerifyOk: verifyOkSchema,
+  ConsoleTarget: consoleTargetSchema,
+  VerifyRefused: verifyRefusedSchema,
+  ReconcileResult: reconcileResultSchema,
+} as const;
+
+/** A zod error as one line, each problem naming its field (`appInfo.username: ...`), never a value. */
+export function describeIssues(err: z.ZodError, whole = 'body'): string {
+  return err.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,21 @@
+/**
+ * The console's secret variables: log redaction, the container environment and the supervisor all key on these
+ * names, so a secret added here is redacted, mounted and kept from child processes everywhere at once.
+ */
+
+/** Variables whose values are secrets; each may instead be given as a file, `<NAME>_FILE` (a secret mount). */
+export const SECRET_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
+export type SecretVariable = (typeof SECRET_VARIABLES)[number];
+
+export type SecretFileVariable = `${SecretVariable}_FILE`;
+
+export function secretFileVariable<V extends SecretVariable>(variable: V): `${V}_FILE` {
+  return `${variable}_FILE`;
+}
+
+/** Every environment name that carries a secret or names the file holding one. */
+export const SECRET_ENV_NAMES: readonly (SecretVariable | SecretFileVariable)[] = SECRET_VARIABLES.flatMap((v) => [v, secretFileVariable(v)]);
+
+export function isSecretVariable(name: string): name is SecretVariable {
+  return (SECRET_VARIABLES as readonly string[]).includes(name);
+}
