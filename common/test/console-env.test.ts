@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AUTH_TYPES, ConsoleEnvError, describeAppInfo, parseConsoleEnv, unknownAppInfoKeys } from '@bmc-console/common/console-env';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 describe('parseConsoleEnv', () => {
   it('gives Ironic defaults for an empty environment', () => {
@@ -52,10 +53,9 @@ describe('parseConsoleEnv', () => {
 
 describe('secret files', () => {
   it('reads APP_INFO_FILE and VNC_PASSWORD_FILE over the image defaults, and names an unreadable file', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'console-env-'));
+    const dir = tempDir('console-env-');
     writeFileSync(join(dir, 'app-info'), JSON.stringify({ address: 'https://b', username: 'u', password: 'p w"\n' }));
     writeFileSync(join(dir, 'vnc-password'), 'abcd1234\n');
     const e = parseConsoleEnv({ APP: 'redfish-graphical', APP_INFO: '{}', APP_INFO_FILE: join(dir, 'app-info'), VNC_PASSWORD_FILE: join(dir, 'vnc-password') });

@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { appInfo } from './support/agent-fixture.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const root = join(import.meta.dirname, '..', '..');
 /** Starting a tsx process takes seconds on a busy 2-core machine (a bound, not a timed assertion). */
@@ -30,7 +30,7 @@ describe('bmc-console-agent CLI (fake provider)', () => {
   let dir: string;
   let g: string[];
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-cli-'));
+    dir = tempDir('agent-cli-');
     writeFileSync(join(dir, 'agent.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\npublic_url: https://proxy.example/view\n`);
     writeFileSync(join(dir, 'app-info.json'), JSON.stringify(appInfo()));
     g = ['--config', join(dir, 'agent.yaml')];

@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import { ConfigError, loadConfig, parseApiListen } from '../src/config.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 describe('agent config', () => {
   it('has Ironic-like defaults in one place', () => {
@@ -12,7 +12,7 @@ describe('agent config', () => {
   });
 
   it('reads YAML (also under a vnc: key), then env, then overrides', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+    const dir = tempDir('agent-config-');
     const file = join(dir, 'agent.yaml');
     writeFileSync(file, 'vnc:\n  container_provider: systemd\n  token_timeout: 120\n  public_url: https://console.example.com/view\n');
     const c = loadConfig({ file, env: { BMC_CONSOLE_AGENT_TOKEN_TIMEOUT: '60', BMC_CONSOLE_AGENT_READ_ONLY: 'true' }, overrides: { state_dir: dir } });
@@ -22,7 +22,7 @@ describe('agent config', () => {
   });
 
   it('names each bad option and what was expected', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+    const dir = tempDir('agent-config-');
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'token_timeout: 5\npublic_url: not a url\ncontainer_provder: podman\n');
     let err: unknown;
@@ -73,7 +73,7 @@ describe('agent config', () => {
     expect(() => loadConfig({ env: {}, overrides: { api_tls_cert_file: '/c.pem', api_tls_key_file: '/k.pem' } })).toThrow(/api_tls_cert_file: TLS applies only to a "tcp:\/\/host:port" api_listen/);
     expect(() => loadConfig({ env: {}, overrides: { api_listen: 'tcp://127.0.0.1:1', api_tls_cert_file: '/c.pem' } })).toThrow(/api_tls_key_file: set both/);
     expect(() => loadConfig({ env: {}, overrides: { api_key_file: 'relative.key' } })).toThrow(/api_key_file: expected an absolute file path/);
-    const dir = mkdtempSync(join(tmpdir(), 'agent-config-'));
+    const dir = tempDir('agent-config-');
     writeFileSync(join(dir, 'old.yaml'), 'api_port: 6091\napi_socket: /run/a.sock\n');
     expect(() => loadConfig({ file: join(dir, 'old.yaml'), env: {} })).toThrow(/unknown option\(s\) api_port, api_socket \(the API listener is now api_listen/);
   });

@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentError } from '../src/console-agent.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import type { ConsoleEndpoint, StartRequest } from '../src/providers/provider.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 describe('console agent with the fake provider', () => {
   it('starts, issues tokens, verifies, stops and revokes', async () => {
@@ -131,7 +131,7 @@ describe('console agent with the fake provider', () => {
   });
 
   it('takes verify_ca files only from ca_bundle_dir and names appInfo.verify_ca (not the rest of APP_INFO) when refusing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-ca-'));
+    const dir = tempDir('agent-ca-');
     const caDir = join(dir, 'ca');
     mkdirSync(caDir);
     writeFileSync(join(caDir, 'bmc.pem'), 'CA');

@@ -4,13 +4,13 @@
  * published port: picked by the agent for a local engine (the fake serves an RFB greeting on it), asked with
  * `docker port` for a remote one (container_host).
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 describe('podman provider with a fake docker CLI', () => {
   let dir: string;
@@ -19,7 +19,7 @@ describe('podman provider with a fake docker CLI', () => {
   let agent: ConsoleAgent;
   const calls = (): string[][] => readFileSync(join(dir, 'argv'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\0').filter(Boolean));
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-docker-'));
+    dir = tempDir('agent-docker-');
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withLock } from '../src/file-lock.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 describe('lock files (serialise start/stop across processes)', () => {
   it('takes over a lock whose holder process is gone', async () => {
-    const lock = join(mkdtempSync(join(tmpdir(), 'agent-lock-')), 'node-x.lock');
+    const lock = join(tempDir('agent-lock-'), 'node-x.lock');
     const dead = spawn(process.execPath, ['-e', '0']);
     const pid = dead.pid!;
     await new Promise((r) => dead.on('exit', r));
@@ -17,7 +17,7 @@ describe('lock files (serialise start/stop across processes)', () => {
   });
 
   it('waits while another live process holds it', async () => {
-    const lock = join(mkdtempSync(join(tmpdir(), 'agent-lock-')), 'node-y.lock');
+    const lock = join(tempDir('agent-lock-'), 'node-y.lock');
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     writeFileSync(lock, String(holder.pid));
     const order: string[] = [];

@@ -2,9 +2,8 @@
  * The kubernetes provider against a FAKE kubectl (fixtures/fake-kubectl.mjs: records calls, keeps objects in a
  * file, makes Pods Ready at once); no API server can run here. The RFB greeting comes from a local stub server.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -12,6 +11,7 @@ import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import type { KubernetesProvider } from '../src/providers/kubernetes.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 interface Call {
   argv: string[];
@@ -29,7 +29,7 @@ describe('kubernetes provider (fake kubectl)', () => {
   const applied = (): Obj[] => calls().filter((c) => c.argv[0] === 'apply').flatMap((c) => parseAllDocuments(c.stdin).map((d) => d.toJS() as Obj));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-k8s-'));
+    dir = tempDir('agent-k8s-');
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     process.env.FAKE_KUBECTL_DIR = dir;
@@ -88,7 +88,7 @@ describe('kubernetes provider (fake kubectl)', () => {
     expect(argvText).not.toContain(tokenOf(started.url));
 
     // Token state lives on the Secret: another agent (replica) with empty local state verifies it.
-    const { agent: replica } = await makeAgent({ ...agent.config, state_dir: mkdtempSync(join(tmpdir(), 'agent-replica-')) });
+    const { agent: replica } = await makeAgent({ ...agent.config, state_dir: tempDir('agent-replica-') });
     const v = await replica.verify(node, tokenOf(started.url));
     expect(v).toMatchObject({ ok: true, node, target: { host: '127.0.0.1', readOnly: false, vncPassword: stringData.VNC_PASSWORD } });
     const second = await agent.url(node);
@@ -112,7 +112,7 @@ describe('kubernetes provider (fake kubectl)', () => {
   });
 
   it('passes kvm_release_after to the pod as KVM_RELEASE_AFTER', async () => {
-    const { agent: releasing } = await makeAgent({ ...agent.config, kvm_release_after: 0, state_dir: mkdtempSync(join(tmpdir(), 'agent-release-')) });
+    const { agent: releasing } = await makeAgent({ ...agent.config, kvm_release_after: 0, state_dir: tempDir('agent-release-') });
     const docs = (releasing.provider as KubernetesProvider).render({ node: 'kvm-release', app: 'redfish-graphical', appInfo: appInfo(), readOnly: false });
     const pod = docs.find((d) => d.kind === 'Pod') as { spec: { containers: { env: { name: string; value?: string }[] }[] } };
     expect(pod.spec.containers[0]!.env).toContainEqual({ name: 'KVM_RELEASE_AFTER', value: '0' });
@@ -145,12 +145,12 @@ describe('kubernetes provider NetworkPolicy (fake kubectl standing in for the AP
     container_provider: 'kubernetes',
     kubectl_executable: join(import.meta.dirname, 'fixtures', 'fake-kubectl.mjs'),
     kubernetes_namespace: 'consoles',
-    state_dir: mkdtempSync(join(tmpdir(), 'agent-k8s-np-')),
+    state_dir: tempDir('agent-k8s-np-'),
     ...extra,
   });
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-k8s-np-'));
+    dir = tempDir('agent-k8s-np-');
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     process.env.FAKE_KUBECTL_DIR = dir;

@@ -4,9 +4,8 @@
  * else a stub image answering the RFB greeting (see support/console-image.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureFrame, RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
@@ -19,6 +18,7 @@ import { PodmanProvider } from '../src/providers/podman.js';
 import { POOL_NAME_PREFIX } from '../src/providers/podman-pool.js';
 import { appInfo, makeAgent, NASTY_PASSWORD, tokenOf } from './support/agent-fixture.js';
 import { consoleImage, stubImage } from './support/console-image.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const image = consoleImage();
 const stub = stubImage();
@@ -187,7 +187,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
     const agent = await podmanAgent({ container_credentials: 'secret' }, stub);
     const node = `pod-${process.pid}-b`;
     const name = `bmc-console-${node}`;
-    const ca = join(mkdtempSync(join(tmpdir(), 'agent-ca-')), 'bmc-ca.pem');
+    const ca = join(tempDir('agent-ca-'), 'bmc-ca.pem');
     writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n');
     const info = appInfo({ verify_ca: ca });
     // A container and its secret left by an earlier run (say its agent crashed): replaced, not an error.
@@ -280,7 +280,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
   }, SLOW);
 
   it.skipIf(!('real' in image && image.real))('pool, resident agent (serve): the claim is opened ahead; a node whose verify_ca names a CA bundle file gets the pooled console and keeps its browser; the bundle travels in the assignment', async () => {
-    const caDir = mkdtempSync(join(tmpdir(), 'pool-ca-'));
+    const caDir = tempDir('pool-ca-');
     const emu = await startEmulator({ vendor: 'idrac9', caDir, host: hostAddress() });
     const agent = await podmanAgent({ container_pool_size: 1 });
     const host = agent.config.agent_host;
@@ -325,7 +325,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
   it.skipIf(!('real' in image && image.real))('pool: two agents that share the pool and start at once take its one console once; the other starts cold', async () => {
     const host = `t${process.pid}race`;
     const a = await podmanAgent({ container_pool_size: 1, agent_host: host });
-    const b = await podmanAgent({ container_pool_size: 1, agent_host: host, state_dir: mkdtempSync(join(tmpdir(), 'agent-state-')) });
+    const b = await podmanAgent({ container_pool_size: 1, agent_host: host, state_dir: tempDir('agent-state-') });
     await a.prepare();
     const [pooled] = running(`io.bmc-console.pool=${host}`);
     expect(pooled).toBeDefined();

@@ -7,15 +7,15 @@
  * mounts the secrets with Quadlet's flags.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { escapeQuadletValue, renderQuadletUnit, splitExecStart } from '../src/quadlet-unit.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
 import { consoleImage } from './support/console-image.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const setup = spawnSync('bash', [join(import.meta.dirname, 'setup-quadlet.sh')], { encoding: 'utf8' });
 const quadlet = setup.status === 0 ? setup.stdout.trim() : undefined;
@@ -44,7 +44,7 @@ describe('quadlet unit writer', () => {
 
   it('round-trips a tricky value through the real quadlet -dryrun', (ctx) => {
     if (!quadlet) ctx.skip(`quadlet is not available: ${quadletMissing}`);
-    const dir = mkdtempSync(join(tmpdir(), 'quadlet-rt-'));
+    const dir = tempDir('quadlet-rt-');
     writeFileSync(join(dir, 'rt.container'), renderQuadletUnit('round trip', [['Container', [['Image', 'localhost/x:latest'], ['Environment', `X=${tricky}`], ['Label', `l=${tricky}`]]]]));
     const r = dryrun(dir);
     expect(r.code, r.err).toBe(0);
@@ -65,7 +65,7 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
   const secretsLeft = () => (existsSync(join(dir, 'secrets')) ? readdirSync(join(dir, 'secrets')) : []);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'agent-systemd-'));
+    dir = tempDir('agent-systemd-');
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;

@@ -1,15 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore } from '../src/state-store.js';
 import { FileTokenStore } from '../src/tokens/file-token-store.js';
 import { consoleUrl, hashToken, newToken, newVncPassword } from '../src/tokens/token-store.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const target = { host: '127.0.0.1', port: 41000, readOnly: false, vncPassword: 'Ab3$%^*!' };
 
 function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-tokens-'));
+  const dir = tempDir('agent-tokens-');
   let now = new Date('2026-11-25T12:00:00.000Z');
   const clock = { set: (d: Date) => (now = d), advance: (s: number) => (now = new Date(now.getTime() + s * 1000)) };
   const store = new FileTokenStore(new StateStore(dir), 600, () => now);

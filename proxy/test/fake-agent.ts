@@ -1,11 +1,10 @@
 // A fake host agent for proxy tests: implements only POST /v1/tokens/verify over a token table the test controls.
 // Like the real agent it listens on a unix socket (no key), or on TCP where it requires `Authorization: Bearer <key>`.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 export interface FakeGrant {
   node: string;
@@ -84,7 +83,7 @@ export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeA
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     agent.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   } else {
-    const socket = join(mkdtempSync(join(tmpdir(), 'fake-agent-')), 'agent.sock');
+    const socket = join(tempDir('fake-agent-'), 'agent.sock');
     await new Promise<void>((r) => server.listen(socket, r));
     agent.url = `unix:${socket}`;
   }

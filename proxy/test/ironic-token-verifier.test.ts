@@ -1,7 +1,7 @@
 // The pieces of tokenSource "ironic" without X: Ironic's console URL parsing, the constant-time compare, expiry from
 // the first sighting, the Ironic client against a fake Ironic API (noauth, https with a CA file, retries, contract
 // errors), the agent target client, and the config and CLI checks that name the field.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { IronicClient, type IronicConsoleState } from '../src/ironic-client.js';
 import { IronicTokenVerifier, sameToken, tokenOfConsoleUrl, TokenServiceUnavailableError, type IronicConsoleSource } from '../src/ironic-token-verifier.js';
 import { startFakeAgent } from './fake-agent.js';
 import { startFakeIronic } from './fake-ironic.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const TOKEN = 'q0W8ZpWbQm6eMkwyVvXkZfJ3hR4Yw1a2b3c4d5e6f7g';
@@ -132,7 +133,7 @@ describe('IronicClient (fake Ironic API)', () => {
   });
 
   it('speaks https with ironic.caFile, and an answer outside the contract names the fields, not the values', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'proxy-ironic-tls-'));
+    const dir = tempDir('proxy-ironic-tls-');
     const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
     writeFileSync(join(dir, 'ca.pem'), pems.cert);
     let answer: unknown = { console_enabled: true, console_info: { type: 'vnc', url: ironicUrl(NODE, TOKEN) } };
@@ -201,7 +202,7 @@ describe('proxy config for Ironic tokens', () => {
   });
 
   it('maps the --ironic-* flags onto the ironic block, keeping the file\'s other keys', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'proxy-ironic-cfg-'));
+    const dir = tempDir('proxy-ironic-cfg-');
     writeFileSync(join(dir, 'proxy.yaml'), 'tokenSource: ironic\nironic:\n  url: http://ironic:6385\n  timeoutMs: 900\n');
     const cfg = parseProxyConfig(
       configFromFlags({

@@ -1,8 +1,7 @@
 // tokenSource "ironic": viewers bring Ironic's console URLs; the proxy checks the token with a fake Ironic API
 // (HTTP basic service account) and gets the console's address and VNC password from the real agent, whose
 // provider here starts a real x11vnc with the password the agent chose.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -18,6 +17,7 @@ import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc }
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.js';
 import { startWsBridge } from './ws-bridge.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const OTHER = '9a1f0f5e-6b7d-4c55-9d2f-5b0a5c3d2e11';
@@ -62,7 +62,7 @@ beforeAll(async () => {
   xvfb = await startXvfb(320, 240);
   setRootColour(xvfb.display, '#3050c0');
   provider = new X11vncProvider(xvfb.display);
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-ironic-'));
+  const dir = tempDir('proxy-ironic-');
   const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: join(dir, 'state'), agent_host: `ironic-test-${process.pid}`, reconcile_interval: 0, api_listen: `unix:${join(dir, 'run', 'agent.sock')}` } });
   agent = await ConsoleAgent.create(config, createLogger('agent', { level: 'silent' }), { provider });
   const api = await startApi(agent);

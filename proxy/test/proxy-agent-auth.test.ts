@@ -1,7 +1,6 @@
 // How the proxy reaches the agent: the real agent API on its default unix socket and on authenticated TCP, with no
 // proxy options beyond the TCP URL; the key file's errors; and the per-source limit on failed token checks.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -15,6 +14,7 @@ import { FailedTokenLimiter } from '../src/failed-token-limiter.js';
 import { main } from '../src/cli.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent } from './fake-agent.js';
+import { tempDir } from '../../tests/src/temp-dir.js';
 
 const quiet = pino({ level: 'silent' });
 const closers: Array<() => Promise<unknown>> = [];
@@ -35,7 +35,7 @@ const tokenOf = (url: string) => new URLSearchParams(decodeURIComponent(new URL(
 
 /** A user that is not root, with its own runtime and state dirs: where both programs look by default. */
 function asPlainUser(): void {
-  const home = mkdtempSync(join(tmpdir(), 'proxy-agent-user-'));
+  const home = tempDir('proxy-agent-user-');
   vi.spyOn(process, 'getuid').mockReturnValue(4242);
   vi.stubEnv('XDG_RUNTIME_DIR', join(home, 'run'));
   vi.stubEnv('XDG_STATE_HOME', join(home, 'state'));
@@ -85,7 +85,7 @@ describe('the agent API key file', () => {
   it('is sent as a bearer token; a wrong key is agent trouble, not a bad token', async () => {
     const agent = await startFakeAgent({ tcpApiKey: 'k'.repeat(43) });
     closers.push(() => agent.close());
-    const dir = mkdtempSync(join(tmpdir(), 'proxy-key-'));
+    const dir = tempDir('proxy-key-');
     writeFileSync(join(dir, 'right.key'), `${'k'.repeat(43)}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'wrong.key'), 'w'.repeat(43), { mode: 0o600 });
     const token = agent.issue({ node: 'n1', host: '127.0.0.1', port: 5900 });
@@ -97,7 +97,7 @@ describe('the agent API key file', () => {
   });
 
   it('missing: a clear error naming agentApiKeyFile (startProxy and the CLI, exit 2), never for a unix agent', async () => {
-    const missing = join(mkdtempSync(join(tmpdir(), 'proxy-key-')), 'api.key');
+    const missing = join(tempDir('proxy-key-'), 'api.key');
     await expect(startProxy({ port: 0, agentUrl: 'http://127.0.0.1:6091', agentApiKeyFile: missing }, { logger: quiet })).rejects.toThrow(
       new RegExp(`^agentApiKeyFile: cannot read the agent's API key from ${missing} \\(ENOENT\\)`),
     );

@@ -6,8 +6,6 @@
  * container is gone.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, decodePng, findColourBlock, ocr } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
+import { tempDir } from '../src/temp-dir.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping end-to-end tests: ${skip}`);
@@ -58,7 +57,7 @@ describe.skipIf(skip)('console end to end through agent, container, proxy and vi
     // XCC's viewer socket is on a second TLS port with a certificate of its own, which verify_ca=false (trust the
     // BMC's certificate only) does not cover: give XCC a CA bundle instead, as an operator would.
     const xcc = profile.startsWith('xcc');
-    const emu = await stack.emulator(profile, { node, ...(xcc ? { caDir: mkdtempSync(join(tmpdir(), 'e2e-ca-')) } : {}) });
+    const emu = await stack.emulator(profile, { node, ...(xcc ? { caDir: tempDir('e2e-ca-') } : {}) });
     const started = await stack.startConsole(node, emu, xcc ? { appInfo: { verify_ca: emu.caFile } } : {});
     expect(started.url).toMatch(/\?path=websockify%3Fnode%3De2e-/);
     const page = await openViewer(browser, started.url);

@@ -9,8 +9,6 @@
  * never its argv. Lenovo XCC with verify_ca false does not show its KVM (the viewer port's certificate is not
  * pinned, image/src/supervisor/browser-trust.ts): xcc and xcc2 get a CA bundle mounted into the container instead.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
@@ -23,6 +21,7 @@ import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';
 import { findColourBlock } from '../src/screen.js';
 import { until } from '../src/until.js';
 import { podman, removeContainer } from '../ironic/lib/podman.js';
+import { tempDir } from '../src/temp-dir.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the Ironic contract tests: ${skip}`);
@@ -82,7 +81,7 @@ describe.skipIf(skip)('our image under Ironic 29\'s systemd provider contract (p
       const xcc = profile.startsWith('xcc');
       const nodeUuid = crypto.randomUUID();
       const name = `bmc-ironic-contract-${process.pid}-${profile}`;
-      const emu = await startEmulator({ vendor: profile, host: hostAddress(), port: 0, node: `contract-${profile}`, logger: log, ...(xcc ? { caDir: mkdtempSync(join(tmpdir(), 'ironic-contract-ca-')) } : {}) });
+      const emu = await startEmulator({ vendor: profile, host: hostAddress(), port: 0, node: `contract-${profile}`, logger: log, ...(xcc ? { caDir: tempDir('ironic-contract-ca-') } : {}) });
       let rfb: RfbClient | undefined;
       try {
         const appInfo = ironicAppInfo(emu, profile, nodeUuid, xcc ? CA_IN_CONTAINER : false);

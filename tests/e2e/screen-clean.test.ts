@@ -16,8 +16,7 @@
  * image/src/supervisor/browser-trust.ts): those cases check (a) only, on whatever the screen shows.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
@@ -30,6 +29,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, findColourBlock, ocr, type Colour, type Rgba } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
+import { tempDir } from '../src/temp-dir.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the screen-clean tests: ${skip}`);
@@ -193,7 +193,7 @@ describe.skipIf(skip)('the console screen shows the KVM and nothing else', () =>
   it.concurrent.each(CASES)('$profile, $trust', ({ profile, trust }) =>
     run(async () => {
       const node = `clean-${profile}-${trust === 'CA bundle' ? 'ca' : 'pin'}`;
-      const emu = await stack.emulator(profile, { node, ...(trust === 'CA bundle' ? { caDir: mkdtempSync(join(tmpdir(), 'screen-clean-ca-')) } : {}) });
+      const emu = await stack.emulator(profile, { node, ...(trust === 'CA bundle' ? { caDir: tempDir('screen-clean-ca-') } : {}) });
       let rfb: RfbClient | undefined;
       try {
         await stack.startConsole(node, emu, trust === 'CA bundle' ? { appInfo: { verify_ca: emu.caFile } } : {});

@@ -3,8 +3,6 @@
  * disconnected and each must keep receiving screen updates. Default 50 viewers on 5 consoles for 20 s; --full
  * (REL_FULL=1) 200 viewers on 20 consoles for 60 s.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger } from '@bmc-console/common/log';
@@ -20,6 +18,7 @@ import { REL_PASSWORD, showsKvm, startRelStack, type RelStack } from './lib/rel-
 import { SIZES } from './lib/sizes.js';
 import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
+import { tempDir } from '../src/temp-dir.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the load reliability tests: ${skip}`);
@@ -50,7 +49,7 @@ describe.skipIf(skip)('load', () => {
           // XCC's viewer socket is on a second TLS port with a certificate of its own, which verify_ca=false does
           // not cover: XCC consoles get the emulator's CA bundle, as in the e2e test.
           const xcc = profile.startsWith('xcc');
-          const emu = await stack.emulator(profile, { node, password: REL_PASSWORD, ...(xcc ? { caDir: mkdtempSync(join(tmpdir(), 'rel-ca-')) } : {}) });
+          const emu = await stack.emulator(profile, { node, password: REL_PASSWORD, ...(xcc ? { caDir: tempDir('rel-ca-') } : {}) });
           await stack.startConsole(node, emu, xcc ? { appInfo: { verify_ca: emu.caFile } } : {});
         }),
       );

@@ -5,9 +5,8 @@
  * logs, the Quadlet unit files the systemd provider writes and the Kubernetes manifest, and the error messages. Both
  * ways the podman provider passes credentials (env passthrough, podman secret) are checked.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@bmc-console/common/log';
 import { KubernetesProvider } from '@bmc-console/host-agent/providers/kubernetes';
@@ -20,6 +19,7 @@ import { record } from './lib/record.js';
 import { consoleEndpoint, REL_PASSWORD, startRelStack, type RelStack } from './lib/rel-stack.js';
 import { sleep } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
+import { tempDir } from '../src/temp-dir.js';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the secrets reliability tests: ${skip}`);
@@ -198,7 +198,7 @@ describe.skipIf(skip)('secrets', () => {
     const s2 = new Map([...secrets, ['VNC password (render)', 'Vnc7Rel9']]);
     // A real start of the systemd provider with stand-ins for systemctl and podman (no user manager on this machine):
     // the unit files it writes, what it hands podman in argv, and where the secret values went.
-    const dir = mkdtempSync(join(tmpdir(), 'rel-quadlet-'));
+    const dir = tempDir('rel-quadlet-');
     const rfb = createServer((sock) => sock.end('RFB 003.008\n'));
     await new Promise<void>((r) => rfb.listen(0, '127.0.0.1', r));
     const rfbPort = (rfb.address() as { port: number }).port;

@@ -68,6 +68,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     config.public_url = `${proxy.url}/`;
   } catch (err) {
     await api.close();
+    // The caller gets no Stack to close, so the state dir goes here.
+    rmSync(stateDir, { recursive: true, force: true });
     throw err;
   }
   const runningProxy = proxy;
@@ -92,10 +94,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await agent.stopAll().catch((err: unknown) => log.warn({ err }, 'stopAll failed'));
-      await runningProxy.close();
-      await api.close();
-      await Promise.all(emulators.map((e) => e.close()));
-      rmSync(stateDir, { recursive: true, force: true });
+      // A failed close still removes the state dir: the test reports the failure, /tmp keeps nothing.
+      try {
+        await runningProxy.close();
+        await api.close();
+        await Promise.all(emulators.map((e) => e.close()));
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,7 +1,6 @@
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLogger } from '@bmc-console/common/log';
+import { tempDir } from '../../../tests/src/temp-dir.js';
 import { loadConfig, type AgentConfigInput } from '../../src/config.js';
 import { ConsoleAgent } from '../../src/console-agent.js';
 import type { ConsoleProvider } from '../../src/providers/provider.js';
@@ -16,7 +15,8 @@ export function appInfo(extra: Record<string, unknown> = {}) {
 
 /** CA bundles of the provider tests live in temp dirs, so the fixture's agents take them from there. */
 export async function makeAgent(overrides: AgentConfigInput = {}, provider?: ConsoleProvider) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+  // A caller that names its own state_dir (e.g. a second agent sharing the first one's) gets no extra directory.
+  const stateDir = overrides.state_dir ?? tempDir('agent-state-');
   const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: stateDir, agent_host: `test-${process.pid}`, ca_bundle_dir: tmpdir(), ...overrides } });
   const log = createLogger('agent-test', { level: process.env.LOG_LEVEL ?? 'silent' });
   const agent = await ConsoleAgent.create(config, log, provider ? { provider } : {});

@@ -123,7 +123,11 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
     '-v', `${join(work, 'etc')}:/etc/ironic:ro`, '-v', `${join(work, 'lib')}:/var/lib/ironic`, '-v', `${o.agentSocketDir}:/run/bmc-console-agent`,
     o.image, 'bash', '-c',
     'mkdir -p /var/lib/ironic/locks && ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema >/dev/null 2>&1 && exec ironic --config-file /etc/ironic/ironic.conf',
-  ]);
+  ]).catch((err: unknown) => {
+    // No container and no RunningIronic to close: only the work dir is left to remove.
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  });
   try {
     // The drivers list is empty until the conductor has registered, and nodes cannot be enrolled before.
     await until('Ironic\'s API and conductor (redfish in GET /v1/drivers)', async () => {
