@@ -49,7 +49,10 @@ export interface HostileSnapshot {
 }
 
 const KINDS = new Set(['fetch-cors', 'fetch-no-cors', 'xhr', 'form-text-plain', 'img', 'script', 'websocket', 'file-fetch', 'file-frame', 'file-navigation',
-  'file-window', 'window-open', 'download-anchor', 'download-attachment', 'devtools-window', 'devtools-frame', 'chrome-frame', 'devtools-keys']);
+  'file-window', 'window-open', 'download-anchor', 'download-attachment', 'devtools-window', 'devtools-frame', 'chrome-frame', 'devtools-keys',
+  'form-insecure-window', 'form-insecure-top', 'window-open-click']);
+/** Attempts that may replace the page: it reports "reached" before, and a later report of the same attempt replaces that. */
+const SELF_REPLACING = new Set(['form-insecure-top']);
 const OUTCOMES = new Set<HostileOutcome>(['reached', 'failed', 'unknown']);
 const MAX_ATTEMPTS = 20_000;
 
@@ -91,8 +94,13 @@ export function createHostile(o: HostileOptions, defaultNode: string): Hostile {
       const x = a as Partial<Record<keyof HostileAttempt, unknown>>;
       if (attempts.length >= MAX_ATTEMPTS) return 'too many attempts';
       if (typeof x.kind !== 'string' || !KINDS.has(x.kind) || typeof x.target !== 'string' || !OUTCOMES.has(x.outcome as HostileOutcome)) return 'attempt: expected {kind, target, outcome}';
-      attempts.push({ page: b.page, kind: x.kind, target: x.target.slice(0, 300), outcome: x.outcome as HostileOutcome, detail: String(x.detail ?? '').slice(0, 300) });
-      p.attempts++;
+      const attempt: HostileAttempt = { page: b.page, kind: x.kind, target: x.target.slice(0, 300), outcome: x.outcome as HostileOutcome, detail: String(x.detail ?? '').slice(0, 300) };
+      const earlier = SELF_REPLACING.has(attempt.kind) ? attempts.findIndex((e) => e.page === attempt.page && e.kind === attempt.kind && e.target === attempt.target) : -1;
+      if (earlier >= 0) attempts[earlier] = attempt;
+      else {
+        attempts.push(attempt);
+        p.attempts++;
+      }
     }
     return undefined;
   };

@@ -184,7 +184,9 @@
     });
   }
 
-  function openWindow(kind, url) {
+  // A window counts when it is real and still open 2 s later: a console may let a page with a user activation open
+  // one (a click, or a page.evaluate of its automation) and close it at once.
+  async function openWindow(kind, url) {
     let w = null;
     try {
       w = window.open(url, '_blank');
@@ -192,10 +194,42 @@
       note(kind, url, 'failed', errText(e));
       return;
     }
-    if (w) {
-      note(kind, url, 'reached', 'window.open returned a window');
-      try { setTimeout(() => w.close(), 1500); } catch (e) { /* already gone */ }
-    } else note(kind, url, 'failed', 'window.open returned null');
+    // A real window is its own `window`; a console that catches window.open for a vendor script hands back a stand-in.
+    let real = false;
+    try {
+      real = !!w && w.window === w;
+    } catch (e) {
+      real = true; // a cross-origin window throws on some reads: still a window
+    }
+    if (!real) {
+      note(kind, url, 'failed', w ? 'window.open returned a stand-in, not a window' : 'window.open returned null');
+      return;
+    }
+    await sleep(2000);
+    if (w.closed) {
+      note(kind, url, 'failed', 'window.open returned a window; the console closed it within 2 s');
+      return;
+    }
+    note(kind, url, 'reached', 'window.open returned a window, still open after 2 s');
+    try { w.close(); } catch (e) { /* already gone */ }
+  }
+
+  // An https page's form POST to plain http: Chromium puts its "not secure" warning page in the form's target, the
+  // page itself (top) or a new window (_blank). The address never resolves: the warning comes before any request.
+  const INSECURE_FORM = 'http://bmc-hostile-form.invalid/__hostile/form';
+  function insecureForm(target) {
+    const form = document.createElement('form');
+    form.method = 'POST';
+    form.action = INSECURE_FORM;
+    form.target = target;
+    const input = document.createElement('input');
+    input.type = 'hidden';
+    input.name = 'hostile';
+    input.value = '1';
+    form.appendChild(input);
+    document.body.appendChild(form);
+    form.submit();
+    form.remove();
   }
 
   async function local() {
@@ -207,8 +241,16 @@
       note('file-fetch', 'file:///etc/passwd', 'failed', errText(e));
     }
     await frameTry('file-frame', 'file:///etc/passwd');
-    openWindow('file-window', 'file:///etc/passwd');
-    openWindow('window-open', `${location.origin}/__hostile/popup`);
+    await openWindow('file-window', 'file:///etc/passwd');
+    await openWindow('window-open', `${location.origin}/__hostile/popup`);
+    if (location.protocol === 'https:') {
+      try {
+        insecureForm('_blank');
+        note('form-insecure-window', INSECURE_FORM, 'unknown', 'submitted to a new window; a window is for the screen to show');
+      } catch (e) {
+        note('form-insecure-window', INSECURE_FORM, 'failed', errText(e));
+      }
+    }
     // The download: an anchor with the download attribute, and an attachment loaded into a frame.
     const a = document.createElement('a');
     a.href = '/__hostile/download?via=anchor';
@@ -229,7 +271,7 @@
     await sleep(1000);
     const after = [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];
     note('devtools-keys', 'F12, Ctrl+Shift+I, Ctrl+Shift+J', after[0] > before[0] + 50 || after[1] > before[1] + 50 ? 'reached' : 'failed', `chrome ${before} -> ${after}`);
-    openWindow('devtools-window', 'devtools://devtools/bundled/inspector.html');
+    await openWindow('devtools-window', 'devtools://devtools/bundled/inspector.html');
     await frameTry('devtools-frame', 'devtools://devtools/bundled/inspector.html');
     await frameTry('chrome-frame', 'chrome://inspect');
   }
@@ -261,6 +303,20 @@
       f.id = 'hostile-login-frame';
       f.src = '/';
     }
+    // Then the page posts a form to http at itself: "reached" goes out first and stands if the page is replaced (by
+    // the warning page, or the answer), since a replaced page reports nothing more.
+    if (top_ && location.protocol === 'https:') {
+      note('form-insecure-top', INSECURE_FORM, 'reached', 'the page was replaced: no later report');
+      await flush();
+      try {
+        insecureForm('_self');
+        await sleep(1500);
+        note('form-insecure-top', INSECURE_FORM, 'failed', 'still on the page');
+      } catch (e) {
+        note('form-insecure-top', INSECURE_FORM, 'failed', errText(e));
+      }
+      await flush();
+    }
     // Last, the page tries to navigate itself to a local file: if that worked the KVM would be gone.
     if (top_) {
       try {
@@ -275,6 +331,18 @@
     const attempts = batch;
     batch = [];
     await send({ page, attempts, done: true });
+  }
+
+  // A viewer's first click on a KVM page is a real user activation: the page opens a window with it, as a BMC page
+  // could on any click (reported after "done", when the click comes). Login pages stay out: a vendor script's own
+  // click there may be waiting for the BMC's popup.
+  if (top_) {
+    let clicked = false;
+    document.addEventListener('mousedown', () => {
+      if (clicked || !document.querySelector('canvas')) return;
+      clicked = true;
+      void openWindow('window-open-click', `${location.origin}/__hostile/popup?via=click`).then(flush);
+    }, { capture: true });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => void run());

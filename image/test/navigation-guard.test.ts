@@ -1,7 +1,8 @@
 /**
  * The navigation guard with real Chromium: a "BMC" origin and a foreign one on loopback; documents from the foreign
  * one are refused however the page asks for them (goto, iframe, redirect, popup, location.href), the BMC's own
- * load, and the log names the foreign origin only, never its path or query.
+ * load, and the log names the foreign origin only, never its path or query. Popups to the BMC's own origin are
+ * closed unless a vendor script waits for one, under Chromium's popup blocker as launchChromium has it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,11 +88,14 @@ describe('guardContext in Chromium', () => {
         return void res.end();
       }
       if (u.pathname === '/iframe') return html(res, `<iframe id="f" src="${foreign.origin}/framed?session=s3cr3t-frame"></iframe><iframe id="own" src="/own-frame"></iframe>`);
-      if (u.pathname === '/popup') return html(res, `<a id="a" target="_blank" href="${foreign.origin}/popup?session=s3cr3t-popup">x</a>`);
+      if (u.pathname === '/autopopup') return html(res, '<script>window.opened = window.open(\'/own-popup\') !== null</script>');
+      if (u.pathname === '/popup') return html(res, `<a id="a" target="_blank" href="${foreign.origin}/popup?session=s3cr3t-popup">x</a><a id="own" target="_blank" href="/own-popup">y</a>`
+        + '<button id="open" onclick="window.open(\'/own-popup\')">z</button>');
       html(res, `<h1 id="bmc">bmc ${u.pathname}</h1>`);
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'] });
-    context = await browser.newContext();
+    // Chromium's popup blocker on, as launchChromium has it.
+    browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'], ignoreDefaultArgs: ['--disable-popup-blocking'] });
+    context = await browser.newContext({ acceptDownloads: false });
     page = await context.newPage();
     const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
     await guardContext(context, page, new NavigationAllowList([bmc.origin]), log);
@@ -156,5 +160,48 @@ describe('guardContext in Chromium', () => {
     await expect.poll(() => p.isClosed(), { timeout: 5000 }).toBe(true);
     expect(refusals().length).toBeGreaterThanOrEqual(1);
     expect(refusals().join('\n')).not.toContain('s3cr3t');
+  });
+
+  it('closes a popup to the BMC’s own origin that no vendor script waits for, and logs it', async () => {
+    await page.goto(`${bmc.origin}/popup`);
+    for (const open of [() => page.click('#own'), () => page.click('#open')]) {
+      lines.length = 0;
+      // The page's popup event: a listener on the context's would count as a vendor script waiting.
+      const popup = page.waitForEvent('popup');
+      await open();
+      const p = await popup;
+      await expect.poll(() => p.isClosed(), { timeout: 5000 }).toBe(true);
+      expect(lines.some((l) => l.includes('popup closed'))).toBe(true);
+    }
+    expect(page.isClosed()).toBe(false);
+    expect(context.pages()).toEqual([page]);
+  });
+
+  it('leaves a popup a vendor script waits for (adoptPopup) to that script', async () => {
+    await page.goto(`${bmc.origin}/popup`);
+    const taken = new Promise<{ url: string; closedByGuard: boolean }>((resolve) => {
+      context.once('page', (p) => {
+        void (async () => {
+          await p.waitForURL((u) => u.protocol !== 'about:', { timeout: 5000 }).catch(() => undefined);
+          await p.waitForTimeout(300);
+          const closedByGuard = p.isClosed();
+          const url = p.url();
+          await p.close().catch(() => undefined);
+          resolve({ url, closedByGuard });
+        })();
+      });
+    });
+    await page.click('#own');
+    expect(await taken).toEqual({ url: `${bmc.origin}/own-popup`, closedByGuard: false });
+  });
+
+  it('opens no popup without a user gesture, and keeps a page the supervisor opens itself', async () => {
+    // The page's own script: page.evaluate would run with a user gesture.
+    await page.goto(`${bmc.origin}/autopopup`);
+    expect(await page.evaluate(() => (window as unknown as { opened: boolean }).opened)).toBe(false);
+    const own = await context.newPage();
+    await page.waitForTimeout(500);
+    expect(own.isClosed()).toBe(false);
+    await own.close();
   });
 });

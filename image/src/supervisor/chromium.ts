@@ -109,7 +109,9 @@ export function chromiumArgs(o: ChromiumOptions): string[] {
 export const PROFILE_PREFERENCES = {
   credentials_enable_service: false,
   credentials_enable_autosignin: false,
-  profile: { password_manager_enabled: false, password_manager_leak_detection: false },
+  // mixed_forms_warnings (policy InsecureFormsWarningsEnabled): an https page's form POST to http would replace the
+  // KVM with Chromium's "not secure" warning page; without it the navigation guard aborts that navigation instead.
+  profile: { password_manager_enabled: false, password_manager_leak_detection: false, mixed_forms_warnings: false },
   autofill: { enabled: false, profile_enabled: false, credit_card_enabled: false },
   translate: { enabled: false },
   browser: { check_default_browser: false },
@@ -134,7 +136,12 @@ export async function launchChromium(o: ChromiumOptions, profileDir: string, hom
     headless: false,
     chromiumSandbox: o.sandbox,
     viewport: null,
-    ignoreDefaultArgs: ['--enable-automation'],
+    // Playwright's --disable-popup-blocking lets a BMC page open windows over the KVM without a click; with
+    // Chromium's blocker back, only a user gesture (a vendor script's click, a viewer's click) opens one, and the
+    // navigation guard closes those nobody waits for.
+    ignoreDefaultArgs: ['--enable-automation', '--disable-popup-blocking'],
+    // Playwright's default saves every download under /tmp/playwright-artifacts-* whatever the download policy says.
+    acceptDownloads: false,
     args: chromiumArgs(o),
     env: childEnvironment({ ...displayEnvironment(o.display), HOME: home }),
     // The supervisor decides when the browser ends (vendor script close() first), not Playwright's handlers.

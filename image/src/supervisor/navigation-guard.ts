@@ -110,18 +110,36 @@ function refusalLog(log: Logger): (url: string, frame: 'main' | 'sub' | 'popup',
   };
 }
 
+/** The allow-list and the kiosk page of each guarded context (the kiosk page changes when a crashed one is replaced). */
+const contexts = new WeakMap<BrowserContext, { allow: NavigationAllowList; page: Page }>();
+
+/**
+ * Whether a vendor script waits for a popup right now: adoptPopup (vendor-scripts/lib/popup.ts) listens for the
+ * context's next page, takes its address and closes it. Our own listener is the other one; Playwright's typings do
+ * not declare listenerCount, its event emitter has it.
+ */
+function popupAwaited(context: BrowserContext): boolean {
+  const count = (context as unknown as { listenerCount?: (event: string) => number }).listenerCount?.('page') ?? 0;
+  return count > 1;
+}
+
 /**
  * Guards `page` and every page the context opens later (window.open, target=_blank). A new page whose address is
- * not allowed by the time it appears is closed: its first load may have started before its guard could.
+ * not allowed by the time it appears is closed: its first load may have started before its guard could. A popup
+ * (a page with an opener) that no vendor script waits for is closed at once whatever its address: the kiosk shows
+ * one page, and a window the BMC opens, on a viewer's click say, would cover the KVM with no way back.
  */
 export async function guardContext(context: BrowserContext, page: Page, allow: NavigationAllowList, log: Logger): Promise<void> {
   const known = contexts.get(context);
-  contexts.set(context, allow);
+  contexts.set(context, { allow, page });
   if (!known) {
     const refused = refusalLog(log);
+    const closed = popupLog(log);
     context.on('page', (p) => {
+      // Decided now: adoptPopup's one-time listener is still registered while this event is being delivered.
+      const awaited = popupAwaited(context);
       const refuse = (url: string): boolean => {
-        const list = contexts.get(context) ?? allow;
+        const list = contexts.get(context)?.allow ?? allow;
         if (list.allows(url)) return false;
         refused(url, 'popup', list);
         void p.close().catch(() => undefined);
@@ -130,10 +148,28 @@ export async function guardContext(context: BrowserContext, page: Page, allow: N
       if (refuse(p.url())) return;
       // Its first load may have been under way before the guard below was in place.
       p.on('framenavigated', (f) => void (f === p.mainFrame() && refuse(f.url())));
-      void guardPage(p, contexts.get(context) ?? allow, log).catch(() => undefined);
+      void guardPage(p, contexts.get(context)?.allow ?? allow, log).catch(() => undefined);
+      if (awaited) return;
+      // Pages without an opener are the supervisor's own (a new kiosk page after a renderer crash).
+      void p.opener().then(async (opener) => {
+        if (!opener || p.isClosed()) return;
+        closed(p.url());
+        await p.close().catch(() => undefined);
+        const kiosk = contexts.get(context)?.page;
+        if (kiosk && !kiosk.isClosed()) await kiosk.bringToFront().catch(() => undefined);
+      }, () => undefined);
     });
   }
   await guardPage(page, allow, log);
 }
 
-const contexts = new WeakMap<BrowserContext, NavigationAllowList>();
+/** Logs a popup closed because nobody asked for it: the first per origin as a warning, repeats at debug. */
+function popupLog(log: Logger): (url: string) => void {
+  const warned = new Set<string>();
+  return (url) => {
+    const origin = originForLog(url);
+    const first = !warned.has(origin) && warned.size < 100;
+    if (first) warned.add(origin);
+    log[first ? 'warn' : 'debug']({ origin }, 'popup closed: the console shows the KVM page only');
+  };
+}
