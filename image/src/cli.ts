@@ -6,6 +6,8 @@
  *   health  the image's HEALTHCHECK: exit 0 when x11vnc listens on VNC_PORT
  *   assign  give a console started with AWAIT_APP_INFO=1 its node (APP_INFO and VNC password on stdin)
  */
+import imagePackage from '../package.json' with { type: 'json' };
+
 const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   run: () => import('./commands/run.js'),
   detect: () => import('./commands/detect.js'),
@@ -15,9 +17,13 @@ const commands: Record<string, () => Promise<{ main(argv: string[]): Promise<num
 };
 
 const [name, ...rest] = process.argv.slice(2);
+if (name === '--version' || name === '-V') {
+  process.stdout.write(`${imagePackage.version}\n`);
+  process.exit(0);
+}
 const load = name ? commands[name] : undefined;
 if (!load) {
-  process.stderr.write(`usage: bmc-console <${Object.keys(commands).join('|')}> [options]\n`);
+  process.stderr.write(`usage: bmc-console <${Object.keys(commands).join('|')}> [options] | --version\n`);
   process.exit(name === undefined || name === '--help' || name === '-h' ? 0 : 2);
 }
 load().then(

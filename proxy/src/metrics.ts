@@ -15,6 +15,7 @@ export class ProxyMetrics {
   readonly rejections = new Counter({ name: 'bmc_proxy_rejections_total', help: 'Websocket upgrades refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'bmc_proxy_' });
+    // Standard names (process_*, nodejs_*), so stock dashboards and alerts work; the job label tells programs apart.
+    collectDefaultMetrics({ register: this.registry });
   }
 }
