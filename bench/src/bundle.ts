@@ -22,7 +22,7 @@ export async function bundleEntry(name: string, packageDir?: string): Promise<st
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     conditions: ['source'],
     logLevel: 'warning',
     banner: { js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },

@@ -94,6 +94,7 @@ export const openApiDocument = {
       post: { operationId: 'reconcile', summary: 'Clean up dead consoles and stop unknown ones now', responses: { '200': { description: 'done', ...json('ReconcileResult') }, ...errors(502, 500) } },
     },
     '/healthz': { get: { operationId: 'health', summary: 'Liveness (authenticated like everything else on TCP)', responses: { '200': { description: 'ok' }, ...errors() } } },
+    '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (text exposition format)', responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors() } } },
     '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, ...errors() } } },
   },
   components: {
