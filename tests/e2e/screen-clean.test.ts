@@ -1,8 +1,9 @@
 /**
  * Nothing but the KVM on the console's screen. Every emulator profile, through the agent and the real console
- * container, in each trust mode it can run in (verify_ca false; a CA bundle). A real RFB client reads the whole
- * VNC frame straight from the console a few seconds after the KVM shows (Chromium's "Save password?" bubble came
- * right after a form login) and checks:
+ * container, in each trust mode (verify_ca false; a CA bundle; verify_ca true with the emulator's CA in the system
+ * store of an image derived the way an operator would, tests/src/ca-image.ts). A real RFB client reads the whole VNC
+ * frame straight from the console a few seconds after the KVM shows (Chromium's "Save password?" bubble came right
+ * after a form login) and checks:
  *  (a) OCR of the whole frame (doubled: tesseract misses small UI text at 1x) holds neither the BMC user name, nor
  *      the password, nor the word "password";
  *  (b) the frame is the emulator's KVM host screen and nothing else: the canvas fills the screen (its marker square
@@ -10,8 +11,9 @@
  *      screen's black, and no coloured pixels beyond anti-aliasing (the host screen draws grey text only). A bubble,
  *      infobar, dialog, error page or banner of Chromium's or ours has both.
  *
- * verify_ca true is not covered: the container's Chromium and node would need the emulator's CA in the system trust
- * store, which the agent cannot give a console (it mounts CA bundles only as verify_ca paths).
+ * verify_ca true runs on a second agent whose console_image is the derived image. By default it takes a third of
+ * the profiles, rotating with REL_ROTATION (or GITHUB_RUN_NUMBER, else the day), plus XCC (its viewer socket is a
+ * second TLS port); REL_FULL=1 takes every profile.
  * Lenovo XCC with verify_ca false does not show its KVM (the viewer port's certificate is not pinned, see
  * image/src/supervisor/browser-trust.ts): those cases check (a) only, on whatever the screen shows.
  */
@@ -23,8 +25,10 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
+import { caSignedTls } from '@bmc-console/bmc-emulator/tls';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { consoleName } from '@bmc-console/host-agent/providers/console-names';
+import { caConsoleImage, type CaImage } from '../src/ca-image.js';
 import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, findColourBlock, ocr, type Colour, type Rgba } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
@@ -34,10 +38,17 @@ import { tempDir } from '../src/temp-dir.js';
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the screen-clean tests: ${skip}`);
 
-type Trust = 'verify_ca false' | 'CA bundle';
-const TRUSTS: Trust[] = ['verify_ca false', 'CA bundle'];
+type Trust = 'verify_ca false' | 'CA bundle' | 'verify_ca true';
 const PROFILES = PROFILE_NAMES.filter((p): p is Exclude<ProfileName, 'unknown'> => p !== 'unknown');
-const CASES = PROFILES.flatMap((profile) => TRUSTS.map((trust) => ({ profile, trust })));
+const FULL = /^(1|true|yes)$/i.test(process.env.REL_FULL ?? '');
+const ROTATION = Number(process.env.REL_ROTATION ?? process.env.GITHUB_RUN_NUMBER ?? Math.floor(Date.now() / 86_400_000));
+/** verify_ca true costs a console per profile like the others: CI takes a rotating third (three runs cover all) and XCC. */
+const withSystemCa = (p: ProfileName, i: number) => FULL || p === 'xcc' || (((i + ROTATION) % 3) + 3) % 3 === 0;
+const CASES = PROFILES.flatMap((profile, i) => {
+  const trusts: Trust[] = ['verify_ca false', 'CA bundle', ...(withSystemCa(profile, i) ? (['verify_ca true'] as const) : [])];
+  return trusts.map((trust) => ({ profile, trust }));
+});
+const NODE_SUFFIX: Record<Trust, string> = { 'verify_ca false': 'pin', 'CA bundle': 'ca', 'verify_ca true': 'sys' };
 /** Consoles at once: most of a case is waiting (container start, BMC login), but each console is a Chromium. */
 const PARALLEL = 3;
 /** After the KVM shows: Chromium's password bubble opened within a second of the login in every run seen. */
@@ -180,24 +191,36 @@ describe('the screen checks themselves', () => {
 
 describe.skipIf(skip)('the console screen shows the KVM and nothing else', () => {
   let stack: Stack;
+  /** The agent for verify_ca true: its console_image is the derived image (an agent has one image). */
+  let caStack: Stack;
+  let caImage: CaImage | undefined;
+  // One CA for every emulator of the file (caSignedTls reuses ca.pem), so one derived image serves them all; under
+  // the temp dir, which is the stack's ca_bundle_dir, so a CA bundle may name it.
+  const caDir = tempDir('screen-clean-ca-');
   const run = limiter(PARALLEL);
   const t0 = Date.now();
   beforeAll(async () => {
+    await caSignedTls(caDir, 'screen-clean-probe');
+    caImage = await caConsoleImage(join(caDir, 'ca.pem'), 'bmc-console-screen-clean-ca');
     stack = await startStack();
-  });
+    caStack = await startStack({ agent: { console_image: caImage.image, agent_host: `stack-${process.pid}-ca` } });
+  }, 300_000);
   afterAll(async () => {
     await stack?.close();
-    console.info(`screen-clean: ${CASES.length} consoles in ${Math.round((Date.now() - t0) / 1000)} s`);
+    await caStack?.close();
+    caImage?.remove();
+    console.info(`screen-clean: ${CASES.length} consoles (verify_ca true for ${CASES.filter((c) => c.trust === 'verify_ca true').map((c) => c.profile).join(', ')}) in ${Math.round((Date.now() - t0) / 1000)} s`);
   });
 
   it.concurrent.each(CASES)('$profile, $trust', ({ profile, trust }) =>
     run(async () => {
-      const node = `clean-${profile}-${trust === 'CA bundle' ? 'ca' : 'pin'}`;
-      const emu = await stack.emulator(profile, { node, ...(trust === 'CA bundle' ? { caDir: tempDir('screen-clean-ca-') } : {}) });
+      const node = `clean-${profile}-${NODE_SUFFIX[trust]}`;
+      const s = trust === 'verify_ca true' ? caStack : stack;
+      const emu = await s.emulator(profile, { node, ...(trust === 'verify_ca false' ? {} : { caDir }) });
       let rfb: RfbClient | undefined;
       try {
-        await stack.startConsole(node, emu, trust === 'CA bundle' ? { appInfo: { verify_ca: emu.caFile } } : {});
-        const target = await stack.agent.target(node);
+        await s.startConsole(node, emu, { appInfo: { verify_ca: trust === 'verify_ca false' ? false : trust === 'CA bundle' ? emu.caFile : true } });
+        const target = await s.agent.target(node);
         // A VNC viewer straight on the console: the KVM opens for it (KVM_RELEASE_AFTER).
         rfb = await RfbClient.connect({ host: target.host, port: target.port, ...(target.vncPassword ? { password: target.vncPassword } : {}), timeoutMs: 20_000 });
         const marker = kvmMarkerColor(profile);
@@ -241,7 +264,7 @@ describe.skipIf(skip)('the console screen shows the KVM and nothing else', () =>
         if (refused) console.info(`${node}: the navigation guard refused ${refused} navigations`);
       } finally {
         rfb?.close();
-        await stack.agent.stop(node).catch(() => undefined);
+        await s.agent.stop(node).catch(() => undefined);
         await emu.close();
       }
     }),

@@ -8,14 +8,14 @@
  * trust mode and start kind rotating with REL_ROTATION (or GITHUB_RUN_NUMBER, else the day), plus XCC in all six
  * cells; REL_FULL=1 (`--full`) runs all 102.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getProfile, PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { caSignedTls } from '@bmc-console/bmc-emulator/tls';
 import { POOL_NAME_PREFIX } from '@bmc-console/host-agent/providers/podman-pool';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caConsoleImage, type CaImage } from '../src/ca-image.js';
 import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';
 import { until } from '../src/until.js';
 import { podman } from './lib/podman.js';
@@ -46,7 +46,6 @@ function cells(full: boolean, rotation: number): Cell[] {
 }
 
 const MODE_TEXT: Record<Mode, string> = { false: 'verify_ca false (pins)', bundle: 'verify_ca CA bundle', system: 'verify_ca true, CA in the system store' };
-const CA_IMAGE = `localhost/bmc-console-trust-ca-${process.pid}:latest`;
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the trust matrix: ${skip}`);
@@ -57,6 +56,7 @@ describe.skipIf(skip)('trust matrix', () => {
   const stacks = new Map<string, RelStack>();
   const timings: { cell: string; seconds: number }[] = [];
   const suiteStart = Date.now();
+  let caImage: CaImage | undefined;
 
   /** One stack per image and start kind: a pool serves every start of its agent, so cold starts need an agent without one. */
   async function stackFor(kind: Kind, image: string): Promise<RelStack> {
@@ -84,28 +84,13 @@ describe.skipIf(skip)('trust matrix', () => {
   beforeAll(async () => {
     // The emulators of the bundle and system modes share this CA (caSignedTls reuses ca.pem), made here once.
     await caSignedTls(caDir, 'trust-matrix-probe');
-    // What an operator does (docs/image.md "verify_ca in the browser"): derive an image with the CA in Debian's
-    // local CA directory and run update-ca-certificates.
-    const ctx = mkdtempSync(join(tmpdir(), 'trust-matrix-image-'));
-    try {
-      copyFileSync(join(caDir, 'ca.pem'), join(ctx, 'bmc-emulator-ca.crt'));
-      writeFileSync(join(ctx, 'Containerfile'), [
-        `FROM ${CONSOLE_IMAGE}`,
-        'USER root',
-        'COPY bmc-emulator-ca.crt /usr/local/share/ca-certificates/bmc-emulator-ca.crt',
-        'RUN update-ca-certificates',
-        'USER console',
-        '',
-      ].join('\n'));
-      await podman(['build', '-q', '-t', CA_IMAGE, '-f', join(ctx, 'Containerfile'), ctx]);
-    } finally {
-      rmSync(ctx, { recursive: true, force: true });
-    }
+    // What an operator does (docs/image.md "verify_ca in the browser"): an image with the CA in the system store.
+    caImage = await caConsoleImage(join(caDir, 'ca.pem'), 'bmc-console-trust-ca');
   });
 
   afterAll(async () => {
     for (const s of stacks.values()) await s.close();
-    execFileSync('podman', ['rmi', '-f', CA_IMAGE], { stdio: 'ignore' });
+    caImage?.remove();
     rmSync(caDir, { recursive: true, force: true });
     const total = (Date.now() - suiteStart) / 1000;
     const per = timings.map((t) => t.seconds);
@@ -121,7 +106,7 @@ describe.skipIf(skip)('trust matrix', () => {
   for (const cell of cells(FULL, ROTATION)) {
     const title = `${cell.profile}, ${MODE_TEXT[cell.mode]}, ${cell.kind} start: the KVM by its primary launch path`;
     it(title, async () => {
-      const stack = await stackFor(cell.kind, cell.mode === 'system' ? CA_IMAGE : CONSOLE_IMAGE);
+      const stack = await stackFor(cell.kind, cell.mode === 'system' ? caImage!.image : CONSOLE_IMAGE);
       const emu = await stack.emulator(cell.profile, { password: REL_PASSWORD, ...(cell.mode === 'false' ? {} : { caDir }) });
       const node = `trust-${process.pid}-${cell.profile}-${cell.mode}-${cell.kind}`;
       const primary = getProfile(cell.profile).launch?.primary;
