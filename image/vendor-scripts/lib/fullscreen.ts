@@ -5,6 +5,7 @@
  */
 import type { Page } from 'playwright-core';
 import type { ConsoleContext } from '../../src/vendor-script.js';
+import { evaluateQuietly } from './quiet.js';
 import { abortable } from './wait.js';
 
 export interface ChromeRules {
@@ -41,7 +42,9 @@ export async function hideChrome(ctx: ConsoleContext, rules: ChromeRules): Promi
     done.add(css);
     await abortable(ctx.signal, page.addInitScript(injectStyle, css));
   }
-  await abortable(ctx.signal, page.evaluate(injectStyle, css)).catch((e: unknown) => {
+  // Without a user gesture: this is the last thing open() does, and a Playwright evaluate would leave the BMC's page
+  // activated (free to open windows) for the first seconds of the KVM.
+  await abortable(ctx.signal, evaluateQuietly(page, `(${injectStyle.toString()})(${JSON.stringify(css)})`)).catch((e: unknown) => {
     if (e instanceof Error && e.name === 'AbortError') throw e;
     // The page may be navigating; the init script covers the next document.
   });
@@ -65,7 +68,7 @@ function injectStyle(css: string): void {
 /** A banner across the top of the page (e.g. "automatic login is not supported"), kept across navigations. */
 export async function showNotice(ctx: ConsoleContext, text: string): Promise<void> {
   await abortable(ctx.signal, ctx.page.addInitScript(injectNotice, text));
-  await abortable(ctx.signal, ctx.page.evaluate(injectNotice, text)).catch(() => undefined);
+  await abortable(ctx.signal, evaluateQuietly(ctx.page, `(${injectNotice.toString()})(${JSON.stringify(text)})`)).catch(() => undefined);
 }
 
 function injectNotice(text: string): void {

@@ -7,8 +7,10 @@
 import type { Page } from 'playwright-core';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure } from './failure.js';
+import { lookQuietly, QuietSelectorError } from './quiet.js';
 import { sleep } from './wait.js';
 
+/** A vendor's selectors: CSS or `text=/regex/flags` only, since lib/quiet.ts checks them in the page without a user gesture. */
 export interface KvmPage {
   /** The KVM video (a canvas in every HTML5 viewer). */
   kvm: string;
@@ -26,41 +28,26 @@ export type KvmOutcome = 'kvm' | 'login' | 'busy' | 'invalid' | 'ended';
 /** The viewer state some viewers publish on <body data-kvm>, as an outcome (undefined: still connecting, or "ok"). */
 const STATE_OUTCOME: Record<string, KvmOutcome> = { busy: 'busy', shared: 'busy', denied: 'invalid', error: 'ended', closed: 'ended' };
 
-async function visible(page: Page, selector: string | undefined): Promise<boolean> {
-  if (!selector) return false;
-  return page
-    .locator(selector)
-    .first()
-    .isVisible()
-    .catch(() => false);
-}
-
 /**
  * One look at the page. Null while it is still loading/connecting. It runs every 150 ms while a KVM opens and every
- * ALIVE_POLL_MS while it shows, so it asks the page three things, not one thing per selector: the viewer state,
- * whether any of the vendor's busy/invalid/login texts shows (which one only when one does), and the video.
- * Each question is a round trip through Playwright to the renderer; eight of them every 2 s were ~1 % of a core
- * per watched console.
+ * ALIVE_POLL_MS while it shows, so it is one round trip (the viewer state and whether the first match of each
+ * selector is visible), and it goes through lookQuietly: a Playwright evaluate or locator query would count as a
+ * user gesture and keep the BMC's page activated (free to open windows) for as long as the KVM shows.
  */
 export async function outcomeNow(page: Page, sel: KvmPage): Promise<KvmOutcome | null> {
   if (page.isClosed()) return 'ended';
-  const state = await page.evaluate(() => document.body?.getAttribute('data-kvm') ?? null).catch(() => null);
-  const fromState = state === null ? undefined : STATE_OUTCOME[state];
-  const texts = [sel.busy, sel.invalid, sel.login].filter((t): t is string => Boolean(t));
-  const anyText =
-    texts.length > 0 &&
-    (await texts
-      .map((t) => page.locator(t))
-      .reduce((a, b) => a.or(b))
-      .visible()
-      .count()
-      .catch(() => 0)) > 0;
+  const seen = await lookQuietly(page, { busy: sel.busy, invalid: sel.invalid, login: sel.login, kvm: sel.kvm }).catch((err: unknown) => {
+    if (err instanceof QuietSelectorError) throw err;
+    return null; // navigating, or closed meanwhile: nothing to see yet
+  });
+  if (!seen) return null;
+  const fromState = seen.state === null ? undefined : STATE_OUTCOME[seen.state];
   // The order of precedence: busy, invalid, ended, login, the video.
-  if (fromState === 'busy' || (anyText && (await visible(page, sel.busy)))) return 'busy';
-  if (fromState === 'invalid' || (anyText && (await visible(page, sel.invalid)))) return 'invalid';
+  if (fromState === 'busy' || seen.shown.busy) return 'busy';
+  if (fromState === 'invalid' || seen.shown.invalid) return 'invalid';
   if (fromState === 'ended') return 'ended';
-  if (anyText && (await visible(page, sel.login))) return 'login';
-  if ((state === null || state === 'ok') && (await visible(page, sel.kvm))) return 'kvm';
+  if (seen.shown.login) return 'login';
+  if ((seen.state === null || seen.state === 'ok') && seen.shown.kvm) return 'kvm';
   return null;
 }
 

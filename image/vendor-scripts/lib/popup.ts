@@ -57,7 +57,20 @@ export async function adoptPopup(
   const c = await install(ctx);
   let timer: NodeJS.Timeout | undefined;
   let poll: NodeJS.Timeout | undefined;
+  let resolveOpened: (url: string | null) => void = () => undefined;
+  // A real popup (target=_blank): its address, then it is closed. The navigation guard leaves a popup alone while this
+  // listener is registered, so it is registered only while we wait (a stale one would let the BMC's next window live).
+  const onPage = (p: Page): void => {
+    ctx.context.off('page', onPage);
+    void (async () => {
+      await p.waitForURL((u) => u.protocol !== 'about:', { timeout: timeoutMs }).catch(() => undefined);
+      const url = p.url();
+      await p.close().catch(() => undefined);
+      resolveOpened(url.startsWith('about:') ? null : url);
+    })();
+  };
   const opened = new Promise<string | null>((resolve) => {
+    resolveOpened = resolve;
     c.waiters.push(resolve);
     timer = setTimeout(() => resolve(null), timeoutMs);
     if (opts.stopWhen) {
@@ -69,15 +82,9 @@ export async function adoptPopup(
       };
       tick();
     }
-    ctx.context.once('page', (p) => {
-      void (async () => {
-        await p.waitForURL((u) => u.protocol !== 'about:', { timeout: timeoutMs }).catch(() => undefined);
-        const url = p.url();
-        await p.close().catch(() => undefined);
-        resolve(url.startsWith('about:') ? null : url);
-      })();
-    });
+    ctx.context.on('page', onPage);
   });
+  void opened.then(() => ctx.context.off('page', onPage));
   try {
     await abortable(ctx.signal, trigger());
     const url = await abortable(ctx.signal, opened);
@@ -89,6 +96,7 @@ export async function adoptPopup(
     await goto(ctx, url, 'Opening the console').catch(async () => goto(ctx, url, 'Opening the console'));
     return url;
   } finally {
+    ctx.context.off('page', onPage);
     clearTimeout(timer);
     clearTimeout(poll);
     c.waiters.length = 0;
