@@ -5,6 +5,9 @@
 #    against its SHA-512, cached in $BMC_CONSOLE_CACHE), so the image and the host run the same release
 #  - uses BASE_IMAGE when present or pullable; otherwise builds a Debian base with debootstrap (build-base.sh)
 #  - skips the build when the image already carries the hash of the same inputs (FORCE=1 rebuilds)
+#  - labels the image (OCI annotations): version and licenses from image/package.json (inputs: in the hash), revision
+#    (git commit, -dirty with uncommitted changes) and created (RFC 3339, UTC). Revision and created are not inputs:
+#    an image whose inputs are unchanged is kept with the revision and time it was built at.
 # Env: IMAGE (default localhost/bmc-console:latest), BASE_IMAGE, BMC_CONSOLE_CACHE, FORCE, PULL_TIMEOUT (s).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,22 +54,38 @@ if ! podman image exists "$BASE_IMAGE"; then
 fi
 say "base image: $BASE_IMAGE"
 
-# 4. The context, and its hash: skip the build when the image was built from the same inputs.
+# 4. The labels. Version and licenses are the image package's (its package.json is not in the context, so they are
+#    added to the hash below); revision and created describe this build only and stay out of the hash.
+read -r version licenses < <(node -e 'const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(p.version ?? "", p.license ?? "")' "$ROOT/image/package.json")
+[ -n "$version" ] && [ -n "$licenses" ] || { echo "build-image: image/package.json has no version or license" >&2; exit 1; }
+revision=
+if rev=$(git -C "$ROOT" rev-parse --verify -q HEAD 2>/dev/null); then
+  # --no-optional-locks: no index refresh (and no index.lock) while other work in the tree may run git.
+  revision=$rev$([ -z "$(git -C "$ROOT" --no-optional-locks status --porcelain 2>/dev/null)" ] || echo -dirty)
+fi
+OCI=org.opencontainers.image
+labels=(--label "$OCI.title=bmc-console" --label "$OCI.source=https://github.com/bmc-console/bmc-console"
+  --label "$OCI.version=$version" --label "$OCI.licenses=$licenses")
+[ -z "$revision" ] || labels+=(--label "$OCI.revision=$revision")
+
+# 5. The context, and its hash: skip the build when the image was built from the same inputs.
 ctx=$(mktemp -d "${TMPDIR:-/var/tmp}/bmc-console-ctx.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 hash=$(node "$HERE/stage-context.mjs" "$ctx" "$node_bin")
-hash=$(printf '%s %s %s' "$hash" "$BASE_IMAGE" "$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE")" | sha256sum | cut -c1-64)
+hash=$(printf '%s %s %s %s %s' "$hash" "$BASE_IMAGE" "$(podman image inspect --format '{{.Id}}' "$BASE_IMAGE")" "$version" "$licenses" | sha256sum | cut -c1-64)
 current=$(podman image inspect --format "{{ index .Config.Labels \"$HASH_LABEL\" }}" "$IMAGE" 2>/dev/null || true)
 if [ "${FORCE:-0}" != 1 ] && [ "$current" = "$hash" ]; then
-  say "$IMAGE is up to date (inputs $hash)"
+  built_rev=$(podman image inspect --format "{{ index .Config.Labels \"$OCI.revision\" }}" "$IMAGE" 2>/dev/null || true)
+  built_rev=${built_rev/#<no value>/}
+  say "$IMAGE is up to date (inputs $hash; built at revision ${built_rev:-unknown})"
   exit 0
 fi
 
-say "building $IMAGE"
+say "building $IMAGE (version $version, revision ${revision:-unknown})"
 old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 start=$(date +%s)
-podman build --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "$HASH_LABEL=$hash" \
-  --label org.opencontainers.image.title=bmc-console --label org.opencontainers.image.source=https://github.com/bmc-console/bmc-console \
+podman build --format docker --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "$HASH_LABEL=$hash" "${labels[@]}" \
+  --label "$OCI.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$IMAGE" -f "$ctx/Containerfile" "$ctx"
 say "built $IMAGE in $(( $(date +%s) - start )) s ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
 # The image this build replaced is now untagged: remove it unless a container still uses it.

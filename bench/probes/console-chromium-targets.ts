@@ -2,7 +2,7 @@
  * Lists Chromium's CDP targets (pages, WebUI, workers) with the console's flags (chromiumArgs) plus any given,
  * WAIT_MS (default 3000) after the launch: which WebUI keeps a renderer of its own (Chromium 156's omnibox popup
  * did, ~40 MiB, until the console disabled it). Root on the host: no sandbox.
- * Usage: [WAIT_MS=1500] node --conditions=source --import tsx bench/src/console-chromium-targets.ts [--chromium-flag ...]
+ * Usage: [WAIT_MS=1500] node --conditions=source --import tsx bench/probes/console-chromium-targets.ts [--chromium-flag ...]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

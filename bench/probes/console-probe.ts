@@ -21,7 +21,7 @@
  * PROBE_RETURN_AFTER_MS (--reconnect): how long the idle status page stays unwatched before the viewer returns
  * (default 1500).
  * PROBE_PODMAN_ARGS: more `podman run` flags for the probed console, e.g. a volume for `--cpu-prof` output.
- * Usage: node --conditions=source --import tsx bench/src/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
+ * Usage: node --conditions=source --import tsx bench/probes/console-probe.ts [--container] [--image NAME] [--reconnect] [--env NAME=VALUE ...]
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +34,7 @@ import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
-import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
+import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
