@@ -178,7 +178,10 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
           `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       );
     }
-    setTimeout(() => socket.destroy(), 1000).unref();
+    // A client that never closes is cut off after a second; one that closes frees its socket at once (a flood of
+    // refused upgrades must not keep a second's worth of sockets alive).
+    const cutOff = setTimeout(() => socket.destroy(), 1000).unref();
+    socket.once('close', () => clearTimeout(cutOff));
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
