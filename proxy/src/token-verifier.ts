@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { HttpTransport, TransportError } from './http-transport.js';
 import { describeIssues, verifyOkSchema, verifyRefusedSchema, type TokenRejection, type VerifyRequest } from '@bmc-console/common/contracts/agent-api';
 
 /** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
@@ -66,8 +65,7 @@ export class AgentTokenVerifier implements TokenVerifier {
   private readonly retryDelaysMs: number[];
   private readonly apiKey: string | undefined;
   private readonly inFlight = new Map<string, Promise<VerifyResult>>();
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 32 });
+  private readonly transport: HttpTransport;
 
   constructor(
     private readonly agentUrl: string,
@@ -77,6 +75,7 @@ export class AgentTokenVerifier implements TokenVerifier {
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.retryDelaysMs = o.retryDelaysMs ?? [250, 1000];
     this.apiKey = o.apiKey;
+    this.transport = new HttpTransport(agentUrl, { service: 'the agent', timeoutMs: this.timeoutMs });
   }
 
   verify(node: string, token: string): Promise<VerifyResult> {
@@ -91,8 +90,7 @@ export class AgentTokenVerifier implements TokenVerifier {
 
   /** Closes idle keep-alive connections (the proxy is shutting down). */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.transport.close();
   }
 
   private async verifyWithRetries(node: string, token: string): Promise<VerifyResult> {
@@ -134,47 +132,15 @@ export class AgentTokenVerifier implements TokenVerifier {
     throw new AgentUnavailableError(`agent answered HTTP ${status}`);
   }
 
-  private post(path: string, payload: string): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      let options: RequestOptions;
-      let useHttps = false;
-      if (this.agentUrl.startsWith('unix:')) {
-        options = { socketPath: this.agentUrl.slice('unix:'.length), path, agent: this.httpAgent };
-      } else {
-        const u = new URL(this.agentUrl);
-        useHttps = u.protocol === 'https:';
-        options = { hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port || (useHttps ? 443 : 80), path: `${u.pathname.replace(/\/$/, '')}${path}`, agent: useHttps ? this.httpsAgent : this.httpAgent };
-      }
-      const req = (useHttps ? httpsRequest : httpRequest)(
-        {
-          ...options,
-          method: 'POST',
-          headers: {
-            // On a unix socket Node sends `Host: localhost`, which the agent accepts; on TCP the URL's host is sent.
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(payload),
-            ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}),
-          },
-          timeout: this.timeoutMs,
-        },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            body += c;
-            if (body.length > 64 * 1024) req.destroy(new Error('answer too large'));
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-          res.on('error', (e) => reject(new TransientAgentError(`agent answer failed: ${e.message}`)));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      // Every socket-level failure (refused, reset, timeout) is transient; "answer too large" is not.
-      req.on('error', (e) => {
-        const E = e.message === 'answer too large' ? AgentUnavailableError : TransientAgentError;
-        reject(new E(`cannot reach the agent at ${this.agentUrl}: ${e.message}`));
-      });
-      req.end(payload);
-    });
+  private async post(path: string, payload: string): Promise<{ status: number; body: string }> {
+    // On a unix socket Node sends `Host: localhost`, which the agent accepts; on TCP the URL's host is sent.
+    const headers = { 'content-type': 'application/json', ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}) };
+    try {
+      return await this.transport.request('POST', path, headers, payload);
+    } catch (err) {
+      // Socket-level failures (refused, reset, timeout) are transient; an oversized answer is not.
+      if (err instanceof TransportError) throw new (err.transient ? TransientAgentError : AgentUnavailableError)(err.message);
+      throw err;
+    }
   }
 }
