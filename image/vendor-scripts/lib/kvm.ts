@@ -51,6 +51,8 @@ export async function outcomeNow(page: Page, sel: KvmPage): Promise<KvmOutcome |
   return null;
 }
 
+const LOGIN_SETTLE_MS = 1500;
+
 /** Waits until the page settles in one of the outcomes; null on timeout. */
 export async function settle(
   ctx: ConsoleContext,
@@ -60,9 +62,13 @@ export async function settle(
   stillThere?: () => boolean,
 ): Promise<KvmOutcome | null> {
   const deadline = Date.now() + timeoutMs;
+  // A login form still on screen just after a login was sent is the page on its way to the console, not an answer:
+  // it counts only once it has stayed for LOGIN_SETTLE_MS.
+  let loginSince: number | undefined;
   for (;;) {
     const o = await outcomeNow(ctx.page, sel);
-    if (o) return o;
+    loginSince = o === 'login' ? (loginSince ?? Date.now()) : undefined;
+    if (o && (o !== 'login' || Date.now() - loginSince! >= LOGIN_SETTLE_MS || Date.now() >= deadline)) return o;
     if (stillThere && !stillThere()) return null;
     if (Date.now() >= deadline) return null;
     await sleep(150, ctx.signal);
