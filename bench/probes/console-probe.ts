@@ -38,7 +38,7 @@ import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
-/** The podman provider's `podman run` flags (host-agent/src/providers/podman.ts defaults), without name and port. */
+/** The podman provider's `podman run` flags (host-agent/src/providers/podman/provider.ts defaults), without name and port. */
 const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
 
 /** The probed console's container and those of --load-consoles, by name (a signal handler removes them by these). */
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   const env: Record<string, string> = { APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo), ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}), ...extraEnv };
   const name = probeContainer;
 
-  // Container mode: the podman provider's flags (host-agent/src/providers/podman.ts defaults), the log from `podman logs -f`.
+  // Container mode: the podman provider's flags (host-agent/src/providers/podman/provider.ts defaults), the log from `podman logs -f`.
   const proc = container
     ? spawn('sh', ['-c', `podman run ${RUN_FLAGS.join(' ')} --name ${name} --publish 127.0.0.1:${port}:5900 ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
         env: { ...podmanEnv, ...env },

@@ -90,7 +90,7 @@ async function loadStarter(): Promise<Starter> {
   const logger = createLogger('bench', { level: 'warn' });
   try {
     // Specifiers in variables: the bench must still type-check and run (with the fallback) without host-agent.
-    const providerSpec = '@bmc-console/host-agent/providers/podman';
+    const providerSpec = '@bmc-console/host-agent/providers/podman/provider';
     const configSpec = '@bmc-console/host-agent/config';
     type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void>; stopAll(): Promise<void>; prepare(opts?: { resident?: boolean }): Promise<void>; dispose(): Promise<void> };
     const { PodmanProvider } = (await import(providerSpec)) as { PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider };
@@ -100,7 +100,7 @@ async function loadStarter(): Promise<Starter> {
     const poolConfig = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: POOL_AGENT, state_dir: join(outDir, 'agent-state-pool'), wait_for_ready_timeout: READY_TIMEOUT_SEC, container_pool_size: 1 });
     const pooled = new PodmanProvider({ config: poolConfig, log: logger });
     return {
-      name: 'host agent podman provider (host-agent/src/providers/podman.ts)',
+      name: 'host agent podman provider (host-agent/src/providers/podman/provider.ts)',
       start: (node, appInfo, vncPassword) => provider.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
       stop: (node) => provider.stop(node),
       pool: {

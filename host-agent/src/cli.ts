@@ -11,7 +11,6 @@ import { startApi } from './api.js';
 import { ConfigError, loadConfig, type AgentConfig } from './config.js';
 import { AgentError, ConsoleAgent } from './console-agent.js';
 import { openApiDocument } from './openapi.js';
-import { POOL_REFILL_DELAY_MS } from './providers/podman-pool.js';
 import { ProviderError } from './providers/provider.js';
 import agentPackage from '../package.json' with { type: 'json' };
 
@@ -169,10 +168,7 @@ export function buildCli(): Command {
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Machine-readable line for scripts and tests that start the agent on port 0.
       process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
-      // Resident: the pool's claims are opened ahead (docs/agent.md, Pool).
-      void agent.prepare({ resident: true });
-      // The pool is refilled a while after a start, not while the console just taken logs in to its BMC.
-      const prepareTimer = setInterval(() => agent.needsPrepare && void agent.prepare({ resident: true }), POOL_REFILL_DELAY_MS);
+      agent.startPoolRefill();
       const timer =
         cfg.reconcile_interval > 0
           ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)
@@ -183,7 +179,7 @@ export function buildCli(): Command {
         process.once('SIGINT', shutdown);
       });
       if (timer) clearInterval(timer);
-      clearInterval(prepareTimer);
+      agent.stopPoolRefill();
       await app.close();
       await agent.dispose();
       if (cfg.stop_all_on_shutdown) await agent.stopAll().catch((err: Error) => agent.log.error({ err: err.message }, 'stop-all at shutdown failed'));

@@ -90,6 +90,8 @@ const agentConfigObject = z
      * a little CPU. Serves redfish-graphical starts with the agent's read_only, a VNC password and no CA bundle file.
      */
     container_pool_size: z.number().int().min(0, 'expected a whole number >= 0').max(100, 'expected at most 100').default(0),
+    /** Seconds after a start before `serve` refills the pool: not while the console just taken logs in to its BMC. */
+    container_pool_refill_delay: seconds(1).max(3600, 'expected at most 3600 seconds').default(5),
 
     // systemd (Quadlet) provider
     systemd_container_dir: z.string().min(1).default(defaultQuadletDir),

@@ -11,12 +11,10 @@ import { checkNodeId } from '@bmc-console/common/contracts/node-id';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from './config.js';
 import { withLock } from './file-lock.js';
-import { KubernetesProvider } from './providers/kubernetes.js';
 import { loadProvider } from './providers/load-provider.js';
 import { ProviderError, type ConsoleProvider, type PrepareOptions } from './providers/provider.js';
 import { StateStore, type ConsoleState } from './state-store.js';
 import { FileTokenStore } from './tokens/file-token-store.js';
-import { KubernetesTokenStore } from './tokens/kubernetes-token-store.js';
 import { consoleUrl, newVncPassword, type TokenStore, type VerifyResult } from './tokens/token-store.js';
 
 /** The API's error kinds less `unauthorized`, which only the API's key check answers. */
@@ -99,16 +97,19 @@ export class ConsoleAgent {
   static async create(config: AgentConfig, log: Logger, opts: { provider?: ConsoleProvider; tokens?: TokenStore } = {}): Promise<ConsoleAgent> {
     const store = new StateStore(config.state_dir);
     const provider = opts.provider ?? (await loadProvider({ config, log }));
-    const tokens = opts.tokens ?? (provider instanceof KubernetesProvider ? new KubernetesTokenStore(provider, config.token_timeout) : new FileTokenStore(store, config.token_timeout));
+    const tokens = opts.tokens ?? provider.createTokenStore?.({ state: store, tokenTimeout: config.token_timeout }) ?? new FileTokenStore(store, config.token_timeout);
     return new ConsoleAgent(config, provider, tokens, log, store);
   }
 
   /** A start has happened since the provider last prepared (refilled its pool). */
   private preparePending = false;
 
+  /** The resident refill loop (startPoolRefill), while it runs. */
+  private refillTimer: NodeJS.Timeout | undefined;
+
   /**
-   * Lets the provider work ahead of the next start (the podman provider refills its pool). `serve` calls it at
-   * start-up and a while after each start (not while the new console logs in); short CLI commands after answering.
+   * Lets the provider work ahead of the next start (the podman provider refills its pool). The refill loop calls it
+   * at start-up and a while after each start (not while the new console logs in); short CLI commands after answering.
    * Never fails: a pool that cannot be filled only means cold starts.
    */
   async prepare(opts: PrepareOptions = {}): Promise<void> {
@@ -116,8 +117,25 @@ export class ConsoleAgent {
     await this.provider.prepare?.(opts).catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
   }
 
-  /** Ends what a resident prepare() left running; `serve` calls it when it stops. */
+  /**
+   * For an agent that keeps running (`serve`): prepares now, resident (the pool's claims are opened ahead, docs/agent.md
+   * Pool), and again container_pool_refill_delay after a start, so the refill does not compete with the console just
+   * taken while it logs in to its BMC. Stopped by stopPoolRefill() or dispose().
+   */
+  startPoolRefill(): void {
+    if (this.refillTimer) return;
+    void this.prepare({ resident: true });
+    this.refillTimer = setInterval(() => this.preparePending && void this.prepare({ resident: true }), this.config.container_pool_refill_delay * 1000);
+  }
+
+  stopPoolRefill(): void {
+    clearInterval(this.refillTimer);
+    this.refillTimer = undefined;
+  }
+
+  /** Stops the refill loop and ends what a resident prepare() left running; `serve` calls it when it stops. */
   async dispose(): Promise<void> {
+    this.stopPoolRefill();
     await this.provider.dispose?.().catch((err: Error) => this.log.warn({ err: err.message }, 'closing what was prepared ahead failed'));
   }
 

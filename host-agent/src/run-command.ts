@@ -51,8 +51,8 @@ export interface OpenCommand {
 
 /**
  * Starts a program whose stdin is written later: its start-up cost is paid ahead, and the input reaches it at once
- * (the podman pool's claims opened ahead, podman-pool.ts). No timeout until finish(). Never rejects: a program that
- * cannot be run has exited with code 127.
+ * (the podman pool's claims opened ahead, providers/podman/pool.ts). No timeout until finish(). Never rejects: a
+ * program that cannot be run has exited with code 127.
  */
 export function openCommand(file: string, args: readonly string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): OpenCommand {
   const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -56,6 +56,13 @@ describe('agent config', () => {
     expect(() => loadConfig({ env: {}, overrides: { container_pool_size: 500 } })).toThrow(/container_pool_size: expected at most 100/);
   });
 
+  it('takes container_pool_refill_delay in seconds (default 5) and names it when wrong', () => {
+    expect(loadConfig({ env: {} }).container_pool_refill_delay).toBe(5);
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_REFILL_DELAY: '12' } }).container_pool_refill_delay).toBe(12);
+    expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_CONTAINER_POOL_REFILL_DELAY: '0' } })).toThrow(/container_pool_refill_delay: expected a whole number of seconds >= 1/);
+    expect(() => loadConfig({ env: {}, overrides: { container_pool_refill_delay: 7200 } })).toThrow(/container_pool_refill_delay: expected at most 3600 seconds/);
+  });
+
   it('listens on a unix socket by default; TCP, TLS and allowed hosts only when set, with errors naming the field', () => {
     const c = loadConfig({ env: {}, overrides: { state_dir: '/srv/agent' } });
     expect(c.api_listen).toBe(`unix:${defaultAgentSocket('/srv/agent')}`);

@@ -1,9 +1,10 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AgentError } from '../src/console-agent.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import type { ConsoleEndpoint, StartRequest } from '../src/providers/provider.js';
+import type { TokenStore } from '../src/tokens/token-store.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
 import { tempDir } from '../../tests/src/temp-dir.js';
 
@@ -53,6 +54,59 @@ describe('console agent with the fake provider', () => {
     fake.fail = true;
     await expect(agent.prepare()).resolves.toBeUndefined();
     expect(prepared).toBe(2);
+  });
+
+  it('refills while resident: at once, then container_pool_refill_delay after a start only, until disposed', async () => {
+    const calls: (boolean | undefined)[] = [];
+    class PreparingProvider extends FakeProvider {
+      async prepare(opts: { resident?: boolean } = {}): Promise<void> {
+        calls.push(opts.resident);
+      }
+    }
+    const { agent } = await makeAgent({ container_pool_refill_delay: 2 }, new PreparingProvider());
+    vi.useFakeTimers();
+    try {
+      agent.startPoolRefill();
+      agent.startPoolRefill(); // a second call starts no second loop
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toEqual([true]);
+      await vi.advanceTimersByTimeAsync(4000);
+      expect(calls).toHaveLength(1); // no start, nothing to refill
+      await agent.start({ node: 'n', appInfo: appInfo() });
+      await vi.advanceTimersByTimeAsync(1999);
+      expect(calls).toHaveLength(1); // no refill before the loop's next tick, 2 s after its last
+      await vi.advanceTimersByTimeAsync(2000);
+      expect([calls, agent.needsPrepare]).toEqual([[true, true], false]);
+      await agent.dispose();
+      await agent.start({ node: 'n', appInfo: appInfo() });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(calls).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('keeps tokens where the provider says (createTokenStore), else in the state file', async () => {
+    const issued: string[] = [];
+    class OwnTokens extends FakeProvider {
+      createTokenStore(): TokenStore {
+        return {
+          issue: async (node) => {
+            issued.push(node);
+            return { token: 't'.repeat(43), expiresAt: new Date(Date.now() + 60_000) };
+          },
+          verify: async () => ({ ok: false, reason: 'unknown' }),
+          revoke: async () => undefined,
+        };
+      }
+    }
+    const { agent } = await makeAgent({}, new OwnTokens());
+    await agent.start({ node: 'n', appInfo: appInfo() });
+    expect(issued).toEqual(['n']);
+    expect((await agent.store.read()).tokens).toEqual([]);
+    const { agent: plain } = await makeAgent();
+    await plain.start({ node: 'n', appInfo: appInfo() });
+    expect((await plain.store.read()).tokens).toHaveLength(1);
   });
 
   it('rejects bad input naming the node and the field, never the password', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { containerEnvironment } from '../src/providers/container-environment.js';
 import { DROPPED_CAPABILITIES, hardeningRunArgs } from '../src/providers/container-security.js';
-import { createPodmanSecrets, secretMount } from '../src/providers/podman-secrets.js';
+import { createPodmanSecrets, secretMount } from '../src/providers/podman/secrets.js';
 
 const req = { node: 'env-node', app: 'redfish-graphical' as const, appInfo: { address: 'https://10.0.0.5', username: 'root', password: 'pw' }, readOnly: true };
 

@@ -10,7 +10,7 @@ import { CONSOLE_DEFAULTS } from '@bmc-console/common/console-env';
 import { createLogger } from '@bmc-console/common/log';
 import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import { agentConfigSchema } from '../src/config.js';
-import { PodmanPool } from '../src/providers/podman-pool.js';
+import { PodmanPool } from '../src/providers/podman/pool.js';
 import type { CommandResult, OpenCommand } from '../src/run-command.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pool-unit-'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import { parsePodmanPort, pickFreePort } from '../src/providers/podman-port.js';
-import { parsePs } from '../src/providers/podman.js';
-import { parsePoolPs } from '../src/providers/podman-pool.js';
+import { parsePodmanPort, pickFreePort } from '../src/providers/podman/port.js';
+import { parsePs } from '../src/providers/podman/provider.js';
+import { parsePoolPs } from '../src/providers/podman/pool.js';
 
 describe('podman port parsing', () => {
   it('reads IPv4, IPv6 (bracketed or not), several lines and the "5900/tcp ->" form', () => {

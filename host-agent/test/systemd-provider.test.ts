@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleAgent } from '../src/console-agent.js';
-import { escapeQuadletValue, renderQuadletUnit, splitExecStart } from '../src/quadlet-unit.js';
+import { escapeQuadletValue, renderQuadletUnit, splitExecStart } from '../src/providers/systemd-quadlet.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
 import { consoleImage } from './support/console-image.js';
 import { tempDir } from '../../tests/src/temp-dir.js';

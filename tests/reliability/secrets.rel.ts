@@ -140,7 +140,7 @@ describe.skipIf(skip)('secrets', () => {
       tried: 'podman inspect of a console started with container_credentials=secret (default: mounted secret files) and =env (docker\'s only choice)',
       held: res.join('; '),
       ...(secretHits.length
-        ? { known: `host-agent/src/providers/podman.ts: secrets readable in \`podman inspect\` with the default container_credentials=secret (${where.join('; ')})` }
+        ? { known: `host-agent/src/providers/podman/provider.ts: secrets readable in \`podman inspect\` with the default container_credentials=secret (${where.join('; ')})` }
         : {}),
     });
     expect(secretHits).toEqual([]);

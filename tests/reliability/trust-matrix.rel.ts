@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getProfile, PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { caSignedTls } from '@bmc-console/bmc-emulator/tls';
-import { POOL_NAME_PREFIX } from '@bmc-console/host-agent/providers/podman-pool';
+import { POOL_NAME_PREFIX } from '@bmc-console/host-agent/providers/podman/pool';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caConsoleImage, type CaImage } from '../src/ca-image.js';
 import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';

@@ -7,6 +7,9 @@
 export const SECRET_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
+/** Each secret variable by what it holds, for code that handles one apart from the other (the VNC password is optional). */
+export const SECRET_VARIABLE_OF = { appInfo: 'APP_INFO', vncPassword: 'VNC_PASSWORD' } as const satisfies Record<string, SecretVariable>;
+
 export type SecretFileVariable = `${SecretVariable}_FILE`;
 
 export function secretFileVariable<V extends SecretVariable>(variable: V): `${V}_FILE` {

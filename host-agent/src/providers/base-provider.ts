@@ -1,11 +1,14 @@
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import type { AgentConfig } from '../config.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
+import { FileTokenStore } from '../tokens/file-token-store.js';
+import type { TokenStore } from '../tokens/token-store.js';
+import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest, type TokenStoreContext } from './provider.js';
 
 /**
  * What the podman, systemd and Kubernetes providers share: config, a logger named after the provider, errors that
- * name the node without its secrets, and the RFB wait that makes `start()` return only once the console answers.
+ * name the node without its secrets, the RFB wait that makes `start()` return only once the console answers, and
+ * tokens in the agent's state file unless a provider keeps them elsewhere.
  */
 export abstract class BaseProvider implements ConsoleProvider {
   protected readonly config: AgentConfig;
@@ -23,6 +26,11 @@ export abstract class BaseProvider implements ConsoleProvider {
   abstract stop(node: string): Promise<void>;
   abstract stopAll(): Promise<void>;
   abstract list(): Promise<ConsoleRecord[]>;
+
+  /** Tokens in the agent's state file: the consoles run where this agent runs, so no other replica verifies them. */
+  createTokenStore(ctx: TokenStoreContext): TokenStore {
+    return new FileTokenStore(ctx.state, ctx.tokenTimeout);
+  }
 
   /** Makes ProviderErrors for one node, with `secrets` (see secretsOf) scrubbed from the reason. */
   protected failer(node: string, secrets: string[]): (reason: string) => ProviderError {

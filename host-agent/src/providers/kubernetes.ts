@@ -9,17 +9,18 @@ import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
+import { secretFileVariable, SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
 import { scrubSecrets } from '@bmc-console/common/log';
 import { packageRoot } from '@bmc-console/common/package-root';
 import { CONTAINER_CA_PATH, planCaMount } from '../ca-mount.js';
 import { runCommand, type CommandResult } from '../run-command.js';
-import { consoleName } from './console-names.js';
+import { KubernetesTokenStore } from '../tokens/kubernetes-token-store.js';
+import type { TokenStore } from '../tokens/token-store.js';
+import { consoleName, K8S_AGENT_LABEL, K8S_NODE_LABEL } from './console-names.js';
 import { bmcNetworkOf, consoleNetworkPolicy, resolveBmcNetwork, type BmcNetwork } from './network-policy.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
+import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest, type TokenStoreContext } from './provider.js';
 
-export const K8S_NODE_LABEL = 'bmc-console.io/node';
-export const K8S_AGENT_LABEL = 'bmc-console.io/agent';
 type Manifest = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 
 /** podman sizes (512m, 1g) to Kubernetes quantities (512Mi, 1Gi). */
@@ -58,6 +59,11 @@ export class KubernetesProvider extends BaseProvider {
     this.render({ node: 'template-check', app: 'fake', appInfo: {}, readOnly: false }); // fail at start-up, not per console
   }
 
+  /** Tokens on the console's own Secret, so any agent or proxy replica verifies them without local state. */
+  override createTokenStore(ctx: TokenStoreContext): TokenStore {
+    return new KubernetesTokenStore(this, ctx.tokenTimeout);
+  }
+
   kubectl(args: string[], input?: string): Promise<CommandResult> {
     return runCommand(this.config.kubectl_executable, args, input !== undefined ? { input } : {});
   }
@@ -74,7 +80,7 @@ export class KubernetesProvider extends BaseProvider {
       agent: c.agent_host,
       image: c.console_image,
       app: req.app,
-      app_info: env.APP_INFO!,
+      app_info: env[SECRET_VARIABLE_OF.appInfo]!,
       read_only: env.READ_ONLY!,
       vnc_password: req.vncPassword ?? '',
       shm_size: k8sQuantity(c.container_shm_size),
@@ -93,9 +99,10 @@ export class KubernetesProvider extends BaseProvider {
     if (!pod || !pod.metadata?.name || !pod.metadata.namespace) throw new ProviderError(this.name, req.node, 'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace');
     if (secret && !req.vncPassword) {
       // No password: no key, so neither the secret volume's item nor the variable naming its file.
-      delete (secret.stringData as Record<string, string> | undefined)?.VNC_PASSWORD;
-      for (const v of pod.spec?.volumes ?? []) if (v.secret?.items) v.secret.items = v.secret.items.filter((i) => i.key !== 'VNC_PASSWORD');
-      for (const ctr of pod.spec?.containers ?? []) if (ctr.env) ctr.env = ctr.env.filter((e) => e.name !== 'VNC_PASSWORD_FILE');
+      const key = SECRET_VARIABLE_OF.vncPassword;
+      delete (secret.stringData as Record<string, string> | undefined)?.[key];
+      for (const v of pod.spec?.volumes ?? []) if (v.secret?.items) v.secret.items = v.secret.items.filter((i) => i.key !== key);
+      for (const ctr of pod.spec?.containers ?? []) if (ctr.env) ctr.env = ctr.env.filter((e) => e.name !== secretFileVariable(key));
     }
     if (mount && secret && pod.spec) {
       // The CA bundle travels in the console's Secret and is mounted read-only where APP_INFO now points.

@@ -1,6 +1,6 @@
 import { FakeProvider } from './fake.js';
 import { KubernetesProvider } from './kubernetes.js';
-import { PodmanProvider } from './podman.js';
+import { PodmanProvider } from './podman/provider.js';
 import { ProviderError, type ConsoleProvider, type ProviderContext, type ProviderFactory } from './provider.js';
 import { SystemdProvider } from './systemd.js';
 

@@ -1,6 +1,8 @@
 import type { App, AppInfo } from '@bmc-console/common/console-env';
 import type { Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from '../config.js';
+import type { StateStore } from '../state-store.js';
+import type { TokenStore } from '../tokens/token-store.js';
 
 export interface StartRequest {
   node: string;
@@ -43,6 +45,19 @@ export interface ConsoleProvider {
   prepare?(opts?: PrepareOptions): Promise<void>;
   /** Ends what prepare({ resident: true }) left running (the podman pool's claims opened ahead). */
   dispose?(): Promise<void>;
+  /**
+   * Where this provider's console tokens live. Without it, in the agent's state file, which suits consoles that one
+   * agent host owns; consoles any replica may serve (Kubernetes) keep their tokens where every replica reads them.
+   */
+  createTokenStore?(ctx: TokenStoreContext): TokenStore;
+}
+
+/** What a token store is built from. */
+export interface TokenStoreContext {
+  /** The agent's state file. */
+  state: StateStore;
+  /** token_timeout: seconds a token stays valid. */
+  tokenTimeout: number;
 }
 
 export interface PrepareOptions {

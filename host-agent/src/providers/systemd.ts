@@ -1,22 +1,23 @@
 /**
  * Consoles as rootless Podman Quadlet units, started by `systemctl --user`. Unlike Ironic's template, credentials
  * never enter the unit file: APP_INFO and VNC_PASSWORD are podman secrets, created before the unit starts and
- * removed when the console stops, mounted as files (`Secret=`, podman-secrets.ts). Every value is systemd-escaped,
- * and there is no [Install] section (consoles are ephemeral).
+ * removed when the console stops, mounted as files (`Secret=`, podman/secrets.ts). Every value is systemd-escaped
+ * (systemd-quadlet.ts), and there is no [Install] section (consoles are ephemeral).
  */
 import { mkdirSync } from 'node:fs';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isSecretVariable } from '@bmc-console/common/contracts/secret-names';
 import { scrubSecrets } from '@bmc-console/common/log';
-import { renderQuadletUnit, type QuadletSection } from '../quadlet-unit.js';
 import { runCommand } from '../run-command.js';
 import { consoleLabels, consoleName, LABEL_AGENT } from './console-names.js';
 import { containerEnvironment } from './container-environment.js';
 import { DROPPED_CAPABILITIES } from './container-security.js';
-import { createPodmanSecrets, isSecretVariable, removePodmanSecrets, secretMount } from './podman-secrets.js';
-import { parsePodmanPort } from './podman-port.js';
+import { createPodmanSecrets, removePodmanSecrets, secretMount } from './podman/secrets.js';
+import { parsePodmanPort } from './podman/port.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
 import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest } from './provider.js';
+import { renderQuadletUnit, type QuadletSection } from './systemd-quadlet.js';
 
 export class SystemdProvider extends BaseProvider {
   /** Where agents before podman secrets kept a console's credentials; a file left there is removed with its console. */

@@ -5,9 +5,9 @@
  * When a console stops its objects are deleted, so a token of a stopped console reports `unknown`, not `revoked`.
  */
 import type { Secret } from 'kubernetes-types/core/v1.js';
+import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
+import { consoleName, K8S_NODE_LABEL } from '../providers/console-names.js';
 import type { KubernetesProvider } from '../providers/kubernetes.js';
-import { K8S_NODE_LABEL } from '../providers/kubernetes.js';
-import { consoleName } from '../providers/console-names.js';
 import { hashToken, newToken, sameHash, type ConsoleTarget, type IssuedToken, type TokenStore, type VerifyResult } from './token-store.js';
 
 export const TARGET_ANNOTATION = 'bmc-console.io/target';
@@ -73,7 +73,7 @@ export class KubernetesTokenStore implements TokenStore {
     if (expiresAt.getTime() <= this.now().getTime()) return { ok: false, reason: 'expired' };
     const target = JSON.parse(found.secret.metadata?.annotations?.[TARGET_ANNOTATION] ?? '{}') as Partial<ConsoleTarget>;
     if (!target.host || !target.port) return { ok: false, reason: 'unknown' };
-    const vnc = found.secret.data?.VNC_PASSWORD;
+    const vnc = found.secret.data?.[SECRET_VARIABLE_OF.vncPassword];
     return { ok: true, node, target: { host: target.host, port: target.port, readOnly: target.readOnly ?? false, ...(vnc ? { vncPassword: Buffer.from(vnc, 'base64').toString('utf8') } : {}) }, expiresAt };
   }
 

@@ -17,14 +17,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assignmentSchema, type Assignment } from '@bmc-console/common/contracts/assignment';
 import type { Logger } from '@bmc-console/common/log';
-import { planCaMount } from '../ca-mount.js';
-import type { AgentConfig } from '../config.js';
-import { withLock } from '../file-lock.js';
-import type { CommandResult, OpenCommand } from '../run-command.js';
-import { consoleName, LABEL_AGENT, LABEL_CONSOLE } from './console-names.js';
-import { pickFreePort, PORT_TAKEN } from './podman-port.js';
-import { parsePsRows } from './podman-ps.js';
-import type { ConsoleEndpoint, StartRequest } from './provider.js';
+import { planCaMount } from '../../ca-mount.js';
+import type { AgentConfig } from '../../config.js';
+import { withLock } from '../../file-lock.js';
+import type { CommandResult, OpenCommand } from '../../run-command.js';
+import { consoleName, LABEL_AGENT, LABEL_CONSOLE } from '../console-names.js';
+import { pickFreePort, PORT_TAKEN } from './port.js';
+import { parsePsRows } from './ps.js';
+import type { ConsoleEndpoint, StartRequest } from '../provider.js';
 
 /** Value: the agent host. Pooled consoles carry no node label (labels are fixed at creation); a claimed one is named after its node. */
 export const LABEL_POOL = 'io.bmc-console.pool';
@@ -32,9 +32,6 @@ export const LABEL_POOL = 'io.bmc-console.pool';
 export const LABEL_PORT = 'io.bmc-console.port';
 /** No node id starts with '-', so no node's console is ever named like this. */
 export const POOL_NAME_PREFIX = 'bmc-console--pool-';
-
-/** A start after a claim starts the next pooled console this much later, not while the claimed one logs in. */
-export const POOL_REFILL_DELAY_MS = 5000;
 
 export interface PooledConsole {
   name: string;

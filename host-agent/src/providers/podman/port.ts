@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
-import type { ConsoleEndpoint } from './provider.js';
+import type { ConsoleEndpoint } from '../provider.js';
 
 /**
  * Parses `podman port NAME 5900/tcp` (or docker's): one `host:port` per line, IPv4 or IPv6 (bracketed or not),

@@ -1,15 +1,13 @@
 /**
  * Podman secrets for a console's APP_INFO and VNC password: created with the value in the podman CLI's environment
- * (never argv), mounted into the container as files its user alone may read, named by APP_INFO_FILE /
- * VNC_PASSWORD_FILE (the image reads those, common/src/console-env.ts), and removed when the console stops.
+ * (never argv), mounted into the container as files its user alone may read, named by `<NAME>_FILE` (the image
+ * reads those, common/src/console-env.ts; the names are common/src/contracts/secret-names.ts), and removed when the
+ * console stops.
  * One place for the podman provider (`--secret`) and the systemd provider (Quadlet `Secret=`).
  */
-import { SECRET_FILE_VARIABLES } from '@bmc-console/common/console-env';
-import type { CommandResult } from '../run-command.js';
-import { consoleName, LABEL_AGENT } from './console-names.js';
-
-export const SECRET_VARIABLES = SECRET_FILE_VARIABLES;
-export type SecretVariable = (typeof SECRET_VARIABLES)[number];
+import { secretFileVariable, SECRET_VARIABLES, type SecretFileVariable, type SecretVariable } from '@bmc-console/common/contracts/secret-names';
+import type { CommandResult } from '../../run-command.js';
+import { consoleName, LABEL_AGENT } from '../console-names.js';
 
 /** The console image's user (console, uid 1000): the files are its own and read-only. */
 const CONSOLE_UID = 1000;
@@ -21,18 +19,14 @@ export interface SecretMount {
   /** `--secret` / Quadlet `Secret=` value. A file mount, not type=env: `podman inspect` lists every environment value. */
   option: string;
   /** `<NAME>_FILE` and the path the file is mounted at. */
-  fileVariable: string;
+  fileVariable: SecretFileVariable;
   path: string;
-}
-
-export function isSecretVariable(name: string): name is SecretVariable {
-  return (SECRET_VARIABLES as readonly string[]).includes(name);
 }
 
 export function secretMount(node: string, variable: SecretVariable): SecretMount {
   const file = variable.toLowerCase().replace(/_/g, '-');
   const secret = `${consoleName(node)}-${file}`;
-  return { variable, secret, option: `${secret},type=mount,target=${file},uid=${CONSOLE_UID},gid=${CONSOLE_UID},mode=0400`, fileVariable: `${variable}_FILE`, path: `/run/secrets/${file}` };
+  return { variable, secret, option: `${secret},type=mount,target=${file},uid=${CONSOLE_UID},gid=${CONSOLE_UID},mode=0400`, fileVariable: secretFileVariable(variable), path: `/run/secrets/${file}` };
 }
 
 export type PodmanCli = (args: string[], extraEnv?: Record<string, string>) => Promise<CommandResult>;

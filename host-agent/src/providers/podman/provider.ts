@@ -2,23 +2,24 @@
  * Console containers through the podman (or docker) CLI: `run --detach --rm --init`, labelled with node and agent,
  * port 5900 published on a loopback address with a free host port (picked by the agent for a local engine, by the
  * engine itself for a remote one). Secrets never go into argv: APP_INFO and
- * VNC_PASSWORD are podman secrets mounted as files (podman-secrets.ts), or `--env NAME` with the value only in the
- * CLI's own environment. No capability but SYS_CHROOT, no new privileges (container-security.ts).
- * With container_pool_size, a start first tries a console started ahead of need (podman-pool.ts).
+ * VNC_PASSWORD are podman secrets mounted as files (secrets.ts), or `--env NAME` with the value only in the
+ * CLI's own environment. No capability but SYS_CHROOT, no new privileges (../container-security.ts).
+ * With container_pool_size, a start first tries a console started ahead of need (pool.ts).
  */
 import { basename } from 'node:path';
 import { consoleEnvironment } from '@bmc-console/common/console-env';
+import { isSecretVariable } from '@bmc-console/common/contracts/secret-names';
 import { scrubSecrets } from '@bmc-console/common/log';
-import { openCommand, runCommand, type CommandResult } from '../run-command.js';
-import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from './console-names.js';
-import { containerEnvironment } from './container-environment.js';
-import { hardeningRunArgs } from './container-security.js';
-import { createPodmanSecrets, isSecretVariable, removePodmanSecrets, secretMount } from './podman-secrets.js';
-import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './podman-pool.js';
-import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './podman-port.js';
-import { parsePsRows } from './podman-ps.js';
-import { BaseProvider, secretsOf } from './base-provider.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type PrepareOptions, type ProviderContext, type StartRequest } from './provider.js';
+import { openCommand, runCommand, type CommandResult } from '../../run-command.js';
+import { consoleLabels, consoleName, LABEL_AGENT, LABEL_NODE } from '../console-names.js';
+import { containerEnvironment } from '../container-environment.js';
+import { hardeningRunArgs } from '../container-security.js';
+import { createPodmanSecrets, removePodmanSecrets, secretMount } from './secrets.js';
+import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './pool.js';
+import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './port.js';
+import { parsePsRows } from './ps.js';
+import { BaseProvider, secretsOf } from '../base-provider.js';
+import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type PrepareOptions, type ProviderContext, type StartRequest } from '../provider.js';
 
 export class PodmanProvider extends BaseProvider {
 
