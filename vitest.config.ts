@@ -9,7 +9,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     // One test file at a time: many files start Xvfb, x11vnc, Chromium or containers on free ports, and on a
-    // 2-core machine two such files at once raced for ports and CPU (a clean-clone run saw a borrowed port).
+    // 2-core machine two such files at once raced for ports and CPU.
     maxWorkers: 1,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -89,7 +89,7 @@ function proxySection(r: BenchResults): string {
     `| ${label} | ${fmt(get(ours), digits)} | ${fmt(get(ws), digits)} | ${withRaw ? fmt(get(raw), digits) : 'n/a'} | ${ratio(get(ours), get(ws))} | ${withRaw ? ratio(get(ours), get(raw)) : 'n/a'} |`;
   const mem = (x: RelayResult | undefined): string => (x?.memory ? `${(x.memory.after.pssKiB / 1024).toFixed(0)} MiB PSS / ${(x.memory.after.rssKiB / 1024).toFixed(0)} MiB RSS in ${x.memory.after.processes} process(es)` : '–');
   const lines = [
-    `## Proxy (${r.quick.proxy ? 'quick run, smaller sizes' : 'full run'}, ${r.date.proxy ?? '?'})`,
+    `## Proxy (${r.quick.proxy ? 'quick run, smaller sizes' : 'full run'})`,
     '',
     `Loopback; each relay is its own process tree relaying to the same benchmark console (a process that speaks RFB 3.8`,
     `up to ServerInit, then streams or echoes). Clients: \`ws\` (binary frames, no permessage-deflate) and, for one stream,`,
@@ -140,7 +140,7 @@ function consoleSection(r: BenchResults): string {
   if (!c) return '## Console\n\nNot measured in this run.\n';
   if (c.skipped) return `## Console (${r.date.console ?? '?'})\n\nSkipped: ${c.skipped}\n`;
   const lines = [
-    `## Console (${r.quick.console ? 'quick run' : 'full run'}, ${r.date.console ?? '?'})`,
+    `## Console (${r.quick.console ? 'quick run' : 'full run'})`,
     '',
     `Provider: ${c.provider ?? '?'}; image: ${c.image ?? '?'}; emulator: ${c.emulator ?? '?'}.`,
     `1-minute load average: ${c.loadAverage?.start ?? '?'} at the start${c.loadAverage?.waitedSec ? ` (after waiting ${c.loadAverage.waitedSec} s for it to fall under the core count)` : ''}, ${c.loadAverage?.end ?? '?'} at the end (2 cores).`,
@@ -176,7 +176,8 @@ function consoleSection(r: BenchResults): string {
 export function renderGenerated(r: BenchResults): string {
   const m = r.machine;
   return [
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}; node ${m.node}, websockify ${m.websockify} (python ${m.python}), podman ${m.podman}; commit ${m.commit}.`,
+    // The run's date, commit and kernel build stay in bench/results.json: the doc states the claims, not a lab log.
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; node ${m.node}, websockify ${m.websockify} (python ${m.python}), podman ${m.podman}.`,
     '',
     proxySection(r),
     consoleSection(r),

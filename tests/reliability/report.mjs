@@ -104,8 +104,8 @@ if (flags.includes('--write-docs')) {
   const md = [
     '# Reliability and security suite',
     '',
-    `Last run: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, ${full ? '`--full`' : 'default size'} (\`npm run test:reliability${full ? ' -- --full' : ''}\`), on ${cpus().length} CPUs / ${(totalmem() / 2 ** 30).toFixed(0)} GiB` +
-      `, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+    // No date or load average: the page states what holds, the run's console output is the log.
+    `Results at ${full ? '`--full`' : 'default size'} (\`npm run test:reliability${full ? ' -- --full' : ''}\`), on ${cpus().length} CPUs / ${(totalmem() / 2 ** 30).toFixed(0)} GiB.`,
     '',
     'What it does: real consoles (podman containers of the console image) against the BMC emulator, the host agent and',
     'the proxy, driven by `tests/reliability/*.rel.ts` (own vitest config; `npm test` runs it after vitest). Viewers are RFB',
