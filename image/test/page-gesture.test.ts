@@ -216,7 +216,7 @@ describe('page checks without a user gesture', () => {
   });
 });
 
-/** outcomeNow as it was before lib/quiet.ts: one Playwright evaluate plus locator queries (the overhead baseline). */
+/** outcomeNow done the plain Playwright way: one evaluate plus locator queries (the baseline lib/quiet.ts is compared with). */
 async function playwrightOutcome(page: Page, sel: KvmPage): Promise<string | null> {
   const visible = (s: string | undefined) => (s ? page.locator(s).first().isVisible().catch(() => false) : Promise.resolve(false));
   const state = await page.evaluate(() => document.body?.getAttribute('data-kvm') ?? null).catch(() => null);

@@ -10,7 +10,13 @@ import selfsigned from 'selfsigned';
 import { Backoff } from 'bmc-console/supervisor/backoff';
 import { browserTrust, fetchPeerCertificate, spkiPin, splitPemBundle } from 'bmc-console/supervisor/browser-trust';
 import { chromiumArgs } from 'bmc-console/supervisor/chromium';
-import { bmcTarget, toFailure } from 'bmc-console/supervisor/redfish-app';
+import { bmcTarget, RedfishApp } from 'bmc-console/supervisor/redfish-app';
+import { RetryPolicy } from 'bmc-console/supervisor/retry-policy';
+import { KvmDemand } from 'bmc-console/supervisor/kvm-demand';
+import type { BrowserSession } from 'bmc-console/supervisor/console-app';
+import { asConsoleFailure } from 'bmc-console/console-failure';
+import { RedfishError } from 'bmc-console/redfish/error';
+import { createLogger } from '@bmc-console/common/log';
 import { writePasswordFile, x11vncArgs } from 'bmc-console/supervisor/x11vnc';
 import { xvfbArgs } from 'bmc-console/supervisor/xvfb';
 import { fakeConsoleHtml, replaceStatusStep, statusPageHtml } from 'bmc-console/status-page/status-page';
@@ -85,9 +91,50 @@ describe('BMC target and failures from APP_INFO', () => {
     expect(bmcTarget({ address: 'https://bmc:8443', root_prefix: 'custom/redfish/v1', verify_ca: false })).toMatchObject({ origin: 'https://bmc:8443', rootPrefix: '/custom/redfish/v1', verifyCa: false });
   });
   it('maps client errors to a cause and a hint', () => {
-    expect(toFailure(Object.assign(new Error('401'), { kind: 'auth' }))).toMatchObject({ kind: 'auth', hint: expect.stringMatching(/username/) });
+    const auth = new RedfishError('auth', 'https://b/redfish/v1', 'HTTP 401', { status: 401 });
+    expect(asConsoleFailure(auth, 'Redfish discovery')).toMatchObject({ kind: 'auth', cause: 'Redfish discovery: the BMC rejected the user name or password', hint: expect.stringMatching(/username/) });
     const f = new ConsoleFailure('c', 'h', 'kvm-busy');
-    expect(toFailure(f)).toBe(f);
+    expect(asConsoleFailure(f, 'x')).toBe(f);
+  });
+});
+
+describe('RetryPolicy', () => {
+  const pacing = { afterLoginFailure: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 1000 }, afterUnreachable: { initialMs: 10, maxMs: 20, factor: 2, resetAfterMs: 1000 }, unwatchedMinMs: 300 };
+  it('paces an unreachable BMC apart from a failed login, and waits longer while nobody watches', () => {
+    const r = new RetryPolicy(pacing);
+    expect(r.afterFailure('unreachable', true, 0)).toEqual({ delayMs: 10, tries: 1 });
+    expect(r.afterFailure('unreachable', true, 0)).toEqual({ delayMs: 20, tries: 2 });
+    expect(r.afterFailure('auth', true, 0)).toEqual({ delayMs: 100, tries: 1 });
+    expect(r.afterFailure('tls', false, 0)).toEqual({ delayMs: 300, tries: 2 });
+    expect(r.afterFailure('auth', true, 0)).toEqual({ delayMs: 400, tries: 3 });
+  });
+  it('starts afresh after a try that lasted', () => {
+    const r = new RetryPolicy(pacing);
+    r.afterFailure('auth', true, 0);
+    r.afterFailure('auth', true, 0);
+    r.attempt(5000);
+    expect(r.afterFailure('auth', true, 7000)).toEqual({ delayMs: 100, tries: 1 });
+  });
+});
+
+describe('RedfishApp without a BMC', () => {
+  it('shows a launch failure with its retry, and asks for a fresh browser once trust works', async () => {
+    const retry = new RetryPolicy({ afterLoginFailure: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 }, afterUnreachable: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 }, unwatchedMinMs: 5 });
+    const app = new RedfishApp({ address: 'http://bmc.invalid', username: 'u', password: 'secret-pw' }, { keyDelayMs: 0, display: { width: 1280, height: 960 }, retry });
+    const failures: { cause: string; hint: string; details?: string[] }[] = [];
+    let relaunched = 0;
+    const session = {
+      signal: new AbortController().signal,
+      log: createLogger('test', { level: 'silent' }),
+      demand: new KvmDemand('always'),
+      status: async () => undefined,
+      fail: async (cause: string, hint: string, details?: string[]) => void failures.push({ cause, hint, ...(details ? { details } : {}) }),
+      relaunch: () => void (relaunched += 1),
+      launchFailure: new RedfishError('unreachable', 'https://bmc.invalid/', 'connection refused secret-pw'),
+    } as unknown as BrowserSession;
+    await app.run(session);
+    expect(relaunched).toBe(1);
+    expect(failures).toEqual([{ cause: 'Opening the console: the BMC cannot be reached (connection refused [redacted])', hint: expect.stringMatching(/BMC address/), details: ['Trying again in 0 s (try 1).'] }]);
   });
 });
 

@@ -9,7 +9,7 @@ import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { getProfile, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { expect } from 'vitest';
 import { ConsoleFailure } from '../src/vendor-script.js';
-import { prepareConsole, type TryConsole } from '../vendor-scripts/lib/try-console.js';
+import { prepareConsole, type TryConsole } from '../src/commands/try-console.js';
 import { guardContext, NavigationAllowList } from '../src/supervisor/navigation-guard.js';
 
 export const VIEWPORT = { width: 1000, height: 700 };

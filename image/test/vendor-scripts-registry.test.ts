@@ -4,7 +4,7 @@ import type { Discovery } from '../src/discovery/types.js';
 import { RedfishError } from '../src/redfish/error.js';
 import { ConsoleFailure, type ConsoleContext } from '../src/vendor-script.js';
 import { pickVendorScript, vendorScripts } from '../vendor-scripts/index.js';
-import { httpFailure, toConsoleFailure } from '../vendor-scripts/lib/failure.js';
+import { httpFailure, toConsoleFailure } from '../src/console-failure.js';
 import { chromeCss } from '../vendor-scripts/lib/fullscreen.js';
 import { goto } from '../vendor-scripts/lib/web.js';
 
@@ -47,6 +47,14 @@ describe('failure mapping', () => {
     expect(toConsoleFailure(abort, 'step')).toBe(abort);
     const f = toConsoleFailure(new Error('net::ERR_CONNECTION_RESET at https://b/?pw=hunter22'), 'step', ['hunter22']) as ConsoleFailure;
     expect(f.cause).not.toContain('hunter22');
+  });
+
+  it('words each kind one way, naming the step', () => {
+    const c = (e: unknown) => (toConsoleFailure(e, 'Redfish discovery') as ConsoleFailure).cause;
+    expect(c(new RedfishError('tls', 'https://b/redfish/v1', 'self-signed certificate'))).toBe("Redfish discovery: the BMC's TLS certificate was not accepted (self-signed certificate)");
+    expect(c(new Error('page.goto: net::ERR_CERT_AUTHORITY_INVALID'))).toBe("Redfish discovery: the BMC's TLS certificate was not accepted (page.goto: net::ERR_CERT_AUTHORITY_INVALID)");
+    expect(c(new RedfishError('unreachable', 'https://b/redfish/v1', 'connection refused'))).toBe('Redfish discovery: the BMC cannot be reached (connection refused)');
+    expect(c(new RedfishError('protocol', 'https://b/redfish/v1', 'not JSON'))).toBe('Redfish discovery: not JSON');
   });
 
   it('maps HTTP statuses', () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchTryBrowser } from '../vendor-scripts/lib/try-console.js';
+import { launchTryBrowser } from '../src/commands/try-console.js';
 import { emulator, opensFullScreen, prepare, profiles } from './vendor-scripts-harness.js';
 
 let browser: Browser;

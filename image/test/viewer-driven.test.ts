@@ -119,7 +119,7 @@ describe('viewer-driven KVM sessions against the emulator (iDRAC 9)', { timeout:
       await c.waitForOutput(/Ready: the BMC console opens when a viewer connects/);
       const logins = emu.state().logins.ok;
       // x11vnc greets a new client 0.1-0.3 s after its connect while nobody is connected: long enough for two of the
-      // supervisor's polls, which is all that counting by time had asked (27 of 40 such probes logged in). Random
+      // supervisor's polls, so counting by time alone would take such probes for viewers. Random
       // gaps, so that the probes do not fall into step with x11vnc's loop. The agent's start probes the same way.
       for (let i = 0; i < 20; i++) {
         await waitForRfbGreeting('127.0.0.1', c.port, 10_000);

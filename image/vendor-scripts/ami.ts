@@ -6,7 +6,7 @@
  * and no way to list sessions. Facts: vendor-web-flows.md §6, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
-import { failure, httpFailure } from './lib/failure.js';
+import { failure, httpFailure } from '../src/console-failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
 import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';

@@ -5,7 +5,7 @@
  * Facts: shared/docs/vendor-web-flows.md §2, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
-import { failure } from './lib/failure.js';
+import { failure } from '../src/console-failure.js';
 import { frameWith } from './lib/frames.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';

@@ -5,7 +5,7 @@
  * Facts: vendor-web-flows.md §5, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
-import { failure } from './lib/failure.js';
+import { failure } from '../src/console-failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
 import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';

@@ -7,7 +7,7 @@
  * (base64, then plain credentials) and the bootstrap page. Facts: vendor-web-flows.md §4, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
-import { failure, httpFailure } from './lib/failure.js';
+import { failure, httpFailure } from '../src/console-failure.js';
 import { frameWith } from './lib/frames.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';

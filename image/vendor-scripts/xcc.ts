@@ -8,7 +8,7 @@
  * support; the flow is confluent's. Facts: vendor-web-flows.md §3, §9.
  */
 import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
-import { failure } from './lib/failure.js';
+import { failure } from '../src/console-failure.js';
 import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
 import { kvmShowing, outcomeFailure, outcomeNow, settle, type KvmPage } from './lib/kvm.js';

@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import { createLogger } from '@bmc-console/common/log';
 import { browserTrust } from '../supervisor/browser-trust.js';
 import { ConsoleFailure, type BmcTarget } from '../vendor-script.js';
-import { launchTryBrowser, tryConsole } from '../../vendor-scripts/lib/try-console.js';
+import { launchTryBrowser, tryConsole } from './try-console.js';
 
 const usage = `usage: bmc-console try --vendor PROFILE [--no-primary] [--fault NAME]...
        bmc-console try --url https://BMC --username USER (--password-file FILE | env BMC_PASSWORD)

@@ -8,8 +8,8 @@ export interface StatusView {
   step: string;
   /**
    * A state the console rests in (waiting for a viewer, or for its node): shown without the spinner. The spinner is
-   * a CSS animation that Chromium draws 60 times a second, ~14 % of a core per console (measured in the image),
-   * on a page that may stay for hours.
+   * a CSS animation that Chromium draws 60 times a second, a large share of a core per console, on a page that may
+   * stay for hours.
    */
   resting?: boolean;
   /** Set when the console failed: what went wrong, in one line. */

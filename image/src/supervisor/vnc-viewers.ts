@@ -4,13 +4,13 @@
  * (which run shell commands per client) and sees viewers through any proxy or port publishing.
  * A connection counts once the client has sent bytes (its RFB version, right after the greeting), as `ss` reads
  * from the kernel (tcp_info bytes_received): readiness probes (connect, read the greeting, close) send nothing, so
- * they never log in to the BMC. Counting connections that lasted two polls (as before) let 27 of 40 such probes
- * log in: x11vnc greets a new client 0.1-0.3 s after its connect, while nobody is connected.
+ * they never log in to the BMC. Counting by time alone would let most probes log in: x11vnc greets a new client
+ * 0.1-0.3 s after its connect, while nobody is connected, which outlasts two polls.
  * Without `ss` (not installed, or failing) a connection counts once it has lasted two polls.
  * The tables are read only when the namespace's count of TCP sockets in use (/proc/net/sockstat, a few counters)
  * has changed, while a connection waits to count, and once every 2 s: the kernel builds /proc/net/tcp
- * by walking every TCP socket of the machine, not just ours, and reading it ten times a second was most of an idle
- * console supervisor's CPU (docs/benchmarks.md, what shaped the code).
+ * by walking every TCP socket of the machine, not just ours, so reading it ten times a second would be most of an
+ * idle console supervisor's CPU (docs/benchmarks.md).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ export const SOCKSTAT_FILES = ['/proc/net/sockstat', '/proc/net/sockstat6'];
 const WAITING_POLL_MS = 25;
 /**
  * A viewer sends within ~0.3 s of its connect. A connection silent for longer (a hung client) is asked about once a
- * second: each `ss` run costs the supervisor ~10 ms of CPU, and the tables are read for each. Measured on the host
- * with a socket left silent: `ss` and a table read at every 100 ms poll added ~8 % of a core, once a second ~1.3 %.
+ * second: each `ss` run costs the supervisor milliseconds of CPU, and the tables are read for each, so asking at
+ * every poll about a socket left silent would cost several times more than asking once a second.
  */
 const WAITING_FAST_FOR_MS = 1000;
 const SILENT_ASK_EVERY_MS = 1000;

@@ -25,19 +25,16 @@ export interface X11vncOptions {
  */
 export function x11vncArgs(o: X11vncOptions): string[] {
   // -nowf: no wireframe window moves (kiosk has one window); -noxrecord: no XRECORD scroll heuristics.
-  // -nonap: x11vnc's naps (longer sleeps between screen polls while it sees little activity) held back the
-  // first KVM picture by 1.5-2 s in half of the container starts; without them the change reaches the viewer
-  // in under 0.1 s (docs/benchmarks.md, what shaped the code).
+  // -nonap: x11vnc's naps (longer sleeps between screen polls while it sees little activity) can hold back the
+  // first KVM picture by seconds; without them a change reaches the viewer at the next poll (docs/benchmarks.md).
   // -wait 50: a screen poll every 50 ms, not 20 (x11vnc halves it while a viewer types or moves the mouse). Polling
-  // was most of a watched console's idle CPU: x11vnc and Xvfb 4.3 % of a core with 20 ms, 2.7 % with 50 (measured in
-  // the image); a change waits at most 30 ms longer.
-  // -fs 1.0: no full-screen grab when most tiles changed, so no full-screen MIT-SHM image (4.9 MB of shared memory
-  // at 1280x960, charged to the console); such a change is read in tile rows like any other (first picture unchanged
-  // in probes).
+  // is most of a watched console's idle CPU, and a change waits at most 30 ms longer.
+  // -fs 1.0: no full-screen grab when most tiles changed, so no full-screen MIT-SHM image (megabytes of shared memory
+  // charged to the console); such a change is read in tile rows like any other.
   // -noxdamage: with X DAMAGE, x11vnc polls only where damage was reported, and uses large damage rectangles (any
-  // page Chromium repaints) as hints only. In half of the viewers returning to a released KVM (8 probes each way) a
-  // change already on the X screen then reached the viewer ~0.4 s late; scanline polling alone found it at the next
-  // poll (0 of 8 late), for ~0.5 % of a core more while a viewer watches (x11vnc does not poll without one).
+  // page Chromium repaints) as hints only, so a change already on the X screen can reach a viewer returning to a
+  // released KVM late; scanline polling alone finds it at the next poll, for a little CPU while a viewer watches
+  // (x11vnc does not poll without one).
   // -noremote: nothing on the display (or x11vnc -remote) may reconfigure this x11vnc; -novncconnect: no reverse
   // connections to wherever the VNC_CONNECT property of the root window names.
   const args = ['-display', o.display, '-auth', o.authFile, '-rfbport', String(o.port), '-shared', '-forever', '-noremote', '-novncconnect', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '50', '-fs', '1.0', '-quiet'];

@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import type { ConsoleContext } from '../../src/vendor-script.js';
-import { failure } from './failure.js';
+import { failure } from '../../src/console-failure.js';
 import { lookQuietly, QuietSelectorError } from './quiet.js';
 import { sleep } from './wait.js';
 

@@ -4,7 +4,7 @@
  * SID, OpenBMC cookies) is created inside the browser context, so its cookies land in the kiosk's jar.
  */
 import type { ConsoleContext } from '../../src/vendor-script.js';
-import { failure, httpFailure, toConsoleFailure } from './failure.js';
+import { failure, httpFailure, toConsoleFailure } from '../../src/console-failure.js';
 import { abortable } from './wait.js';
 import { jsonOf, secrets, web } from './web.js';
 

@@ -6,7 +6,7 @@
  */
 import type { Response } from 'playwright-core';
 import type { ConsoleContext } from '../../src/vendor-script.js';
-import { failure, toConsoleFailure } from './failure.js';
+import { failure, toConsoleFailure } from '../../src/console-failure.js';
 import { abortable } from './wait.js';
 
 export function bmcUrl(ctx: ConsoleContext, path: string): string {

@@ -7,12 +7,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger, scrubSecrets, type Logger } from '@bmc-console/common/log';
-import { discover } from '../../src/discovery/discover.js';
-import { RedfishClient } from '../../src/redfish/client.js';
-import { CHROMIUM_EXECUTABLE } from '../../src/supervisor/chromium.js';
-import { ConsoleFailure, type BmcTarget, type ConsoleContext, type Discovery, type VendorScript } from '../../src/vendor-script.js';
-import { pickVendorScript } from '../index.js';
-import { toConsoleFailure } from './failure.js';
+import { discover } from '../discovery/discover.js';
+import { RedfishClient } from '../redfish/client.js';
+import { CHROMIUM_EXECUTABLE } from '../supervisor/chromium.js';
+import { ConsoleFailure, type BmcTarget, type ConsoleContext, type Discovery, type VendorScript } from '../vendor-script.js';
+import { pickVendorScript } from '../../vendor-scripts/index.js';
+import { toConsoleFailure } from '../console-failure.js';
 
 /** A headless (or headed) Chromium for trying scripts on the host; root cannot use Chromium's sandbox. */
 export function launchTryBrowser(opts: { headed?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Browser> {

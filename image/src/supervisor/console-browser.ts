@@ -1,0 +1,343 @@
+/**
+ * The kiosk browser: Chromium on the display, its one page, and the console app's session in that page. A crashed
+ * renderer costs a new page, a dead browser a new launch (after its backoff, which the coordinator keeps); an app
+ * that needs other launch flags than the running browser has (certificate trust) gets a fresh browser.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { replaceStatusStep, statusPageHtml, STEP_OVERLAY_FUNCTION, stepOverlayInitScript } from '../status-page/status-page.js';
+import { findBrowserPid, launchChromium } from './chromium.js';
+import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
+import type { DisplaySettings } from './display-stack.js';
+import type { KvmDemand } from './kvm-demand.js';
+import type { ChildHost } from './supervisor-state.js';
+import type { RunningXvfb } from './xvfb.js';
+
+/** What the browser needs from the coordinator beyond a child's reporting: the app and who the console is for. */
+export interface BrowserHost extends ChildHost {
+  /** The app to run now (it changes when a node is assigned). */
+  app(): ConsoleApp;
+  demand(): KvmDemand;
+  /** "node <uuid> - <address>" for the status page, when known. */
+  subject(): { subject?: string };
+  /** Where the current node's BMC is, so a browser launched earlier can be asked whether it trusts it. */
+  trust(): TrustQuestion;
+}
+
+/**
+ * absent: none (not launched yet, or lost and waiting for its backoff); launching: Chromium is starting;
+ * running: a browser with a page in which the app's session runs.
+ */
+export type BrowserState = 'absent' | 'launching' | 'running';
+
+interface Browser {
+  context: BrowserContext;
+  page: Page;
+  abort: AbortController;
+  pid: number | undefined;
+  /** The app's flags it was launched with: a node assigned later may need others (certificate trust). */
+  extraArgs: string[];
+  /** The app session running in `page`. */
+  view?: PageView;
+}
+
+/** The page an app session draws on, and the signal that ends the session. */
+interface PageView {
+  page: Page;
+  abort: AbortController;
+  /** Our status page (with a step) is what the page shows: a new step only replaces the heading's text. */
+  statusShown?: boolean;
+}
+
+export interface TrustQuestion {
+  address?: string;
+  /** verify_ca names a CA bundle (which the running browser may not have taken up). */
+  caBundle: boolean;
+}
+
+export class ConsoleBrowser {
+  private browser: Browser | undefined;
+  private launching = false;
+  private launches = 0;
+  private step: string | null = 'Starting';
+  /** Browsers dropped while still closing: a new launch must not take one of them for its own process. */
+  private readonly closingPids = new Set<number>();
+  /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
+  private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
+
+  constructor(
+    private readonly host: BrowserHost,
+    private readonly display: DisplaySettings,
+    private readonly runtimeDir: string,
+    private readonly sandbox: boolean,
+    /** Called when a browser is dropped and the next one should launch without waiting for a death. */
+    private readonly poke: () => void,
+  ) {}
+
+  get state(): BrowserState {
+    return this.browser ? 'running' : this.launching ? 'launching' : 'absent';
+  }
+
+  /** Launches a browser on `xvfb` if there is none; `current` tells whether `xvfb` is still the display. */
+  async ensure(xvfb: RunningXvfb, current: () => boolean): Promise<void> {
+    if (this.state !== 'absent') return;
+    this.launching = true;
+    try {
+      await this.launch(xvfb, current);
+    } finally {
+      this.launching = false;
+    }
+  }
+
+  /**
+   * A node was assigned: its app takes the running page over when it needs the same flags (the system's trust
+   * store, or a CA bundle the running browser has taken up), else a fresh browser is launched with its flags.
+   * Without a running browser nothing is to do: the one starting asks the new app for its flags itself.
+   */
+  async appChanged(): Promise<void> {
+    const b = this.browser;
+    if (b) await this.switchApp(b);
+  }
+
+  private async switchApp(browser: Browser): Promise<void> {
+    const app = this.host.app();
+    let extraArgs: string[] = [];
+    let failure: Error | undefined;
+    try {
+      extraArgs = await app.browserArgs(join(this.runtimeDir, 'home'), this.host.log);
+    } catch (err) {
+      failure = err as Error;
+    }
+    if (this.browser !== browser || this.host.app() !== app) return;
+    const sameFlags = !failure && extraArgs.join('\n') === browser.extraArgs.join('\n');
+    // A CA bundle has just gone into the NSS database (browserArgs). Chromium opens that database at its first TLS
+    // verification, which a waiting console has not made, so the running browser usually trusts the bundle; it is
+    // asked, since a browser that opened the database earlier would not see the import.
+    const trust = this.host.trust();
+    const address = trust.address;
+    const keep = sameFlags && (!trust.caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))));
+    if (this.browser !== browser || this.host.app() !== app) return;
+    if (keep) {
+      this.runApp(browser, browser.page);
+      return;
+    }
+    this.host.log.info(sameFlags ? 'the running browser does not trust the BMC with the CA bundle: launching a fresh browser' : 'the node needs other browser flags (certificate trust): launching a fresh browser');
+    this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
+    if (this.dropBrowser(browser)) this.poke();
+  }
+
+  private async launch(xvfb: RunningXvfb, current: () => boolean): Promise<void> {
+    const host = this.host;
+    const home = join(this.runtimeDir, 'home');
+    // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles. A new directory, not the
+    // old one emptied: the old browser may still be closing into it, and deleting thousands of files would hold up
+    // the launch; the old one goes in the background.
+    const profile = join(this.runtimeDir, `profile-${++this.launches}`);
+    if (this.launches > 1) spawn('rm', ['-rf', join(this.runtimeDir, `profile-${this.launches - 1}`)], { stdio: 'ignore' }).on('error', () => undefined).unref();
+    mkdirSync(home, { recursive: true });
+    const app = host.app();
+    let launchFailure: Error | undefined;
+    let extraArgs: string[] = [];
+    const planned = this.nextLaunch?.app === app ? this.nextLaunch : undefined;
+    this.nextLaunch = undefined;
+    if (planned) {
+      extraArgs = planned.extraArgs;
+      launchFailure = planned.failure;
+    } else
+      try {
+        extraArgs = await app.browserArgs(home, host.log);
+      } catch (err) {
+        launchFailure = err as Error;
+      }
+    let context: BrowserContext;
+    try {
+      context = await launchChromium({ display: xvfb.display, width: this.display.width, height: this.display.height, sandbox: this.sandbox, extraArgs, debug: this.display.debug }, profile, home);
+    } catch (err) {
+      host.log.error({ err: (err as Error).message.split('\n')[0] }, 'Chromium failed to start');
+      host.died('chromium', 'launch failed');
+      return;
+    }
+    if (host.stopping() || !current()) {
+      await context.close().catch(() => undefined);
+      return;
+    }
+    const page = context.pages()[0] ?? (await context.newPage());
+    for (const pid of this.closingPids) if (!pidExists(pid)) this.closingPids.delete(pid);
+    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid(process.pid, this.closingPids), extraArgs };
+    this.browser = browser;
+    host.started('chromium');
+    host.state.chromiumPid = browser.pid;
+    host.log.info({ child: 'chromium', childPid: browser.pid }, 'Chromium ready');
+    host.changed();
+    context.on('close', () => this.lostBrowser(browser, 'browser closed'));
+
+    await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step);
+    await context.addInitScript(stepOverlayInitScript);
+    this.watchPage(browser, page);
+    // A node assigned while this browser launched for the waiting app: its app decides whether the flags fit.
+    if (host.app() !== app) void this.switchApp(browser);
+    else this.runApp(browser, page, launchFailure);
+  }
+
+  /** The browser process is gone (or unusable): drop it; the coordinator launches a new one after the backoff. */
+  private lostBrowser(browser: Browser, how: string): void {
+    if (this.dropBrowser(browser)) this.host.died('chromium', how);
+  }
+
+  /** Ends the app session in `browser` and closes it, if it is still the current one; false if it was not. */
+  private dropBrowser(browser: Browser): boolean {
+    if (this.browser !== browser) return false;
+    this.browser = undefined;
+    this.host.state.chromiumPid = undefined;
+    browser.abort.abort();
+    if (browser.pid) this.closingPids.add(browser.pid);
+    void browser.context.close().catch(() => undefined);
+    return true;
+  }
+
+  /** The page's events, once per page (an assigned node's app runs in the page the waiting app had). */
+  private watchPage(browser: Browser, page: Page): void {
+    // Any navigation of the page (a vendor script's BMC page, or about:blank again) leaves our status page behind.
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame() && browser.view?.page === page) browser.view.statusShown = false;
+    });
+    // A dead renderer costs a new page in the same browser, not a new browser: the browser process,
+    // its profile and the certificate trust all survive.
+    page.on('crash', () => void this.reopenPage(browser, page));
+    page.on('close', () => browser.page === page && this.lostBrowser(browser, 'page closed'));
+  }
+
+  /** Runs the app in `page` of the running browser until the page or the browser goes; ends the session before. */
+  private runApp(browser: Browser, page: Page, launchFailure?: Error): void {
+    const host = this.host;
+    browser.abort.abort();
+    const abort = new AbortController();
+    browser.page = page;
+    browser.abort = abort;
+    const view: PageView = { page, abort };
+    browser.view = view;
+    const app = host.app();
+    const session: BrowserSession = {
+      context: browser.context,
+      page,
+      signal: abort.signal,
+      log: host.log,
+      status: (step, opts) => this.showStatus(view, step, opts?.resting ?? false),
+      fail: (cause, hint, details) => this.showFailure(view, cause, hint, details),
+      demand: host.demand(),
+      relaunch: () => {
+        if (this.dropBrowser(browser)) this.poke();
+      },
+      ...(launchFailure ? { launchFailure } : {}),
+    };
+    void app.run(session).catch((err: unknown) => host.log.error({ err: (err as Error).message }, 'console app failed'));
+  }
+
+  private async reopenPage(browser: Browser, crashed: Page): Promise<void> {
+    const host = this.host;
+    if (host.stopping() || this.browser !== browser || browser.page !== crashed) return;
+    host.log.warn({ child: 'chromium' }, 'the page crashed (renderer died); reopening it in the running browser');
+    browser.abort.abort();
+    let page: Page;
+    try {
+      page = await browser.context.newPage();
+    } catch (err) {
+      host.log.warn({ err: (err as Error).message.split('\n')[0] }, 'cannot open a new page');
+      return this.lostBrowser(browser, 'page crashed');
+    }
+    if (host.stopping() || this.browser !== browser) {
+      await page.close().catch(() => undefined);
+      return;
+    }
+    this.watchPage(browser, page);
+    this.runApp(browser, page);
+    await crashed.close().catch(() => undefined);
+  }
+
+  private async showStatus(b: PageView, step: string | null, resting = false): Promise<void> {
+    const host = this.host;
+    this.step = step;
+    host.state.step = step;
+    host.state.error = undefined;
+    host.changed();
+    if (step !== null) host.log.info({ step }, 'status');
+    // On our own page, redraw it; on a BMC page the overlay picks the step up by itself.
+    if (step === null || b.page.url() !== 'about:blank' || b.abort.signal.aborted) {
+      b.statusShown = false;
+      return;
+    }
+    // Once the page is drawn, a step is one text change that nobody waits for: the steps before the KVM are on the
+    // critical path of a start, and a full redraw (a new document, waited for until "load") would hold each of them up.
+    // The change looks for our page's heading, so if a vendor script has navigated meanwhile it touches nothing.
+    if (b.statusShown) {
+      void b.page.evaluate(replaceStatusStep, { step, resting }).catch(() => undefined);
+      return;
+    }
+    await b.page
+      .setContent(statusPageHtml({ step, resting, ...host.subject() }))
+      .then(() => (b.statusShown = true))
+      .catch(() => undefined);
+  }
+
+  private async showFailure(b: PageView, cause: string, hint: string, details?: string[]): Promise<void> {
+    const host = this.host;
+    b.statusShown = false;
+    host.state.error = cause;
+    host.changed();
+    if (b.abort.signal.aborted) return;
+    await b.page
+      .goto('about:blank')
+      .then(() => b.page.setContent(statusPageHtml({ step: this.step && this.step !== 'Starting' ? this.step : '', error: cause, hint, ...(details ? { details } : {}), ...host.subject() })))
+      .catch((err: unknown) => host.log.warn({ err: (err as Error).message }, 'cannot show the failure page'));
+  }
+
+  /** Closes the browser: politely (`graceMs`), then SIGKILL. The app has closed its BMC session before. */
+  async stop(graceMs = 1500): Promise<void> {
+    const b = this.browser;
+    this.browser = undefined;
+    this.host.state.chromiumPid = undefined;
+    if (!b) return;
+    b.abort.abort();
+    await withTimeout(b.context.close(), graceMs).catch(() => undefined);
+    if (b.pid) {
+      try {
+        process.kill(b.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      // Playwright reaps it; wait (briefly) until it has, so no Chromium outlives the supervisor.
+      for (let i = 0; i < 10 && pidExists(b.pid); i++) await sleep(50);
+    }
+  }
+}
+
+/**
+ * Whether `page`'s browser completes a TLS connection to `origin` (any HTTP answer will do; the body is opaque to
+ * a no-cors fetch). False on a certificate error, an unreachable BMC or after 5 s.
+ */
+async function trustsOrigin(page: Page, origin: string): Promise<boolean> {
+  const probe = async (url: string) => {
+    try {
+      await fetch(url, { mode: 'no-cors', cache: 'no-store', credentials: 'omit', signal: AbortSignal.timeout(5000) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return page.evaluate(probe, `${origin}/`).catch(() => false);
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out after ${ms} ms`)))]);
+}
