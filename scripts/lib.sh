@@ -76,3 +76,17 @@ apt_install_missing() {
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+
+# Builds or reuses the Ironic 29 image once for every test file: exports BMC_IRONIC_IMAGE (the image), or
+# BMC_IRONIC_IMAGE_UNAVAILABLE (why there is none), so tests/ironic skip themselves with that reason instead of each
+# trying the build again. Never fails: a missing image is a skip, not a broken run.
+ironic_image_env() {
+  local img rc
+  if img=$(bash "$ROOT/scripts/ironic-image.sh"); then
+    export BMC_IRONIC_IMAGE=$img
+  else
+    rc=$?
+    export BMC_IRONIC_IMAGE_UNAVAILABLE="the Ironic 29 image could not be built (scripts/ironic-image.sh exit $rc, its output is above the vitest run)"
+    echo "$BMC_IRONIC_IMAGE_UNAVAILABLE: the Ironic tests will report themselves skipped"
+  fi
+}

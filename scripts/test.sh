@@ -24,14 +24,7 @@ if [ $# -eq 0 ]; then
 
   step "Ironic 29 image"
   t0=$SECONDS
-  # Builds or reuses the Ironic image once for every test file: BMC_IRONIC_IMAGE names it, or BMC_IRONIC_IMAGE_UNAVAILABLE
-  # says why there is none (tests/ironic then skip themselves with that reason instead of each trying the build again).
-  if img=$(bash scripts/ironic-image.sh); then
-    export BMC_IRONIC_IMAGE=$img
-  else
-    export BMC_IRONIC_IMAGE_UNAVAILABLE="the Ironic 29 image could not be built (scripts/ironic-image.sh exit $?, its output is above the vitest run)"
-    echo "$BMC_IRONIC_IMAGE_UNAVAILABLE: the Ironic tests will report themselves skipped"
-  fi
+  ironic_image_env
   echo "Ironic image step took $((SECONDS - t0)) s"
 fi
 

@@ -4,7 +4,7 @@
  * Prints {"benchReady":true,"port":N} on stdout when listening.
  */
 import { connect, createServer } from 'node:net';
-import { exitWithParent } from './child-process.js';
+import { serveAsBenchChild } from './serve-child.js';
 
 const targetPort = Number(process.argv[2]);
 if (!Number.isInteger(targetPort) || targetPort <= 0) {
@@ -25,10 +25,4 @@ const server = createServer((client) => {
   client.on('error', end).on('close', end);
   target.on('error', end).on('close', end);
 });
-server.maxConnections = 100_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  if (addr && typeof addr === 'object') process.stdout.write(`${JSON.stringify({ benchReady: true, port: addr.port })}\n`);
-});
-process.on('SIGTERM', () => process.exit(0));
-exitWithParent();
+serveAsBenchChild(server);

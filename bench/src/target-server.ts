@@ -9,8 +9,8 @@ import { createServer, type Socket } from 'node:net';
 import { ByteQueue } from './byte-queue.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { vncAuthResponse } from '@bmc-console/common/rfb/vnc-auth';
-import { exitWithParent } from './child-process.js';
 import { CLIENT_CUT_TEXT, CUT_TEXT_HEADER, SERVER_CUT_TEXT, STREAM_MESSAGE_BYTES, cutText, serverInit } from './rfb-bench-protocol.js';
+import { serveAsBenchChild } from './serve-child.js';
 
 const password = process.env.BENCH_VNC_PASSWORD ?? '';
 if (!password) {
@@ -69,10 +69,4 @@ async function stream(socket: Socket, bytes: number): Promise<void> {
 const server = createServer((socket) => {
   serve(socket).catch(() => socket.destroy());
 });
-server.maxConnections = 100_000;
-server.listen(0, '127.0.0.1', () => {
-  const addr = server.address();
-  if (addr && typeof addr === 'object') process.stdout.write(`${JSON.stringify({ benchReady: true, port: addr.port })}\n`);
-});
-process.on('SIGTERM', () => process.exit(0));
-exitWithParent();
+serveAsBenchChild(server);

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { startApi } from '@bmc-console/host-agent/api';
@@ -17,6 +16,7 @@ import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc }
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.js';
 import { startWsBridge } from './ws-bridge.js';
+import { closed, tryUpgrade } from './ws-upgrade.js';
 import { tempDir } from '../../tests/src/temp-dir.js';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
@@ -113,20 +113,7 @@ const withToken = (node: string, token: string) => `${proxy.url.replace(/^http/,
 const tokenIn = (consoleUrl: string) => new URLSearchParams((new URL(consoleUrl).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
 const origin = () => ({ Origin: proxy.url });
 
-function tryUpgrade(url: string): Promise<{ status: number; body: string; ws?: WebSocket }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers: origin(), perMessageDeflate: false });
-    ws.on('open', () => resolve({ status: 101, body: '', ws }));
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.on('error', () => {});
-  });
-}
-
-const closed = (ws: WebSocket) => new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+const upgrade = (url: string) => tryUpgrade(url, origin());
 
 async function tokenStatus(node: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${proxy.url}/api/token-status`, { method: 'POST', headers: { 'content-type': 'application/json', origin: proxy.url }, body: JSON.stringify({ node, token }) });
@@ -174,12 +161,12 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
       [wsUrlOf(notOurs), 403, /token revoked/],
     ];
     for (const [wsUrl, status, body] of cases) {
-      const r = await tryUpgrade(wsUrl);
+      const r = await upgrade(wsUrl);
       expect({ wsUrl, status: r.status, body: r.body }).toEqual({ wsUrl, status, body: expect.stringMatching(body) });
     }
     expect(await tokenStatus(OTHER, tokenIn(url))).toEqual({ status: 200, body: { valid: false, reason: 'unknown' } });
     expect(await tokenStatus(THIRD, tokenIn(disabledUrl))).toEqual({ status: 200, body: { valid: false, reason: 'revoked' } });
-    const ok = await tryUpgrade(wsUrlOf(url));
+    const ok = await upgrade(wsUrlOf(url));
     expect(ok.status).toBe(101);
     ok.ws?.close();
   });
@@ -189,7 +176,7 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
     for (const mode of ['down', 'refuse-auth'] as const) {
       ironic.mode = mode;
       try {
-        const r = await tryUpgrade(wsUrlOf(url));
+        const r = await upgrade(wsUrlOf(url));
         expect({ mode, status: r.status, body: r.body }).toEqual({ mode, status: 503, body: 'token service unavailable, try again\n' });
         expect(await tokenStatus(NODE, tokenIn(url))).toEqual({ status: 503, body: { valid: null, reason: 'agent-unavailable' } });
       } finally {
@@ -198,21 +185,21 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
     }
     expect(logLines.some((l) => l.includes("refused the proxy's service account (HTTP 401)"))).toBe(true);
     expect(logLines.some((l) => l.includes(`cannot reach Ironic at ${ironic.url}`) || l.includes(`the answer from Ironic at ${ironic.url}`))).toBe(true);
-    const r = await tryUpgrade(wsUrlOf(url));
+    const r = await upgrade(wsUrlOf(url));
     expect(r.status).toBe(101);
     r.ws?.close();
   });
 
   it('closes a live session when Ironic\'s console is disabled or restarted with a new token (re-check)', async () => {
     const url = ironic.consoleUrl(NODE);
-    const a = await tryUpgrade(wsUrlOf(url));
+    const a = await upgrade(wsUrlOf(url));
     if (!a.ws) throw new Error(`upgrade refused: ${a.status} ${a.body}`);
     const aClosed = closed(a.ws);
     ironic.disable(NODE);
     expect(await aClosed).toEqual({ code: 4403, reason: 'console access was revoked' });
 
     const fresh = ironic.enable(NODE); // console enable again: a new token; the old one must stop working
-    const b = await tryUpgrade(wsUrlOf(fresh));
+    const b = await upgrade(wsUrlOf(fresh));
     if (!b.ws) throw new Error(`upgrade refused: ${b.status} ${b.body}`);
     const bClosed = closed(b.ws);
     ironic.enable(NODE);

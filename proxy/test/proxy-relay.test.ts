@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge } from './ws-bridge.js';
+import { closed, tryUpgrade } from './ws-upgrade.js';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const OTHER = '9a1f0f5e-6b7d-4c55-9d2f-5b0a5c3d2e11';
@@ -46,23 +46,8 @@ afterAll(async () => {
 const wsUrl = (node: string, token: string) => `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${node}&token=${encodeURIComponent(token)}`;
 const origin = () => ({ Origin: proxy.url });
 
-/** Opens a raw websocket; resolves with 'open' or the HTTP status of a refused upgrade. */
-function tryUpgrade(url: string, headers: Record<string, string> = origin()): Promise<{ status: number; body: string; ws?: WebSocket }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    ws.on('open', () => resolve({ status: 101, body: '', ws }));
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.on('error', () => {});
-  });
-}
-
-function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-}
+/** A raw websocket with the proxy's own Origin unless told otherwise. */
+const upgrade = (url: string, headers: Record<string, string> = origin()) => tryUpgrade(url, headers);
 
 async function untilPixel(client: RfbClient, x: number, y: number, want: [number, number, number]): Promise<[number, number, number]> {
   await client.requestUpdate(false);
@@ -107,7 +92,7 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
 
   it('does not accept a VNC password from the viewer (only None is offered)', async () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: lockedVnc.port, vncPassword: VNC_PASSWORD });
-    const { ws } = await tryUpgrade(wsUrl(NODE, token));
+    const { ws } = await upgrade(wsUrl(NODE, token));
     if (!ws) throw new Error('upgrade refused');
     const received: Buffer[] = [];
     ws.on('message', (d: Buffer) => received.push(d));
@@ -125,7 +110,7 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
 
   it('closes with 4504 when the console rejects the proxy\'s VNC password', async () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: lockedVnc.port, vncPassword: 'wrong-pw' });
-    const { ws } = await tryUpgrade(wsUrl(NODE, token));
+    const { ws } = await upgrade(wsUrl(NODE, token));
     if (!ws) throw new Error('upgrade refused');
     expect(await closed(ws)).toEqual({ code: 4504, reason: 'proxy could not authenticate to the console' });
   });
@@ -147,7 +132,7 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
       [`${proxy.url.replace(/^http/, 'ws')}/other?node=${NODE}&token=${good}`, undefined, 404, /\/websockify/],
     ];
     for (const [url, headers, status, body] of cases) {
-      const r = await tryUpgrade(url, headers ?? origin());
+      const r = await upgrade(url, headers ?? origin());
       expect({ url, status: r.status }).toEqual({ url, status });
       expect(r.body).toMatch(body);
     }
@@ -162,23 +147,23 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
     agent.broken = true;
     try {
-      expect((await tryUpgrade(wsUrl(NODE, token))).status).toBe(503);
+      expect((await upgrade(wsUrl(NODE, token))).status).toBe(503);
     } finally {
       agent.broken = false;
     }
-    const r = await tryUpgrade(wsUrl(NODE, token));
+    const r = await upgrade(wsUrl(NODE, token));
     expect(r.status).toBe(101);
     r.ws?.close();
   });
 
   it('closes on a text frame (1003) and on an oversize message (1009)', async () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
-    const a = await tryUpgrade(wsUrl(NODE, token));
+    const a = await upgrade(wsUrl(NODE, token));
     if (!a.ws) throw new Error('upgrade refused');
     const aClosed = closed(a.ws);
     a.ws.send('RFB 003.008\n');
     expect((await aClosed).code).toBe(1003);
-    const b = await tryUpgrade(wsUrl(NODE, token));
+    const b = await upgrade(wsUrl(NODE, token));
     if (!b.ws) throw new Error('upgrade refused');
     const bClosed = closed(b.ws);
     b.ws.send(Buffer.alloc(64 * 1024 + 1));
@@ -188,8 +173,8 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
   it('closes a live session when its token expires (4401) or is revoked (4403)', async () => {
     const expiring = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port, ttlMs: 1500 });
     const revoking = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
-    const a = await tryUpgrade(wsUrl(NODE, expiring));
-    const b = await tryUpgrade(wsUrl(NODE, revoking));
+    const a = await upgrade(wsUrl(NODE, expiring));
+    const b = await upgrade(wsUrl(NODE, revoking));
     if (!a.ws || !b.ws) throw new Error('upgrade refused');
     const aClosed = closed(a.ws);
     const bClosed = closed(b.ws);
@@ -201,9 +186,9 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
 
   it('enforces the per-node session limit', async () => {
     const token = agent.issue({ node: OTHER, host: '127.0.0.1', port: vnc.port });
-    const open = await Promise.all([1, 2, 3].map(() => tryUpgrade(wsUrl(OTHER, token))));
+    const open = await Promise.all([1, 2, 3].map(() => upgrade(wsUrl(OTHER, token))));
     expect(open.map((o) => o.status)).toEqual([101, 101, 101]);
-    const fourth = await tryUpgrade(wsUrl(OTHER, token));
+    const fourth = await upgrade(wsUrl(OTHER, token));
     expect(fourth.status).toBe(429);
     expect(fourth.body).toMatch(/node limit/);
     for (const o of open) o.ws?.close();

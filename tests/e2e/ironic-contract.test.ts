@@ -17,6 +17,7 @@ import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { getProfile, PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
+import { limiter } from '../src/limiter.js';
 import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';
 import { findColourBlock } from '../src/screen.js';
 import { until } from '../src/until.js';
@@ -35,22 +36,6 @@ const CASES = PROFILE_NAMES.filter((p): p is Exclude<ProfileName, 'unknown'> => 
   profile,
   trust: profile.startsWith('xcc') ? 'verify_ca = a CA bundle mounted into the container (XCC with verify_ca false shows no KVM yet)' : 'verify_ca false',
 }));
-
-/** A small semaphore: it.concurrent starts every case, this lets PARALLEL of them run. */
-function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return async (job) => {
-    if (running >= n) await new Promise<void>((r) => queue.push(r));
-    running++;
-    try {
-      return await job();
-    } finally {
-      running--;
-      queue.shift()?.();
-    }
-  };
-}
 
 /** Ironic 29's `redfish_utils.parse_driver_info(node)` for a node enrolled with this emulator. */
 function ironicAppInfo(emu: RunningEmulator, profile: ProfileName, nodeUuid: string, verifyCa: boolean | string): Record<string, unknown> {

@@ -29,6 +29,7 @@ import { caSignedTls } from '@bmc-console/bmc-emulator/tls';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { consoleName } from '@bmc-console/host-agent/providers/console-names';
 import { caConsoleImage, type CaImage } from '../src/ca-image.js';
+import { limiter } from '../src/limiter.js';
 import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, findColourBlock, ocr, type Colour, type Rgba } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
@@ -55,22 +56,6 @@ const PARALLEL = 3;
 const SETTLE_MS = 3000;
 /** How long after that the screen may take to lose anything else (our step banner) before the check fails. */
 const CLEAN_WITHIN_MS = 15_000;
-
-/** A small semaphore: it.concurrent starts every case, this lets PARALLEL of them run. */
-function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const queue: (() => void)[] = [];
-  return async (job) => {
-    if (running >= n) await new Promise<void>((r) => queue.push(r));
-    running++;
-    try {
-      return await job();
-    } finally {
-      running--;
-      queue.shift()?.();
-    }
-  };
-}
 
 function toPng(f: Rgba): Buffer {
   const png = new PNG({ width: f.width, height: f.height });

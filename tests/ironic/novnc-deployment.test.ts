@@ -4,17 +4,16 @@
  * enroll, validate and manage (Ironic's own Redfish calls against the emulator), console enable, the console URL
  * opened in headless Chromium (Debian's noVNC vnc_lite.html, which connects by itself) showing the KVM, typed keys
  * arriving at the emulated host, console disable removing the container, the boot device and power off/on/reboot
- * (sushy's PATCH and ComputerSystem.Reset against the emulator), and Ironic's token expiry stopping the console
- * through the plugin.
+ * (sushy's PATCH and ComputerSystem.Reset against the emulator), and, with the agent's TCP API and its key instead
+ * of the socket, Ironic's token expiry stopping the console through the plugin.
  */
-import { dirname } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
-import { launchBrowser } from '../src/browser.js';
 import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
+import { serveAgentOnTcp, type AgentTcpApi } from './lib/agent-tcp.js';
+import { IDRAC9_SYSTEM, startDeployment, type Deployment } from './lib/deployment.js';
 import { IronicApi, type IronicNode } from './lib/ironic-api.js';
 import { startIronic, type RunningIronic } from './lib/ironic-server.js';
 import { typeIntoKvm } from './lib/kvm-input.js';
@@ -23,48 +22,30 @@ import { containerExists, podman } from './lib/podman.js';
 import { ironicPreconditions } from './lib/preconditions.js';
 
 const { image, skip } = await ironicPreconditions('the Ironic deployment 1 tests');
-const IDRAC9_SYSTEM = '/redfish/v1/Systems/System.Embedded.1';
-
-/** The agent's socket directory, which the conductor container mounts as /run/bmc-console-agent. */
-const socketDir = (stack: Stack) => dirname(stack.agentUrl.replace(/^unix:/, ''));
 
 describe.skipIf(skip)('Ironic 29 deployment 1: ironic-novncproxy, the bmc-console plugin and agent', () => {
-  let stack: Stack;
-  let emu: RunningEmulator;
-  let ironic: RunningIronic;
-  let api: IronicApi;
-  let browser: Browser;
+  let d: Deployment;
   let uuid = '';
   let page: Page | undefined;
-  const t0 = Date.now();
 
   beforeAll(async () => {
-    stack = await startStack();
-    emu = await stack.emulator('idrac9', { node: 'ironic-d1' });
-    ironic = await startIronic({ image, agentSocketDir: socketDir(stack), vncPassword: false });
-    api = new IronicApi(ironic.api);
-    browser = await launchBrowser();
-    console.info(`deployment 1: emulator, agent, Ironic and Chromium up in ${Math.round((Date.now() - t0) / 1000)} s`);
+    d = await startDeployment({ label: 'deployment 1', image, node: 'ironic-d1', vncPassword: false });
   }, 600_000);
 
   afterAll(async () => {
-    await page?.close().catch(() => undefined);
-    await browser?.close();
-    await ironic?.close();
-    await stack?.close();
-    console.info(`deployment 1: ${Math.round((Date.now() - t0) / 1000)} s in all`);
+    await d?.close();
   });
 
   it('the conductor\'s start called stop_all_containers through the agent', async () => {
-    await until('the plugin\'s stop_all_containers log line', () => ironic.log().includes('bmc-console agent stopped all consoles'), 30_000);
+    await until('the plugin\'s stop_all_containers log line', () => d.ironic.log().includes('bmc-console agent stopped all consoles'), 30_000);
   });
 
   it('Ironic\'s Redfish calls against the emulator: enroll, validate power/management/console, manage reads the power state', async () => {
-    const node = await api.enroll('ironic-d1', emu, IDRAC9_SYSTEM);
+    const node = await d.api.enroll('ironic-d1', d.emu, IDRAC9_SYSTEM);
     uuid = node.uuid;
-    const v = await api.validate(uuid);
+    const v = await d.api.validate(uuid);
     for (const iface of ['power', 'management', 'console'] as const) expect(v[iface]?.result, `${iface}: ${v[iface]?.reason}`).toBe(true);
-    const managed = await api.manage(uuid);
+    const managed = await d.api.manage(uuid);
     expect(managed.power_state).toBe('power on');
     expect(managed.last_error).toBeNull();
   }, 180_000);
@@ -72,37 +53,39 @@ describe.skipIf(skip)('Ironic 29 deployment 1: ironic-novncproxy, the bmc-consol
   it('console enable: Ironic\'s URL opens in Chromium through ironic-novncproxy, shows the KVM, and typed keys reach the host', async () => {
     expect(uuid).not.toBe('');
     const t = Date.now();
-    await api.setConsole(uuid, true);
+    await d.api.setConsole(uuid, true);
     console.info(`deployment 1: console enabled through Ironic in ${Math.round((Date.now() - t) / 1000)} s`);
-    const url = await api.consoleUrl(uuid);
-    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${ironic.novncPort}/vnc_lite\\.html\\?path=websockify%3Fnode%3D${uuid}%26token%3D`));
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    // Ironic's noVNC proxy speaks RFB security None only: the plugin asks for a console without a VNC password.
+    expect((await d.stack.agent.target(uuid)).vncPassword).toBeUndefined();
+    const url = await d.api.consoleUrl(uuid);
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${d.ironic.novncPort}/vnc_lite\\.html\\?path=websockify%3Fnode%3D${uuid}%26token%3D`));
+    page = await d.browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await page.goto(url);
     await waitForKvm(page, kvmMarkerColor('idrac9'), 'Chromium on Ironic\'s console URL');
-    await typeIntoKvm(page, emu, 'ironic 29');
+    await typeIntoKvm(page, d.emu, 'ironic 29');
     // Ironic keeps BMC credentials in its database; the console gets them as podman secrets, not in its config.
     // Booleans, so a failure never prints the text that holds the password.
-    expect((await podman(['inspect', `bmc-console-${uuid}`])).includes(emu.password), 'the BMC password in podman inspect').toBe(false);
-    expect(ironic.log().includes(emu.password), 'the BMC password in Ironic\'s log').toBe(false);
+    expect((await podman(['inspect', `bmc-console-${uuid}`])).includes(d.emu.password), 'the BMC password in podman inspect').toBe(false);
+    expect(d.ironic.log().includes(d.emu.password), 'the BMC password in Ironic\'s log').toBe(false);
   }, 360_000);
 
   it('console disable: the agent removes the container and noVNC shows the disconnect', async () => {
     expect(page).toBeDefined();
-    await api.setConsole(uuid, false, 120_000);
-    expect(ironic.log().includes(`bmc-console agent stopped the console of node ${uuid}`), 'the plugin\'s stop log line').toBe(true);
+    await d.api.setConsole(uuid, false, 120_000);
+    expect(d.ironic.log().includes(`bmc-console agent stopped the console of node ${uuid}`), 'the plugin\'s stop log line').toBe(true);
     expect(containerExists(`bmc-console-${uuid}`)).toBe(false);
     await until('noVNC to report the disconnect', async () => /disconnect/i.test(await noVncStatus(page!)), 30_000);
-    await expect(api.consoleUrl(uuid)).rejects.toThrow(/no console URL/);
+    await expect(d.api.consoleUrl(uuid)).rejects.toThrow(/no console URL/);
   }, 180_000);
 
   it('boot device through Ironic (sushy PATCHes Boot with If-Match): disk persistent, then pxe once, read back from the BMC', async () => {
     expect(uuid).not.toBe('');
-    const bootDevice = () => api.call<{ boot_device: string | null; persistent: boolean | null }>('GET', `/v1/nodes/${uuid}/management/boot_device`);
-    await api.call('PUT', `/v1/nodes/${uuid}/management/boot_device`, { boot_device: 'disk', persistent: true });
+    const bootDevice = () => d.api.call<{ boot_device: string | null; persistent: boolean | null }>('GET', `/v1/nodes/${uuid}/management/boot_device`);
+    await d.api.call('PUT', `/v1/nodes/${uuid}/management/boot_device`, { boot_device: 'disk', persistent: true });
     expect(await bootDevice()).toEqual({ boot_device: 'disk', persistent: true });
-    await api.call('PUT', `/v1/nodes/${uuid}/management/boot_device`, { boot_device: 'pxe', persistent: false });
+    await d.api.call('PUT', `/v1/nodes/${uuid}/management/boot_device`, { boot_device: 'pxe', persistent: false });
     expect(await bootDevice()).toEqual({ boot_device: 'pxe', persistent: false });
-    expect((await api.node(uuid)).last_error).toBeNull();
+    expect((await d.api.node(uuid)).last_error).toBeNull();
   }, 120_000);
 
   // After the boot device test: the power cycle uses up its one-time override.
@@ -110,46 +93,50 @@ describe.skipIf(skip)('Ironic 29 deployment 1: ironic-novncproxy, the bmc-consol
     expect(uuid).not.toBe('');
     // Ironic refuses a power request while target_power_state still names the previous one.
     const settled = (what: string) => until(what, async () => {
-      const node = await api.node(uuid);
+      const node = await d.api.node(uuid);
       if (node.last_error) throw new Error(`${what}: ${node.last_error}`);
       return (node as IronicNode & { target_power_state?: string | null }).target_power_state ? null : node;
     }, 120_000, 500);
-    expect((await api.setPower(uuid, 'power off')).power_state).toBe('power off');
+    expect((await d.api.setPower(uuid, 'power off')).power_state).toBe('power off');
     await settled('the power-off to finish');
-    expect((await api.setPower(uuid, 'power on')).power_state).toBe('power on');
+    expect((await d.api.setPower(uuid, 'power on')).power_state).toBe('power on');
     await settled('the power-on to finish');
     // Ironic's hard reboot of a node that is on: ForceOff, then On once the BMC reports it off.
-    await api.call('PUT', `/v1/nodes/${uuid}/states/power`, { target: 'rebooting' });
-    await until('Ironic to take the reboot', async () => ((await api.node(uuid)) as IronicNode & { target_power_state?: string | null }).target_power_state ?? null, 10_000, 100).catch(() => undefined);
+    await d.api.call('PUT', `/v1/nodes/${uuid}/states/power`, { target: 'rebooting' });
+    await until('Ironic to take the reboot', async () => ((await d.api.node(uuid)) as IronicNode & { target_power_state?: string | null }).target_power_state ?? null, 10_000, 100).catch(() => undefined);
     const n = await settled('the reboot to finish');
     expect([n.power_state, n.last_error]).toEqual(['power on', null]);
     // The first boot after "pxe once" used the override up: the BMC says Disabled, for which Ironic has no persistence.
-    expect(await api.call('GET', `/v1/nodes/${uuid}/management/boot_device`)).toEqual({ boot_device: 'pxe', persistent: null });
+    expect(await d.api.call('GET', `/v1/nodes/${uuid}/management/boot_device`)).toEqual({ boot_device: 'pxe', persistent: null });
   }, 300_000);
 
   it('conductor shutdown (SIGTERM) calls stop_all_containers through the agent', async () => {
-    const calls = () => ironic.log().split('bmc-console agent stopped all consoles').length - 1;
+    const calls = () => d.ironic.log().split('bmc-console agent stopped all consoles').length - 1;
     const before = calls();
     expect(before).toBeGreaterThan(0);
     // Chromium's kept-alive connections to Ironic's noVNC web server would hold its shutdown to podman's 30 s timeout.
-    await browser.close();
-    await ironic.stop();
+    await d.browser.close();
+    await d.ironic.stop();
     expect(calls()).toBeGreaterThan(before);
   }, 120_000);
 });
 
-describe.skipIf(skip)('Ironic 29: an expired console token makes Ironic stop the console through the plugin', () => {
+describe.skipIf(skip)('Ironic 29 on the agent\'s TCP API with its key: an expired console token makes Ironic stop the console through the plugin', () => {
   let stack: Stack;
+  let tcp: AgentTcpApi;
   let ironic: RunningIronic;
 
   beforeAll(async () => {
     stack = await startStack();
+    // No socket mounted: every call of the plugin goes over TCP with the key from [bmc_console]credential_file.
+    tcp = await serveAgentOnTcp(stack.agent);
     // Ironic's minimum token lifetime, and a check every 2 s: the console should be gone about 12 s after enable.
-    ironic = await startIronic({ image, agentSocketDir: socketDir(stack), vncPassword: false, tokenTimeoutSec: 10, expireIntervalSec: 2 });
+    ironic = await startIronic({ image, agent: { url: tcp.url, apiKeyFile: tcp.apiKeyFile }, vncPassword: false, tokenTimeoutSec: 10, expireIntervalSec: 2 });
   }, 600_000);
 
   afterAll(async () => {
     await ironic?.close();
+    await tcp?.close();
     await stack?.close();
   });
 

@@ -4,21 +4,16 @@
  * (`[bmc_console]vnc_password = True`). Chromium opens the URL Ironic hands out, our viewer shows the emulated KVM,
  * typed keys reach the host, and `console disable` through Ironic closes the live session and removes the container.
  */
-import { dirname } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { createLogger } from '@bmc-console/common/log';
 import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
-import { launchBrowser, openViewer, viewerState } from '../src/browser.js';
+import { openViewer, viewerState } from '../src/browser.js';
 import { decodePng, findColourBlock } from '../src/screen.js';
-import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
-import { freePort } from './lib/free-port.js';
-import { IronicApi } from './lib/ironic-api.js';
-import { startIronic, type RunningIronic } from './lib/ironic-server.js';
+import { IDRAC9_SYSTEM, startDeployment, type Deployment } from './lib/deployment.js';
 import { typeIntoKvm } from './lib/kvm-input.js';
 import { containerExists } from './lib/podman.js';
 import { ironicPreconditions } from './lib/preconditions.js';
@@ -30,60 +25,45 @@ if (unsupported) console.warn(`skipping the Ironic deployment 2 tests: ${unsuppo
 const skip = pre.skip ?? unsupported;
 
 describe.skipIf(skip)('Ironic 29 deployment 2: [vnc]public_url is the bmc-console proxy checking Ironic\'s tokens', () => {
-  let stack: Stack;
-  let emu: RunningEmulator;
+  let d: Deployment;
   let proxy: RunningProxy;
-  let ironic: RunningIronic;
-  let api: IronicApi;
-  let browser: Browser;
   let uuid = '';
   let page: Page | undefined;
-  const t0 = Date.now();
 
   beforeAll(async () => {
-    stack = await startStack();
-    emu = await stack.emulator('idrac9', { node: 'ironic-d2' });
-    // The proxy needs Ironic's URL and Ironic needs the proxy's (public_url): fix Ironic's API port first.
-    const apiPort = await freePort();
-    proxy = await startProxy(
-      { host: '127.0.0.1', port: 0, agentUrl: stack.agentUrl, tokenSource: 'ironic', ironic: { url: `http://127.0.0.1:${apiPort}`, tokenTimeoutSec: 600 }, limits: { reverifyIntervalSec: 1 } },
-      { logger: createLogger('ironic-d2-proxy', { level: process.env.LOG_LEVEL ?? 'warn' }) },
-    );
-    ironic = await startIronic({ image: pre.image, agentSocketDir: dirname(stack.agentUrl.replace(/^unix:/, '')), vncPassword: true, apiPort, publicUrl: () => `${proxy.url}/` });
-    api = new IronicApi(ironic.api);
-    browser = await launchBrowser();
-    console.info(`deployment 2: emulator, agent, proxy, Ironic and Chromium up in ${Math.round((Date.now() - t0) / 1000)} s`);
+    d = await startDeployment({
+      label: 'deployment 2', image: pre.image, node: 'ironic-d2', vncPassword: true,
+      front: async (stack, ironicApi) => (proxy = await startProxy(
+        { host: '127.0.0.1', port: 0, agentUrl: stack.agentUrl, tokenSource: 'ironic', ironic: { url: ironicApi, tokenTimeoutSec: 600 }, limits: { reverifyIntervalSec: 1 } },
+        { logger: createLogger('ironic-d2-proxy', { level: process.env.LOG_LEVEL ?? 'warn' }) },
+      )),
+    });
   }, 600_000);
 
   afterAll(async () => {
-    await page?.close().catch(() => undefined);
-    await browser?.close();
-    await ironic?.close();
-    await proxy?.close();
-    await stack?.close();
-    console.info(`deployment 2: ${Math.round((Date.now() - t0) / 1000)} s in all`);
+    await d?.close();
   });
 
   it('console enable: the console has a VNC password, and Ironic\'s URL shows the KVM in our viewer with typing reaching the host', async () => {
-    uuid = (await api.enroll('ironic-d2', emu, '/redfish/v1/Systems/System.Embedded.1')).uuid;
-    await api.setConsole(uuid, true);
+    uuid = (await d.api.enroll('ironic-d2', d.emu, IDRAC9_SYSTEM)).uuid;
+    await d.api.setConsole(uuid, true);
     // Without the password (Ironic's own noVNC proxy) the console refuses: it is only for our proxy.
-    const target = await stack.agent.target(uuid);
+    const target = await d.stack.agent.target(uuid);
     expect(target.vncPassword).toBeDefined();
     await expect(RfbClient.connect({ host: target.host, port: target.port, timeoutMs: 20_000 })).rejects.toThrow();
 
-    const url = await api.consoleUrl(uuid);
+    const url = await d.api.consoleUrl(uuid);
     expect(url.startsWith(`${proxy.url}/?path=websockify%3Fnode%3D${uuid}%26token%3D`)).toBe(true);
-    page = await openViewer(browser, url, 120_000);
+    page = await openViewer(d.browser, url, 120_000);
     const p = page;
     await until('the KVM marker in our viewer', async () => findColourBlock(decodePng(await p.screenshot()), kvmMarkerColor('idrac9'), 12), 120_000, 500);
-    await typeIntoKvm(page, emu, 'via ironic');
-    expect(ironic.log().includes(emu.password), 'the BMC password in Ironic\'s log').toBe(false);
+    await typeIntoKvm(page, d.emu, 'via ironic');
+    expect(d.ironic.log().includes(d.emu.password), 'the BMC password in Ironic\'s log').toBe(false);
   }, 360_000);
 
   it('a token Ironic did not issue is refused', async () => {
     expect(uuid).not.toBe('');
-    const bad = await browser.newPage();
+    const bad = await d.browser.newPage();
     try {
       await bad.goto(`${proxy.url}/?path=${encodeURIComponent(`websockify?node=${uuid}&token=${'A'.repeat(43)}`)}`);
       const s = await until('the viewer to refuse the token', async () => {
@@ -98,7 +78,7 @@ describe.skipIf(skip)('Ironic 29 deployment 2: [vnc]public_url is the bmc-consol
 
   it('console disable through Ironic closes the live session and removes the container', async () => {
     expect(page).toBeDefined();
-    await api.setConsole(uuid, false, 120_000);
+    await d.api.setConsole(uuid, false, 120_000);
     expect(containerExists(`bmc-console-${uuid}`)).toBe(false);
     const closed = await until('the viewer to report the disconnect', async () => {
       const s = await viewerState(page!);

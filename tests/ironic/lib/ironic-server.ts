@@ -1,7 +1,8 @@
 /**
  * One real Ironic 29 in a container of ours: API, conductor and noVNC proxy in one process (`ironic`), host network,
  * sqlite, no RPC bus, noauth, hardware type redfish with the redfish-graphical console, and our console provider
- * (`[vnc]container_provider = bmc-console`) talking to the agent's unix socket, which is mounted into the container.
+ * (`[vnc]container_provider = bmc-console`) talking to the agent: its unix socket mounted into the container, or its
+ * TCP API with the API key file mounted as `[bmc_console]credential_file`.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +11,15 @@ import { until } from '../../src/until.js';
 import { freePort } from './free-port.js';
 import { podman, removeContainer } from './podman.js';
 
+/** How the conductor reaches the agent: the directory holding its `agent.sock`, or its TCP API and API key file. */
+export type IronicAgent = { socketDir: string } | { url: string; apiKeyFile: string };
+
+const SOCKET_DIR_IN_CONTAINER = '/run/bmc-console-agent';
+const KEY_FILE_IN_CONTAINER = '/etc/bmc-console/agent-api-key';
+
 export interface IronicOptions {
   image: string;
-  /** Directory holding the agent's `agent.sock`; it becomes the conductor's /run/bmc-console-agent. */
-  agentSocketDir: string;
+  agent: IronicAgent;
   /** [vnc]public_url; default Ironic's own noVNC proxy with Debian's vnc_lite.html (it connects by itself). */
   publicUrl?: (novncPort: number) => string;
   /** [bmc_console]vnc_password: false for deployment 1 (Ironic's proxy), true for deployment 2 (ours). */
@@ -41,6 +47,10 @@ export interface RunningIronic {
 }
 
 let instances = 0;
+
+function agentMount(agent: IronicAgent): string[] {
+  return 'url' in agent ? ['-v', `${agent.apiKeyFile}:${KEY_FILE_IN_CONTAINER}:ro`] : ['-v', `${agent.socketDir}:${SOCKET_DIR_IN_CONTAINER}`];
+}
 
 function ironicConf(o: IronicOptions, apiPort: number, novncPort: number, conductor: string): string {
   return `[DEFAULT]
@@ -84,7 +94,7 @@ token_timeout = ${o.tokenTimeoutSec ?? 600}
 expire_console_session_interval = ${o.expireIntervalSec ?? 120}
 
 [bmc_console]
-agent_url = unix:/run/bmc-console-agent/agent.sock
+${'url' in o.agent ? `agent_url = ${o.agent.url}\ncredential_file = ${KEY_FILE_IN_CONTAINER}` : `agent_url = unix:${SOCKET_DIR_IN_CONTAINER}/agent.sock`}
 vnc_password = ${o.vncPassword ? 'True' : 'False'}
 timeout = 150
 `;
@@ -120,7 +130,7 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
   };
   await podman([
     'run', '-d', '--name', name, '--network', 'host',
-    '-v', `${join(work, 'etc')}:/etc/ironic:ro`, '-v', `${join(work, 'lib')}:/var/lib/ironic`, '-v', `${o.agentSocketDir}:/run/bmc-console-agent`,
+    '-v', `${join(work, 'etc')}:/etc/ironic:ro`, '-v', `${join(work, 'lib')}:/var/lib/ironic`, ...agentMount(o.agent),
     o.image, 'bash', '-c',
     'mkdir -p /var/lib/ironic/locks && ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema >/dev/null 2>&1 && exec ironic --config-file /etc/ironic/ironic.conf',
   ]).catch((err: unknown) => {
