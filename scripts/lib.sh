@@ -63,9 +63,10 @@ install_node_now() {
 }
 
 # Debian packages the host needs: podman (runc, slirp4netns), the console stack for host-side tests,
-# real VNC clients, websockify for the benchmark baseline, sushy as an independent Redfish client.
+# real VNC clients, websockify for the benchmark baseline, sushy as an independent Redfish client, binutils'
+# strip for the Node binary of the image.
 HOST_PACKAGES=(podman catatonit runc slirp4netns uidmap fuse-overlayfs debootstrap chromium fonts-dejavu-core fonts-liberation
-  xvfb x11vnc vncsnapshot gvncviewer websockify python3-numpy imagemagick python3-sushy tesseract-ocr openssl ca-certificates procps iproute2 util-linux x11-xserver-utils libnss3-tools python3-pytest)
+  binutils xvfb x11vnc vncsnapshot gvncviewer websockify python3-numpy imagemagick python3-sushy tesseract-ocr openssl ca-certificates procps iproute2 util-linux x11-xserver-utils libnss3-tools python3-pytest)
 
 apt_install_missing() {
   local missing=()

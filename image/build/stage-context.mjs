@@ -54,6 +54,19 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'app', 'dist'), { recursive: true });
 for (const [target, src] of [...copies].sort()) cpSync(src, join(out, 'app', target), { recursive: true, dereference: true });
 
+// What node never reads at run time: type declarations, source maps, zod's TypeScript sources (exported only under
+// its own "@zod/source" condition), and playwright-core's types and lib/vite (the trace viewer, recorder and HTML
+// report pages, served only by Playwright's own tools).
+const appModules = join(out, 'app', 'node_modules');
+for (const dir of ['zod/src', 'playwright-core/types', 'playwright-core/lib/vite']) rmSync(join(appModules, dir), { recursive: true, force: true });
+(function prune(dir) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) prune(p);
+    else if (/\.d\.[cm]?ts$|\.map$/.test(e.name)) rmSync(p);
+  }
+})(appModules);
+
 // playwright-core's two big bundles (~7 MB of source) stay in the supervisor's heap for its whole life: V8 keeps a
 // script's source. A handful of non-ASCII characters in their comments make V8 hold each as a two-byte string
 // (14 MiB). Reprinted by esbuild (ASCII only, no comments but legal ones, no whitespace; names and syntax
