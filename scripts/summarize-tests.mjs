@@ -1,10 +1,10 @@
-// Prints the plain closing line CI reads: "N passed, N failed, N skipped". The type check counts as one test ("-":
-// it did not run); the
+// Prints the plain closing line CI reads: "N passed, N failed, N skipped". The type check and the lint check
+// (scripts/lint.sh) count as one test each ("1" = failed, "0" = passed, "-" or absent = did not run); the
 // reliability suite's rows count when its summary file is given (a given file that is missing = the suite broke);
 // the Ironic plugin's pytest cases count when its JUnit XML file is given (see pytestCounts).
 import { existsSync, readFileSync } from 'node:fs';
 
-const [file, typecheckFailed, vitestRc, reliabilitySummary, pytestXml, pytestRc] = process.argv.slice(2);
+const [file, typecheckFailed, vitestRc, reliabilitySummary, pytestXml, pytestRc, lintFailed = '-'] = process.argv.slice(2);
 
 /**
  * pytest's counts from its JUnit XML (every <testsuite>'s tests, failures, errors, skipped). Exit 5 (no tests
@@ -50,7 +50,11 @@ if (pytestXml) {
   const py = pytestCounts(pytestXml, pytestRc);
   passed += py.passed; failed += py.failed; skipped += py.skipped;
 }
-if (typecheckFailed === '1') failed += 1; else if (typecheckFailed !== '-') passed += 1;
+for (const check of [typecheckFailed, lintFailed]) {
+  if (check === '1') failed += 1;
+  else if (check !== '-') passed += 1;
+}
+if (lintFailed === '1') console.log('lint (scripts/lint.sh): failed');
 if (failed === 0 && vitestRc !== '0') failed += 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed ? 1 : 0);

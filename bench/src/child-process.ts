@@ -48,7 +48,7 @@ export function startNodeChild(label: string, script: string, args: string[] = [
   return waitForJsonLine(label, child);
 }
 
-export function waitForJsonLine(label: string, child: ChildProcess, timeoutMs = 30_000): Promise<Child> {
+function waitForJsonLine(label: string, child: ChildProcess, timeoutMs = 30_000): Promise<Child> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const stderr = createInterface({ input: child.stderr! });

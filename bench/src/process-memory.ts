@@ -35,7 +35,7 @@ export function processTree(rootPid: number): number[] {
 }
 
 /** Sums Pss and Rss of /proc/<pid>/smaps_rollup over the given processes (ones that exited are skipped). */
-export function memoryOf(pids: number[]): Memory {
+function memoryOf(pids: number[]): Memory {
   let pss = 0;
   let rss = 0;
   let processes = 0;

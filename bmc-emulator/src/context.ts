@@ -62,13 +62,7 @@ export interface WebUi {
   /** Decides a WebSocket upgrade on a KVM path; undefined when the path is not a KVM socket. */
   kvmUpgrade(req: UpgradeReq): UpgradeDecision | undefined;
   /** Adds vendor cookies to a fresh Redfish session response (bmcweb, Supermicro SID). True: omit X-Auth-Token. */
-  onRedfishSession?(req: Req, res: Res, s: Session): boolean | void;
+  onRedfishSession?(req: Req, res: Res, s: Session): boolean;
   /** Session authenticated by a vendor cookie on Redfish paths, or 'csrf' when the CSRF header is missing. */
   redfishCookieAuth?(req: Req): Session | 'csrf' | undefined;
-}
-
-export function sessionLogout(ctx: Ctx, s: Session | undefined, how: string): boolean {
-  if (!s) return false;
-  ctx.state.endSession(s, how);
-  return true;
 }

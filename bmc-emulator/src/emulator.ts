@@ -241,7 +241,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   if (profile.family === 'xcc') {
     // The XCC viewer's socket lives on its own TLS port with its own certificate (default 3900 on real XCCs).
     const rpTls = opts.caDir ? await caSignedTls(opts.caDir, 'bmc-emulator-rp', [host]) : await selfSignedTls(`${profile.name}-rp.bmc-emulator`, [host]);
-    rpServer = createHttpsServer({ cert: rpTls.cert, key: rpTls.key }, (rq, rs) => {
+    rpServer = createHttpsServer({ cert: rpTls.cert, key: rpTls.key }, (_rq, rs) => {
       // Visiting the viewer origin once is how a user accepts its certificate.
       if (faults.down) return void rs.destroy();
       sendJson(rs, 200, { service: 'remote presence', port: rpPortNo });

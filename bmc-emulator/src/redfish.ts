@@ -10,9 +10,9 @@ const patchedIkvm = new WeakSet<EmulatorState>();
 const V1 = '/redfish/v1';
 const SESSIONS = `${V1}/SessionService/Sessions`;
 
-export interface ErrorDetail { args?: string[]; related?: string[]; registry?: string }
+interface ErrorDetail { args?: string[]; related?: string[]; registry?: string }
 
-export function redfishError(res: Res, status: number, code: string, message: string, headers: Record<string, string> = {}, detail: ErrorDetail = {}): void {
+function redfishError(res: Res, status: number, code: string, message: string, headers: Record<string, string> = {}, detail: ErrorDetail = {}): void {
   const id = `${detail.registry ?? 'Base.1.8'}.${code}`;
   const info = { MessageId: id, Message: message, Severity: 'Critical', ...(detail.args ? { MessageArgs: detail.args } : {}), ...(detail.related ? { RelatedProperties: detail.related } : {}) };
   sendJson(res, status, { error: { code: id, message, '@Message.ExtendedInfo': [info] } }, headers);
@@ -21,7 +21,7 @@ export function redfishError(res: Res, status: number, code: string, message: st
 type Auth = { kind: 'session'; session: Session } | { kind: 'basic'; user: string } | { kind: 'none'; why: string };
 
 /** Authenticates a Redfish request: X-Auth-Token, Basic, or the vendor's session cookie. */
-export function redfishAuth(ctx: Ctx, ui: WebUi, req: Req): Auth {
+function redfishAuth(ctx: Ctx, ui: WebUi, req: Req): Auth {
   const token = header(req, 'x-auth-token');
   if (token) {
     // iLO shares one key space between Redfish and web sessions; XCC's web Bearer token works too.
@@ -120,7 +120,7 @@ function resources(ctx: Ctx): Map<string, Record<string, unknown>> {
   return m;
 }
 
-export function serviceRoot(ctx: Ctx): Record<string, unknown> {
+function serviceRoot(ctx: Ctx): Record<string, unknown> {
   const p = ctx.profile;
   return {
     '@odata.id': `${V1}/`, '@odata.type': '#ServiceRoot.v1_5_0.ServiceRoot', ...p.root,
@@ -173,7 +173,7 @@ export async function handleRedfish(ctx: Ctx, ui: WebUi, req: Req, res: Res, fix
   const sm = /^\/redfish\/v1\/sessionservice\/sessions\/([^/]+)$/i.exec(path);
   if (sm) {
     const s = ctx.state.findById(sm[1] ?? '');
-    if (!s || s.kind !== 'redfish') {
+    if (s?.kind !== 'redfish') {
       redfishError(res, 404, 'ResourceMissingAtURI', `The session ${sm[1]} does not exist.`);
       return true;
     }

@@ -195,7 +195,7 @@ export interface BootOverride {
 }
 
 /** How long a PoweringOn/PoweringOff window lasts (ms): long enough for a poll to see it, short for the tests. */
-export const POWER_TRANSITION_MS = 1000;
+const POWER_TRANSITION_MS = 1000;
 
 /**
  * One emulated host behind the BMC (a Redfish ComputerSystem): its power state and boot override. Transitions settle

@@ -1,6 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRedfishClient } from 'bmc-console/redfish/client';
-import { discover } from 'bmc-console/discovery/discover';
 import { startEmulator, type RunningEmulator } from '../src/emulator.js';
 import { PROFILE_NAMES, getProfile } from '../src/profiles.js';
 import { basic, http, idracAnswer, iloAnswer, openKvm, wsUrl } from './helpers.js';
@@ -17,7 +15,7 @@ async function start(vendor: (typeof PROFILE_NAMES)[number]): Promise<RunningEmu
 }
 
 describe.each(PROFILE_NAMES)('Redfish of profile %s', (name) => {
-  it('serves the root unauthenticated, sessions, Systems and Managers, and is discovered as itself', async () => {
+  it('serves the root unauthenticated, sessions, Systems and Managers', async () => {
     const e = await start(name);
     const p = getProfile(name);
     const root = await http(`${e.url}/redfish/v1/`);
@@ -49,11 +47,6 @@ describe.each(PROFILE_NAMES)('Redfish of profile %s', (name) => {
     expect((await http(`${e.url}/redfish/v1/Managers`, { headers: h })).status).toBe(401);
     expect(e.state().redfishSessions).toBe(0);
     expect(e.state().logouts).toEqual([expect.objectContaining({ kind: 'redfish' })]);
-
-    // The project's own discovery (written from the 41 real captures) must see the profile as itself.
-    const d = await discover(createRedfishClient({ origin: e.url, username: e.username, password: e.password, verifyCa: false }));
-    expect({ family: d.family, managerId: d.managerId }).toEqual({ family: p.family, managerId: p.managerId });
-    expect(d.generation).toBe(p.generation);
   });
 });
 

@@ -71,7 +71,7 @@ export const appInfoSchema = z
 export type AppInfo = z.infer<typeof appInfoSchema>;
 
 /** APP_INFO keys this contract knows (Ironic's and ours). */
-export const APP_INFO_KEYS: readonly string[] = Object.keys(appInfoSchema.shape);
+const APP_INFO_KEYS: readonly string[] = Object.keys(appInfoSchema.shape);
 
 /** Keys of an APP_INFO nobody reads: ignored, and logged by name only (their values could be anything, secrets too). */
 export function unknownAppInfoKeys(info: Record<string, unknown>): string[] {
@@ -79,7 +79,7 @@ export function unknownAppInfoKeys(info: Record<string, unknown>): string[] {
 }
 
 /** Ironic's `address`: scheme://authority only, https assumed when no scheme is given. */
-export function isBmcAddress(address: string): boolean {
+function isBmcAddress(address: string): boolean {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
   try {
     const u = new URL(withScheme);

@@ -49,7 +49,7 @@ export type IronicConfig = z.infer<typeof IronicConfigSchema>;
  * The proxy's whole configuration with every default in this one schema. The config file (YAML or JSON),
  * then CLI flags, map onto it. Option names follow Ironic's [vnc] group where the meaning is the same.
  */
-export const ProxyConfigSchema = z
+const ProxyConfigSchema = z
   .object({
     /** Listen address; Ironic: [vnc]host_ip. */
     host: z.string().min(1).default('127.0.0.1'),
@@ -132,7 +132,6 @@ export const ProxyConfigSchema = z
   });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
-export type ProxyConfigInput = z.input<typeof ProxyConfigSchema>;
 
 /** Validates a config object; errors name the field and what was expected. */
 export function parseProxyConfig(input: unknown): ProxyConfig {

@@ -7,7 +7,7 @@ import { HttpTransport, TransportError, withRetries } from './http-transport.js'
  * The lowest microversion: `states/console` has answered `console_enabled` and `console_info` since 1.1, and
  * Ironic's console URLs name nodes by UUID, so nothing newer is needed and any Ironic with graphical consoles works.
  */
-export const IRONIC_API_VERSION = '1.1';
+const IRONIC_API_VERSION = '1.1';
 
 /** What Ironic says about a node's console: not found (or hidden from the service account), or its state. */
 export type IronicConsoleState = { found: false } | { found: true; consoleEnabled: boolean; url: string | undefined };

@@ -12,8 +12,6 @@ export interface ConsoleTarget {
   expiresAt: Date;
 }
 
-export type { TokenRejection };
-
 export type VerifyResult = { ok: true; target: ConsoleTarget } | { ok: false; reason: TokenRejection };
 
 /** Turns (node, token) into a console target or a reason; throws only when the answer could not be obtained. */
@@ -67,10 +65,7 @@ export class AgentTokenVerifier implements TokenVerifier {
   private readonly inFlight = new Map<string, Promise<VerifyResult>>();
   private readonly transport: HttpTransport;
 
-  constructor(
-    private readonly agentUrl: string,
-    opts: number | AgentVerifierOptions = {},
-  ) {
+  constructor(agentUrl: string, opts: number | AgentVerifierOptions = {}) {
     const o = typeof opts === 'number' ? { timeoutMs: opts } : opts;
     this.timeoutMs = o.timeoutMs ?? 5000;
     this.retryDelaysMs = o.retryDelaysMs ?? [250, 1000];

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../../tests/src/temp-dir.js';
 
-export interface FakeGrant {
+interface FakeGrant {
   node: string;
   host: string;
   port: number;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeIronicNode {
+interface FakeIronicNode {
   consoleEnabled: boolean;
   /** driver_internal_info['novnc_secret_token'] */
   token: string | undefined;

@@ -1,5 +1,4 @@
 import type { Ctx } from '../context.js';
-import type { Req } from '../http.js';
 import type { Session } from '../state.js';
 
 /** The web session a cookie names, if live. */
@@ -25,4 +24,3 @@ export function portOnly(ctx: Ctx): string {
   return ctx.hostPort().replace(/^.*:/, '');
 }
 
-export type { Req };

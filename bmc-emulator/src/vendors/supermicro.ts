@@ -122,9 +122,10 @@ onclick="window.open('../cgi/url_redirect.cgi?url_name=man_ikvm_html5_auto', 'iK
       };
     },
     onRedfishSession(_req, res, s) {
-      if (!x13) return;
+      if (!x13) return false;
       // Redfish-era firmware sets SID along with X-Auth-Token; the console socket needs it.
       addSetCookie(res, sidCookie(s.token));
+      return false;
     },
   };
 }

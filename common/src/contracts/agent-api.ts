@@ -16,7 +16,7 @@ const host = z.string().min(1);
 const node = z.string().min(1);
 
 /** Every error kind the API answers; the agent's own errors use all but `unauthorized`. */
-export const ERROR_KINDS = ['invalid', 'unauthorized', 'not-found', 'provider', 'internal'] as const;
+const ERROR_KINDS = ['invalid', 'unauthorized', 'not-found', 'provider', 'internal'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 export const errorBodySchema = z.object({
@@ -45,19 +45,18 @@ export const startRequestSchema = z.object({
 });
 export type StartRequest = z.infer<typeof startRequestSchema>;
 
-export const startResultSchema = z.object({ node, host, port, url: z.string(), expiresAt: isoDate });
+const startResultSchema = z.object({ node, host, port, url: z.string(), expiresAt: isoDate });
 export type StartResult = z.infer<typeof startResultSchema>;
 
-export const stopResultSchema = z.object({ node, wasRunning: z.boolean() });
+const stopResultSchema = z.object({ node, wasRunning: z.boolean() });
 export type StopResult = z.infer<typeof stopResultSchema>;
 
-export const stopAllResultSchema = z.object({ stopped: z.array(z.string()) });
-export type StopAllResult = z.infer<typeof stopAllResultSchema>;
+const stopAllResultSchema = z.object({ stopped: z.array(z.string()) });
 
-export const urlResultSchema = z.object({ node, url: z.string(), expiresAt: isoDate });
+const urlResultSchema = z.object({ node, url: z.string(), expiresAt: isoDate });
 export type UrlResult = z.infer<typeof urlResultSchema>;
 
-export const consoleStatusSchema = z.object({
+const consoleStatusSchema = z.object({
   node,
   provider: z.string(),
   app: z.string(),
@@ -71,7 +70,7 @@ export const consoleStatusSchema = z.object({
 });
 export type ConsoleStatus = z.infer<typeof consoleStatusSchema>;
 
-export const consoleListSchema = z.object({ consoles: z.array(consoleStatusSchema) });
+const consoleListSchema = z.object({ consoles: z.array(consoleStatusSchema) });
 
 export const verifyRequestSchema = z.object({ node: nodeIdSchema, token: z.string().min(1, 'expected the token') });
 export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
@@ -86,7 +85,7 @@ export const verifyOkSchema = z.object({
 });
 export type VerifyOk = z.infer<typeof verifyOkSchema>;
 
-export const TOKEN_REJECTIONS = ['unknown', 'expired', 'revoked', 'wrong-node'] as const;
+const TOKEN_REJECTIONS = ['unknown', 'expired', 'revoked', 'wrong-node'] as const;
 export type TokenRejection = (typeof TOKEN_REJECTIONS)[number];
 
 export const verifyRefusedSchema = z.object({ reason: z.enum(TOKEN_REJECTIONS) });
@@ -101,7 +100,7 @@ export const consoleTargetSchema = z.object({
 });
 export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;
 
-export const reconcileResultSchema = z.object({ died: z.array(z.string()), stoppedUnknown: z.array(z.string()) });
+const reconcileResultSchema = z.object({ died: z.array(z.string()), stoppedUnknown: z.array(z.string()) });
 export type ReconcileResult = z.infer<typeof reconcileResultSchema>;
 
 /** The schemas by the names the OpenAPI document gives them (components.schemas). */

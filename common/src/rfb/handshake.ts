@@ -37,7 +37,7 @@ export function parseVersion(banner: Buffer): { major: number; minor: number; te
 }
 
 /** The version a client answers with (3.889 from Apple servers counts as 3.8). */
-export function chooseMinor(major: number, minor: number): RfbMinor {
+function chooseMinor(major: number, minor: number): RfbMinor {
   if (major !== 3) throw new RfbError(`unsupported RFB major version ${major} (expected 3)`, 'unsupported');
   if (minor >= 8) return 8;
   if (minor === 7) return 7;
@@ -45,7 +45,7 @@ export function chooseMinor(major: number, minor: number): RfbMinor {
   throw new RfbError(`unsupported RFB version 3.${minor} (need 3.3, 3.7 or 3.8)`, 'unsupported');
 }
 
-export function versionBanner(minor: RfbMinor): Buffer {
+function versionBanner(minor: RfbMinor): Buffer {
   return Buffer.from(`RFB 003.00${minor}\n`, 'latin1');
 }
 
@@ -100,7 +100,7 @@ export async function negotiateSecurity(reader: ByteReader, write: Write, passwo
   return { minor, securityType: chosen };
 }
 
-export function parsePixelFormat(b: Buffer): PixelFormat {
+function parsePixelFormat(b: Buffer): PixelFormat {
   return {
     bitsPerPixel: b.readUInt8(0),
     depth: b.readUInt8(1),

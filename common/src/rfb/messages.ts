@@ -39,7 +39,7 @@ export function setEncodings(encodings: readonly number[]): Buffer {
   const b = Buffer.alloc(4 + 4 * encodings.length);
   b.writeUInt8(ClientMessage.SetEncodings, 0);
   b.writeUInt16BE(encodings.length, 2);
-  encodings.forEach((e, i) => b.writeInt32BE(e, 4 + 4 * i));
+  for (const [i, e] of encodings.entries()) b.writeInt32BE(e, 4 + 4 * i);
   return b;
 }
 
