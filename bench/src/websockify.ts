@@ -1,25 +1,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopChild, track, type Child } from './child-process.js';
 import { processTree } from './process-memory.js';
+import { freePort } from '@bmc-console/common/free-port';
 
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
-}
-
-/** A port that was free a moment ago (websockify cannot listen on port 0 and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** True when /proc/net/tcp shows 127.0.0.1:<port> in LISTEN state; probing by connecting would fork a websockify handler. */

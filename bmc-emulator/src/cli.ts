@@ -51,7 +51,7 @@ function int(name: string, v: string | undefined, min: number): number | undefin
   return Number(v);
 }
 
-export function parseCli(argv: string[]): EmulatorOptions {
+function parseCli(argv: string[]): EmulatorOptions {
   let parsed;
   try {
     parsed = parseArgs({
@@ -133,7 +133,7 @@ export function parseCli(argv: string[]): EmulatorOptions {
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   if (argv.includes('--version')) {
     process.stdout.write(`${emulatorPackage.version}\n`);
     return 0;
@@ -158,6 +158,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const profile = getProfile(emu.profile);
+  // Handlers before the ready line, so a stop sent as soon as it is read still closes the emulator cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   process.stdout.write(`${JSON.stringify({
     url: emu.url, username: emu.username, password: emu.password, profile: emu.profile, family: emu.family, generation: profile.generation,
     ...(opts.fixture ? { fixture: opts.fixture } : {}),
@@ -167,11 +172,7 @@ export async function main(argv: string[]): Promise<number> {
   })}\n`);
   // Logs only after the JSON line: it must stay the first line on stdout.
   log.info({ profile: emu.profile, url: emu.url }, 'bmc emulator listening');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await emu.close();
   return 0;
 }

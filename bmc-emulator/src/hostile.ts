@@ -4,10 +4,8 @@
  * proxy, other consoles, local files, popups, downloads, DevTools) and reports each attempt's outcome back to this
  * emulator (POST /__hostile/report). Tests read the outcomes from the emulator's state.
  */
-import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { join } from 'node:path';
-import { packageRoot } from '@bmc-console/common/package-root';
+import { readStaticFile } from './static-files.js';
 import { jsonBody, scriptJson, sendHtml, sendJson, sendText, type Req, type Res } from './http.js';
 import { hexToken } from './state.js';
 
@@ -26,7 +24,7 @@ export interface HostileOptions {
 }
 
 /** What the page saw of one attempt: "unknown" when a browser gives a page no way to tell (forms, frames, downloads). */
-export type HostileOutcome = 'reached' | 'failed' | 'unknown';
+type HostileOutcome = 'reached' | 'failed' | 'unknown';
 
 export interface HostileAttempt {
   /** The reporting page's path ("frame:" first when it ran in a frame). */
@@ -56,7 +54,6 @@ const SELF_REPLACING = new Set(['form-insecure-top']);
 const OUTCOMES = new Set<HostileOutcome>(['reached', 'failed', 'unknown']);
 const MAX_ATTEMPTS = 20_000;
 
-const staticDir = join(packageRoot(import.meta.url), 'static');
 let script: string | undefined;
 
 export interface Hostile {
@@ -109,7 +106,7 @@ export function createHostile(o: HostileOptions, defaultNode: string): Hostile {
     route(req, res) {
       if (!req.path.startsWith('/__hostile/')) return false;
       if (req.path === '/__hostile/probe.js') {
-        script ??= readFileSync(join(staticDir, 'hostile.js'), 'utf8');
+        script ??= readStaticFile('hostile.js');
         sendText(res, 200, 'text/javascript; charset=utf-8', `window.__HOSTILE = ${scriptJson(config)};\n${script}`);
       } else if (req.path === '/__hostile/report' && req.method === 'POST') {
         const err = record(jsonBody(req));

@@ -7,8 +7,7 @@ export function freePort(): Promise<number> {
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
       const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port from listen(0)'))));
     });
   });
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,24 @@ export function packageRoot(moduleUrl: string): string {
     if (existsSync(join(dir, 'package.json'))) return dir;
     const parent = dirname(dir);
     if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(moduleUrl)}`);
+    dir = parent;
+  }
+}
+
+/**
+ * The directory of package `name` as seen from a module: the module's own package when it is `name`, else
+ * node_modules/`name` in a directory above it. A module bundled into another program (bmc-emulator inside
+ * bmc-console's dist) finds its own package's assets with it, where packageRoot would find the program's.
+ */
+export function packageDir(name: string, moduleUrl: string): string {
+  let dir = dirname(fileURLToPath(moduleUrl));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === name) return dir;
+    const installed = join(dir, 'node_modules', name);
+    if (existsSync(join(installed, 'package.json'))) return realpathSync(installed);
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`package ${name} not found above ${fileURLToPath(moduleUrl)}`);
     dir = parent;
   }
 }

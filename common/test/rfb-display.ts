@@ -2,10 +2,10 @@
 // Shared by the RFB tests here and the proxy tests.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForRfbGreeting } from '../src/rfb/client.js';
+import { waitForRfbGreeting, type RfbClient } from '../src/rfb/client.js';
+import { freePort } from '../src/free-port.js';
 
 export interface TestDisplay {
   display: string;
@@ -17,18 +17,6 @@ export interface TestDisplay {
 export interface TestVnc {
   port: number;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -119,4 +107,11 @@ export async function startX11vnc(display: string, opts: VncOptions = {}): Promi
       }
     }
   }
+}
+
+/** Requests updates until the pixel at (x,y) has the wanted colour (bounded by a count, not a clock). */
+export async function untilPixel(client: RfbClient, x: number, y: number, want: [number, number, number]): Promise<[number, number, number]> {
+  await client.requestUpdate(false);
+  for (let i = 0; i < 20 && client.pixel(x, y).join() !== want.join(); i++) await client.requestUpdate(false);
+  return client.pixel(x, y);
 }

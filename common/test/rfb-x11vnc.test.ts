@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureFrame, RfbClient, waitForRfbGreeting } from '../src/rfb/client.js';
 import { encodePng } from '../src/rfb/png.js';
 import { PNG } from 'pngjs';
-import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from './rfb-display.js';
+import { setRootColour, startX11vnc, startXvfb, untilPixel, type TestDisplay, type TestVnc } from './rfb-display.js';
 
 let xvfb: TestDisplay;
 let open: TestVnc;
@@ -27,13 +27,6 @@ afterAll(async () => {
 });
 
 // The X cursor is drawn into the framebuffer (screen centre, or where pointer events moved it): sample elsewhere.
-/** Requests updates until the pixel at (x,y) has the wanted colour (bounded by a count, not a clock). */
-async function untilPixel(client: RfbClient, x: number, y: number, want: [number, number, number]): Promise<[number, number, number]> {
-  await client.requestUpdate(false);
-  for (let i = 0; i < 20 && client.pixel(x, y).join() !== want.join(); i++) await client.requestUpdate(false);
-  return client.pixel(x, y);
-}
-
 describe('RfbClient with real x11vnc', () => {
   it('reads the RFB greeting', async () => {
     expect(await waitForRfbGreeting('127.0.0.1', open.port, 10_000)).toBe('RFB 003.008');

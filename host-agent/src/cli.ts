@@ -166,6 +166,11 @@ export function buildCli(): Command {
       else await agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile at start failed'));
       const { app, address } = await startApi(agent);
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
+      // Handlers before the ready line: a stop sent as soon as the line is read still shuts down cleanly.
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
       // Machine-readable line for scripts and tests that start the agent on port 0.
       process.stdout.write(`${JSON.stringify({ listening: address })}\n`);
       agent.startPoolRefill();
@@ -173,11 +178,7 @@ export function buildCli(): Command {
         cfg.reconcile_interval > 0
           ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)
           : undefined;
-      await new Promise<void>((resolve) => {
-        const shutdown = () => resolve();
-        process.once('SIGTERM', shutdown);
-        process.once('SIGINT', shutdown);
-      });
+      await stopped;
       if (timer) clearInterval(timer);
       agent.stopPoolRefill();
       await app.close();

@@ -172,11 +172,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`bmc-console-proxy: ${(err as Error).message}\n`);
     return 2;
   }
-  process.stdout.write(`${JSON.stringify({ event: 'ready', url: proxy.url, metricsUrl: proxy.metricsUrl })}\n`);
-  await new Promise<void>((resolve) => {
+  // The signal handlers come before the ready line: a supervisor that stops the proxy as soon as it reads the line
+  // must get a clean exit, not the default SIGTERM death.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  process.stdout.write(`${JSON.stringify({ event: 'ready', url: proxy.url, metricsUrl: proxy.metricsUrl })}\n`);
+  await stopped;
   await proxy.close();
   return 0;
 }

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfbClient } from '@bmc-console/common/rfb/client';
-import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
+import { setRootColour, startX11vnc, startXvfb, untilPixel, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge } from './ws-bridge.js';
@@ -48,12 +48,6 @@ const origin = () => ({ Origin: proxy.url });
 
 /** A raw websocket with the proxy's own Origin unless told otherwise. */
 const upgrade = (url: string, headers: Record<string, string> = origin()) => tryUpgrade(url, headers);
-
-async function untilPixel(client: RfbClient, x: number, y: number, want: [number, number, number]): Promise<[number, number, number]> {
-  await client.requestUpdate(false);
-  for (let i = 0; i < 20 && client.pixel(x, y).join() !== want.join(); i++) await client.requestUpdate(false);
-  return client.pixel(x, y);
-}
 
 describe('console proxy relay (real x11vnc, fake agent)', () => {
   it('relays RFB to the console the token names: the colour on the X screen arrives', async () => {

@@ -7,7 +7,7 @@ import type { Browser } from 'playwright-core';
 import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { launchBrowser } from '../../src/browser.js';
 import { startStack, type Stack } from '../../src/stack.js';
-import { freePort } from './free-port.js';
+import { freePort } from '@bmc-console/common/free-port';
 import { IronicApi } from './ironic-api.js';
 import { startIronic, type RunningIronic } from './ironic-server.js';
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { until } from '../../src/until.js';
-import { freePort } from './free-port.js';
+import { freePort } from '@bmc-console/common/free-port';
 import { podman, removeContainer } from './podman.js';
 
 /** How the conductor reaches the agent: the directory holding its `agent.sock`, or its TCP API and API key file. */
