@@ -64,6 +64,8 @@ export interface RelayResult {
   /** p99 over each round's first trips after its session opened (its untimed warm-up): information, not a target. */
   rttSessionStartP99us?: number;
   concurrentMiBs?: number;
+  /** CPU seconds per second during the concurrent streams: the relay's tree, the benchmark's client and console. */
+  concurrentCores?: { relay: number; client: number; console: number };
   tlsMiBs?: number;
   /** Relay CPU seconds per GiB with TLS (last round). */
   tlsCpuSecondsPerGiB?: number;
@@ -138,15 +140,40 @@ async function roundTrips(relay: RelayUnderTest, count: number): Promise<{ warmU
   }
 }
 
-async function concurrentStreams(relay: RelayUnderTest, streams: number, totalBytes: number): Promise<number> {
+/**
+ * `streams` sessions streaming at once: MiB/s over all of them, and the cores that the relay's process tree, the
+ * benchmark's own client (one process, one event loop) and its console kept busy meanwhile: which of them set the pace.
+ */
+interface ConcurrentResult {
+  mibs: number;
+  relayCores: number;
+  clientCores: number;
+  consoleCores: number;
+}
+
+async function concurrentStreams(
+  relay: RelayUnderTest,
+  streams: number,
+  totalBytes: number,
+  consolePid: number,
+): Promise<ConcurrentResult> {
   const per = Math.floor(totalBytes / streams / (64 * 1024)) * 64 * 1024;
   const sessions = await Promise.all(Array.from({ length: streams }, () => openSession(relay.endpoint())));
   try {
     await Promise.all(sessions.map((s) => s.stream(1 * MiB)));
+    const cpu0 = treeCpuSeconds(relay.pid);
+    const console0 = treeCpuSeconds(consolePid);
+    const client0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await Promise.all(sessions.map((s) => s.stream(per)));
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    return (per * streams) / MiB / secs;
+    const client = process.cpuUsage(client0);
+    return {
+      mibs: (per * streams) / MiB / secs,
+      relayCores: (treeCpuSeconds(relay.pid) - cpu0) / secs,
+      clientCores: (client.user + client.system) / 1e6 / secs,
+      consoleCores: (treeCpuSeconds(consolePid) - console0) / secs,
+    };
   } finally {
     for (const s of sessions) s.close();
   }
@@ -281,9 +308,9 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     // JIT warm-up of the round-trip path in every node process involved (our proxy, and the client and console that
     // all relays share): without it the first ~5000 trips have a p99 of 2-3 ms, then ~0.3 ms, and whichever relay
     // is measured first pays for everyone's warm-up.
-    // In several sessions: a node relay's second session ran slower than its first and third for its whole 2000
-    // trips (p99 1.7-2.1 ms, then ~0.3 ms; likely code re-optimised for a second session's objects), so one long
-    // warm-up session left that to the first timed round.
+    // In several sessions because a node relay's second session is slower than its first and third for all its
+    // trips (p99 ~2 ms against ~0.3 ms; likely code re-optimised for a second session's objects): one long warm-up
+    // session would leave that slow session to the first timed round.
     for (const relay of relays) {
       log(`round trips warm-up: ${relay.name}, ${ROUND_TRIP_WARMUP_SESSIONS} sessions x ${ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS} trips`);
       for (let k = 0; k < ROUND_TRIP_WARMUP_SESSIONS; k++) await attempt(res(relay), 'round trips', () => roundTrips(relay, ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS));
@@ -308,8 +335,21 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
 
     for (const relay of relays) {
       log(`${sizes.concurrentStreams} concurrent streams: ${relay.name}, ${sizes.concurrentTotalBytes / MiB} MiB in total`);
-      const mibs = await attempt(res(relay), 'concurrent streams', () => concurrentStreams(relay, sizes.concurrentStreams, sizes.concurrentTotalBytes));
-      if (mibs !== undefined) res(relay).concurrentMiBs = round2(mibs);
+      const c = await attempt(res(relay), 'concurrent streams', () =>
+        concurrentStreams(relay, sizes.concurrentStreams, sizes.concurrentTotalBytes, target.pid),
+      );
+      if (c === undefined) continue;
+      res(relay).concurrentMiBs = round2(c.mibs);
+      const cores = {
+        relay: round(c.relayCores, 2),
+        client: round(c.clientCores, 2),
+        console: round(c.consoleCores, 2),
+      };
+      res(relay).concurrentCores = cores;
+      log(
+        `${relay.name}: ${round2(c.mibs)} MiB/s; cores busy: relay ${cores.relay}, benchmark client ${cores.client}, ` +
+          `benchmark console ${cores.console}`,
+      );
     }
 
   } finally {

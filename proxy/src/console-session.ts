@@ -9,11 +9,21 @@ import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
 import type { ProxyMetrics } from './metrics.js';
 import { BurstWrites } from './burst-writes.js';
-import { ReadBufferPool } from './read-buffers.js';
+import type { ReadBufferPool } from './read-buffers.js';
 import { ReadOnlyFilter } from './read-only-filter.js';
 import { proxySecurity } from './security-proxy.js';
 import { tokenFingerprint } from './token-fingerprint.js';
 import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
+
+/**
+ * Largest websocket frame toward the browser; a console read (up to 128 KiB) goes out as several frames. A client
+ * that reads its socket in 64 KiB chunks (Node's default, the `ws` library) can hand out a frame that lies within one
+ * chunk as a slice, but must copy one that spans chunks into a fresh buffer: frames of a whole read always span, and
+ * the copying doubled such a client's CPU per byte. Small frames cost the proxy a little more (a header each).
+ */
+export const BROWSER_FRAME_BYTES = 16 * 1024;
+
+const BINARY = { binary: true } as const;
 
 export interface SessionDeps {
   config: ProxyConfig;
@@ -59,7 +69,7 @@ export class ConsoleSession {
   /** `browserSocket` is the socket under `ws` (the upgraded request's): console bursts are corked on it. */
   constructor(
     private readonly ws: WebSocket,
-    browserSocket: Writable,
+    private readonly browserSocket: Writable,
     readonly node: string,
     private readonly token: string,
     readonly source: string,
@@ -294,10 +304,22 @@ export class ConsoleSession {
     this.bytesToBrowser += b.length;
     this.toBrowserBytes.inc(b.length);
     const high = this.deps.config.limits.highWaterMarkBytes;
-    this.ws.send(b, { binary: true }, () => {
+    const onWritten = (): void => {
       written?.();
       if (this.tcp?.isPaused() && this.ws.bufferedAmount < high / 2) this.tcp.resume();
-    });
+    };
+    if (b.length <= BROWSER_FRAME_BYTES) {
+      this.ws.send(b, BINARY, onWritten);
+    } else {
+      // The frames of one read leave in one write; writes complete in order, so the last frame's callback means
+      // the whole buffer is written.
+      this.browserSocket.cork();
+      let off = 0;
+      for (; b.length - off > BROWSER_FRAME_BYTES; off += BROWSER_FRAME_BYTES)
+        this.ws.send(b.subarray(off, off + BROWSER_FRAME_BYTES), BINARY);
+      this.ws.send(b.subarray(off), BINARY, onWritten);
+      this.browserSocket.uncork();
+    }
     // Backpressure: stop reading the console while the browser is behind.
     if (this.ws.bufferedAmount > high) {
       this.tcp?.pause();

@@ -301,6 +301,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       closing = true;
       for (const s of [...sessions]) s.close('shuttingDown');
       await Promise.all([closeServer(server), metricsServer ? closeServer(metricsServer) : undefined]);
+      readBuffers.close();
       ownVerifier?.close();
     },
   };
