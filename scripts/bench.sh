@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks with same-run baselines (issue 8): writes bench/results.json and the table in docs/benchmarks.md.
-#   npm run bench                       everything (proxy, then console if podman and the image are there)
-#   npm run bench -- --only proxy       one part; the other part's last results are kept
+#   npm run bench                       everything (proxy, then console, keys and frames if podman and the image are there)
+#   npm run bench -- --only proxy       one part (proxy, console, keys, frames); the others' last results are kept
 #   npm run bench -- --quick            smaller sizes
 # Assumes `bash scripts/setup.sh` has run (SKIP_IMAGE=1 is enough for the proxy part).
 set -euo pipefail

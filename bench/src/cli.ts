@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { runConsoleBench } from './console-bench.js';
+import { runFramesBench } from './frames-bench.js';
+import { runKeystrokeBench } from './keystroke-bench.js';
 import { describeMachine } from './machine.js';
 import { runProxyBench, type StartOurs } from './proxy-bench.js';
 import { proxyTargets, writeDoc, type BenchResults } from './report.js';
@@ -21,12 +23,13 @@ async function loadOurProxy(): Promise<StartOurs | undefined> {
 async function main(): Promise<number> {
   const program = new Command('bench')
     .description('Benchmarks with same-run baselines; writes bench/results.json and docs/benchmarks.md')
-    .addOption(new Option('--only <part>', 'run one part only').choices(['proxy', 'console']))
+    .addOption(new Option('--only <part>', 'run one part only').choices(['proxy', 'console', 'keys', 'frames']))
     .option('--quick', 'smaller sizes (a partial, faster run)', false)
     .option('--results <file>', 'results file', join(root, 'bench', 'results.json'))
     .option('--doc <file>', 'markdown file whose generated block is replaced', join(root, 'docs', 'benchmarks.md'));
   program.parse();
-  const opts = program.opts<{ only?: 'proxy' | 'console'; quick: boolean; results: string; doc: string }>();
+  const opts = program.opts<{ only?: 'proxy' | 'console' | 'keys' | 'frames'; quick: boolean; results: string; doc: string }>();
+  const runs = (part: 'proxy' | 'console' | 'keys' | 'frames'): boolean => opts.only === undefined || opts.only === part;
 
   let previous: Partial<BenchResults> = {};
   if (existsSync(opts.results)) {
@@ -42,6 +45,8 @@ async function main(): Promise<number> {
     quick: { ...previous.quick },
     ...(previous.proxy ? { proxy: previous.proxy } : {}),
     ...(previous.console ? { console: previous.console } : {}),
+    ...(previous.keys ? { keys: previous.keys } : {}),
+    ...(previous.frames ? { frames: previous.frames } : {}),
   };
   const save = (): void => {
     const tmp = `${opts.results}.tmp`;
@@ -50,17 +55,29 @@ async function main(): Promise<number> {
     writeDoc(opts.doc, results);
   };
 
-  if (opts.only !== 'console') {
+  if (runs('proxy')) {
     results.proxy = await runProxyBench(opts.quick, await loadOurProxy());
     results.date.proxy = new Date().toISOString();
     results.quick.proxy = opts.quick;
     save();
     for (const t of proxyTargets(results.proxy)) process.stderr.write(`bench: ${t.name}: ${t.value} (goal ${t.goal}) ${t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'}\n`);
   }
-  if (opts.only !== 'proxy') {
+  if (runs('console')) {
     results.console = await runConsoleBench(opts.quick);
     results.date.console = new Date().toISOString();
     results.quick.console = opts.quick;
+    save();
+  }
+  if (runs('keys')) {
+    results.keys = await runKeystrokeBench(opts.quick);
+    results.date.keys = new Date().toISOString();
+    results.quick.keys = opts.quick;
+    save();
+  }
+  if (runs('frames')) {
+    results.frames = await runFramesBench(opts.quick);
+    results.date.frames = new Date().toISOString();
+    results.quick.frames = opts.quick;
     save();
   }
   process.stderr.write(`bench: wrote ${opts.results} and ${opts.doc}\n`);

@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
-import { packageRoot } from '@bmc-console/common/package-root';
+import { readStaticFile } from './static-files.js';
 import type { Ctx, UpgradeDecision } from './context.js';
 import { escapeHtml, scriptJson } from './http.js';
 import { kvmMarkerColor } from './marker.js';
 
-const staticDir = join(packageRoot(import.meta.url), 'static');
 let template: { html: string; js: string } | undefined;
 
 export interface KvmPageOptions {
@@ -25,8 +23,36 @@ export interface KvmPageOptions {
   handshake?: { kind: 'idrac' | 'ilo'; secret: string };
 }
 
+/** A key as the KVM socket received it: `at` is the wall clock in ms (performance.timeOrigin + now), like a page's. */
+export interface KvmKeyEvent {
+  node: string;
+  key: string;
+  at: number;
+}
+
+/** The KVM page's report that its redraw after an input went to the screen: `at` is the page's wall clock in ms. */
+export interface KvmDrawnEvent {
+  node: string;
+  at: number;
+}
+
+/**
+ * Every key the KVM sockets of this process receive, as it arrives, and every redraw the KVM pages report:
+ * benchmarks split a keystroke's way there and back with them (the emulator runs in their process).
+ */
+export const kvmKeyEvents = new EventEmitter<{ key: [KvmKeyEvent]; drawn: [KvmDrawnEvent] }>();
+
+/**
+ * BMC_EMULATOR_KVM_ANIMATE=<fps> (1-60): the KVM screen redraws in full at that rate with a frame counter strip, a
+ * moving screen for the frame-rate benchmark. Read when a page is served, so it can be set for one console only.
+ */
+function kvmAnimateFps(env: NodeJS.ProcessEnv = process.env): number {
+  const fps = Number(env.BMC_EMULATOR_KVM_ANIMATE ?? 0);
+  return Number.isInteger(fps) && fps >= 1 && fps <= 60 ? fps : 0;
+}
+
 function loadTemplate(): { html: string; js: string } {
-  template ??= { html: readFileSync(join(staticDir, 'kvm.html'), 'utf8'), js: readFileSync(join(staticDir, 'kvm.js'), 'utf8') };
+  template ??= { html: readStaticFile('kvm.html'), js: readStaticFile('kvm.js') };
   return template;
 }
 
@@ -39,7 +65,7 @@ export function kvmConfig(ctx: Ctx, o: KvmPageOptions): Record<string, unknown> 
   return {
     profile: ctx.profile.name, label: ctx.profile.label, node: ctx.node, color: kvmMarkerColor(ctx.profile.name).hex,
     wsUrl: o.wsUrl, protocols: o.protocols ?? [], canvasId: o.canvasId ?? 'kvm-canvas', authMessage: o.authMessage ?? null,
-    handshake: o.handshake ?? null,
+    handshake: o.handshake ?? null, animateFps: kvmAnimateFps(),
   };
 }
 
@@ -109,8 +135,14 @@ export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision
       return;
     }
     if (session?.status !== 'ok') return;
-    if (m.type === 'key' && typeof m.key === 'string' && m.key.length <= 32) ctx.state.recordKey(m.key);
-    else if (m.type === 'click' && typeof m.x === 'number' && typeof m.y === 'number') ctx.state.recordClick(m.x, m.y);
+    if (m.type === 'drawn') {
+      if (typeof m.at === 'number') kvmKeyEvents.emit('drawn', { node: ctx.node, at: m.at });
+      return;
+    }
+    if (m.type === 'key' && typeof m.key === 'string' && m.key.length <= 32) {
+      kvmKeyEvents.emit('key', { node: ctx.node, key: m.key, at: performance.timeOrigin + performance.now() });
+      ctx.state.recordKey(m.key);
+    } else if (m.type === 'click' && typeof m.x === 'number' && typeof m.y === 'number') ctx.state.recordClick(m.x, m.y);
     else return;
     const clicks = ctx.state.clicks;
     ws.send(JSON.stringify({ type: 'input', typed: ctx.state.typed, clicks: clicks.length, last: clicks[clicks.length - 1] ?? null }));

@@ -10,6 +10,9 @@ window.__kvmStart = function (cfg) {
   var clicks = 0;
   var last = null;
   var ws;
+  // Animation (cfg.animateFps > 0): frames drawn so far; the counter strip shows it so a viewer can count frames.
+  var frame = 0;
+  var STRIP_BITS = 16, STRIP_Y = 728, STRIP_H = 40;
 
   function setStatus(s, m) {
     status = s;
@@ -38,6 +41,7 @@ window.__kvmStart = function (cfg) {
       g.fillText(line, 40, y);
       return;
     }
+    if (cfg.animateFps) drawMoving();
     g.fillStyle = cfg.color;
     g.fillRect(0, 0, 64, 64);
     var now = new Date();
@@ -55,6 +59,28 @@ window.__kvmStart = function (cfg) {
     if (shown.length > 50) shown = '...' + shown.slice(-47);
     g.fillText('typed: ' + shown, 40, 420);
     g.fillText('clicks: ' + clicks + (last ? ' at ' + last.x + ',' + last.y : ''), 40, 470);
+    if (cfg.animateFps) drawCounter();
+  }
+
+  // Grey diagonal bands that move every frame, so every part of the screen changes (grey never matches a marker).
+  function drawMoving() {
+    var shift = (frame * 12) % 128;
+    for (var x = -768 - 128 + shift; x < canvas.width; x += 64) {
+      g.fillStyle = ((x - shift) / 64) % 2 ? '#303030' : '#585858';
+      g.beginPath();
+      g.moveTo(x, 0); g.lineTo(x + 64, 0); g.lineTo(x + 64 + 768, 768); g.lineTo(x + 768, 768);
+      g.closePath();
+      g.fill();
+    }
+  }
+
+  // The frame number's low STRIP_BITS bits as white (1) and black (0) cells along the bottom, least significant first.
+  function drawCounter() {
+    var w = canvas.width / STRIP_BITS;
+    for (var i = 0; i < STRIP_BITS; i++) {
+      g.fillStyle = (frame >> i) & 1 ? '#ffffff' : '#000000';
+      g.fillRect(i * w, STRIP_Y, w, STRIP_H);
+    }
   }
 
   function send(obj) {
@@ -93,7 +119,12 @@ window.__kvmStart = function (cfg) {
       }
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (m.type === 'hello') setStatus(m.status, m.message || '');
-      else if (m.type === 'input') { typed = m.typed; clicks = m.clicks; last = m.last; draw(); }
+      else if (m.type === 'input') {
+        typed = m.typed; clicks = m.clicks; last = m.last; draw();
+        // When the redraw goes to the screen (the next animation frame), on the wall clock: benchmarks split a
+        // keystroke's way back at this point.
+        requestAnimationFrame(function () { send({ type: 'drawn', at: performance.timeOrigin + performance.now() }); });
+      }
     };
     ws.onclose = function (ev) {
       if (status === 'ok') setStatus('closed', 'Console session ended.');
@@ -119,7 +150,8 @@ window.__kvmStart = function (cfg) {
     send({ type: 'click', x: x, y: y });
   });
   window.addEventListener('pagehide', function () { if (ws) ws.close(1000, 'window-close'); });
-  setInterval(function () { if (status === 'ok') draw(); }, 1000);
+  if (cfg.animateFps) setInterval(function () { if (status === 'ok') { frame++; draw(); } }, 1000 / cfg.animateFps);
+  else setInterval(function () { if (status === 'ok') draw(); }, 1000);
   draw();
   canvas.focus();
   connect();

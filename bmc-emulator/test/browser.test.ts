@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/emulator.js';
@@ -83,12 +83,6 @@ async function session(profile: ProfileName, extra: Parameters<typeof startEmula
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
   return { e, ctx, page };
-}
-
-function frame(page: Page, name: string): Frame {
-  const f = page.frame({ name });
-  if (!f) throw new Error(`no frame ${name}`);
-  return f;
 }
 
 if (!existsSync(CHROMIUM)) console.warn(`emulator browser tests skipped: ${CHROMIUM} is absent (Debian: chromium)`);
