@@ -14,7 +14,7 @@ import { median, percentile, round } from './stats.js';
 import { selfSignedTls } from './tls-files.js';
 import { startWebsockify, type TlsFiles } from './websockify.js';
 
-export interface ProxySizes {
+interface ProxySizes {
   streamBytes: number;
   /** Single-stream rounds (each relay, each client): its spread between rounds is the widest, so it gets more. */
   streamRounds: number;
@@ -32,7 +32,7 @@ const ROUND_TRIP_WARMUP_SESSIONS = 3;
 /** Untimed trips at the start of every round-trip session (~0.15 s): see roundTrips(). */
 export const SESSION_WARMUP_TRIPS = 1000;
 
-export function proxySizes(quick: boolean): ProxySizes {
+function proxySizes(quick: boolean): ProxySizes {
   return quick
     ? { streamBytes: 32 * MiB, streamRounds: 2, rounds: 2, roundTrips: 500, idleSessions: 200, concurrentStreams: 20, concurrentTotalBytes: 40 * MiB }
     : { streamBytes: 256 * MiB, streamRounds: 7, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };

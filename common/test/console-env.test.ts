@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AUTH_TYPES, ConsoleEnvError, describeAppInfo, parseConsoleEnv, unknownAppInfoKeys } from '@bmc-console/common/console-env';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 describe('parseConsoleEnv', () => {
   it('gives Ironic defaults for an empty environment', () => {

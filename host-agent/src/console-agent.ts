@@ -272,7 +272,7 @@ export class ConsoleAgent {
     await this.status(node); // checks the id and that a console is known, before waiting for the lock
     return this.lock(node, async () => {
       const full = (await this.store.read()).consoles[node];
-      if (!full || full.status !== 'running') throw new AgentError('not-found', node, full ? 'the console died; start it again' : 'no console is running for this node');
+      if (full?.status !== 'running') throw new AgentError('not-found', node, full ? 'the console died; start it again' : 'no console is running for this node');
       const issued = await this.tokens.issue(node, { host: full.host, port: full.port, readOnly: full.readOnly, ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}) });
       return { node, url: consoleUrl(this.config.public_url, node, issued.token), expiresAt: issued.expiresAt.toISOString() };
     });
@@ -293,7 +293,7 @@ export class ConsoleAgent {
       throw new AgentError('invalid', undefined, (err as Error).message);
     }
     const c = (await this.store.read()).consoles[node];
-    if (!c || c.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
+    if (c?.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
     return { node, host: c.host, port: c.port, ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}), readOnly: c.readOnly };
   }
 

@@ -64,7 +64,7 @@ const byAgent = new WeakMap<ConsoleAgent, AgentMetrics>();
  * The metrics of `agent`, counting its operations from the first call on. The agent's methods are wrapped here, on
  * this instance, so the agent core knows nothing of Prometheus and short CLI commands (nothing to scrape) pay nothing.
  */
-export function metricsFor(agent: ConsoleAgent): AgentMetrics {
+function metricsFor(agent: ConsoleAgent): AgentMetrics {
   const existing = byAgent.get(agent);
   if (existing) return existing;
   const m = new AgentMetrics(agent);

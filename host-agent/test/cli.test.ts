@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
 import { appInfo } from './support/agent-fixture.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const root = join(import.meta.dirname, '..', '..');
 /** Starting a tsx process takes seconds on a busy 2-core machine (a bound, not a timed assertion). */

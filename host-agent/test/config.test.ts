@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import { ConfigError, loadConfig, parseApiListen } from '../src/config.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 describe('agent config', () => {
   it('has Ironic-like defaults in one place', () => {

@@ -6,7 +6,7 @@ import { FakeProvider } from '../src/providers/fake.js';
 import type { ConsoleEndpoint, StartRequest } from '../src/providers/provider.js';
 import type { TokenStore } from '../src/tokens/token-store.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 describe('console agent with the fake provider', () => {
   it('starts, issues tokens, verifies, stops and revokes', async () => {

@@ -49,7 +49,7 @@ describe('podman secrets of a console', () => {
 describe('console container hardening', () => {
   it('drops every default capability but SYS_CHROOT (Chromium\'s sandbox chroots) and sets no-new-privileges', () => {
     const args = hardeningRunArgs();
-    expect(args.filter((a, i) => args[i - 1] === '--cap-drop')).toEqual([...DROPPED_CAPABILITIES]);
+    expect(args.filter((_a, i) => args[i - 1] === '--cap-drop')).toEqual([...DROPPED_CAPABILITIES]);
     expect(DROPPED_CAPABILITIES).not.toContain('SYS_CHROOT');
     expect(DROPPED_CAPABILITIES).toEqual(expect.arrayContaining(['SETUID', 'SETGID', 'DAC_OVERRIDE', 'NET_RAW', 'KILL']));
     expect(args.slice(-2)).toEqual(['--security-opt', 'no-new-privileges']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 describe('podman provider with a fake docker CLI', () => {
   let dir: string;

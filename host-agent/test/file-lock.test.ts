@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withLock } from '../src/file-lock.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 describe('lock files (serialise start/stop across processes)', () => {
   it('takes over a lock whose holder process is gone', async () => {

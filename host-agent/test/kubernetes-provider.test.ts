@@ -11,7 +11,7 @@ import { CONTAINER_CA_PATH } from '../src/ca-mount.js';
 import type { ConsoleAgent } from '../src/console-agent.js';
 import type { KubernetesProvider } from '../src/providers/kubernetes.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 interface Call {
   argv: string[];

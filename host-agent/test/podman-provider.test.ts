@@ -18,7 +18,7 @@ import { PodmanProvider } from '../src/providers/podman/provider.js';
 import { POOL_NAME_PREFIX } from '../src/providers/podman/pool.js';
 import { appInfo, makeAgent, NASTY_PASSWORD, tokenOf } from './support/agent-fixture.js';
 import { consoleImage, stubImage } from './support/console-image.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const image = consoleImage();
 const stub = stubImage();

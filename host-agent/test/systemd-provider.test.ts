@@ -15,7 +15,7 @@ import type { ConsoleAgent } from '../src/console-agent.js';
 import { escapeQuadletValue, renderQuadletUnit, splitExecStart } from '../src/providers/systemd-quadlet.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
 import { consoleImage } from './support/console-image.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const setup = spawnSync('bash', [join(import.meta.dirname, 'setup-quadlet.sh')], { encoding: 'utf8' });
 const quadlet = setup.status === 0 ? setup.stdout.trim() : undefined;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { StateStore } from '../src/state-store.js';
 import { FileTokenStore } from '../src/tokens/file-token-store.js';
 import { consoleUrl, hashToken, newToken, newVncPassword } from '../src/tokens/token-store.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const target = { host: '127.0.0.1', port: 41000, readOnly: false, vncPassword: 'Ab3$%^*!' };
 

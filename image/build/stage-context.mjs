@@ -44,7 +44,7 @@ function walk(name, fromDir, targetBase) {
     try {
       walk(dep, src, target);
     } catch (err) {
-      if (!(manifest.optionalDependencies ?? {})[dep]) throw err;
+      if (!manifest.optionalDependencies?.[dep]) throw err;
     }
   }
 }
@@ -83,7 +83,7 @@ if (existsSync(playwrightLib)) {
 }
 // The supervisor, bundled with code splitting for the image (bundle.mjs): commands and apps load on first use.
 execFileSync(process.execPath, [join(root, 'image', 'build', 'bundle.mjs'), join(out, 'app', 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
-writeFileSync(join(out, 'app', 'package.json'), JSON.stringify({ name: 'bmc-console', private: true, type: 'module', bin: { 'bmc-console': './dist/bmc-console.mjs' } }, null, 2) + '\n');
+writeFileSync(join(out, 'app', 'package.json'), `${JSON.stringify({ name: 'bmc-console', private: true, type: 'module', bin: { 'bmc-console': './dist/bmc-console.mjs' } }, null, 2)}\n`);
 chmodSync(join(out, 'app', 'dist', 'bmc-console.mjs'), 0o755);
 copyFileSync(nodeBinary, join(out, 'node'));
 chmodSync(join(out, 'node'), 0o755);
@@ -103,7 +103,7 @@ const files = [];
   }
 })(out);
 for (const f of files.sort()) {
-  hash.update(relative(out, f) + '\0' + statSync(f).mode + '\0');
+  hash.update(`${relative(out, f)}\0${statSync(f).mode}\0`);
   hash.update(readFileSync(f));
 }
 console.error(`stage-context: ${copies.size} npm packages (${[...wanted].join(', ')} and their dependencies), ${files.length} files`);

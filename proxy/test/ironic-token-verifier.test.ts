@@ -16,7 +16,7 @@ import { IronicClient, type IronicConsoleState } from '../src/ironic-client.js';
 import { IronicTokenVerifier, sameToken, tokenOfConsoleUrl, TokenServiceUnavailableError, type IronicConsoleSource } from '../src/ironic-token-verifier.js';
 import { startFakeAgent } from './fake-agent.js';
 import { startFakeIronic } from './fake-ironic.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const TOKEN = 'q0W8ZpWbQm6eMkwyVvXkZfJ3hR4Yw1a2b3c4d5e6f7g';

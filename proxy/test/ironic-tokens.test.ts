@@ -12,12 +12,12 @@ import { startApi } from '@bmc-console/host-agent/api';
 import { loadConfig } from '@bmc-console/host-agent/config';
 import { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
 import type { ConsoleEndpoint, ConsoleProvider, ConsoleRecord, StartRequest } from '@bmc-console/host-agent/providers/provider';
-import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
+import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.js';
 import { startWsBridge } from './ws-bridge.js';
 import { closed, tryUpgrade } from './ws-upgrade.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const OTHER = '9a1f0f5e-6b7d-4c55-9d2f-5b0a5c3d2e11';

@@ -14,7 +14,7 @@ import { FailedTokenLimiter } from '../src/failed-token-limiter.js';
 import { main } from '../src/cli.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent } from './fake-agent.js';
-import { tempDir } from '../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const quiet = pino({ level: 'silent' });
 const closers: Array<() => Promise<unknown>> = [];

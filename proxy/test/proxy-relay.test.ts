@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfbClient } from '@bmc-console/common/rfb/client';
-import { setRootColour, startX11vnc, startXvfb, untilPixel, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
+import { setRootColour, startX11vnc, startXvfb, untilPixel, type TestDisplay, type TestVnc } from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge } from './ws-bridge.js';

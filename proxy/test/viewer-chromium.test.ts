@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '../../common/test/rfb-display.js';
+import { startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 

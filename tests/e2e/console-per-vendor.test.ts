@@ -6,7 +6,6 @@
  * container is gone.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
@@ -16,7 +15,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, decodePng, findColourBlock, ocr } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
-import { tempDir } from '../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping end-to-end tests: ${skip}`);

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '@bmc-console/host-agent/config';
 import { parseProxyConfig, readConfigFile } from '@bmc-console/proxy/config';
-import { makeAgent, appInfo, tokenOf } from '../../host-agent/test/support/agent-fixture.js';
-import type { KubernetesProvider } from '../../host-agent/src/providers/kubernetes.js';
+import { makeAgent, appInfo, tokenOf } from '@bmc-console/host-agent/testing/agent-fixture';
+import type { KubernetesProvider } from '@bmc-console/host-agent/providers/kubernetes';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');

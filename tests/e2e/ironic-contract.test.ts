@@ -9,7 +9,6 @@
  * never its argv. Lenovo XCC with verify_ca false does not show its KVM (the viewer port's certificate is not
  * pinned, image/src/supervisor/browser-trust.ts): xcc and xcc2 get a CA bundle mounted into the container instead.
  */
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
@@ -22,7 +21,7 @@ import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';
 import { findColourBlock } from '../src/screen.js';
 import { until } from '../src/until.js';
 import { podman, removeContainer } from '../ironic/lib/podman.js';
-import { tempDir } from '../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the Ironic contract tests: ${skip}`);

@@ -34,7 +34,7 @@ import { consoleImageMissing } from '../src/preconditions.js';
 import { containsApprox, findColourBlock, ocr, type Colour, type Rgba } from '../src/screen.js';
 import { startStack, type Stack } from '../src/stack.js';
 import { until } from '../src/until.js';
-import { tempDir } from '../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the screen-clean tests: ${skip}`);

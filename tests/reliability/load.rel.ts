@@ -3,7 +3,6 @@
  * disconnected and each must keep receiving screen updates. Default 50 viewers on 5 consoles for 20 s; --full
  * (REL_FULL=1) 200 viewers on 20 consoles for 60 s.
  */
-import { join } from 'node:path';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { createLogger } from '@bmc-console/common/log';
 import { startApi } from '@bmc-console/host-agent/api';
@@ -18,7 +17,7 @@ import { REL_PASSWORD, showsKvm, startRelStack, type RelStack } from './lib/rel-
 import { SIZES } from './lib/sizes.js';
 import { sleep, until } from '../src/until.js';
 import { WsViewer, wsUrlOf } from './lib/ws-viewer.js';
-import { tempDir } from '../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the load reliability tests: ${skip}`);

@@ -67,7 +67,9 @@ for (const d of dirs) {
     const text = readFileSync(f, 'utf8');
     bytes += text.length;
     scanned.push(f);
-    secrets.forEach((s, i) => text.includes(s) && leaks.push(`${f.split('/').slice(-2).join('/')} holds secret #${i + 1}`));
+    secrets.forEach((s, i) => {
+      if (text.includes(s)) leaks.push(`${f.split('/').slice(-2).join('/')} holds secret #${i + 1}`);
+    });
   }
   writeFileSync(join(d, 'scan.json'), JSON.stringify({ secrets: secrets.length, files: scanned.length - before.files, bytes: bytes - before.bytes, leaks: leaks.slice(before.leaks) }));
 }

@@ -19,7 +19,7 @@ import { record } from './lib/record.js';
 import { consoleEndpoint, REL_PASSWORD, startRelStack, type RelStack } from './lib/rel-stack.js';
 import { sleep } from '../src/until.js';
 import { openWs, tokenOf, WsViewer, wsUrlOf } from './lib/ws-viewer.js';
-import { tempDir } from '../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the secrets reliability tests: ${skip}`);

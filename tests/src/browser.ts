@@ -1,7 +1,7 @@
 /** Headless Debian Chromium for tests and the demo's screenshot (never a downloaded browser). */
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export const CHROMIUM_TEST_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const CHROMIUM_TEST_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_TEST_ARGS });

@@ -26,4 +26,5 @@ export class FakeProvider implements ConsoleProvider {
   }
 }
 
+/** @public The provider's factory: load-provider.ts imports it by name (container_provider). */
 export default (_ctx: ProviderContext): ConsoleProvider => new FakeProvider();

@@ -96,7 +96,7 @@ export class KubernetesProvider extends BaseProvider {
     }).filter((d) => d && typeof d === 'object');
     const pod = docs.find((d) => d.kind === 'Pod') as (Manifest & Pod) | undefined;
     const secret = docs.find((d) => d.kind === 'Secret');
-    if (!pod || !pod.metadata?.name || !pod.metadata.namespace) throw new ProviderError(this.name, req.node, 'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace');
+    if (!pod?.metadata?.name || !pod.metadata.namespace) throw new ProviderError(this.name, req.node, 'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace');
     if (secret && !req.vncPassword) {
       // No password: no key, so neither the secret volume's item nor the variable naming its file.
       const key = SECRET_VARIABLE_OF.vncPassword;

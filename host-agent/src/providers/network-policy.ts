@@ -15,7 +15,7 @@ export interface BmcNetwork {
 type Labels = Record<string, string>;
 
 /** The BMC's host from APP_INFO.address (https://host[:port], http://..., or a bare host); undefined when there is none. */
-export function bmcHost(appInfo: Record<string, unknown>): string | undefined {
+function bmcHost(appInfo: Record<string, unknown>): string | undefined {
   const address = appInfo.address;
   if (typeof address !== 'string' || !address.trim()) return undefined;
   const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;

@@ -11,10 +11,11 @@ const TEXT_KEYS = new Set(['Description', 'Volume', 'PublishPort', 'Network']);
 /** Keys Quadlet splits into words with systemd's quoting. */
 const WORD_KEYS = new Set(['Environment', 'Label', 'PodmanArgs', 'EnvironmentFile', 'Annotation', 'Secret', 'DropCapability']);
 
-export class QuadletValueError extends Error {}
+class QuadletValueError extends Error {}
 
 /** Escapes one value for systemd: specifiers and variables always, quoting for word-list keys. */
 export function escapeQuadletValue(key: string, value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: a unit file cannot hold them.
   if (/[\x00-\x1f\x7f]/.test(value)) throw new QuadletValueError(`${key}: control characters (e.g. newlines) cannot go into a unit file`);
   const literal = value.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   if (TEXT_KEYS.has(key)) return literal;

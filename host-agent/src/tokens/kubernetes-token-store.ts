@@ -7,11 +7,11 @@
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
 import { consoleName, K8S_NODE_LABEL } from '../providers/console-names.js';
-import type { KubernetesProvider } from '../providers/kubernetes.js';
+import type { CommandResult } from '../run-command.js';
 import { hashToken, newToken, sameHash, type ConsoleTarget, type IssuedToken, type TokenStore, type VerifyResult } from './token-store.js';
 
-export const TARGET_ANNOTATION = 'bmc-console.io/target';
-export const TOKENS_ANNOTATION = 'bmc-console.io/tokens';
+const TARGET_ANNOTATION = 'bmc-console.io/target';
+const TOKENS_ANNOTATION = 'bmc-console.io/tokens';
 
 interface StoredToken {
   hash: string;
@@ -28,9 +28,15 @@ function tokensOf(secret: Secret): StoredToken[] {
   }
 }
 
+/** What the store needs of the Kubernetes provider: where its consoles' Secrets are, and kubectl. */
+export interface KubernetesSecrets {
+  selector(): { namespace: string; selector: string };
+  kubectl(args: string[], input?: string): Promise<CommandResult>;
+}
+
 export class KubernetesTokenStore implements TokenStore {
   constructor(
-    private readonly provider: KubernetesProvider,
+    private readonly provider: KubernetesSecrets,
     private readonly timeoutSeconds: number,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -8,7 +8,7 @@ export interface ConsoleTarget {
   vncPassword?: string;
 }
 
-export type RejectReason = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
+type RejectReason = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
 
 export type VerifyResult = { ok: true; node: string; target: ConsoleTarget; expiresAt: Date } | { ok: false; reason: RejectReason };
 

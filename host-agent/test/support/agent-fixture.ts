@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { createLogger } from '@bmc-console/common/log';
-import { tempDir } from '../../../tests/src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 import { loadConfig, type AgentConfigInput } from '../../src/config.js';
 import { ConsoleAgent } from '../../src/console-agent.js';
 import type { ConsoleProvider } from '../../src/providers/provider.js';

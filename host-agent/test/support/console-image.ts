@@ -9,8 +9,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-export const REAL_IMAGE = 'localhost/bmc-console:latest';
-export const STUB_IMAGE = 'localhost/bmc-console-agent-stub:latest';
+const REAL_IMAGE = 'localhost/bmc-console:latest';
+const STUB_IMAGE = 'localhost/bmc-console-agent-stub:latest';
 process.env.CONTAINERS_CONF ??= join(import.meta.dirname, '..', '..', '..', 'deploy', 'containers.conf');
 
 const STUB_SERVER = `

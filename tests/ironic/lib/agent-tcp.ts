@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { buildApi, listenApi } from '@bmc-console/host-agent/api';
 import { ensureApiKey } from '@bmc-console/host-agent/api-key';
 import type { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
-import { tempDir } from '../../src/temp-dir.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 export interface AgentTcpApi {
   /** http://127.0.0.1:<port> */

@@ -12,7 +12,7 @@ import { freePort } from '@bmc-console/common/free-port';
 import { podman, removeContainer } from './podman.js';
 
 /** How the conductor reaches the agent: the directory holding its `agent.sock`, or its TCP API and API key file. */
-export type IronicAgent = { socketDir: string } | { url: string; apiKeyFile: string };
+type IronicAgent = { socketDir: string } | { url: string; apiKeyFile: string };
 
 const SOCKET_DIR_IN_CONTAINER = '/run/bmc-console-agent';
 const KEY_FILE_IN_CONTAINER = '/etc/bmc-console/agent-api-key';

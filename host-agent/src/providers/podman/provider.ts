@@ -241,4 +241,5 @@ export function parsePs(out: string): ConsoleRecord[] {
   return records;
 }
 
+/** @public The provider's factory: load-provider.ts imports it by name (container_provider). */
 export default (ctx: ProviderContext): ConsoleProvider => new PodmanProvider(ctx);
