@@ -29,7 +29,10 @@ function npmDependencies(pkgDir) {
 
 for (const p of programs) {
   const entry = join(root, p.pkg, p.entry);
-  if (!existsSync(entry)) { console.log(`build: skip ${p.pkg} (no ${p.entry} yet)`); continue; }
+  if (!existsSync(entry)) {
+    console.log(`build: skip ${p.pkg} (no ${p.entry} yet)`);
+    continue;
+  }
   await build({
     entryPoints: [entry],
     outfile: join(outRoot, p.pkg, p.out),
@@ -39,7 +42,9 @@ for (const p of programs) {
     target: 'node24',
     conditions: ['source'],
     external: npmDependencies(p.pkg),
-    banner: { js: '#!/usr/bin/env node\nimport { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
+    banner: {
+      js: '#!/usr/bin/env node\nimport { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);',
+    },
     sourcemap: 'linked',
     logLevel: 'warning',
   });

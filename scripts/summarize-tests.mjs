@@ -4,7 +4,8 @@
 // the Ironic plugin's pytest cases count when its JUnit XML file is given (see pytestCounts).
 import { existsSync, readFileSync } from 'node:fs';
 
-const [file, typecheckFailed, vitestRc, reliabilitySummary, pytestXml, pytestRc, lintFailed = '-'] = process.argv.slice(2);
+const [file, typecheckFailed, vitestRc, reliabilitySummary, pytestXml, pytestRc, lintFailed = '-'] =
+  process.argv.slice(2);
 
 /**
  * pytest's counts from its JUnit XML (every <testsuite>'s tests, failures, errors, skipped). Exit 5 (no tests
@@ -30,10 +31,14 @@ function pytestCounts(xmlFile, rc) {
   return r;
 }
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 if (existsSync(file)) {
   const r = JSON.parse(readFileSync(file, 'utf8'));
-  passed = r.numPassedTests; failed = r.numFailedTests; skipped = r.numPendingTests + r.numTodoTests;
+  passed = r.numPassedTests;
+  failed = r.numFailedTests;
+  skipped = r.numPendingTests + r.numTodoTests;
   // A suite that fails to load has no tests to count: count it as a failure.
   failed += r.testResults.filter((t) => t.status === 'failed' && t.assertionResults.length === 0).length;
 } else if (vitestRc !== '0') failed += 1;
@@ -44,11 +49,15 @@ if (reliabilitySummary) {
   } catch {
     rel = { passed: 0, failed: 1, skipped: 0 }; // the suite ended before its report
   }
-  passed += rel.passed; failed += rel.failed; skipped += rel.skipped;
+  passed += rel.passed;
+  failed += rel.failed;
+  skipped += rel.skipped;
 }
 if (pytestXml) {
   const py = pytestCounts(pytestXml, pytestRc);
-  passed += py.passed; failed += py.failed; skipped += py.skipped;
+  passed += py.passed;
+  failed += py.failed;
+  skipped += py.skipped;
 }
 for (const check of [typecheckFailed, lintFailed]) {
   if (check === '1') failed += 1;

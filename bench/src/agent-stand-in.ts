@@ -38,7 +38,9 @@ export function startAgentStandIn(targetPort: number, vncPassword: string): Prom
         return;
       }
       const expiresAt = new Date(Date.now() + 3600_000).toISOString();
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ node, host: '127.0.0.1', port: targetPort, vncPassword, readOnly: false, expiresAt }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ node, host: '127.0.0.1', port: targetPort, vncPassword, readOnly: false, expiresAt }));
     });
   });
   server.keepAliveTimeout = 60_000;

@@ -36,7 +36,11 @@ interface Transport {
 /** Which client speaks websocket: `ws` (messages, as a library user sees them) or `frames` (payload slices). */
 export type WsClient = 'ws' | 'frames';
 
-export async function openSession(endpoint: Endpoint, timeoutMs = 30_000, wsClient: WsClient = 'ws'): Promise<BenchSession> {
+export async function openSession(
+  endpoint: Endpoint,
+  timeoutMs = 30_000,
+  wsClient: WsClient = 'ws',
+): Promise<BenchSession> {
   const q = new ByteQueue();
   let sink: ((b: Buffer) => void) | undefined;
   let failPending: ((err: Error) => void) | undefined;
@@ -52,7 +56,10 @@ export async function openSession(endpoint: Endpoint, timeoutMs = 30_000, wsClie
       : wsClient === 'frames'
         ? await openFrameClient(endpoint.url, onData, onFail, timeoutMs)
         : await openWs(endpoint.url, onData, onFail, timeoutMs);
-  const timer = setTimeout(() => onFail(new Error(`RFB handshake through ${describe(endpoint)} took over ${timeoutMs} ms`)), timeoutMs);
+  const timer = setTimeout(
+    () => onFail(new Error(`RFB handshake through ${describe(endpoint)} took over ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   try {
     const banner = (await q.read(12)).toString('latin1');
     if (!banner.startsWith('RFB 003.')) throw new Error(`expected an RFB banner, got ${JSON.stringify(banner)}`);
@@ -128,9 +135,18 @@ function describe(e: Endpoint): string {
   return e.kind === 'ws' ? e.url.replace(/token=[^&]*/, 'token=[redacted]') : `tcp://127.0.0.1:${e.port}`;
 }
 
-function openWs(url: string, onData: (b: Buffer) => void, onFail: (err: Error) => void, timeoutMs: number): Promise<Transport> {
+function openWs(
+  url: string,
+  onData: (b: Buffer) => void,
+  onFail: (err: Error) => void,
+  timeoutMs: number,
+): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, ['binary'], { perMessageDeflate: false, rejectUnauthorized: false, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(url, ['binary'], {
+      perMessageDeflate: false,
+      rejectUnauthorized: false,
+      handshakeTimeout: timeoutMs,
+    });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return onFail(new Error('relay sent a text frame'));
@@ -156,9 +172,20 @@ function openWs(url: string, onData: (b: Buffer) => void, onFail: (err: Error) =
   });
 }
 
-function openTcp(port: number, onData: (b: Buffer) => void, onFail: (err: Error) => void, timeoutMs: number): Promise<Transport> {
+function openTcp(
+  port: number,
+  onData: (b: Buffer) => void,
+  onFail: (err: Error) => void,
+  timeoutMs: number,
+): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const s: Socket = tcpConnect({ host: '127.0.0.1', port, timeout: timeoutMs, noDelay: true, onread: reusedReadBuffer(onData) });
+    const s: Socket = tcpConnect({
+      host: '127.0.0.1',
+      port,
+      timeout: timeoutMs,
+      noDelay: true,
+      onread: reusedReadBuffer(onData),
+    });
     s.on('close', () => onFail(new Error('tcp closed')));
     s.on('error', (err) => {
       onFail(err);

@@ -14,7 +14,9 @@ const benchRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
  * its files relative to its package (the proxy's static files, common/src/package-root.ts).
  */
 export async function bundleEntry(name: string, packageDir?: string): Promise<string> {
-  const outfile = packageDir ? join(benchRoot, '..', packageDir, 'dist', `bench-${name}.mjs`) : join(benchRoot, 'dist', `${name}.mjs`);
+  const outfile = packageDir
+    ? join(benchRoot, '..', packageDir, 'dist', `bench-${name}.mjs`)
+    : join(benchRoot, 'dist', `${name}.mjs`);
   mkdirSync(dirname(outfile), { recursive: true });
   await build({
     entryPoints: [join(benchRoot, 'src', `${name}.ts`)],
@@ -25,13 +27,19 @@ export async function bundleEntry(name: string, packageDir?: string): Promise<st
     target: 'node24',
     conditions: ['source'],
     logLevel: 'warning',
-    banner: { js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);',
+    },
     plugins: [
       {
         // npm packages load from node_modules at run time, as in the shipped bundles; workspace code is inlined.
         name: 'external-npm',
         setup(b) {
-          b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@bmc-console/') || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
+          b.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith('@bmc-console/') || args.path.startsWith('node:')
+              ? undefined
+              : { path: args.path, external: true },
+          );
         },
       },
     ],

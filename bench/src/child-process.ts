@@ -43,8 +43,16 @@ export interface Child {
  * Starts a node program that prints a JSON line with "benchReady": true (e.g. {"benchReady":true,"port":N}) when
  * ready. Its stderr goes to ours with a prefix so failures are visible; other stdout lines (logs) are discarded.
  */
-export function startNodeChild(label: string, script: string, args: string[] = [], options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Child> {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+export function startNodeChild(
+  label: string,
+  script: string,
+  args: string[] = [],
+  options: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Child> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+  });
   return waitForJsonLine(label, child);
 }
 

@@ -28,8 +28,14 @@ async function main(): Promise<number> {
     .option('--results <file>', 'results file', join(root, 'bench', 'results.json'))
     .option('--doc <file>', 'markdown file whose generated block is replaced', join(root, 'docs', 'benchmarks.md'));
   program.parse();
-  const opts = program.opts<{ only?: 'proxy' | 'console' | 'keys' | 'frames'; quick: boolean; results: string; doc: string }>();
-  const runs = (part: 'proxy' | 'console' | 'keys' | 'frames'): boolean => opts.only === undefined || opts.only === part;
+  const opts = program.opts<{
+    only?: 'proxy' | 'console' | 'keys' | 'frames';
+    quick: boolean;
+    results: string;
+    doc: string;
+  }>();
+  const runs = (part: 'proxy' | 'console' | 'keys' | 'frames'): boolean =>
+    opts.only === undefined || opts.only === part;
 
   let previous: Partial<BenchResults> = {};
   if (existsSync(opts.results)) {
@@ -60,7 +66,10 @@ async function main(): Promise<number> {
     results.date.proxy = new Date().toISOString();
     results.quick.proxy = opts.quick;
     save();
-    for (const t of proxyTargets(results.proxy)) process.stderr.write(`bench: ${t.name}: ${t.value} (goal ${t.goal}) ${t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'}\n`);
+    for (const t of proxyTargets(results.proxy))
+      process.stderr.write(
+        `bench: ${t.name}: ${t.value} (goal ${t.goal}) ${t.met === undefined ? 'not measured' : t.met ? 'met' : 'MISSED'}\n`,
+      );
   }
   if (runs('console')) {
     results.console = await runConsoleBench(opts.quick);

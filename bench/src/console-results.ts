@@ -26,7 +26,15 @@ export interface ConsoleResults {
   /** Per console with the KVM page showing, from the container's cgroup (v1). */
   memoryPerConsoleMiB?: { usage: number; rss: number; cache: number; consoles: number };
   idleCpuPercentPerConsole?: number;
-  density?: { goal: number; started: number; live: number; visible: number; responsive: number; stoppedBecause?: string; hostMemoryUsedMiB?: number };
+  density?: {
+    goal: number;
+    started: number;
+    live: number;
+    visible: number;
+    responsive: number;
+    stoppedBecause?: string;
+    hostMemoryUsedMiB?: number;
+  };
   /** Issue 10: enable -> first picture with a viewer waiting; viewer connect -> KVM after release. */
   viewerDriven?: {
     /** Median of startToPictureSec: a viewer is waiting from the start call on. */

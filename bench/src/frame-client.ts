@@ -28,9 +28,15 @@ export interface FrameTransport {
  * Opens `url` (ws://, subprotocol "binary"). `onData` gets binary payload bytes in order, as slices of a read
  * buffer that is reused: they are valid only during the call, so a caller that keeps them must copy.
  */
-export function openFrameClient(url: string, onData: (b: Buffer) => void, onFail: (err: Error) => void, timeoutMs: number): Promise<FrameTransport> {
+export function openFrameClient(
+  url: string,
+  onData: (b: Buffer) => void,
+  onFail: (err: Error) => void,
+  timeoutMs: number,
+): Promise<FrameTransport> {
   const u = new URL(url);
-  if (u.protocol !== 'ws:') return Promise.reject(new Error(`the frame-level client speaks ws:// only, got ${u.protocol}//`));
+  if (u.protocol !== 'ws:')
+    return Promise.reject(new Error(`the frame-level client speaks ws:// only, got ${u.protocol}//`));
   const key = randomBytes(16).toString('base64');
   return new Promise((resolve, reject) => {
     let reader: FrameReader | undefined;
@@ -52,13 +58,22 @@ export function openFrameClient(url: string, onData: (b: Buffer) => void, onFail
       const lines = head.subarray(0, end).toString('latin1').split('\r\n');
       const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1];
       if (status !== '101') return fail(new Error(`websocket upgrade refused: ${lines[0] ?? 'no status line'}`));
-      const accept = lines.find((l) => /^sec-websocket-accept:/i.test(l))?.split(':')[1]?.trim();
-      if (accept !== createHash('sha1').update(`${key}${WS_GUID}`).digest('base64')) return fail(new Error('websocket upgrade: wrong Sec-WebSocket-Accept'));
+      const accept = lines
+        .find((l) => /^sec-websocket-accept:/i.test(l))
+        ?.split(':')[1]
+        ?.trim();
+      if (accept !== createHash('sha1').update(`${key}${WS_GUID}`).digest('base64'))
+        return fail(new Error('websocket upgrade: wrong Sec-WebSocket-Accept'));
       clearTimeout(timer);
-      reader = new FrameReader(onData, (opcode, payload) => {
-        if (opcode === OP_PING) send(OP_PONG, payload);
-        else if (opcode === OP_CLOSE) onFail(new Error(`websocket closed (${payload.length >= 2 ? payload.readUInt16BE(0) : 'no code'})`));
-      }, onFail);
+      reader = new FrameReader(
+        onData,
+        (opcode, payload) => {
+          if (opcode === OP_PING) send(OP_PONG, payload);
+          else if (opcode === OP_CLOSE)
+            onFail(new Error(`websocket closed (${payload.length >= 2 ? payload.readUInt16BE(0) : 'no code'})`));
+        },
+        onFail,
+      );
       resolve({ write: (b) => send(OP_BINARY, b), close: () => socket.destroy() });
       const rest = head.subarray(end + 4);
       if (rest.length) reader.push(rest);
@@ -152,8 +167,10 @@ class FrameReader {
       if (this.header[1]! & 0x80) return this.onFail(new Error('server sent a masked frame'));
       this.opcode = this.header[0]! & 0x0f;
       const len7 = this.header[1]! & 0x7f;
-      this.payloadLeft = len7 < 126 ? len7 : len7 === 126 ? this.header.readUInt16BE(2) : Number(this.header.readBigUInt64BE(2));
-      if (this.opcode !== OP_BINARY && this.opcode !== OP_CONTINUATION && this.opcode < OP_CLOSE) return this.onFail(new Error(`relay sent a frame with opcode ${this.opcode} (expected binary)`));
+      this.payloadLeft =
+        len7 < 126 ? len7 : len7 === 126 ? this.header.readUInt16BE(2) : Number(this.header.readBigUInt64BE(2));
+      if (this.opcode !== OP_BINARY && this.opcode !== OP_CONTINUATION && this.opcode < OP_CLOSE)
+        return this.onFail(new Error(`relay sent a frame with opcode ${this.opcode} (expected binary)`));
       this.headerHave = 0;
       if (this.payloadLeft === 0) this.endFrame();
     }

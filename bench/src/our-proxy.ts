@@ -30,7 +30,10 @@ export async function startOurProxy(targetPort: number, vncPassword: string, tls
     // Bundled like the shipped proxy (plain node, no tsx loader thread), into proxy/dist: the proxy finds its static
     // files relative to its own package (packageRoot).
     const script = await bundleEntry('proxy-host', 'proxy');
-    child = await startNodeChild('bmc-console-proxy', script, [], { nodeArgs: ['--expose-gc', ...extraNodeArgs()], env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) } });
+    child = await startNodeChild('bmc-console-proxy', script, [], {
+      nodeArgs: ['--expose-gc', ...extraNodeArgs()],
+      env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) },
+    });
   } catch (err) {
     await agent.close();
     throw err;

@@ -34,8 +34,24 @@ export const SESSION_WARMUP_TRIPS = 1000;
 
 function proxySizes(quick: boolean): ProxySizes {
   return quick
-    ? { streamBytes: 32 * MiB, streamRounds: 2, rounds: 2, roundTrips: 500, idleSessions: 200, concurrentStreams: 20, concurrentTotalBytes: 40 * MiB }
-    : { streamBytes: 256 * MiB, streamRounds: 7, rounds: 3, roundTrips: 2000, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 250 * MiB };
+    ? {
+        streamBytes: 32 * MiB,
+        streamRounds: 2,
+        rounds: 2,
+        roundTrips: 500,
+        idleSessions: 200,
+        concurrentStreams: 20,
+        concurrentTotalBytes: 40 * MiB,
+      }
+    : {
+        streamBytes: 256 * MiB,
+        streamRounds: 7,
+        rounds: 3,
+        roundTrips: 2000,
+        idleSessions: 1000,
+        concurrentStreams: 20,
+        concurrentTotalBytes: 250 * MiB,
+      };
 }
 
 /**
@@ -70,7 +86,14 @@ export interface RelayResult {
   /** Relay CPU seconds per GiB with TLS (last round). */
   tlsCpuSecondsPerGiB?: number;
   tlsRunsMiBs?: number[];
-  memory?: { sessions: number; before: Memory; after: Memory; perSessionPssKiB: number; perSessionRssKiB: number; retriedOpens: number };
+  memory?: {
+    sessions: number;
+    before: Memory;
+    after: Memory;
+    perSessionPssKiB: number;
+    perSessionRssKiB: number;
+    retriedOpens: number;
+  };
   errors?: string[];
 }
 
@@ -88,13 +111,20 @@ export type StartOurs = (targetPort: number, vncPassword: string, tls?: TlsFiles
 const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 
 async function startTarget(vncPassword: string): Promise<Child> {
-  return startNodeChild('console', await bundleEntry('target-server'), [], { env: { ...process.env, BENCH_VNC_PASSWORD: vncPassword } });
+  return startNodeChild('console', await bundleEntry('target-server'), [], {
+    env: { ...process.env, BENCH_VNC_PASSWORD: vncPassword },
+  });
 }
 
 async function startRaw(targetPort: number, vncPassword: string): Promise<RelayUnderTest> {
   const child = await startNodeChild('raw-relay', await bundleEntry('raw-relay'), [String(targetPort)]);
   const port = child.info.port as number;
-  return { name: 'raw TCP relay', pid: child.pid, endpoint: () => ({ kind: 'tcp', port, vncPassword }), stop: child.stop };
+  return {
+    name: 'raw TCP relay',
+    pid: child.pid,
+    endpoint: () => ({ kind: 'tcp', port, vncPassword }),
+    stop: child.stop,
+  };
 }
 
 async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles): Promise<RelayUnderTest> {
@@ -103,7 +133,12 @@ async function startWs(targetPort: number, vncPassword: string, tls?: TlsFiles):
   return { name: 'websockify', pid: child.pid, endpoint: () => ({ kind: 'ws', url, vncPassword }), stop: child.stop };
 }
 
-async function streamOnce(relay: RelayUnderTest, bytes: number, consolePid?: number, client: WsClient = 'ws'): Promise<{ mibs: number; cpuPerGiB: number; clientCpuPerGiB: number; consoleCpuPerGiB: number }> {
+async function streamOnce(
+  relay: RelayUnderTest,
+  bytes: number,
+  consolePid?: number,
+  client: WsClient = 'ws',
+): Promise<{ mibs: number; cpuPerGiB: number; clientCpuPerGiB: number; consoleCpuPerGiB: number }> {
   const s = await openSession(relay.endpoint(), undefined, client);
   try {
     await s.stream(32 * MiB); // warm-up: JIT, socket buffers
@@ -257,7 +292,12 @@ async function attempt<T>(r: RelayResult, what: string, fn: () => Promise<T>): P
 
 export async function runProxyBench(quick: boolean, startOurs: StartOurs | undefined): Promise<ProxyResults> {
   const sizes = proxySizes(quick);
-  const results: ProxyResults = { sizes, loadAverage: { start: round(loadavg()[0]!, 1), end: 0 }, relays: {}, notes: [] };
+  const results: ProxyResults = {
+    sizes,
+    loadAverage: { start: round(loadavg()[0]!, 1), end: 0 },
+    relays: {},
+    notes: [],
+  };
   if (!startOurs) results.notes.push('bmc-console-proxy: not measured (proxy/src/server.ts has not landed)');
   // The console's VNC password, as the agent would hand it to the proxy (a fresh one per run).
   const vncPassword = randomBytes(6).toString('hex');
@@ -272,7 +312,8 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     const res = (relay: RelayUnderTest): RelayResult => results.relays[relay.name]!;
 
     // The raw relay is reached over plain TCP: its one client already reads without framing.
-    const streamClients = (relay: RelayUnderTest): WsClient[] => (relay.name === 'raw TCP relay' ? ['ws'] : ['ws', 'frames']);
+    const streamClients = (relay: RelayUnderTest): WsClient[] =>
+      relay.name === 'raw TCP relay' ? ['ws'] : ['ws', 'frames'];
     const clientName = (client: WsClient): string => (client === 'ws' ? 'ws' : 'frame-level');
     // Warm-up of each relay process (JIT, buffer pools, heap sizes): one untimed stream with each client. Without
     // it our proxy's CPU per GiB fell from ~1.8 s in its first 256 MiB to ~0.9 s after ~1 GiB.
@@ -287,8 +328,12 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       for (const client of ['ws', 'frames'] as const) {
         for (const relay of relays) {
           if (!streamClients(relay).includes(client)) continue;
-          log(`throughput round ${pass}/${sizes.streamRounds}, ${clientName(client)} client: ${relay.name}, ${sizes.streamBytes / MiB} MiB`);
-          const r = await attempt(res(relay), `throughput (${clientName(client)} client)`, () => streamOnce(relay, sizes.streamBytes, target.pid, client));
+          log(
+            `throughput round ${pass}/${sizes.streamRounds}, ${clientName(client)} client: ${relay.name}, ${sizes.streamBytes / MiB} MiB`,
+          );
+          const r = await attempt(res(relay), `throughput (${clientName(client)} client)`, () =>
+            streamOnce(relay, sizes.streamBytes, target.pid, client),
+          );
           if (!r) continue;
           const o = ((res(relay).oneStream ??= {})[client] ??= { runsMiBs: [] });
           o.runsMiBs.push(round2(r.mibs));
@@ -312,8 +357,13 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     // trips (p99 ~2 ms against ~0.3 ms; likely code re-optimised for a second session's objects): one long warm-up
     // session would leave that slow session to the first timed round.
     for (const relay of relays) {
-      log(`round trips warm-up: ${relay.name}, ${ROUND_TRIP_WARMUP_SESSIONS} sessions x ${ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS} trips`);
-      for (let k = 0; k < ROUND_TRIP_WARMUP_SESSIONS; k++) await attempt(res(relay), 'round trips', () => roundTrips(relay, ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS));
+      log(
+        `round trips warm-up: ${relay.name}, ${ROUND_TRIP_WARMUP_SESSIONS} sessions x ${ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS} trips`,
+      );
+      for (let k = 0; k < ROUND_TRIP_WARMUP_SESSIONS; k++)
+        await attempt(res(relay), 'round trips', () =>
+          roundTrips(relay, ROUND_TRIP_WARMUP / ROUND_TRIP_WARMUP_SESSIONS),
+        );
     }
     for (let pass = 1; pass <= sizes.rounds; pass++) {
       for (const relay of relays) {
@@ -330,11 +380,19 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       res(relay).rttP50us = round(percentile(rtt, 50), 1);
       res(relay).rttP99us = round(percentile(rtt, 99), 1);
       res(relay).rttMaxus = round(percentile(rtt, 100), 1);
-      res(relay).rttSessionStartP99us = round(percentile(rounds.flatMap((r) => r.warmUp), 99), 1);
+      res(relay).rttSessionStartP99us = round(
+        percentile(
+          rounds.flatMap((r) => r.warmUp),
+          99,
+        ),
+        1,
+      );
     }
 
     for (const relay of relays) {
-      log(`${sizes.concurrentStreams} concurrent streams: ${relay.name}, ${sizes.concurrentTotalBytes / MiB} MiB in total`);
+      log(
+        `${sizes.concurrentStreams} concurrent streams: ${relay.name}, ${sizes.concurrentTotalBytes / MiB} MiB in total`,
+      );
       const c = await attempt(res(relay), 'concurrent streams', () =>
         concurrentStreams(relay, sizes.concurrentStreams, sizes.concurrentTotalBytes, target.pid),
       );
@@ -351,7 +409,6 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
           `benchmark console ${cores.console}`,
       );
     }
-
   } finally {
     for (const relay of relays) await relay.stop();
     relays.length = 0;
@@ -366,8 +423,12 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
       // websockify 0.10 polls each connection with select(): once its listener holds ~1020 descriptors (a
       // multiprocessing sentinel per forked handler) new handlers get fds >= FD_SETSIZE and close at once; it
       // tops out near 508 sessions. Its per-session memory is measured at what it can hold.
-      const sessions = relay.name === 'websockify' ? Math.min(sizes.idleSessions, WEBSOCKIFY_MAX_SESSIONS) : sizes.idleSessions;
-      if (sessions < sizes.idleSessions) results.notes.push(`websockify: memory measured at ${sessions} sessions; websockify 0.10 cannot hold more than ~508 on one listener (select() and FD_SETSIZE 1024)`);
+      const sessions =
+        relay.name === 'websockify' ? Math.min(sizes.idleSessions, WEBSOCKIFY_MAX_SESSIONS) : sizes.idleSessions;
+      if (sessions < sizes.idleSessions)
+        results.notes.push(
+          `websockify: memory measured at ${sessions} sessions; websockify 0.10 cannot hold more than ~508 on one listener (select() and FD_SETSIZE 1024)`,
+        );
       log(`memory: ${relay.name}, ${sessions} idle sessions`);
       const mem = await attempt(results.relays[relay.name]!, 'idle sessions', () => idleMemory(relay, sessions));
       if (mem) results.relays[relay.name]!.memory = mem;
@@ -384,7 +445,9 @@ export async function runProxyBench(quick: boolean, startOurs: StartOurs | undef
     for (let pass = 1; pass <= sizes.rounds; pass++) {
       for (const relay of relays) {
         log(`TLS throughput round ${pass}/${sizes.rounds}: ${relay.name}`);
-        const r = await attempt(results.relays[relay.name]!, 'TLS throughput', () => streamOnce(relay, sizes.streamBytes));
+        const r = await attempt(results.relays[relay.name]!, 'TLS throughput', () =>
+          streamOnce(relay, sizes.streamBytes),
+        );
         if (r) {
           (results.relays[relay.name]!.tlsRunsMiBs ??= []).push(round2(r.mibs));
           results.relays[relay.name]!.tlsCpuSecondsPerGiB = round(r.cpuPerGiB, 3);

@@ -8,7 +8,9 @@ import { serveAsBenchChild } from './serve-child.js';
 
 const targetPort = Number(process.argv[2]);
 if (!Number.isInteger(targetPort) || targetPort <= 0) {
-  process.stderr.write(`raw-relay: argument 1 (target port) must be a TCP port, got ${JSON.stringify(process.argv[2])}\n`);
+  process.stderr.write(
+    `raw-relay: argument 1 (target port) must be a TCP port, got ${JSON.stringify(process.argv[2])}\n`,
+  );
   process.exit(2);
 }
 

@@ -24,7 +24,8 @@ export function cutText(type: number, text: Buffer): Buffer {
 }
 
 export function streamCommand(bytes: number): Buffer {
-  if (bytes % STREAM_MESSAGE_BYTES !== 0) throw new Error(`stream size must be a multiple of ${STREAM_MESSAGE_BYTES} bytes, got ${bytes}`);
+  if (bytes % STREAM_MESSAGE_BYTES !== 0)
+    throw new Error(`stream size must be a multiple of ${STREAM_MESSAGE_BYTES} bytes, got ${bytes}`);
   return cutText(CLIENT_CUT_TEXT, Buffer.from(`S ${bytes}`, 'latin1'));
 }
 

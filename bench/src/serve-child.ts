@@ -9,7 +9,8 @@ export function serveAsBenchChild(server: Server): void {
   server.maxConnections = 100_000;
   server.listen(0, '127.0.0.1', () => {
     const addr = server.address();
-    if (addr && typeof addr === 'object') process.stdout.write(`${JSON.stringify({ benchReady: true, port: addr.port })}\n`);
+    if (addr && typeof addr === 'object')
+      process.stdout.write(`${JSON.stringify({ benchReady: true, port: addr.port })}\n`);
   });
   process.on('SIGTERM', () => process.exit(0));
   exitWithParent();

@@ -9,7 +9,14 @@ import { createServer, type Socket } from 'node:net';
 import { ByteQueue } from './byte-queue.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { vncAuthResponse } from '@bmc-console/common/rfb/vnc-auth';
-import { CLIENT_CUT_TEXT, CUT_TEXT_HEADER, SERVER_CUT_TEXT, STREAM_MESSAGE_BYTES, cutText, serverInit } from './rfb-bench-protocol.js';
+import {
+  CLIENT_CUT_TEXT,
+  CUT_TEXT_HEADER,
+  SERVER_CUT_TEXT,
+  STREAM_MESSAGE_BYTES,
+  cutText,
+  serverInit,
+} from './rfb-bench-protocol.js';
 import { serveAsBenchChild } from './serve-child.js';
 
 const password = process.env.BENCH_VNC_PASSWORD ?? '';

@@ -9,7 +9,15 @@ export async function selfSignedTls(): Promise<TlsFiles & { cert: string; key: s
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     algorithm: 'sha256',
     keySize: 2048,
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
   });
   const dir = mkdtempSync(join(tmpdir(), 'bmc-bench-tls-'));
   const certFile = join(dir, 'cert.pem');

@@ -36,14 +36,19 @@ export function websockifyVersion(): string {
  */
 export async function startWebsockify(targetPort: number, tls?: TlsFiles): Promise<Child> {
   const port = await freePort();
-  const args = [...(tls ? ['--cert', tls.certFile, '--key', tls.keyFile] : []), `127.0.0.1:${port}`, `127.0.0.1:${targetPort}`];
+  const args = [
+    ...(tls ? ['--cert', tls.certFile, '--key', tls.keyFile] : []),
+    `127.0.0.1:${port}`,
+    `127.0.0.1:${targetPort}`,
+  ];
   const child = spawn('websockify', args, { stdio: ['ignore', 'ignore', 'ignore'] });
   const untrack = track(child.pid!);
   let exited = false;
   child.once('exit', () => (exited = true));
   const deadline = Date.now() + 15_000;
   while (!listening(port)) {
-    if (exited) throw new Error(`websockify exited at start (is the Debian package installed? args: ${args.join(' ')})`);
+    if (exited)
+      throw new Error(`websockify exited at start (is the Debian package installed? args: ${args.join(' ')})`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`websockify did not listen on 127.0.0.1:${port} within 15 s`);

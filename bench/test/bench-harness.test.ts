@@ -28,18 +28,65 @@ describe('bench statistics and report', () => {
 
   it('judges the targets from one run and renders them', () => {
     const relays = {
-      'bmc-console-proxy': { oneStream: { ws: { runsMiBs: [300], mibs: 300 }, frames: { runsMiBs: [390], mibs: 390 } }, rttP99us: 900, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 }, perSessionPssKiB: 50, perSessionRssKiB: 60, retriedOpens: 0 } },
-      websockify: { oneStream: { ws: { runsMiBs: [200], mibs: 200 }, frames: { runsMiBs: [300], mibs: 300 } }, rttP99us: 1000, memory: { sessions: 1000, before: { pssKiB: 0, rssKiB: 0, processes: 1 }, after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 }, perSessionPssKiB: 3000, perSessionRssKiB: 30000, retriedOpens: 0 } },
+      'bmc-console-proxy': {
+        oneStream: { ws: { runsMiBs: [300], mibs: 300 }, frames: { runsMiBs: [390], mibs: 390 } },
+        rttP99us: 900,
+        memory: {
+          sessions: 1000,
+          before: { pssKiB: 0, rssKiB: 0, processes: 1 },
+          after: { pssKiB: 50_000, rssKiB: 60_000, processes: 1 },
+          perSessionPssKiB: 50,
+          perSessionRssKiB: 60,
+          retriedOpens: 0,
+        },
+      },
+      websockify: {
+        oneStream: { ws: { runsMiBs: [200], mibs: 200 }, frames: { runsMiBs: [300], mibs: 300 } },
+        rttP99us: 1000,
+        memory: {
+          sessions: 1000,
+          before: { pssKiB: 0, rssKiB: 0, processes: 1 },
+          after: { pssKiB: 3_000_000, rssKiB: 30_000_000, processes: 1001 },
+          perSessionPssKiB: 3000,
+          perSessionRssKiB: 30000,
+          retriedOpens: 0,
+        },
+      },
     };
     const results: BenchResults = {
-      machine: { cpu: 'test', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v20', websockify: '0.10.0', python: '3', podman: '4', commit: 'abc' },
+      machine: {
+        cpu: 'test',
+        cores: 2,
+        memoryGiB: 1,
+        kernel: 'k',
+        node: 'v20',
+        websockify: '0.10.0',
+        python: '3',
+        podman: '4',
+        commit: 'abc',
+      },
       date: { proxy: '2026-01-01T00:00:00Z' },
       quick: { proxy: true },
-      proxy: { sizes: { streamBytes: 1 << 20, streamRounds: 1, rounds: 1, roundTrips: 10, idleSessions: 1000, concurrentStreams: 20, concurrentTotalBytes: 20 << 20 }, loadAverage: { start: 0.1, end: 0.2 }, relays, notes: [] },
+      proxy: {
+        sizes: {
+          streamBytes: 1 << 20,
+          streamRounds: 1,
+          rounds: 1,
+          roundTrips: 10,
+          idleSessions: 1000,
+          concurrentStreams: 20,
+          concurrentTotalBytes: 20 << 20,
+        },
+        loadAverage: { start: 0.1, end: 0.2 },
+        relays,
+        notes: [],
+      },
     };
     expect(proxyTargets(results.proxy).map((t) => t.met)).toEqual([true, true, true]);
     const md = renderGenerated(results);
-    expect(md).toContain('| throughput, 1 stream (frame-level client) | >= 1.25x websockify | 1.30x (ws client: 1.50x) | met |');
+    expect(md).toContain(
+      '| throughput, 1 stream (frame-level client) | >= 1.25x websockify | 1.30x (ws client: 1.50x) | met |',
+    );
     expect(md).toContain('Console');
   });
 });
@@ -50,7 +97,9 @@ describe('bench console, raw relay and client (real processes on loopback)', () 
   let relay: Child;
 
   beforeAll(async () => {
-    target = await startNodeChild('console', await bundleEntry('target-server'), [], { env: { ...process.env, BENCH_VNC_PASSWORD: password } });
+    target = await startNodeChild('console', await bundleEntry('target-server'), [], {
+      env: { ...process.env, BENCH_VNC_PASSWORD: password },
+    });
     relay = await startNodeChild('raw-relay', await bundleEntry('raw-relay'), [String(target.info.port)]);
   });
   afterAll(async () => {
@@ -71,7 +120,9 @@ describe('bench console, raw relay and client (real processes on loopback)', () 
   });
 
   it('refuses a wrong VNC password', async () => {
-    await expect(openSession({ kind: 'tcp', port: relay.info.port as number, vncPassword: 'wrong' }, 5000)).rejects.toThrow(/security result 1/);
+    await expect(
+      openSession({ kind: 'tcp', port: relay.info.port as number, vncPassword: 'wrong' }, 5000),
+    ).rejects.toThrow(/security result 1/);
   });
 
   it('sums memory over a process tree', () => {

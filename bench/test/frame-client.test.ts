@@ -27,7 +27,12 @@ describe('frame-level websocket client (against a ws server on loopback)', () =>
   it('hands on every payload byte in order across frame sizes, answers pings and sends masked frames', async () => {
     const received: Buffer[] = [];
     const failures: Error[] = [];
-    const client = await openFrameClient(url, (b) => received.push(Buffer.from(b)), (e) => failures.push(e), 5000);
+    const client = await openFrameClient(
+      url,
+      (b) => received.push(Buffer.from(b)),
+      (e) => failures.push(e),
+      5000,
+    );
     const ws = connections.at(-1)!;
     // 7-bit, 16-bit and 64-bit payload lengths, and an empty frame.
     const parts = [randomBytes(5), randomBytes(300), Buffer.alloc(0), randomBytes(70_000)];
@@ -46,7 +51,21 @@ describe('frame-level websocket client (against a ws server on loopback)', () =>
   });
 
   it('reports a refused upgrade and a wss:// address as errors', async () => {
-    await expect(openFrameClient(url.replace('/path', '/refuse'), () => {}, () => {}, 5000)).rejects.toThrow(/upgrade refused: HTTP\/1.1 401/);
-    await expect(openFrameClient(url.replace('ws://', 'wss://'), () => {}, () => {}, 5000)).rejects.toThrow(/ws:\/\/ only/);
+    await expect(
+      openFrameClient(
+        url.replace('/path', '/refuse'),
+        () => {},
+        () => {},
+        5000,
+      ),
+    ).rejects.toThrow(/upgrade refused: HTTP\/1.1 401/);
+    await expect(
+      openFrameClient(
+        url.replace('ws://', 'wss://'),
+        () => {},
+        () => {},
+        5000,
+      ),
+    ).rejects.toThrow(/ws:\/\/ only/);
   });
 });

@@ -59,12 +59,27 @@ function parseCli(argv: string[]): EmulatorOptions {
       strict: true,
       allowPositionals: false,
       options: {
-        vendor: { type: 'string' }, fixture: { type: 'string' }, listen: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
-        'ca-dir': { type: 'string' }, node: { type: 'string' }, username: { type: 'string' }, 'rp-port': { type: 'string' },
-        fault: { type: 'string', multiple: true }, 'session-timeout': { type: 'string' }, slow: { type: 'string' },
-        'fail-path': { type: 'string', multiple: true }, down: { type: 'boolean' }, 'kvm-busy': { type: 'boolean' },
-        'no-primary': { type: 'boolean' }, disable: { type: 'string', multiple: true }, enable: { type: 'string', multiple: true },
-        hostile: { type: 'boolean' }, 'hostile-host': { type: 'string', multiple: true }, 'hostile-port': { type: 'string', multiple: true },
+        vendor: { type: 'string' },
+        fixture: { type: 'string' },
+        listen: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
+        'ca-dir': { type: 'string' },
+        node: { type: 'string' },
+        username: { type: 'string' },
+        'rp-port': { type: 'string' },
+        fault: { type: 'string', multiple: true },
+        'session-timeout': { type: 'string' },
+        slow: { type: 'string' },
+        'fail-path': { type: 'string', multiple: true },
+        down: { type: 'boolean' },
+        'kvm-busy': { type: 'boolean' },
+        'no-primary': { type: 'boolean' },
+        disable: { type: 'string', multiple: true },
+        enable: { type: 'string', multiple: true },
+        hostile: { type: 'boolean' },
+        'hostile-host': { type: 'string', multiple: true },
+        'hostile-port': { type: 'string', multiple: true },
         'hostile-node': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -91,7 +106,9 @@ function parseCli(argv: string[]): EmulatorOptions {
     port = Number(m[2]);
   }
   const features = (flag: string, list: string[] | undefined): Feature[] =>
-    (list ?? []).map((f) => (isFeature(f) ? f : fail(`--${flag}: unknown behaviour "${f}"; expected one of ${FEATURES.join(', ')}`)));
+    (list ?? []).map((f) =>
+      isFeature(f) ? f : fail(`--${flag}: unknown behaviour "${f}"; expected one of ${FEATURES.join(', ')}`),
+    );
   const faults: NonNullable<EmulatorOptions['faults']> = {};
   for (const f of v.fault ?? []) {
     if (f === 'wrong-password') faults.wrongPassword = true;
@@ -105,9 +122,11 @@ function parseCli(argv: string[]): EmulatorOptions {
   if (timeout !== undefined) faults.sessionTimeoutS = timeout;
   const slow = int('slow', v.slow, 0);
   if (slow !== undefined) faults.slowMs = slow;
-  for (const p of v['fail-path'] ?? []) if (!p.startsWith('/')) fail(`--fail-path: expected a path starting with /, got "${p}"`);
+  for (const p of v['fail-path'] ?? [])
+    if (!p.startsWith('/')) fail(`--fail-path: expected a path starting with /, got "${p}"`);
   if (v['fail-path']) faults.failPaths = v['fail-path'];
-  if ((v.cert === undefined) !== (v.key === undefined)) fail(v.cert === undefined ? '--cert: required with --key' : '--key: required with --cert');
+  if ((v.cert === undefined) !== (v.key === undefined))
+    fail(v.cert === undefined ? '--cert: required with --key' : '--key: required with --cert');
   const rpPort = int('rp-port', v['rp-port'], 0);
   const hostileFlags = v['hostile-host'] ?? v['hostile-port'] ?? v['hostile-node'];
   if (hostileFlags && !v.hostile) fail('--hostile-host, --hostile-port and --hostile-node need --hostile');
@@ -118,7 +137,8 @@ function parseCli(argv: string[]): EmulatorOptions {
   return {
     ...(v.vendor ? { vendor: v.vendor as ProfileName } : {}),
     ...(v.fixture ? { fixture: v.fixture } : {}),
-    host, port,
+    host,
+    port,
     ...(v.cert ? { certFile: v.cert } : {}),
     ...(v.key ? { keyFile: v.key } : {}),
     ...(v['ca-dir'] ? { caDir: v['ca-dir'] } : {}),
@@ -129,7 +149,15 @@ function parseCli(argv: string[]): EmulatorOptions {
     disable: features('disable', v.disable),
     enable: features('enable', v.enable),
     noPrimary: v['no-primary'] ?? false,
-    ...(v.hostile ? { hostile: { hosts: v['hostile-host'] ?? ['127.0.0.1', '10.0.2.2', ...hostAddresses({ ipv6: true })], ports: hostilePorts, ...(v['hostile-node'] ? { nodes: v['hostile-node'] } : {}) } } : {}),
+    ...(v.hostile
+      ? {
+          hostile: {
+            hosts: v['hostile-host'] ?? ['127.0.0.1', '10.0.2.2', ...hostAddresses({ ipv6: true })],
+            ports: hostilePorts,
+            ...(v['hostile-node'] ? { nodes: v['hostile-node'] } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -163,13 +191,24 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  process.stdout.write(`${JSON.stringify({
-    url: emu.url, username: emu.username, password: emu.password, profile: emu.profile, family: emu.family, generation: profile.generation,
-    ...(opts.fixture ? { fixture: opts.fixture } : {}),
-    ...(emu.caFile ? { caFile: emu.caFile } : {}), ...(emu.viewerUrl ? { viewerUrl: emu.viewerUrl } : {}),
-    controlUrl: emu.controlUrl, stateUrl: `${emu.controlUrl}/__emulator/state`, markerColor: kvmMarkerColor(emu.profile).hex,
-    features: emu.state().features, primaryFeature: profile.primaryFeature,
-  })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      url: emu.url,
+      username: emu.username,
+      password: emu.password,
+      profile: emu.profile,
+      family: emu.family,
+      generation: profile.generation,
+      ...(opts.fixture ? { fixture: opts.fixture } : {}),
+      ...(emu.caFile ? { caFile: emu.caFile } : {}),
+      ...(emu.viewerUrl ? { viewerUrl: emu.viewerUrl } : {}),
+      controlUrl: emu.controlUrl,
+      stateUrl: `${emu.controlUrl}/__emulator/state`,
+      markerColor: kvmMarkerColor(emu.profile).hex,
+      features: emu.state().features,
+      primaryFeature: profile.primaryFeature,
+    })}\n`,
+  );
   // Logs only after the JSON line: it must stay the first line on stdout.
   log.info({ profile: emu.profile, url: emu.url }, 'bmc emulator listening');
   await stopped;

@@ -89,7 +89,9 @@ export interface RunningEmulator {
 
 function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`listen: cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`listen: cannot listen on ${host}:${port}: ${e.code ?? e.message}`)),
+    );
     server.listen(port, host, () => {
       const a = server.address();
       resolve(typeof a === 'object' && a ? a.port : port);
@@ -109,7 +111,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   if (opts.noPrimary && profile.primaryFeature) features.delete(profile.primaryFeature);
   const username = opts.username ?? profile.defaultUser;
   const password = opts.password ?? process.env.BMC_EMULATOR_PASSWORD ?? `emu-${hexToken(6)}`;
-  const state = new EmulatorState(() => (faults.sessionTimeoutS === undefined ? undefined : faults.sessionTimeoutS * 1000));
+  const state = new EmulatorState(() =>
+    faults.sessionTimeoutS === undefined ? undefined : faults.sessionTimeoutS * 1000,
+  );
 
   let tls: TlsMaterial;
   if (opts.certFile || opts.keyFile) {
@@ -121,7 +125,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let mainPort = 0;
   let rpPortNo: number | undefined;
   const ctx: Ctx = {
-    profile, state, faults, features, username, password, node: opts.node ?? 'node-1', log,
+    profile,
+    state,
+    faults,
+    features,
+    username,
+    password,
+    node: opts.node ?? 'node-1',
+    log,
     hostPort: () => `${host.includes(':') ? `[${host}]` : host}:${mainPort}`,
     rpPort: () => rpPortNo,
     has: (f) => features.has(f),
@@ -136,11 +147,23 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const hostile = opts.hostile ? createHostile(opts.hostile, ctx.node) : undefined;
 
   const snapshot = (): EmulatorStateSnapshot => ({
-    profile: profile.name, family: profile.family,
-    liveKvmSessions: state.liveKvm(), sharedKvmSessions: state.kvm.size - state.liveKvm(), maxKvmSessions: profile.maxKvmSessions,
-    redfishSessions: state.count('redfish'), webSessions: state.count('web'),
-    typed: state.typed, keys: [...state.keys], clicks: [...state.clicks], logouts: [...state.logouts], logins: { ...state.logins }, launches: [...state.launches],
-    expiredSessions: state.expired, down: faults.down, faults: { ...faults, failPaths: [...faults.failPaths] }, features: [...features],
+    profile: profile.name,
+    family: profile.family,
+    liveKvmSessions: state.liveKvm(),
+    sharedKvmSessions: state.kvm.size - state.liveKvm(),
+    maxKvmSessions: profile.maxKvmSessions,
+    redfishSessions: state.count('redfish'),
+    webSessions: state.count('web'),
+    typed: state.typed,
+    keys: [...state.keys],
+    clicks: [...state.clicks],
+    logouts: [...state.logouts],
+    logins: { ...state.logins },
+    launches: [...state.launches],
+    expiredSessions: state.expired,
+    down: faults.down,
+    faults: { ...faults, failPaths: [...faults.failPaths] },
+    features: [...features],
     ...(hostile ? { hostile: hostile.snapshot() } : {}),
   });
 
@@ -148,11 +171,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const control = (body: unknown): void => {
     mergeFaults(faults, body);
     const b = body as Record<string, unknown>;
-    for (const [key, on] of [['enable', true], ['disable', false]] as const) {
+    for (const [key, on] of [
+      ['enable', true],
+      ['disable', false],
+    ] as const) {
       const list = b[key];
       if (list === undefined) continue;
-      if (!Array.isArray(list) || !list.every((f) => typeof f === 'string' && isFeature(f))) throw new Error(`control: ${key} must be an array of feature names`);
-      for (const f of list as Feature[]) if (on) features.add(f); else features.delete(f);
+      if (!Array.isArray(list) || !list.every((f) => typeof f === 'string' && isFeature(f)))
+        throw new Error(`control: ${key} must be an array of feature names`);
+      for (const f of list as Feature[])
+        if (on) features.add(f);
+        else features.delete(f);
     }
     if (b.reset === true) {
       state.typed = '';
@@ -202,24 +231,37 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   };
 
   const wsClients = new Set<WebSocket>();
-  const onUpgrade = (decide: (u: UpgradeReq) => UpgradeDecision | undefined) => (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (faults.down) return void socket.destroy();
-    const url = new URL(raw.url ?? '/', base());
-    const protocols = String(raw.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const u: UpgradeReq = { raw, url, path: normalisePath(url.pathname), cookies: parseCookies(raw.headers.cookie), protocols };
-    const d = decide(u) ?? { accept: false as const, status: 404, message: 'Not Found' };
-    if (!d.accept) {
-      socket.end(`HTTP/1.1 ${d.status} ${d.message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(d.message)}\r\nConnection: close\r\n\r\n${d.message}`);
-      return;
-    }
-    // One server per upgrade so the vendor's chosen subprotocol is echoed.
-    const wss = new WebSocketServer({ noServer: true, handleProtocols: () => d.protocol ?? false });
-    wss.handleUpgrade(raw, socket, head, (ws) => {
-      wsClients.add(ws);
-      ws.on('close', () => wsClients.delete(ws));
-      runKvmSocket(ctx, ws, d);
-    });
-  };
+  const onUpgrade =
+    (decide: (u: UpgradeReq) => UpgradeDecision | undefined) =>
+    (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (faults.down) return void socket.destroy();
+      const url = new URL(raw.url ?? '/', base());
+      const protocols = String(raw.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const u: UpgradeReq = {
+        raw,
+        url,
+        path: normalisePath(url.pathname),
+        cookies: parseCookies(raw.headers.cookie),
+        protocols,
+      };
+      const d = decide(u) ?? { accept: false as const, status: 404, message: 'Not Found' };
+      if (!d.accept) {
+        socket.end(
+          `HTTP/1.1 ${d.status} ${d.message}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(d.message)}\r\nConnection: close\r\n\r\n${d.message}`,
+        );
+        return;
+      }
+      // One server per upgrade so the vendor's chosen subprotocol is echoed.
+      const wss = new WebSocketServer({ noServer: true, handleProtocols: () => d.protocol ?? false });
+      wss.handleUpgrade(raw, socket, head, (ws) => {
+        wsClients.add(ws);
+        ws.on('close', () => wsClients.delete(ws));
+        runKvmSocket(ctx, ws, d);
+      });
+    };
 
   const trackDown = (server: HttpsServer) => {
     server.on('connection', (s: Socket) => {
@@ -235,19 +277,27 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
 
   const main = createHttpsServer({ cert: tls.cert, key: tls.key }, (rq, rs) => void onRequest(rq, rs));
   trackDown(main);
-  main.on('upgrade', onUpgrade((u) => ui.kvmUpgrade(u)));
+  main.on(
+    'upgrade',
+    onUpgrade((u) => ui.kvmUpgrade(u)),
+  );
 
   let rpServer: HttpsServer | undefined;
   if (profile.family === 'xcc') {
     // The XCC viewer's socket lives on its own TLS port with its own certificate (default 3900 on real XCCs).
-    const rpTls = opts.caDir ? await caSignedTls(opts.caDir, 'bmc-emulator-rp', [host]) : await selfSignedTls(`${profile.name}-rp.bmc-emulator`, [host]);
+    const rpTls = opts.caDir
+      ? await caSignedTls(opts.caDir, 'bmc-emulator-rp', [host])
+      : await selfSignedTls(`${profile.name}-rp.bmc-emulator`, [host]);
     rpServer = createHttpsServer({ cert: rpTls.cert, key: rpTls.key }, (_rq, rs) => {
       // Visiting the viewer origin once is how a user accepts its certificate.
       if (faults.down) return void rs.destroy();
       sendJson(rs, 200, { service: 'remote presence', port: rpPortNo });
     });
     trackDown(rpServer);
-    rpServer.on('upgrade', onUpgrade((u) => ui.kvmUpgrade(u)));
+    rpServer.on(
+      'upgrade',
+      onUpgrade((u) => ui.kvmUpgrade(u)),
+    );
     rpPortNo = await listen(rpServer, opts.rpPort ?? 0, host);
   }
   mainPort = await listen(main, opts.port ?? 0, host);
@@ -255,13 +305,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const ctl = createHttpServer((raw, res) => {
     void (async () => {
       const req = await readRequest(raw, `http://${host}`);
-      if (!emulatorRoute(req, res)) sendJson(res, 404, { error: 'control listener serves only /__emulator/state and /__emulator/control' });
+      if (!emulatorRoute(req, res))
+        sendJson(res, 404, { error: 'control listener serves only /__emulator/state and /__emulator/control' });
     })();
   });
   const ctlPort = await listen(ctl, 0, '127.0.0.1');
 
   return {
-    url: `https://${ctx.hostPort()}`, port: mainPort, username, password, profile: profile.name, family: profile.family,
+    url: `https://${ctx.hostPort()}`,
+    port: mainPort,
+    username,
+    password,
+    profile: profile.name,
+    family: profile.family,
     ...(tls.caFile ? { caFile: tls.caFile } : {}),
     ...(rpPortNo !== undefined ? { viewerUrl: `https://${host}:${rpPortNo}` } : {}),
     controlUrl: `http://127.0.0.1:${ctlPort}`,

@@ -24,7 +24,12 @@ export function defaultFaults(): Faults {
 export async function applyRequestFaults(f: Faults, req: Req, res: Res): Promise<boolean> {
   if (f.slowMs > 0) await new Promise((r) => setTimeout(r, f.slowMs));
   if (f.failPaths.some((p) => normalisePath(p) === req.path)) {
-    sendJson(res, 500, { error: { code: 'Base.1.8.InternalError', message: `The request failed due to an internal service error (emulator fault --fail-path ${req.path}).` } });
+    sendJson(res, 500, {
+      error: {
+        code: 'Base.1.8.InternalError',
+        message: `The request failed due to an internal service error (emulator fault --fail-path ${req.path}).`,
+      },
+    });
     return true;
   }
   return false;
@@ -47,11 +52,13 @@ export function mergeFaults(f: Faults, body: unknown): void {
     f.slowMs = b.slowMs;
   }
   if (b.sessionTimeoutS !== undefined) {
-    if (b.sessionTimeoutS !== null && (typeof b.sessionTimeoutS !== 'number' || b.sessionTimeoutS <= 0)) throw new Error('control: sessionTimeoutS must be a number > 0 or null');
+    if (b.sessionTimeoutS !== null && (typeof b.sessionTimeoutS !== 'number' || b.sessionTimeoutS <= 0))
+      throw new Error('control: sessionTimeoutS must be a number > 0 or null');
     f.sessionTimeoutS = b.sessionTimeoutS ?? undefined;
   }
   if (b.failPaths !== undefined) {
-    if (!Array.isArray(b.failPaths) || !b.failPaths.every((p) => typeof p === 'string' && p.startsWith('/'))) throw new Error('control: failPaths must be an array of paths starting with /');
+    if (!Array.isArray(b.failPaths) || !b.failPaths.every((p) => typeof p === 'string' && p.startsWith('/')))
+      throw new Error('control: failPaths must be an array of paths starting with /');
     f.failPaths = b.failPaths as string[];
   }
 }

@@ -26,7 +26,8 @@ export function loadFixture(dir: string): Map<string, unknown> {
     }
     const byName = n === 'root.json' ? '/redfish/v1' : `/redfish/v1/${n.slice(0, -5).replace(/_/g, '/')}`;
     const id = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>)['@odata.id'] : undefined;
-    const path = n === 'root.json' ? '/redfish/v1' : typeof id === 'string' ? normalisePath(id.split('#')[0] ?? id) : byName;
+    const path =
+      n === 'root.json' ? '/redfish/v1' : typeof id === 'string' ? normalisePath(id.split('#')[0] ?? id) : byName;
     out.set(path.toLowerCase(), doc);
     if (!out.has(byName.toLowerCase())) out.set(byName.toLowerCase(), doc);
   }

@@ -33,7 +33,10 @@ export function hostAddresses(o: { ipv6?: boolean } = {}): string[] {
     for (const a of addrs ?? []) {
       if (a.internal || a.address.startsWith('169.254.') || /^fe80:/i.test(a.address)) continue;
       if (a.family !== 'IPv4' && !(o.ipv6 && a.family === 'IPv6')) continue;
-      found.push({ address: a.address, rank: (a.family === 'IPv4' ? 0 : 3) + (name === preferred ? 0 : BRIDGE_RE.test(name) ? 2 : 1) });
+      found.push({
+        address: a.address,
+        rank: (a.family === 'IPv4' ? 0 : 3) + (name === preferred ? 0 : BRIDGE_RE.test(name) ? 2 : 1),
+      });
     }
   }
   return found.sort((x, y) => x.rank - y.rank).map((f) => f.address);
@@ -48,8 +51,10 @@ export function hostAddress(): string {
   if (fromEnv) return fromEnv;
   const first = hostAddresses()[0];
   if (!first) {
-    throw new Error('host address: this machine has no non-loopback IPv4 address; consoles reach the BMC emulator only on one '
-      + '(they do not get the host\'s loopback). Bring an interface up or set BMC_EMULATOR_HOST to an address of this machine.');
+    throw new Error(
+      'host address: this machine has no non-loopback IPv4 address; consoles reach the BMC emulator only on one ' +
+        "(they do not get the host's loopback). Bring an interface up or set BMC_EMULATOR_HOST to an address of this machine.",
+    );
   }
   return first;
 }

@@ -10,7 +10,9 @@ import { jsonBody, scriptJson, sendHtml, sendJson, sendText, type Req, type Res 
 import { hexToken } from './state.js';
 
 /** Ports a hostile page guesses on every address, next to the real ones it is given. */
-export const GUESSED_PORTS: readonly number[] = [80, 443, 3000, 5900, 5901, 6080, 6090, 6091, 8000, 8080, 8443, 9090, 9222];
+export const GUESSED_PORTS: readonly number[] = [
+  80, 443, 3000, 5900, 5901, 6080, 6090, 6091, 8000, 8080, 8443, 9090, 9222,
+];
 
 export interface HostileOptions {
   /** Addresses to aim at: this machine's own (127.0.0.1, 10.0.2.2 under slirp4netns, its interface addresses). */
@@ -46,9 +48,29 @@ export interface HostileSnapshot {
   downloadMarker: string;
 }
 
-const KINDS = new Set(['fetch-cors', 'fetch-no-cors', 'xhr', 'form-text-plain', 'img', 'script', 'websocket', 'file-fetch', 'file-frame', 'file-navigation',
-  'file-window', 'window-open', 'download-anchor', 'download-attachment', 'devtools-window', 'devtools-frame', 'chrome-frame', 'devtools-keys',
-  'form-insecure-window', 'form-insecure-top', 'window-open-click']);
+const KINDS = new Set([
+  'fetch-cors',
+  'fetch-no-cors',
+  'xhr',
+  'form-text-plain',
+  'img',
+  'script',
+  'websocket',
+  'file-fetch',
+  'file-frame',
+  'file-navigation',
+  'file-window',
+  'window-open',
+  'download-anchor',
+  'download-attachment',
+  'devtools-window',
+  'devtools-frame',
+  'chrome-frame',
+  'devtools-keys',
+  'form-insecure-window',
+  'form-insecure-top',
+  'window-open-click',
+]);
 /** Attempts that may replace the page: it reports "reached" before, and a later report of the same attempt replaces that. */
 const SELF_REPLACING = new Set(['form-insecure-top']);
 const OUTCOMES = new Set<HostileOutcome>(['reached', 'failed', 'unknown']);
@@ -90,9 +112,23 @@ export function createHostile(o: HostileOptions, defaultNode: string): Hostile {
     for (const a of b.attempts as unknown[]) {
       const x = a as Partial<Record<keyof HostileAttempt, unknown>>;
       if (attempts.length >= MAX_ATTEMPTS) return 'too many attempts';
-      if (typeof x.kind !== 'string' || !KINDS.has(x.kind) || typeof x.target !== 'string' || !OUTCOMES.has(x.outcome as HostileOutcome)) return 'attempt: expected {kind, target, outcome}';
-      const attempt: HostileAttempt = { page: b.page, kind: x.kind, target: x.target.slice(0, 300), outcome: x.outcome as HostileOutcome, detail: String(x.detail ?? '').slice(0, 300) };
-      const earlier = SELF_REPLACING.has(attempt.kind) ? attempts.findIndex((e) => e.page === attempt.page && e.kind === attempt.kind && e.target === attempt.target) : -1;
+      if (
+        typeof x.kind !== 'string' ||
+        !KINDS.has(x.kind) ||
+        typeof x.target !== 'string' ||
+        !OUTCOMES.has(x.outcome as HostileOutcome)
+      )
+        return 'attempt: expected {kind, target, outcome}';
+      const attempt: HostileAttempt = {
+        page: b.page,
+        kind: x.kind,
+        target: x.target.slice(0, 300),
+        outcome: x.outcome as HostileOutcome,
+        detail: String(x.detail ?? '').slice(0, 300),
+      };
+      const earlier = SELF_REPLACING.has(attempt.kind)
+        ? attempts.findIndex((e) => e.page === attempt.page && e.kind === attempt.kind && e.target === attempt.target)
+        : -1;
       if (earlier >= 0) attempts[earlier] = attempt;
       else {
         attempts.push(attempt);
@@ -113,10 +149,16 @@ export function createHostile(o: HostileOptions, defaultNode: string): Hostile {
         sendJson(res, err ? 400 : 200, err ? { error: err } : { ok: true });
       } else if (req.path === '/__hostile/popup') {
         popupLoads++;
-        sendHtml(res, 200, '<!doctype html><html><head><title>hostile popup</title></head><body style="background:#fff"><h1>POPUP FROM THE BMC</h1></body></html>');
+        sendHtml(
+          res,
+          200,
+          '<!doctype html><html><head><title>hostile popup</title></head><body style="background:#fff"><h1>POPUP FROM THE BMC</h1></body></html>',
+        );
       } else if (req.path === '/__hostile/download') {
         downloadRequests++;
-        sendText(res, 200, 'application/octet-stream', `${marker}\n`, { 'content-disposition': `attachment; filename="${marker}.txt"` });
+        sendText(res, 200, 'application/octet-stream', `${marker}\n`, {
+          'content-disposition': `attachment; filename="${marker}.txt"`,
+        });
       } else sendJson(res, 404, { error: `no such page: ${req.path}` });
       return true;
     },
@@ -139,7 +181,9 @@ function injectScript(res: ServerResponse, tag: string): void {
   const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
   const end = res.end.bind(res) as (...a: unknown[]) => ServerResponse;
   const patchedWriteHead = (...args: unknown[]): ServerResponse => {
-    const headers = args.find((a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a));
+    const headers = args.find(
+      (a): a is Record<string, unknown> => typeof a === 'object' && a !== null && !Array.isArray(a),
+    );
     html = String(headers?.['content-type'] ?? res.getHeader('content-type') ?? '').startsWith('text/html');
     if (html && headers) delete headers['content-length'];
     return writeHead(...args);

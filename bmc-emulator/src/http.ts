@@ -72,7 +72,12 @@ export function isFormEncoded(req: Req): boolean {
   return (header(req, 'content-type') ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
 }
 
-export interface CookieOpts { httpOnly?: boolean; sameSite?: 'Strict' | 'Lax' | 'None'; path?: string; maxAge?: number }
+export interface CookieOpts {
+  httpOnly?: boolean;
+  sameSite?: 'Strict' | 'Lax' | 'None';
+  path?: string;
+  maxAge?: number;
+}
 
 export function cookie(name: string, value: string, o: CookieOpts = {}): string {
   let s = `${name}=${value}; Path=${o.path ?? '/'}; Secure`;
@@ -94,7 +99,13 @@ export function sendJson(res: Res, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-export function sendText(res: Res, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: Res,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
   res.end(body);
 }
@@ -109,7 +120,10 @@ export function redirect(res: Res, location: string, status = 302): void {
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }
 
 /** JSON for embedding inside an inline <script>. */

@@ -63,9 +63,16 @@ export function kvmScript(): string {
 
 export function kvmConfig(ctx: Ctx, o: KvmPageOptions): Record<string, unknown> {
   return {
-    profile: ctx.profile.name, label: ctx.profile.label, node: ctx.node, color: kvmMarkerColor(ctx.profile.name).hex,
-    wsUrl: o.wsUrl, protocols: o.protocols ?? [], canvasId: o.canvasId ?? 'kvm-canvas', authMessage: o.authMessage ?? null,
-    handshake: o.handshake ?? null, animateFps: kvmAnimateFps(),
+    profile: ctx.profile.name,
+    label: ctx.profile.label,
+    node: ctx.node,
+    color: kvmMarkerColor(ctx.profile.name).hex,
+    wsUrl: o.wsUrl,
+    protocols: o.protocols ?? [],
+    canvasId: o.canvasId ?? 'kvm-canvas',
+    authMessage: o.authMessage ?? null,
+    handshake: o.handshake ?? null,
+    animateFps: kvmAnimateFps(),
   };
 }
 
@@ -76,7 +83,9 @@ export function kvmPage(ctx: Ctx, o: KvmPageOptions): string {
   return t.html
     .replace('__KVM_TITLE__', () => escapeHtml(o.title))
     .replace('__KVM_CANVAS_ID__', () => escapeHtml(cfg.canvasId))
-    .replace('window.__KVM = __KVM_CONFIG__;', () => (o.deferredStart ? `window.__KVM_BASE = ${scriptJson(cfg)};` : `window.__KVM = ${scriptJson(cfg)};`))
+    .replace('window.__KVM = __KVM_CONFIG__;', () =>
+      o.deferredStart ? `window.__KVM_BASE = ${scriptJson(cfg)};` : `window.__KVM = ${scriptJson(cfg)};`,
+    )
     .replace('__KVM_SCRIPT__', () => t.js)
     .replace('<!--__KVM_EXTRA__-->', () => o.extraHtml ?? '')
     .replace('</body>', () => (o.deferredStart ? `<script>${o.deferredStart}</script>\n</body>` : '</body>'));
@@ -142,10 +151,18 @@ export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision
     if (m.type === 'key' && typeof m.key === 'string' && m.key.length <= 32) {
       kvmKeyEvents.emit('key', { node: ctx.node, key: m.key, at: performance.timeOrigin + performance.now() });
       ctx.state.recordKey(m.key);
-    } else if (m.type === 'click' && typeof m.x === 'number' && typeof m.y === 'number') ctx.state.recordClick(m.x, m.y);
+    } else if (m.type === 'click' && typeof m.x === 'number' && typeof m.y === 'number')
+      ctx.state.recordClick(m.x, m.y);
     else return;
     const clicks = ctx.state.clicks;
-    ws.send(JSON.stringify({ type: 'input', typed: ctx.state.typed, clicks: clicks.length, last: clicks[clicks.length - 1] ?? null }));
+    ws.send(
+      JSON.stringify({
+        type: 'input',
+        typed: ctx.state.typed,
+        clicks: clicks.length,
+        last: clicks[clicks.length - 1] ?? null,
+      }),
+    );
   });
   ws.on('close', () => {
     if (session) ctx.state.closeKvm(session);

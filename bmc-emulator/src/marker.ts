@@ -38,7 +38,11 @@ export function kvmMarkerColor(profile: ProfileName): { r: number; g: number; b:
 export function showsMarker(rgba: Buffer, colour: { r: number; g: number; b: number }, minPixels = 400): boolean {
   let n = 0;
   for (let i = 0; i + 3 < rgba.length; i += 4) {
-    if (Math.abs(rgba[i]! - colour.r) <= 24 && Math.abs(rgba[i + 1]! - colour.g) <= 24 && Math.abs(rgba[i + 2]! - colour.b) <= 24) {
+    if (
+      Math.abs(rgba[i]! - colour.r) <= 24 &&
+      Math.abs(rgba[i + 1]! - colour.g) <= 24 &&
+      Math.abs(rgba[i + 2]! - colour.b) <= 24
+    ) {
       if (++n >= minPixels) return true;
     }
   }

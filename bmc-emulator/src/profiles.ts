@@ -6,8 +6,24 @@
  */
 
 export const PROFILE_NAMES = [
-  'idrac7', 'idrac8', 'idrac9', 'idrac10', 'ilo4', 'ilo5', 'ilo6', 'ilo7', 'xcc', 'xcc2', 'xcc3',
-  'supermicro-x11', 'supermicro-x12', 'supermicro-x13', 'supermicro-h13', 'openbmc', 'ami', 'unknown',
+  'idrac7',
+  'idrac8',
+  'idrac9',
+  'idrac10',
+  'ilo4',
+  'ilo5',
+  'ilo6',
+  'ilo7',
+  'xcc',
+  'xcc2',
+  'xcc3',
+  'supermicro-x11',
+  'supermicro-x12',
+  'supermicro-x13',
+  'supermicro-h13',
+  'openbmc',
+  'ami',
+  'unknown',
 ] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
@@ -61,86 +77,193 @@ export interface Profile {
   extraSystemIds?: string[];
 }
 
-const dellRootOem = { Dell: { '@odata.type': '#DellServiceRoot.v1_0_0.DellServiceRoot', IsBranded: 0, ManagerMACAddress: 'c8:4b:d6:00:00:01', ServiceTag: 'EMU0001' } };
+const dellRootOem = {
+  Dell: {
+    '@odata.type': '#DellServiceRoot.v1_0_0.DellServiceRoot',
+    IsBranded: 0,
+    ManagerMACAddress: 'c8:4b:d6:00:00:01',
+    ServiceTag: 'EMU0001',
+  },
+};
 
 /** iDRAC7/8 (12G/13G): /data/login web UI, no Redfish console action, no Manager Oem (iDRAC7 capture). */
 export function legacyIdrac(p: Pick<Profile, 'family' | 'generation'>): boolean {
   return p.family === 'idrac' && (p.generation === '7' || p.generation === '8');
 }
 
-function dell(name: ProfileName, gen: string, model: string, fw: string, redfish: string | null, sysModel: string): Profile {
+function dell(
+  name: ProfileName,
+  gen: string,
+  model: string,
+  fw: string,
+  redfish: string | null,
+  sysModel: string,
+): Profile {
   const mgr = '/redfish/v1/Managers/iDRAC.Embedded.1';
   const legacy = gen === '7' || gen === '8';
   const withCard = !legacy;
   return {
-    name, family: 'idrac', generation: gen, label: `Dell iDRAC${gen}`, webUi: 'idrac', defaultUser: 'root',
-    managerId: 'iDRAC.Embedded.1', systemId: 'System.Embedded.1', chassisId: 'System.Embedded.1',
-    root: { Id: 'RootService', Name: 'Root Service', ...(redfish === null ? { RedfishVersion: '1.4.0' } : { RedfishVersion: redfish, Vendor: 'Dell' }), Product: 'Integrated Dell Remote Access Controller', Oem: dellRootOem },
+    name,
+    family: 'idrac',
+    generation: gen,
+    label: `Dell iDRAC${gen}`,
+    webUi: 'idrac',
+    defaultUser: 'root',
+    managerId: 'iDRAC.Embedded.1',
+    systemId: 'System.Embedded.1',
+    chassisId: 'System.Embedded.1',
+    root: {
+      Id: 'RootService',
+      Name: 'Root Service',
+      ...(redfish === null ? { RedfishVersion: '1.4.0' } : { RedfishVersion: redfish, Vendor: 'Dell' }),
+      Product: 'Integrated Dell Remote Access Controller',
+      Oem: dellRootOem,
+    },
     manager: {
-      Name: 'Manager', Model: model, FirmwareVersion: fw, ManagerType: 'BMC',
-      GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: legacy ? 4 : 6, ServiceEnabled: true },
-      ...(withCard ? {
-        Oem: { Dell: { '@odata.type': '#DellManager.v1_4_0.DellManager', DelliDRACCard: { '@odata.id': `${mgr}/Oem/Dell/DelliDRACCard/iDRAC.Embedded.1-1_0x23_IDRACinfo`, IPMIVersion: '2.0', URLString: 'https://<ip>:443' } } },
-        Links: { Oem: { Dell: { DelliDRACCardService: { '@odata.id': `${mgr}/Oem/Dell/DelliDRACCardService` } } } },
-      } : {}),
+      Name: 'Manager',
+      Model: model,
+      FirmwareVersion: fw,
+      ManagerType: 'BMC',
+      GraphicalConsole: {
+        ConnectTypesSupported: ['KVMIP'],
+        MaxConcurrentSessions: legacy ? 4 : 6,
+        ServiceEnabled: true,
+      },
+      ...(withCard
+        ? {
+            Oem: {
+              Dell: {
+                '@odata.type': '#DellManager.v1_4_0.DellManager',
+                DelliDRACCard: {
+                  '@odata.id': `${mgr}/Oem/Dell/DelliDRACCard/iDRAC.Embedded.1-1_0x23_IDRACinfo`,
+                  IPMIVersion: '2.0',
+                  URLString: 'https://<ip>:443',
+                },
+              },
+            },
+            Links: { Oem: { Dell: { DelliDRACCardService: { '@odata.id': `${mgr}/Oem/Dell/DelliDRACCardService` } } } },
+          }
+        : {}),
     },
     system: { Manufacturer: 'Dell Inc.', Model: sysModel, SKU: 'EMU0001', PowerState: 'On' },
     chassis: { Manufacturer: 'Dell Inc.', Model: sysModel },
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true }, KVMIP: { Port: 5900, ProtocolEnabled: true } },
-    maxKvmSessions: legacy ? 4 : 6, maxWebSessions: 8,
+    maxKvmSessions: legacy ? 4 : 6,
+    maxWebSessions: 8,
     features: legacy ? ['console-deeplink'] : ['kvm-action'],
     primaryFeature: legacy ? 'console-deeplink' : 'kvm-action',
-    launch: legacy ? { primary: 'console-deeplink', fallback: 'launch-link' } : { primary: 'kvm-action', fallback: 'web-api' },
+    launch: legacy
+      ? { primary: 'console-deeplink', fallback: 'launch-link' }
+      : { primary: 'kvm-action', fallback: 'web-api' },
   };
 }
 
 function hpe(gen: '4' | '5' | '6' | '7', fw: string, mgrFw: string, product: string, maxKvm: number): Profile {
   const type = `iLO ${gen}`;
   const oemKey = gen === '4' ? 'Hp' : 'Hpe';
-  const features: Feature[] = gen === '4' ? ['login-form', 'sessionkey-cookie'] : gen === '7' ? ['sessionkey-cookie'] : ['sessionkey-cookie', 'sessionkey-param'];
+  const features: Feature[] =
+    gen === '4'
+      ? ['login-form', 'sessionkey-cookie']
+      : gen === '7'
+        ? ['sessionkey-cookie']
+        : ['sessionkey-cookie', 'sessionkey-param'];
   return {
-    name: `ilo${gen}` as ProfileName, family: 'ilo', generation: gen, label: `HPE ${type}`, webUi: 'ilo', defaultUser: 'Administrator',
-    managerId: '1', systemId: '1', chassisId: '1',
+    name: `ilo${gen}` as ProfileName,
+    family: 'ilo',
+    generation: gen,
+    label: `HPE ${type}`,
+    webUi: 'ilo',
+    defaultUser: 'Administrator',
+    managerId: '1',
+    systemId: '1',
+    chassisId: '1',
     root: {
-      Id: gen === '4' ? 'v1' : 'RootService', Name: gen === '4' ? 'Service Root' : 'HPE RESTful Root Service',
+      Id: gen === '4' ? 'v1' : 'RootService',
+      Name: gen === '4' ? 'Service Root' : 'HPE RESTful Root Service',
       RedfishVersion: gen === '4' ? '1.0.0' : '1.20.0',
       ...(gen === '4' ? {} : { Vendor: 'HPE', Product: product }),
-      Oem: { [oemKey]: {
-        '@odata.type': gen === '4' ? '#HpiLOServiceExt.1.0.0.HpiLOServiceExt' : '#HpeiLOServiceExt.v2_5_0.HpeiLOServiceExt',
-        Manager: [{ ManagerType: type, ManagerFirmwareVersion: mgrFw, HostName: `ILOEMU000${gen}`, DefaultLanguage: 'en', Status: { Health: 'OK' } }],
-        ...(gen === '4' ? {} : { Moniker: { PRODGEN: type, BMC: 'iLO', PRODNAM: 'Integrated Lights-Out' } }),
-      } },
+      Oem: {
+        [oemKey]: {
+          '@odata.type':
+            gen === '4' ? '#HpiLOServiceExt.1.0.0.HpiLOServiceExt' : '#HpeiLOServiceExt.v2_5_0.HpeiLOServiceExt',
+          Manager: [
+            {
+              ManagerType: type,
+              ManagerFirmwareVersion: mgrFw,
+              HostName: `ILOEMU000${gen}`,
+              DefaultLanguage: 'en',
+              Status: { Health: 'OK' },
+            },
+          ],
+          ...(gen === '4' ? {} : { Moniker: { PRODGEN: type, BMC: 'iLO', PRODNAM: 'Integrated Lights-Out' } }),
+        },
+      },
     },
     manager: {
       ...(gen === '4' ? { '@odata.type': '#Manager.1.0.0.Manager', Type: 'Manager.1.0.0' } : { Model: type }),
-      Name: 'Manager', FirmwareVersion: fw, ManagerType: 'BMC',
+      Name: 'Manager',
+      FirmwareVersion: fw,
+      ManagerType: 'BMC',
       GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: maxKvm, ServiceEnabled: true },
-      Oem: { [oemKey]: { IdleConnectionTimeoutMinutes: 30, ...(gen === '4' ? {} : { RcInfo: { '@odata.id': '/redfish/v1/Managers/1/RcInfo' } }) } },
+      Oem: {
+        [oemKey]: {
+          IdleConnectionTimeoutMinutes: 30,
+          ...(gen === '4' ? {} : { RcInfo: { '@odata.id': '/redfish/v1/Managers/1/RcInfo' } }),
+        },
+      },
     },
     system: { Manufacturer: gen === '4' ? 'HP' : 'HPE', Model: product, PowerState: 'On' },
     chassis: { Manufacturer: gen === '4' ? 'HP' : 'HPE', Model: product },
-    networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true }, KVMIP: { Port: 17990, ProtocolEnabled: true }, VirtualMedia: { Port: 17988, ProtocolEnabled: true } },
+    networkProtocol: {
+      HTTPS: { Port: 443, ProtocolEnabled: true },
+      KVMIP: { Port: 17990, ProtocolEnabled: true },
+      VirtualMedia: { Port: 17988, ProtocolEnabled: true },
+    },
     // The HTML5 IRC is a single console; further viewers see "Acquire".
-    maxKvmSessions: 1, maxWebSessions: 13,
-    features, primaryFeature: gen === '4' ? 'login-form' : 'sessionkey-cookie',
-    launch: gen === '4' ? { primary: 'login-form', fallback: 'sessionkey-cookie' } : { primary: 'sessionkey-cookie', fallback: 'login-form' },
+    maxKvmSessions: 1,
+    maxWebSessions: 13,
+    features,
+    primaryFeature: gen === '4' ? 'login-form' : 'sessionkey-cookie',
+    launch:
+      gen === '4'
+        ? { primary: 'login-form', fallback: 'sessionkey-cookie' }
+        : { primary: 'sessionkey-cookie', fallback: 'login-form' },
   };
 }
 
 function lenovo(name: ProfileName, gen: string, model: string, fw: string, sys: string): Profile {
   return {
-    name, family: 'xcc', generation: gen, label: `Lenovo ${gen === '1' ? 'XCC' : `XCC${gen}`}`, webUi: 'xcc', defaultUser: 'USERID',
-    managerId: '1', systemId: '1', chassisId: '1',
-    root: { Vendor: 'Lenovo', Id: 'RootService', Name: 'Root Service', RedfishVersion: '1.15.0', UUID: '6173ECEC-6EF5-11EE-834A-0A8FC3A50000' },
+    name,
+    family: 'xcc',
+    generation: gen,
+    label: `Lenovo ${gen === '1' ? 'XCC' : `XCC${gen}`}`,
+    webUi: 'xcc',
+    defaultUser: 'USERID',
+    managerId: '1',
+    systemId: '1',
+    chassisId: '1',
+    root: {
+      Vendor: 'Lenovo',
+      Id: 'RootService',
+      Name: 'Root Service',
+      RedfishVersion: '1.15.0',
+      UUID: '6173ECEC-6EF5-11EE-834A-0A8FC3A50000',
+    },
     manager: {
-      Name: 'Manager', Model: model, FirmwareVersion: fw, ManagerType: 'BMC',
+      Name: 'Manager',
+      Model: model,
+      FirmwareVersion: fw,
+      ManagerType: 'BMC',
       GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: 6, ServiceEnabled: true },
       Oem: { Lenovo: { RemoteControl: { '@odata.id': '/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl' } } },
     },
     system: { Manufacturer: 'Lenovo', Model: sys, PowerState: 'On' },
     chassis: { Manufacturer: 'Lenovo', Model: sys },
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true }, KVMIP: { Port: 3900, ProtocolEnabled: true } },
-    maxKvmSessions: 6, maxWebSessions: 6, features: ['kvm-action'], primaryFeature: 'kvm-action',
+    maxKvmSessions: 6,
+    maxWebSessions: 6,
+    features: ['kvm-action'],
+    primaryFeature: 'kvm-action',
     launch: { primary: 'kvm-action', fallback: 'login-form' },
   };
 }
@@ -154,29 +277,62 @@ export function supermicroRedfishEra(p: Pick<Profile, 'generation'>): boolean {
  * Supermicro: X12 is classic ATEN without Redfish IKVM (its capture's Manager has no Oem); X11 is classic with the
  * Redfish IKVM resource but no SID cookie from Redfish logins; X13/H13 are Redfish-era.
  */
-function supermicro(name: ProfileName, gen: 'x11' | 'x12' | 'x13' | 'h13', redfish: string, fw: string, board: string, sys: string): Profile {
+function supermicro(
+  name: ProfileName,
+  gen: 'x11' | 'x12' | 'x13' | 'h13',
+  redfish: string,
+  fw: string,
+  board: string,
+  sys: string,
+): Profile {
   const ikvm = gen !== 'x12';
   return {
-    name, family: 'smc-bmc', generation: gen, label: `Supermicro ${gen.toUpperCase()}`, webUi: 'supermicro', defaultUser: 'ADMIN',
-    managerId: '1', systemId: '1', chassisId: '1',
+    name,
+    family: 'smc-bmc',
+    generation: gen,
+    label: `Supermicro ${gen.toUpperCase()}`,
+    webUi: 'supermicro',
+    defaultUser: 'ADMIN',
+    managerId: '1',
+    systemId: '1',
+    chassisId: '1',
     root: {
-      Id: 'ServiceRoot', Name: 'Root Service', RedfishVersion: redfish, UUID: '00000000-0000-0000-0000-7CC255500000',
+      Id: 'ServiceRoot',
+      Name: 'Root Service',
+      RedfishVersion: redfish,
+      UUID: '00000000-0000-0000-0000-7CC255500000',
       // Vendor appears from Redfish 1.14 on (X12 capture); X13 at 1.11 has none.
       ...(Number(redfish.split('.')[1]) >= 14 ? { Vendor: 'Supermicro', Product: null } : {}),
       Oem: { Supermicro: { DumpService: { '@odata.id': '/redfish/v1/Oem/Supermicro/DumpService' } } },
     },
     manager: {
-      Name: 'Manager', Description: 'BMC', Model: 'ASPEED', FirmwareVersion: fw, ManagerType: 'BMC',
+      Name: 'Manager',
+      Description: 'BMC',
+      Model: 'ASPEED',
+      FirmwareVersion: fw,
+      ManagerType: 'BMC',
       GraphicalConsole: { ServiceEnabled: true, MaxConcurrentSessions: 4, ConnectTypesSupported: ['KVMIP'] },
-      ...(ikvm ? { Oem: { Supermicro: { '@odata.type': '#SmcManagerExtensions.v1_0_0.Manager', IKVM: { '@odata.id': '/redfish/v1/Managers/1/Oem/Supermicro/IKVM' } } } } : {}),
+      ...(ikvm
+        ? {
+            Oem: {
+              Supermicro: {
+                '@odata.type': '#SmcManagerExtensions.v1_0_0.Manager',
+                IKVM: { '@odata.id': '/redfish/v1/Managers/1/Oem/Supermicro/IKVM' },
+              },
+            },
+          }
+        : {}),
     },
     system: { Manufacturer: 'Supermicro', Model: sys, SKU: 'To be filled by O.E.M.', PowerState: 'On' },
     chassis: { Manufacturer: 'Supermicro', Model: board },
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true }, KVMIP: { Port: 5900, ProtocolEnabled: true } },
-    maxKvmSessions: 4, maxWebSessions: 10,
+    maxKvmSessions: 4,
+    maxWebSessions: 10,
     features: ikvm ? ['kvm-action', 'mainmenu-snapshot'] : ['mainmenu-snapshot'],
     primaryFeature: ikvm ? 'kvm-action' : 'mainmenu-snapshot',
-    launch: ikvm ? { primary: 'kvm-action', fallback: 'ikvm-patch' } : { primary: 'ui-launch', fallback: 'bootstrap-direct' },
+    launch: ikvm
+      ? { primary: 'kvm-action', fallback: 'ikvm-patch' }
+      : { primary: 'ui-launch', fallback: 'bootstrap-direct' },
   };
 }
 
@@ -198,45 +354,98 @@ const profiles: Record<ProfileName, Profile> = {
   'supermicro-x13': supermicro('supermicro-x13', 'x13', '1.11.0', '11.01.01', 'X13DEG-OAD', 'SYS-821GE-TNHR'),
   'supermicro-h13': supermicro('supermicro-h13', 'h13', '1.11.0', '01.03.11', 'H13SSW', 'AS -1125HS-TNR'),
   openbmc: {
-    name: 'openbmc', family: 'openbmc', generation: null, label: 'OpenBMC', webUi: 'openbmc', defaultUser: 'root',
-    managerId: 'bmc', systemId: 'system', chassisId: 'chassis',
-    root: { Id: 'RootService', Name: 'Root Service', RedfishVersion: '1.17.0', UUID: '34a1c22d-3f42-4cf6-9830-1cfe1d0f0000' },
+    name: 'openbmc',
+    family: 'openbmc',
+    generation: null,
+    label: 'OpenBMC',
+    webUi: 'openbmc',
+    defaultUser: 'root',
+    managerId: 'bmc',
+    systemId: 'system',
+    chassisId: 'chassis',
+    root: {
+      Id: 'RootService',
+      Name: 'Root Service',
+      RedfishVersion: '1.17.0',
+      UUID: '34a1c22d-3f42-4cf6-9830-1cfe1d0f0000',
+    },
     manager: {
-      Name: 'OpenBmc Manager', Model: 'OpenBmc', FirmwareVersion: '2.15.0-dev-686-g100c36de90', ManagerType: 'BMC',
+      Name: 'OpenBmc Manager',
+      Model: 'OpenBmc',
+      FirmwareVersion: '2.15.0-dev-686-g100c36de90',
+      ManagerType: 'BMC',
       GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: 4, ServiceEnabled: true },
-      Oem: { '@odata.id': '/redfish/v1/Managers/bmc#/Oem', '@odata.type': '#OemManager.Oem', OpenBmc: { '@odata.id': '/redfish/v1/Managers/bmc#/Oem/OpenBmc', '@odata.type': '#OemManager.OpenBmc' } },
+      Oem: {
+        '@odata.id': '/redfish/v1/Managers/bmc#/Oem',
+        '@odata.type': '#OemManager.Oem',
+        OpenBmc: { '@odata.id': '/redfish/v1/Managers/bmc#/Oem/OpenBmc', '@odata.type': '#OemManager.OpenBmc' },
+      },
     },
     system: { PowerState: 'On' },
     chassis: {},
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true } },
-    maxKvmSessions: 4, maxWebSessions: 64, features: ['console-route'], primaryFeature: 'console-route',
+    maxKvmSessions: 4,
+    maxWebSessions: 64,
+    features: ['console-route'],
+    primaryFeature: 'console-route',
     launch: { primary: 'console-route', fallback: 'operations-route' },
     // A multi-host OpenBMC (one BMC, several hosts): Ironic's system_id names the host.
     extraSystemIds: ['system2'],
   },
   ami: {
-    name: 'ami', family: 'ami-megarac', generation: null, label: 'AMI MegaRAC SP-X', webUi: 'ami', defaultUser: 'admin',
-    managerId: 'Self', systemId: 'Self', chassisId: 'Self',
+    name: 'ami',
+    family: 'ami-megarac',
+    generation: null,
+    label: 'AMI MegaRAC SP-X',
+    webUi: 'ami',
+    defaultUser: 'admin',
+    managerId: 'Self',
+    systemId: 'Self',
+    chassisId: 'Self',
     root: {
-      Id: 'RootService', Name: 'Root Service', RedfishVersion: '1.7.0', Vendor: 'AMI', Product: 'AMI Redfish Server',
+      Id: 'RootService',
+      Name: 'Root Service',
+      RedfishVersion: '1.7.0',
+      Vendor: 'AMI',
+      Product: 'AMI Redfish Server',
       Oem: { Ami: { '@odata.type': '#AMIServiceRoot.v1_0_0.AMIServiceRoot', RtpVersion: '1.7.0' } },
     },
-    manager: { Name: 'Manager', Model: '410810600', FirmwareVersion: '12.84.13', ManagerType: 'BMC', GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: 2, ServiceEnabled: true } },
+    manager: {
+      Name: 'Manager',
+      Model: '410810600',
+      FirmwareVersion: '12.84.13',
+      ManagerType: 'BMC',
+      GraphicalConsole: { ConnectTypesSupported: ['KVMIP'], MaxConcurrentSessions: 2, ServiceEnabled: true },
+    },
     system: { Manufacturer: 'GIGABYTE', Model: 'H262-Z63-00', PowerState: 'On' },
     chassis: { Manufacturer: 'GIGABYTE', Model: 'H262-Z63-00' },
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true }, KVMIP: { Port: 443, ProtocolEnabled: true } },
-    maxKvmSessions: 2, maxWebSessions: 4, features: ['login-form', 'viewer-direct'], primaryFeature: 'login-form',
+    maxKvmSessions: 2,
+    maxWebSessions: 4,
+    features: ['login-form', 'viewer-direct'],
+    primaryFeature: 'login-form',
     launch: { primary: 'h5viewer-popup', fallback: 'viewer-direct' },
   },
   unknown: {
-    name: 'unknown', family: 'unknown', generation: null, label: 'Generic BMC', webUi: 'generic', defaultUser: 'admin',
-    managerId: 'BMC', systemId: 'Node0', chassisId: 'Chassis0',
+    name: 'unknown',
+    family: 'unknown',
+    generation: null,
+    label: 'Generic BMC',
+    webUi: 'generic',
+    defaultUser: 'admin',
+    managerId: 'BMC',
+    systemId: 'Node0',
+    chassisId: 'Chassis0',
     root: { Id: 'RootService', Name: 'Root Service', RedfishVersion: '1.11.0' },
     manager: { Name: 'Manager', ManagerType: 'BMC', FirmwareVersion: '0.9.1' },
     system: { PowerState: 'On' },
     chassis: {},
     networkProtocol: { HTTPS: { Port: 443, ProtocolEnabled: true } },
-    maxKvmSessions: 2, maxWebSessions: 16, features: [], primaryFeature: null, launch: null,
+    maxKvmSessions: 2,
+    maxWebSessions: 16,
+    features: [],
+    primaryFeature: null,
+    launch: null,
   },
 };
 

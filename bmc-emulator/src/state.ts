@@ -27,7 +27,13 @@ export interface Ticket {
   launch?: string;
 }
 
-export interface KvmSession { id: number; vendorPath: string; started: number; status: 'ok' | 'shared'; launch: string }
+export interface KvmSession {
+  id: number;
+  vendorPath: string;
+  started: number;
+  status: 'ok' | 'shared';
+  launch: string;
+}
 
 export function hexToken(bytes = 16): string {
   return randomBytes(bytes).toString('hex');
@@ -61,7 +67,15 @@ export class EmulatorState {
 
   createSession(kind: SessionKind, user: string, token = hexToken()): Session {
     const now = Date.now();
-    const s: Session = { id: String(this.nextSessionId++), kind, token, csrf: hexToken(), user, created: now, lastUsed: now };
+    const s: Session = {
+      id: String(this.nextSessionId++),
+      kind,
+      token,
+      csrf: hexToken(),
+      user,
+      created: now,
+      lastUsed: now,
+    };
     this.sessions.set(s.id, s);
     return s;
   }
@@ -213,7 +227,11 @@ export class HostSystem {
   /** Keeps ETags of different emulator runs apart. */
   readonly salt = hexToken(8);
 
-  constructor(initial: 'On' | 'Off', public boot: BootOverride, private readonly transitionMs = POWER_TRANSITION_MS) {
+  constructor(
+    initial: 'On' | 'Off',
+    public boot: BootOverride,
+    private readonly transitionMs = POWER_TRANSITION_MS,
+  ) {
     this.settled = initial;
   }
 
@@ -278,7 +296,8 @@ export class HostSystem {
   /** A one-time boot override is used up by the boot it applied to (DSP0268 BootSourceOverrideEnabled "Once"). */
   private booted(): void {
     this.boots++;
-    if (this.boot.BootSourceOverrideEnabled === 'Once') this.boot = { ...this.boot, BootSourceOverrideEnabled: 'Disabled' };
+    if (this.boot.BootSourceOverrideEnabled === 'Once')
+      this.boot = { ...this.boot, BootSourceOverrideEnabled: 'Disabled' };
   }
 
   private change(f: () => void): void {

@@ -9,7 +9,15 @@ import type { ProfileName } from '../src/profiles.js';
 
 // Real Chromium logs in through each vendor's web UI by hand, like a user, and must see the KVM marker colour.
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
 const shotsDir = process.env.BMC_EMULATOR_SHOTS;
 
 let browser: Browser;
@@ -59,7 +67,12 @@ async function expectConsole(page: Page, e: RunningEmulator, name: string): Prom
     const s = Math.min(r.width / c.width, r.height / c.height);
     const ox = r.left + (r.width - c.width * s) / 2;
     const oy = r.top + (r.height - c.height * s) / 2;
-    return { x: Math.round(ox + 32 * s), y: Math.round(oy + 32 * s), cx: Math.round(ox + 600 * s), cy: Math.round(oy + 600 * s) };
+    return {
+      x: Math.round(ox + 32 * s),
+      y: Math.round(oy + 32 * s),
+      cx: Math.round(ox + 600 * s),
+      cy: Math.round(oy + 600 * s),
+    };
   });
   const png = await shot(page, name);
   const i = (pt.y * png.width + pt.x) * 4;
@@ -77,10 +90,17 @@ async function expectConsole(page: Page, e: RunningEmulator, name: string): Prom
   if (shotsDir) await shot(page, `${name}-typed`);
 }
 
-async function session(profile: ProfileName, extra: Parameters<typeof startEmulator>[0] = {}): Promise<{ e: RunningEmulator; ctx: BrowserContext; page: Page }> {
+async function session(
+  profile: ProfileName,
+  extra: Parameters<typeof startEmulator>[0] = {},
+): Promise<{ e: RunningEmulator; ctx: BrowserContext; page: Page }> {
   const e = await startEmulator({ vendor: profile, node: `${profile}-node`, ...extra });
   running.push(e);
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1 });
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1024, height: 768 },
+    deviceScaleFactor: 1,
+  });
   const page = await ctx.newPage();
   return { e, ctx, page };
 }
@@ -136,7 +156,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', { 
   it('HPE iLO 6: inline login on /irc.html (username starts disabled)', async () => {
     const { e, ctx, page } = await session('ilo6');
     // The inline form is served with the username field disabled; page JS enables it.
-    expect((await (await ctx.request.get(`${e.url}/irc.html`)).text())).toMatch(/id="username"[^>]* disabled/);
+    expect(await (await ctx.request.get(`${e.url}/irc.html`)).text()).toMatch(/id="username"[^>]* disabled/);
     await page.goto(`${e.url}/irc.html`);
     await expectNoMarker(page, 'ilo6', 'ilo6-login');
     await page.waitForSelector('#username:not([disabled])');
@@ -187,7 +207,9 @@ describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', { 
     await page.fill('#username', e.username);
     await page.fill('#password', e.password);
     await page.click('[data-test-id="login-button-submit"]');
-    await expect.poll(async () => (await ctx.cookies()).map((c) => c.name).sort()).toEqual(['BMCWEB-SESSION', 'XSRF-TOKEN']);
+    await expect
+      .poll(async () => (await ctx.cookies()).map((c) => c.name).sort())
+      .toEqual(['BMCWEB-SESSION', 'XSRF-TOKEN']);
     await page.click('#nav-kvm');
     await expectConsole(page, e, 'openbmc-kvm');
     await ctx.close();
@@ -221,7 +243,9 @@ describe.skipIf(!existsSync(CHROMIUM))('Chromium through each vendor web UI', { 
 
   it('a busy console never shows the marker (iLO 7, --kvm-busy, Redfish token as sessionKey cookie)', async () => {
     const { e, ctx, page } = await session('ilo7', { faults: { kvmBusy: true } });
-    const r = await ctx.request.post(`${e.url}/redfish/v1/SessionService/Sessions`, { data: { UserName: e.username, Password: e.password } });
+    const r = await ctx.request.post(`${e.url}/redfish/v1/SessionService/Sessions`, {
+      data: { UserName: e.username, Password: e.password },
+    });
     const token = r.headers()['x-auth-token'] ?? '';
     await ctx.addCookies([{ name: 'sessionKey', value: token, url: e.url }]);
     await page.goto(`${e.url}/irc.html`);

@@ -24,18 +24,32 @@ const sessionBody = (e: RunningEmulator, pw = e.password) => JSON.stringify({ Us
 describe('fault modes', () => {
   it('wrong-password: every login fails with the vendor error', async () => {
     const e = await start({ vendor: 'idrac9', faults: { wrongPassword: true } });
-    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, { method: 'POST', headers: json, body: sessionBody(e) });
+    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, {
+      method: 'POST',
+      headers: json,
+      body: sessionBody(e),
+    });
     expect(r.status).toBe(401);
     expect((r.json().error as { code: string }).code).toBe('Base.1.8.NoValidSession');
-    expect((await http(`${e.url}/redfish/v1/Managers`, { headers: { authorization: basic(e.username, e.password) } })).status).toBe(401);
-    const web = await http(`${e.url}/sysmgmt/2015/bmc/session`, { method: 'POST', headers: { user: `"${e.username}"`, password: `"${e.password}"` } });
+    expect(
+      (await http(`${e.url}/redfish/v1/Managers`, { headers: { authorization: basic(e.username, e.password) } }))
+        .status,
+    ).toBe(401);
+    const web = await http(`${e.url}/sysmgmt/2015/bmc/session`, {
+      method: 'POST',
+      headers: { user: `"${e.username}"`, password: `"${e.password}"` },
+    });
     expect([web.status, web.json()]).toEqual([401, { authResult: 1 }]);
     expect(e.state().logins).toEqual({ ok: 0, failed: 3 });
   });
 
   it('session-timeout: an idle session expires and then answers 401', async () => {
     const e = await start({ vendor: 'openbmc', faults: { sessionTimeoutS: 0.3 } });
-    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, { method: 'POST', headers: json, body: sessionBody(e) });
+    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, {
+      method: 'POST',
+      headers: json,
+      body: sessionBody(e),
+    });
     const h = { 'x-auth-token': String(r.headers['x-auth-token']) };
     expect((await http(`${e.url}/redfish/v1/Managers`, { headers: h })).status).toBe(200);
     await new Promise((res) => setTimeout(res, 700));
@@ -66,23 +80,34 @@ describe('fault modes', () => {
     await expect(http(`${e.url}/redfish/v1/`)).rejects.toThrow(/ECONNRESET|socket hang up/);
     const state = await fetch(`${e.controlUrl}/__emulator/state`).then((r) => r.json() as Promise<{ down: boolean }>);
     expect(state.down).toBe(true);
-    const up = await fetch(`${e.controlUrl}/__emulator/control`, { method: 'POST', body: JSON.stringify({ down: false }) });
+    const up = await fetch(`${e.controlUrl}/__emulator/control`, {
+      method: 'POST',
+      body: JSON.stringify({ down: false }),
+    });
     expect(up.status).toBe(200);
     expect((await http(`${e.url}/redfish/v1/`)).status).toBe(200);
     e.setDown(true);
     await expect(http(`${e.url}/redfish/v1/`)).rejects.toThrow();
-    const bad = await fetch(`${e.controlUrl}/__emulator/control`, { method: 'POST', body: JSON.stringify({ down: 'yes' }) });
+    const bad = await fetch(`${e.controlUrl}/__emulator/control`, {
+      method: 'POST',
+      body: JSON.stringify({ down: 'yes' }),
+    });
     expect([bad.status, await bad.json()]).toEqual([400, { error: 'control: down must be true or false' }]);
   });
 
   it('kvm-busy: the console socket answers busy and no console session is counted', async () => {
     const e = await start({ vendor: 'ilo7', faults: { kvmBusy: true } });
-    const web = await http(`${e.url}/json/login_session`, { method: 'POST', body: JSON.stringify({ method: 'login', user_login: e.username, password: e.password }) });
+    const web = await http(`${e.url}/json/login_session`, {
+      method: 'POST',
+      body: JSON.stringify({ method: 'login', user_login: e.username, password: e.password }),
+    });
     const key = web.cookies.sessionKey ?? '';
     const k = await openKvm(wsUrl(e.url, '/wss/ircport'), { cookie: `sessionKey=${key}`, handshake: iloAnswer(key) });
     expect(k.status).toBe('busy');
     expect(e.state().liveKvmSessions).toBe(0);
-    const rc = await http(`${e.url}/html/rc_info.html`, { headers: { cookie: `sessionKey=${web.cookies.sessionKey}` } });
+    const rc = await http(`${e.url}/html/rc_info.html`, {
+      headers: { cookie: `sessionKey=${web.cookies.sessionKey}` },
+    });
     expect(rc.text).toContain('>Acquire<');
   });
 });
@@ -92,8 +117,16 @@ describe('session caps', () => {
     const e = await start({ vendor: 'idrac9' });
     const auth = { authorization: basic(e.username, e.password), 'content-type': 'application/json' };
     const open = async () => {
-      const r = (await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession`, { method: 'POST', headers: auth, body: '{"SessionTypeName":"t"}' })).json();
-      return openKvm(wsUrl(e.url, `/vnc/vconsole?vck=${String(r.TempUsername)}`), { protocols: ['binary'], handshake: idracAnswer(String(r.TempPassword)) });
+      const r = (
+        await http(
+          `${e.url}/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession`,
+          { method: 'POST', headers: auth, body: '{"SessionTypeName":"t"}' },
+        )
+      ).json();
+      return openKvm(wsUrl(e.url, `/vnc/vconsole?vck=${String(r.TempUsername)}`), {
+        protocols: ['binary'],
+        handshake: idracAnswer(String(r.TempPassword)),
+      });
     };
     const six: Awaited<ReturnType<typeof open>>[] = [];
     for (let i = 0; i < 6; i++) six.push(await open());
@@ -109,7 +142,11 @@ describe('session caps', () => {
 
   it('OpenBMC: 4 KVM sockets, the 5th is refused; the subprotocol must be the XSRF token', async () => {
     const e = await start({ vendor: 'openbmc' });
-    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, { method: 'POST', headers: { ...json, 'x-requested-with': 'XMLHttpRequest' }, body: sessionBody(e) });
+    const r = await http(`${e.url}/redfish/v1/SessionService/Sessions`, {
+      method: 'POST',
+      headers: { ...json, 'x-requested-with': 'XMLHttpRequest' },
+      body: sessionBody(e),
+    });
     expect(r.headers['x-auth-token']).toBeUndefined();
     const cookie = `BMCWEB-SESSION=${r.cookies['BMCWEB-SESSION']}; XSRF-TOKEN=${r.cookies['XSRF-TOKEN']}`;
     const xsrf = r.cookies['XSRF-TOKEN'] ?? '';
@@ -124,27 +161,51 @@ describe('session caps', () => {
     // Cookie-authenticated writes need X-XSRF-TOKEN.
     const del = await http(`${e.url}${String(r.headers.location)}`, { method: 'DELETE', headers: { cookie } });
     expect(del.status).toBe(401);
-    expect((await http(`${e.url}${String(r.headers.location)}`, { method: 'DELETE', headers: { cookie, 'x-xsrf-token': xsrf } })).status).toBe(204);
+    expect(
+      (
+        await http(`${e.url}${String(r.headers.location)}`, {
+          method: 'DELETE',
+          headers: { cookie, 'x-xsrf-token': xsrf },
+        })
+      ).status,
+    ).toBe(204);
   });
 
   it('AMI: form-only login (JSON gets 403); the 5th login without logout gets code 15000', async () => {
     const e = await start({ vendor: 'ami' });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const body = `username=${e.username}&password=${e.password}&certlogin=0`;
-    expect((await http(`${e.url}/api/session`, { method: 'POST', headers: json, body: JSON.stringify({ username: e.username, password: e.password }) })).status).toBe(403);
+    expect(
+      (
+        await http(`${e.url}/api/session`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ username: e.username, password: e.password }),
+        })
+      ).status,
+    ).toBe(403);
     const logins: Awaited<ReturnType<typeof http>>[] = [];
-    for (let i = 0; i < 4; i++) logins.push(await http(`${e.url}/api/session`, { method: 'POST', headers: form, body }));
+    for (let i = 0; i < 4; i++)
+      logins.push(await http(`${e.url}/api/session`, { method: 'POST', headers: form, body }));
     expect(logins.map((l) => l.status)).toEqual([200, 200, 200, 200]);
     const fifth = await http(`${e.url}/api/session`, { method: 'POST', headers: form, body });
     expect([fifth.status, fifth.json()]).toEqual([401, { error: 'Could not login', code: 15000 }]);
     const first = logins[0];
     const csrf = String(first?.json().CSRFToken);
     const cookie = `QSESSIONID=${first?.cookies.QSESSIONID}`;
-    const cfg = (await http(`${e.url}/api/settings/media/h5viewercfg`, { headers: { cookie, 'X-CSRFTOKEN': csrf } })).json();
-    const k = await openKvm(wsUrl(e.url, '/kvm'), { cookie, protocols: ['binary', 'base64'], auth: { type: 'auth', token: cfg.token } });
+    const cfg = (
+      await http(`${e.url}/api/settings/media/h5viewercfg`, { headers: { cookie, 'X-CSRFTOKEN': csrf } })
+    ).json();
+    const k = await openKvm(wsUrl(e.url, '/kvm'), {
+      cookie,
+      protocols: ['binary', 'base64'],
+      auth: { type: 'auth', token: cfg.token },
+    });
     expect([k.status, k.ws.protocol]).toEqual(['ok', 'binary']);
     k.ws.close();
-    expect((await http(`${e.url}/api/session`, { method: 'DELETE', headers: { cookie, 'X-CSRFTOKEN': csrf } })).status).toBe(200);
+    expect(
+      (await http(`${e.url}/api/session`, { method: 'DELETE', headers: { cookie, 'X-CSRFTOKEN': csrf } })).status,
+    ).toBe(200);
     expect((await http(`${e.url}/api/session`, { method: 'POST', headers: form, body })).status).toBe(200);
   });
 });
@@ -155,16 +216,31 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
 
   it('iLO 5: a Redfish token no longer works as the sessionKey cookie; the form login still does', async () => {
     const e = await start({ vendor: 'ilo5', noPrimary: true });
-    const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
-    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain('Invalid session key');
+    const token = String(
+      (await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers[
+        'x-auth-token'
+      ],
+    );
+    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain(
+      'Invalid session key',
+    );
     const web = await post(e, '/json/login_session', { method: 'login', user_login: e.username, password: e.password });
-    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${web.cookies.sessionKey}` } })).text).toContain('__kvmStart');
+    expect(
+      (await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${web.cookies.sessionKey}` } })).text,
+    ).toContain('__kvmStart');
   });
 
   it('iLO 7: ?sessionkey= is ignored (as from iLO 6 v1.76); iLO 6 1.66 accepts it', async () => {
-    for (const [vendor, works] of [['ilo7', false], ['ilo6', true]] as const) {
+    for (const [vendor, works] of [
+      ['ilo7', false],
+      ['ilo6', true],
+    ] as const) {
       const e = await start({ vendor });
-      const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
+      const token = String(
+        (await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers[
+          'x-auth-token'
+        ],
+      );
       const page = await http(`${e.url}/irc.html?sessionkey=${token}`);
       expect(page.text.includes('__kvmStart'), vendor).toBe(works);
       if (!works) expect(page.text).toContain('login-form__submit');
@@ -173,22 +249,42 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
 
   it('iLO 4: the login frame is delayed; Redfish session + sessionKey cookie still opens irc.html', async () => {
     const e = await start({ vendor: 'ilo4', noPrimary: true });
-    expect((await post(e, '/json/login_session', { method: 'login', user_login: e.username, password: e.password })).status).toBe(403);
-    const token = String((await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers['x-auth-token']);
-    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain('__kvmStart');
+    expect(
+      (await post(e, '/json/login_session', { method: 'login', user_login: e.username, password: e.password })).status,
+    ).toBe(403);
+    const token = String(
+      (await post(e, '/redfish/v1/SessionService/Sessions', { UserName: e.username, Password: e.password })).headers[
+        'x-auth-token'
+      ],
+    );
+    expect((await http(`${e.url}/irc.html`, { headers: { cookie: `sessionKey=${token}` } })).text).toContain(
+      '__kvmStart',
+    );
   });
 
   it('Supermicro X12: no snapshot image on the main menu; the bootstrap page still works', async () => {
     const e = await start({ vendor: 'supermicro-x12', noPrimary: true });
-    const login = await http(`${e.url}/cgi/login.cgi`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `name=${e.username}&pwd=${e.password}` });
+    const login = await http(`${e.url}/cgi/login.cgi`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `name=${e.username}&pwd=${e.password}`,
+    });
     const cookie = `SID=${login.cookies.SID}`;
-    expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=sys_info`, { headers: { cookie } })).text).not.toContain('img1');
-    expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap`, { headers: { cookie } })).text).toContain('entry_value');
+    expect((await http(`${e.url}/cgi/url_redirect.cgi?url_name=sys_info`, { headers: { cookie } })).text).not.toContain(
+      'img1',
+    );
+    expect(
+      (await http(`${e.url}/cgi/url_redirect.cgi?url_name=man_ikvm_html5_bootstrap`, { headers: { cookie } })).text,
+    ).toContain('entry_value');
   });
 
   it('Supermicro X13: IKVM reports "JAVA plug-in" without URI', async () => {
     const e = await start({ vendor: 'supermicro-x13', noPrimary: true });
-    const ikvm = (await http(`${e.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, { headers: { authorization: basic(e.username, e.password) } })).json();
+    const ikvm = (
+      await http(`${e.url}/redfish/v1/Managers/1/Oem/Supermicro/IKVM`, {
+        headers: { authorization: basic(e.username, e.password) },
+      })
+    ).json();
     expect(ikvm).toMatchObject({ 'Current interface': 'JAVA plug-in' });
     expect(ikvm.URI).toBeUndefined();
   });
@@ -198,7 +294,14 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
     const auth = { authorization: basic(e.username, e.password), 'content-type': 'application/json' };
     const rc = (await http(`${e.url}/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl`, { headers: auth })).json();
     expect(rc.Actions).toEqual({});
-    expect((await http(`${e.url}/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`, { method: 'POST', headers: auth, body: '{}' })).status).toBe(404);
+    expect(
+      (
+        await http(
+          `${e.url}/redfish/v1/Managers/1/Oem/Lenovo/RemoteControl/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`,
+          { method: 'POST', headers: auth, body: '{}' },
+        )
+      ).status,
+    ).toBe(404);
     const web = await post(e, '/api/login', { username: e.username, password: e.password });
     expect(web.status).toBe(200);
     expect(web.cookies._csrf_token).toMatch(/^[0-9a-f]{32}$/);
@@ -213,10 +316,18 @@ describe('primary launch paths can be switched off (--no-primary)', () => {
     expect((await http(`${a.url}/`)).text).not.toContain('id="userid"');
     const direct = await start({ vendor: 'ami', disable: ['viewer-direct'] });
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const l = await http(`${direct.url}/api/session`, { method: 'POST', headers: form, body: `username=${direct.username}&password=${direct.password}` });
-    expect((await http(`${direct.url}/viewer.html`, { headers: { cookie: `QSESSIONID=${l.cookies.QSESSIONID}` } })).text).toContain('if (!false && !window.opener)');
+    const l = await http(`${direct.url}/api/session`, {
+      method: 'POST',
+      headers: form,
+      body: `username=${direct.username}&password=${direct.password}`,
+    });
+    expect(
+      (await http(`${direct.url}/viewer.html`, { headers: { cookie: `QSESSIONID=${l.cookies.QSESSIONID}` } })).text,
+    ).toContain('if (!false && !window.opener)');
     const seven = await start({ vendor: 'idrac7', noPrimary: true });
-    expect((await http(`${seven.url}/login.html?console`, { headers: { 'accept-encoding': 'gzip' } })).text).toContain('const deepLink = false &&');
+    expect((await http(`${seven.url}/login.html?console`, { headers: { 'accept-encoding': 'gzip' } })).text).toContain(
+      'const deepLink = false &&',
+    );
     const d = await start({ vendor: 'idrac8', noPrimary: true });
     expect((await http(`${d.url}/login.html?console`)).text).toContain('const deepLink = false &&');
   });
@@ -233,7 +344,9 @@ describe('TLS', () => {
         httpsRequest(`${e.url}/redfish/v1/`, { ca }, (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
       expect(status).toBe(200);
     } finally {
@@ -259,14 +372,21 @@ describe('fixture mode', () => {
     const e = await start({ fixture: dir, vendor: 'idrac9' });
     const root = (await http(`${e.url}/redfish/v1/`)).json();
     expect(root.Vendor).toBe('Dell');
-    const mgr = (await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1`, { headers: { authorization: basic(e.username, e.password) } })).json();
+    const mgr = (
+      await http(`${e.url}/redfish/v1/Managers/iDRAC.Embedded.1`, {
+        headers: { authorization: basic(e.username, e.password) },
+      })
+    ).json();
     expect(mgr.FirmwareVersion).toBe('7.10.30.00');
   });
 });
 
 describe('CLI', () => {
   const cli = join(import.meta.dirname, '../src/cli.ts');
-  const run = (args: string[]) => spawn(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args], { env: { ...process.env, BMC_EMULATOR_PASSWORD: 'cli-Secret-1' } });
+  const run = (args: string[]) =>
+    spawn(process.execPath, ['--conditions=source', '--import', 'tsx', cli, ...args], {
+      env: { ...process.env, BMC_EMULATOR_PASSWORD: 'cli-Secret-1' },
+    });
 
   it('prints URL, username and password as JSON on the first line and serves', async () => {
     const child = run(['--vendor', 'xcc2', '--listen', '127.0.0.1:0', '--node', 'rack7-n3']);
@@ -276,7 +396,13 @@ describe('CLI', () => {
         child.once('exit', (c) => reject(new Error(`exited ${c}`)));
       });
       const info = JSON.parse(line) as Record<string, string>;
-      expect(info).toMatchObject({ username: 'USERID', password: 'cli-Secret-1', profile: 'xcc2', family: 'xcc', markerColor: '#c00060' });
+      expect(info).toMatchObject({
+        username: 'USERID',
+        password: 'cli-Secret-1',
+        profile: 'xcc2',
+        family: 'xcc',
+        markerColor: '#c00060',
+      });
       expect(info.viewerUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       expect((await http(`${info.url}/redfish/v1/`)).json().Vendor).toBe('Lenovo');
     } finally {
@@ -292,7 +418,10 @@ describe('CLI', () => {
       const code = await new Promise<number | null>((r) => child.once('exit', r));
       return { code, err };
     };
-    const [vendor, slow] = await Promise.all([fail(['--vendor', 'idrac11']), fail(['--vendor', 'ami', '--slow', 'fast'])]);
+    const [vendor, slow] = await Promise.all([
+      fail(['--vendor', 'idrac11']),
+      fail(['--vendor', 'ami', '--slow', 'fast']),
+    ]);
     expect(vendor.code).toBe(2);
     expect(vendor.err).toContain('--vendor: unknown profile "idrac11"');
     expect(slow.code).toBe(2);

@@ -78,7 +78,9 @@ async function runPython(snippet: string, emus: RunningEmulator[]): Promise<{ st
   // requests prefers REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE over a session's verify=False; drop them.
   delete env.REQUESTS_CA_BUNDLE;
   delete env.CURL_CA_BUNDLE;
-  const input = JSON.stringify(emus.map((e) => ({ url: e.url, username: e.username, password: e.password, profile: e.profile })));
+  const input = JSON.stringify(
+    emus.map((e) => ({ url: e.url, username: e.username, password: e.password, profile: e.profile })),
+  );
   const child = spawn(PY, ['-c', snippet], { env });
   const r = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (r.stdout += c.toString()));
@@ -119,19 +121,45 @@ describe.skipIf(!hasSushy)('python3-sushy reads every profile', () => {
     }
   });
 
-  it('reset_system ForceOff/On, a boot PATCH with a stale ETag (412, then sushy\'s retry), set_system_boot_options', async () => {
+  it("reset_system ForceOff/On, a boot PATCH with a stale ETag (412, then sushy's retry), set_system_boot_options", async () => {
     const r = await runPython(POWER_SNIPPET, emulators);
     expect(r.stderr).toBe('');
-    const got = JSON.parse(r.stdout) as { profile: string; allowed: string[]; off: string; on: string[]; boot: string[]; push: string; stale412: number; log: string[] }[];
+    const got = JSON.parse(r.stdout) as {
+      profile: string;
+      allowed: string[];
+      off: string;
+      on: string[];
+      boot: string[];
+      push: string;
+      stale412: number;
+      log: string[];
+    }[];
     expect(got).toHaveLength(PROFILE_NAMES.length);
     // What sushy makes of each vendor's list: no inline list means "anything", which the BMC then judges itself.
-    const push: Record<string, string> = { xcc: 'refused by sushy', xcc2: 'refused by sushy', xcc3: 'refused by sushy', 'supermicro-x11': 'refused by sushy', 'supermicro-x12': 'refused by sushy', 'supermicro-x13': 'http 400 naming ResetType', 'supermicro-h13': 'http 400 naming ResetType', openbmc: 'http 400 naming ResetType' };
+    const push: Record<string, string> = {
+      xcc: 'refused by sushy',
+      xcc2: 'refused by sushy',
+      xcc3: 'refused by sushy',
+      'supermicro-x11': 'refused by sushy',
+      'supermicro-x12': 'refused by sushy',
+      'supermicro-x13': 'http 400 naming ResetType',
+      'supermicro-h13': 'http 400 naming ResetType',
+      openbmc: 'http 400 naming ResetType',
+    };
     for (const g of got) {
       // One 412 (the stale ETag), recovered by sushy's retry; set_system_boot_options' fresh ETag is accepted at once.
-      expect(g, `${g.profile}: ${g.log.join(' | ')}`).toMatchObject({ off: 'Off', on: ['PoweringOn', 'On'], boot: ['Pxe', 'Once', 'Hdd'], stale412: 1, push: push[g.profile] ?? 'ok' });
+      expect(g, `${g.profile}: ${g.log.join(' | ')}`).toMatchObject({
+        off: 'Off',
+        on: ['PoweringOn', 'On'],
+        boot: ['Pxe', 'Once', 'Hdd'],
+        stale412: 1,
+        push: push[g.profile] ?? 'ok',
+      });
       expect(g.allowed, g.profile).toEqual(expect.arrayContaining(['On', 'ForceOff', 'ForceRestart', 'Nmi']));
     }
     expect(got.find((g) => g.profile === 'supermicro-x12')?.allowed).not.toContain('GracefulShutdown');
   }, 120_000);
 });
-if (!hasSushy) describe('python3-sushy', () => it.skip('skipped: /usr/bin/python3 cannot import sushy (apt-get install python3-sushy)', () => undefined));
+if (!hasSushy)
+  describe('python3-sushy', () =>
+    it.skip('skipped: /usr/bin/python3 cannot import sushy (apt-get install python3-sushy)', () => undefined));

@@ -32,7 +32,8 @@ export const CONSOLE_DEFAULTS = {
  * it sends one, the console when it takes one.
  */
 export function caBundleProblem(text: string): string | undefined {
-  if (Buffer.byteLength(text) > CONSOLE_DEFAULTS.assignCaBundleMaxBytes) return `expected at most ${CONSOLE_DEFAULTS.assignCaBundleMaxBytes} bytes`;
+  if (Buffer.byteLength(text) > CONSOLE_DEFAULTS.assignCaBundleMaxBytes)
+    return `expected at most ${CONSOLE_DEFAULTS.assignCaBundleMaxBytes} bytes`;
   if (!text.includes('-----BEGIN CERTIFICATE-----')) return 'expected PEM certificates (-----BEGIN CERTIFICATE-----)';
   return undefined;
 }
@@ -75,7 +76,9 @@ const APP_INFO_KEYS: readonly string[] = Object.keys(appInfoSchema.shape);
 
 /** Keys of an APP_INFO nobody reads: ignored, and logged by name only (their values could be anything, secrets too). */
 export function unknownAppInfoKeys(info: Record<string, unknown>): string[] {
-  return Object.keys(info).filter((k) => !APP_INFO_KEYS.includes(k)).sort();
+  return Object.keys(info)
+    .filter((k) => !APP_INFO_KEYS.includes(k))
+    .sort();
 }
 
 /** Ironic's `address`: scheme://authority only, https assumed when no scheme is given. */
@@ -83,7 +86,15 @@ function isBmcAddress(address: string): boolean {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address) ? address : `https://${address}`;
   try {
     const u = new URL(withScheme);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '' && !/\s/.test(address) && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash && !u.username;
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') &&
+      u.hostname !== '' &&
+      !/\s/.test(address) &&
+      (u.pathname === '/' || u.pathname === '') &&
+      !u.search &&
+      !u.hash &&
+      !u.username
+    );
   } catch {
     return false;
   }
@@ -94,22 +105,26 @@ export const redfishAppInfoSchema = appInfoSchema.extend({
   address: z
     .string()
     .min(1, 'expected the BMC address, e.g. "https://10.0.0.5"')
-    .refine(isBmcAddress, 'expected the BMC address as https://host[:port] (or http://, or a bare host), e.g. "https://10.0.0.5"'),
+    .refine(
+      isBmcAddress,
+      'expected the BMC address as https://host[:port] (or http://, or a bare host), e.g. "https://10.0.0.5"',
+    ),
   username: z.string().min(1, 'expected the BMC user name'),
   password: z.string().min(1, 'expected the BMC password'),
 });
 
 /** Python renders booleans as True/False; shells and YAML say true/false/1/0. */
 const boolString = (name: string) =>
-  z
-    .string()
-    .transform((s, ctx) => {
-      const v = s.trim().toLowerCase();
-      if (['true', '1', 'yes'].includes(v)) return true;
-      if (['false', '0', 'no', ''].includes(v)) return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be True or False (also true/false/1/0), got ${JSON.stringify(s)}` });
-      return z.NEVER;
+  z.string().transform((s, ctx) => {
+    const v = s.trim().toLowerCase();
+    if (['true', '1', 'yes'].includes(v)) return true;
+    if (['false', '0', 'no', ''].includes(v)) return false;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${name} must be True or False (also true/false/1/0), got ${JSON.stringify(s)}`,
     });
+    return z.NEVER;
+  });
 
 const dimension = (name: string, def: number) =>
   z
@@ -119,7 +134,10 @@ const dimension = (name: string, def: number) =>
       if (s === undefined || s.trim() === '') return def;
       const n = Number(s);
       if (!Number.isInteger(n) || n < 320 || n > 7680) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number of pixels from 320 to 7680, got ${JSON.stringify(s)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number of pixels from 320 to 7680, got ${JSON.stringify(s)}`,
+        });
         return z.NEVER;
       }
       return n;
@@ -168,7 +186,8 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
 
   const appRaw = (env.APP ?? CONSOLE_DEFAULTS.app).trim();
   const app = (APPS as readonly string[]).includes(appRaw) ? (appRaw as App) : undefined;
-  if (!app) problems.push({ variable: 'APP', message: `expected one of ${APPS.join(', ')}, got ${JSON.stringify(appRaw)}` });
+  if (!app)
+    problems.push({ variable: 'APP', message: `expected one of ${APPS.join(', ')}, got ${JSON.stringify(appRaw)}` });
 
   const read = <T>(variable: string, schema: z.ZodType<T>, value: string | undefined, fallback: T): T => {
     if (value === undefined) return fallback;
@@ -197,37 +216,65 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
     else
       for (const issue of r.error.issues) {
         const field = issue.path.length ? `.${issue.path.join('.')}` : '';
-        const message = issue.path.length === 0 ? 'must be a JSON object' : issue.message.includes('expected') ? issue.message : `${issue.message}`;
+        const message =
+          issue.path.length === 0
+            ? 'must be a JSON object'
+            : issue.message.includes('expected')
+              ? issue.message
+              : `${issue.message}`;
         problems.push({ variable: `APP_INFO${field}`, message });
       }
   }
 
-
   const readOnly = read('READ_ONLY', boolString('READ_ONLY'), env.READ_ONLY, CONSOLE_DEFAULTS.readOnly);
-  const displayWidth = read('DISPLAY_WIDTH', dimension('DISPLAY_WIDTH', CONSOLE_DEFAULTS.displayWidth), env.DISPLAY_WIDTH, CONSOLE_DEFAULTS.displayWidth);
-  const displayHeight = read('DISPLAY_HEIGHT', dimension('DISPLAY_HEIGHT', CONSOLE_DEFAULTS.displayHeight), env.DISPLAY_HEIGHT, CONSOLE_DEFAULTS.displayHeight);
+  const displayWidth = read(
+    'DISPLAY_WIDTH',
+    dimension('DISPLAY_WIDTH', CONSOLE_DEFAULTS.displayWidth),
+    env.DISPLAY_WIDTH,
+    CONSOLE_DEFAULTS.displayWidth,
+  );
+  const displayHeight = read(
+    'DISPLAY_HEIGHT',
+    dimension('DISPLAY_HEIGHT', CONSOLE_DEFAULTS.displayHeight),
+    env.DISPLAY_HEIGHT,
+    CONSOLE_DEFAULTS.displayHeight,
+  );
   const debug = /^(1|true|yes)$/i.test(env.DEBUG ?? '');
 
   let keyDelayMs = appInfo.key_delay_ms ?? CONSOLE_DEFAULTS.keyDelayMs;
   if (env.KEY_DELAY_MS !== undefined) {
     const n = Number(env.KEY_DELAY_MS);
-    if (!Number.isInteger(n) || n < 0 || n > 1000) problems.push({ variable: 'KEY_DELAY_MS', message: `must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(env.KEY_DELAY_MS)}` });
+    if (!Number.isInteger(n) || n < 0 || n > 1000)
+      problems.push({
+        variable: 'KEY_DELAY_MS',
+        message: `must be a whole number of milliseconds from 0 to 1000, got ${JSON.stringify(env.KEY_DELAY_MS)}`,
+      });
     else keyDelayMs = n;
   }
 
   const vncPassword = env.VNC_PASSWORD || undefined;
   if (vncPassword !== undefined && vncPassword.length > 8)
     // VNC authentication uses only the first 8 bytes; refusing longer ones avoids a false sense of strength.
-    problems.push({ variable: 'VNC_PASSWORD', message: 'must be at most 8 characters (VNC authentication uses only 8 bytes)' });
+    problems.push({
+      variable: 'VNC_PASSWORD',
+      message: 'must be at most 8 characters (VNC authentication uses only 8 bytes)',
+    });
   // x11vnc -passwdfile reads a line starting with # as a comment (and exits: no password), and a line break would
   // split the password.
   if (vncPassword !== undefined && (vncPassword.startsWith('#') || /[\r\n]/.test(vncPassword)))
-    problems.push({ variable: 'VNC_PASSWORD', message: 'must not start with "#" or hold a line break (x11vnc would not read it)' });
+    problems.push({
+      variable: 'VNC_PASSWORD',
+      message: 'must not start with "#" or hold a line break (x11vnc would not read it)',
+    });
 
   let vncPort: number = CONSOLE_DEFAULTS.vncPort;
   if (env.VNC_PORT !== undefined && env.VNC_PORT.trim() !== '') {
     const n = Number(env.VNC_PORT);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) problems.push({ variable: 'VNC_PORT', message: `must be a TCP port number from 1 to 65535, got ${JSON.stringify(env.VNC_PORT)}` });
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      problems.push({
+        variable: 'VNC_PORT',
+        message: `must be a TCP port number from 1 to 65535, got ${JSON.stringify(env.VNC_PORT)}`,
+      });
     else vncPort = n;
   }
 
@@ -237,15 +284,35 @@ export function parseConsoleEnv(rawEnv: Record<string, string | undefined>): Con
     const n = Number(release);
     if (release.toLowerCase() === 'always') kvmReleaseAfter = 'always';
     else if (!/^\d+$/.test(release) || n > 86_400)
-      problems.push({ variable: 'KVM_RELEASE_AFTER', message: `must be a whole number of seconds from 0 to 86400, or "always", got ${JSON.stringify(env.KVM_RELEASE_AFTER)}` });
+      problems.push({
+        variable: 'KVM_RELEASE_AFTER',
+        message: `must be a whole number of seconds from 0 to 86400, or "always", got ${JSON.stringify(env.KVM_RELEASE_AFTER)}`,
+      });
     else kvmReleaseAfter = n;
   }
 
   const assignSocket = env.ASSIGN_SOCKET?.trim() || CONSOLE_DEFAULTS.assignSocket;
-  if (!assignSocket.startsWith('/')) problems.push({ variable: 'ASSIGN_SOCKET', message: `must be an absolute path, got ${JSON.stringify(env.ASSIGN_SOCKET)}` });
+  if (!assignSocket.startsWith('/'))
+    problems.push({
+      variable: 'ASSIGN_SOCKET',
+      message: `must be an absolute path, got ${JSON.stringify(env.ASSIGN_SOCKET)}`,
+    });
 
   if (problems.length) throw new ConsoleEnvError(problems);
-  return { app: app!, appInfo, readOnly, displayWidth, displayHeight, vncPort, keyDelayMs, debug, kvmReleaseAfter, awaitAppInfo, assignSocket, ...(vncPassword ? { vncPassword } : {}) };
+  return {
+    app: app!,
+    appInfo,
+    readOnly,
+    displayWidth,
+    displayHeight,
+    vncPort,
+    keyDelayMs,
+    debug,
+    kvmReleaseAfter,
+    awaitAppInfo,
+    assignSocket,
+    ...(vncPassword ? { vncPassword } : {}),
+  };
 }
 
 /** The inverse, for providers: the environment a console container gets. Secrets are in APP_INFO / VNC_PASSWORD. */
@@ -275,7 +342,11 @@ export function describeAppInfo(info: AppInfo): Record<string, unknown> {
   const known: Record<string, unknown> = {};
   for (const k of APP_INFO_KEYS) if (k !== 'password' && info[k] !== undefined) known[k] = info[k];
   const ignored = unknownAppInfoKeys(info);
-  return { ...known, password: info.password === undefined ? undefined : '[redacted]', ...(ignored.length ? { ignoredKeys: ignored } : {}) };
+  return {
+    ...known,
+    password: info.password === undefined ? undefined : '[redacted]',
+    ...(ignored.length ? { ignoredKeys: ignored } : {}),
+  };
 }
 
 /** Secret variables that may instead be given as a file, `<NAME>_FILE` (a podman or Kubernetes secret mount). */
@@ -285,7 +356,10 @@ export const SECRET_FILE_VARIABLES = SECRET_VARIABLES;
  * Reads `APP_INFO_FILE` / `VNC_PASSWORD_FILE` into `APP_INFO` / `VNC_PASSWORD` (over any value those have).
  * A mounted secret keeps the values out of `podman inspect`, which shows every environment variable.
  */
-function withSecretFiles(env: Record<string, string | undefined>, problems: { variable: string; message: string }[]): Record<string, string | undefined> {
+function withSecretFiles(
+  env: Record<string, string | undefined>,
+  problems: { variable: string; message: string }[],
+): Record<string, string | undefined> {
   const out = { ...env };
   for (const name of SECRET_FILE_VARIABLES) {
     const file = env[secretFileVariable(name)];
@@ -294,7 +368,10 @@ function withSecretFiles(env: Record<string, string | undefined>, problems: { va
     try {
       out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      problems.push({ variable: secretFileVariable(name), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+      problems.push({
+        variable: secretFileVariable(name),
+        message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+      });
     }
   }
   return out;

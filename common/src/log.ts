@@ -2,7 +2,17 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 import { SECRET_VARIABLES } from './contracts/secret-names.js';
 
 /** Keys whose values are secrets wherever they appear in a log object; the console's secret variables among them. */
-export const SECRET_KEYS = ['password', 'token', 'vncPassword', 'vnc_password', 'secret', 'authorization', 'cookie', 'x-auth-token', ...SECRET_VARIABLES] as const;
+export const SECRET_KEYS = [
+  'password',
+  'token',
+  'vncPassword',
+  'vnc_password',
+  'secret',
+  'authorization',
+  'cookie',
+  'x-auth-token',
+  ...SECRET_VARIABLES,
+] as const;
 
 const redactPaths = SECRET_KEYS.flatMap((k) => {
   const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;

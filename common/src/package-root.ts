@@ -25,7 +25,8 @@ export function packageDir(name: string, moduleUrl: string): string {
   let dir = dirname(fileURLToPath(moduleUrl));
   for (;;) {
     const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === name) return dir;
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === name)
+      return dir;
     const installed = join(dir, 'node_modules', name);
     if (existsSync(join(installed, 'package.json'))) return realpathSync(installed);
     const parent = dirname(dir);

@@ -32,9 +32,13 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 export async function startXvfb(width = 640, height = 480): Promise<TestDisplay> {
-  const child = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'Xvfb',
+    ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const display = await new Promise<string>((resolve, reject) => {
@@ -83,12 +87,25 @@ export async function startX11vnc(display: string, opts: VncOptions = {}): Promi
     const port = await freePort();
     const child = spawn(
       'x11vnc',
-      ['-display', display, '-rfbport', String(port), '-localhost', '-forever', '-shared', '-noxdamage', '-noipv6', ...auth],
+      [
+        '-display',
+        display,
+        '-rfbport',
+        String(port),
+        '-localhost',
+        '-forever',
+        '-shared',
+        '-noxdamage',
+        '-noipv6',
+        ...auth,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
     child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`x11vnc exited with ${code}: ${stderr.slice(-800)}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`x11vnc exited with ${code}: ${stderr.slice(-800)}`))),
+    );
     exited.catch(() => {});
     try {
       await Promise.race([waitForRfbGreeting('127.0.0.1', port, 15_000), exited]);
@@ -110,7 +127,12 @@ export async function startX11vnc(display: string, opts: VncOptions = {}): Promi
 }
 
 /** Requests updates until the pixel at (x,y) has the wanted colour (bounded by a count, not a clock). */
-export async function untilPixel(client: RfbClient, x: number, y: number, want: [number, number, number]): Promise<[number, number, number]> {
+export async function untilPixel(
+  client: RfbClient,
+  x: number,
+  y: number,
+  want: [number, number, number],
+): Promise<[number, number, number]> {
   await client.requestUpdate(false);
   for (let i = 0; i < 20 && client.pixel(x, y).join() !== want.join(); i++) await client.requestUpdate(false);
   return client.pixel(x, y);

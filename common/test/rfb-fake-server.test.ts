@@ -11,7 +11,9 @@ afterEach(async () => {
 });
 
 /** A fake RFB server: `script` drives each accepted socket, with a helper to await N client bytes. */
-async function fakeServer(script: (sock: Socket, read: (n: number) => Promise<Buffer>) => Promise<void> | void): Promise<number> {
+async function fakeServer(
+  script: (sock: Socket, read: (n: number) => Promise<Buffer>) => Promise<void> | void,
+): Promise<number> {
   const server = createServer((sock) => {
     sock.on('error', () => {});
     let buf = Buffer.alloc(0);
@@ -53,7 +55,12 @@ function serverInit(width: number, height: number, name = 'fake'): Buffer {
 }
 
 /** A well-behaved 3.8 handshake with security None up to ServerInit. */
-async function goodHandshake(sock: Socket, read: (n: number) => Promise<Buffer>, width = 64, height = 48): Promise<void> {
+async function goodHandshake(
+  sock: Socket,
+  read: (n: number) => Promise<Buffer>,
+  width = 64,
+  height = 48,
+): Promise<void> {
   sock.write('RFB 003.008\n');
   await read(12);
   sock.write(Buffer.from([1, 1]));
@@ -73,7 +80,8 @@ function rectHeader(x: number, y: number, w: number, h: number, enc: number): Bu
   return b;
 }
 
-const connect = (port: number, extra: { password?: string; timeoutMs?: number } = {}) => RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 3000, ...extra });
+const connect = (port: number, extra: { password?: string; timeoutMs?: number } = {}) =>
+  RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 3000, ...extra });
 
 describe('RfbClient against a fake server (hostile input)', () => {
   it('rejects a garbage banner', async () => {
@@ -84,11 +92,16 @@ describe('RfbClient against a fake server (hostile input)', () => {
 
   it('rejects an unsupported protocol version', async () => {
     const port = await fakeServer((s) => void s.write('RFB 004.001\n'));
-    await expect(connect(port)).rejects.toMatchObject({ code: 'unsupported', message: expect.stringMatching(/major version 4/) });
+    await expect(connect(port)).rejects.toMatchObject({
+      code: 'unsupported',
+      message: expect.stringMatching(/major version 4/),
+    });
   });
 
   it('rejects unsupported security types, naming what the server offered', async () => {
-    const port = await fakeServer((s) => void s.write(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([2, 18, 19])])));
+    const port = await fakeServer(
+      (s) => void s.write(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([2, 18, 19])])),
+    );
     await expect(connect(port)).rejects.toThrow(/no supported security type offered \(server offers 18,19/);
   });
 
@@ -170,10 +183,19 @@ describe('RfbClient against a fake server (hostile input)', () => {
 
   it('closes with an error on a rectangle outside the framebuffer, an unknown message and an unrequested encoding', async () => {
     const cases: Array<[Buffer, RegExp]> = [
-      [Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(0, 0, 60000, 60000, 0)]), /rectangle 60000x60000\+0\+0 lies outside the 64x48 framebuffer/],
-      [Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(0, 0, 65535, 65535, -223)]), /DesktopSize 65535x65535 exceeds the limit/],
+      [
+        Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(0, 0, 60000, 60000, 0)]),
+        /rectangle 60000x60000\+0\+0 lies outside the 64x48 framebuffer/,
+      ],
+      [
+        Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(0, 0, 65535, 65535, -223)]),
+        /DesktopSize 65535x65535 exceeds the limit/,
+      ],
       [Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(0, 0, 8, 8, 16)]), /encoding 16, which was not requested/],
-      [Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(60, 40, 4, 4, 1), Buffer.from([0, 60, 0, 46])]), /CopyRect source .* outside/],
+      [
+        Buffer.concat([Buffer.from([0, 0, 0, 1]), rectHeader(60, 40, 4, 4, 1), Buffer.from([0, 60, 0, 46])]),
+        /CopyRect source .* outside/,
+      ],
       [Buffer.from([77]), /unknown server message type 77/],
       [Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from([0x7f, 0xff, 0xff, 0xff])]), /cut text too long/],
     ];
@@ -207,7 +229,15 @@ describe('RfbClient against a fake server (hostile input)', () => {
       await read(20 + 16 + 10);
       const raw = Buffer.alloc(2 * 2 * 4);
       for (let i = 0; i < 4; i++) Buffer.from([10 * i, 20, 30, 0]).copy(raw, i * 4);
-      s.write(Buffer.concat([Buffer.from([0, 0, 0, 2]), rectHeader(0, 0, 2, 2, 0), raw, rectHeader(2, 0, 2, 2, 1), Buffer.from([0, 0, 0, 0])]));
+      s.write(
+        Buffer.concat([
+          Buffer.from([0, 0, 0, 2]),
+          rectHeader(0, 0, 2, 2, 0),
+          raw,
+          rectHeader(2, 0, 2, 2, 1),
+          Buffer.from([0, 0, 0, 0]),
+        ]),
+      );
     });
     const client = await connect(port);
     await client.requestUpdate();

@@ -64,8 +64,12 @@ describe('RfbClient with real x11vnc', () => {
   });
 
   it('rejects a wrong VNC password and a missing one with clear messages', async () => {
-    await expect(RfbClient.connect({ host: '127.0.0.1', port: lockedRfbauth.port, password: 'wrong' })).rejects.toThrow(/VNC authentication failed/);
-    await expect(RfbClient.connect({ host: '127.0.0.1', port: locked.port })).rejects.toThrow(/requires VNC authentication but no password/);
+    await expect(RfbClient.connect({ host: '127.0.0.1', port: lockedRfbauth.port, password: 'wrong' })).rejects.toThrow(
+      /VNC authentication failed/,
+    );
+    await expect(RfbClient.connect({ host: '127.0.0.1', port: locked.port })).rejects.toThrow(
+      /requires VNC authentication but no password/,
+    );
   });
 
   it('sends key and pointer events without breaking the session', async () => {
@@ -79,6 +83,8 @@ describe('RfbClient with real x11vnc', () => {
   });
 
   it('fails to connect to a closed port with a connect error', async () => {
-    await expect(RfbClient.connect({ host: '127.0.0.1', port: 1, timeoutMs: 2000 })).rejects.toMatchObject({ code: 'connect' });
+    await expect(RfbClient.connect({ host: '127.0.0.1', port: 1, timeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'connect',
+    });
   });
 });

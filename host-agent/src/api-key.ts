@@ -19,7 +19,10 @@ export async function ensureApiKey(file: string): Promise<string> {
       await fh.close();
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`api_key_file: cannot create ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new ConfigError(
+        `api_key_file: cannot create ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
   }
   return readApiKey(file);
 }
@@ -28,21 +31,29 @@ export async function ensureApiKey(file: string): Promise<string> {
 export async function readApiKey(file: string): Promise<string> {
   let text: string;
   try {
-    if (((await stat(file)).mode & 0o007) !== 0) throw new ConfigError(`api_key_file: ${file} must not be accessible to other users (chmod 600, or 640 to share it with the proxy's group)`);
+    if (((await stat(file)).mode & 0o007) !== 0)
+      throw new ConfigError(
+        `api_key_file: ${file} must not be accessible to other users (chmod 600, or 640 to share it with the proxy's group)`,
+      );
     text = await readFile(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`api_key_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `api_key_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const key = text.trim();
-  if (!KEY_RE.test(key)) throw new ConfigError(`api_key_file: ${file} does not hold an API key (43 or more base64url characters)`);
+  if (!KEY_RE.test(key))
+    throw new ConfigError(`api_key_file: ${file} does not hold an API key (43 or more base64url characters)`);
   return key;
 }
 
 /** Whether an Authorization header carries `Bearer <key>`; hashing first makes the comparison length-independent. */
 export function bearerMatches(header: string | undefined, key: string): boolean {
   const m = /^Bearer +(\S+) *$/i.exec(header ?? '');
-  const given = createHash('sha256').update(m?.[1] ?? '').digest();
+  const given = createHash('sha256')
+    .update(m?.[1] ?? '')
+    .digest();
   const want = createHash('sha256').update(key).digest();
   return timingSafeEqual(given, want) && m !== null;
 }

@@ -18,7 +18,14 @@ export function planCaMount(node: string, appInfo: AppInfo): { appInfo: AppInfo;
   const ca = appInfo.verify_ca;
   if (typeof ca !== 'string') return { appInfo };
   if (/^(true|false|1|0|yes|no)$/i.test(ca)) return { appInfo }; // Ironic sometimes sends booleans as strings
-  if (!isAbsolute(ca)) throw new Error(`node ${node}: APP_INFO.verify_ca must be true, false or an absolute path of a CA bundle, got ${JSON.stringify(ca)}`);
-  if (!existsSync(ca) || !statSync(ca).isFile()) throw new Error(`node ${node}: APP_INFO.verify_ca names ${ca}, which is not a readable file on the agent's host`);
-  return { appInfo: { ...appInfo, verify_ca: CONTAINER_CA_PATH }, mount: { hostPath: ca, containerPath: CONTAINER_CA_PATH } };
+  if (!isAbsolute(ca))
+    throw new Error(
+      `node ${node}: APP_INFO.verify_ca must be true, false or an absolute path of a CA bundle, got ${JSON.stringify(ca)}`,
+    );
+  if (!existsSync(ca) || !statSync(ca).isFile())
+    throw new Error(`node ${node}: APP_INFO.verify_ca names ${ca}, which is not a readable file on the agent's host`);
+  return {
+    appInfo: { ...appInfo, verify_ca: CONTAINER_CA_PATH },
+    mount: { hostPath: ca, containerPath: CONTAINER_CA_PATH },
+  };
 }

@@ -31,14 +31,25 @@ class UsageError extends Error {}
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage;
   if (err instanceof ConfigError) return EXIT.config;
-  if (err instanceof AgentError) return { invalid: EXIT.usage, 'not-found': EXIT.notFound, provider: EXIT.provider, internal: EXIT.internal }[err.kind];
+  if (err instanceof AgentError)
+    return { invalid: EXIT.usage, 'not-found': EXIT.notFound, provider: EXIT.provider, internal: EXIT.internal }[
+      err.kind
+    ];
   if (err instanceof ProviderError) return err.node ? EXIT.provider : EXIT.config;
   return EXIT.internal;
 }
 
 function errorJson(err: unknown): { error: { kind: string; node?: string; message: string } } {
-  if (err instanceof AgentError) return { error: { kind: err.kind, ...(err.node ? { node: err.node } : {}), message: err.message } };
-  const kind = err instanceof UsageError ? 'invalid' : err instanceof ConfigError ? 'config' : err instanceof ProviderError ? 'provider' : 'internal';
+  if (err instanceof AgentError)
+    return { error: { kind: err.kind, ...(err.node ? { node: err.node } : {}), message: err.message } };
+  const kind =
+    err instanceof UsageError
+      ? 'invalid'
+      : err instanceof ConfigError
+        ? 'config'
+        : err instanceof ProviderError
+          ? 'provider'
+          : 'internal';
   const node = err instanceof ProviderError ? err.node : undefined;
   return { error: { kind, ...(node ? { node } : {}), message: (err as Error).message ?? String(err) } };
 }
@@ -46,7 +57,10 @@ function errorJson(err: unknown): { error: { kind: string; node?: string; messag
 function config(opts: GlobalOptions): AgentConfig {
   return loadConfig({
     ...(opts.config ? { file: opts.config } : {}),
-    overrides: { ...(opts.provider ? { container_provider: opts.provider } : {}), ...(opts.stateDir ? { state_dir: opts.stateDir } : {}) },
+    overrides: {
+      ...(opts.provider ? { container_provider: opts.provider } : {}),
+      ...(opts.stateDir ? { state_dir: opts.stateDir } : {}),
+    },
   });
 }
 
@@ -57,7 +71,9 @@ function config(opts: GlobalOptions): AgentConfig {
 function cliLogger(toStderr: boolean): Logger {
   if (!toStderr) return createLogger('bmc-console-agent');
   const verbose = process.env.LOG_LEVEL !== undefined || /^(1|true|yes)$/i.test(process.env.DEBUG ?? '');
-  return verbose ? createLogger('bmc-console-agent', { transport: { target: 'pino/file', options: { destination: 2 } } }) : createLogger('bmc-console-agent', { level: 'silent' });
+  return verbose
+    ? createLogger('bmc-console-agent', { transport: { target: 'pino/file', options: { destination: 2 } } })
+    : createLogger('bmc-console-agent', { level: 'silent' });
 }
 
 async function agentFor(opts: GlobalOptions, toStderr = true): Promise<ConsoleAgent> {
@@ -72,7 +88,9 @@ function readAppInfo(file: string | undefined, stdin: boolean): unknown {
   try {
     text = file ? readFileSync(file, 'utf8') : readFileSync(0, 'utf8');
   } catch (err) {
-    throw new UsageError(`start: cannot read APP_INFO from ${file ?? 'stdin'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `start: cannot read APP_INFO from ${file ?? 'stdin'}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -98,27 +116,38 @@ export function buildCli(): Command {
     .command('start')
     .description('start (or restart) the console of a node; prints {node, host, port, url, expiresAt}')
     .requiredOption('--node <uuid>', 'node UUID')
-    .addOption(new Option('--app <name>', 'console app').choices(['redfish-graphical', 'fake']).default('redfish-graphical'))
+    .addOption(
+      new Option('--app <name>', 'console app').choices(['redfish-graphical', 'fake']).default('redfish-graphical'),
+    )
     .option('--app-info-file <file>', 'APP_INFO JSON file (holds the BMC credentials)')
     .option('--app-info-stdin', 'read APP_INFO JSON from stdin')
     .option('--read-only', 'view-only console (default: the read_only option)')
     .option('--no-read-only', 'interactive console even when read_only is set')
     .option('--vnc-password', 'protect the console with a VNC password (default: the vnc_password option)')
     .option('--no-vnc-password', 'no VNC password, for a viewer that speaks only security type None')
-    .action(async (o: { node: string; app: string; appInfoFile?: string; appInfoStdin?: boolean; readOnly?: boolean; vncPassword?: boolean }) => {
-      const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
-      const agent = await agentFor(g());
-      const r = await agent.start({
-        node: o.node,
-        app: o.app,
-        appInfo,
-        ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}),
-        ...(o.vncPassword !== undefined ? { vncPassword: o.vncPassword } : {}),
-      });
-      print(r);
-      // No process stays to refill the pool later: do it now, after answering.
-      await agent.prepare();
-    });
+    .action(
+      async (o: {
+        node: string;
+        app: string;
+        appInfoFile?: string;
+        appInfoStdin?: boolean;
+        readOnly?: boolean;
+        vncPassword?: boolean;
+      }) => {
+        const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
+        const agent = await agentFor(g());
+        const r = await agent.start({
+          node: o.node,
+          app: o.app,
+          appInfo,
+          ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}),
+          ...(o.vncPassword !== undefined ? { vncPassword: o.vncPassword } : {}),
+        });
+        print(r);
+        // No process stays to refill the pool later: do it now, after answering.
+        await agent.prepare();
+      },
+    );
 
   program
     .command('stop')
@@ -128,7 +157,7 @@ export function buildCli(): Command {
 
   program
     .command('stop-all')
-    .description("stop every console of this agent (by label), known or not")
+    .description('stop every console of this agent (by label), known or not')
     .action(async () => print(await (await agentFor(g())).stopAll()));
 
   program
@@ -163,7 +192,10 @@ export function buildCli(): Command {
       const agent = await agentFor(g(), false);
       const cfg = agent.config;
       if (cfg.stop_all_on_start) await agent.stopAll();
-      else await agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile at start failed'));
+      else
+        await agent
+          .reconcile()
+          .catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile at start failed'));
       const { app, address } = await startApi(agent);
       agent.log.info({ address, provider: agent.provider.name }, 'agent API listening');
       // Handlers before the ready line: a stop sent as soon as the line is read still shuts down cleanly.
@@ -176,14 +208,21 @@ export function buildCli(): Command {
       agent.startPoolRefill();
       const timer =
         cfg.reconcile_interval > 0
-          ? setInterval(() => void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')), cfg.reconcile_interval * 1000)
+          ? setInterval(
+              () =>
+                void agent.reconcile().catch((err: Error) => agent.log.error({ err: err.message }, 'reconcile failed')),
+              cfg.reconcile_interval * 1000,
+            )
           : undefined;
       await stopped;
       if (timer) clearInterval(timer);
       agent.stopPoolRefill();
       await app.close();
       await agent.dispose();
-      if (cfg.stop_all_on_shutdown) await agent.stopAll().catch((err: Error) => agent.log.error({ err: err.message }, 'stop-all at shutdown failed'));
+      if (cfg.stop_all_on_shutdown)
+        await agent
+          .stopAll()
+          .catch((err: Error) => agent.log.error({ err: err.message }, 'stop-all at shutdown failed'));
       agent.log.info('agent stopped');
     });
   return program;

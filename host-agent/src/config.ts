@@ -26,7 +26,8 @@ export function parseApiListen(value: string): ApiListen | undefined {
   return { kind: 'tcp', host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
-const defaultQuadletDir = (): string => join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'containers', 'systemd');
+const defaultQuadletDir = (): string =>
+  join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'containers', 'systemd');
 
 const seconds = (min: number) => z.number().int().min(min, `expected a whole number of seconds >= ${min}`);
 
@@ -40,7 +41,10 @@ const agentConfigObject = z
     /** Seconds to wait for the console's RFB greeting after the container started. */
     wait_for_ready_timeout: seconds(1).default(30),
     /** The proxy's viewer page; console URLs are `<public_url>?path=websockify%3Fnode%3D<uuid>%26token%3D<token>`. */
-    public_url: z.string().url('expected the proxy viewer URL, e.g. "https://console.example.com/"').default('http://127.0.0.1:6090/'),
+    public_url: z
+      .string()
+      .url('expected the proxy viewer URL, e.g. "https://console.example.com/"')
+      .default('http://127.0.0.1:6090/'),
     read_only: z.boolean().default(false),
     /** A per-console random VNC password that x11vnc requires and the proxy answers. */
     vnc_password: z.boolean().default(true),
@@ -51,11 +55,17 @@ const agentConfigObject = z
      * 60, when unset); 0 releases it at once, "always" keeps it open from start to stop.
      */
     kvm_release_after: z
-      .union([z.number().int().min(0).max(86_400), z.literal('always')], { error: 'expected a whole number of seconds from 0 to 86400, or "always"' })
+      .union([z.number().int().min(0).max(86_400), z.literal('always')], {
+        error: 'expected a whole number of seconds from 0 to 86400, or "always"',
+      })
       .optional(),
     state_dir: z.string().min(1).default(defaultStateDir),
     /** Identifies this agent on its containers (label/selector), so stop-all and reconcile touch only its own. */
-    agent_host: z.string().min(1).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a host name (letters, digits, . _ -)').default(() => hostname().split('.')[0] || 'localhost'),
+    agent_host: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a host name (letters, digits, . _ -)')
+      .default(() => hostname().split('.')[0] || 'localhost'),
     /** Ironic stops every console when the conductor starts and stops; here it is a choice (off: consoles survive). */
     stop_all_on_start: z.boolean().default(false),
     stop_all_on_shutdown: z.boolean().default(false),
@@ -79,9 +89,18 @@ const agentConfigObject = z
      * `podman inspect`) or env passthrough (value only in the CLI's environment; the default with docker).
      */
     container_credentials: z.enum(['env', 'secret']).optional(),
-    container_shm_size: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 256m').default('512m'),
-    container_memory: z.string().regex(/^\d+[kmg]?$/i, 'expected a size like 1g').default('1536m'),
-    container_cpus: z.string().regex(/^\d+(\.\d+)?$/, 'expected a number of CPUs like 1.5').default('2'),
+    container_shm_size: z
+      .string()
+      .regex(/^\d+[kmg]?$/i, 'expected a size like 256m')
+      .default('512m'),
+    container_memory: z
+      .string()
+      .regex(/^\d+[kmg]?$/i, 'expected a size like 1g')
+      .default('1536m'),
+    container_cpus: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'expected a number of CPUs like 1.5')
+      .default('2'),
     container_pids_limit: z.number().int().min(16).default(1024),
     container_pull: z.enum(['never', 'missing', 'always', 'newer']).default('missing'),
     /**
@@ -89,7 +108,12 @@ const agentConfigObject = z
      * ~3 s) and the next is started behind it. Each waits with its own Chromium: a console's memory (~180 MiB) and
      * a little CPU. Serves redfish-graphical starts with the agent's read_only, a VNC password and no CA bundle file.
      */
-    container_pool_size: z.number().int().min(0, 'expected a whole number >= 0').max(100, 'expected at most 100').default(0),
+    container_pool_size: z
+      .number()
+      .int()
+      .min(0, 'expected a whole number >= 0')
+      .max(100, 'expected at most 100')
+      .default(0),
     /** Seconds after a start before `serve` refills the pool: not while the console just taken logs in to its BMC. */
     container_pool_refill_delay: seconds(1).max(3600, 'expected at most 3600 seconds').default(5),
 
@@ -100,7 +124,10 @@ const agentConfigObject = z
 
     // kubernetes provider
     kubernetes_container_template: z.string().optional(),
-    kubernetes_namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name').default('bmc-console'),
+    kubernetes_namespace: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a Kubernetes namespace name')
+      .default('bmc-console'),
     kubernetes_pod_timeout: seconds(1).default(120),
     /** podIP (reachable inside the cluster, where the proxy runs) or hostIP (with a hostPort in the template). */
     kubernetes_address: z.enum(['podIP', 'hostIP']).default('podIP'),
@@ -115,7 +142,10 @@ const agentConfigObject = z
      */
     api_listen: z
       .string()
-      .refine((v) => parseApiListen(v) !== undefined, 'expected "unix:/absolute/path.sock" (shorter than 104 bytes) or "tcp://host:port"')
+      .refine(
+        (v) => parseApiListen(v) !== undefined,
+        'expected "unix:/absolute/path.sock" (shorter than 104 bytes) or "tcp://host:port"',
+      )
       .optional(),
     /** The key a TCP listener requires; created (32 random bytes, base64url, mode 0600) on the first TCP start. */
     api_key_file: z.string().refine(isAbsolute, 'expected an absolute file path').optional(),
@@ -123,7 +153,14 @@ const agentConfigObject = z
     api_tls_cert_file: z.string().min(1).optional(),
     api_tls_key_file: z.string().min(1).optional(),
     /** Host header values accepted besides loopback names and the listen address (DNS rebinding guard). */
-    api_allowed_hosts: z.array(z.string().min(1).regex(/^[^\s/]+$/, 'expected a host name or address, without scheme or path')).default([]),
+    api_allowed_hosts: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .regex(/^[^\s/]+$/, 'expected a host name or address, without scheme or path'),
+      )
+      .default([]),
     /** APP_INFO `verify_ca` file paths are accepted only inside this directory. */
     ca_bundle_dir: z.string().refine(isAbsolute, 'expected an absolute directory path').default('/etc/bmc-console/ca'),
   })
@@ -134,8 +171,17 @@ export const agentConfigSchema = agentConfigObject
   .superRefine((c, ctx) => {
     const tcp = c.api_listen !== undefined && parseApiListen(c.api_listen)?.kind === 'tcp';
     if ((c.api_tls_cert_file === undefined) !== (c.api_tls_key_file === undefined))
-      ctx.addIssue({ code: 'custom', path: [c.api_tls_cert_file ? 'api_tls_key_file' : 'api_tls_cert_file'], message: 'set both api_tls_cert_file and api_tls_key_file, or neither' });
-    else if (c.api_tls_cert_file !== undefined && !tcp) ctx.addIssue({ code: 'custom', path: ['api_tls_cert_file'], message: 'TLS applies only to a "tcp://host:port" api_listen' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.api_tls_cert_file ? 'api_tls_key_file' : 'api_tls_cert_file'],
+        message: 'set both api_tls_cert_file and api_tls_key_file, or neither',
+      });
+    else if (c.api_tls_cert_file !== undefined && !tcp)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api_tls_cert_file'],
+        message: 'TLS applies only to a "tcp://host:port" api_listen',
+      });
   })
   .transform((c) => ({
     ...c,
@@ -164,10 +210,16 @@ function fromEnv(env: Record<string, string | undefined>): Record<string, unknow
     if (raw === undefined) continue;
     const probe = shape[key]!.safeParse(undefined);
     const sample = probe.success ? probe.data : undefined;
-    if (key === 'kvm_release_after') out[key] = raw.trim() === '' ? undefined : /^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
-    else if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key)) out[key] = raw.trim() === '' ? undefined : Number(raw);
+    if (key === 'kvm_release_after')
+      out[key] = raw.trim() === '' ? undefined : /^\d+$/.test(raw.trim()) ? Number(raw) : raw.trim();
+    else if (typeof sample === 'number' || ['display_width', 'display_height'].includes(key))
+      out[key] = raw.trim() === '' ? undefined : Number(raw);
     else if (typeof sample === 'boolean') out[key] = /^(1|true|yes)$/i.test(raw.trim());
-    else if (Array.isArray(sample)) out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    else if (Array.isArray(sample))
+      out[key] = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (key === 'kubernetes_proxy_selector') out[key] = safeJson(raw);
     else out[key] = raw;
   }
@@ -187,7 +239,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let data: unknown;
   try {
@@ -195,10 +249,13 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`config file ${file} must hold a mapping of option: value`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new ConfigError(`config file ${file} must hold a mapping of option: value`);
   // Accept Ironic's layout too: options under a `vnc:` key.
   const rec = data as Record<string, unknown>;
-  return typeof rec.vnc === 'object' && rec.vnc !== null && Object.keys(rec).length === 1 ? (rec.vnc as Record<string, unknown>) : rec;
+  return typeof rec.vnc === 'object' && rec.vnc !== null && Object.keys(rec).length === 1
+    ? (rec.vnc as Record<string, unknown>)
+    : rec;
 }
 
 export interface LoadConfigOptions {

@@ -6,7 +6,16 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { APPS, appInfoSchema, redfishAppInfoSchema, type App, type AppInfo } from '@bmc-console/common/console-env';
-import type { ConsoleStatus, ConsoleTarget, ErrorKind, ReconcileResult, StartRequest, StartResult, StopResult, UrlResult } from '@bmc-console/common/contracts/agent-api';
+import type {
+  ConsoleStatus,
+  ConsoleTarget,
+  ErrorKind,
+  ReconcileResult,
+  StartRequest,
+  StartResult,
+  StopResult,
+  UrlResult,
+} from '@bmc-console/common/contracts/agent-api';
 import { checkNodeId } from '@bmc-console/common/contracts/node-id';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from './config.js';
@@ -45,15 +54,24 @@ export function validateStart(input: StartInput): { node: string; app: App; appI
     throw new AgentError('invalid', undefined, (err as Error).message);
   }
   const app = input.app ?? 'redfish-graphical';
-  if (!(APPS as readonly string[]).includes(app)) throw new AgentError('invalid', input.node, `app: expected one of ${APPS.join(', ')}, got ${JSON.stringify(app)}`);
+  if (!(APPS as readonly string[]).includes(app))
+    throw new AgentError('invalid', input.node, `app: expected one of ${APPS.join(', ')}, got ${JSON.stringify(app)}`);
   const schema = app === 'redfish-graphical' ? redfishAppInfoSchema : appInfoSchema;
   const r = schema.safeParse(input.appInfo);
   if (!r.success) {
-    const problems = r.error.issues.map((i) => (i.path.length ? `appInfo.${i.path.join('.')}: ${i.message}` : 'appInfo: expected a JSON object'));
+    const problems = r.error.issues.map((i) =>
+      i.path.length ? `appInfo.${i.path.join('.')}: ${i.message}` : 'appInfo: expected a JSON object',
+    );
     throw new AgentError('invalid', input.node, problems.join('; '));
   }
-  if (input.vncPassword !== undefined && typeof input.vncPassword !== 'boolean') throw new AgentError('invalid', input.node, 'vncPassword: expected true or false');
-  return { node: input.node, app: app as App, appInfo: r.data, ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}) };
+  if (input.vncPassword !== undefined && typeof input.vncPassword !== 'boolean')
+    throw new AgentError('invalid', input.node, 'vncPassword: expected true or false');
+  return {
+    node: input.node,
+    app: app as App,
+    appInfo: r.data,
+    ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}),
+  };
 }
 
 /**
@@ -70,7 +88,9 @@ export function checkCaBundlePath(node: string, appInfo: AppInfo, caBundleDir: s
   try {
     dir = realpathSync(caBundleDir);
   } catch {
-    throw refuse(`CA bundle files are accepted only under ca_bundle_dir (${caBundleDir}), which does not exist on the agent's host`);
+    throw refuse(
+      `CA bundle files are accepted only under ca_bundle_dir (${caBundleDir}), which does not exist on the agent's host`,
+    );
   }
   try {
     real = realpathSync(ca);
@@ -78,7 +98,8 @@ export function checkCaBundlePath(node: string, appInfo: AppInfo, caBundleDir: s
     throw refuse(`${JSON.stringify(ca)} is not a readable file on the agent's host`);
   }
   const rel = relative(dir, real);
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw refuse(`${JSON.stringify(ca)} is not under ca_bundle_dir (${caBundleDir})`);
+  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel))
+    throw refuse(`${JSON.stringify(ca)} is not under ca_bundle_dir (${caBundleDir})`);
 }
 
 export class ConsoleAgent {
@@ -94,10 +115,17 @@ export class ConsoleAgent {
     this.store = store ?? new StateStore(config.state_dir);
   }
 
-  static async create(config: AgentConfig, log: Logger, opts: { provider?: ConsoleProvider; tokens?: TokenStore } = {}): Promise<ConsoleAgent> {
+  static async create(
+    config: AgentConfig,
+    log: Logger,
+    opts: { provider?: ConsoleProvider; tokens?: TokenStore } = {},
+  ): Promise<ConsoleAgent> {
     const store = new StateStore(config.state_dir);
     const provider = opts.provider ?? (await loadProvider({ config, log }));
-    const tokens = opts.tokens ?? provider.createTokenStore?.({ state: store, tokenTimeout: config.token_timeout }) ?? new FileTokenStore(store, config.token_timeout);
+    const tokens =
+      opts.tokens ??
+      provider.createTokenStore?.({ state: store, tokenTimeout: config.token_timeout }) ??
+      new FileTokenStore(store, config.token_timeout);
     return new ConsoleAgent(config, provider, tokens, log, store);
   }
 
@@ -114,7 +142,9 @@ export class ConsoleAgent {
    */
   async prepare(opts: PrepareOptions = {}): Promise<void> {
     this.preparePending = false;
-    await this.provider.prepare?.(opts).catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
+    await this.provider
+      .prepare?.(opts)
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'preparing consoles ahead of starts failed'));
   }
 
   /**
@@ -125,7 +155,10 @@ export class ConsoleAgent {
   startPoolRefill(): void {
     if (this.refillTimer) return;
     void this.prepare({ resident: true });
-    this.refillTimer = setInterval(() => this.preparePending && void this.prepare({ resident: true }), this.config.container_pool_refill_delay * 1000);
+    this.refillTimer = setInterval(
+      () => this.preparePending && void this.prepare({ resident: true }),
+      this.config.container_pool_refill_delay * 1000,
+    );
   }
 
   stopPoolRefill(): void {
@@ -136,7 +169,9 @@ export class ConsoleAgent {
   /** Stops the refill loop and ends what a resident prepare() left running; `serve` calls it when it stops. */
   async dispose(): Promise<void> {
     this.stopPoolRefill();
-    await this.provider.dispose?.().catch((err: Error) => this.log.warn({ err: err.message }, 'closing what was prepared ahead failed'));
+    await this.provider
+      .dispose?.()
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'closing what was prepared ahead failed'));
   }
 
   /** Whether a start happened since the last prepare(). */
@@ -150,7 +185,10 @@ export class ConsoleAgent {
 
   private providerError(node: string | undefined, err: unknown, secrets: (string | undefined)[] = []): AgentError {
     if (err instanceof AgentError) return err;
-    const text = err instanceof ProviderError ? `${err.provider} provider: ${err.reason}` : ((err as Error).message ?? String(err));
+    const text =
+      err instanceof ProviderError
+        ? `${err.provider} provider: ${err.reason}`
+        : ((err as Error).message ?? String(err));
     const msg = scrubSecrets(text, secrets);
     return new AgentError('provider', node, msg.replace(new RegExp(`^node ${node}: `), ''));
   }
@@ -166,10 +204,19 @@ export class ConsoleAgent {
       const existing = (await this.store.read()).consoles[req.node];
       if (existing) await this.stopLocked(req.node);
       const vncPassword = withPassword ? newVncPassword() : undefined;
-      this.log.info({ node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword }, 'starting console');
+      this.log.info(
+        { node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword },
+        'starting console',
+      );
       let endpoint;
       try {
-        endpoint = await this.provider.start({ node: req.node, app: req.app, appInfo: req.appInfo, readOnly, ...(vncPassword ? { vncPassword } : {}) });
+        endpoint = await this.provider.start({
+          node: req.node,
+          app: req.app,
+          appInfo: req.appInfo,
+          readOnly,
+          ...(vncPassword ? { vncPassword } : {}),
+        });
       } catch (err) {
         throw this.providerError(req.node, err, [...secrets, vncPassword]);
       }
@@ -187,10 +234,21 @@ export class ConsoleAgent {
       await this.store.update((s) => {
         s.consoles[req.node] = state;
       });
-      const issued = await this.tokens.issue(req.node, { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}) });
+      const issued = await this.tokens.issue(req.node, {
+        host: endpoint.host,
+        port: endpoint.port,
+        readOnly,
+        ...(vncPassword ? { vncPassword } : {}),
+      });
       this.log.info({ node: req.node, host: endpoint.host, port: endpoint.port }, 'console ready');
       this.preparePending = true;
-      return { node: req.node, host: endpoint.host, port: endpoint.port, url: consoleUrl(this.config.public_url, req.node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+      return {
+        node: req.node,
+        host: endpoint.host,
+        port: endpoint.port,
+        url: consoleUrl(this.config.public_url, req.node, issued.token),
+        expiresAt: issued.expiresAt.toISOString(),
+      };
     });
   }
 
@@ -248,19 +306,23 @@ export class ConsoleAgent {
     const now = Date.now();
     const list = Object.values(state.consoles)
       .filter((c) => node === undefined || c.node === node)
-      .map((c): ConsoleStatus => ({
-        node: c.node,
-        provider: c.provider,
-        app: c.app,
-        status: c.status,
-        host: c.host,
-        port: c.port,
-        readOnly: c.readOnly,
-        startedAt: c.startedAt,
-        ...(c.diedAt ? { diedAt: c.diedAt } : {}),
-        validTokens: state.tokens.filter((t) => t.node === c.node && !t.revokedAt && Date.parse(t.expiresAt) > now).length,
-      }));
-    if (node !== undefined && list.length === 0) throw new AgentError('not-found', node, 'no console is running for this node');
+      .map(
+        (c): ConsoleStatus => ({
+          node: c.node,
+          provider: c.provider,
+          app: c.app,
+          status: c.status,
+          host: c.host,
+          port: c.port,
+          readOnly: c.readOnly,
+          startedAt: c.startedAt,
+          ...(c.diedAt ? { diedAt: c.diedAt } : {}),
+          validTokens: state.tokens.filter((t) => t.node === c.node && !t.revokedAt && Date.parse(t.expiresAt) > now)
+            .length,
+        }),
+      );
+    if (node !== undefined && list.length === 0)
+      throw new AgentError('not-found', node, 'no console is running for this node');
     return list.sort((a, b) => a.node.localeCompare(b.node));
   }
 
@@ -272,9 +334,23 @@ export class ConsoleAgent {
     await this.status(node); // checks the id and that a console is known, before waiting for the lock
     return this.lock(node, async () => {
       const full = (await this.store.read()).consoles[node];
-      if (full?.status !== 'running') throw new AgentError('not-found', node, full ? 'the console died; start it again' : 'no console is running for this node');
-      const issued = await this.tokens.issue(node, { host: full.host, port: full.port, readOnly: full.readOnly, ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}) });
-      return { node, url: consoleUrl(this.config.public_url, node, issued.token), expiresAt: issued.expiresAt.toISOString() };
+      if (full?.status !== 'running')
+        throw new AgentError(
+          'not-found',
+          node,
+          full ? 'the console died; start it again' : 'no console is running for this node',
+        );
+      const issued = await this.tokens.issue(node, {
+        host: full.host,
+        port: full.port,
+        readOnly: full.readOnly,
+        ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}),
+      });
+      return {
+        node,
+        url: consoleUrl(this.config.public_url, node, issued.token),
+        expiresAt: issued.expiresAt.toISOString(),
+      };
     });
   }
 
@@ -293,8 +369,19 @@ export class ConsoleAgent {
       throw new AgentError('invalid', undefined, (err as Error).message);
     }
     const c = (await this.store.read()).consoles[node];
-    if (c?.status !== 'running') throw new AgentError('not-found', node, c ? 'the console died; start it again' : 'no console is running for this node');
-    return { node, host: c.host, port: c.port, ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}), readOnly: c.readOnly };
+    if (c?.status !== 'running')
+      throw new AgentError(
+        'not-found',
+        node,
+        c ? 'the console died; start it again' : 'no console is running for this node',
+      );
+    return {
+      node,
+      host: c.host,
+      port: c.port,
+      ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}),
+      readOnly: c.readOnly,
+    };
   }
 
   /**
@@ -309,7 +396,11 @@ export class ConsoleAgent {
     for (const c of Object.values(state.consoles)) {
       if (c.status !== 'running' || liveRunning.has(c.node)) continue;
       await this.lock(c.node, async () => {
-        await this.provider.stop(c.node).catch((err: Error) => this.log.warn({ node: c.node, err: err.message }, 'clean-up of a dead console failed'));
+        await this.provider
+          .stop(c.node)
+          .catch((err: Error) =>
+            this.log.warn({ node: c.node, err: err.message }, 'clean-up of a dead console failed'),
+          );
         await this.tokens.revoke(c.node);
         await this.store.update((s) => {
           const cur = s.consoles[c.node];
@@ -328,7 +419,9 @@ export class ConsoleAgent {
       const known = state.consoles[r.node];
       if (known && known.status === 'running') continue;
       if (known && !r.running) continue;
-      await this.lock(r.node, () => this.provider.stop(r.node)).catch((err: Error) => this.log.warn({ node: r.node, err: err.message }, 'stopping an unknown console failed'));
+      await this.lock(r.node, () => this.provider.stop(r.node)).catch((err: Error) =>
+        this.log.warn({ node: r.node, err: err.message }, 'stopping an unknown console failed'),
+      );
       stoppedUnknown.push(r.node);
       this.log.warn({ node: r.node, name: r.name }, 'stopped a console container this agent did not know');
     }

@@ -47,7 +47,8 @@ async function acquireFile(path: string, timeoutMs: number): Promise<void> {
       emptySince ??= Date.now();
       if (Date.now() - emptySince > 2000) await rm(path, { force: true });
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${path} (held by pid ${holder || 'unknown'})`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for lock ${path} (held by pid ${holder || 'unknown'})`);
     await new Promise((r) => setTimeout(r, delay));
   }
 }

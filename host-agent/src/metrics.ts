@@ -12,9 +12,18 @@ import agentPackage from '../package.json' with { type: 'json' };
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly r = [this.registry];
-  readonly info = new Gauge({ name: 'bmc_agent_info', help: 'Always 1; the labels say which agent version and provider run', labelNames: ['version', 'provider'] as const, registers: this.r });
+  readonly info = new Gauge({
+    name: 'bmc_agent_info',
+    help: 'Always 1; the labels say which agent version and provider run',
+    labelNames: ['version', 'provider'] as const,
+    registers: this.r,
+  });
   readonly consoles: Gauge<'state'>;
-  readonly starts = new Counter({ name: 'bmc_agent_console_starts_total', help: 'Consoles started (the VNC server answered)', registers: this.r });
+  readonly starts = new Counter({
+    name: 'bmc_agent_console_starts_total',
+    help: 'Consoles started (the VNC server answered)',
+    registers: this.r,
+  });
   readonly startFailures = new Counter({
     name: 'bmc_agent_console_start_failures_total',
     help: 'Console starts that failed, by kind: invalid (bad request), provider (container or VNC never came up), internal',
@@ -27,11 +36,33 @@ export class AgentMetrics {
     labelNames: ['cause'] as const,
     registers: this.r,
   });
-  readonly stopFailures = new Counter({ name: 'bmc_agent_console_stop_failures_total', help: 'Stop and stop-all calls that failed', registers: this.r });
-  readonly tokensIssued = new Counter({ name: 'bmc_agent_tokens_issued_total', help: 'Console tokens issued (start and url)', registers: this.r });
-  readonly tokensVerified = new Counter({ name: 'bmc_agent_tokens_verified_total', help: 'Token checks that accepted the token', registers: this.r });
-  readonly tokensRefused = new Counter({ name: 'bmc_agent_tokens_refused_total', help: 'Token checks that refused the token, by reason', labelNames: ['reason'] as const, registers: this.r });
-  readonly apiRequests = new Counter({ name: 'bmc_agent_api_requests_total', help: 'API requests answered, by method, route and status', labelNames: ['method', 'route', 'status'] as const, registers: this.r });
+  readonly stopFailures = new Counter({
+    name: 'bmc_agent_console_stop_failures_total',
+    help: 'Stop and stop-all calls that failed',
+    registers: this.r,
+  });
+  readonly tokensIssued = new Counter({
+    name: 'bmc_agent_tokens_issued_total',
+    help: 'Console tokens issued (start and url)',
+    registers: this.r,
+  });
+  readonly tokensVerified = new Counter({
+    name: 'bmc_agent_tokens_verified_total',
+    help: 'Token checks that accepted the token',
+    registers: this.r,
+  });
+  readonly tokensRefused = new Counter({
+    name: 'bmc_agent_tokens_refused_total',
+    help: 'Token checks that refused the token, by reason',
+    labelNames: ['reason'] as const,
+    registers: this.r,
+  });
+  readonly apiRequests = new Counter({
+    name: 'bmc_agent_api_requests_total',
+    help: 'API requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: this.r,
+  });
   readonly apiDuration = new Histogram({
     name: 'bmc_agent_api_request_duration_seconds',
     help: 'Time to answer an API request, by method and route (a console start waits for its VNC server)',

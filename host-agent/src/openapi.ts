@@ -24,7 +24,9 @@ const nodeParameterSchema = (() => {
 })();
 
 const node = { name: 'node', in: 'path', required: true, schema: nodeParameterSchema } as const;
-const json = (ref: keyof typeof AGENT_API_SCHEMAS) => ({ content: { 'application/json': { schema: { $ref: `${COMPONENTS}${ref}` } } } });
+const json = (ref: keyof typeof AGENT_API_SCHEMAS) => ({
+  content: { 'application/json': { schema: { $ref: `${COMPONENTS}${ref}` } } },
+});
 
 const ERROR_TEXT: Record<number, string> = {
   400: 'bad input',
@@ -38,7 +40,9 @@ const ERROR_TEXT: Record<number, string> = {
 
 /** Every operation can also answer 401 (TCP), 415 (a body that is not JSON) and 421 (a foreign Host). */
 const errors = (...codes: number[]) =>
-  Object.fromEntries([...codes, 401, 415, 421].map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json('Error') }]));
+  Object.fromEntries(
+    [...codes, 401, 415, 421].map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json('Error') }]),
+  );
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -51,23 +55,44 @@ export const openApiDocument = {
   security: [{ apiKey: [] }],
   paths: {
     '/v1/consoles': {
-      get: { operationId: 'listConsoles', summary: 'Status of every console this agent knows', responses: { '200': { description: 'consoles', ...json('ConsoleList') }, ...errors() } },
+      get: {
+        operationId: 'listConsoles',
+        summary: 'Status of every console this agent knows',
+        responses: { '200': { description: 'consoles', ...json('ConsoleList') }, ...errors() },
+      },
       post: {
         operationId: 'startConsole',
-        summary: 'Start (or restart) the console of a node; returns once the VNC server answers, with a first console URL',
+        summary:
+          'Start (or restart) the console of a node; returns once the VNC server answers, with a first console URL',
         requestBody: { required: true, ...json('StartRequest') },
         responses: { '201': { description: 'started', ...json('StartResult') }, ...errors(400, 502, 500) },
       },
-      delete: { operationId: 'stopAllConsoles', summary: "Stop every console of this agent", responses: { '200': { description: 'stopped', ...json('StopAllResult') }, ...errors(502, 500) } },
+      delete: {
+        operationId: 'stopAllConsoles',
+        summary: 'Stop every console of this agent',
+        responses: { '200': { description: 'stopped', ...json('StopAllResult') }, ...errors(502, 500) },
+      },
     },
     '/v1/consoles/{node}': {
       parameters: [node],
-      get: { operationId: 'getConsole', summary: 'Status of one console', responses: { '200': { description: 'status', ...json('ConsoleStatus') }, ...errors(400, 404) } },
-      delete: { operationId: 'stopConsole', summary: 'Stop a console and revoke its tokens (idempotent)', responses: { '200': { description: 'stopped', ...json('StopResult') }, ...errors(400, 502, 500) } },
+      get: {
+        operationId: 'getConsole',
+        summary: 'Status of one console',
+        responses: { '200': { description: 'status', ...json('ConsoleStatus') }, ...errors(400, 404) },
+      },
+      delete: {
+        operationId: 'stopConsole',
+        summary: 'Stop a console and revoke its tokens (idempotent)',
+        responses: { '200': { description: 'stopped', ...json('StopResult') }, ...errors(400, 502, 500) },
+      },
     },
     '/v1/consoles/{node}/urls': {
       parameters: [node],
-      post: { operationId: 'issueUrl', summary: 'Issue a fresh token and return the console URL for the proxy', responses: { '201': { description: 'URL', ...json('UrlResult') }, ...errors(400, 404) } },
+      post: {
+        operationId: 'issueUrl',
+        summary: 'Issue a fresh token and return the console URL for the proxy',
+        responses: { '201': { description: 'URL', ...json('UrlResult') }, ...errors(400, 404) },
+      },
     },
     '/v1/consoles/{node}/target': {
       parameters: [node],
@@ -91,18 +116,44 @@ export const openApiDocument = {
       },
     },
     '/v1/reconcile': {
-      post: { operationId: 'reconcile', summary: 'Clean up dead consoles and stop unknown ones now', responses: { '200': { description: 'done', ...json('ReconcileResult') }, ...errors(502, 500) } },
+      post: {
+        operationId: 'reconcile',
+        summary: 'Clean up dead consoles and stop unknown ones now',
+        responses: { '200': { description: 'done', ...json('ReconcileResult') }, ...errors(502, 500) },
+      },
     },
-    '/healthz': { get: { operationId: 'health', summary: 'Liveness (authenticated like everything else on TCP)', responses: { '200': { description: 'ok' }, ...errors() } } },
-    '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (text exposition format)', responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors() } } },
-    '/openapi.json': { get: { operationId: 'openapi', summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' }, ...errors() } } },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary: 'Liveness (authenticated like everything else on TCP)',
+        responses: { '200': { description: 'ok' }, ...errors() },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'metrics',
+        summary: 'Prometheus metrics (text exposition format)',
+        responses: {
+          '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...errors(),
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: { '200': { description: 'OpenAPI 3.1' }, ...errors() },
+      },
+    },
   },
   components: {
     securitySchemes: {
       apiKey: {
         type: 'http',
         scheme: 'bearer',
-        description: 'TCP listener only: the content of api_key_file (32 random bytes, base64url; created 0600 by the agent on its first TCP start). On the unix socket no credential is sent.',
+        description:
+          'TCP listener only: the content of api_key_file (32 random bytes, base64url; created 0600 by the agent on its first TCP start). On the unix socket no credential is sent.',
       },
     },
     schemas: componentSchemas(),

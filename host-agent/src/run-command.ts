@@ -24,14 +24,20 @@ function collect(child: ChildProcessWithoutNullStreams, file: string): Promise<C
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   child.stdin.on('error', () => {});
   return new Promise((resolve) => {
-    child.on('error', (err) => resolve({ code: 127, stdout, stderr: `cannot run ${file}: ${err.message}`, spawnError: err }));
+    child.on('error', (err) =>
+      resolve({ code: 127, stdout, stderr: `cannot run ${file}: ${err.message}`, spawnError: err }),
+    );
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
   });
 }
 
 /** Runs a program without a shell and collects its output. Never rejects on a non-zero exit; only on spawn failure. */
 export async function runCommand(file: string, args: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
-  const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 120_000 });
+  const child = spawn(file, args, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: opts.timeoutMs ?? 120_000,
+  });
   const result = collect(child, file);
   child.stdin.end(opts.input ?? '');
   const { spawnError, ...r } = await result;
@@ -54,7 +60,11 @@ export interface OpenCommand {
  * (the podman pool's claims opened ahead, providers/podman/pool.ts). No timeout until finish(). Never rejects: a
  * program that cannot be run has exited with code 127.
  */
-export function openCommand(file: string, args: readonly string[], opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {}): OpenCommand {
+export function openCommand(
+  file: string,
+  args: readonly string[],
+  opts: Omit<RunOptions, 'input' | 'timeoutMs'> = {},
+): OpenCommand {
   const child = spawn(file, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let exited = false;
   const done = collect(child, file).then(({ spawnError: _, ...r }) => {

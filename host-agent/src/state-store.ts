@@ -73,14 +73,18 @@ export class StateStore {
 
   /** Read-modify-write under the state lock. */
   async update<T>(fn: (state: AgentState) => T | Promise<T>): Promise<T> {
-    return withLock(this.lockFile, async () => {
-      const state = await this.read();
-      const result = await fn(state);
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });
-      await chmod(tmp, 0o600);
-      await rename(tmp, this.file);
-      return result;
-    }, 30_000);
+    return withLock(
+      this.lockFile,
+      async () => {
+        const state = await this.read();
+        const result = await fn(state);
+        const tmp = `${this.file}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });
+        await chmod(tmp, 0o600);
+        await rename(tmp, this.file);
+        return result;
+      },
+      30_000,
+    );
   }
 }

@@ -31,7 +31,10 @@ describe('bmc-console-agent CLI (fake provider)', () => {
   let g: string[];
   beforeEach(() => {
     dir = tempDir('agent-cli-');
-    writeFileSync(join(dir, 'agent.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\npublic_url: https://proxy.example/view\n`);
+    writeFileSync(
+      join(dir, 'agent.yaml'),
+      `container_provider: fake\nstate_dir: ${dir}/state\npublic_url: https://proxy.example/view\n`,
+    );
     writeFileSync(join(dir, 'app-info.json'), JSON.stringify(appInfo()));
     g = ['--config', join(dir, 'agent.yaml')];
   });
@@ -41,22 +44,40 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     const s = await cli(...g, 'start', '--node', 'c1', '--app-info-file', join(dir, 'app-info.json'));
     expect(s.code).toBe(0);
     expect(Object.keys(s.out as object).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'url']);
-    expect(s.out).toMatchObject({ node: 'c1', host: '192.0.2.1', port: 5900, url: expect.stringMatching(/^https:\/\/proxy\.example\/view\?path=websockify%3Fnode%3Dc1%26token%3D/) });
-    expect((await cli(...g, 'start', '--node', 'ro', '--read-only', '--app-info-file', join(dir, 'app-info.json'))).code).toBe(0);
+    expect(s.out).toMatchObject({
+      node: 'c1',
+      host: '192.0.2.1',
+      port: 5900,
+      url: expect.stringMatching(/^https:\/\/proxy\.example\/view\?path=websockify%3Fnode%3Dc1%26token%3D/),
+    });
+    expect(
+      (await cli(...g, 'start', '--node', 'ro', '--read-only', '--app-info-file', join(dir, 'app-info.json'))).code,
+    ).toBe(0);
     expect((await cli(...g, 'status', '--node', 'ro')).out).toMatchObject({ readOnly: true });
     await cli(...g, 'stop', '--node', 'ro');
-    expect((await cli(...g, 'status')).out).toEqual({ consoles: [expect.objectContaining({ node: 'c1', status: 'running' })] });
+    expect((await cli(...g, 'status')).out).toEqual({
+      consoles: [expect.objectContaining({ node: 'c1', status: 'running' })],
+    });
     expect((await cli(...g, 'status', '--node', 'c1')).out).toMatchObject({ node: 'c1', validTokens: 1 });
-    expect((await cli(...g, 'url', '--node', 'c1')).out).toMatchObject({ node: 'c1', url: expect.stringContaining('token%3D') });
+    expect((await cli(...g, 'url', '--node', 'c1')).out).toMatchObject({
+      node: 'c1',
+      url: expect.stringContaining('token%3D'),
+    });
     expect(await cli(...g, 'stop', '--node', 'c1')).toMatchObject({ code: 0, out: { node: 'c1', wasRunning: true } });
     await cli(...g, 'start', '--node', 'c2', '--app-info-file', join(dir, 'app-info.json'));
     expect(await cli(...g, 'stop-all')).toMatchObject({ code: 0, out: { stopped: ['c2'] } });
   });
 
   it('needs no API key with the API on TCP (commands work on the state dir); --no-vnc-password starts without one', async () => {
-    writeFileSync(join(dir, 'tcp.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: tcp://127.0.0.1:6091\n`);
+    writeFileSync(
+      join(dir, 'tcp.yaml'),
+      `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: tcp://127.0.0.1:6091\n`,
+    );
     const t = ['--config', join(dir, 'tcp.yaml')];
-    expect((await cli(...t, 'start', '--node', 'k1', '--no-vnc-password', '--app-info-file', join(dir, 'app-info.json'))).code).toBe(0);
+    expect(
+      (await cli(...t, 'start', '--node', 'k1', '--no-vnc-password', '--app-info-file', join(dir, 'app-info.json')))
+        .code,
+    ).toBe(0);
     expect((await cli(...t, 'url', '--node', 'k1')).code).toBe(0);
     expect((await cli(...t, 'status', '--node', 'k1')).out).toMatchObject({ node: 'k1', validTokens: 2 });
     expect(existsSync(join(dir, 'state', 'api.key'))).toBe(false);
@@ -67,7 +88,9 @@ describe('bmc-console-agent CLI (fake provider)', () => {
   it('exit codes: 2 usage/input, 3 config, 4 no console; errors name node and cause', async () => {
     const nf = await cli(...g, 'url', '--node', 'ghost');
     expect(nf.code).toBe(4);
-    expect(JSON.parse(nf.err)).toEqual({ error: { kind: 'not-found', node: 'ghost', message: 'node ghost: no console is running for this node' } });
+    expect(JSON.parse(nf.err)).toEqual({
+      error: { kind: 'not-found', node: 'ghost', message: 'node ghost: no console is running for this node' },
+    });
     const noInfo = await cli(...g, 'start', '--node', 'c3');
     expect(noInfo.code).toBe(2);
     expect(noInfo.err).toContain('--app-info-file <file> or --app-info-stdin');
@@ -91,54 +114,91 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(badNode.err).toContain('expected a node UUID or name');
     const ext = await cli(...g, '--provider', 'no-such-provider-package', 'status');
     expect(ext.code).toBe(3);
-    expect(ext.err).toContain("container_provider: not a built-in provider");
+    expect(ext.err).toContain('container_provider: not a built-in provider');
   });
 
-  it('runs as a real process: start with APP_INFO on stdin, exit code and JSON', async () => {
-    const run = (args: string[], input?: string) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = execFile(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), ...g, ...args], { cwd: root }, (err, stdout, stderr) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-        );
-        child.stdin?.end(input ?? '');
-      });
-    const s = await run(['start', '--node', 'p1', '--app-info-stdin'], JSON.stringify(appInfo()));
-    expect(s.code).toBe(0);
-    expect(JSON.parse(s.stdout)).toMatchObject({ node: 'p1', port: 5900 });
-    expect(s.stderr).toBe('');
-  }, SPAWN);
-
-  it('serve: reconciles, listens on a unix socket, answers the proxy, stops on SIGTERM', async () => {
-    const socket = join(dir, 'agent.sock');
-    writeFileSync(join(dir, 'serve.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: unix:${socket}\nreconcile_interval: 0\n`);
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), '--config', join(dir, 'serve.yaml'), 'serve'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const listening = await new Promise<string>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        out += d;
-        const line = out.split('\n').find((l) => l.includes('"listening"'));
-        if (line) resolve((JSON.parse(line) as { listening: string }).listening);
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out}`)));
-    });
-    expect(listening).toBe(`unix:${socket}`);
-    const post = (path: string, body: unknown) =>
-      new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
-        const req = request({ socketPath: socket, path, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+  it(
+    'runs as a real process: start with APP_INFO on stdin, exit code and JSON',
+    async () => {
+      const run = (args: string[], input?: string) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const child = execFile(
+            process.execPath,
+            ['--conditions=source', '--import', 'tsx', join(root, 'host-agent/src/cli.ts'), ...g, ...args],
+            { cwd: root },
+            (err, stdout, stderr) =>
+              resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          );
+          child.stdin?.end(input ?? '');
         });
-        req.on('error', reject);
-        req.end(JSON.stringify(body));
+      const s = await run(['start', '--node', 'p1', '--app-info-stdin'], JSON.stringify(appInfo()));
+      expect(s.code).toBe(0);
+      expect(JSON.parse(s.stdout)).toMatchObject({ node: 'p1', port: 5900 });
+      expect(s.stderr).toBe('');
+    },
+    SPAWN,
+  );
+
+  it(
+    'serve: reconciles, listens on a unix socket, answers the proxy, stops on SIGTERM',
+    async () => {
+      const socket = join(dir, 'agent.sock');
+      writeFileSync(
+        join(dir, 'serve.yaml'),
+        `container_provider: fake\nstate_dir: ${dir}/state\napi_listen: unix:${socket}\nreconcile_interval: 0\n`,
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=source',
+          '--import',
+          'tsx',
+          join(root, 'host-agent/src/cli.ts'),
+          '--config',
+          join(dir, 'serve.yaml'),
+          'serve',
+        ],
+        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      const listening = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          const line = out.split('\n').find((l) => l.includes('"listening"'));
+          if (line) resolve((JSON.parse(line) as { listening: string }).listening);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${out}`)));
       });
-    const started = await post('/v1/consoles', { node: 's1', appInfo: appInfo() });
-    expect(started.status).toBe(201);
-    const token = new URLSearchParams(decodeURIComponent(new URL(String(started.body.url)).searchParams.get('path') ?? '').split('?')[1]).get('token');
-    expect((await post('/v1/tokens/verify', { node: 's1', token })).status).toBe(200);
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(out).not.toContain(token!);
-    expect(out).not.toContain('Ä€');
-  }, SPAWN);
+      expect(listening).toBe(`unix:${socket}`);
+      const post = (path: string, body: unknown) =>
+        new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+          const req = request(
+            { socketPath: socket, path, method: 'POST', headers: { 'content-type': 'application/json' } },
+            (res) => {
+              let text = '';
+              res
+                .setEncoding('utf8')
+                .on('data', (d: string) => (text += d))
+                .on('end', () =>
+                  resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }),
+                );
+            },
+          );
+          req.on('error', reject);
+          req.end(JSON.stringify(body));
+        });
+      const started = await post('/v1/consoles', { node: 's1', appInfo: appInfo() });
+      expect(started.status).toBe(201);
+      const token = new URLSearchParams(
+        decodeURIComponent(new URL(String(started.body.url)).searchParams.get('path') ?? '').split('?')[1],
+      ).get('token');
+      expect((await post('/v1/tokens/verify', { node: 's1', token })).status).toBe(200);
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).not.toContain(token!);
+      expect(out).not.toContain('Ä€');
+    },
+    SPAWN,
+  );
 });

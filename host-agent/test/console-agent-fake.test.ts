@@ -13,7 +13,9 @@ describe('console agent with the fake provider', () => {
     const { agent } = await makeAgent();
     const started = await agent.start({ node: 'node-1', appInfo: appInfo() });
     expect(started).toMatchObject({ node: 'node-1', host: '192.0.2.1', port: 5900 });
-    expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:6090\/\?path=websockify%3Fnode%3Dnode-1%26token%3D[A-Za-z0-9_-]{43}$/);
+    expect(started.url).toMatch(
+      /^http:\/\/127\.0\.0\.1:6090\/\?path=websockify%3Fnode%3Dnode-1%26token%3D[A-Za-z0-9_-]{43}$/,
+    );
     const second = await agent.url('node-1');
     const v1 = await agent.verify('node-1', tokenOf(started.url));
     const v2 = await agent.verify('node-1', tokenOf(second.url));
@@ -111,7 +113,9 @@ describe('console agent with the fake provider', () => {
 
   it('rejects bad input naming the node and the field, never the password', async () => {
     const { agent } = await makeAgent();
-    const err = await agent.start({ node: 'node-2', appInfo: { address: 'https://x', username: 'u' } }).catch((e: unknown) => e);
+    const err = await agent
+      .start({ node: 'node-2', appInfo: { address: 'https://x', username: 'u' } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentError);
     expect((err as AgentError).message).toMatch(/^node node-2: appInfo\.password: /);
     const bad = await agent.start({ node: 'bad node/..', appInfo: appInfo() }).catch((e: unknown) => e);
@@ -126,7 +130,9 @@ describe('console agent with the fake provider', () => {
   it('names node and cause when the provider fails, without secrets', async () => {
     class Failing extends FakeProvider {
       override async start(req: StartRequest): Promise<ConsoleEndpoint> {
-        throw new Error(`podman run failed: bad env APP_INFO=${JSON.stringify(req.appInfo)} pw ${req.appInfo.password}`);
+        throw new Error(
+          `podman run failed: bad env APP_INFO=${JSON.stringify(req.appInfo)} pw ${req.appInfo.password}`,
+        );
       }
     }
     const { agent } = await makeAgent({}, new Failing());
@@ -153,7 +159,12 @@ describe('console agent with the fake provider', () => {
       }
     }
     const { agent } = await makeAgent({}, new Slow());
-    await Promise.all([agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x'), agent.start({ node: 'x', appInfo: appInfo() }), agent.stop('x')]);
+    await Promise.all([
+      agent.start({ node: 'x', appInfo: appInfo() }),
+      agent.stop('x'),
+      agent.start({ node: 'x', appInfo: appInfo() }),
+      agent.stop('x'),
+    ]);
     // Every operation's begin is followed by its own end: no interleaving.
     for (let i = 0; i < events.length; i += 2) expect(events[i]!.replace('+', '-')).toBe(events[i + 1]);
   });
@@ -196,8 +207,18 @@ describe('console agent with the fake provider', () => {
     await agent.start({ node: 'ca-ok', appInfo: appInfo({ verify_ca: join(caDir, 'bmc.pem') }) });
     expect(fake.lastRequest('ca-ok')?.appInfo.verify_ca).toBe(join(caDir, 'bmc.pem'));
     await agent.start({ node: 'ca-bool', appInfo: appInfo({ verify_ca: false }) });
-    for (const path of [join(dir, 'outside.pem'), join(caDir, 'link.pem'), join(caDir, '..', 'outside.pem'), '/etc/shadow', join(caDir, 'missing.pem'), 'bmc.pem', caDir]) {
-      const err = (await agent.start({ node: 'ca-bad', appInfo: appInfo({ verify_ca: path }) }).catch((e: unknown) => e)) as AgentError;
+    for (const path of [
+      join(dir, 'outside.pem'),
+      join(caDir, 'link.pem'),
+      join(caDir, '..', 'outside.pem'),
+      '/etc/shadow',
+      join(caDir, 'missing.pem'),
+      'bmc.pem',
+      caDir,
+    ]) {
+      const err = (await agent
+        .start({ node: 'ca-bad', appInfo: appInfo({ verify_ca: path }) })
+        .catch((e: unknown) => e)) as AgentError;
       expect(err.kind).toBe('invalid');
       expect(err.message).toMatch(/^node ca-bad: appInfo\.verify_ca: /);
       expect(err.message).not.toContain('root');
@@ -205,7 +226,13 @@ describe('console agent with the fake provider', () => {
     }
     expect(fake.lastRequest('ca-bad')).toBeUndefined();
     const { agent: defaults } = await makeAgent({ ca_bundle_dir: '/etc/bmc-console/ca' }, new FakeProvider());
-    expect(((await defaults.start({ node: 'ca-d', appInfo: appInfo({ verify_ca: join(caDir, 'bmc.pem') }) }).catch((e: unknown) => e)) as Error).message).toContain('ca_bundle_dir');
+    expect(
+      (
+        (await defaults
+          .start({ node: 'ca-d', appInfo: appInfo({ verify_ca: join(caDir, 'bmc.pem') }) })
+          .catch((e: unknown) => e)) as Error
+      ).message,
+    ).toContain('ca_bundle_dir');
   });
 
   it('reconciles: dead consoles are marked, unknown ones stopped', async () => {
@@ -218,7 +245,9 @@ describe('console agent with the fake provider', () => {
     expect((await agent.status('dies'))[0]).toMatchObject({ status: 'died', validTokens: 0 });
     expect(await agent.verify('dies', tokenOf(s.url))).toEqual({ ok: false, reason: 'revoked' });
     expect(await fake.list()).toEqual([]);
-    expect(((await agent.url('dies').catch((e: unknown) => e)) as Error).message).toBe('node dies: the console died; start it again');
+    expect(((await agent.url('dies').catch((e: unknown) => e)) as Error).message).toBe(
+      'node dies: the console died; start it again',
+    );
   });
 
   it('stop-all stops known and unknown consoles', async () => {
@@ -233,7 +262,9 @@ describe('console agent with the fake provider', () => {
 
 describe('external providers', () => {
   it('loads a provider module by name (here a path) through its default-exported factory', async () => {
-    const { agent } = await makeAgent({ container_provider: new URL('./fixtures/external-provider.mjs', import.meta.url).pathname });
+    const { agent } = await makeAgent({
+      container_provider: new URL('./fixtures/external-provider.mjs', import.meta.url).pathname,
+    });
     expect(agent.provider.name).toBe('example-external');
     const s = await agent.start({ node: 'ext-1', appInfo: appInfo() });
     expect(s).toMatchObject({ host: '198.51.100.7', port: 5901 });

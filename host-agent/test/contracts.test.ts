@@ -10,7 +10,13 @@ import {
   verifyRequestSchema,
 } from '@bmc-console/common/contracts/agent-api';
 import { checkAssignment } from '@bmc-console/common/contracts/assignment';
-import { checkNodeId, isNodeId, NODE_ID_MAX_LENGTH, NODE_ID_PATTERN, nodeIdSchema } from '@bmc-console/common/contracts/node-id';
+import {
+  checkNodeId,
+  isNodeId,
+  NODE_ID_MAX_LENGTH,
+  NODE_ID_PATTERN,
+  nodeIdSchema,
+} from '@bmc-console/common/contracts/node-id';
 import { isSecretVariable, SECRET_ENV_NAMES, SECRET_VARIABLES } from '@bmc-console/common/contracts/secret-names';
 import { SECRET_FILE_VARIABLES } from '@bmc-console/common/console-env';
 import { SECRET_KEYS } from '@bmc-console/common/log';
@@ -21,11 +27,39 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
 describe('node id', () => {
   it('takes Ironic UUIDs and names up to the container-name limit', () => {
-    for (const ok of [UUID, UUID.toUpperCase(), 'a', '0', 'node-1', 'rack2.u14', 'my_node', 'a..b', 'x-', 'a'.repeat(NODE_ID_MAX_LENGTH)]) expect(isNodeId(ok), ok).toBe(true);
+    for (const ok of [
+      UUID,
+      UUID.toUpperCase(),
+      'a',
+      '0',
+      'node-1',
+      'rack2.u14',
+      'my_node',
+      'a..b',
+      'x-',
+      'a'.repeat(NODE_ID_MAX_LENGTH),
+    ])
+      expect(isNodeId(ok), ok).toBe(true);
   });
 
   it('refuses what would not make a container, unit or file name', () => {
-    const bad = ['', '-a', '.a', '_a', '..', 'a'.repeat(NODE_ID_MAX_LENGTH + 1), 'a:b', 'a~b', 'a/b', '../x', 'a b', 'a\nb', 'nöde', 'a%2Fb', ' a'];
+    const bad = [
+      '',
+      '-a',
+      '.a',
+      '_a',
+      '..',
+      'a'.repeat(NODE_ID_MAX_LENGTH + 1),
+      'a:b',
+      'a~b',
+      'a/b',
+      '../x',
+      'a b',
+      'a\nb',
+      'nöde',
+      'a%2Fb',
+      ' a',
+    ];
     for (const id of bad) expect(isNodeId(id), JSON.stringify(id)).toBe(false);
     expect(isNodeId(undefined)).toBe(false);
     expect(isNodeId(42)).toBe(false);
@@ -51,13 +85,29 @@ describe('agent API bodies', () => {
     expect(verifyRequestSchema.safeParse({ node: UUID, token: 't' }).success).toBe(true);
     expect(verifyRequestSchema.safeParse({ node: UUID }).success).toBe(false);
     expect(verifyRequestSchema.safeParse({ node: 'a:b', token: 't' }).success).toBe(false);
-    const ok = { node: UUID, host: '192.0.2.1', port: 5900, vncPassword: 'pw', readOnly: false, expiresAt: new Date(0).toISOString() };
+    const ok = {
+      node: UUID,
+      host: '192.0.2.1',
+      port: 5900,
+      vncPassword: 'pw',
+      readOnly: false,
+      expiresAt: new Date(0).toISOString(),
+    };
     expect(verifyOkSchema.parse(ok)).toEqual(ok);
     const { vncPassword: _pw, ...withoutPassword } = ok;
     expect(verifyOkSchema.safeParse(withoutPassword).success).toBe(true);
-    for (const wrong of [{ port: 0 }, { port: 65536 }, { port: 59.5 }, { host: '' }, { vncPassword: '' }, { expiresAt: 'soon' }, { readOnly: 'no' }])
+    for (const wrong of [
+      { port: 0 },
+      { port: 65536 },
+      { port: 59.5 },
+      { host: '' },
+      { vncPassword: '' },
+      { expiresAt: 'soon' },
+      { readOnly: 'no' },
+    ])
       expect(verifyOkSchema.safeParse({ ...ok, ...wrong }).success, JSON.stringify(wrong)).toBe(false);
-    for (const reason of ['unknown', 'expired', 'revoked', 'wrong-node']) expect(verifyRefusedSchema.safeParse({ reason }).success).toBe(true);
+    for (const reason of ['unknown', 'expired', 'revoked', 'wrong-node'])
+      expect(verifyRefusedSchema.safeParse({ reason }).success).toBe(true);
     expect(verifyRefusedSchema.safeParse({ reason: 'nope' }).success).toBe(false);
   });
 
@@ -68,7 +118,15 @@ describe('agent API bodies', () => {
 
   it('start: node by the one rule, APP_INFO an object, app one of the apps', () => {
     expect(startRequestSchema.safeParse({ node: UUID, appInfo: {} }).success).toBe(true);
-    expect(startRequestSchema.safeParse({ node: UUID, app: 'fake', appInfo: { address: 'x' }, readOnly: true, vncPassword: false }).success).toBe(true);
+    expect(
+      startRequestSchema.safeParse({
+        node: UUID,
+        app: 'fake',
+        appInfo: { address: 'x' },
+        readOnly: true,
+        vncPassword: false,
+      }).success,
+    ).toBe(true);
     const noNode = startRequestSchema.safeParse({ appInfo: {} });
     expect(noNode.success).toBe(false);
     if (!noNode.success) expect(describeIssues(noNode.error)).toMatch(/^node: /);
@@ -80,7 +138,9 @@ describe('agent API bodies', () => {
   });
 
   it('error body: kind, message and an optional node', () => {
-    expect(errorBodySchema.safeParse({ error: { kind: 'not-found', node: 'n', message: 'node n: no console' } }).success).toBe(true);
+    expect(
+      errorBodySchema.safeParse({ error: { kind: 'not-found', node: 'n', message: 'node n: no console' } }).success,
+    ).toBe(true);
     expect(errorBodySchema.safeParse({ error: { kind: 'unauthorized', message: 'key' } }).success).toBe(true);
     expect(errorBodySchema.safeParse({ error: { kind: 'oops', message: 'x' } }).success).toBe(false);
   });
@@ -89,7 +149,8 @@ describe('agent API bodies', () => {
     const components = openApiDocument.components.schemas as Record<string, unknown>;
     expect(Object.keys(components).sort()).toEqual(Object.keys(AGENT_API_SCHEMAS).sort());
     const refs = JSON.stringify(openApiDocument).match(/"#\/components\/schemas\/[A-Za-z]+"/g) ?? [];
-    for (const ref of new Set(refs)) expect(components[ref.slice('"#/components/schemas/'.length, -1)], ref).toBeDefined();
+    for (const ref of new Set(refs))
+      expect(components[ref.slice('"#/components/schemas/'.length, -1)], ref).toBeDefined();
     expect(JSON.stringify(components)).not.toMatch(/\$schema|\$id/);
   });
 });
@@ -103,7 +164,9 @@ describe('pool assignment', () => {
 
   it('names each wrong field and never a value', () => {
     const r = checkAssignment({ appInfo: 'calvin', vncPassword: 'calvin-is-long', caBundle: 'calvin' }, 'stdin');
-    expect(r).toMatch(/^appInfo: expected APP_INFO as a JSON object; vncPassword: expected at most 8 characters; caBundle: expected PEM/);
+    expect(r).toMatch(
+      /^appInfo: expected APP_INFO as a JSON object; vncPassword: expected at most 8 characters; caBundle: expected PEM/,
+    );
     expect(r).not.toMatch(/calvin/);
     expect(checkAssignment(null, 'stdin')).toMatch(/^stdin: /);
   });

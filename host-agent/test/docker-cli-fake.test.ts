@@ -17,7 +17,11 @@ describe('podman provider with a fake docker CLI', () => {
   let server: Server;
   let bin: string;
   let agent: ConsoleAgent;
-  const calls = (): string[][] => readFileSync(join(dir, 'argv'), 'utf8').split('\n').filter(Boolean).map((l) => l.split('\0').filter(Boolean));
+  const calls = (): string[][] =>
+    readFileSync(join(dir, 'argv'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\0').filter(Boolean));
   beforeAll(async () => {
     dir = tempDir('agent-docker-');
     server = createServer((s) => s.end('RFB 003.008\n'));
@@ -52,13 +56,14 @@ esac
   });
   afterAll(async () => {
     const listeners = join(dir, 'listeners');
-    if (existsSync(listeners)) for (const pid of readFileSync(listeners, 'utf8').split('\n').filter(Boolean)) {
-      try {
-        process.kill(Number(pid));
-      } catch {
-        // already gone
+    if (existsSync(listeners))
+      for (const pid of readFileSync(listeners, 'utf8').split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid));
+        } catch {
+          // already gone
+        }
       }
-    }
     await new Promise<void>((r) => server.close(() => r()));
   });
 
@@ -77,23 +82,35 @@ esac
     expect(run).toEqual(expect.arrayContaining(['--env', 'APP_INFO', '--env', 'VNC_PASSWORD', '--init', '--rm']));
     expect((await agent.provider.list()).map((r) => r.node)).toEqual(['d1']);
     await agent.stop('d1');
-    expect(calls().filter((c) => c[0] === 'rm').at(-1)).toEqual(['rm', '--force', 'bmc-console-d1']);
+    expect(
+      calls()
+        .filter((c) => c[0] === 'rm')
+        .at(-1),
+    ).toEqual(['rm', '--force', 'bmc-console-d1']);
   });
 
   it('a host port taken between the pick and the run: the agent picks another and runs again', async () => {
     writeFileSync(join(dir, 'port-taken-once'), '');
     const before = calls().length;
     const s = await agent.start({ node: 'd3', appInfo: appInfo() });
-    const runs = calls().slice(before).filter((c) => c[0] === 'run');
+    const runs = calls()
+      .slice(before)
+      .filter((c) => c[0] === 'run');
     expect(runs).toHaveLength(2);
     expect(s.port).toBe(Number(runs[1]![runs[1]!.indexOf('--publish') + 1]!.split(':')[1]));
     await agent.stop('d3');
   });
 
   it('a remote engine (container_host) picks the port itself: the agent asks it with `docker port`', async () => {
-    const { agent: remote } = await makeAgent({ container_provider: 'podman', container_executable: bin, container_host: 'tcp://192.0.2.1:2375' });
+    const { agent: remote } = await makeAgent({
+      container_provider: 'podman',
+      container_executable: bin,
+      container_host: 'tcp://192.0.2.1:2375',
+    });
     const s = await remote.start({ node: 'd2', appInfo: appInfo() });
-    const run = calls().filter((c) => c[0] === 'run').at(-1)!;
+    const run = calls()
+      .filter((c) => c[0] === 'run')
+      .at(-1)!;
     expect(run[run.indexOf('--publish') + 1]).toBe('127.0.0.1::5900');
     expect(calls().at(-1)).toEqual(['port', 'bmc-console-d2', '5900/tcp']);
     expect(s).toMatchObject({ host: '127.0.0.1', port: (server.address() as { port: number }).port });

@@ -15,17 +15,27 @@ interface Answer {
 }
 
 /** One request to the agent API at `address` (`unix:/path` or `http://host:port`). */
-function call(address: string, method: string, path: string, opts: { body?: unknown; key?: string } = {}): Promise<Answer> {
+function call(
+  address: string,
+  method: string,
+  path: string,
+  opts: { body?: unknown; key?: string } = {},
+): Promise<Answer> {
   const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  const target = address.startsWith('unix:') ? { socketPath: address.slice(5) } : { hostname: new URL(address).hostname, port: Number(new URL(address).port) };
+  const target = address.startsWith('unix:')
+    ? { socketPath: address.slice(5) }
+    : { hostname: new URL(address).hostname, port: Number(new URL(address).port) };
   const headers: Record<string, string> = { host: 'localhost' };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+  if (body !== undefined)
+    Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
   return new Promise((resolve, reject) => {
     const req = request({ ...target, method, path, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), text }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -63,10 +73,16 @@ describe('agent /metrics on a TCP listener (API key required)', () => {
     const token = tokenOf((JSON.parse(started.text) as { url: string }).url);
     expect((await call(base, 'POST', `/v1/consoles/${node}/urls`, { key })).status).toBe(201);
     expect((await call(base, 'POST', '/v1/tokens/verify', { key, body: { node, token } })).status).toBe(200);
-    expect((await call(base, 'POST', '/v1/tokens/verify', { key, body: { node, token: 'x'.repeat(43) } })).status).toBe(403);
-    expect((await call(base, 'POST', '/v1/tokens/verify', { key, body: { node: 'other-node', token } })).status).toBe(403);
+    expect((await call(base, 'POST', '/v1/tokens/verify', { key, body: { node, token: 'x'.repeat(43) } })).status).toBe(
+      403,
+    );
+    expect((await call(base, 'POST', '/v1/tokens/verify', { key, body: { node: 'other-node', token } })).status).toBe(
+      403,
+    );
     // A start without APP_INFO's address is refused before any provider call.
-    expect((await call(base, 'POST', '/v1/consoles', { key, body: { node: 'bad-start', appInfo: {} } })).status).toBe(400);
+    expect((await call(base, 'POST', '/v1/consoles', { key, body: { node: 'bad-start', appInfo: {} } })).status).toBe(
+      400,
+    );
 
     let m = await call(base, 'GET', '/metrics', { key });
     expect(m.status).toBe(200);
@@ -81,8 +97,12 @@ describe('agent /metrics on a TCP listener (API key required)', () => {
     expect(sample(m.text, 'bmc_agent_tokens_refused_total{reason="wrong-node"}')).toBe(1);
     expect(sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/consoles",status="201"}')).toBe(1);
     expect(sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/consoles",status="400"}')).toBe(1);
-    expect(sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/consoles/:node/urls",status="201"}')).toBe(1);
-    expect(sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/tokens/verify",status="403"}')).toBe(2);
+    expect(
+      sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/consoles/:node/urls",status="201"}'),
+    ).toBe(1);
+    expect(sample(m.text, 'bmc_agent_api_requests_total{method="POST",route="/v1/tokens/verify",status="403"}')).toBe(
+      2,
+    );
     expect(sample(m.text, 'bmc_agent_api_requests_total{method="GET",route="/metrics",status="401"}')).toBe(2);
     expect(m.text).toContain('bmc_agent_info{version="0.1.0",provider="fake"} 1');
     // Node ids never become label values (one series per route pattern, not per node).

@@ -36,7 +36,10 @@ function fakePool() {
       resolve(r);
       return done;
     };
-    const entry: (typeof opened)[number] = { args, end: () => void end({ code: 1, stdout: '', stderr: 'container gone' }) };
+    const entry: (typeof opened)[number] = {
+      args,
+      end: () => void end({ code: 1, stdout: '', stderr: 'container gone' }),
+    };
     opened.push(entry);
     return {
       get exited() {
@@ -55,7 +58,17 @@ function fakePool() {
     log: createLogger('test', { level: 'silent' }),
     cli: async (args, _env, input) => {
       calls.push({ args, ...(input === undefined ? {} : { input }) });
-      if (args[0] === 'ps') return ok(JSON.stringify(pooled.map((name, i) => ({ Names: [name], State: 'running', Created: i + 1, Labels: { 'io.bmc-console.pool': 'h', 'io.bmc-console.port': String(41000 + i) } }))));
+      if (args[0] === 'ps')
+        return ok(
+          JSON.stringify(
+            pooled.map((name, i) => ({
+              Names: [name],
+              State: 'running',
+              Created: i + 1,
+              Labels: { 'io.bmc-console.pool': 'h', 'io.bmc-console.port': String(41000 + i) },
+            })),
+          ),
+        );
       return ok();
     },
     openCli,
@@ -68,7 +81,13 @@ function fakePool() {
   return { pool, calls, exec, opened, setPooled };
 }
 
-const request = (verify_ca: boolean | string) => ({ node: 'n1', app: 'redfish-graphical' as const, appInfo: { address: 'https://192.0.2.1', username: 'root', password: 'calvin', verify_ca }, readOnly: false, vncPassword: 'pw' });
+const request = (verify_ca: boolean | string) => ({
+  node: 'n1',
+  app: 'redfish-graphical' as const,
+  appInfo: { address: 'https://192.0.2.1', username: 'root', password: 'calvin', verify_ca },
+  readOnly: false,
+  vncPassword: 'pw',
+});
 const port = async () => ({ host: '127.0.0.1', port: 1 });
 
 describe('the pool hands a node to a pooled console (stand-in podman CLI)', () => {
@@ -79,7 +98,7 @@ describe('the pool hands a node to a pooled console (stand-in podman CLI)', () =
     expect(JSON.parse(exec()!.input!)).toEqual({ appInfo: request(false).appInfo, vncPassword: 'pw' });
   });
 
-  it('serves a node whose verify_ca names a CA bundle: the bundle\'s text goes with the assignment', async () => {
+  it("serves a node whose verify_ca names a CA bundle: the bundle's text goes with the assignment", async () => {
     const ca = join(dir, 'bmc-ca.pem');
     writeFileSync(ca, PEM);
     const { pool, exec } = fakePool();

@@ -20,11 +20,21 @@ import { tempDir } from '@bmc-console/common/testing/temp-dir';
 const setup = spawnSync('bash', [join(import.meta.dirname, 'setup-quadlet.sh')], { encoding: 'utf8' });
 const quadlet = setup.status === 0 ? setup.stdout.trim() : undefined;
 /** Why the quadlet checks are skipped (each says so in the report, none passes without the binary). */
-const quadletMissing = setup.stderr.trim().split('\n').filter((l) => l.startsWith('setup-quadlet:')).join('; ') || setup.stderr.trim().split('\n').at(-1) || 'setup-quadlet.sh failed';
+const quadletMissing =
+  setup.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('setup-quadlet:'))
+    .join('; ') ||
+  setup.stderr.trim().split('\n').at(-1) ||
+  'setup-quadlet.sh failed';
 if (!quadlet) console.warn(`quadlet -dryrun checks skipped: ${quadletMissing}`);
 
 function dryrun(unitDir: string): { code: number; out: string; err: string } {
-  const r = spawnSync(quadlet!, ['-dryrun', '-user'], { encoding: 'utf8', env: { ...process.env, QUADLET_UNIT_DIRS: unitDir } });
+  const r = spawnSync(quadlet!, ['-dryrun', '-user'], {
+    encoding: 'utf8',
+    env: { ...process.env, QUADLET_UNIT_DIRS: unitDir },
+  });
   return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
 }
 
@@ -45,7 +55,19 @@ describe('quadlet unit writer', () => {
   it('round-trips a tricky value through the real quadlet -dryrun', (ctx) => {
     if (!quadlet) ctx.skip(`quadlet is not available: ${quadletMissing}`);
     const dir = tempDir('quadlet-rt-');
-    writeFileSync(join(dir, 'rt.container'), renderQuadletUnit('round trip', [['Container', [['Image', 'localhost/x:latest'], ['Environment', `X=${tricky}`], ['Label', `l=${tricky}`]]]]));
+    writeFileSync(
+      join(dir, 'rt.container'),
+      renderQuadletUnit('round trip', [
+        [
+          'Container',
+          [
+            ['Image', 'localhost/x:latest'],
+            ['Environment', `X=${tricky}`],
+            ['Label', `l=${tricky}`],
+          ],
+        ],
+      ]),
+    );
     const r = dryrun(dir);
     expect(r.code, r.err).toBe(0);
     const argv = execStartOf(r.out);
@@ -69,7 +91,10 @@ describe('systemd provider (fake systemctl, real quadlet -dryrun)', () => {
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    writeFileSync(join(dir, 'fake-systemctl'), `#!/bin/bash\nprintf '%s\\n' "$*" >> ${dir}/systemctl.log\n[ "$2" = is-active ] && echo active\nexit 0\n`);
+    writeFileSync(
+      join(dir, 'fake-systemctl'),
+      `#!/bin/bash\nprintf '%s\\n' "$*" >> ${dir}/systemctl.log\n[ "$2" = is-active ] && echo active\nexit 0\n`,
+    );
     // podman secret create --env ... NAME VAR: stores $VAR's value under NAME ("in use" when it exists); rm removes it.
     writeFileSync(
       join(dir, 'fake-podman'),
@@ -126,7 +151,9 @@ exit 1
     expect(unit).not.toContain('[Install]');
     expect(unit).not.toContain('EnvironmentFile');
     expect(unit).toContain(`\nSecret=${name}-app-info,type=mount,target=app-info,uid=1000,gid=1000,mode=0400\n`);
-    expect(unit).toContain(`\nSecret=${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400\n`);
+    expect(unit).toContain(
+      `\nSecret=${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400\n`,
+    );
     expect(unit).toContain('\nEnvironment=APP_INFO_FILE=/run/secrets/app-info\n');
     expect(unit).toContain('\nEnvironment=VNC_PASSWORD_FILE=/run/secrets/vnc-password\n');
     expect(unit).toContain('\nNoNewPrivileges=true\n');
@@ -140,7 +167,7 @@ exit 1
     expect(secretsLeft()).toEqual([]);
   });
 
-  it('replaces secrets left by an earlier run, stopping that run\'s unit first', async () => {
+  it("replaces secrets left by an earlier run, stopping that run's unit first", async () => {
     const node = 'sd-stale';
     const name = `bmc-console-${node}`;
     mkdirSync(join(dir, 'secrets'), { recursive: true });
@@ -165,7 +192,11 @@ exit 1
     }
   });
 
-  async function dryrunChecks(node: string, info: ReturnType<typeof appInfo>, v: Awaited<ReturnType<ConsoleAgent['verify']>>): Promise<void> {
+  async function dryrunChecks(
+    node: string,
+    info: ReturnType<typeof appInfo>,
+    v: Awaited<ReturnType<ConsoleAgent['verify']>>,
+  ): Promise<void> {
     const name = `bmc-console-${node}`;
     if (!v.ok) throw new Error(v.reason);
     const r = dryrun(join(dir, 'units'));
@@ -174,10 +205,44 @@ exit 1
     const service = r.out.split(/^---/m).find((part) => part.startsWith(`${name}.service`)) ?? '';
     const argv = execStartOf(service);
     expect(argv.slice(0, 2)).toEqual(['/usr/bin/podman', 'run']);
-    expect(argv).toEqual(expect.arrayContaining(['--init', '--publish', '127.0.0.1::5900', '--env', 'APP=redfish-graphical', '--label', `io.bmc-console.node=${node}`, '--network', agent.config.container_network]));
-    expect(argv).toEqual(expect.arrayContaining(['--secret', `${name}-app-info,type=mount,target=app-info,uid=1000,gid=1000,mode=0400`, '--env', 'APP_INFO_FILE=/run/secrets/app-info']));
-    expect(argv).toEqual(expect.arrayContaining(['--secret', `${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400`, '--env', 'VNC_PASSWORD_FILE=/run/secrets/vnc-password']));
-    expect(argv).toEqual(expect.arrayContaining(['--security-opt=no-new-privileges', '--cap-drop', 'setuid', '--cap-drop', 'dac_override']));
+    expect(argv).toEqual(
+      expect.arrayContaining([
+        '--init',
+        '--publish',
+        '127.0.0.1::5900',
+        '--env',
+        'APP=redfish-graphical',
+        '--label',
+        `io.bmc-console.node=${node}`,
+        '--network',
+        agent.config.container_network,
+      ]),
+    );
+    expect(argv).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        `${name}-app-info,type=mount,target=app-info,uid=1000,gid=1000,mode=0400`,
+        '--env',
+        'APP_INFO_FILE=/run/secrets/app-info',
+      ]),
+    );
+    expect(argv).toEqual(
+      expect.arrayContaining([
+        '--secret',
+        `${name}-vnc-password,type=mount,target=vnc-password,uid=1000,gid=1000,mode=0400`,
+        '--env',
+        'VNC_PASSWORD_FILE=/run/secrets/vnc-password',
+      ]),
+    );
+    expect(argv).toEqual(
+      expect.arrayContaining([
+        '--security-opt=no-new-privileges',
+        '--cap-drop',
+        'setuid',
+        '--cap-drop',
+        'dac_override',
+      ]),
+    );
     expect(argv.join(' ')).not.toMatch(/env-file|cap-drop sys_chroot/i);
     expect(argv.at(-1)).toBe('localhost/bmc-console:latest');
     expect(r.out).not.toMatch(/WantedBy/);
@@ -185,14 +250,35 @@ exit 1
     // Real podman with Quadlet's secret and hardening flags: the console's user reads the values unchanged.
     const img = consoleImage();
     if ('image' in img) {
-      const flags = argv.flatMap((a, i) => (['--secret', '--cap-drop'].includes(a) ? [a, argv[i + 1]!] : a.startsWith('--security-opt=') ? [a] : []));
+      const flags = argv.flatMap((a, i) =>
+        ['--secret', '--cap-drop'].includes(a) ? [a, argv[i + 1]!] : a.startsWith('--security-opt=') ? [a] : [],
+      );
       const created: string[] = [];
       try {
         for (const secret of secretsLeft().filter((s) => s.startsWith(name))) {
-          execFileSync('podman', ['secret', 'create', '--env', secret, 'SECRET_VALUE'], { env: { ...process.env, SECRET_VALUE: secretValue(secret) } });
+          execFileSync('podman', ['secret', 'create', '--env', secret, 'SECRET_VALUE'], {
+            env: { ...process.env, SECRET_VALUE: secretValue(secret) },
+          });
           created.push(secret);
         }
-        const out = execFileSync('podman', ['run', '--rm', ...flags, '--user', '1000', '--network', 'none', '--entrypoint', 'cat', img.image, '/run/secrets/app-info', '/run/secrets/vnc-password'], { encoding: 'utf8' });
+        const out = execFileSync(
+          'podman',
+          [
+            'run',
+            '--rm',
+            ...flags,
+            '--user',
+            '1000',
+            '--network',
+            'none',
+            '--entrypoint',
+            'cat',
+            img.image,
+            '/run/secrets/app-info',
+            '/run/secrets/vnc-password',
+          ],
+          { encoding: 'utf8' },
+        );
         expect(out).toBe(`${JSON.stringify(info)}${v.target.vncPassword}`);
       } finally {
         for (const secret of created) spawnSync('podman', ['secret', 'rm', secret]);
@@ -213,22 +299,32 @@ exit 1
       expect(r.code, r.err).toBe(0);
       const service = r.out.split(/^---/m).find((part) => part.startsWith('bmc-console-sd-ca.service')) ?? '';
       const argv = execStartOf(service);
-      expect(argv[argv.indexOf('-v') + 1] ?? argv[argv.indexOf('--volume') + 1]).toBe(`${ca}:/run/bmc-console/ca/bmc-ca.pem:ro`);
+      expect(argv[argv.indexOf('-v') + 1] ?? argv[argv.indexOf('--volume') + 1]).toBe(
+        `${ca}:/run/bmc-console/ca/bmc-ca.pem:ro`,
+      );
     } finally {
       await agent.stop('sd-ca');
     }
   });
 
-  it('stop-all touches only this agent\'s units, with one daemon-reload', async () => {
+  it("stop-all touches only this agent's units, with one daemon-reload", async () => {
     await agent.start({ node: 'sd-1', app: 'fake', appInfo: {} });
     await agent.start({ node: 'sd-2', app: 'fake', appInfo: {} });
-    writeFileSync(join(dir, 'units', 'bmc-console-other.container'), '# Generated by bmc-console-agent (other-host)\n# io.bmc-console.agent=other-host\n[Container]\nImage=x\n');
+    writeFileSync(
+      join(dir, 'units', 'bmc-console-other.container'),
+      '# Generated by bmc-console-agent (other-host)\n# io.bmc-console.agent=other-host\n[Container]\nImage=x\n',
+    );
     writeFileSync(join(dir, 'systemctl.log'), '');
     expect((await agent.provider.list()).map((r) => r.node).sort()).toEqual(['sd-1', 'sd-2']);
     writeFileSync(join(dir, 'systemctl.log'), '');
     expect(await agent.stopAll()).toEqual({ stopped: ['sd-1', 'sd-2'] });
-    const calls = log().split('\n').filter((l) => !l.includes('is-active'));
-    expect(calls.filter((l) => l.includes('stop ')).sort()).toEqual(['--user stop bmc-console-sd-1.service', '--user stop bmc-console-sd-2.service']);
+    const calls = log()
+      .split('\n')
+      .filter((l) => !l.includes('is-active'));
+    expect(calls.filter((l) => l.includes('stop ')).sort()).toEqual([
+      '--user stop bmc-console-sd-1.service',
+      '--user stop bmc-console-sd-2.service',
+    ]);
     expect(calls.filter((l) => l.includes('daemon-reload'))).toHaveLength(1);
     expect(existsSync(join(dir, 'units', 'bmc-console-other.container'))).toBe(true);
   });

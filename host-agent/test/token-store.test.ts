@@ -61,7 +61,9 @@ describe('file token store', () => {
     expect(consoleUrl('http://192.0.2.1:6090/vnc_auto.html', '1be26c0b-03f2-4d2e-ae87-c02d7f33c123', 'asdf')).toBe(
       'http://192.0.2.1:6090/vnc_auto.html?path=websockify%3Fnode%3D1be26c0b-03f2-4d2e-ae87-c02d7f33c123%26token%3Dasdf',
     );
-    expect(consoleUrl('https://p/view?lang=en', 'n', 't')).toBe('https://p/view?lang=en&path=websockify%3Fnode%3Dn%26token%3Dt');
+    expect(consoleUrl('https://p/view?lang=en', 'n', 't')).toBe(
+      'https://p/view?lang=en&path=websockify%3Fnode%3Dn%26token%3Dt',
+    );
   });
 
   it('makes 8-character printable VNC passwords', () => {

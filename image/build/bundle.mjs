@@ -18,7 +18,8 @@ if (!out) {
 const external = new Set();
 for (const dir of ['image', 'common']) {
   const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
-  for (const name of Object.keys(manifest.dependencies ?? {})) if (!name.startsWith('@bmc-console/')) external.add(name);
+  for (const name of Object.keys(manifest.dependencies ?? {}))
+    if (!name.startsWith('@bmc-console/')) external.add(name);
 }
 await build({
   entryPoints: { 'bmc-console': join(root, 'image', 'src', 'cli.ts') },
@@ -32,7 +33,9 @@ await build({
   target: 'node24',
   conditions: ['source'],
   external: [...external].flatMap((n) => [n, `${n}/*`]),
-  banner: { js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);',
+  },
   sourcemap: 'linked',
   logLevel: 'warning',
 });

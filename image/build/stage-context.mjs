@@ -3,7 +3,18 @@
 // (copied from the repo's node_modules, so no registry is needed but npm's for Node itself), the Node 24
 // binary, Chromium's managed policy and the Containerfile. Prints the hash of all inputs (the image is labelled with it to skip rebuilds).
 // Usage: stage-context.mjs OUT_DIR NODE_BINARY
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  copyFileSync,
+  chmodSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
@@ -25,12 +36,16 @@ function resolvePackage(name, fromDir) {
     if (existsSync(join(candidate, 'package.json'))) return candidate;
     if (dir === root || dir === dirname(dir)) break;
   }
-  throw new Error(`stage-context: cannot find the npm package ${name} (from ${relative(root, fromDir) || '.'}); run npm install`);
+  throw new Error(
+    `stage-context: cannot find the npm package ${name} (from ${relative(root, fromDir) || '.'}); run npm install`,
+  );
 }
 
 // The runtime dependencies: what esbuild left external (the dependencies of image/ and common/), with theirs.
 const wanted = new Set();
-for (const pkg of ['image', 'common']) for (const n of Object.keys(readJson(join(root, pkg, 'package.json')).dependencies ?? {})) if (!n.startsWith('@bmc-console/')) wanted.add(n);
+for (const pkg of ['image', 'common'])
+  for (const n of Object.keys(readJson(join(root, pkg, 'package.json')).dependencies ?? {}))
+    if (!n.startsWith('@bmc-console/')) wanted.add(n);
 const copies = new Map(); // target path under node_modules -> source dir
 function walk(name, fromDir, targetBase) {
   const src = resolvePackage(name, fromDir);
@@ -52,13 +67,15 @@ for (const n of [...wanted].sort()) walk(n, join(root, 'image'), '');
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'app', 'dist'), { recursive: true });
-for (const [target, src] of [...copies].sort()) cpSync(src, join(out, 'app', target), { recursive: true, dereference: true });
+for (const [target, src] of [...copies].sort())
+  cpSync(src, join(out, 'app', target), { recursive: true, dereference: true });
 
 // What node never reads at run time: type declarations, source maps, zod's TypeScript sources (exported only under
 // its own "@zod/source" condition), and playwright-core's types and lib/vite (the trace viewer, recorder and HTML
 // report pages, served only by Playwright's own tools).
 const appModules = join(out, 'app', 'node_modules');
-for (const dir of ['zod/src', 'playwright-core/types', 'playwright-core/lib/vite']) rmSync(join(appModules, dir), { recursive: true, force: true });
+for (const dir of ['zod/src', 'playwright-core/types', 'playwright-core/lib/vite'])
+  rmSync(join(appModules, dir), { recursive: true, force: true });
 (function prune(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -77,20 +94,35 @@ if (existsSync(playwrightLib)) {
   for (const e of readdirSync(playwrightLib, { withFileTypes: true })) {
     const f = join(playwrightLib, e.name);
     if (!e.isFile() || !e.name.endsWith('.js') || statSync(f).size < 512 * 1024) continue;
-    const { code } = transformSync(readFileSync(f, 'utf8'), { loader: 'js', charset: 'ascii', minifyWhitespace: true, legalComments: 'inline', target: 'esnext', platform: 'node' });
+    const { code } = transformSync(readFileSync(f, 'utf8'), {
+      loader: 'js',
+      charset: 'ascii',
+      minifyWhitespace: true,
+      legalComments: 'inline',
+      target: 'esnext',
+      platform: 'node',
+    });
     writeFileSync(f, code);
   }
 }
 // The supervisor, bundled with code splitting for the image (bundle.mjs): commands and apps load on first use.
-execFileSync(process.execPath, [join(root, 'image', 'build', 'bundle.mjs'), join(out, 'app', 'dist')], { stdio: ['ignore', 'ignore', 'inherit'] });
-writeFileSync(join(out, 'app', 'package.json'), `${JSON.stringify({ name: 'bmc-console', private: true, type: 'module', bin: { 'bmc-console': './dist/bmc-console.mjs' } }, null, 2)}\n`);
+execFileSync(process.execPath, [join(root, 'image', 'build', 'bundle.mjs'), join(out, 'app', 'dist')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+writeFileSync(
+  join(out, 'app', 'package.json'),
+  `${JSON.stringify({ name: 'bmc-console', private: true, type: 'module', bin: { 'bmc-console': './dist/bmc-console.mjs' } }, null, 2)}\n`,
+);
 chmodSync(join(out, 'app', 'dist', 'bmc-console.mjs'), 0o755);
 copyFileSync(nodeBinary, join(out, 'node'));
 chmodSync(join(out, 'node'), 0o755);
 copyFileSync(join(root, 'image', 'Containerfile'), join(out, 'Containerfile'));
 // Chromium's managed policy, installed by the Containerfile under /etc/chromium/policies/managed.
 mkdirSync(join(out, 'chromium-policy'));
-copyFileSync(join(root, 'image', 'chromium-policy', 'bmc-console.json'), join(out, 'chromium-policy', 'bmc-console.json'));
+copyFileSync(
+  join(root, 'image', 'chromium-policy', 'bmc-console.json'),
+  join(out, 'chromium-policy', 'bmc-console.json'),
+);
 
 // The hash of the context: every file's path and content.
 const hash = createHash('sha256');
@@ -106,5 +138,7 @@ for (const f of files.sort()) {
   hash.update(`${relative(out, f)}\0${statSync(f).mode}\0`);
   hash.update(readFileSync(f));
 }
-console.error(`stage-context: ${copies.size} npm packages (${[...wanted].join(', ')} and their dependencies), ${files.length} files`);
+console.error(
+  `stage-context: ${copies.size} npm packages (${[...wanted].join(', ')} and their dependencies), ${files.length} files`,
+);
 console.log(hash.digest('hex'));

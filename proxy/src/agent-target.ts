@@ -50,7 +50,11 @@ export class AgentTargetClient implements ConsoleTargetSource {
     const where = this.transport.where;
     // 400: a node id the agent refuses cannot be one of its consoles.
     if (status === 404 || status === 400) return undefined;
-    if (status === 401) throw new TransportError(`${where} refused the API key (agentApiKeyFile must hold the agent's api_key_file)`, false);
+    if (status === 401)
+      throw new TransportError(
+        `${where} refused the API key (agentApiKeyFile must hold the agent's api_key_file)`,
+        false,
+      );
     if (status >= 500) throw new TransportError(`${where} answered HTTP ${status}`, true);
     if (status !== 200) throw new TransportError(`${where} answered HTTP ${status} to a console target request`, false);
     let json: unknown;
@@ -61,8 +65,13 @@ export class AgentTargetClient implements ConsoleTargetSource {
     }
     const r = consoleTargetSchema.safeParse(json);
     // Issue paths only: the values may hold the VNC password.
-    if (!r.success) throw new TransportError(`${where} answered outside the console target contract (${r.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`, false);
-    if (r.data.node !== node) throw new TransportError(`${where} answered a console target request for another node`, false);
+    if (!r.success)
+      throw new TransportError(
+        `${where} answered outside the console target contract (${r.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`,
+        false,
+      );
+    if (r.data.node !== node)
+      throw new TransportError(`${where} answered a console target request for another node`, false);
     const { vncPassword, ...rest } = r.data;
     return { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}) };
   }

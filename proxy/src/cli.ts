@@ -118,34 +118,58 @@ export async function main(argv: string[]): Promise<number> {
     .option('--config <file>', 'YAML or JSON config file (keys as in docs/proxy.md); flags override it')
     .option('--host <addr>', 'listen address (default 127.0.0.1)')
     .option('--port <n>', 'listen port, 0 = any free port (default 6090)', int('--port'))
-    .option('--agent-url <url>', "host agent for token checks: unix:/path.sock (default: the agent's default socket) or http(s)://host:port")
-    .option('--agent-api-key-file <file>', "the agent's API key file, for an http(s) agent URL (default: the agent's default api_key_file)")
+    .option(
+      '--agent-url <url>',
+      "host agent for token checks: unix:/path.sock (default: the agent's default socket) or http(s)://host:port",
+    )
+    .option(
+      '--agent-api-key-file <file>',
+      "the agent's API key file, for an http(s) agent URL (default: the agent's default api_key_file)",
+    )
     .option('--agent-timeout-ms <n>', 'timeout for one token check', int('--agent-timeout-ms'))
-    .option('--token-source <source>', 'who checks viewers\' tokens: agent (default) or ironic (Ironic\'s console tokens, via its API)')
+    .option(
+      '--token-source <source>',
+      "who checks viewers' tokens: agent (default) or ironic (Ironic's console tokens, via its API)",
+    )
     .option('--ironic-url <url>', 'Ironic API for --token-source ironic, e.g. http://ironic:6385')
     .option('--ironic-auth-strategy <s>', 'noauth (default) or http_basic (keystone is not supported)')
-    .option('--ironic-username <name>', 'http_basic: the proxy\'s service account')
-    .option('--ironic-password-file <file>', 'http_basic: file holding the service account\'s password')
+    .option('--ironic-username <name>', "http_basic: the proxy's service account")
+    .option('--ironic-password-file <file>', "http_basic: file holding the service account's password")
     .option('--ironic-ca-file <file>', 'PEM CA bundle for an https Ironic URL')
     .option('--ironic-timeout-ms <n>', 'timeout for one request to Ironic (default 5000)', int('--ironic-timeout-ms'))
-    .option('--ironic-token-timeout <sec>', 'Ironic\'s [vnc]token_timeout (default 600)', int('--ironic-token-timeout'))
+    .option('--ironic-token-timeout <sec>', "Ironic's [vnc]token_timeout (default 600)", int('--ironic-token-timeout'))
     .option('--cert <file>', 'TLS certificate (PEM); with --key the proxy speaks only HTTPS/WSS')
     .option('--key <file>', 'TLS private key (PEM)')
     .option('--tls-min-version <v>', 'minimum TLS version: 1.2 or 1.3 (default 1.2)')
     .option('--tls-ciphers <list>', 'OpenSSL cipher list for TLS 1.2')
-    .option('--require-tls', 'refuse plain HTTP (default when --cert is given); behind a TLS reverse proxy, needs X-Forwarded-Proto from --trusted-proxy')
+    .option(
+      '--require-tls',
+      'refuse plain HTTP (default when --cert is given); behind a TLS reverse proxy, needs X-Forwarded-Proto from --trusted-proxy',
+    )
     .option('--no-require-tls', 'allow plain HTTP even without TLS (development only)')
     .option('--allowed-origin <origin>', 'extra allowed Origin, full scheme://host[:port] (repeatable)', collect)
     .option('--no-allow-missing-origin', 'refuse websocket upgrades that carry no Origin header')
-    .option('--trusted-proxy <addr>', 'reverse proxy address whose X-Forwarded-Proto/-For are believed (repeatable)', collect)
+    .option(
+      '--trusted-proxy <addr>',
+      'reverse proxy address whose X-Forwarded-Proto/-For are believed (repeatable)',
+      collect,
+    )
     .option('--max-sessions <n>', 'sessions in total (default 200)', int('--max-sessions'))
     .option('--max-sessions-per-node <n>', 'sessions per node (default 4)', int('--max-sessions-per-node'))
-    .option('--max-sessions-per-source <n>', 'sessions per source address (default 8)', int('--max-sessions-per-source'))
+    .option(
+      '--max-sessions-per-source <n>',
+      'sessions per source address (default 8)',
+      int('--max-sessions-per-source'),
+    )
     .option('--max-payload <bytes>', 'largest websocket message from a viewer (default 1048576)', int('--max-payload'))
     .option('--idle-timeout <sec>', 'close sessions idle this long (default 900)', num('--idle-timeout'))
     .option('--max-session <sec>', 'maximum session length (default 14400)', num('--max-session'))
     .option('--ping-interval <sec>', 'websocket ping interval (default 25)', num('--ping-interval'))
-    .option('--reverify-interval <sec>', 're-check live sessions\' tokens this often (default 5)', num('--reverify-interval'))
+    .option(
+      '--reverify-interval <sec>',
+      "re-check live sessions' tokens this often (default 5)",
+      num('--reverify-interval'),
+    )
     .option('--no-metrics', 'do not serve Prometheus /metrics')
     .option('--metrics-host <addr>', 'address of the separate metrics listener (with --metrics-port)')
     .option('--metrics-port <n>', 'serve /metrics on its own listener instead of the main one', int('--metrics-port'))

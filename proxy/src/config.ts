@@ -13,13 +13,17 @@ const IronicConfigSchema = z
     url: z.string().refine((u) => {
       try {
         const p = new URL(u);
-        return /^https?:$/.test(p.protocol) && p.username === '' && p.password === '' && p.search === '' && p.hash === '';
+        return (
+          /^https?:$/.test(p.protocol) && p.username === '' && p.password === '' && p.search === '' && p.hash === ''
+        );
       } catch {
         return false;
       }
     }, 'expected http(s)://host[:port][/prefix] without credentials, query or fragment (credentials go in username and passwordFile)'),
     /** Ironic's [DEFAULT]auth_strategy as the proxy's account meets it. */
-    authStrategy: z.enum(['noauth', 'http_basic'], { error: 'expected "noauth" or "http_basic" (keystone is not supported)' }).default('noauth'),
+    authStrategy: z
+      .enum(['noauth', 'http_basic'], { error: 'expected "noauth" or "http_basic" (keystone is not supported)' })
+      .default('noauth'),
     /** http_basic: the service account (an entry of Ironic's http_basic_auth_user_file). */
     username: z
       .string()
@@ -39,7 +43,8 @@ const IronicConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.authStrategy !== 'http_basic') return;
     for (const field of ['username', 'passwordFile'] as const) {
-      if (c[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'required with authStrategy http_basic' });
+      if (c[field] === undefined)
+        ctx.addIssue({ code: 'custom', path: [field], message: 'required with authStrategy http_basic' });
     }
   });
 
@@ -64,7 +69,10 @@ const ProxyConfigSchema = z
       .refine((u) => /^(https?:\/\/|unix:\/)/.test(u), 'agentUrl must start with http://, https:// or unix:/')
       .default(() => `unix:${defaultAgentSocket()}`),
     /** The agent's API key file (its api_key_file), read only for an http(s) agentUrl. */
-    agentApiKeyFile: z.string().min(1).default(() => defaultAgentApiKeyFile()),
+    agentApiKeyFile: z
+      .string()
+      .min(1)
+      .default(() => defaultAgentApiKeyFile()),
     agentTimeoutMs: z.number().int().positive().default(5000),
     /**
      * Who checks viewers' tokens: "agent" (our agent's tokens, POST /v1/tokens/verify) or "ironic" (Ironic's own
@@ -89,7 +97,11 @@ const ProxyConfigSchema = z
      */
     requireTls: z.boolean().optional(),
     /** Full origins (scheme://host[:port]) allowed besides the proxy's own; Ironic: [cors]allowed_origin. */
-    allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each allowed origin must be scheme://host[:port], without a path')).default([]),
+    allowedOrigins: z
+      .array(
+        z.string().regex(/^https?:\/\/[^/\s]+$/, 'each allowed origin must be scheme://host[:port], without a path'),
+      )
+      .default([]),
     /** Accept websocket upgrades without an Origin header (non-browser clients); browsers always send one. */
     allowMissingOrigin: z.boolean().default(true),
     /** Peer addresses whose X-Forwarded-Proto / X-Forwarded-For are believed (reverse proxies). */
@@ -100,11 +112,18 @@ const ProxyConfigSchema = z
         maxSessionsPerNode: z.number().int().positive().default(4),
         maxSessionsPerSource: z.number().int().positive().default(8),
         /** Largest websocket message from the browser (RFB client messages are small). */
-        maxPayloadBytes: z.number().int().positive().default(1024 * 1024),
+        maxPayloadBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
         /** Close a session after this long without bytes in either direction. */
         idleTimeoutSec: z.number().positive().default(900),
         /** Close any session after this long, token or not. */
-        maxSessionSec: z.number().positive().default(4 * 3600),
+        maxSessionSec: z
+          .number()
+          .positive()
+          .default(4 * 3600),
         pingIntervalSec: z.number().positive().default(25),
         /** Re-ask the agent about each live session's token this often; expired/revoked ones are closed. */
         reverifyIntervalSec: z.number().positive().default(5),
@@ -114,7 +133,11 @@ const ProxyConfigSchema = z
         /** How fast a source earns failed checks back (token bucket refill). */
         failedTokenPerMinute: z.number().positive().default(10),
         /** Pause reading from the console while this many bytes wait to be sent to the browser. */
-        highWaterMarkBytes: z.number().int().positive().default(1024 * 1024),
+        highWaterMarkBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(1024 * 1024),
       })
       .prefault({}),
     /** Serve Prometheus metrics at /metrics on the main listener, or on their own listener when metricsPort is set. */
@@ -128,7 +151,8 @@ const ProxyConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.tokenSource === 'ironic' && c.ironic === undefined) ctx.addIssue({ code: 'custom', path: ['ironic', 'url'], message: 'required when tokenSource is "ironic"' });
+    if (c.tokenSource === 'ironic' && c.ironic === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ironic', 'url'], message: 'required when tokenSource is "ironic"' });
   });
 
 export type ProxyConfig = z.infer<typeof ProxyConfigSchema>;
@@ -153,7 +177,8 @@ export function readConfigFile(path: string): Record<string, unknown> {
   }
   const data: unknown = parseYaml(text);
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new Error(`config file ${path}: expected a mapping at the top level`);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new Error(`config file ${path}: expected a mapping at the top level`);
   return data as Record<string, unknown>;
 }
 

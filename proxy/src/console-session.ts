@@ -91,7 +91,17 @@ export class ConsoleSession {
     const lim = config.limits;
     metrics.sessionsActive.inc();
     metrics.sessionsTotal.inc();
-    this.deps.log.info({ event: 'session-start', session: this.id, node: this.node, source: this.source, tokenId: tokenFingerprint(this.token), readOnly: this.target.readOnly }, 'console session started');
+    this.deps.log.info(
+      {
+        event: 'session-start',
+        session: this.id,
+        node: this.node,
+        source: this.source,
+        tokenId: tokenFingerprint(this.token),
+        readOnly: this.target.readOnly,
+      },
+      'console session started',
+    );
 
     const ws = this.ws;
     ws.on('message', (data, isBinary) => {
@@ -123,7 +133,14 @@ export class ConsoleSession {
 
     this.connectConsole().catch((err: unknown) => {
       const e = err instanceof RfbError ? err : new RfbError(String(err));
-      const kind: CloseKind = e.code === 'connect' ? 'consoleUnreachable' : e.code === 'auth' ? 'consoleAuthFailed' : e.message.startsWith('console') ? 'consoleClosed' : 'securityFailed';
+      const kind: CloseKind =
+        e.code === 'connect'
+          ? 'consoleUnreachable'
+          : e.code === 'auth'
+            ? 'consoleAuthFailed'
+            : e.message.startsWith('console')
+              ? 'consoleClosed'
+              : 'securityFailed';
       this.close(kind, e.message);
     });
   }
@@ -194,14 +211,18 @@ export class ConsoleSession {
     try {
       const r = await this.deps.verifier.verify(this.node, this.token);
       if (!r.ok) return this.close(r.reason === 'expired' ? 'tokenExpired' : 'tokenRevoked', `token ${r.reason}`);
-      if (r.target.host !== this.target.host || r.target.port !== this.target.port) return this.close('tokenRevoked', 'console moved');
+      if (r.target.host !== this.target.host || r.target.port !== this.target.port)
+        return this.close('tokenRevoked', 'console moved');
       if (r.target.expiresAt.getTime() !== this.target.expiresAt.getTime()) {
         this.target = r.target;
         this.scheduleExpiry(); // the agent extended or shortened the lifetime
       }
     } catch (err) {
       // The agent being briefly away must not cut live sessions; the expiry timer still holds.
-      this.deps.log.warn({ session: this.id, node: this.node, err: (err as Error).message }, 'token re-verification failed');
+      this.deps.log.warn(
+        { session: this.id, node: this.node, err: (err as Error).message },
+        'token re-verification failed',
+      );
     } finally {
       this.reverifying = false;
     }
@@ -220,7 +241,12 @@ export class ConsoleSession {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         tcp.destroy();
-        reject(new RfbError(`console ${this.target.host}:${this.target.port} did not accept within ${config.limits.consoleConnectTimeoutMs} ms`, 'connect'));
+        reject(
+          new RfbError(
+            `console ${this.target.host}:${this.target.port} did not accept within ${config.limits.consoleConnectTimeoutMs} ms`,
+            'connect',
+          ),
+        );
       }, config.limits.consoleConnectTimeoutMs);
       tcp.once('connect', () => {
         clearTimeout(t);

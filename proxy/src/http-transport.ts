@@ -76,14 +76,25 @@ export class HttpTransport {
           res.setEncoding('utf8');
           res.on('data', (c: string) => {
             text += c;
-            if (text.length > this.maxAnswerBytes) req.destroy(new TransportError(`${this.where} answered more than ${this.maxAnswerBytes} bytes`, false));
+            if (text.length > this.maxAnswerBytes)
+              req.destroy(new TransportError(`${this.where} answered more than ${this.maxAnswerBytes} bytes`, false));
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          res.on('error', (e) => reject(e instanceof TransportError ? e : new TransportError(`the answer from ${this.where} failed: ${e.message}`, true)));
+          res.on('error', (e) =>
+            reject(
+              e instanceof TransportError
+                ? e
+                : new TransportError(`the answer from ${this.where} failed: ${e.message}`, true),
+            ),
+          );
         },
       );
-      req.on('timeout', () => req.destroy(new TransportError(`no answer from ${this.where} within ${this.opts.timeoutMs} ms`, true)));
-      req.on('error', (e) => reject(e instanceof TransportError ? e : new TransportError(`cannot reach ${this.where}: ${e.message}`, true)));
+      req.on('timeout', () =>
+        req.destroy(new TransportError(`no answer from ${this.where} within ${this.opts.timeoutMs} ms`, true)),
+      );
+      req.on('error', (e) =>
+        reject(e instanceof TransportError ? e : new TransportError(`cannot reach ${this.where}: ${e.message}`, true)),
+      );
       req.end(body);
     });
   }

@@ -40,9 +40,24 @@ export class IronicClient {
     credentials: { password?: string; ca?: Buffer } = {},
     private readonly retryDelaysMs: readonly number[] = [250],
   ) {
-    this.transport = new HttpTransport(config.url, { service: 'Ironic', timeoutMs: config.timeoutMs, ...(credentials.ca ? { ca: credentials.ca } : {}), maxAnswerBytes: 256 * 1024 });
-    const auth: Record<string, string> = config.authStrategy === 'http_basic' ? { authorization: `Basic ${Buffer.from(`${config.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}` } : {};
-    this.headers = { accept: 'application/json', 'x-openstack-ironic-api-version': IRONIC_API_VERSION, 'user-agent': 'bmc-console-proxy', ...auth };
+    this.transport = new HttpTransport(config.url, {
+      service: 'Ironic',
+      timeoutMs: config.timeoutMs,
+      ...(credentials.ca ? { ca: credentials.ca } : {}),
+      maxAnswerBytes: 256 * 1024,
+    });
+    const auth: Record<string, string> =
+      config.authStrategy === 'http_basic'
+        ? {
+            authorization: `Basic ${Buffer.from(`${config.username ?? ''}:${credentials.password ?? ''}`).toString('base64')}`,
+          }
+        : {};
+    this.headers = {
+      accept: 'application/json',
+      'x-openstack-ironic-api-version': IRONIC_API_VERSION,
+      'user-agent': 'bmc-console-proxy',
+      ...auth,
+    };
   }
 
   /** Builds the client from the validated config, reading the password and CA files; errors name the field. */
@@ -54,7 +69,8 @@ export class IronicClient {
       if (password === '') throw new Error(`ironic.passwordFile: ${config.passwordFile} is empty`);
     }
     const ca = config.caFile !== undefined ? Buffer.from(readConfigured(config.caFile, 'ironic.caFile')) : undefined;
-    if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`ironic.caFile: ${config.caFile} holds no PEM certificate`);
+    if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----'))
+      throw new Error(`ironic.caFile: ${config.caFile} holds no PEM certificate`);
     return new IronicClient(config, { ...(password !== undefined ? { password } : {}), ...(ca ? { ca } : {}) });
   }
 
@@ -71,14 +87,22 @@ export class IronicClient {
   }
 
   private async consoleStateOnce(node: string): Promise<IronicConsoleState> {
-    const { status, body } = await this.transport.request('GET', `/v1/nodes/${encodeURIComponent(node)}/states/console`, this.headers);
+    const { status, body } = await this.transport.request(
+      'GET',
+      `/v1/nodes/${encodeURIComponent(node)}/states/console`,
+      this.headers,
+    );
     const where = this.transport.where;
     // 404: no such node, or one the account may not see; 400: not a node id Ironic accepts.
     if (status === 404 || status === 400) return { found: false };
     if (status === 401 || status === 403) {
-      throw new TransportError(`${where} refused the proxy's service account (HTTP ${status}): check ironic.authStrategy, ironic.username, ironic.passwordFile and the account's role (baremetal:node:get_console)`, false);
+      throw new TransportError(
+        `${where} refused the proxy's service account (HTTP ${status}): check ironic.authStrategy, ironic.username, ironic.passwordFile and the account's role (baremetal:node:get_console)`,
+        false,
+      );
     }
-    if (status === 406) throw new TransportError(`${where} does not accept API version ${IRONIC_API_VERSION} (HTTP 406)`, false);
+    if (status === 406)
+      throw new TransportError(`${where} does not accept API version ${IRONIC_API_VERSION} (HTTP 406)`, false);
     if (status >= 500) throw new TransportError(`${where} answered HTTP ${status}`, true);
     if (status !== 200) throw new TransportError(`${where} answered HTTP ${status} to GET states/console`, false);
     let json: unknown;
@@ -89,7 +113,11 @@ export class IronicClient {
     }
     const r = ConsoleStateSchema.safeParse(json);
     // Paths only: the answer's values hold the console token.
-    if (!r.success) throw new TransportError(`${where} answered GET states/console outside its contract (${r.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`, false);
+    if (!r.success)
+      throw new TransportError(
+        `${where} answered GET states/console outside its contract (${r.error.issues.map((i) => i.path.join('.') || 'body').join(', ')})`,
+        false,
+      );
     return { found: true, consoleEnabled: r.data.console_enabled, url: r.data.console_info?.url };
   }
 }

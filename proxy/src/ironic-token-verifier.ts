@@ -107,7 +107,10 @@ export class IronicTokenVerifier implements TokenVerifier {
     // Ironic says enabled but our agent has no running console (died, or started by another provider).
     if (!target) return { ok: false, reason: 'revoked' };
     const { vncPassword, ...rest } = target;
-    return { ok: true, target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) } };
+    return {
+      ok: true,
+      target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) },
+    };
   }
 
   private expiryOf(node: string, token: string): number {

@@ -3,16 +3,34 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 /** The proxy's Prometheus metrics, on a registry of its own so several proxies can live in one process (tests). */
 export class ProxyMetrics {
   readonly registry = new Registry();
-  readonly sessionsActive = new Gauge({ name: 'bmc_proxy_sessions_active', help: 'Websocket console sessions now open', registers: [this.registry] });
-  readonly sessionsTotal = new Counter({ name: 'bmc_proxy_sessions_total', help: 'Console sessions started', registers: [this.registry] });
-  readonly sessionCloses = new Counter({ name: 'bmc_proxy_session_closes_total', help: 'Console sessions ended, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly sessionsActive = new Gauge({
+    name: 'bmc_proxy_sessions_active',
+    help: 'Websocket console sessions now open',
+    registers: [this.registry],
+  });
+  readonly sessionsTotal = new Counter({
+    name: 'bmc_proxy_sessions_total',
+    help: 'Console sessions started',
+    registers: [this.registry],
+  });
+  readonly sessionCloses = new Counter({
+    name: 'bmc_proxy_session_closes_total',
+    help: 'Console sessions ended, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly bytes = new Counter({
     name: 'bmc_proxy_bytes_total',
     help: 'Bytes relayed; direction is to_console (browser input) or to_browser (framebuffer)',
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
-  readonly rejections = new Counter({ name: 'bmc_proxy_rejections_total', help: 'Websocket upgrades refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly rejections = new Counter({
+    name: 'bmc_proxy_rejections_total',
+    help: 'Websocket upgrades refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     // Standard names (process_*, nodejs_*), so stock dashboards and alerts work; the job label tells programs apart.

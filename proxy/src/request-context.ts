@@ -16,7 +16,11 @@ export function sourceAddress(req: IncomingMessage, config: ProxyConfig): string
   const peer = plainAddress(req.socket.remoteAddress);
   if (!fromTrustedProxy(req, config)) return peer;
   const xff = req.headers['x-forwarded-for'];
-  const last = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((s) => s.trim()).filter(Boolean).pop();
+  const last = (Array.isArray(xff) ? xff.join(',') : (xff ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .pop();
   return last ? plainAddress(last) : peer;
 }
 
@@ -24,7 +28,10 @@ export function sourceAddress(req: IncomingMessage, config: ProxyConfig): string
 export function requestScheme(req: IncomingMessage, config: ProxyConfig): 'http' | 'https' {
   if ((req.socket as TLSSocket).encrypted) return 'https';
   if (fromTrustedProxy(req, config)) {
-    const proto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim().toLowerCase();
+    const proto = String(req.headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]
+      ?.trim()
+      .toLowerCase();
     if (proto === 'https' || proto === 'wss') return 'https';
   }
   return 'http';
@@ -38,7 +45,8 @@ export type OriginVerdict = { ok: true } | { ok: false; why: string };
  */
 export function checkOrigin(req: IncomingMessage, config: ProxyConfig): OriginVerdict {
   const origin = req.headers.origin;
-  if (origin === undefined) return config.allowMissingOrigin ? { ok: true } : { ok: false, why: 'missing Origin header' };
+  if (origin === undefined)
+    return config.allowMissingOrigin ? { ok: true } : { ok: false, why: 'missing Origin header' };
   let parsed: URL;
   try {
     parsed = new URL(origin);

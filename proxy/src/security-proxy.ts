@@ -33,12 +33,15 @@ export async function proxySecurity(consoleEnd: RfbEnd, browserEnd: RfbEnd, vncP
 
   browserEnd.write(Buffer.from('RFB 003.008\n', 'latin1'));
   const v = parseVersion(await browserEnd.reader.read(12));
-  if (v.major !== 3 || v.minor !== 8) throw new RfbError(`viewer answered RFB ${v.major}.${v.minor}; the proxy speaks 3.8 only`, 'unsupported');
+  if (v.major !== 3 || v.minor !== 8)
+    throw new RfbError(`viewer answered RFB ${v.major}.${v.minor}; the proxy speaks 3.8 only`, 'unsupported');
   browserEnd.write(Buffer.from([1, SecurityType.None]));
   const chosen = await browserEnd.reader.u8();
   if (chosen !== SecurityType.None) {
     // A password typed into a viewer is neither needed nor accepted: the proxy holds the console's password.
-    browserEnd.write(failureResult('only security type None is offered: the proxy authenticates to the console itself'));
+    browserEnd.write(
+      failureResult('only security type None is offered: the proxy authenticates to the console itself'),
+    );
     throw new RfbError(`viewer chose security type ${chosen}; only None (1) is offered`, 'unsupported');
   }
   browserEnd.write(Buffer.from([0, 0, 0, 0]));

@@ -71,7 +71,12 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   const files = staticFileMap();
   const sessions = new Set<ConsoleSession>();
   const requireTls = tlsRequired(config);
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: config.limits.maxPayloadBytes, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: config.limits.maxPayloadBytes,
+    clientTracking: false,
+  });
 
   const securityHeaders = (req: IncomingMessage): Record<string, string> => ({
     'content-security-policy': CSP,
@@ -82,8 +87,19 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     ...(requestScheme(req, config) === 'https' ? { 'strict-transport-security': 'max-age=31536000' } : {}),
   });
 
-  const sendText = (req: IncomingMessage, res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
-    res.writeHead(status, { ...securityHeaders(req), 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  const sendText = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: string,
+    type = 'text/plain; charset=utf-8',
+  ) => {
+    res.writeHead(status, {
+      ...securityHeaders(req),
+      'content-type': type,
+      'cache-control': 'no-store',
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
@@ -101,7 +117,8 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     if (rawUrl.startsWith('//')) return sendText(req, res, 404, 'not found\n');
     const url = new URL(rawUrl, 'http://proxy.invalid');
     if (url.pathname === '/healthz') return sendText(req, res, 200, 'ok\n');
-    if (url.pathname === '/metrics' && config.metrics.enabled && config.metrics.port === undefined) return serveMetrics(req, res);
+    if (url.pathname === '/metrics' && config.metrics.enabled && config.metrics.port === undefined)
+      return serveMetrics(req, res);
     if (requireTls && requestScheme(req, config) !== 'https') {
       metrics.rejections.inc({ reason: 'tls-required' });
       return sendText(req, res, 403, 'TLS required: use https\n');
@@ -149,7 +166,12 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       metrics.rejections.inc({ reason: 'token-rate-limit' });
       return json({ valid: null, reason: 'rate-limited' }, 429);
     }
-    if (typeof body.node !== 'string' || !NODE_RE.test(body.node) || typeof body.token !== 'string' || !TOKEN_RE.test(body.token)) {
+    if (
+      typeof body.node !== 'string' ||
+      !NODE_RE.test(body.node) ||
+      typeof body.token !== 'string' ||
+      !TOKEN_RE.test(body.token)
+    ) {
       failedTokens.failed(source);
       return json({ valid: false, reason: 'unknown' });
     }
@@ -169,8 +191,24 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   function reject(socket: Duplex, rej: Rejection, ctx: { node?: string; source: string; token?: string }): void {
     metrics.rejections.inc({ reason: rej.reason });
     const tokenId = ctx.token !== undefined ? { tokenId: tokenFingerprint(ctx.token) } : {};
-    log.warn({ event: 'session-rejected', reason: rej.reason, node: ctx.node, source: ctx.source, ...tokenId, detail: rej.message }, 'websocket upgrade refused');
-    const statusText: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+    log.warn(
+      {
+        event: 'session-rejected',
+        reason: rej.reason,
+        node: ctx.node,
+        source: ctx.source,
+        ...tokenId,
+        detail: rej.message,
+      },
+      'websocket upgrade refused',
+    );
+    const statusText: Record<number, string> = {
+      400: 'Bad Request',
+      403: 'Forbidden',
+      404: 'Not Found',
+      429: 'Too Many Requests',
+      503: 'Service Unavailable',
+    };
     const body = `${rej.message}\n`;
     if (socket.writable) {
       socket.end(
@@ -189,35 +227,74 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     const source = sourceAddress(req, config);
     const rawUrl = req.url ?? '/';
     const url = new URL(rawUrl.startsWith('//') ? '/' : rawUrl, 'http://proxy.invalid');
-    if (url.pathname !== '/websockify') return reject(socket, { status: 404, reason: 'not-found', message: 'websocket path is /websockify' }, { source });
-    if (requireTls && requestScheme(req, config) !== 'https') return reject(socket, { status: 403, reason: 'tls-required', message: 'TLS required: use wss' }, { source });
+    if (url.pathname !== '/websockify')
+      return reject(socket, { status: 404, reason: 'not-found', message: 'websocket path is /websockify' }, { source });
+    if (requireTls && requestScheme(req, config) !== 'https')
+      return reject(socket, { status: 403, reason: 'tls-required', message: 'TLS required: use wss' }, { source });
     const origin = checkOrigin(req, config);
     if (!origin.ok) return reject(socket, { status: 403, reason: 'origin', message: origin.why }, { source });
     const node = url.searchParams.get('node') ?? '';
     const token = url.searchParams.get('token') ?? '';
-    if (!NODE_RE.test(node)) return reject(socket, { status: 400, reason: 'bad-request', message: 'query parameter node is missing or malformed' }, { source });
+    if (!NODE_RE.test(node))
+      return reject(
+        socket,
+        { status: 400, reason: 'bad-request', message: 'query parameter node is missing or malformed' },
+        { source },
+      );
     // A source that failed too many token checks is refused before the agent is asked (the viewer learns why from
     // /api/token-status, which answers "rate-limited" for it).
-    if (!failedTokens.allowed(source)) return reject(socket, { status: 429, reason: 'token-rate-limit', message: 'too many failed token checks from this address, try again later' }, { node, source });
+    if (!failedTokens.allowed(source))
+      return reject(
+        socket,
+        {
+          status: 429,
+          reason: 'token-rate-limit',
+          message: 'too many failed token checks from this address, try again later',
+        },
+        { node, source },
+      );
     if (!TOKEN_RE.test(token)) {
       failedTokens.failed(source);
-      return reject(socket, { status: 400, reason: 'bad-request', message: 'query parameter token is missing or malformed' }, { node, source });
+      return reject(
+        socket,
+        { status: 400, reason: 'bad-request', message: 'query parameter token is missing or malformed' },
+        { node, source },
+      );
     }
 
     let result;
     try {
       result = await verifier.verify(node, token);
     } catch (err) {
-      const message = err instanceof AgentUnavailableError ? err.message : `token verification failed: ${(err as Error).message}`;
-      return reject(socket, { status: 503, reason: 'agent-unavailable', message: 'token service unavailable, try again' }, { node, source: `${source} (${message})`, token });
+      const message =
+        err instanceof AgentUnavailableError ? err.message : `token verification failed: ${(err as Error).message}`;
+      return reject(
+        socket,
+        { status: 503, reason: 'agent-unavailable', message: 'token service unavailable, try again' },
+        { node, source: `${source} (${message})`, token },
+      );
     }
     if (!result.ok) {
       failedTokens.failed(source);
-      return reject(socket, { status: 403, reason: `token-${result.reason}`, message: `token ${result.reason}` }, { node, source, token });
+      return reject(
+        socket,
+        { status: 403, reason: `token-${result.reason}`, message: `token ${result.reason}` },
+        { node, source, token },
+      );
     }
-    if (result.target.expiresAt.getTime() <= Date.now()) return reject(socket, { status: 403, reason: 'token-expired', message: 'token expired' }, { node, source, token });
+    if (result.target.expiresAt.getTime() <= Date.now())
+      return reject(
+        socket,
+        { status: 403, reason: 'token-expired', message: 'token expired' },
+        { node, source, token },
+      );
     const slot = limits.acquire(node, source);
-    if (!slot.ok) return reject(socket, { status: 429, reason: slot.reason, message: `too many sessions (${slot.reason.slice(6)} limit)` }, { node, source, token });
+    if (!slot.ok)
+      return reject(
+        socket,
+        { status: 429, reason: slot.reason, message: `too many sessions (${slot.reason.slice(6)} limit)` },
+        { node, source, token },
+      );
     if (!socket.readable || closing) {
       slot.release();
       return void socket.destroy();
@@ -273,7 +350,11 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const scheme = config.tls ? 'https' : 'http';
-  const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const hostForUrl = config.host.includes(':')
+    ? `[${config.host}]`
+    : config.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : config.host;
 
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
@@ -288,7 +369,17 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     metricsUrl = `${scheme}://${hostForUrl}:${port}/metrics`;
   }
 
-  log.info({ url: `${scheme}://${hostForUrl}:${port}`, tls: config.tls ? config.tls.minVersion : false, requireTls, agentUrl: config.agentUrl.replace(/\/\/[^@/]*@/, '//'), tokenSource: config.tokenSource, ...(config.tokenSource === 'ironic' ? { ironicUrl: config.ironic?.url } : {}) }, 'console proxy listening');
+  log.info(
+    {
+      url: `${scheme}://${hostForUrl}:${port}`,
+      tls: config.tls ? config.tls.minVersion : false,
+      requireTls,
+      agentUrl: config.agentUrl.replace(/\/\/[^@/]*@/, '//'),
+      tokenSource: config.tokenSource,
+      ...(config.tokenSource === 'ironic' ? { ironicUrl: config.ironic?.url } : {}),
+    },
+    'console proxy listening',
+  );
 
   return {
     url: `${scheme}://${hostForUrl}:${port}`,

@@ -14,7 +14,8 @@ export class SessionLimits {
   acquire(node: string, source: string): { ok: true; release: () => void } | { ok: false; reason: LimitRejection } {
     if (this.total >= this.limits.maxSessionsTotal) return { ok: false, reason: 'limit-total' };
     if ((this.perNode.get(node) ?? 0) >= this.limits.maxSessionsPerNode) return { ok: false, reason: 'limit-node' };
-    if ((this.perSource.get(source) ?? 0) >= this.limits.maxSessionsPerSource) return { ok: false, reason: 'limit-source' };
+    if ((this.perSource.get(source) ?? 0) >= this.limits.maxSessionsPerSource)
+      return { ok: false, reason: 'limit-source' };
     this.total++;
     bump(this.perNode, node, 1);
     bump(this.perSource, source, 1);

@@ -28,7 +28,12 @@ function addTree(root: string, urlPrefix: string, into: Map<string, StaticFile>)
       if (statSync(full).isDirectory()) visit(full);
       else {
         const type = TYPES[extname(name)];
-        if (type) files.set(`${urlPrefix}${relative(root, full).split(sep).join('/')}`, { file: full, type, body: readFileSync(full) });
+        if (type)
+          files.set(`${urlPrefix}${relative(root, full).split(sep).join('/')}`, {
+            file: full,
+            type,
+            body: readFileSync(full),
+          });
       }
     }
   };

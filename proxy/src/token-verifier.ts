@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { HttpTransport, TransportError } from './http-transport.js';
-import { describeIssues, verifyOkSchema, verifyRefusedSchema, type TokenRejection, type VerifyRequest } from '@bmc-console/common/contracts/agent-api';
+import {
+  describeIssues,
+  verifyOkSchema,
+  verifyRefusedSchema,
+  type TokenRejection,
+  type VerifyRequest,
+} from '@bmc-console/common/contracts/agent-api';
 
 /** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
 export interface ConsoleTarget {
@@ -44,11 +50,12 @@ export function readAgentApiKey(file: string): string {
   } catch (e) {
     throw new Error(
       `agentApiKeyFile: cannot read the agent's API key from ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
-        'an agent on TCP creates it on its first start (its api_key_file): point agentApiKeyFile at it, or use the agent\'s unix socket as agentUrl',
+        "an agent on TCP creates it on its first start (its api_key_file): point agentApiKeyFile at it, or use the agent's unix socket as agentUrl",
     );
   }
   const key = text.trim();
-  if (!/^[A-Za-z0-9_-]{43,512}$/.test(key)) throw new Error(`agentApiKeyFile: ${file} does not hold an API key (43 or more base64url characters)`);
+  if (!/^[A-Za-z0-9_-]{43,512}$/.test(key))
+    throw new Error(`agentApiKeyFile: ${file} does not hold an API key (43 or more base64url characters)`);
   return key;
 }
 
@@ -101,10 +108,16 @@ export class AgentTokenVerifier implements TokenVerifier {
   }
 
   private async verifyOnce(node: string, token: string): Promise<VerifyResult> {
-    const { status, body } = await this.post('/v1/tokens/verify', JSON.stringify({ node, token } satisfies VerifyRequest));
+    const { status, body } = await this.post(
+      '/v1/tokens/verify',
+      JSON.stringify({ node, token } satisfies VerifyRequest),
+    );
     // The agent refuses input it cannot parse (e.g. a node id of the wrong shape): for the viewer that is an unknown token.
     if (status === 400) return { ok: false, reason: 'unknown' };
-    if (status === 401) throw new AgentUnavailableError('the agent refused the API key (agentApiKeyFile must hold the agent\'s api_key_file)');
+    if (status === 401)
+      throw new AgentUnavailableError(
+        "the agent refused the API key (agentApiKeyFile must hold the agent's api_key_file)",
+      );
     if (status >= 500) throw new TransientAgentError(`agent answered HTTP ${status}`);
     let json: unknown;
     try {
@@ -114,10 +127,14 @@ export class AgentTokenVerifier implements TokenVerifier {
     }
     if (status === 200) {
       const r = verifyOkSchema.safeParse(json);
-      if (!r.success) throw new AgentUnavailableError(`agent answer does not match the verify contract: ${describeIssues(r.error)}`);
+      if (!r.success)
+        throw new AgentUnavailableError(`agent answer does not match the verify contract: ${describeIssues(r.error)}`);
       if (r.data.node !== node) return { ok: false, reason: 'wrong-node' };
       const { expiresAt, vncPassword, ...rest } = r.data;
-      return { ok: true, target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) } };
+      return {
+        ok: true,
+        target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) },
+      };
     }
     if (status === 403) {
       const r = verifyRefusedSchema.safeParse(json);
@@ -129,12 +146,16 @@ export class AgentTokenVerifier implements TokenVerifier {
 
   private async post(path: string, payload: string): Promise<{ status: number; body: string }> {
     // On a unix socket Node sends `Host: localhost`, which the agent accepts; on TCP the URL's host is sent.
-    const headers = { 'content-type': 'application/json', ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}) };
+    const headers = {
+      'content-type': 'application/json',
+      ...(this.apiKey !== undefined ? { authorization: `Bearer ${this.apiKey}` } : {}),
+    };
     try {
       return await this.transport.request('POST', path, headers, payload);
     } catch (err) {
       // Socket-level failures (refused, reset, timeout) are transient; an oversized answer is not.
-      if (err instanceof TransportError) throw new (err.transient ? TransientAgentError : AgentUnavailableError)(err.message);
+      if (err instanceof TransportError)
+        throw new (err.transient ? TransientAgentError : AgentUnavailableError)(err.message);
       throw err;
     }
   }

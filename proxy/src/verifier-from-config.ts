@@ -17,5 +17,7 @@ export function verifierFromConfig(config: ProxyConfig): OwnVerifier {
   if (config.tokenSource === 'agent') return new AgentTokenVerifier(config.agentUrl, agentOpts);
   // The schema refuses tokenSource "ironic" without an ironic block.
   const ironic = config.ironic!;
-  return new IronicTokenVerifier(IronicClient.fromConfig(ironic), new AgentTargetClient(config.agentUrl, agentOpts), { tokenTimeoutSec: ironic.tokenTimeoutSec });
+  return new IronicTokenVerifier(IronicClient.fromConfig(ironic), new AgentTargetClient(config.agentUrl, agentOpts), {
+    tokenTimeoutSec: ironic.tokenTimeoutSec,
+  });
 }

@@ -55,7 +55,8 @@ export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeA
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(o));
       };
-      if (opts.tcpApiKey !== undefined && req.headers.authorization !== `Bearer ${opts.tcpApiKey}`) return send(401, { error: { kind: 'unauthorized', message: 'missing or wrong API key' } });
+      if (opts.tcpApiKey !== undefined && req.headers.authorization !== `Bearer ${opts.tcpApiKey}`)
+        return send(401, { error: { kind: 'unauthorized', message: 'missing or wrong API key' } });
       if (agent.broken) return send(500, { error: 'broken on purpose' });
       if (req.method !== 'POST' || req.url !== '/v1/tokens/verify') return send(404, { error: 'not found' });
       let q: { node?: string; token?: string };

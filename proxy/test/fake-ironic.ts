@@ -28,9 +28,13 @@ export interface FakeIronic {
   close(): Promise<void>;
 }
 
-export async function startFakeIronic(opts: { basicAuth?: { username: string; password: string } } = {}): Promise<FakeIronic> {
+export async function startFakeIronic(
+  opts: { basicAuth?: { username: string; password: string } } = {},
+): Promise<FakeIronic> {
   const nodes = new Map<string, FakeIronicNode>();
-  const expectedAuth = opts.basicAuth ? `Basic ${Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`).toString('base64')}` : undefined;
+  const expectedAuth = opts.basicAuth
+    ? `Basic ${Buffer.from(`${opts.basicAuth.username}:${opts.basicAuth.password}`).toString('base64')}`
+    : undefined;
   const ironic: FakeIronic = {
     url: '',
     publicUrl: 'http://127.0.0.1:6090/vnc_auto.html',
@@ -57,7 +61,8 @@ export async function startFakeIronic(opts: { basicAuth?: { username: string; pa
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(o));
     };
-    if (ironic.mode === 'refuse-auth' || (expectedAuth !== undefined && req.headers.authorization !== expectedAuth)) return send(401, { error_message: 'Unauthorized' });
+    if (ironic.mode === 'refuse-auth' || (expectedAuth !== undefined && req.headers.authorization !== expectedAuth))
+      return send(401, { error_message: 'Unauthorized' });
     if (!req.headers['x-openstack-ironic-api-version']) return send(406, { error_message: 'no version' });
     const m = /^\/v1\/nodes\/([^/]+)\/states\/console$/.exec(req.url ?? '');
     if (req.method !== 'GET' || !m) return send(404, { error_message: 'not found' });

@@ -13,14 +13,21 @@ import { AgentTargetClient } from '../src/agent-target.js';
 import { configFromFlags, main } from '../src/cli.js';
 import { parseProxyConfig } from '../src/config.js';
 import { IronicClient, type IronicConsoleState } from '../src/ironic-client.js';
-import { IronicTokenVerifier, sameToken, tokenOfConsoleUrl, TokenServiceUnavailableError, type IronicConsoleSource } from '../src/ironic-token-verifier.js';
+import {
+  IronicTokenVerifier,
+  sameToken,
+  tokenOfConsoleUrl,
+  TokenServiceUnavailableError,
+  type IronicConsoleSource,
+} from '../src/ironic-token-verifier.js';
 import { startFakeAgent } from './fake-agent.js';
 import { startFakeIronic } from './fake-ironic.js';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const TOKEN = 'q0W8ZpWbQm6eMkwyVvXkZfJ3hR4Yw1a2b3c4d5e6f7g';
-const ironicUrl = (node: string, token: string, base = 'https://proxy.example.org:6090/') => `${base}?path=${encodeURIComponent(`websockify?node=${node}&token=${token}`)}`;
+const ironicUrl = (node: string, token: string, base = 'https://proxy.example.org:6090/') =>
+  `${base}?path=${encodeURIComponent(`websockify?node=${node}&token=${token}`)}`;
 
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -30,7 +37,10 @@ afterEach(async () => {
 describe("Ironic's console URLs and tokens", () => {
   it('takes node and token from the URL Ironic builds (public_url with or without a path)', () => {
     expect(tokenOfConsoleUrl(ironicUrl(NODE, TOKEN))).toEqual({ node: NODE, token: TOKEN });
-    expect(tokenOfConsoleUrl(ironicUrl(NODE, TOKEN, 'http://10.0.0.1:6090/vnc_auto.html'))).toEqual({ node: NODE, token: TOKEN });
+    expect(tokenOfConsoleUrl(ironicUrl(NODE, TOKEN, 'http://10.0.0.1:6090/vnc_auto.html'))).toEqual({
+      node: NODE,
+      token: TOKEN,
+    });
     // Ironic writes "None" when the token is missing; other console types have no path at all.
     expect(tokenOfConsoleUrl(ironicUrl(NODE, 'None'))).toBeUndefined();
     expect(tokenOfConsoleUrl('http://10.0.0.1:8023')).toBeUndefined();
@@ -47,7 +57,13 @@ describe("Ironic's console URLs and tokens", () => {
 });
 
 describe('IronicTokenVerifier (stand-ins for Ironic and the agent)', () => {
-  const target: AgentConsoleTarget = { node: NODE, host: '127.0.0.1', port: 5901, vncPassword: 'pw123456', readOnly: false };
+  const target: AgentConsoleTarget = {
+    node: NODE,
+    host: '127.0.0.1',
+    port: 5901,
+    vncPassword: 'pw123456',
+    readOnly: false,
+  };
   function make(state: () => IronicConsoleState | Error, opts: { agentRunsIt?: boolean } = {}) {
     const t = opts.agentRunsIt === false ? undefined : target;
     let now = Date.parse('2026-01-01T00:00:00Z');
@@ -86,15 +102,34 @@ describe('IronicTokenVerifier (stand-ins for Ironic and the agent)', () => {
 
   it('refuses unknown nodes, disabled consoles, wrong tokens, URLs of another node and consoles the agent does not run', async () => {
     expect(await make(() => ({ found: false })).v.verify(NODE, TOKEN)).toEqual({ ok: false, reason: 'unknown' });
-    expect(await make(() => ({ found: true, consoleEnabled: false, url: undefined })).v.verify(NODE, TOKEN)).toEqual({ ok: false, reason: 'revoked' });
-    expect(await make(() => ({ found: true, consoleEnabled: true, url: undefined })).v.verify(NODE, TOKEN)).toEqual({ ok: false, reason: 'unknown' });
-    expect(await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, TOKEN) })).v.verify(NODE, `${TOKEN}A`)).toEqual({ ok: false, reason: 'unknown' });
-    expect(await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl('other', TOKEN) })).v.verify(NODE, TOKEN)).toEqual({ ok: false, reason: 'wrong-node' });
-    expect(await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, TOKEN) }), { agentRunsIt: false }).v.verify(NODE, TOKEN)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await make(() => ({ found: true, consoleEnabled: false, url: undefined })).v.verify(NODE, TOKEN)).toEqual({
+      ok: false,
+      reason: 'revoked',
+    });
+    expect(await make(() => ({ found: true, consoleEnabled: true, url: undefined })).v.verify(NODE, TOKEN)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
+    expect(
+      await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, TOKEN) })).v.verify(
+        NODE,
+        `${TOKEN}A`,
+      ),
+    ).toEqual({ ok: false, reason: 'unknown' });
+    expect(
+      await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl('other', TOKEN) })).v.verify(NODE, TOKEN),
+    ).toEqual({ ok: false, reason: 'wrong-node' });
+    expect(
+      await make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, TOKEN) }), {
+        agentRunsIt: false,
+      }).v.verify(NODE, TOKEN),
+    ).toEqual({ ok: false, reason: 'revoked' });
   });
 
   it('throws "unavailable" when Ironic cannot be asked, and shares one round trip among viewers opening at once', async () => {
-    await expect(make(() => new Error('cannot reach Ironic at http://x: ECONNREFUSED')).v.verify(NODE, TOKEN)).rejects.toBeInstanceOf(TokenServiceUnavailableError);
+    await expect(
+      make(() => new Error('cannot reach Ironic at http://x: ECONNREFUSED')).v.verify(NODE, TOKEN),
+    ).rejects.toBeInstanceOf(TokenServiceUnavailableError);
     const { v, calls } = make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, TOKEN) }));
     await Promise.all(Array.from({ length: 5 }, () => v.verify(NODE, TOKEN)));
     expect(calls).toEqual({ ironic: 1, agent: 1 });
@@ -114,7 +149,11 @@ describe('IronicClient (fake Ironic API)', () => {
     ironic.disable(NODE);
     expect(await client.consoleState(NODE)).toEqual({ found: true, consoleEnabled: false, url: undefined });
     expect(await client.consoleState('unknown-node')).toEqual({ found: false });
-    expect(ironic.requests.every((r) => r.headers.authorization === undefined && r.headers['x-openstack-ironic-api-version'] === '1.1')).toBe(true);
+    expect(
+      ironic.requests.every(
+        (r) => r.headers.authorization === undefined && r.headers['x-openstack-ironic-api-version'] === '1.1',
+      ),
+    ).toBe(true);
   });
 
   it('asks again after a dropped connection, but not after a refusal', async () => {
@@ -134,7 +173,12 @@ describe('IronicClient (fake Ironic API)', () => {
 
   it('speaks https with ironic.caFile, and an answer outside the contract names the fields, not the values', async () => {
     const dir = tempDir('proxy-ironic-tls-');
-    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
     writeFileSync(join(dir, 'ca.pem'), pems.cert);
     let answer: unknown = { console_enabled: true, console_info: { type: 'vnc', url: ironicUrl(NODE, TOKEN) } };
     const server: Server = createHttpsServer({ cert: pems.cert, key: pems.private }, (_req, res) => {
@@ -154,7 +198,9 @@ describe('IronicClient (fake Ironic API)', () => {
     // Without the CA file the certificate is refused.
     const strict = new IronicClient({ ...base, url }, {}, []);
     closers.push(() => strict.close());
-    await expect(strict.consoleState(NODE)).rejects.toThrow(/cannot reach Ironic at https:\/\/127\.0\.0\.1:\d+: self-signed certificate/);
+    await expect(strict.consoleState(NODE)).rejects.toThrow(
+      /cannot reach Ironic at https:\/\/127\.0\.0\.1:\d+: self-signed certificate/,
+    );
   });
 });
 
@@ -184,26 +230,47 @@ describe('proxy config for Ironic tokens', () => {
 
   it('defaults to the agent; with "ironic" it fills the Ironic defaults', () => {
     expect(parseProxyConfig({}).tokenSource).toBe('agent');
-    expect(parseProxyConfig({ tokenSource: 'ironic', ironic: { url: 'http://ironic:6385' } }).ironic).toEqual({ url: 'http://ironic:6385', authStrategy: 'noauth', timeoutMs: 5000, tokenTimeoutSec: 600 });
+    expect(parseProxyConfig({ tokenSource: 'ironic', ironic: { url: 'http://ironic:6385' } }).ironic).toEqual({
+      url: 'http://ironic:6385',
+      authStrategy: 'noauth',
+      timeoutMs: 5000,
+      tokenTimeoutSec: 600,
+    });
   });
 
   it('names the field of each mistake', () => {
     expect(problems({ tokenSource: 'ironic' })).toMatch(/ironic\.url: required when tokenSource is "ironic"/);
     expect(problems({ tokenSource: 'keystone' })).toMatch(/tokenSource: /);
-    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic:6385', authStrategy: 'keystone' } })).toMatch(/ironic\.authStrategy: expected "noauth" or "http_basic" \(keystone is not supported\)/);
-    const basic = problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic:6385', authStrategy: 'http_basic' } });
+    expect(
+      problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic:6385', authStrategy: 'keystone' } }),
+    ).toMatch(/ironic\.authStrategy: expected "noauth" or "http_basic" \(keystone is not supported\)/);
+    const basic = problems({
+      tokenSource: 'ironic',
+      ironic: { url: 'http://ironic:6385', authStrategy: 'http_basic' },
+    });
     expect(basic).toMatch(/ironic\.username: required with authStrategy http_basic/);
     expect(basic).toMatch(/ironic\.passwordFile: required with authStrategy http_basic/);
-    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://svc:secret@ironic:6385' } })).toMatch(/ironic\.url: expected http\(s\):\/\/host/);
-    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://svc:secret@ironic:6385' } })).not.toContain('secret');
+    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://svc:secret@ironic:6385' } })).toMatch(
+      /ironic\.url: expected http\(s\):\/\/host/,
+    );
+    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://svc:secret@ironic:6385' } })).not.toContain(
+      'secret',
+    );
     expect(problems({ tokenSource: 'ironic', ironic: { url: 'ftp://ironic' } })).toMatch(/ironic\.url/);
-    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic', password: 'x' } })).toMatch(/ironic: Unrecognized key/);
-    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic', tokenTimeoutSec: 5 } })).toMatch(/ironic\.tokenTimeoutSec/);
+    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic', password: 'x' } })).toMatch(
+      /ironic: Unrecognized key/,
+    );
+    expect(problems({ tokenSource: 'ironic', ironic: { url: 'http://ironic', tokenTimeoutSec: 5 } })).toMatch(
+      /ironic\.tokenTimeoutSec/,
+    );
   });
 
-  it('maps the --ironic-* flags onto the ironic block, keeping the file\'s other keys', () => {
+  it("maps the --ironic-* flags onto the ironic block, keeping the file's other keys", () => {
     const dir = tempDir('proxy-ironic-cfg-');
-    writeFileSync(join(dir, 'proxy.yaml'), 'tokenSource: ironic\nironic:\n  url: http://ironic:6385\n  timeoutMs: 900\n');
+    writeFileSync(
+      join(dir, 'proxy.yaml'),
+      'tokenSource: ironic\nironic:\n  url: http://ironic:6385\n  timeoutMs: 900\n',
+    );
     const cfg = parseProxyConfig(
       configFromFlags({
         config: join(dir, 'proxy.yaml'),
@@ -215,16 +282,39 @@ describe('proxy config for Ironic tokens', () => {
       }),
     );
     expect(cfg.tokenSource).toBe('ironic');
-    expect(cfg.ironic).toEqual({ url: 'http://ironic:6385', authStrategy: 'http_basic', username: 'svc', passwordFile: '/etc/bmc-console/ironic-password', caFile: '/etc/ssl/ironic-ca.pem', timeoutMs: 900, tokenTimeoutSec: 300 });
+    expect(cfg.ironic).toEqual({
+      url: 'http://ironic:6385',
+      authStrategy: 'http_basic',
+      username: 'svc',
+      passwordFile: '/etc/bmc-console/ironic-password',
+      caFile: '/etc/ssl/ironic-ca.pem',
+      timeoutMs: 900,
+      tokenTimeoutSec: 300,
+    });
   });
 
   it('exits 2 naming ironic.passwordFile when it cannot be read', async () => {
     let err = '';
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => ((err += chunk.toString()), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (
+      (err += chunk.toString()), true
+    )) as typeof process.stderr.write;
     try {
       const missing = join(tmpdir(), 'no-such-dir-bmc', 'ironic-password');
-      const argv = ['--port', '0', '--token-source', 'ironic', '--ironic-url', 'http://127.0.0.1:9', '--ironic-auth-strategy', 'http_basic', '--ironic-username', 'svc', '--ironic-password-file', missing];
+      const argv = [
+        '--port',
+        '0',
+        '--token-source',
+        'ironic',
+        '--ironic-url',
+        'http://127.0.0.1:9',
+        '--ironic-auth-strategy',
+        'http_basic',
+        '--ironic-username',
+        'svc',
+        '--ironic-password-file',
+        missing,
+      ];
       expect(await main(argv)).toBe(2);
       expect(err).toContain(`ironic.passwordFile: cannot read ${missing} (ENOENT)`);
     } finally {

@@ -11,8 +11,19 @@ import { RfbClient } from '@bmc-console/common/rfb/client';
 import { startApi } from '@bmc-console/host-agent/api';
 import { loadConfig } from '@bmc-console/host-agent/config';
 import { ConsoleAgent } from '@bmc-console/host-agent/console-agent';
-import type { ConsoleEndpoint, ConsoleProvider, ConsoleRecord, StartRequest } from '@bmc-console/host-agent/providers/provider';
-import { setRootColour, startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '@bmc-console/common/testing/rfb-display';
+import type {
+  ConsoleEndpoint,
+  ConsoleProvider,
+  ConsoleRecord,
+  StartRequest,
+} from '@bmc-console/host-agent/providers/provider';
+import {
+  setRootColour,
+  startX11vnc,
+  startXvfb,
+  type TestDisplay,
+  type TestVnc,
+} from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.js';
 import { startWsBridge } from './ws-bridge.js';
@@ -63,7 +74,16 @@ beforeAll(async () => {
   setRootColour(xvfb.display, '#3050c0');
   provider = new X11vncProvider(xvfb.display);
   const dir = tempDir('proxy-ironic-');
-  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: join(dir, 'state'), agent_host: `ironic-test-${process.pid}`, reconcile_interval: 0, api_listen: `unix:${join(dir, 'run', 'agent.sock')}` } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      container_provider: 'fake',
+      state_dir: join(dir, 'state'),
+      agent_host: `ironic-test-${process.pid}`,
+      reconcile_interval: 0,
+      api_listen: `unix:${join(dir, 'run', 'agent.sock')}`,
+    },
+  });
   agent = await ConsoleAgent.create(config, createLogger('agent', { level: 'silent' }), { provider });
   const api = await startApi(agent);
   closeAgentApi = () => api.app.close();
@@ -99,7 +119,11 @@ afterAll(async () => {
 
 /** What Ironic's conductor does with our plugin: the agent starts the console, Ironic stores a token. */
 async function enableConsole(node: string, opts: { readOnly?: boolean } = {}): Promise<string> {
-  await agent.start({ node, appInfo: { address: 'https://10.0.2.2:8443', username: 'root', password: 'calvin' }, ...(opts.readOnly !== undefined ? { readOnly: opts.readOnly } : {}) });
+  await agent.start({
+    node,
+    appInfo: { address: 'https://10.0.2.2:8443', username: 'root', password: 'calvin' },
+    ...(opts.readOnly !== undefined ? { readOnly: opts.readOnly } : {}),
+  });
   return ironic.enable(node);
 }
 
@@ -109,19 +133,25 @@ function wsUrlOf(consoleUrl: string): string {
   return `${proxy.url.replace(/^http/, 'ws')}/${path}`;
 }
 
-const withToken = (node: string, token: string) => `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${node}&token=${encodeURIComponent(token)}`;
-const tokenIn = (consoleUrl: string) => new URLSearchParams((new URL(consoleUrl).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
+const withToken = (node: string, token: string) =>
+  `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${node}&token=${encodeURIComponent(token)}`;
+const tokenIn = (consoleUrl: string) =>
+  new URLSearchParams((new URL(consoleUrl).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
 const origin = () => ({ Origin: proxy.url });
 
 const upgrade = (url: string) => tryUpgrade(url, origin());
 
 async function tokenStatus(node: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${proxy.url}/api/token-status`, { method: 'POST', headers: { 'content-type': 'application/json', origin: proxy.url }, body: JSON.stringify({ node, token }) });
+  const res = await fetch(`${proxy.url}/api/token-status`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: proxy.url },
+    body: JSON.stringify({ node, token }),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () => {
-  it('opens a session for a valid Ironic token and relays the console, logging in with the agent\'s VNC password', async () => {
+  it("opens a session for a valid Ironic token and relays the console, logging in with the agent's VNC password", async () => {
     const url = await enableConsole(NODE, { readOnly: true });
     const before = ironic.requests.length;
     const bridge = await startWsBridge(wsUrlOf(url), origin());
@@ -143,7 +173,7 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
     ironic.disable(NODE);
   });
 
-  it('refuses a wrong token, another node\'s token, a disabled console, an unknown node and a console the agent does not run', async () => {
+  it("refuses a wrong token, another node's token, a disabled console, an unknown node and a console the agent does not run", async () => {
     const url = await enableConsole(NODE);
     const otherUrl = await enableConsole(OTHER);
     const disabledUrl = await enableConsole(THIRD);
@@ -165,7 +195,10 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
       expect({ wsUrl, status: r.status, body: r.body }).toEqual({ wsUrl, status, body: expect.stringMatching(body) });
     }
     expect(await tokenStatus(OTHER, tokenIn(url))).toEqual({ status: 200, body: { valid: false, reason: 'unknown' } });
-    expect(await tokenStatus(THIRD, tokenIn(disabledUrl))).toEqual({ status: 200, body: { valid: false, reason: 'revoked' } });
+    expect(await tokenStatus(THIRD, tokenIn(disabledUrl))).toEqual({
+      status: 200,
+      body: { valid: false, reason: 'revoked' },
+    });
     const ok = await upgrade(wsUrlOf(url));
     expect(ok.status).toBe(101);
     ok.ws?.close();
@@ -177,20 +210,32 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
       ironic.mode = mode;
       try {
         const r = await upgrade(wsUrlOf(url));
-        expect({ mode, status: r.status, body: r.body }).toEqual({ mode, status: 503, body: 'token service unavailable, try again\n' });
-        expect(await tokenStatus(NODE, tokenIn(url))).toEqual({ status: 503, body: { valid: null, reason: 'agent-unavailable' } });
+        expect({ mode, status: r.status, body: r.body }).toEqual({
+          mode,
+          status: 503,
+          body: 'token service unavailable, try again\n',
+        });
+        expect(await tokenStatus(NODE, tokenIn(url))).toEqual({
+          status: 503,
+          body: { valid: null, reason: 'agent-unavailable' },
+        });
       } finally {
         ironic.mode = 'ok';
       }
     }
     expect(logLines.some((l) => l.includes("refused the proxy's service account (HTTP 401)"))).toBe(true);
-    expect(logLines.some((l) => l.includes(`cannot reach Ironic at ${ironic.url}`) || l.includes(`the answer from Ironic at ${ironic.url}`))).toBe(true);
+    expect(
+      logLines.some(
+        (l) =>
+          l.includes(`cannot reach Ironic at ${ironic.url}`) || l.includes(`the answer from Ironic at ${ironic.url}`),
+      ),
+    ).toBe(true);
     const r = await upgrade(wsUrlOf(url));
     expect(r.status).toBe(101);
     r.ws?.close();
   });
 
-  it('closes a live session when Ironic\'s console is disabled or restarted with a new token (re-check)', async () => {
+  it("closes a live session when Ironic's console is disabled or restarted with a new token (re-check)", async () => {
     const url = ironic.consoleUrl(NODE);
     const a = await upgrade(wsUrlOf(url));
     if (!a.ws) throw new Error(`upgrade refused: ${a.status} ${a.body}`);
@@ -206,7 +251,7 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
     expect(await bClosed).toEqual({ code: 4403, reason: 'console access was revoked' });
   });
 
-  it('never logs the service account\'s password, its basic-auth header or a console token', () => {
+  it("never logs the service account's password, its basic-auth header or a console token", () => {
     expect(logLines.length).toBeGreaterThan(5);
     const all = logLines.join('\n');
     expect(all).not.toContain(SERVICE_PASSWORD);

@@ -26,12 +26,21 @@ afterEach(async () => {
 
 const appInfo = { address: 'https://10.0.2.2:8443', username: 'root', password: 'calvin' };
 
-async function tokenStatus(proxy: RunningProxy, node: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${proxy.url}/api/token-status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ node, token }) });
+async function tokenStatus(
+  proxy: RunningProxy,
+  node: string,
+  token: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${proxy.url}/api/token-status`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ node, token }),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-const tokenOf = (url: string) => new URLSearchParams(decodeURIComponent(new URL(url).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
+const tokenOf = (url: string) =>
+  new URLSearchParams(decodeURIComponent(new URL(url).searchParams.get('path') ?? '').split('?')[1]).get('token') ?? '';
 
 /** A user that is not root, with its own runtime and state dirs: where both programs look by default. */
 function asPlainUser(): void {
@@ -42,7 +51,15 @@ function asPlainUser(): void {
 }
 
 async function realAgent(overrides: Record<string, unknown> = {}) {
-  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', agent_host: `proxy-test-${process.pid}`, reconcile_interval: 0, ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      container_provider: 'fake',
+      agent_host: `proxy-test-${process.pid}`,
+      reconcile_interval: 0,
+      ...overrides,
+    },
+  });
   const agent = await ConsoleAgent.create(config, createLogger('agent', { level: 'silent' }));
   const api = await startApi(agent);
   closers.push(() => api.app.close());
@@ -50,13 +67,15 @@ async function realAgent(overrides: Record<string, unknown> = {}) {
 }
 
 describe('the proxy finds the agent with no extra options', () => {
-  it('defaults to the agent\'s default socket and key file', () => {
+  it("defaults to the agent's default socket and key file", () => {
     asPlainUser();
     const proxyDefaults = parseProxyConfig({});
     const agentDefaults = loadConfig({ env: {} });
     expect(proxyDefaults.agentUrl).toBe(agentDefaults.api_listen);
     expect(proxyDefaults.agentApiKeyFile).toBe(agentDefaults.api_key_file);
-    expect(proxyDefaults.agentUrl).toBe(`unix:${join(process.env.XDG_RUNTIME_DIR!, 'bmc-console-agent', 'agent.sock')}`);
+    expect(proxyDefaults.agentUrl).toBe(
+      `unix:${join(process.env.XDG_RUNTIME_DIR!, 'bmc-console-agent', 'agent.sock')}`,
+    );
   });
 
   it('reaches an agent on its default unix socket', async () => {
@@ -66,18 +85,27 @@ describe('the proxy finds the agent with no extra options', () => {
     const proxy = await startProxy({ port: 0 }, { logger: quiet });
     closers.push(() => proxy.close());
     const started = await agent.start({ node: 'sock-1', appInfo });
-    expect(await tokenStatus(proxy, 'sock-1', tokenOf(started.url))).toMatchObject({ status: 200, body: { valid: true, readOnly: false } });
+    expect(await tokenStatus(proxy, 'sock-1', tokenOf(started.url))).toMatchObject({
+      status: 200,
+      body: { valid: true, readOnly: false },
+    });
   });
 
-  it('reaches an agent on authenticated TCP, reading the key from the agent\'s default key file', async () => {
+  it("reaches an agent on authenticated TCP, reading the key from the agent's default key file", async () => {
     asPlainUser();
     const { agent, config, address } = await realAgent({ api_listen: 'tcp://127.0.0.1:0' });
     expect(config.api_key_file).toBe(join(process.env.XDG_STATE_HOME!, 'bmc-console-agent', 'api.key'));
     const proxy = await startProxy({ port: 0, agentUrl: address }, { logger: quiet });
     closers.push(() => proxy.close());
     const started = await agent.start({ node: 'tcp-1', appInfo });
-    expect(await tokenStatus(proxy, 'tcp-1', tokenOf(started.url))).toMatchObject({ status: 200, body: { valid: true } });
-    expect(await tokenStatus(proxy, 'tcp-1', 'x'.repeat(43))).toMatchObject({ status: 200, body: { valid: false, reason: 'unknown' } });
+    expect(await tokenStatus(proxy, 'tcp-1', tokenOf(started.url))).toMatchObject({
+      status: 200,
+      body: { valid: true },
+    });
+    expect(await tokenStatus(proxy, 'tcp-1', 'x'.repeat(43))).toMatchObject({
+      status: 200,
+      body: { valid: false, reason: 'unknown' },
+    });
   });
 });
 
@@ -89,28 +117,47 @@ describe('the agent API key file', () => {
     writeFileSync(join(dir, 'right.key'), `${'k'.repeat(43)}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'wrong.key'), 'w'.repeat(43), { mode: 0o600 });
     const token = agent.issue({ node: 'n1', host: '127.0.0.1', port: 5900 });
-    const right = await startProxy({ port: 0, agentUrl: agent.url, agentApiKeyFile: join(dir, 'right.key') }, { logger: quiet });
-    const wrong = await startProxy({ port: 0, agentUrl: agent.url, agentApiKeyFile: join(dir, 'wrong.key') }, { logger: quiet });
-    closers.push(() => right.close(), () => wrong.close());
+    const right = await startProxy(
+      { port: 0, agentUrl: agent.url, agentApiKeyFile: join(dir, 'right.key') },
+      { logger: quiet },
+    );
+    const wrong = await startProxy(
+      { port: 0, agentUrl: agent.url, agentApiKeyFile: join(dir, 'wrong.key') },
+      { logger: quiet },
+    );
+    closers.push(
+      () => right.close(),
+      () => wrong.close(),
+    );
     expect(await tokenStatus(right, 'n1', token)).toMatchObject({ status: 200, body: { valid: true } });
-    expect(await tokenStatus(wrong, 'n1', token)).toEqual({ status: 503, body: { valid: null, reason: 'agent-unavailable' } });
+    expect(await tokenStatus(wrong, 'n1', token)).toEqual({
+      status: 503,
+      body: { valid: null, reason: 'agent-unavailable' },
+    });
   });
 
   it('missing: a clear error naming agentApiKeyFile (startProxy and the CLI, exit 2), never for a unix agent', async () => {
     const missing = join(tempDir('proxy-key-'), 'api.key');
-    await expect(startProxy({ port: 0, agentUrl: 'http://127.0.0.1:6091', agentApiKeyFile: missing }, { logger: quiet })).rejects.toThrow(
-      new RegExp(`^agentApiKeyFile: cannot read the agent's API key from ${missing} \\(ENOENT\\)`),
-    );
+    await expect(
+      startProxy({ port: 0, agentUrl: 'http://127.0.0.1:6091', agentApiKeyFile: missing }, { logger: quiet }),
+    ).rejects.toThrow(new RegExp(`^agentApiKeyFile: cannot read the agent's API key from ${missing} \\(ENOENT\\)`));
     let err = '';
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => ((err += chunk.toString()), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (
+      (err += chunk.toString()), true
+    )) as typeof process.stderr.write;
     try {
-      expect(await main(['--port', '0', '--agent-url', 'http://127.0.0.1:6091', '--agent-api-key-file', missing])).toBe(2);
+      expect(await main(['--port', '0', '--agent-url', 'http://127.0.0.1:6091', '--agent-api-key-file', missing])).toBe(
+        2,
+      );
     } finally {
       process.stderr.write = write;
     }
     expect(err).toContain('agentApiKeyFile: cannot read');
-    const unix = await startProxy({ port: 0, agentUrl: 'unix:/nonexistent/agent.sock', agentApiKeyFile: missing }, { logger: quiet });
+    const unix = await startProxy(
+      { port: 0, agentUrl: 'unix:/nonexistent/agent.sock', agentApiKeyFile: missing },
+      { logger: quiet },
+    );
     await unix.close();
   });
 });
@@ -143,12 +190,20 @@ describe('failed token checks are rate-limited per source address', () => {
     const agent = await startFakeAgent();
     closers.push(() => agent.close());
     const lines: Array<Record<string, unknown>> = [];
-    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
-    const proxy = await startProxy({ port: 0, agentUrl: agent.url, limits: { failedTokenBurst: 3, failedTokenPerMinute: 1 } }, { logger });
+    const logger = pino(
+      { level: 'info' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const proxy = await startProxy(
+      { port: 0, agentUrl: agent.url, limits: { failedTokenBurst: 3, failedTokenPerMinute: 1 } },
+      { logger },
+    );
     closers.push(() => proxy.close());
     const upgrade = (token: string) =>
       new Promise<{ status: number; body: string }>((resolve) => {
-        const ws = new WebSocket(`${proxy.url.replace(/^http/, 'ws')}/websockify?node=n1&token=${token}`, { perMessageDeflate: false });
+        const ws = new WebSocket(`${proxy.url.replace(/^http/, 'ws')}/websockify?node=n1&token=${token}`, {
+          perMessageDeflate: false,
+        });
         ws.on('open', () => (ws.close(), resolve({ status: 101, body: '' })));
         ws.on('unexpected-response', (_q, res) => {
           let body = '';
@@ -161,12 +216,24 @@ describe('failed token checks are rate-limited per source address', () => {
     for (let i = 0; i < 3; i++) expect((await upgrade(bad)).status).toBe(403);
     const asked = agent.calls;
     const good = agent.issue({ node: 'n1', host: '127.0.0.1', port: 5900 });
-    expect(await upgrade(good)).toEqual({ status: 429, body: 'too many failed token checks from this address, try again later\n' });
-    expect(await tokenStatus(proxy, 'n1', good)).toEqual({ status: 429, body: { valid: null, reason: 'rate-limited' } });
+    expect(await upgrade(good)).toEqual({
+      status: 429,
+      body: 'too many failed token checks from this address, try again later\n',
+    });
+    expect(await tokenStatus(proxy, 'n1', good)).toEqual({
+      status: 429,
+      body: { valid: null, reason: 'rate-limited' },
+    });
     expect(agent.calls).toBe(asked);
-    expect(await (await fetch(`${proxy.url}/metrics`)).text()).toMatch(/bmc_proxy_rejections_total\{reason="token-rate-limit"\} 2/);
+    expect(await (await fetch(`${proxy.url}/metrics`)).text()).toMatch(
+      /bmc_proxy_rejections_total\{reason="token-rate-limit"\} 2/,
+    );
     // Rejections carry the token's fingerprint, never the token.
-    expect(lines.filter((l) => l.event === 'session-rejected' && l.reason === 'token-unknown').every((l) => /^[0-9a-f]{12}$/.test(String(l.tokenId)))).toBe(true);
+    expect(
+      lines
+        .filter((l) => l.event === 'session-rejected' && l.reason === 'token-unknown')
+        .every((l) => /^[0-9a-f]{12}$/.test(String(l.tokenId))),
+    ).toBe(true);
     expect(JSON.stringify(lines)).not.toContain(bad);
   });
 });

@@ -15,7 +15,10 @@ let proxy: RunningProxy;
 
 beforeAll(async () => {
   agent = await startFakeAgent();
-  proxy = await startProxy({ port: 0, agentUrl: agent.url, limits: { highWaterMarkBytes: 256 * 1024, maxPayloadBytes: MB } }, { logger: pino({ level: 'silent' }) });
+  proxy = await startProxy(
+    { port: 0, agentUrl: agent.url, limits: { highWaterMarkBytes: 256 * 1024, maxPayloadBytes: MB } },
+    { logger: pino({ level: 'silent' }) },
+  );
 });
 
 afterAll(async () => {
@@ -48,7 +51,9 @@ async function settled(read: () => number | Promise<number>): Promise<number> {
 function open(port: number): Promise<WebSocket> {
   const token = agent.issue({ node: 'bp', host: '127.0.0.1', port });
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/websockify?node=bp&token=${token}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/websockify?node=bp&token=${token}`, {
+      perMessageDeflate: false,
+    });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -102,7 +107,8 @@ describe('proxy backpressure (fake console)', () => {
     const chunk = Buffer.alloc(512 * 1024, 1);
     for (let i = 0; i < TOTAL / chunk.length; i++) ws.send(chunk);
     // What the proxy has taken from the browser stays small: it stopped reading the websocket.
-    const toConsole = async () => (await proxy.metrics.bytes.get()).values.find((v) => v.labels.direction === 'to_console')?.value ?? 0;
+    const toConsole = async () =>
+      (await proxy.metrics.bytes.get()).values.find((v) => v.labels.direction === 'to_console')?.value ?? 0;
     const taken = await settled(toConsole);
     expect(taken).toBeLessThan(TOTAL / 4);
     let got = 0;

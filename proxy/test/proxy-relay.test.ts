@@ -4,7 +4,14 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfbClient } from '@bmc-console/common/rfb/client';
-import { setRootColour, startX11vnc, startXvfb, untilPixel, type TestDisplay, type TestVnc } from '@bmc-console/common/testing/rfb-display';
+import {
+  setRootColour,
+  startX11vnc,
+  startXvfb,
+  untilPixel,
+  type TestDisplay,
+  type TestVnc,
+} from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge } from './ws-bridge.js';
@@ -24,15 +31,24 @@ const logLines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   xvfb = await startXvfb(320, 240);
   setRootColour(xvfb.display, '#20a040');
-  [vnc, lockedVnc, agent] = await Promise.all([startX11vnc(xvfb.display), startX11vnc(xvfb.display, { password: VNC_PASSWORD }), startFakeAgent()]);
+  [vnc, lockedVnc, agent] = await Promise.all([
+    startX11vnc(xvfb.display),
+    startX11vnc(xvfb.display, { password: VNC_PASSWORD }),
+    startFakeAgent(),
+  ]);
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
       cb();
     },
   });
   proxy = await startProxy(
-    { port: 0, agentUrl: agent.url, limits: { reverifyIntervalSec: 0.2, maxPayloadBytes: 64 * 1024, maxSessionsPerNode: 3, failedTokenBurst: 100 } },
+    {
+      port: 0,
+      agentUrl: agent.url,
+      limits: { reverifyIntervalSec: 0.2, maxPayloadBytes: 64 * 1024, maxSessionsPerNode: 3, failedTokenBurst: 100 },
+    },
     { logger: pino({ level: 'info' }, sink) },
   );
 });
@@ -43,7 +59,8 @@ afterAll(async () => {
   await xvfb?.stop();
 });
 
-const wsUrl = (node: string, token: string) => `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${node}&token=${encodeURIComponent(token)}`;
+const wsUrl = (node: string, token: string) =>
+  `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${node}&token=${encodeURIComponent(token)}`;
 const origin = () => ({ Origin: proxy.url });
 
 /** A raw websocket with the proxy's own Origin unless told otherwise. */
@@ -102,7 +119,7 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
     expect(Buffer.concat(received).subarray(14).toString('latin1')).toMatch(/only security type None is offered/);
   });
 
-  it('closes with 4504 when the console rejects the proxy\'s VNC password', async () => {
+  it("closes with 4504 when the console rejects the proxy's VNC password", async () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: lockedVnc.port, vncPassword: 'wrong-pw' });
     const { ws } = await upgrade(wsUrl(NODE, token));
     if (!ws) throw new Error('upgrade refused');
@@ -111,7 +128,12 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
 
   it('refuses bad, expired, revoked and other-node tokens, foreign origins and malformed requests before the handshake', async () => {
     const good = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
-    const expired = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port, expiresAt: new Date(Date.now() - 1000) });
+    const expired = agent.issue({
+      node: NODE,
+      host: '127.0.0.1',
+      port: vnc.port,
+      expiresAt: new Date(Date.now() - 1000),
+    });
     const revoked = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port, revoked: true });
     const cases: Array<[string, Record<string, string> | undefined, number, RegExp]> = [
       [wsUrl(NODE, 'not-a-real-token-at-all'), undefined, 403, /token unknown/],
@@ -122,7 +144,12 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
       [wsUrl(NODE, good), { Origin: proxy.url.replace('http:', 'https:') }, 403, /not allowed/],
       [wsUrl(NODE, good), { Origin: 'null' }, 403, /Origin/],
       [`${proxy.url.replace(/^http/, 'ws')}/websockify?token=${good}`, undefined, 400, /node is missing/],
-      [`${proxy.url.replace(/^http/, 'ws')}/websockify?node=${NODE}&host=10.0.0.1&port=22`, undefined, 400, /token is missing/],
+      [
+        `${proxy.url.replace(/^http/, 'ws')}/websockify?node=${NODE}&host=10.0.0.1&port=22`,
+        undefined,
+        400,
+        /token is missing/,
+      ],
       [`${proxy.url.replace(/^http/, 'ws')}/other?node=${NODE}&token=${good}`, undefined, 404, /\/websockify/],
     ];
     for (const [url, headers, status, body] of cases) {
@@ -131,7 +158,15 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
       expect(r.body).toMatch(body);
     }
     const metrics = await (await fetch(`${proxy.url}/metrics`)).text();
-    for (const reason of ['token-unknown', 'token-expired', 'token-revoked', 'token-wrong-node', 'origin', 'bad-request', 'not-found']) {
+    for (const reason of [
+      'token-unknown',
+      'token-expired',
+      'token-revoked',
+      'token-wrong-node',
+      'origin',
+      'bad-request',
+      'not-found',
+    ]) {
       expect(metrics).toMatch(new RegExp(`bmc_proxy_rejections_total\\{reason="${reason}"\\} [1-9]`));
     }
     expect(JSON.stringify(logLines)).not.toContain(good);
@@ -189,14 +224,30 @@ describe('console proxy relay (real x11vnc, fake agent)', () => {
   });
 
   it('tells the viewer about its token without revealing the target', async () => {
-    const token = agent.issue({ node: NODE, host: '127.0.0.1', port: lockedVnc.port, vncPassword: VNC_PASSWORD, readOnly: true });
+    const token = agent.issue({
+      node: NODE,
+      host: '127.0.0.1',
+      port: lockedVnc.port,
+      vncPassword: VNC_PASSWORD,
+      readOnly: true,
+    });
     const ask = async (node: string, t: string) =>
-      (await fetch(`${proxy.url}/api/token-status`, { method: 'POST', headers: { 'content-type': 'application/json', origin: proxy.url }, body: JSON.stringify({ node, token: t }) })).json() as Promise<Record<string, unknown>>;
+      (
+        await fetch(`${proxy.url}/api/token-status`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: proxy.url },
+          body: JSON.stringify({ node, token: t }),
+        })
+      ).json() as Promise<Record<string, unknown>>;
     const ok = await ask(NODE, token);
     expect(ok).toMatchObject({ valid: true, readOnly: true });
     expect(Object.keys(ok).sort()).toEqual(['expiresAt', 'readOnly', 'valid']);
     expect(await ask(OTHER, token)).toEqual({ valid: false, reason: 'wrong-node' });
-    const foreign = await fetch(`${proxy.url}/api/token-status`, { method: 'POST', headers: { origin: 'https://evil.example' }, body: '{}' });
+    const foreign = await fetch(`${proxy.url}/api/token-status`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+      body: '{}',
+    });
     expect(foreign.status).toBe(403);
   });
 

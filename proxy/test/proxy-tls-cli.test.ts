@@ -26,7 +26,11 @@ const quiet = pino({ level: 'silent' });
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bmc-proxy-tls-'));
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256', extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }] });
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+  });
   cert = pems.cert;
   certFile = join(dir, 'cert.pem');
   keyFile = join(dir, 'key.pem');
@@ -59,8 +63,14 @@ function getStatus(url: string, headers: Record<string, string> = {}): Promise<n
 
 describe('proxy TLS and plain-HTTP refusal', () => {
   it('honours minimum TLS 1.3 exactly, and 1.2 when asked', async () => {
-    const p13 = await startProxy({ port: 0, agentUrl: agent.url, tls: { certFile, keyFile, minVersion: '1.3' } }, { logger: quiet });
-    const p12 = await startProxy({ port: 0, agentUrl: agent.url, tls: { certFile, keyFile, minVersion: '1.2' } }, { logger: quiet });
+    const p13 = await startProxy(
+      { port: 0, agentUrl: agent.url, tls: { certFile, keyFile, minVersion: '1.3' } },
+      { logger: quiet },
+    );
+    const p12 = await startProxy(
+      { port: 0, agentUrl: agent.url, tls: { certFile, keyFile, minVersion: '1.2' } },
+      { logger: quiet },
+    );
     try {
       expect(await tlsVersion(p13.port, 'TLSv1.2')).toMatch(/^error/);
       expect(await tlsVersion(p13.port, 'TLSv1.3')).toBe('TLSv1.3');
@@ -79,7 +89,10 @@ describe('proxy TLS and plain-HTTP refusal', () => {
     await new Promise<void>((r) => fakeConsole.listen(0, '127.0.0.1', r));
     try {
       const token = agent.issue({ node: NODE, host: '127.0.0.1', port: (fakeConsole.address() as AddressInfo).port });
-      const ws = new WebSocket(`wss://127.0.0.1:${p.port}/websockify?node=${NODE}&token=${token}`, { ca: cert, headers: { Origin: p.url } });
+      const ws = new WebSocket(`wss://127.0.0.1:${p.port}/websockify?node=${NODE}&token=${token}`, {
+        ca: cert,
+        headers: { Origin: p.url },
+      });
       const first = await new Promise<string>((resolve, reject) => {
         ws.once('message', (d: Buffer) => resolve(d.toString()));
         ws.once('error', reject);
@@ -102,7 +115,10 @@ describe('proxy TLS and plain-HTTP refusal', () => {
 
   it('refuses plain HTTP when TLS is required behind a reverse proxy, unless a trusted proxy says https', async () => {
     const strict = await startProxy({ port: 0, agentUrl: agent.url, requireTls: true }, { logger: quiet });
-    const trusting = await startProxy({ port: 0, agentUrl: agent.url, requireTls: true, trustedProxies: ['127.0.0.1'] }, { logger: quiet });
+    const trusting = await startProxy(
+      { port: 0, agentUrl: agent.url, requireTls: true, trustedProxies: ['127.0.0.1'] },
+      { logger: quiet },
+    );
     try {
       expect(await getStatus(`${strict.url}/`)).toBe(403);
       expect(await getStatus(`${strict.url}/`, { 'x-forwarded-proto': 'https' })).toBe(403); // untrusted peer
@@ -139,8 +155,12 @@ describe('proxy TLS and plain-HTTP refusal', () => {
 describe('proxy configuration and CLI', () => {
   it('names the field and what was expected', () => {
     expect(() => parseProxyConfig({ port: 'x' })).toThrow(/port: .*number/);
-    expect(() => parseProxyConfig({ allowedOrigins: ['https://a.example/path'] })).toThrow(/allowedOrigins.0: each allowed origin must be scheme:\/\/host\[:port\]/);
-    expect(() => parseProxyConfig({ tls: { certFile: 'c', keyFile: 'k', minVersion: '1.1' } })).toThrow(/tls.minVersion/);
+    expect(() => parseProxyConfig({ allowedOrigins: ['https://a.example/path'] })).toThrow(
+      /allowedOrigins.0: each allowed origin must be scheme:\/\/host\[:port\]/,
+    );
+    expect(() => parseProxyConfig({ tls: { certFile: 'c', keyFile: 'k', minVersion: '1.1' } })).toThrow(
+      /tls.minVersion/,
+    );
     expect(() => parseProxyConfig({ agentUrl: 'ftp://x' })).toThrow(/agentUrl must start with/);
     expect(() => parseProxyConfig({ bogus: 1 })).toThrow(/bogus/);
     expect(parseProxyConfig({}).limits.pingIntervalSec).toBe(25);
@@ -167,10 +187,25 @@ describe('proxy configuration and CLI', () => {
   it('runs as a program with flags and a config file, and stops on SIGTERM', async () => {
     const cfg = join(dir, 'proxy.yaml');
     writeFileSync(cfg, `agentUrl: ${agent.url}\nlimits:\n  maxSessionsPerNode: 2\n`);
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'proxy/src/cli.ts', '--config', cfg, '--port', '0', '--allowed-origin', 'https://ironic.example'], {
-      cwd: join(import.meta.dirname, '../..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=source',
+        '--import',
+        'tsx',
+        'proxy/src/cli.ts',
+        '--config',
+        cfg,
+        '--port',
+        '0',
+        '--allowed-origin',
+        'https://ironic.example',
+      ],
+      {
+        cwd: join(import.meta.dirname, '../..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -191,7 +226,9 @@ describe('proxy configuration and CLI', () => {
   it('exits 2 with a clear message on a bad flag value', async () => {
     let err = '';
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => ((err += chunk.toString()), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => (
+      (err += chunk.toString()), true
+    )) as typeof process.stderr.write;
     try {
       expect(await main(['--tls-min-version', '1.0', '--cert', 'c', '--key', 'k'])).toBe(2);
       expect(await main(['--port', 'eighty'])).toBe(2);
@@ -207,7 +244,10 @@ describe('proxy flags over the config file', () => {
   it('overrides single keys of the file and keeps the rest of each section', () => {
     const dir = mkdtempSync(join(tmpdir(), 'proxy-flags-'));
     const file = join(dir, 'proxy.yaml');
-    writeFileSync(file, 'port: 7000\ntls:\n  certFile: /etc/a.pem\n  keyFile: /etc/a.key\nlimits:\n  idleTimeoutSec: 60\n  maxSessionsPerNode: 2\nmetrics:\n  port: 9100\n');
+    writeFileSync(
+      file,
+      'port: 7000\ntls:\n  certFile: /etc/a.pem\n  keyFile: /etc/a.key\nlimits:\n  idleTimeoutSec: 60\n  maxSessionsPerNode: 2\nmetrics:\n  port: 9100\n',
+    );
     const cfg = configFromFlags({ config: file, port: 7001, key: '/etc/b.key', maxSessionsPerNode: 5, metrics: true });
     expect(cfg).toEqual({
       port: 7001,

@@ -45,7 +45,9 @@ describe('ReadOnlyFilter', () => {
     const f = new ReadOnlyFilter();
     const fbur = Buffer.from([3, 1, 0, 0, 0, 0, 0, 10, 0, 10]);
     const out = f.push(Buffer.concat([Buffer.from([1, 6, 0, 0, 0, 0, 0, 0, 5]), Buffer.from('ab')]));
-    expect(Buffer.concat([out, f.push(Buffer.concat([Buffer.from('cde'), fbur]))])).toEqual(Buffer.concat([Buffer.from([1]), fbur]));
+    expect(Buffer.concat([out, f.push(Buffer.concat([Buffer.from('cde'), fbur]))])).toEqual(
+      Buffer.concat([Buffer.from([1]), fbur]),
+    );
   });
 
   it('refuses a message type it cannot size', () => {
@@ -95,7 +97,12 @@ describe('read-only session through the security proxy (fake console)', () => {
           else if (type === 3) {
             await r.read(9);
             // answer each FramebufferUpdateRequest with one 1x1 Raw rectangle
-            sock.write(Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]), Buffer.from([200, 100, 50, 0])]));
+            sock.write(
+              Buffer.concat([
+                Buffer.from([0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]),
+                Buffer.from([200, 100, 50, 0]),
+              ]),
+            );
           } else throw new Error(`fake console: unexpected message ${type}`);
         }
       })().catch(() => sock.destroy());

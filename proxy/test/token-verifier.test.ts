@@ -5,11 +5,19 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentTokenVerifier, AgentUnavailableError } from '../src/token-verifier.js';
 
-const accepted = { node: 'n1', host: '127.0.0.1', port: 5901, readOnly: false, expiresAt: new Date(Date.now() + 600_000).toISOString() };
+const accepted = {
+  node: 'n1',
+  host: '127.0.0.1',
+  port: 5901,
+  readOnly: false,
+  expiresAt: new Date(Date.now() + 600_000).toISOString(),
+};
 
 type Handler = (req: IncomingMessage, res: ServerResponse, call: number) => void;
 
-async function fakeAgent(handler: Handler): Promise<{ url: string; calls: () => number; connections: () => number; server: Server }> {
+async function fakeAgent(
+  handler: Handler,
+): Promise<{ url: string; calls: () => number; connections: () => number; server: Server }> {
   let calls = 0;
   let connections = 0;
   const server = createServer((req, res) => {
@@ -19,7 +27,12 @@ async function fakeAgent(handler: Handler): Promise<{ url: string; calls: () => 
   server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls, connections: () => connections, server };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls: () => calls,
+    connections: () => connections,
+    server,
+  };
 }
 
 const servers: Server[] = [];

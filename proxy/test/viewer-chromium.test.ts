@@ -10,7 +10,15 @@ import { startX11vnc, startXvfb, type TestDisplay, type TestVnc } from '@bmc-con
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
 const NODE = '4c1f7d0e-2b4a-4e8e-9a55-7b7f0a2b9c01';
 const W = 800;
 const H = 600;
@@ -34,7 +42,8 @@ let proxy: RunningProxy;
 let firstViewer: Page | undefined;
 const quiet = pino({ level: 'silent' });
 const t0 = Date.now();
-const lap = (what: string) => process.env.VIEWER_DEBUG && console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
+const lap = (what: string) =>
+  process.env.VIEWER_DEBUG && console.log(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -80,7 +89,8 @@ async function openViewer(path: string): Promise<Page> {
   return page;
 }
 
-const viewerState = (page: Page) => page.evaluate(() => (window as unknown as { bmcViewer: { state: string; reason: string } }).bmcViewer);
+const viewerState = (page: Page) =>
+  page.evaluate(() => (window as unknown as { bmcViewer: { state: string; reason: string } }).bmcViewer);
 const untilState = async (page: Page, state: string) => {
   await expect.poll(async () => (await viewerState(page)).state, { timeout: 20_000 }).toBe(state);
   lap(`state ${state}`);
@@ -91,7 +101,9 @@ function canvasPixel(page: Page, x: number, y: number): Promise<number[]> {
   return page.evaluate(
     ([px, py]) => {
       const c = document.querySelector('#screen canvas') as HTMLCanvasElement;
-      return [...(c.getContext('2d') as CanvasRenderingContext2D).getImageData(px as number, py as number, 1, 1).data].slice(0, 3);
+      return [
+        ...(c.getContext('2d') as CanvasRenderingContext2D).getImageData(px as number, py as number, 1, 1).data,
+      ].slice(0, 3);
     },
     [x, y],
   );
@@ -113,7 +125,9 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
   it('shows the console, and a click and typed text reach the page behind x11vnc', async () => {
     const token = agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port });
     // Ironic's URL form.
-    const page = await openViewer(`/vnc_auto.html?path=${encodeURIComponent(`websockify?node=${NODE}&token=${token}`)}`);
+    const page = await openViewer(
+      `/vnc_auto.html?path=${encodeURIComponent(`websockify?node=${NODE}&token=${token}`)}`,
+    );
     await untilState(page, 'connected');
     // Once connected the token leaves the address bar (history.replaceState); the node stays.
     expect(page.url()).toBe(`${proxy.url}/vnc_auto.html?node=${NODE}`);
@@ -122,19 +136,33 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
 
     const p = await viewerPoint(page, 250, 130);
     await page.mouse.click(p.x, p.y);
-    await expect.poll(() => kiosk.evaluate(() => (window as unknown as { events: Array<{ target: string }> }).events.map((e) => e.target)), { timeout: 20_000 }).toContain('box');
-    const down = await kiosk.evaluate(() => (window as unknown as { events: Array<{ x: number; y: number }> }).events[0]);
+    await expect
+      .poll(
+        () =>
+          kiosk.evaluate(() =>
+            (window as unknown as { events: Array<{ target: string }> }).events.map((e) => e.target),
+          ),
+        { timeout: 20_000 },
+      )
+      .toContain('box');
+    const down = await kiosk.evaluate(
+      () => (window as unknown as { events: Array<{ x: number; y: number }> }).events[0],
+    );
     expect(Math.abs((down?.x ?? 0) - 250)).toBeLessThanOrEqual(3);
     expect(Math.abs((down?.y ?? 0) - 130)).toBeLessThanOrEqual(3);
 
     await page.keyboard.type('Hello 42');
-    await expect.poll(() => kiosk.evaluate(() => (document.getElementById('box') as HTMLInputElement).value), { timeout: 20_000 }).toBe('Hello 42');
+    await expect
+      .poll(() => kiosk.evaluate(() => (document.getElementById('box') as HTMLInputElement).value), { timeout: 20_000 })
+      .toBe('Hello 42');
 
     // "Type text" (paste as keystrokes).
     await page.click('#btn-type');
     await page.fill('#type-text', ' ok!');
     await page.click('#type-send');
-    await expect.poll(() => kiosk.evaluate(() => (document.getElementById('box') as HTMLInputElement).value), { timeout: 20_000 }).toBe('Hello 42 ok!');
+    await expect
+      .poll(() => kiosk.evaluate(() => (document.getElementById('box') as HTMLInputElement).value), { timeout: 20_000 })
+      .toBe('Hello 42 ok!');
 
     await page.screenshot({ path: join(SHOTS, 'viewer-connected.png') });
     expect((page as Page & { cspErrors?: string[] }).cspErrors).toEqual([]);
@@ -174,7 +202,9 @@ describe('viewer page through the proxy (real Chromium, x11vnc, Xvfb)', () => {
   });
 
   it('reconnects after a proxy restart within the token lifetime', async () => {
-    const page = firstViewer ?? (await openViewer(`/?node=${NODE}&token=${agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port })}`));
+    const page =
+      firstViewer ??
+      (await openViewer(`/?node=${NODE}&token=${agent.issue({ node: NODE, host: '127.0.0.1', port: vnc.port })}`));
     await untilState(page, 'connected');
     const port = proxy.port;
     await proxy.close();

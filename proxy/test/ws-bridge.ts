@@ -10,7 +10,11 @@ export interface WsBridge {
   close(): Promise<void>;
 }
 
-export async function startWsBridge(wsUrl: string, headers: Record<string, string> = {}, wsOptions: { ca?: string } = {}): Promise<WsBridge> {
+export async function startWsBridge(
+  wsUrl: string,
+  headers: Record<string, string> = {},
+  wsOptions: { ca?: string } = {},
+): Promise<WsBridge> {
   const bridge: WsBridge = { port: 0, lastClose: undefined, close: async () => {} };
   const server: Server = createServer((sock) => {
     sock.on('error', () => {});

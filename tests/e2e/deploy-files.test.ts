@@ -33,7 +33,11 @@ async function runCmd(cmd: string, args: string[]): Promise<{ code: number; stdo
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(e.code) };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? String(e.code),
+    };
   }
 }
 
@@ -58,7 +62,8 @@ function parseUnit(text: string): Record<string, Record<string, string[]>> {
   return out;
 }
 
-const one = (unit: Record<string, Record<string, string[]>>, section: string, key: string) => unit[section]?.[key]?.at(-1);
+const one = (unit: Record<string, Record<string, string[]>>, section: string, key: string) =>
+  unit[section]?.[key]?.at(-1);
 
 describe('deploy/systemd', () => {
   const units = ['bmc-console-agent.service', 'bmc-console-proxy.service'];
@@ -73,7 +78,8 @@ describe('deploy/systemd', () => {
     let dir = systemdDir;
     if (!existsSync(UNIT_NODE)) {
       dir = mkdtempSync(join(tmpdir(), 'deploy-units-'));
-      for (const u of units) writeFileSync(join(dir, u), readFileSync(join(systemdDir, u), 'utf8').replaceAll(UNIT_NODE, process.execPath));
+      for (const u of units)
+        writeFileSync(join(dir, u), readFileSync(join(systemdDir, u), 'utf8').replaceAll(UNIT_NODE, process.execPath));
     }
     const r = await runCmd(analyze!, ['verify', '--man=no', ...units.map((u) => join(dir, u))]);
     expect(r.stderr).toBe('');
@@ -83,7 +89,12 @@ describe('deploy/systemd', () => {
   it('the proxy unit is locked down (systemd-analyze security: exposure 2.0 or less)', async (ctx) => {
     const analyze = await which('systemd-analyze');
     if (!analyze) ctx.skip('systemd-analyze is not installed (Debian: systemd)');
-    const r = await runCmd(analyze!, ['security', '--offline=yes', '--no-pager', join(systemdDir, 'bmc-console-proxy.service')]);
+    const r = await runCmd(analyze!, [
+      'security',
+      '--offline=yes',
+      '--no-pager',
+      join(systemdDir, 'bmc-console-proxy.service'),
+    ]);
     const level = /Overall exposure level for bmc-console-proxy\.service: ([\d.]+)/.exec(r.stdout);
     expect(level, r.stdout + r.stderr).not.toBeNull();
     expect(Number(level![1])).toBeLessThanOrEqual(2.0);
@@ -92,12 +103,19 @@ describe('deploy/systemd', () => {
   it('systemd-sysusers creates the group and user the units name', async (ctx) => {
     const sysusers = await which('systemd-sysusers');
     if (!sysusers) ctx.skip('systemd-sysusers is not installed (Debian: systemd)');
-    const r = await runCmd(sysusers!, ['--dry-run', `--root=${mkdtempSync(join(tmpdir(), 'deploy-sysroot-'))}`, join(systemdDir, 'bmc-console.sysusers.conf')]);
+    const r = await runCmd(sysusers!, [
+      '--dry-run',
+      `--root=${mkdtempSync(join(tmpdir(), 'deploy-sysroot-'))}`,
+      join(systemdDir, 'bmc-console.sysusers.conf'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const made = r.stdout + r.stderr;
-    for (const name of [one(agent, 'Service', 'Group'), one(proxy, 'Service', 'User'), one(proxy, 'Service', 'Group')]) expect(made).toContain(`'${name}'`);
+    for (const name of [one(agent, 'Service', 'Group'), one(proxy, 'Service', 'User'), one(proxy, 'Service', 'Group')])
+      expect(made).toContain(`'${name}'`);
     const sysusers_ = readFileSync(join(systemdDir, 'bmc-console.sysusers.conf'), 'utf8');
-    expect(sysusers_).toMatch(new RegExp(`^m ${one(proxy, 'Service', 'User')} ${one(agent, 'Service', 'Group')}$`, 'm'));
+    expect(sysusers_).toMatch(
+      new RegExp(`^m ${one(proxy, 'Service', 'User')} ${one(agent, 'Service', 'Group')}$`, 'm'),
+    );
   });
 
   it("uses the agent's paths: runtime dir 0750 for the socket, state dir, config; the proxy is in the agent's group", () => {
@@ -116,9 +134,14 @@ describe('deploy/systemd', () => {
   });
 
   it("runs each program's bin with the config file the docs name", () => {
-    for (const [unit, pkg, config] of [[agent, 'host-agent', 'agent.yaml'], [proxy, 'proxy', 'proxy.yaml']] as const) {
+    for (const [unit, pkg, config] of [
+      [agent, 'host-agent', 'agent.yaml'],
+      [proxy, 'proxy', 'proxy.yaml'],
+    ] as const) {
       const argv = one(unit, 'Service', 'ExecStart')!.split(/\s+/);
-      const bins = (JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+      const bins = (
+        JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+      ).bin;
       expect(argv[0]).toBe(UNIT_NODE);
       expect(Object.values(bins).map((b) => join(APP, pkg, b))).toContain(argv[1]);
       expect(argv.slice(-2)).toEqual(['--config', `/etc/bmc-console/${config}`]);
@@ -126,14 +149,30 @@ describe('deploy/systemd', () => {
   });
 });
 
-type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
+type Obj = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
 type PodSpec = {
   serviceAccountName?: string;
   securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type?: string } };
-  containers: { name: string; image?: string; ports?: { name?: string }[]; volumeMounts?: { name: string; mountPath: string }[]; securityContext?: Record<string, unknown> }[];
+  containers: {
+    name: string;
+    image?: string;
+    ports?: { name?: string }[];
+    volumeMounts?: { name: string; mountPath: string }[];
+    securityContext?: Record<string, unknown>;
+  }[];
   volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string; defaultMode?: number } }[];
 };
-type Deployment = Obj & { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Deployment = Obj & {
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+};
 
 const API_VERSIONS: Record<string, string> = {
   Namespace: 'v1',
@@ -146,10 +185,16 @@ const API_VERSIONS: Record<string, string> = {
   NetworkPolicy: 'networking.k8s.io/v1',
 };
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const subset = (small: Record<string, string>, big: Record<string, string> | undefined) => Object.entries(small).every(([k, v]) => big?.[k] === v);
+const subset = (small: Record<string, string>, big: Record<string, string> | undefined) =>
+  Object.entries(small).every(([k, v]) => big?.[k] === v);
 
 describe('deploy/kubernetes', () => {
-  const kustomization = parseAllDocuments(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { kind: string; apiVersion: string; namespace: string; resources: string[] };
+  const kustomization = parseAllDocuments(readFileSync(join(k8sDir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as {
+    kind: string;
+    apiVersion: string;
+    namespace: string;
+    resources: string[];
+  };
   const objects: Obj[] = [];
   for (const file of kustomization.resources) {
     for (const d of parseAllDocuments(readFileSync(join(k8sDir, file), 'utf8'))) {
@@ -157,12 +202,19 @@ describe('deploy/kubernetes', () => {
       objects.push(d.toJS() as Obj);
     }
   }
-  const find = <T extends Obj = Obj>(kind: string, name?: string) => objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name)) as T[];
-  const deployment = (component: string) => find<Deployment>('Deployment').find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === component)!;
-  const configText = (name: string, key: string) => (find('ConfigMap', name)[0] as Obj & { data: Record<string, string> }).data[key]!;
+  const find = <T extends Obj = Obj>(kind: string, name?: string) =>
+    objects.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name)) as T[];
+  const deployment = (component: string) =>
+    find<Deployment>('Deployment').find((d) => d.metadata?.labels?.['app.kubernetes.io/component'] === component)!;
+  const configText = (name: string, key: string) =>
+    (find('ConfigMap', name)[0] as Obj & { data: Record<string, string> }).data[key]!;
 
   it('kustomization.yaml lists every manifest of the directory, and each exists', () => {
-    expect(kustomization).toMatchObject({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', namespace: 'bmc-console' });
+    expect(kustomization).toMatchObject({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      namespace: 'bmc-console',
+    });
     const files = readdirSync(k8sDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
     expect([...kustomization.resources].sort()).toEqual(files.sort());
   });
@@ -177,7 +229,11 @@ describe('deploy/kubernetes', () => {
   });
 
   it('Deployments: selectors match their pods, references resolve, containers are non-root without privilege escalation', () => {
-    expect(find('Deployment').map((d) => d.metadata?.name).sort()).toEqual(['bmc-console-agent', 'bmc-console-proxy']);
+    expect(
+      find('Deployment')
+        .map((d) => d.metadata?.name)
+        .sort(),
+    ).toEqual(['bmc-console-agent', 'bmc-console-proxy']);
     for (const d of find<Deployment>('Deployment')) {
       const pod = d.spec.template.spec;
       expect(subset(d.spec.selector.matchLabels, d.spec.template.metadata.labels)).toBe(true);
@@ -187,19 +243,27 @@ describe('deploy/kubernetes', () => {
       for (const c of pod.containers) {
         expect(c.name).toMatch(NAME);
         expect(c.image).toBeTruthy();
-        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
         for (const m of c.volumeMounts ?? []) expect(pod.volumes?.map((v) => v.name)).toContain(m.name);
       }
     }
-    for (const s of find<Obj & { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } }>('Service')) {
-      const target = find<Deployment>('Deployment').find((d) => subset(s.spec.selector, d.spec.template.metadata.labels));
+    for (const s of find<Obj & { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } }>(
+      'Service',
+    )) {
+      const target = find<Deployment>('Deployment').find((d) =>
+        subset(s.spec.selector, d.spec.template.metadata.labels),
+      );
       expect(target, `Service ${s.metadata?.name} selects no Deployment`).toBeDefined();
       const portNames = target!.spec.template.spec.containers.flatMap((c) => c.ports?.map((p) => p.name) ?? []);
       for (const p of s.spec.ports) expect(portNames).toContain(p.targetPort);
     }
   });
 
-  it("the ConfigMaps hold configs the agent and proxy accept, and they fit together", () => {
+  it('the ConfigMaps hold configs the agent and proxy accept, and they fit together', () => {
     const dir = mkdtempSync(join(tmpdir(), 'deploy-k8s-'));
     writeFileSync(join(dir, 'agent.yaml'), configText('bmc-console-agent', 'agent.yaml'));
     writeFileSync(join(dir, 'proxy.yaml'), configText('bmc-console-proxy', 'proxy.yaml'));
@@ -213,7 +277,10 @@ describe('deploy/kubernetes', () => {
     expect(agentUrl.hostname.split('.')[0]).toBe(find('Service', 'bmc-console-agent')[0]!.metadata!.name);
     expect(agentCfg.api_listen).toBe(`tcp://0.0.0.0:${agentUrl.port}`);
     expect(proxyCfg.agentApiKeyFile).toBe(agentCfg.api_key_file);
-    for (const [component, file] of [['agent', agentCfg.api_key_file], ['proxy', proxyCfg.agentApiKeyFile]] as const) {
+    for (const [component, file] of [
+      ['agent', agentCfg.api_key_file],
+      ['proxy', proxyCfg.agentApiKeyFile],
+    ] as const) {
       const pod = deployment(component).spec.template.spec;
       const mount = pod.containers[0]!.volumeMounts!.find((m) => m.mountPath === dirname(file!))!;
       const volume = pod.volumes!.find((v) => v.name === mount.name)!;
@@ -221,21 +288,36 @@ describe('deploy/kubernetes', () => {
       expect(volume.secret).toEqual({ secretName: 'bmc-console-agent-api-key', defaultMode: 0o440 });
     }
     // VNC of a console is open to the proxy and to the agent's own greeting check, both chosen by this selector.
-    for (const component of ['agent', 'proxy']) expect(subset(agentCfg.kubernetes_proxy_selector!, deployment(component).spec.template.metadata.labels)).toBe(true);
+    for (const component of ['agent', 'proxy'])
+      expect(subset(agentCfg.kubernetes_proxy_selector!, deployment(component).spec.template.metadata.labels)).toBe(
+        true,
+      );
   });
 
   it('the default-deny NetworkPolicy selects the console pods the agent makes, and opens nothing', async () => {
-    const [policy] = find<Obj & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: unknown; egress?: unknown } }>('NetworkPolicy');
+    const [policy] = find<
+      Obj & {
+        spec: {
+          podSelector: { matchLabels: Record<string, string> };
+          policyTypes: string[];
+          ingress?: unknown;
+          egress?: unknown;
+        };
+      }
+    >('NetworkPolicy');
     expect(policy!.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy!.spec.ingress).toBeUndefined();
     expect(policy!.spec.egress).toBeUndefined();
     const dir = mkdtempSync(join(tmpdir(), 'deploy-k8s-'));
     writeFileSync(join(dir, 'agent.yaml'), configText('bmc-console-agent', 'agent.yaml'));
     const { agent } = await makeAgent({ ...loadConfig({ file: join(dir, 'agent.yaml'), env: {} }), state_dir: dir });
-    const consolePod = (agent.provider as KubernetesProvider).render({ node: 'n1', app: 'redfish-graphical', appInfo: appInfo(), readOnly: false }).find((d) => d.kind === 'Pod')!;
+    const consolePod = (agent.provider as KubernetesProvider)
+      .render({ node: 'n1', app: 'redfish-graphical', appInfo: appInfo(), readOnly: false })
+      .find((d) => d.kind === 'Pod')!;
     expect(subset(policy!.spec.podSelector.matchLabels, consolePod.metadata!.labels)).toBe(true);
     // ... and nothing else of the base.
-    for (const d of find<Deployment>('Deployment')) expect(subset(policy!.spec.podSelector.matchLabels, d.spec.template.metadata.labels)).toBe(false);
+    for (const d of find<Deployment>('Deployment'))
+      expect(subset(policy!.spec.podSelector.matchLabels, d.spec.template.metadata.labels)).toBe(false);
   });
 
   it('kubectl kustomize builds the base into namespaced objects', async (ctx) => {
@@ -244,15 +326,26 @@ describe('deploy/kubernetes', () => {
     const r = await runCmd(kubectl!, ['kustomize', k8sDir]);
     expect(r.code, r.stderr).toBe(0);
     const built = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
-    expect(built.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort());
-    for (const o of built) if (o.kind !== 'Namespace') expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBe(kustomization.namespace);
+    expect(built.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(
+      objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort(),
+    );
+    for (const o of built)
+      if (o.kind !== 'Namespace')
+        expect(o.metadata?.namespace, `${o.kind}/${o.metadata?.name}`).toBe(kustomization.namespace);
     expect(JSON.stringify(built)).toContain('"image":"bmc-console-agent:0.1.0"');
   });
 });
 
 /** The API verbs a kubectl invocation needs, as "group/resource" -> verbs. */
 function verbsOf(argv: string[], stdin: string): [string, string][] {
-  const RESOURCES: Record<string, string> = { pod: '/pods', pods: '/pods', secret: '/secrets', secrets: '/secrets', networkpolicy: 'networking.k8s.io/networkpolicies', networkpolicies: 'networking.k8s.io/networkpolicies' };
+  const RESOURCES: Record<string, string> = {
+    pod: '/pods',
+    pods: '/pods',
+    secret: '/secrets',
+    secrets: '/secrets',
+    networkpolicy: 'networking.k8s.io/networkpolicies',
+    networkpolicies: 'networking.k8s.io/networkpolicies',
+  };
   const res = (kind: string) => RESOURCES[kind.toLowerCase()] ?? `unknown/${kind}`;
   const pos: string[] = [];
   let selector = false;
@@ -264,13 +357,22 @@ function verbsOf(argv: string[], stdin: string): [string, string][] {
   const [verb, ...rest] = pos;
   switch (verb) {
     case 'apply': // client-side apply: read the object, then create it or patch it
-      return parseAllDocuments(stdin).flatMap((d) => ['get', 'create', 'patch'].map((v): [string, string] => [res((d.toJS() as Obj).kind!), v]));
+      return parseAllDocuments(stdin).flatMap((d) =>
+        ['get', 'create', 'patch'].map((v): [string, string] => [res((d.toJS() as Obj).kind!), v]),
+      );
     case 'get':
       return [[res(rest[0]!), rest[1] && !selector ? 'get' : 'list']];
     case 'annotate': // reads the object, then patches its annotations
-      return [[res(rest[0]!), 'get'], [res(rest[0]!), 'patch']];
+      return [
+        [res(rest[0]!), 'get'],
+        [res(rest[0]!), 'patch'],
+      ];
     case 'delete':
-      if (selector) return rest[0]!.split(',').flatMap((k): [string, string][] => [[res(k), 'list'], [res(k), 'delete']]);
+      if (selector)
+        return rest[0]!.split(',').flatMap((k): [string, string][] => [
+          [res(k), 'list'],
+          [res(k), 'delete'],
+        ]);
       return rest.map((r): [string, string] => [res(r.split('/')[0]!), 'delete']);
     default:
       throw new Error(`kubectl ${argv.join(' ')}: no RBAC mapping for this call; add one and review the Role`);
@@ -307,22 +409,32 @@ describe('deploy/kubernetes RBAC', () => {
     await agent.reconcile();
     await agent.stopAll();
 
-    const calls = readFileSync(join(dir, 'calls.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { argv: string[]; stdin: string });
+    const calls = readFileSync(join(dir, 'calls.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { argv: string[]; stdin: string });
     const needed = new Map<string, Set<string>>();
-    for (const c of calls) for (const [r, v] of verbsOf(c.argv, c.stdin)) needed.set(r, (needed.get(r) ?? new Set()).add(v));
+    for (const c of calls)
+      for (const [r, v] of verbsOf(c.argv, c.stdin)) needed.set(r, (needed.get(r) ?? new Set()).add(v));
     // A Role grants only in its namespace: every call stays in the agent's.
     for (const c of calls) {
-      if (c.argv[0] === 'apply') for (const d of parseAllDocuments(c.stdin)) expect((d.toJS() as Obj).metadata?.namespace).toBe('bmc-console');
+      if (c.argv[0] === 'apply')
+        for (const d of parseAllDocuments(c.stdin)) expect((d.toJS() as Obj).metadata?.namespace).toBe('bmc-console');
       else expect(c.argv[c.argv.indexOf('-n') + 1], c.argv.join(' ')).toBe('bmc-console');
     }
 
-    const roleDoc = parseAllDocuments(readFileSync(join(k8sDir, 'agent-rbac.yaml'), 'utf8')).map((d) => d.toJS() as Obj).find((o) => o.kind === 'Role') as Obj & {
+    const roleDoc = parseAllDocuments(readFileSync(join(k8sDir, 'agent-rbac.yaml'), 'utf8'))
+      .map((d) => d.toJS() as Obj)
+      .find((o) => o.kind === 'Role') as Obj & {
       rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     };
     const granted = new Map<string, Set<string>>();
     for (const rule of roleDoc.rules)
-      for (const g of rule.apiGroups) for (const r of rule.resources) granted.set(`${g}/${r}`, new Set([...(granted.get(`${g}/${r}`) ?? []), ...rule.verbs]));
-    const sorted = (m: Map<string, Set<string>>) => Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]).sort());
+      for (const g of rule.apiGroups)
+        for (const r of rule.resources)
+          granted.set(`${g}/${r}`, new Set([...(granted.get(`${g}/${r}`) ?? []), ...rule.verbs]));
+    const sorted = (m: Map<string, Set<string>>) =>
+      Object.fromEntries([...m].map(([k, v]) => [k, [...v].sort()]).sort());
     expect(sorted(granted)).toEqual(sorted(needed));
   }, 240_000);
 });

@@ -33,11 +33,18 @@ const CA_IN_CONTAINER = '/etc/bmc-console-test/ca.pem';
 
 const CASES = PROFILE_NAMES.filter((p): p is Exclude<ProfileName, 'unknown'> => p !== 'unknown').map((profile) => ({
   profile,
-  trust: profile.startsWith('xcc') ? 'verify_ca = a CA bundle mounted into the container (XCC with verify_ca false shows no KVM yet)' : 'verify_ca false',
+  trust: profile.startsWith('xcc')
+    ? 'verify_ca = a CA bundle mounted into the container (XCC with verify_ca false shows no KVM yet)'
+    : 'verify_ca false',
 }));
 
 /** Ironic 29's `redfish_utils.parse_driver_info(node)` for a node enrolled with this emulator. */
-function ironicAppInfo(emu: RunningEmulator, profile: ProfileName, nodeUuid: string, verifyCa: boolean | string): Record<string, unknown> {
+function ironicAppInfo(
+  emu: RunningEmulator,
+  profile: ProfileName,
+  nodeUuid: string,
+  verifyCa: boolean | string,
+): Record<string, unknown> {
   const u = new URL(emu.url);
   return {
     address: `${u.protocol}//${u.host}`,
@@ -50,60 +57,109 @@ function ironicAppInfo(emu: RunningEmulator, profile: ProfileName, nodeUuid: str
   };
 }
 
-describe.skipIf(skip)('our image under Ironic 29\'s systemd provider contract (podman run as its Quadlet template does)', () => {
-  const run = limiter(PARALLEL);
-  const t0 = Date.now();
-  const log = createLogger('ironic-contract', { level: process.env.LOG_LEVEL ?? 'warn' });
-  afterAll(() => {
-    console.info(`ironic contract: ${CASES.length} consoles, ${PARALLEL} at a time, in ${Math.round((Date.now() - t0) / 1000)} s`);
-  });
+describe.skipIf(skip)(
+  "our image under Ironic 29's systemd provider contract (podman run as its Quadlet template does)",
+  () => {
+    const run = limiter(PARALLEL);
+    const t0 = Date.now();
+    const log = createLogger('ironic-contract', { level: process.env.LOG_LEVEL ?? 'warn' });
+    afterAll(() => {
+      console.info(
+        `ironic contract: ${CASES.length} consoles, ${PARALLEL} at a time, in ${Math.round((Date.now() - t0) / 1000)} s`,
+      );
+    });
 
-  // A loop rather than it.each: it.each shortens interpolated strings, and the XCC case's title says why it differs.
-  for (const { profile, trust } of CASES) it.concurrent(`${profile}, ${trust}: a plain VNC client sees the KVM and typing reaches the host`, () =>
-    run(async () => {
-      const started = Date.now();
-      const xcc = profile.startsWith('xcc');
-      const nodeUuid = crypto.randomUUID();
-      const name = `bmc-ironic-contract-${process.pid}-${profile}`;
-      const emu = await startEmulator({ vendor: profile, host: hostAddress(), port: 0, node: `contract-${profile}`, logger: log, ...(xcc ? { caDir: tempDir('ironic-contract-ca-') } : {}) });
-      let rfb: RfbClient | undefined;
-      try {
-        const appInfo = ironicAppInfo(emu, profile, nodeUuid, xcc ? CA_IN_CONTAINER : false);
-        // Ironic's template: Image, PublishPort ($my_ip::5900, here 127.0.0.1), Environment APP, APP_INFO, READ_ONLY.
-        await podman([
-          'run', '-d', '--name', name, '--network', 'slirp4netns', '--publish', '127.0.0.1::5900',
-          '--env', 'APP=redfish-graphical', '--env', 'APP_INFO', '--env', 'READ_ONLY=False',
-          ...(xcc ? ['-v', `${emu.caFile}:${CA_IN_CONTAINER}:ro`] : []),
-          CONSOLE_IMAGE,
-        ], { env: { ...process.env, APP_INFO: JSON.stringify(appInfo) } });
-        const inspect = await podman(['inspect', name]);
-        expect(inspect).not.toMatch(/"--init"|"Init": true/);
-        // `podman port` prints "127.0.0.1:<port>", as Ironic's provider parses it.
-        const published = (await podman(['port', name, '5900'])).trim().split('\n')[0] ?? '';
-        const m = /^127\.0\.0\.1:(\d+)$/.exec(published);
-        expect(m, `podman port: ${published}`).not.toBeNull();
-        const port = Number(m![1]);
-        rfb = await until(`${profile}: the console's VNC server (security None)`, () => RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 20_000 }), 120_000, 1000);
-        const c = rfb;
-        const marker = kvmMarkerColor(profile);
-        await until(`${profile}: the KVM marker on the VNC frame`, async () => {
-          await c.requestUpdate(false);
-          return findColourBlock({ width: c.width, height: c.height, rgba: c.framebuffer }, marker, 40);
-        }, 150_000, 500);
-        // A click in the middle of the KVM, then keys, as a person at Ironic's noVNC would.
-        c.pointerEvent(Math.floor(c.width / 2), Math.floor(c.height / 2), 1);
-        c.pointerEvent(Math.floor(c.width / 2), Math.floor(c.height / 2), 0);
-        await c.typeText('ironic');
-        await until(`${profile}: typed keys at the emulated host`, () => emu.state().typed.includes('ironic'), 30_000);
-        console.info(`ironic contract: ${profile} KVM and typing in ${Math.round((Date.now() - started) / 1000)} s`);
-      } catch (err) {
-        const logs = await podman(['logs', '--tail', '20', name]).catch(() => '');
-        throw new Error(`${(err as Error).message}\n${profile} console log ends:\n${logs.split(emu.password).join('***')}`);
-      } finally {
-        rfb?.close();
-        await removeContainer(name);
-        await emu.close();
-      }
-    }),
-  900_000);
-});
+    // A loop rather than it.each: it.each shortens interpolated strings, and the XCC case's title says why it differs.
+    for (const { profile, trust } of CASES)
+      it.concurrent(
+        `${profile}, ${trust}: a plain VNC client sees the KVM and typing reaches the host`,
+        () =>
+          run(async () => {
+            const started = Date.now();
+            const xcc = profile.startsWith('xcc');
+            const nodeUuid = crypto.randomUUID();
+            const name = `bmc-ironic-contract-${process.pid}-${profile}`;
+            const emu = await startEmulator({
+              vendor: profile,
+              host: hostAddress(),
+              port: 0,
+              node: `contract-${profile}`,
+              logger: log,
+              ...(xcc ? { caDir: tempDir('ironic-contract-ca-') } : {}),
+            });
+            let rfb: RfbClient | undefined;
+            try {
+              const appInfo = ironicAppInfo(emu, profile, nodeUuid, xcc ? CA_IN_CONTAINER : false);
+              // Ironic's template: Image, PublishPort ($my_ip::5900, here 127.0.0.1), Environment APP, APP_INFO, READ_ONLY.
+              await podman(
+                [
+                  'run',
+                  '-d',
+                  '--name',
+                  name,
+                  '--network',
+                  'slirp4netns',
+                  '--publish',
+                  '127.0.0.1::5900',
+                  '--env',
+                  'APP=redfish-graphical',
+                  '--env',
+                  'APP_INFO',
+                  '--env',
+                  'READ_ONLY=False',
+                  ...(xcc ? ['-v', `${emu.caFile}:${CA_IN_CONTAINER}:ro`] : []),
+                  CONSOLE_IMAGE,
+                ],
+                { env: { ...process.env, APP_INFO: JSON.stringify(appInfo) } },
+              );
+              const inspect = await podman(['inspect', name]);
+              expect(inspect).not.toMatch(/"--init"|"Init": true/);
+              // `podman port` prints "127.0.0.1:<port>", as Ironic's provider parses it.
+              const published = (await podman(['port', name, '5900'])).trim().split('\n')[0] ?? '';
+              const m = /^127\.0\.0\.1:(\d+)$/.exec(published);
+              expect(m, `podman port: ${published}`).not.toBeNull();
+              const port = Number(m![1]);
+              rfb = await until(
+                `${profile}: the console's VNC server (security None)`,
+                () => RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 20_000 }),
+                120_000,
+                1000,
+              );
+              const c = rfb;
+              const marker = kvmMarkerColor(profile);
+              await until(
+                `${profile}: the KVM marker on the VNC frame`,
+                async () => {
+                  await c.requestUpdate(false);
+                  return findColourBlock({ width: c.width, height: c.height, rgba: c.framebuffer }, marker, 40);
+                },
+                150_000,
+                500,
+              );
+              // A click in the middle of the KVM, then keys, as a person at Ironic's noVNC would.
+              c.pointerEvent(Math.floor(c.width / 2), Math.floor(c.height / 2), 1);
+              c.pointerEvent(Math.floor(c.width / 2), Math.floor(c.height / 2), 0);
+              await c.typeText('ironic');
+              await until(
+                `${profile}: typed keys at the emulated host`,
+                () => emu.state().typed.includes('ironic'),
+                30_000,
+              );
+              console.info(
+                `ironic contract: ${profile} KVM and typing in ${Math.round((Date.now() - started) / 1000)} s`,
+              );
+            } catch (err) {
+              const logs = await podman(['logs', '--tail', '20', name]).catch(() => '');
+              throw new Error(
+                `${(err as Error).message}\n${profile} console log ends:\n${logs.split(emu.password).join('***')}`,
+              );
+            } finally {
+              rfb?.close();
+              await removeContainer(name);
+              await emu.close();
+            }
+          }),
+        900_000,
+      );
+  },
+);

@@ -42,11 +42,17 @@ if (skip) console.warn(`skipping the screen-clean tests: ${skip}`);
 type Trust = 'verify_ca false' | 'CA bundle' | 'verify_ca true';
 const PROFILES = PROFILE_NAMES.filter((p): p is Exclude<ProfileName, 'unknown'> => p !== 'unknown');
 const FULL = /^(1|true|yes)$/i.test(process.env.REL_FULL ?? '');
-const ROTATION = Number(process.env.REL_ROTATION ?? process.env.GITHUB_RUN_NUMBER ?? Math.floor(Date.now() / 86_400_000));
+const ROTATION = Number(
+  process.env.REL_ROTATION ?? process.env.GITHUB_RUN_NUMBER ?? Math.floor(Date.now() / 86_400_000),
+);
 /** verify_ca true costs a console per profile like the others: CI takes a rotating third (three runs cover all) and XCC. */
 const withSystemCa = (p: ProfileName, i: number) => FULL || p === 'xcc' || (((i + ROTATION) % 3) + 3) % 3 === 0;
 const CASES = PROFILES.flatMap((profile, i) => {
-  const trusts: Trust[] = ['verify_ca false', 'CA bundle', ...(withSystemCa(profile, i) ? (['verify_ca true'] as const) : [])];
+  const trusts: Trust[] = [
+    'verify_ca false',
+    'CA bundle',
+    ...(withSystemCa(profile, i) ? (['verify_ca true'] as const) : []),
+  ];
   return trusts.map((trust) => ({ profile, trust }));
 });
 const NODE_SUFFIX: Record<Trust, string> = { 'verify_ca false': 'pin', 'CA bundle': 'ca', 'verify_ca true': 'sys' };
@@ -68,7 +74,8 @@ function doubled(f: Rgba): Rgba {
   const w = f.width * 2;
   const rgba = Buffer.alloc(w * f.height * 2 * 4);
   for (let y = 0; y < f.height * 2; y++)
-    for (let x = 0; x < w; x++) f.rgba.copy(rgba, (y * w + x) * 4, ((y >> 1) * f.width + (x >> 1)) * 4, ((y >> 1) * f.width + (x >> 1)) * 4 + 4);
+    for (let x = 0; x < w; x++)
+      f.rgba.copy(rgba, (y * w + x) * 4, ((y >> 1) * f.width + (x >> 1)) * 4, ((y >> 1) * f.width + (x >> 1)) * 4 + 4);
   return { width: w, height: f.height * 2, rgba };
 }
 
@@ -86,7 +93,8 @@ function frameOf(c: RfbClient): Rgba {
 function notTheKvm(f: Rgba, marker: Colour): string | null {
   const markerSide = Math.round((64 * f.width) / 1024);
   const at = findColourBlock({ ...f }, marker, Math.floor(markerSide * 0.8));
-  if (!at || at.x > 4 || at.y > 4) return `the KVM marker is not at the top-left corner (found at ${at ? `${at.x},${at.y}` : 'nowhere'}): the canvas does not fill the screen`;
+  if (!at || at.x > 4 || at.y > 4)
+    return `the KVM marker is not at the top-left corner (found at ${at ? `${at.x},${at.y}` : 'nowhere'}): the canvas does not fill the screen`;
   const inMarker = (x: number, y: number) => x < markerSide + 3 && y < markerSide + 3;
   const px = (x: number, y: number): [number, number, number] => {
     const i = (y * f.width + x) * 4;
@@ -132,7 +140,8 @@ async function consoleLog(node: string): Promise<string> {
 /** Secrets and giveaways in OCR'd text: a short user name must match as a word, longer strings allow OCR slips. */
 function leaks(text: string, username: string, password: string): string[] {
   const found: string[] = [];
-  const word = (w: string) => new RegExp(`(^|[^a-z0-9])${w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9]|$)`).test(text);
+  const word = (w: string) =>
+    new RegExp(`(^|[^a-z0-9])${w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-z0-9]|$)`).test(text);
   if (username.length <= 5 ? word(username) : containsApprox(text, username, 1)) found.push('the BMC user name');
   if (containsApprox(text, password, 2)) found.push('the BMC password');
   if (containsApprox(text, 'password', 2)) found.push('the word "password"');
@@ -169,7 +178,10 @@ describe('the screen checks themselves', () => {
 
   it('find the user name, the password and the word in OCR text, with OCR slips', () => {
     expect(leaks('node: n1 n1 login: _ typed: clicks: 0', 'root', 'Zq7pass-Secret')).toEqual([]);
-    expect(leaks('save passw0rd? username root', 'root', 'Zq7pass-Secret')).toEqual(['the BMC user name', 'the word "password"']);
+    expect(leaks('save passw0rd? username root', 'root', 'Zq7pass-Secret')).toEqual([
+      'the BMC user name',
+      'the word "password"',
+    ]);
     expect(leaks('zq7pass-5ecret', 'Administrator', 'Zq7pass-Secret')).toEqual(['the BMC password']);
   });
 });
@@ -194,65 +206,86 @@ describe.skipIf(skip)('the console screen shows the KVM and nothing else', () =>
     await stack?.close();
     await caStack?.close();
     caImage?.remove();
-    console.info(`screen-clean: ${CASES.length} consoles (verify_ca true for ${CASES.filter((c) => c.trust === 'verify_ca true').map((c) => c.profile).join(', ')}) in ${Math.round((Date.now() - t0) / 1000)} s`);
+    console.info(
+      `screen-clean: ${CASES.length} consoles (verify_ca true for ${CASES.filter((c) => c.trust === 'verify_ca true')
+        .map((c) => c.profile)
+        .join(', ')}) in ${Math.round((Date.now() - t0) / 1000)} s`,
+    );
   });
 
-  it.concurrent.each(CASES)('$profile, $trust', ({ profile, trust }) =>
-    run(async () => {
-      const node = `clean-${profile}-${NODE_SUFFIX[trust]}`;
-      const s = trust === 'verify_ca true' ? caStack : stack;
-      const emu = await s.emulator(profile, { node, ...(trust === 'verify_ca false' ? {} : { caDir }) });
-      let rfb: RfbClient | undefined;
-      try {
-        await s.startConsole(node, emu, { appInfo: { verify_ca: trust === 'verify_ca false' ? false : trust === 'CA bundle' ? emu.caFile : true } });
-        const target = await s.agent.target(node);
-        // A VNC viewer straight on the console: the KVM opens for it (KVM_RELEASE_AFTER).
-        rfb = await RfbClient.connect({ host: target.host, port: target.port, ...(target.vncPassword ? { password: target.vncPassword } : {}), timeoutMs: 20_000 });
-        const marker = kvmMarkerColor(profile);
-        const kvmExpected = !(profile.startsWith('xcc') && trust === 'verify_ca false');
-        const frame = async (): Promise<Rgba> => {
-          await rfb!.requestUpdate(false);
-          return frameOf(rfb!);
-        };
-        // Kept for a person to look at (git-ignored), whatever the outcome.
-        const keep = (f: Rgba) => {
-          const shots = join(process.cwd(), '.work', 'screenshots');
-          mkdirSync(shots, { recursive: true });
-          writeFileSync(join(shots, `screen-clean-${node}.png`), toPng(f));
-        };
-        let last = await frame();
-        const deadline = Date.now() + (kvmExpected ? 90_000 : 25_000);
-        while (Date.now() < deadline && !findColourBlock(last, marker, 40)) {
-          await new Promise((r) => setTimeout(r, 500));
+  it.concurrent.each(CASES)(
+    '$profile, $trust',
+    ({ profile, trust }) =>
+      run(async () => {
+        const node = `clean-${profile}-${NODE_SUFFIX[trust]}`;
+        const s = trust === 'verify_ca true' ? caStack : stack;
+        const emu = await s.emulator(profile, { node, ...(trust === 'verify_ca false' ? {} : { caDir }) });
+        let rfb: RfbClient | undefined;
+        try {
+          await s.startConsole(node, emu, {
+            appInfo: { verify_ca: trust === 'verify_ca false' ? false : trust === 'CA bundle' ? emu.caFile : true },
+          });
+          const target = await s.agent.target(node);
+          // A VNC viewer straight on the console: the KVM opens for it (KVM_RELEASE_AFTER).
+          rfb = await RfbClient.connect({
+            host: target.host,
+            port: target.port,
+            ...(target.vncPassword ? { password: target.vncPassword } : {}),
+            timeoutMs: 20_000,
+          });
+          const marker = kvmMarkerColor(profile);
+          const kvmExpected = !(profile.startsWith('xcc') && trust === 'verify_ca false');
+          const frame = async (): Promise<Rgba> => {
+            await rfb!.requestUpdate(false);
+            return frameOf(rfb!);
+          };
+          // Kept for a person to look at (git-ignored), whatever the outcome.
+          const keep = (f: Rgba) => {
+            const shots = join(process.cwd(), '.work', 'screenshots');
+            mkdirSync(shots, { recursive: true });
+            writeFileSync(join(shots, `screen-clean-${node}.png`), toPng(f));
+          };
+          let last = await frame();
+          const deadline = Date.now() + (kvmExpected ? 90_000 : 25_000);
+          while (Date.now() < deadline && !findColourBlock(last, marker, 40)) {
+            await new Promise((r) => setTimeout(r, 500));
+            last = await frame();
+          }
+          if (kvmExpected) {
+            keep(last);
+            expect(findColourBlock(last, marker, 40), `the ${profile} KVM on the console's screen`).not.toBeNull();
+            // The canvas draws before the vendor script is done (full screen, our step banner removed): wait for it.
+            await until(
+              `the ${profile} console to log that the KVM is showing`,
+              async () => (await consoleLog(node)).includes('the KVM is showing'),
+              60_000,
+              1000,
+            );
+          }
+          await new Promise((r) => setTimeout(r, SETTLE_MS));
           last = await frame();
-        }
-        if (kvmExpected) {
+          // Our step banner goes at the page's next poll of the step, which a loaded machine can hold up a while.
+          const cleanBy = Date.now() + CLEAN_WITHIN_MS;
+          while (kvmExpected && notTheKvm(last, marker) && Date.now() < cleanBy) {
+            await new Promise((r) => setTimeout(r, 500));
+            last = await frame();
+          }
+          if (kvmExpected && Date.now() > cleanBy - CLEAN_WITHIN_MS + 600)
+            console.info(
+              `${node}: the screen took ${Math.round((Date.now() - cleanBy + CLEAN_WITHIN_MS) / 100) / 10} s more to show the KVM alone`,
+            );
           keep(last);
-          expect(findColourBlock(last, marker, 40), `the ${profile} KVM on the console's screen`).not.toBeNull();
-          // The canvas draws before the vendor script is done (full screen, our step banner removed): wait for it.
-          await until(`the ${profile} console to log that the KVM is showing`, async () => (await consoleLog(node)).includes('the KVM is showing'), 60_000, 1000);
+          const text = await ocr(toPng(doubled(last)));
+          expect(leaks(text, emu.username, emu.password), `OCR of the ${profile} console (${trust})`).toEqual([]);
+          if (kvmExpected) expect(notTheKvm(last, marker), `the ${profile} console's screen (${trust})`).toBeNull();
+          const refused = (await consoleLog(node)).split('\n').filter((l) => l.includes('navigation refused')).length;
+          if (refused) console.info(`${node}: the navigation guard refused ${refused} navigations`);
+        } finally {
+          rfb?.close();
+          await s.agent.stop(node).catch(() => undefined);
+          await emu.close();
         }
-        await new Promise((r) => setTimeout(r, SETTLE_MS));
-        last = await frame();
-        // Our step banner goes at the page's next poll of the step, which a loaded machine can hold up a while.
-        const cleanBy = Date.now() + CLEAN_WITHIN_MS;
-        while (kvmExpected && notTheKvm(last, marker) && Date.now() < cleanBy) {
-          await new Promise((r) => setTimeout(r, 500));
-          last = await frame();
-        }
-        if (kvmExpected && Date.now() > cleanBy - CLEAN_WITHIN_MS + 600) console.info(`${node}: the screen took ${Math.round((Date.now() - cleanBy + CLEAN_WITHIN_MS) / 100) / 10} s more to show the KVM alone`);
-        keep(last);
-        const text = await ocr(toPng(doubled(last)));
-        expect(leaks(text, emu.username, emu.password), `OCR of the ${profile} console (${trust})`).toEqual([]);
-        if (kvmExpected) expect(notTheKvm(last, marker), `the ${profile} console's screen (${trust})`).toBeNull();
-        const refused = (await consoleLog(node)).split('\n').filter((l) => l.includes('navigation refused')).length;
-        if (refused) console.info(`${node}: the navigation guard refused ${refused} navigations`);
-      } finally {
-        rfb?.close();
-        await s.agent.stop(node).catch(() => undefined);
-        await emu.close();
-      }
-    }),
+      }),
     240_000,
   );
 });

@@ -19,7 +19,8 @@ const programs = [
   { bin: 'bmc-emulator', pkg: 'bmc-emulator', out: 'dist/bmc-emulator.mjs' },
 ] as const;
 
-const versionOf = (pkg: string) => (JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as { version: string }).version;
+const versionOf = (pkg: string) =>
+  (JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function version(args: string[]): Promise<{ stdout: string; code: number }> {
   try {
@@ -44,7 +45,13 @@ describe('--version', () => {
 
   for (const p of programs) {
     it(`${p.bin} from source`, async () => {
-      const r = await version(['--conditions=source', '--import', 'tsx', join(root, p.pkg, 'src', 'cli.ts'), '--version']);
+      const r = await version([
+        '--conditions=source',
+        '--import',
+        'tsx',
+        join(root, p.pkg, 'src', 'cli.ts'),
+        '--version',
+      ]);
       expect(r).toEqual({ stdout: `${versionOf(p.pkg)}\n`, code: 0 });
     });
 

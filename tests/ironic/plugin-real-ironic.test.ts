@@ -10,9 +10,27 @@ const { image, skip } = await ironicPreconditions('the plugin tests against the 
 
 describe.skipIf(skip)('ironic-plugin pytest suite against the real Ironic 29', () => {
   it('every case passes with BMC_CONSOLE_IRONIC_STANDINS=0, none skipped', async () => {
-    const out = await podman(['run', '--rm', '--network', 'none', '-e', 'BMC_CONSOLE_IRONIC_STANDINS=0', image, 'bash', '-c',
-      'cd /src/ironic-plugin && python3 -m pytest -p no:cacheprovider -q -rs tests 2>&1; echo "exit=$?"'], { timeoutMs: 300_000 });
-    const summary = out.trim().split('\n').filter((l) => / in [\d.]+s/.test(l)).pop() ?? '';
+    const out = await podman(
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-e',
+        'BMC_CONSOLE_IRONIC_STANDINS=0',
+        image,
+        'bash',
+        '-c',
+        'cd /src/ironic-plugin && python3 -m pytest -p no:cacheprovider -q -rs tests 2>&1; echo "exit=$?"',
+      ],
+      { timeoutMs: 300_000 },
+    );
+    const summary =
+      out
+        .trim()
+        .split('\n')
+        .filter((l) => / in [\d.]+s/.test(l))
+        .pop() ?? '';
     expect(out, out).toMatch(/exit=0\s*$/);
     // Warnings (deprecations inside Ironic) are fine; skipped, failed or errored cases are not.
     expect(summary, out).toMatch(/^\d+ passed(, \d+ warnings?)? in /);

@@ -81,7 +81,10 @@ describe.skipIf(skip)('bad input', () => {
     stack = await startRelStack('bad-input');
     emu = await stack.emulator('xcc', { node: B, password: REL_PASSWORD });
     await stack.startConsole(B, emu);
-    proxy = await startProxyProcess(['--agent-url', stack.agentUrl, '--max-sessions-per-source', '64', '--reverify-interval', '1'], join(REL_OUT, 'logs', 'bad-input-proxy.log'));
+    proxy = await startProxyProcess(
+      ['--agent-url', stack.agentUrl, '--max-sessions-per-source', '64', '--reverify-interval', '1'],
+      join(REL_OUT, 'logs', 'bad-input-proxy.log'),
+    );
     validUrl = await freshUrl();
     good = await WsViewer.open(validUrl);
     good.stream(500);
@@ -97,19 +100,39 @@ describe.skipIf(skip)('bad input', () => {
     const target = { host: '127.0.0.1', port: 1, readOnly: false };
     // Real tokens of the agent's own store: expired (1 s lifetime), revoked (node stopped), issued for another node.
     const shortLived = new FileTokenStore(stack.agent.store, 1);
-    const expired = await Promise.all(Array.from({ length: 5 }, () => shortLived.issue(B, target).then((t) => t.token)));
-    const revoked = await Promise.all(Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-gone', target).then((t) => t.token)));
+    const expired = await Promise.all(
+      Array.from({ length: 5 }, () => shortLived.issue(B, target).then((t) => t.token)),
+    );
+    const revoked = await Promise.all(
+      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-gone', target).then((t) => t.token)),
+    );
     await stack.agent.tokens.revoke('rel-b-gone');
-    const otherNode = await Promise.all(Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-other', target).then((t) => t.token)));
+    const otherNode = await Promise.all(
+      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-other', target).then((t) => t.token)),
+    );
     await sleep(1500);
     const ws = proxy.url.replace(/^http/, 'ws');
-    const kinds = ['random', 'random', 'random', 'random', 'random', 'random', 'expired', 'revoked', 'other-node', 'malformed'] as const;
+    const kinds = [
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'random',
+      'expired',
+      'revoked',
+      'other-node',
+      'malformed',
+    ] as const;
     const attempt = (i: number): { kind: string; url: string } => {
       const kind = kinds[i % kinds.length]!;
       const pick = (a: string[]) => a[i % a.length]!;
       switch (kind) {
         case 'random':
-          return { kind, url: `${ws}/websockify?node=${i % 2 ? B : `rel-rand-${i}`}&token=${randomBytes(24 + (i % 16)).toString('base64url')}` };
+          return {
+            kind,
+            url: `${ws}/websockify?node=${i % 2 ? B : `rel-rand-${i}`}&token=${randomBytes(24 + (i % 16)).toString('base64url')}`,
+          };
         case 'expired':
           return { kind, url: `${ws}/websockify?node=${B}&token=${pick(expired)}` };
         case 'revoked':
@@ -117,7 +140,10 @@ describe.skipIf(skip)('bad input', () => {
         case 'other-node':
           return { kind, url: `${ws}/websockify?node=${B}&token=${pick(otherNode)}` };
         default:
-          return { kind, url: `${ws}/websockify?node=${i % 3 ? B : '..%2F..'}&token=${['', 'short', '%00%00%00%00%00%00%00%00%00', 'x'.repeat(600), "<script>'"][i % 5]}` };
+          return {
+            kind,
+            url: `${ws}/websockify?node=${i % 3 ? B : '..%2F..'}&token=${['', 'short', '%00%00%00%00%00%00%00%00%00', 'x'.repeat(600), "<script>'"][i % 5]}`,
+          };
       }
     };
     const accepted: string[] = [];
@@ -167,13 +193,20 @@ describe.skipIf(skip)('bad input', () => {
     }
     const growth = (rss1 - rss0) / rss0;
     const alive = await good.alive();
-    const summary = [...statuses.entries()].sort().map(([k, v]) => `${k}: ${v}`).join('; ');
+    const summary = [...statuses.entries()]
+      .sort()
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ');
     record({
       test: 'random, expired, revoked, other-node and malformed tokens: none accepted, proxy memory stable',
       area: 'bad input',
       tried: `${end} websocket upgrades with bad tokens (60% random, 10% each expired/revoked/other-node/malformed), 16 at a time; a valid token as control`,
       held: `accepted: ${accepted.length}; answers: ${summary}; ${((end - warmup) / seconds).toFixed(0)}/s; proxy RSS ${(rss0 / 1024).toFixed(1)} MiB after ${warmup} attempts, then ${samples.map((x) => (x / 1024).toFixed(1)).join(' / ')} MiB at each further quarter, ${(rss1 / 1024).toFixed(1)} MiB settled at the end (${(growth * 100).toFixed(1)}%, bound 5%); good viewer ${alive ? 'still live' : 'DEAD'}`,
-      ...(growth >= 0.05 ? { known: `proxy (proxy/src/server.ts and its upgrade path): settled RSS still ${((rss1 - rss0) / ((end - warmup) || 1)).toFixed(2)} KiB higher per refused upgrade after warm-up (no cache in token-verifier.ts; needs a heap snapshot by the proxy's owner)` } : {})
+      ...(growth >= 0.05
+        ? {
+            known: `proxy (proxy/src/server.ts and its upgrade path): settled RSS still ${((rss1 - rss0) / (end - warmup || 1)).toFixed(2)} KiB higher per refused upgrade after warm-up (no cache in token-verifier.ts; needs a heap snapshot by the proxy's owner)`,
+          }
+        : {}),
     });
     expect(accepted).toEqual([]);
     expect(growth).toBeLessThan(0.05);
@@ -184,10 +217,17 @@ describe.skipIf(skip)('bad input', () => {
     const port = Number(new URL(proxy.url).port);
     const { token } = tokenOf((await stack.agent.url(B)).url);
     const q = `/websockify?node=${B}&token=${token}`;
-    const ws = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const ws =
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
     const cases: [string, string | Buffer][] = [
-      ['valid token, no Sec-WebSocket-Key', `GET ${q} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`],
-      ['valid token, Sec-WebSocket-Version 7', `GET ${q} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 7\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`],
+      [
+        'valid token, no Sec-WebSocket-Key',
+        `GET ${q} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ],
+      [
+        'valid token, Sec-WebSocket-Version 7',
+        `GET ${q} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 7\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      ],
       ['valid token, foreign Origin', `GET ${q} HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n${ws}\r\n`],
       ['POST upgrade', `POST ${q} HTTP/1.1\r\nHost: x\r\n${ws}Content-Length: 0\r\n\r\n`],
       ['//host path', `GET //evil.example/websockify HTTP/1.1\r\nHost: x\r\n${ws}\r\n`],
@@ -220,7 +260,12 @@ describe.skipIf(skip)('bad input', () => {
       area: 'bad input',
       tried: `${cases.length} malformed requests, then 10 more key-less upgrades with a valid token`,
       held: `${answers.join('; ')}. Upgraded: ${upgraded.length}. New session for the same node afterwards: ${after}; good viewer ${goodAlive ? 'live' : 'DEAD'}; /healthz ${health}`,
-      ...(leak ? { known: 'proxy/src/server.ts: a slot is acquired before wss.handleUpgrade; when ws refuses the handshake (no key, wrong version) the callback never runs and the slot is never released, so a few malformed upgrades with a valid token lock the node out (429)' } : {}),
+      ...(leak
+        ? {
+            known:
+              'proxy/src/server.ts: a slot is acquired before wss.handleUpgrade; when ws refuses the handshake (no key, wrong version) the callback never runs and the slot is never released, so a few malformed upgrades with a valid token lock the node out (429)',
+          }
+        : {}),
     });
     expect(upgraded).toEqual([]);
     expect(goodAlive).toBe(true);
@@ -254,7 +299,12 @@ describe.skipIf(skip)('bad input', () => {
     clearInterval(drip);
     const stillOpen = sockets.filter((s) => !s.destroyed).length;
     for (const s of sockets) s.destroy();
-    record({ test: 'slowloris: half-sent requests do not stop other viewers', area: 'bad input', tried: `${sockets.length} connections sending one header line a second for 10 s`, held: `new viewer during the attack: ${during}; good viewer ${goodAlive ? 'live' : 'DEAD'}; /healthz ${health}; ${stillOpen} slow connections still open after 10 s (Node's headersTimeout is 60 s)` });
+    record({
+      test: 'slowloris: half-sent requests do not stop other viewers',
+      area: 'bad input',
+      tried: `${sockets.length} connections sending one header line a second for 10 s`,
+      held: `new viewer during the attack: ${during}; good viewer ${goodAlive ? 'live' : 'DEAD'}; /healthz ${health}; ${stillOpen} slow connections still open after 10 s (Node's headersTimeout is 60 s)`,
+    });
     expect(during).toBe('live');
     expect(goodAlive).toBe(true);
   });
@@ -293,7 +343,9 @@ describe.skipIf(skip)('bad input', () => {
     const g2 = await WsViewer.open(await freshUrl());
     for (let i = 0; i < 8; i++) g2.send(randomBytes(4096));
     const g2Closed = await g2.waitClosed(10_000);
-    out.push(`64 KiB of random client messages: ${g2Closed ? `closed ${g2Closed.code} ${g2Closed.reason}` : 'session still open'}`);
+    out.push(
+      `64 KiB of random client messages: ${g2Closed ? `closed ${g2Closed.code} ${g2Closed.reason}` : 'session still open'}`,
+    );
     g2.close();
     const goodAlive = await good.alive();
     let fresh = 'live';
@@ -304,7 +356,12 @@ describe.skipIf(skip)('bad input', () => {
     } catch (err) {
       fresh = `refused: ${(err as Error).message}`;
     }
-    record({ test: 'oversize, text and fragmented frames and garbage RFB from the browser side', area: 'bad input', tried: '2 MiB frame, text frame, 1-byte fragments, non-RFB version, random client messages', held: `${out.join('; ')}; good viewer ${goodAlive ? 'live' : 'DEAD'}; new session afterwards ${fresh}` });
+    record({
+      test: 'oversize, text and fragmented frames and garbage RFB from the browser side',
+      area: 'bad input',
+      tried: '2 MiB frame, text frame, 1-byte fragments, non-RFB version, random client messages',
+      held: `${out.join('; ')}; good viewer ${goodAlive ? 'live' : 'DEAD'}; new session afterwards ${fresh}`,
+    });
     expect(bigClosed?.code).toBe(1009);
     expect(textClosed).toBeDefined();
     expect(fragmented).toBe('live');
@@ -315,19 +372,56 @@ describe.skipIf(skip)('bad input', () => {
 
   it('invalid APP_INFO and env values: clear error on the console screen and in its log', async () => {
     const name = `bmc-console-rel-badenv-${process.pid}`;
-    const appInfo = JSON.stringify({ address: 'ftp://bmc.example', username: '', password: REL_PASSWORD, verify_ca: 'perhaps' });
+    const appInfo = JSON.stringify({
+      address: 'ftp://bmc.example',
+      username: '',
+      password: REL_PASSWORD,
+      verify_ca: 'perhaps',
+    });
     // Secret values by environment only (`--env NAME` reads the CLI's environment), never argv.
-    await podman(['run', '--detach', '--rm', '--init', '--name', name, '--publish', '127.0.0.1::5900', '--env', 'APP=redfish-graphical', '--env', 'APP_INFO', '--env', 'DISPLAY_WIDTH=wide', '--env', 'READ_ONLY=perhaps', CONSOLE_IMAGE], { env: { APP_INFO: appInfo } });
+    await podman(
+      [
+        'run',
+        '--detach',
+        '--rm',
+        '--init',
+        '--name',
+        name,
+        '--publish',
+        '127.0.0.1::5900',
+        '--env',
+        'APP=redfish-graphical',
+        '--env',
+        'APP_INFO',
+        '--env',
+        'DISPLAY_WIDTH=wide',
+        '--env',
+        'READ_ONLY=perhaps',
+        CONSOLE_IMAGE,
+      ],
+      { env: { APP_INFO: appInfo } },
+    );
     const { stdout } = await podman(['port', name, '5900/tcp']);
     const port = Number(/:(\d+)\s*$/m.exec(stdout.trim().split('\n')[0] ?? '')?.[1]);
-    const seen = await until('the error page on the console screen', async () => {
-      const t = await screenText(await captureFrame({ host: '127.0.0.1', port, timeoutMs: 8000 }));
-      return /not configured/.test(t) ? t : null;
-    }, 300_000, 2000);
+    const seen = await until(
+      'the error page on the console screen',
+      async () => {
+        const t = await screenText(await captureFrame({ host: '127.0.0.1', port, timeoutMs: 8000 }));
+        return /not configured/.test(t) ? t : null;
+      },
+      300_000,
+      2000,
+    );
     const logs = await containerLogs(name);
     const line = logs.split('\n').find((l) => l.includes('invalid console environment')) ?? '';
     const msg = (JSON.parse(line || '{}') as { msg?: string }).msg ?? '';
-    record({ test: 'invalid APP_INFO and env values: clear error on the console screen and in its log', area: 'bad input', tried: 'console container with APP_INFO {address ftp://, empty username, verify_ca "perhaps"}, DISPLAY_WIDTH=wide, READ_ONLY=perhaps', held: `screen (OCR): "${seen.slice(0, 300)}"; log: "${msg}"; password in logs: ${logs.includes(REL_PASSWORD)}` });
+    record({
+      test: 'invalid APP_INFO and env values: clear error on the console screen and in its log',
+      area: 'bad input',
+      tried:
+        'console container with APP_INFO {address ftp://, empty username, verify_ca "perhaps"}, DISPLAY_WIDTH=wide, READ_ONLY=perhaps',
+      held: `screen (OCR): "${seen.slice(0, 300)}"; log: "${msg}"; password in logs: ${logs.includes(REL_PASSWORD)}`,
+    });
     expect(msg).toMatch(/APP_INFO/);
     expect(msg).toMatch(/DISPLAY_WIDTH/);
     expect(logs).not.toContain(REL_PASSWORD);
@@ -342,10 +436,17 @@ describe.skipIf(skip)('bad input', () => {
       'APP_INFO as a string',
       { address: 'https://10.0.2.2:1', username: 'root', password: REL_PASSWORD, verify_ca: 42 },
     ];
-    for (const appInfo of bad) await stack.agent.start({ node: 'rel-b-bad', appInfo }).catch((e: Error) => msgs.push(e.message));
+    for (const appInfo of bad)
+      await stack.agent.start({ node: 'rel-b-bad', appInfo }).catch((e: Error) => msgs.push(e.message));
     await stack.agent.start({ node: '../etc', appInfo: bad[0] }).catch((e: Error) => msgs.push(e.message));
-    await stack.agent.start({ node: 'rel-b-bad', app: 'telnet', appInfo: bad[0] }).catch((e: Error) => msgs.push(e.message));
-    for (const env of [{ BMC_CONSOLE_AGENT_TOKEN_TIMEOUT: 'soon' }, { BMC_CONSOLE_AGENT_PUBLIC_URL: 'not a url' }, { BMC_CONSOLE_AGENT_CONTAINER_MEMORY: 'lots' }])
+    await stack.agent
+      .start({ node: 'rel-b-bad', app: 'telnet', appInfo: bad[0] })
+      .catch((e: Error) => msgs.push(e.message));
+    for (const env of [
+      { BMC_CONSOLE_AGENT_TOKEN_TIMEOUT: 'soon' },
+      { BMC_CONSOLE_AGENT_PUBLIC_URL: 'not a url' },
+      { BMC_CONSOLE_AGENT_CONTAINER_MEMORY: 'lots' },
+    ])
       try {
         loadConfig({ env });
       } catch (e) {
@@ -358,7 +459,12 @@ describe.skipIf(skip)('bad input', () => {
       area: 'bad input',
       tried: `${bad.length} bad APP_INFO, a bad node id, a bad app, 3 bad agent env values`,
       held: msgs.join(' | '),
-      ...(addressNamed ? {} : { known: 'host-agent (validateStart / redfishAppInfoSchema in common/src/console-env.ts): appInfo.address "not a url" is accepted, a container is started and the start fails only after wait_for_ready_timeout with "did not answer with an RFB greeting", naming neither the field nor the cause' }),
+      ...(addressNamed
+        ? {}
+        : {
+            known:
+              'host-agent (validateStart / redfishAppInfoSchema in common/src/console-env.ts): appInfo.address "not a url" is accepted, a container is started and the start fails only after wait_for_ready_timeout with "did not answer with an RFB greeting", naming neither the field nor the cause',
+          }),
     });
     expect(msgs).toHaveLength(bad.length + 5);
     for (const m of msgs) expect(m).not.toContain(REL_PASSWORD);
@@ -374,18 +480,36 @@ describe.skipIf(skip)('bad input', () => {
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
       return `http://127.0.0.1:${(s.address() as { port: number }).port}`;
     };
-    const html = await serve((_q, r) => r.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Please log in</body></html>'));
-    const junk = await serve((_q, r) => r.writeHead(200, { 'content-type': 'application/json' }).end('{"@odata.id": "/redfish/v1", "Systems": {'));
+    const html = await serve((_q, r) =>
+      r.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Please log in</body></html>'),
+    );
+    const junk = await serve((_q, r) =>
+      r.writeHead(200, { 'content-type': 'application/json' }).end('{"@odata.id": "/redfish/v1", "Systems": {'),
+    );
     const redirect = await serve((_q, r) => r.writeHead(302, { location: 'https://evil.example/redfish/v1/' }).end());
-    const slowEmu = await stack.emulator('idrac9', { node: 'rel-b-slow', password: REL_PASSWORD, faults: { slowMs: 4000 } });
-    const failEmu = await stack.emulator('ilo6', { node: 'rel-b-fail', password: REL_PASSWORD, faults: { failPaths: ['/redfish/v1/Managers'] } });
+    const slowEmu = await stack.emulator('idrac9', {
+      node: 'rel-b-slow',
+      password: REL_PASSWORD,
+      faults: { slowMs: 4000 },
+    });
+    const failEmu = await stack.emulator('ilo6', {
+      node: 'rel-b-fail',
+      password: REL_PASSWORD,
+      faults: { failPaths: ['/redfish/v1/Managers'] },
+    });
     const cases: [string, string[]][] = [
       ['HTML instead of JSON', ['--url', html, '--username', 'root']],
       ['truncated JSON', ['--url', junk, '--username', 'root']],
       ['redirect to another host', ['--url', redirect, '--username', 'root']],
-      ['self-signed certificate with verify_ca true', ['--url', emu.url, '--username', emu.username, '--verify-ca', 'true']],
+      [
+        'self-signed certificate with verify_ca true',
+        ['--url', emu.url, '--username', emu.username, '--verify-ca', 'true'],
+      ],
       ['HTTP 500 on Managers', ['--url', failEmu.url, '--username', failEmu.username, '--verify-ca', 'false']],
-      ['answer slower than --timeout 1', ['--url', slowEmu.url, '--username', slowEmu.username, '--verify-ca', 'false', '--timeout', '1']],
+      [
+        'answer slower than --timeout 1',
+        ['--url', slowEmu.url, '--username', slowEmu.username, '--verify-ca', 'false', '--timeout', '1'],
+      ],
     ];
     const results: string[] = [];
     const codes: number[] = [];
@@ -393,14 +517,23 @@ describe.skipIf(skip)('bad input', () => {
     for (const [name, argv] of cases) {
       let out = '';
       let err = '';
-      const code = await detectMain(argv, { ...process.env, BMC_PASSWORD: REL_PASSWORD }, { out: (t) => (out += t), err: (t) => (err += t) });
+      const code = await detectMain(
+        argv,
+        { ...process.env, BMC_PASSWORD: REL_PASSWORD },
+        { out: (t) => (out += t), err: (t) => (err += t) },
+      );
       codes.push(code);
       leaked ||= (out + err).includes(REL_PASSWORD);
       results.push(`${name}: exit ${code}, "${err.trim().split('\n')[0]}"`);
       errors.push(err);
     }
     for (const s of servers) s.close();
-    record({ test: 'Redfish junk: HTML, broken JSON, foreign redirects, TLS errors, 500s and timeouts give readable errors', area: 'bad input', tried: `bmc-console detect against ${cases.length} bad BMCs (local HTTP servers, emulator faults)`, held: `${results.join('; ')}; password in any output: ${leaked}` });
+    record({
+      test: 'Redfish junk: HTML, broken JSON, foreign redirects, TLS errors, 500s and timeouts give readable errors',
+      area: 'bad input',
+      tried: `bmc-console detect against ${cases.length} bad BMCs (local HTTP servers, emulator faults)`,
+      held: `${results.join('; ')}; password in any output: ${leaked}`,
+    });
     // A 500 on Managers may be survivable (discovery then says less); everything else must be exit 3, BMC error.
     expect(codes.filter((_, i) => i !== 4).every((c) => c === 3)).toBe(true);
     expect([0, 3]).toContain(codes[4]);

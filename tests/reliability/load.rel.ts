@@ -21,7 +21,18 @@ import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the load reliability tests: ${skip}`);
-const PROFILES: ProfileName[] = ['idrac9', 'ilo5', 'xcc', 'openbmc', 'supermicro-x13', 'ami', 'idrac8', 'ilo6', 'xcc2', 'idrac10'];
+const PROFILES: ProfileName[] = [
+  'idrac9',
+  'ilo5',
+  'xcc',
+  'openbmc',
+  'supermicro-x13',
+  'ami',
+  'idrac8',
+  'ilo6',
+  'xcc2',
+  'idrac10',
+];
 const { loadConsoles: CONSOLES, loadViewers: VIEWERS, loadSeconds: SECONDS } = SIZES;
 const TEST = `${VIEWERS} viewers on ${CONSOLES} consoles for ${SECONDS} s: no unexpected disconnect, updates keep coming`;
 
@@ -36,7 +47,12 @@ describe.skipIf(skip)('load', () => {
     stack = await startRelStack('load');
     // The stack's proxy keeps its default limits (4 per node); this one allows the load.
     proxy = await startProxy(
-      { host: '127.0.0.1', port: 0, agentUrl: stack.agentUrl, limits: { maxSessionsTotal: VIEWERS * 2, maxSessionsPerNode: VIEWERS, maxSessionsPerSource: VIEWERS * 2 } },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        agentUrl: stack.agentUrl,
+        limits: { maxSessionsTotal: VIEWERS * 2, maxSessionsPerNode: VIEWERS, maxSessionsPerSource: VIEWERS * 2 },
+      },
       { logger: createLogger('rel-load-proxy', { level: 'warn' }) },
     );
     const t0 = Date.now();
@@ -48,14 +64,22 @@ describe.skipIf(skip)('load', () => {
           // XCC's viewer socket is on a second TLS port with a certificate of its own, which verify_ca=false does
           // not cover: XCC consoles get the emulator's CA bundle, as in the e2e test.
           const xcc = profile.startsWith('xcc');
-          const emu = await stack.emulator(profile, { node, password: REL_PASSWORD, ...(xcc ? { caDir: tempDir('rel-ca-') } : {}) });
+          const emu = await stack.emulator(profile, {
+            node,
+            password: REL_PASSWORD,
+            ...(xcc ? { caDir: tempDir('rel-ca-') } : {}),
+          });
           await stack.startConsole(node, emu, xcc ? { appInfo: { verify_ca: emu.caFile } } : {});
         }),
       );
     }
     // A console whose vendor script is still retrying serves its status page: viewers get updates either way,
     // so the load runs on; the row says how many showed their KVM.
-    const shown = await Promise.allSettled(nodes.map((node, i) => until(`the KVM of ${node}`, () => showsKvm(stack, node, PROFILES[i % PROFILES.length]!), 300_000, 2000)));
+    const shown = await Promise.allSettled(
+      nodes.map((node, i) =>
+        until(`the KVM of ${node}`, () => showsKvm(stack, node, PROFILES[i % PROFILES.length]!), 300_000, 2000),
+      ),
+    );
     kvmMissing = nodes.filter((_, i) => shown[i]!.status === 'rejected');
     startSeconds = (Date.now() - t0) / 1000;
   });
@@ -69,7 +93,11 @@ describe.skipIf(skip)('load', () => {
     const viewers: WsViewer[] = [];
     const openFailures: string[] = [];
     for (let i = 0; i < VIEWERS; i += 10) {
-      const batch = await Promise.allSettled(Array.from({ length: Math.min(10, VIEWERS - i) }, (_, k) => WsViewer.open(urls[(i + k) % urls.length]!, { timeoutMs: 30_000 })));
+      const batch = await Promise.allSettled(
+        Array.from({ length: Math.min(10, VIEWERS - i) }, (_, k) =>
+          WsViewer.open(urls[(i + k) % urls.length]!, { timeoutMs: 30_000 }),
+        ),
+      );
       for (const r of batch) {
         if (r.status === 'fulfilled') {
           r.value.stream(500);
@@ -110,13 +138,33 @@ describe.skipIf(skip)('load', () => {
   it(RESTART, async () => {
     const urls = await Promise.all(nodes.map((n) => stack.agent.url(n)));
     const log = createLogger('rel-agent-2', { level: 'silent' });
-    const agent2 = await ConsoleAgent.create({ ...stack.agent.config, api_listen: `unix:${stack.agent.config.state_dir}/api/agent-2.sock` }, log);
+    const agent2 = await ConsoleAgent.create(
+      { ...stack.agent.config, api_listen: `unix:${stack.agent.config.state_dir}/api/agent-2.sock` },
+      log,
+    );
     const { app: api, address: apiUrl } = await startApi(agent2);
-    const proxy2 = await startProxy({ host: '127.0.0.1', port: 0, agentUrl: apiUrl, limits: { maxSessionsTotal: VIEWERS * 2, maxSessionsPerNode: VIEWERS, maxSessionsPerSource: VIEWERS * 2 } }, { logger: log });
+    const proxy2 = await startProxy(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        agentUrl: apiUrl,
+        limits: { maxSessionsTotal: VIEWERS * 2, maxSessionsPerNode: VIEWERS, maxSessionsPerSource: VIEWERS * 2 },
+      },
+      { logger: log },
+    );
     try {
-      const running = (await agent2.status()).filter((st) => st.status === 'running').map((st) => st.node).sort();
+      const running = (await agent2.status())
+        .filter((st) => st.status === 'running')
+        .map((st) => st.node)
+        .sort();
       const rec = await agent2.reconcile();
-      const { stdout } = await podman(['ps', '--filter', `label=${LABEL_AGENT}=${stack.agentHost}`, '--format', `{{index .Labels "${LABEL_NODE}"}}`]);
+      const { stdout } = await podman([
+        'ps',
+        '--filter',
+        `label=${LABEL_AGENT}=${stack.agentHost}`,
+        '--format',
+        `{{index .Labels "${LABEL_NODE}"}}`,
+      ]);
       const live = stdout.trim().split('\n').filter(Boolean).sort();
       let opened = 0;
       for (const u of urls) {

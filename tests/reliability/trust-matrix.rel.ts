@@ -20,17 +20,31 @@ import { CONSOLE_IMAGE, consoleImageMissing } from '../src/preconditions.js';
 import { until } from '../src/until.js';
 import { podman } from './lib/podman.js';
 import { record } from './lib/record.js';
-import { consoleFrame, REL_PASSWORD, screenText, showsKvm, startRelStack, stopWatching, type RelStack } from './lib/rel-stack.js';
+import {
+  consoleFrame,
+  REL_PASSWORD,
+  screenText,
+  showsKvm,
+  startRelStack,
+  stopWatching,
+  type RelStack,
+} from './lib/rel-stack.js';
 import { FULL } from './lib/sizes.js';
 
 const MODES = ['false', 'bundle', 'system'] as const;
 const KINDS = ['cold', 'pooled'] as const;
 type Mode = (typeof MODES)[number];
 type Kind = (typeof KINDS)[number];
-interface Cell { profile: ProfileName; mode: Mode; kind: Kind }
+interface Cell {
+  profile: ProfileName;
+  mode: Mode;
+  kind: Kind;
+}
 
 const PROFILES = PROFILE_NAMES.filter((p) => p !== 'unknown');
-const ROTATION = Number(process.env.REL_ROTATION ?? process.env.GITHUB_RUN_NUMBER ?? Math.floor(Date.now() / 86_400_000));
+const ROTATION = Number(
+  process.env.REL_ROTATION ?? process.env.GITHUB_RUN_NUMBER ?? Math.floor(Date.now() / 86_400_000),
+);
 
 /** The cells this run takes: all of them, or each profile once (six runs in a row cover its six cells) plus XCC's six. */
 function cells(full: boolean, rotation: number): Cell[] {
@@ -45,7 +59,11 @@ function cells(full: boolean, rotation: number): Cell[] {
   return [...picked, ...all.filter((c) => c.profile === 'xcc' && !seen.has(key(c)))];
 }
 
-const MODE_TEXT: Record<Mode, string> = { false: 'verify_ca false (pins)', bundle: 'verify_ca CA bundle', system: 'verify_ca true, CA in the system store' };
+const MODE_TEXT: Record<Mode, string> = {
+  false: 'verify_ca false (pins)',
+  bundle: 'verify_ca CA bundle',
+  system: 'verify_ca true, CA in the system store',
+};
 
 const skip = consoleImageMissing();
 if (skip) console.warn(`skipping the trust matrix: ${skip}`);
@@ -72,13 +90,24 @@ describe.skipIf(skip)('trust matrix', () => {
   /** Fills the stack's pool and waits until its console waits for a node, so the start is surely a pooled one. */
   async function poolReady(stack: RelStack): Promise<string> {
     await stack.agent.prepare();
-    return until('a pooled console waiting for its node', async () => {
-      const { stdout } = await podman(['ps', '--filter', `label=io.bmc-console.pool=${stack.agentHost}`, '--format', '{{.Names}}']);
-      const name = stdout.split('\n').find((n) => n.startsWith(POOL_NAME_PREFIX));
-      if (!name) return null;
-      const logs = await podman(['logs', name]);
-      return `${logs.stdout}${logs.stderr}`.includes('waiting to be assigned a node') ? name : null;
-    }, 120_000, 250);
+    return until(
+      'a pooled console waiting for its node',
+      async () => {
+        const { stdout } = await podman([
+          'ps',
+          '--filter',
+          `label=io.bmc-console.pool=${stack.agentHost}`,
+          '--format',
+          '{{.Names}}',
+        ]);
+        const name = stdout.split('\n').find((n) => n.startsWith(POOL_NAME_PREFIX));
+        if (!name) return null;
+        const logs = await podman(['logs', name]);
+        return `${logs.stdout}${logs.stderr}`.includes('waiting to be assigned a node') ? name : null;
+      },
+      120_000,
+      250,
+    );
   }
 
   beforeAll(async () => {
@@ -107,7 +136,10 @@ describe.skipIf(skip)('trust matrix', () => {
     const title = `${cell.profile}, ${MODE_TEXT[cell.mode]}, ${cell.kind} start: the KVM by its primary launch path`;
     it(title, async () => {
       const stack = await stackFor(cell.kind, cell.mode === 'system' ? caImage!.image : CONSOLE_IMAGE);
-      const emu = await stack.emulator(cell.profile, { password: REL_PASSWORD, ...(cell.mode === 'false' ? {} : { caDir }) });
+      const emu = await stack.emulator(cell.profile, {
+        password: REL_PASSWORD,
+        ...(cell.mode === 'false' ? {} : { caDir }),
+      });
       const node = `trust-${process.pid}-${cell.profile}-${cell.mode}-${cell.kind}`;
       const primary = getProfile(cell.profile).launch?.primary;
       const verifyCa = cell.mode === 'false' ? false : cell.mode === 'bundle' ? join(caDir, 'ca.pem') : true;
@@ -115,15 +147,27 @@ describe.skipIf(skip)('trust matrix', () => {
         if (cell.kind === 'pooled') await poolReady(stack);
         const t0 = Date.now();
         await stack.startConsole(node, emu, { appInfo: { verify_ca: verifyCa } });
-        const pool = (await podman(['inspect', `bmc-console-${node}`, '--format', '{{index .Config.Labels "io.bmc-console.pool"}}'])).stdout.trim();
+        const pool = (
+          await podman(['inspect', `bmc-console-${node}`, '--format', '{{index .Config.Labels "io.bmc-console.pool"}}'])
+        ).stdout.trim();
         expect(pool === stack.agentHost ? 'pooled' : 'cold').toBe(cell.kind);
         let seconds = 0;
         try {
-          await until(`the ${cell.profile} KVM marker on ${node}'s screen`, async () => (await showsKvm(stack, node, cell.profile)) || null, 90_000, 500);
+          await until(
+            `the ${cell.profile} KVM marker on ${node}'s screen`,
+            async () => (await showsKvm(stack, node, cell.profile)) || null,
+            90_000,
+            500,
+          );
           seconds = (Date.now() - t0) / 1000;
         } catch (err) {
           const text = await screenText(await consoleFrame(stack, node)).catch(() => '');
-          record({ test: title, area: 'trust', tried: `${cell.profile}, ${MODE_TEXT[cell.mode]}, ${cell.kind} start`, held: `no KVM on screen; the screen says: ${text.replace(/\s+/g, ' ').slice(0, 160)}` });
+          record({
+            test: title,
+            area: 'trust',
+            tried: `${cell.profile}, ${MODE_TEXT[cell.mode]}, ${cell.kind} start`,
+            held: `no KVM on screen; the screen says: ${text.replace(/\s+/g, ' ').slice(0, 160)}`,
+          });
           throw err;
         }
         timings.push({ cell: title, seconds });

@@ -29,15 +29,20 @@ export async function caConsoleImage(caFile: string, name: string): Promise<CaIm
   const ctx = mkdtempSync(join(tmpdir(), `${name}-ctx-`));
   try {
     copyFileSync(caFile, join(ctx, 'bmc-emulator-ca.crt'));
-    writeFileSync(join(ctx, 'Containerfile'), [
-      `FROM ${CONSOLE_IMAGE}`,
-      'USER root',
-      'COPY bmc-emulator-ca.crt /usr/local/share/ca-certificates/bmc-emulator-ca.crt',
-      'RUN update-ca-certificates',
-      'USER console',
-      '',
-    ].join('\n'));
-    await promisify(execFile)('podman', ['build', '-q', '-t', image, '-f', join(ctx, 'Containerfile'), ctx], { maxBuffer: 16 << 20 });
+    writeFileSync(
+      join(ctx, 'Containerfile'),
+      [
+        `FROM ${CONSOLE_IMAGE}`,
+        'USER root',
+        'COPY bmc-emulator-ca.crt /usr/local/share/ca-certificates/bmc-emulator-ca.crt',
+        'RUN update-ca-certificates',
+        'USER console',
+        '',
+      ].join('\n'),
+    );
+    await promisify(execFile)('podman', ['build', '-q', '-t', image, '-f', join(ctx, 'Containerfile'), ctx], {
+      maxBuffer: 16 << 20,
+    });
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }

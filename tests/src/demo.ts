@@ -30,10 +30,14 @@ const { values } = parseArgs({
   strict: true,
 });
 const vendor = values.vendor as ProfileName;
-if (!(PROFILE_NAMES as readonly string[]).includes(vendor)) fail(`--vendor: expected one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(values.vendor)}`);
+if (!(PROFILE_NAMES as readonly string[]).includes(vendor))
+  fail(`--vendor: expected one of ${PROFILE_NAMES.join(', ')}, got ${JSON.stringify(values.vendor)}`);
 const proxyPort = Number(values.port);
-if (!Number.isInteger(proxyPort) || proxyPort < 0 || proxyPort > 65535) fail(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
-const say = (line: string) => { if (!values.json) process.stdout.write(`${line}\n`); };
+if (!Number.isInteger(proxyPort) || proxyPort < 0 || proxyPort > 65535)
+  fail(`--port: expected a port number, got ${JSON.stringify(values.port)}`);
+const say = (line: string) => {
+  if (!values.json) process.stdout.write(`${line}\n`);
+};
 
 let stack: Stack | undefined;
 let stopping = false;

@@ -14,7 +14,10 @@ const SHELL_LANGS = new Set(['sh', 'bash', 'shell', 'console']);
 
 /** The Markdown files whose commands must work: the README and every page under docs/. */
 function docFiles(root: string): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`);
   return ['README.md', ...docs];
 }
 

@@ -6,8 +6,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 
-export interface Rgba { width: number; height: number; rgba: Buffer }
-export interface Colour { r: number; g: number; b: number }
+export interface Rgba {
+  width: number;
+  height: number;
+  rgba: Buffer;
+}
+export interface Colour {
+  r: number;
+  g: number;
+  b: number;
+}
 
 export function decodePng(png: Buffer): Rgba {
   const img = PNG.sync.read(png);
@@ -18,11 +26,20 @@ export function decodePng(png: Buffer): Rgba {
  * Where a solid square of `colour` at least `size` pixels wide stands in the frame, or null. Compares within a
  * tolerance, since scaling in the viewer blends edges and JPEG-free paths still round.
  */
-export function findColourBlock(frame: Rgba, colour: Colour, size = 16, tolerance = 24): { x: number; y: number } | null {
+export function findColourBlock(
+  frame: Rgba,
+  colour: Colour,
+  size = 16,
+  tolerance = 24,
+): { x: number; y: number } | null {
   const { width, height, rgba } = frame;
   const near = (x: number, y: number) => {
     const i = (y * width + x) * 4;
-    return Math.abs(rgba[i]! - colour.r) <= tolerance && Math.abs(rgba[i + 1]! - colour.g) <= tolerance && Math.abs(rgba[i + 2]! - colour.b) <= tolerance;
+    return (
+      Math.abs(rgba[i]! - colour.r) <= tolerance &&
+      Math.abs(rgba[i + 1]! - colour.g) <= tolerance &&
+      Math.abs(rgba[i + 2]! - colour.b) <= tolerance
+    );
   };
   const step = Math.max(2, Math.floor(size / 2));
   for (let y = 0; y + size <= height; y += step)

@@ -32,7 +32,11 @@ export interface Stack {
   /** Starts an emulator of this profile on this machine's interface address (hostAddress), where consoles reach it. */
   emulator(vendor: ProfileName, opts?: Omit<EmulatorOptions, 'vendor'>): Promise<RunningEmulator>;
   /** Starts a console for `node` against `emu` and returns the agent's answer (host, port, viewer URL). */
-  startConsole(node: string, emu: RunningEmulator, opts?: { readOnly?: boolean; appInfo?: Record<string, unknown> }): Promise<StartResult>;
+  startConsole(
+    node: string,
+    emu: RunningEmulator,
+    opts?: { readOnly?: boolean; appInfo?: Record<string, unknown> },
+  ): Promise<StartResult>;
   close(): Promise<void>;
 }
 
@@ -64,7 +68,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
   const { app: api, address: agentUrl } = await startApi(agent);
   try {
-    proxy = await startProxy({ host: '127.0.0.1', port: opts.proxyPort ?? 0, agentUrl }, { logger: log.child({ component: 'proxy' }) });
+    proxy = await startProxy(
+      { host: '127.0.0.1', port: opts.proxyPort ?? 0, agentUrl },
+      { logger: log.child({ component: 'proxy' }) },
+    );
     config.public_url = `${proxy.url}/`;
   } catch (err) {
     await api.close();
@@ -80,7 +87,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     proxy: runningProxy,
     emulators,
     async emulator(vendor, emuOpts = {}) {
-      const emu = await startEmulator({ host: hostAddress(), port: 0, node: 'node-1', ...emuOpts, vendor, logger: log.child({ component: 'emulator', vendor }) });
+      const emu = await startEmulator({
+        host: hostAddress(),
+        port: 0,
+        node: 'node-1',
+        ...emuOpts,
+        vendor,
+        logger: log.child({ component: 'emulator', vendor }),
+      });
       emulators.push(emu);
       return emu;
     },
@@ -89,7 +103,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         node,
         app: 'redfish-graphical',
         readOnly: o.readOnly ?? false,
-        appInfo: { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node, ...o.appInfo },
+        appInfo: {
+          address: emu.url,
+          username: emu.username,
+          password: emu.password,
+          verify_ca: false,
+          node_uuid: node,
+          ...o.appInfo,
+        },
       });
     },
     async close() {

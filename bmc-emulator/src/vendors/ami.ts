@@ -1,5 +1,17 @@
 import type { Ctx, WebUi } from '../context.js';
-import { addSetCookie, cookie, escapeHtml, formBody, header, isFormEncoded, page, scriptJson, sendHtml, sendJson, type Req } from '../http.js';
+import {
+  addSetCookie,
+  cookie,
+  escapeHtml,
+  formBody,
+  header,
+  isFormEncoded,
+  page,
+  scriptJson,
+  sendHtml,
+  sendJson,
+  type Req,
+} from '../http.js';
 import { kvmPage } from '../kvm.js';
 import { hexToken } from '../state.js';
 import { webSessionsFull } from './common.js';
@@ -12,8 +24,13 @@ export function amiUi(ctx: Ctx): WebUi {
     return s && header(req, 'x-csrftoken') === s.csrf ? s : undefined;
   };
   // With "login-form" off the SPA is another SP-X build whose form has other ids (emulator choice: builds differ).
-  const ids = ctx.has('login-form') ? { user: 'userid', pass: 'password', button: 'btn-login' } : { user: 'login_username', pass: 'login_password', button: 'login_submit' };
-  const spa = () => page('MegaRAC SP-X', `<div id="login-view" class="box" style="display:none"><h2>MegaRAC SP-X</h2><p>${escapeHtml(ctx.node)}</p>
+  const ids = ctx.has('login-form')
+    ? { user: 'userid', pass: 'password', button: 'btn-login' }
+    : { user: 'login_username', pass: 'login_password', button: 'login_submit' };
+  const spa = () =>
+    page(
+      'MegaRAC SP-X',
+      `<div id="login-view" class="box" style="display:none"><h2>MegaRAC SP-X</h2><p>${escapeHtml(ctx.node)}</p>
 <form id="login-form" onsubmit="return false"><input id="${ids.user}" placeholder="Username" autocomplete="username"><br><input id="${ids.pass}" type="password" placeholder="Password"><br>
 <button id="${ids.button}" type="submit">Sign me in</button></form><p id="login-message"></p></div>
 <div id="main-view" style="display:none"><div class="box"><b>${escapeHtml(ctx.node)}</b> <a href="#dashboard">Dashboard</a> | <a href="#remote-control" id="nav-remote-control">Remote Control</a> | <a href="#logout">Sign out</a>
@@ -50,7 +67,8 @@ document.getElementById('login-form').addEventListener('submit', async () => {
 });
 document.getElementById('launch-h5viewer').onclick = () => window.open('/viewer.html', 'H5Viewer', 'width=1060,height=820');
 route();
-</script>`);
+</script>`,
+    );
 
   // viewer.html asks for the KVM token, then opens wss://<bmc>/kvm with subprotocols binary, base64.
   const viewerStart = `(async () => {
@@ -66,32 +84,73 @@ route();
   return {
     handle(req, res) {
       const p = req.path;
-      if ((p === '/' || p === '/index.html') && req.method === 'GET') return sendHtml(res, 200, spa()), true;
+      if ((p === '/' || p === '/index.html') && req.method === 'GET') return (sendHtml(res, 200, spa()), true);
       if (p === '/api/session') {
         if (req.method === 'DELETE') {
           const s = apiSession(req);
-          if (!s) return sendJson(res, 401, { error: 'Invalid Authentication', code: 401 }), true;
+          if (!s) return (sendJson(res, 401, { error: 'Invalid Authentication', code: 401 }), true);
           ctx.state.endSession(s, 'DELETE /api/session');
           addSetCookie(res, cookie('QSESSIONID', '', { maxAge: 0 }));
-          return sendJson(res, 200, { cc: 0 }), true;
+          return (sendJson(res, 200, { cc: 0 }), true);
         }
-        if (req.method !== 'POST') return sendJson(res, 405, { error: 'Method Not Allowed' }), true;
-        if (!isFormEncoded(req)) return sendJson(res, 403, { error: 'Forbidden', code: 403 }), true;
+        if (req.method !== 'POST') return (sendJson(res, 405, { error: 'Method Not Allowed' }), true);
+        if (!isFormEncoded(req)) return (sendJson(res, 403, { error: 'Forbidden', code: 403 }), true);
         const f = formBody(req);
-        if (!ctx.checkLogin(f.get('username'), f.get('password'))) return sendJson(res, 401, { error: 'Invalid Credentials', code: 14000 }), true;
-        if (webSessionsFull(ctx)) return sendJson(res, 401, { error: 'Could not login', code: 15000 }), true;
+        if (!ctx.checkLogin(f.get('username'), f.get('password')))
+          return (sendJson(res, 401, { error: 'Invalid Credentials', code: 14000 }), true);
+        if (webSessionsFull(ctx)) return (sendJson(res, 401, { error: 'Could not login', code: 15000 }), true);
         const s = ctx.state.createSession('web', f.get('username') ?? '');
         addSetCookie(res, `QSESSIONID=${s.token}; path=/; secure; HttpOnly`);
-        return sendJson(res, 200, { ok: 0, privilege: 4, extendedpriv: 259, racsession_id: Number(s.id), user_id: 2, remote_addr: '127.0.0.1', server_name: ctx.node, server_addr: '127.0.0.1', HTTPSEnabled: 1, CSRFToken: s.csrf, cc: 0 }), true;
+        return (
+          sendJson(res, 200, {
+            ok: 0,
+            privilege: 4,
+            extendedpriv: 259,
+            racsession_id: Number(s.id),
+            user_id: 2,
+            remote_addr: '127.0.0.1',
+            server_name: ctx.node,
+            server_addr: '127.0.0.1',
+            HTTPSEnabled: 1,
+            CSRFToken: s.csrf,
+            cc: 0,
+          }),
+          true
+        );
       }
       if (p === '/api/settings/media/h5viewercfg' || p === '/api/kvm/token') {
-        if (!apiSession(req)) return sendJson(res, 401, { error: 'Invalid Authentication', code: 401 }), true;
+        if (!apiSession(req)) return (sendJson(res, 401, { error: 'Invalid Authentication', code: 401 }), true);
         const t = ctx.state.issueTicket(hexToken(16), 'kvm');
-        return sendJson(res, 200, p === '/api/kvm/token' ? { token: t.key, cc: 0 } : { token: t.key, session: hexToken(8), client_ip: '127.0.0.1', server_ip: '127.0.0.1' }), true;
+        return (
+          sendJson(
+            res,
+            200,
+            p === '/api/kvm/token'
+              ? { token: t.key, cc: 0 }
+              : { token: t.key, session: hexToken(8), client_ip: '127.0.0.1', server_ip: '127.0.0.1' },
+          ),
+          true
+        );
       }
       if (p === '/viewer.html') {
-        if (!session(req)) return sendHtml(res, 401, page('H5Viewer', '<p id="viewer-error">Session expired. Please sign in again.</p>')), true;
-        return sendHtml(res, 200, kvmPage(ctx, { wsUrl: '/kvm', protocols: ['binary', 'base64'], title: `${ctx.node} - H5Viewer`, deferredStart: viewerStart })), true;
+        if (!session(req))
+          return (
+            sendHtml(res, 401, page('H5Viewer', '<p id="viewer-error">Session expired. Please sign in again.</p>')),
+            true
+          );
+        return (
+          sendHtml(
+            res,
+            200,
+            kvmPage(ctx, {
+              wsUrl: '/kvm',
+              protocols: ['binary', 'base64'],
+              title: `${ctx.node} - H5Viewer`,
+              deferredStart: viewerStart,
+            }),
+          ),
+          true
+        );
       }
       return false;
     },
@@ -100,7 +159,11 @@ route();
       if (!session(u)) return { accept: false, status: 401, message: 'Unauthorized' };
       let via: unknown;
       return {
-        accept: true, protocol: u.protocols.includes('binary') ? 'binary' : undefined, vendorPath: '/kvm', overCap: 'busy', busyMessage: 'KVM: the maximum number of sessions is reached.',
+        accept: true,
+        protocol: u.protocols.includes('binary') ? 'binary' : undefined,
+        vendorPath: '/kvm',
+        overCap: 'busy',
+        busyMessage: 'KVM: the maximum number of sessions is reached.',
         authMessage: (m) => {
           via = m.via;
           return m.type === 'auth' && typeof m.token === 'string' && ctx.state.redeemTicket(m.token);

@@ -2,7 +2,12 @@ import type { Ctx } from '../context.js';
 import type { Session } from '../state.js';
 
 /** The web session a cookie names, if live. */
-export function cookieSession(ctx: Ctx, req: { cookies: Record<string, string> }, name: string, alsoRedfish = false): Session | undefined {
+export function cookieSession(
+  ctx: Ctx,
+  req: { cookies: Record<string, string> },
+  name: string,
+  alsoRedfish = false,
+): Session | undefined {
   return ctx.state.findByToken(req.cookies[name], alsoRedfish ? ['web', 'redfish'] : ['web']);
 }
 
@@ -23,4 +28,3 @@ export function hostOnly(ctx: Ctx): string {
 export function portOnly(ctx: Ctx): string {
   return ctx.hostPort().replace(/^.*:/, '');
 }
-

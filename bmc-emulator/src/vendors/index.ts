@@ -9,12 +9,19 @@ import { xccUi } from './xcc.js';
 
 export function createWebUi(ctx: Ctx): WebUi {
   switch (ctx.profile.webUi) {
-    case 'idrac': return idracUi(ctx);
-    case 'ilo': return iloUi(ctx);
-    case 'xcc': return xccUi(ctx);
-    case 'supermicro': return supermicroUi(ctx);
-    case 'openbmc': return openbmcUi(ctx);
-    case 'ami': return amiUi(ctx);
-    case 'generic': return genericUi(ctx);
+    case 'idrac':
+      return idracUi(ctx);
+    case 'ilo':
+      return iloUi(ctx);
+    case 'xcc':
+      return xccUi(ctx);
+    case 'supermicro':
+      return supermicroUi(ctx);
+    case 'openbmc':
+      return openbmcUi(ctx);
+    case 'ami':
+      return amiUi(ctx);
+    case 'generic':
+      return genericUi(ctx);
   }
 }

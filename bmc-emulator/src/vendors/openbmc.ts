@@ -1,5 +1,16 @@
 import type { Ctx, WebUi } from '../context.js';
-import { addSetCookie, cookie, escapeHtml, header, jsonBody, scriptJson, sendHtml, sendJson, type Req, type Res } from '../http.js';
+import {
+  addSetCookie,
+  cookie,
+  escapeHtml,
+  header,
+  jsonBody,
+  scriptJson,
+  sendHtml,
+  sendJson,
+  type Req,
+  type Res,
+} from '../http.js';
 import { kvmConfig, kvmScript } from '../kvm.js';
 import type { Session } from '../state.js';
 
@@ -9,7 +20,8 @@ import type { Session } from '../state.js';
  */
 export function openbmcUi(ctx: Ctx): WebUi {
   const cookieName = () => (ctx.has('legacy-session-cookie') ? 'SESSION' : 'BMCWEB-SESSION');
-  const session = (req: { cookies: Record<string, string> }) => ctx.state.findByToken(req.cookies[cookieName()], ['redfish', 'web']);
+  const session = (req: { cookies: Record<string, string> }) =>
+    ctx.state.findByToken(req.cookies[cookieName()], ['redfish', 'web']);
   const setCookies = (res: Res, s: Session) => {
     addSetCookie(res, cookie('XSRF-TOKEN', s.csrf, { sameSite: 'Strict' }));
     addSetCookie(res, cookie(cookieName(), s.token, { sameSite: 'Strict', httpOnly: true }));
@@ -70,21 +82,23 @@ route();
   return {
     handle(req, res) {
       const p = req.path;
-      if ((p === '/' || p === '/index.html') && req.method === 'GET') return sendHtml(res, 200, spa()), true;
+      if ((p === '/' || p === '/index.html') && req.method === 'GET') return (sendHtml(res, 200, spa()), true);
       if (p === '/login' && req.method === 'POST') {
         const b = jsonBody(req) as Record<string, unknown> | undefined;
-        if (!b || typeof b.username !== 'string' || typeof b.password !== 'string') return sendJson(res, 400, { status: 'error', message: 'Body must be {"username","password"}.' }), true;
-        if (!ctx.checkLogin(b.username, b.password)) return sendJson(res, 401, { status: 'error', message: '401 Unauthorized' }), true;
+        if (!b || typeof b.username !== 'string' || typeof b.password !== 'string')
+          return (sendJson(res, 400, { status: 'error', message: 'Body must be {"username","password"}.' }), true);
+        if (!ctx.checkLogin(b.username, b.password))
+          return (sendJson(res, 401, { status: 'error', message: '401 Unauthorized' }), true);
         const s = ctx.state.createSession('web', b.username);
         setCookies(res, s);
-        return sendJson(res, 200, { token: s.token }), true;
+        return (sendJson(res, 200, { token: s.token }), true);
       }
       if (p === '/logout' && req.method === 'POST') {
         const s = session(req);
         if (s) ctx.state.endSession(s, 'POST /logout');
         addSetCookie(res, cookie(cookieName(), '', { maxAge: 0 }));
         addSetCookie(res, cookie('XSRF-TOKEN', '', { maxAge: 0 }));
-        return sendJson(res, 200, { status: 'ok', message: '200 OK' }), true;
+        return (sendJson(res, 200, { status: 'ok', message: '200 OK' }), true);
       }
       return false;
     },
@@ -95,7 +109,14 @@ route();
       // Cookie-authenticated sockets must offer the CSRF token as the subprotocol.
       if (u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
       const launch = u.url.searchParams.get('route') === 'console' ? 'console-route' : 'operations-route';
-      return { accept: true, protocol: s.csrf, vendorPath: '/kvm/0', overCap: 'busy', busyMessage: 'Max sessions are already connected', launch: () => launch };
+      return {
+        accept: true,
+        protocol: s.csrf,
+        vendorPath: '/kvm/0',
+        overCap: 'busy',
+        busyMessage: 'Max sessions are already connected',
+        launch: () => launch,
+      };
     },
     onRedfishSession(req: Req, res: Res, s: Session) {
       if (!header(req, 'x-requested-with')) return false;

@@ -1,5 +1,17 @@
 import type { Ctx, WebUi } from '../context.js';
-import { addSetCookie, basicAuth, cookie, escapeHtml, header, jsonBody, scriptJson, sendHtml, sendJson, type Req, type Res } from '../http.js';
+import {
+  addSetCookie,
+  basicAuth,
+  cookie,
+  escapeHtml,
+  header,
+  jsonBody,
+  scriptJson,
+  sendHtml,
+  sendJson,
+  type Req,
+  type Res,
+} from '../http.js';
 import { kvmConfig, kvmScript } from '../kvm.js';
 import { hexToken, type Session } from '../state.js';
 import { cookieSession, webSessionsFull } from './common.js';
@@ -85,38 +97,58 @@ route();
   return {
     handle(req, res) {
       const p = req.path;
-      if ((p === '/' || p === '/index.html') && req.method === 'GET') return sendHtml(res, 200, spa()), true;
-      if (p === '/api/providers/get_nonce' && req.method === 'POST') return sendJson(res, 200, { nonce: hexToken(16) }), true;
+      if ((p === '/' || p === '/index.html') && req.method === 'GET') return (sendHtml(res, 200, spa()), true);
+      if (p === '/api/providers/get_nonce' && req.method === 'POST')
+        return (sendJson(res, 200, { nonce: hexToken(16) }), true);
       if (p === '/api/providers/logoninfo' && req.method === 'GET') {
-        return sendJson(res, 200, { items: [{ machine_name: ctx.node, machine_type: String(ctx.profile.system.Model ?? ''), product_name: ctx.profile.manager.Model }] }), true;
+        return (
+          sendJson(res, 200, {
+            items: [
+              {
+                machine_name: ctx.node,
+                machine_type: String(ctx.profile.system.Model ?? ''),
+                product_name: ctx.profile.manager.Model,
+              },
+            ],
+          }),
+          true
+        );
       }
       if (p === '/api/login' && req.method === 'POST') {
         const b = jsonBody(req) as Record<string, unknown> | undefined;
-        if (!ctx.checkLogin(b?.username, b?.password)) return sendJson(res, 401, { error: 'Login failed: invalid user name or password.', locktime: 0 }), true;
-        if (webSessionsFull(ctx)) return sendJson(res, 401, { error: 'Login failed: the maximum number of sessions is reached.', locktime: 0 }), true;
+        if (!ctx.checkLogin(b?.username, b?.password))
+          return (sendJson(res, 401, { error: 'Login failed: invalid user name or password.', locktime: 0 }), true);
+        if (webSessionsFull(ctx))
+          return (
+            sendJson(res, 401, { error: 'Login failed: the maximum number of sessions is reached.', locktime: 0 }), true
+          );
         const s = ctx.state.createSession('web', String(b?.username));
         res.setHeader('set-cookie', `_csrf_token=${s.csrf}; Path=/; Secure; SameSite=Strict`);
-        return sendJson(res, 200, { access_token: s.token, token_type: 'Bearer', pwchg_required: 'false', locktime: 0 }), true;
+        return (
+          sendJson(res, 200, { access_token: s.token, token_type: 'Bearer', pwchg_required: 'false', locktime: 0 }),
+          true
+        );
       }
       if (p === '/api/providers/rp_port' && req.method === 'GET') {
-        if (!bearer(req)) return sendJson(res, 401, { error: 'Unauthorized' }), true;
-        return sendJson(res, 200, { port: ctx.rpPort() }), true;
+        if (!bearer(req)) return (sendJson(res, 401, { error: 'Unauthorized' }), true);
+        return (sendJson(res, 200, { port: ctx.rpPort() }), true);
       }
-      if (xcc3 && p === '/login' && req.method === 'POST') return obmcLogin(req, res), true;
+      if (xcc3 && p === '/login' && req.method === 'POST') return (obmcLogin(req, res), true);
       if (xcc3 && p === '/logout' && req.method === 'POST') {
         const s = obmcSession(req);
-        if (!s || header(req, 'x-xsrf-token') !== s.csrf) return sendJson(res, 401, { status: 'error', message: '401 Unauthorized' }), true;
+        if (!s || header(req, 'x-xsrf-token') !== s.csrf)
+          return (sendJson(res, 401, { status: 'error', message: '401 Unauthorized' }), true);
         ctx.state.endSession(s, 'POST /logout');
         addSetCookie(res, cookie('SESSION', '', { maxAge: 0 }));
         addSetCookie(res, cookie('XSRF-TOKEN', '', { maxAge: 0 }));
-        return sendJson(res, 200, { status: 'ok', message: '200 OK' }), true;
+        return (sendJson(res, 200, { status: 'ok', message: '200 OK' }), true);
       }
       if (p === '/api/providers/logout') {
         const h = header(req, 'authorization');
         const s = h && /^bearer /i.test(h) ? ctx.state.findByToken(h.slice(7).trim(), ['web']) : undefined;
-        if (!s || header(req, 'x-xsrf-token') !== s.csrf) return sendJson(res, 401, { error: 'Unauthorized' }), true;
+        if (!s || header(req, 'x-xsrf-token') !== s.csrf) return (sendJson(res, 401, { error: 'Unauthorized' }), true);
         ctx.state.endSession(s, '/api/providers/logout');
-        return sendJson(res, 200, { return: 0 }), true;
+        return (sendJson(res, 200, { return: 0 }), true);
       }
       return false;
     },
@@ -125,13 +157,23 @@ route();
         // OpenBMC dialect: the SESSION cookie, and the XSRF token as the subprotocol.
         const s = obmcSession(u);
         if (!s || u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
-        return { accept: true, protocol: s.csrf, vendorPath: '/kvm/0', overCap: 'busy', busyMessage: 'Remote console login result 5: session full.', launch: () => 'login-form' };
+        return {
+          accept: true,
+          protocol: s.csrf,
+          vendorPath: '/kvm/0',
+          overCap: 'busy',
+          busyMessage: 'Remote console login result 5: session full.',
+          launch: () => 'login-form',
+        };
       }
       // The viewer socket exists only on the remote-presence port.
       if (u.raw.socket.localPort !== ctx.rpPort() || u.path !== '/') return undefined;
       let launch = 'login-form';
       return {
-        accept: true, vendorPath: 'rp', overCap: 'busy', busyMessage: 'Remote console login result 5: session full.',
+        accept: true,
+        vendorPath: 'rp',
+        overCap: 'busy',
+        busyMessage: 'Remote console login result 5: session full.',
         authMessage: (m) => {
           if (m.type !== 'auth') return false;
           if (typeof m.token === 'string') {
@@ -152,7 +194,11 @@ route();
     const data = Array.isArray(b?.data) ? (b.data as unknown[]) : undefined;
     const user = data ? data[0] : b?.username;
     const pass = data ? data[1] : b?.password;
-    if (typeof user !== 'string' || typeof pass !== 'string') return sendJson(res, 400, { status: 'error', message: 'Body must be {"data":[user,password]} or {"username","password"}.' });
+    if (typeof user !== 'string' || typeof pass !== 'string')
+      return sendJson(res, 400, {
+        status: 'error',
+        message: 'Body must be {"data":[user,password]} or {"username","password"}.',
+      });
     if (!ctx.checkLogin(user, pass)) return sendJson(res, 401, { status: 'error', message: '401 Unauthorized' });
     if (webSessionsFull(ctx)) return sendJson(res, 401, { status: 'error', message: 'Too many sessions' });
     const s: Session = ctx.state.createSession('web', user);

@@ -32,16 +32,14 @@ export const startRequestSchema = z.object({
   node: nodeIdSchema,
   app: z.enum(APPS).optional().meta({ default: 'redfish-graphical' }),
   appInfo: z.record(z.string(), z.unknown(), { error: 'expected APP_INFO as a JSON object' }).meta({
-    description: "Ironic's APP_INFO: address, username, password, root_prefix, verify_ca (bool, or the path of a CA bundle file under the agent's ca_bundle_dir), ...",
+    description:
+      "Ironic's APP_INFO: address, username, password, root_prefix, verify_ca (bool, or the path of a CA bundle file under the agent's ca_bundle_dir), ...",
   }),
   readOnly: z.boolean().optional().meta({ description: 'Defaults to the read_only option.' }),
-  vncPassword: z
-    .boolean()
-    .optional()
-    .meta({
-      description:
-        "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
-    }),
+  vncPassword: z.boolean().optional().meta({
+    description:
+      "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
+  }),
 });
 export type StartRequest = z.infer<typeof startRequestSchema>;
 
@@ -79,7 +77,11 @@ export const verifyOkSchema = z.object({
   node,
   host,
   port,
-  vncPassword: z.string().min(1).optional().meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
+  vncPassword: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
   readOnly: z.boolean(),
   expiresAt: isoDate,
 });
@@ -95,7 +97,11 @@ export const consoleTargetSchema = z.object({
   node,
   host,
   port,
-  vncPassword: z.string().min(1).optional().meta({ description: "The console's VNC password (absent for a console started without one)." }),
+  vncPassword: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: "The console's VNC password (absent for a console started without one)." }),
   readOnly: z.boolean(),
 });
 export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;

@@ -24,5 +24,7 @@ export type Assignment = z.infer<typeof assignmentSchema>;
 /** The assignment in `json`, or what is wrong with it, each problem naming its field (never a value). */
 export function checkAssignment(json: unknown, whole = 'request'): Assignment | string {
   const parsed = assignmentSchema.safeParse(json);
-  return parsed.success ? parsed.data : parsed.error.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
+  return parsed.success
+    ? parsed.data
+    : parsed.error.issues.map((i) => `${i.path.join('.') || whole}: ${i.message}`).join('; ');
 }

@@ -11,7 +11,10 @@ export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 const RULE = `expected a node UUID or name (letters, digits, . _ -, starting with a letter or digit, at most ${NODE_ID_MAX_LENGTH} characters)`;
 
-export const nodeIdSchema = z.string().regex(NODE_ID_PATTERN, RULE).meta({ description: 'An Ironic node UUID or name: letters, digits, . _ - (not first), at most 63 characters.' });
+export const nodeIdSchema = z
+  .string()
+  .regex(NODE_ID_PATTERN, RULE)
+  .meta({ description: 'An Ironic node UUID or name: letters, digits, . _ - (not first), at most 63 characters.' });
 
 export function isNodeId(value: unknown): value is string {
   return typeof value === 'string' && NODE_ID_PATTERN.test(value);

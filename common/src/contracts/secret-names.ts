@@ -8,7 +8,10 @@ export const SECRET_VARIABLES = ['APP_INFO', 'VNC_PASSWORD'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 /** Each secret variable by what it holds, for code that handles one apart from the other (the VNC password is optional). */
-export const SECRET_VARIABLE_OF = { appInfo: 'APP_INFO', vncPassword: 'VNC_PASSWORD' } as const satisfies Record<string, SecretVariable>;
+export const SECRET_VARIABLE_OF = { appInfo: 'APP_INFO', vncPassword: 'VNC_PASSWORD' } as const satisfies Record<
+  string,
+  SecretVariable
+>;
 
 export type SecretFileVariable = `${SecretVariable}_FILE`;
 
@@ -17,7 +20,10 @@ export function secretFileVariable<V extends SecretVariable>(variable: V): `${V}
 }
 
 /** Every environment name that carries a secret or names the file holding one. */
-export const SECRET_ENV_NAMES: readonly (SecretVariable | SecretFileVariable)[] = SECRET_VARIABLES.flatMap((v) => [v, secretFileVariable(v)]);
+export const SECRET_ENV_NAMES: readonly (SecretVariable | SecretFileVariable)[] = SECRET_VARIABLES.flatMap((v) => [
+  v,
+  secretFileVariable(v),
+]);
 
 export function isSecretVariable(name: string): name is SecretVariable {
   return (SECRET_VARIABLES as readonly string[]).includes(name);

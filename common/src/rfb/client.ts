@@ -74,11 +74,14 @@ export class RfbClient extends EventEmitter {
       socket.once('connect', () => (connected = true));
       // A connect error before any byte is a connect failure, not a protocol one (registered before the reader's).
       socket.once('error', (e) => {
-        if (!connected) reader.fail(new RfbError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`, 'connect'));
+        if (!connected)
+          reader.fail(new RfbError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`, 'connect'));
       });
       const detach = attachSocket(reader, socket);
       const timer = setTimeout(() => {
-        reader.fail(new RfbError(`RFB handshake with ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`, 'timeout'));
+        reader.fail(
+          new RfbError(`RFB handshake with ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`, 'timeout'),
+        );
       }, timeoutMs);
       const write = (b: Buffer) => {
         if (!socket.destroyed) socket.write(b);
@@ -255,10 +258,18 @@ export class RfbClient extends EventEmitter {
       const src = await this.reader.read(4);
       const sx = src.readUInt16BE(0);
       const sy = src.readUInt16BE(2);
-      if (sx + w > this.width || sy + ht > this.height) throw new RfbError(`CopyRect source ${w}x${ht}+${sx}+${sy} lies outside the framebuffer`);
+      if (sx + w > this.width || sy + ht > this.height)
+        throw new RfbError(`CopyRect source ${w}x${ht}+${sx}+${sy} lies outside the framebuffer`);
       const copy = Buffer.alloc(w * ht * 4);
-      for (let row = 0; row < ht; row++) this.framebuffer.copy(copy, row * w * 4, ((sy + row) * this.width + sx) * 4, ((sy + row) * this.width + sx + w) * 4);
-      for (let row = 0; row < ht; row++) copy.copy(this.framebuffer, ((y + row) * this.width + x) * 4, row * w * 4, (row + 1) * w * 4);
+      for (let row = 0; row < ht; row++)
+        this.framebuffer.copy(
+          copy,
+          row * w * 4,
+          ((sy + row) * this.width + sx) * 4,
+          ((sy + row) * this.width + sx + w) * 4,
+        );
+      for (let row = 0; row < ht; row++)
+        copy.copy(this.framebuffer, ((y + row) * this.width + x) * 4, row * w * 4, (row + 1) * w * 4);
     } else {
       throw new RfbError(`server sent encoding ${encoding}, which was not requested`, 'unsupported');
     }
@@ -290,21 +301,25 @@ function readGreeting(host: string, port: number, timeoutMs: number): Promise<st
     const socket = netConnect({ host, port });
     attachSocket(reader, socket);
     const timer = setTimeout(() => reader.fail(new RfbError('no greeting yet', 'timeout')), timeoutMs);
-    reader.read(12).then(
-      (b) => {
-        try {
-          const text = b.toString('latin1');
-          if (!/^RFB \d{3}\.\d{3}\n$/.test(text)) throw new RfbError(`not an RFB server at ${host}:${port}: got ${JSON.stringify(text)}`);
-          resolve(text.trimEnd());
-        } catch (e) {
-          reject(asRfbError(e));
-        }
-      },
-      (e: unknown) => reject(asRfbError(e, 'closed')),
-    ).finally(() => {
-      clearTimeout(timer);
-      socket.destroy();
-    });
+    reader
+      .read(12)
+      .then(
+        (b) => {
+          try {
+            const text = b.toString('latin1');
+            if (!/^RFB \d{3}\.\d{3}\n$/.test(text))
+              throw new RfbError(`not an RFB server at ${host}:${port}: got ${JSON.stringify(text)}`);
+            resolve(text.trimEnd());
+          } catch (e) {
+            reject(asRfbError(e));
+          }
+        },
+        (e: unknown) => reject(asRfbError(e, 'closed')),
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        socket.destroy();
+      });
   });
 }
 

@@ -32,7 +32,8 @@ const VERSION_RE = /^RFB (\d{3})\.(\d{3})\n$/;
 export function parseVersion(banner: Buffer): { major: number; minor: number; text: string } {
   const text = banner.toString('latin1');
   const m = VERSION_RE.exec(text);
-  if (!m) throw new RfbError(`not an RFB server: expected "RFB 003.00x\\n" banner, got ${JSON.stringify(text.slice(0, 12))}`);
+  if (!m)
+    throw new RfbError(`not an RFB server: expected "RFB 003.00x\\n" banner, got ${JSON.stringify(text.slice(0, 12))}`);
   return { major: Number(m[1]), minor: Number(m[2]), text: text.trimEnd() };
 }
 
@@ -61,7 +62,11 @@ type Write = (b: Buffer) => void;
  * Client side of ProtocolVersion + security (up to and including SecurityResult), for None and VNC auth.
  * Leaves the connection ready for ClientInit. Used by RfbClient and by the proxy's security proxy.
  */
-export async function negotiateSecurity(reader: ByteReader, write: Write, password: string | undefined): Promise<{ minor: RfbMinor; securityType: number }> {
+export async function negotiateSecurity(
+  reader: ByteReader,
+  write: Write,
+  password: string | undefined,
+): Promise<{ minor: RfbMinor; securityType: number }> {
   const v = parseVersion(await reader.read(12));
   const minor = chooseMinor(v.major, v.minor);
   write(versionBanner(minor));
@@ -69,22 +74,33 @@ export async function negotiateSecurity(reader: ByteReader, write: Write, passwo
   let chosen: number;
   if (minor === 3) {
     chosen = await reader.u32();
-    if (chosen === SecurityType.Invalid) throw new RfbError(`server refused the connection: ${await readReason(reader)}`, 'auth');
-    if (chosen !== SecurityType.None && chosen !== SecurityType.VncAuth) throw new RfbError(`unsupported security type ${chosen} (supported: 1 None, 2 VNC authentication)`, 'unsupported');
+    if (chosen === SecurityType.Invalid)
+      throw new RfbError(`server refused the connection: ${await readReason(reader)}`, 'auth');
+    if (chosen !== SecurityType.None && chosen !== SecurityType.VncAuth)
+      throw new RfbError(
+        `unsupported security type ${chosen} (supported: 1 None, 2 VNC authentication)`,
+        'unsupported',
+      );
   } else {
     const count = await reader.u8();
     if (count === 0) throw new RfbError(`server refused the connection: ${await readReason(reader)}`, 'auth');
     const offered = [...(await reader.read(count))];
     // Prefer VNC auth when we hold a password (the server may offer both), else None.
-    const prefs = password !== undefined ? [SecurityType.VncAuth, SecurityType.None] : [SecurityType.None, SecurityType.VncAuth];
+    const prefs =
+      password !== undefined ? [SecurityType.VncAuth, SecurityType.None] : [SecurityType.None, SecurityType.VncAuth];
     const pick = prefs.find((t) => offered.includes(t));
-    if (pick === undefined) throw new RfbError(`no supported security type offered (server offers ${offered.join(',')}; supported: 1 None, 2 VNC authentication)`, 'unsupported');
+    if (pick === undefined)
+      throw new RfbError(
+        `no supported security type offered (server offers ${offered.join(',')}; supported: 1 None, 2 VNC authentication)`,
+        'unsupported',
+      );
     chosen = pick;
     write(Buffer.from([chosen]));
   }
 
   if (chosen === SecurityType.VncAuth) {
-    if (password === undefined) throw new RfbError('server requires VNC authentication but no password was given', 'auth');
+    if (password === undefined)
+      throw new RfbError('server requires VNC authentication but no password was given', 'auth');
     const challenge = await reader.read(16);
     write(vncAuthResponse(challenge, password));
   }
@@ -117,7 +133,9 @@ function parsePixelFormat(b: Buffer): PixelFormat {
 
 export function checkDimensions(width: number, height: number, what: string): void {
   if (width > Limits.maxDimension || height > Limits.maxDimension || width * height > Limits.maxPixels) {
-    throw new RfbError(`${what} ${width}x${height} exceeds the limit (${Limits.maxDimension} per side, ${Limits.maxPixels} pixels)`);
+    throw new RfbError(
+      `${what} ${width}x${height} exceeds the limit (${Limits.maxDimension} per side, ${Limits.maxPixels} pixels)`,
+    );
   }
 }
 

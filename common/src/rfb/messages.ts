@@ -43,7 +43,13 @@ export function setEncodings(encodings: readonly number[]): Buffer {
   return b;
 }
 
-export function framebufferUpdateRequest(incremental: boolean, x: number, y: number, width: number, height: number): Buffer {
+export function framebufferUpdateRequest(
+  incremental: boolean,
+  x: number,
+  y: number,
+  width: number,
+  height: number,
+): Buffer {
   const b = Buffer.alloc(10);
   b.writeUInt8(ClientMessage.FramebufferUpdateRequest, 0);
   b.writeUInt8(incremental ? 1 : 0, 1);

@@ -3,7 +3,15 @@ import { waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import type { AgentConfig } from '../config.js';
 import { FileTokenStore } from '../tokens/file-token-store.js';
 import type { TokenStore } from '../tokens/token-store.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest, type TokenStoreContext } from './provider.js';
+import {
+  ProviderError,
+  type ConsoleEndpoint,
+  type ConsoleProvider,
+  type ConsoleRecord,
+  type ProviderContext,
+  type StartRequest,
+  type TokenStoreContext,
+} from './provider.js';
 
 /**
  * What the podman, systemd and Kubernetes providers share: config, a logger named after the provider, errors that
@@ -38,11 +46,16 @@ export abstract class BaseProvider implements ConsoleProvider {
   }
 
   /** Waits for the console's RFB greeting at `endpoint` (wait_for_ready_timeout). */
-  protected async awaitGreeting(endpoint: ConsoleEndpoint, fail: (reason: string) => ProviderError): Promise<ConsoleEndpoint> {
+  protected async awaitGreeting(
+    endpoint: ConsoleEndpoint,
+    fail: (reason: string) => ProviderError,
+  ): Promise<ConsoleEndpoint> {
     try {
       await waitForRfbGreeting(endpoint.host, endpoint.port, this.config.wait_for_ready_timeout * 1000);
     } catch (err) {
-      throw fail(`the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`);
+      throw fail(
+        `the console at ${endpoint.host}:${endpoint.port} did not answer with an RFB greeting: ${(err as Error).message}`,
+      );
     }
     return endpoint;
   }

@@ -7,7 +7,10 @@ import type { StartRequest } from './provider.js';
  * The environment a console container gets for a start request, with a `verify_ca` file rewritten to its
  * in-container path, and that file's mount: one place for the providers that run podman.
  */
-export function containerEnvironment(req: StartRequest, config: AgentConfig): { env: Record<string, string>; mount?: CaMount } {
+export function containerEnvironment(
+  req: StartRequest,
+  config: AgentConfig,
+): { env: Record<string, string>; mount?: CaMount } {
   const { appInfo, mount } = planCaMount(req.node, req.appInfo);
   const env = consoleEnvironment({
     app: req.app,

@@ -7,7 +7,19 @@
  * processes hold none, and SYS_CHROOT stays only in the bounding set, which no-new-privileges keeps out of reach.
  */
 export const DROPPED_CAPABILITIES = [
-  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID',
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'NET_RAW',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
 ] as const;
 
 /** `podman run` / `docker run` arguments (one --cap-drop each: docker does not split a comma list). */

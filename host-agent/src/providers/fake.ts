@@ -18,7 +18,12 @@ export class FakeProvider implements ConsoleProvider {
     this.running.clear();
   }
   async list(): Promise<ConsoleRecord[]> {
-    return [...this.running.keys()].map((node) => ({ node, name: `fake-${node}`, running: true, endpoint: { ...this.endpoint } }));
+    return [...this.running.keys()].map((node) => ({
+      node,
+      name: `fake-${node}`,
+      running: true,
+      endpoint: { ...this.endpoint },
+    }));
   }
   /** For tests: what the last start of a node received. */
   lastRequest(node: string): StartRequest | undefined {

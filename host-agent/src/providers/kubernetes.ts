@@ -19,9 +19,22 @@ import type { TokenStore } from '../tokens/token-store.js';
 import { consoleName, K8S_AGENT_LABEL, K8S_NODE_LABEL } from './console-names.js';
 import { bmcNetworkOf, consoleNetworkPolicy, resolveBmcNetwork, type BmcNetwork } from './network-policy.js';
 import { BaseProvider, secretsOf } from './base-provider.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type ProviderContext, type StartRequest, type TokenStoreContext } from './provider.js';
+import {
+  ProviderError,
+  type ConsoleEndpoint,
+  type ConsoleProvider,
+  type ConsoleRecord,
+  type ProviderContext,
+  type StartRequest,
+  type TokenStoreContext,
+} from './provider.js';
 
-type Manifest = { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
+type Manifest = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
 
 /** podman sizes (512m, 1g) to Kubernetes quantities (512Mi, 1Gi). */
 export function k8sQuantity(size: string): string {
@@ -37,9 +50,13 @@ function defaultTemplatePath(): string {
 
 /** Replaces `{{ var }}` in every string of a parsed document; a string that is exactly one placeholder takes its value. */
 function substitute(value: unknown, vars: Record<string, string>): unknown {
-  if (typeof value === 'string') return value.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (all, k: string) => (k in vars ? vars[k]! : all));
+  if (typeof value === 'string')
+    return value.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (all, k: string) => (k in vars ? vars[k]! : all));
   if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [substitute(k, vars) as string, substitute(v, vars)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [substitute(k, vars) as string, substitute(v, vars)]),
+    );
   return value;
 }
 
@@ -54,7 +71,11 @@ export class KubernetesProvider extends BaseProvider {
     try {
       this.template = readFileSync(path, 'utf8');
     } catch (err) {
-      throw new ProviderError(this.name, undefined, `cannot read kubernetes_container_template ${path}: ${(err as Error).message}`);
+      throw new ProviderError(
+        this.name,
+        undefined,
+        `cannot read kubernetes_container_template ${path}: ${(err as Error).message}`,
+      );
     }
     this.render({ node: 'template-check', app: 'fake', appInfo: {}, readOnly: false }); // fail at start-up, not per console
   }
@@ -72,7 +93,12 @@ export class KubernetesProvider extends BaseProvider {
   render(req: StartRequest, bmc: BmcNetwork = bmcNetworkOf(req.appInfo)): Manifest[] {
     const c = this.config;
     const { appInfo, mount } = planCaMount(req.node, req.appInfo);
-    const env = consoleEnvironment({ app: req.app, appInfo, readOnly: req.readOnly, ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}) });
+    const env = consoleEnvironment({
+      app: req.app,
+      appInfo,
+      readOnly: req.readOnly,
+      ...(req.vncPassword ? { vncPassword: req.vncPassword } : {}),
+    });
     const vars: Record<string, string> = {
       name: consoleName(req.node).toLowerCase(),
       namespace: c.kubernetes_namespace,
@@ -90,42 +116,75 @@ export class KubernetesProvider extends BaseProvider {
       display_height: String(c.display_height ?? ''),
       kvm_release_after: String(c.kvm_release_after ?? ''),
     };
-    const docs = parseAllDocuments(this.template).map((d) => {
-      if (d.errors.length) throw new ProviderError(this.name, req.node, `kubernetes_container_template is not valid YAML: ${d.errors[0]!.message}`);
-      return substitute(d.toJS(), vars) as Manifest;
-    }).filter((d) => d && typeof d === 'object');
+    const docs = parseAllDocuments(this.template)
+      .map((d) => {
+        if (d.errors.length)
+          throw new ProviderError(
+            this.name,
+            req.node,
+            `kubernetes_container_template is not valid YAML: ${d.errors[0]!.message}`,
+          );
+        return substitute(d.toJS(), vars) as Manifest;
+      })
+      .filter((d) => d && typeof d === 'object');
     const pod = docs.find((d) => d.kind === 'Pod') as (Manifest & Pod) | undefined;
     const secret = docs.find((d) => d.kind === 'Secret');
-    if (!pod?.metadata?.name || !pod.metadata.namespace) throw new ProviderError(this.name, req.node, 'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace');
+    if (!pod?.metadata?.name || !pod.metadata.namespace)
+      throw new ProviderError(
+        this.name,
+        req.node,
+        'kubernetes_container_template needs a Pod with metadata.name and metadata.namespace',
+      );
     if (secret && !req.vncPassword) {
       // No password: no key, so neither the secret volume's item nor the variable naming its file.
       const key = SECRET_VARIABLE_OF.vncPassword;
       delete (secret.stringData as Record<string, string> | undefined)?.[key];
-      for (const v of pod.spec?.volumes ?? []) if (v.secret?.items) v.secret.items = v.secret.items.filter((i) => i.key !== key);
-      for (const ctr of pod.spec?.containers ?? []) if (ctr.env) ctr.env = ctr.env.filter((e) => e.name !== secretFileVariable(key));
+      for (const v of pod.spec?.volumes ?? [])
+        if (v.secret?.items) v.secret.items = v.secret.items.filter((i) => i.key !== key);
+      for (const ctr of pod.spec?.containers ?? [])
+        if (ctr.env) ctr.env = ctr.env.filter((e) => e.name !== secretFileVariable(key));
     }
     if (mount && secret && pod.spec) {
       // The CA bundle travels in the console's Secret and is mounted read-only where APP_INFO now points.
       (secret.stringData as Record<string, string>)['bmc-ca.pem'] = readFileSync(mount.hostPath, 'utf8');
       const dir = CONTAINER_CA_PATH.slice(0, CONTAINER_CA_PATH.lastIndexOf('/'));
-      pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'bmc-ca', secret: { secretName: secret.metadata!.name!, items: [{ key: 'bmc-ca.pem', path: 'bmc-ca.pem' }] } }];
-      for (const ctr of pod.spec.containers) ctr.volumeMounts = [...(ctr.volumeMounts ?? []), { name: 'bmc-ca', mountPath: dir, readOnly: true }];
+      pod.spec.volumes = [
+        ...(pod.spec.volumes ?? []),
+        {
+          name: 'bmc-ca',
+          secret: { secretName: secret.metadata!.name!, items: [{ key: 'bmc-ca.pem', path: 'bmc-ca.pem' }] },
+        },
+      ];
+      for (const ctr of pod.spec.containers)
+        ctr.volumeMounts = [...(ctr.volumeMounts ?? []), { name: 'bmc-ca', mountPath: dir, readOnly: true }];
     }
     // A template with a NetworkPolicy of its own keeps it; otherwise the console gets the default-deny one.
     if (!docs.some((d) => d.kind === 'NetworkPolicy')) {
-      docs.push(consoleNetworkPolicy({
-        name: pod.metadata.name, namespace: pod.metadata.namespace, labels: { ...pod.metadata.labels },
-        ...(c.kubernetes_proxy_selector ? { proxySelector: c.kubernetes_proxy_selector } : {}), bmc,
-      }) as Manifest);
+      docs.push(
+        consoleNetworkPolicy({
+          name: pod.metadata.name,
+          namespace: pod.metadata.namespace,
+          labels: { ...pod.metadata.labels },
+          ...(c.kubernetes_proxy_selector ? { proxySelector: c.kubernetes_proxy_selector } : {}),
+          bmc,
+        }) as Manifest,
+      );
     }
     return docs;
   }
 
   /** Labels of the template without the node label: they select every console of this agent. */
   selector(): { namespace: string; selector: string } {
-    const pod = this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).find((d) => d.kind === 'Pod')!;
+    const pod = this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).find(
+      (d) => d.kind === 'Pod',
+    )!;
     const labels = Object.entries(pod.metadata?.labels ?? {}).filter(([k]) => k !== K8S_NODE_LABEL);
-    if (!labels.some(([k]) => k === K8S_AGENT_LABEL)) throw new ProviderError(this.name, undefined, `kubernetes_container_template: the Pod needs the label ${K8S_AGENT_LABEL}: "{{ agent }}" to scope stop-all`);
+    if (!labels.some(([k]) => k === K8S_AGENT_LABEL))
+      throw new ProviderError(
+        this.name,
+        undefined,
+        `kubernetes_container_template: the Pod needs the label ${K8S_AGENT_LABEL}: "{{ agent }}" to scope stop-all`,
+      );
     return { namespace: pod.metadata!.namespace!, selector: labels.map(([k, v]) => `${k}=${v}`).join(',') };
   }
 
@@ -156,20 +215,33 @@ export class KubernetesProvider extends BaseProvider {
       if (r.code === 0) {
         const pod = JSON.parse(r.stdout) as Pod;
         const phase = pod.status?.phase ?? 'Unknown';
-        if (phase === 'Failed' || phase === 'Succeeded') throw new ProviderError(this.name, node, `pod ${namespace}/${name} ended (${phase}) before it was ready`);
+        if (phase === 'Failed' || phase === 'Succeeded')
+          throw new ProviderError(this.name, node, `pod ${namespace}/${name} ended (${phase}) before it was ready`);
         if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return pod;
         last = `phase ${phase}`;
       } else last = r.stderr.trim();
-      if (Date.now() > deadline) throw new ProviderError(this.name, node, `pod ${namespace}/${name} not ready within kubernetes_pod_timeout=${this.config.kubernetes_pod_timeout}s (${last})`);
+      if (Date.now() > deadline)
+        throw new ProviderError(
+          this.name,
+          node,
+          `pod ${namespace}/${name} not ready within kubernetes_pod_timeout=${this.config.kubernetes_pod_timeout}s (${last})`,
+        );
       await new Promise((res) => setTimeout(res, 1000));
     }
   }
 
   endpointOf(pod: Pod, node: string): ConsoleEndpoint {
-    const port = pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'vnc' || p.containerPort === 5900);
+    const port = pod.spec?.containers
+      .flatMap((c) => c.ports ?? [])
+      .find((p) => p.name === 'vnc' || p.containerPort === 5900);
     const host = this.config.kubernetes_address === 'hostIP' ? pod.status?.hostIP : pod.status?.podIP;
     const number = this.config.kubernetes_address === 'hostIP' ? port?.hostPort : port?.containerPort;
-    if (!host || !number) throw new ProviderError(this.name, node, `pod has no ${this.config.kubernetes_address}${this.config.kubernetes_address === 'hostIP' ? ' or no hostPort on its vnc port' : ''}`);
+    if (!host || !number)
+      throw new ProviderError(
+        this.name,
+        node,
+        `pod has no ${this.config.kubernetes_address}${this.config.kubernetes_address === 'hostIP' ? ' or no hostPort on its vnc port' : ''}`,
+      );
     return { host, port: number };
   }
 
@@ -177,15 +249,40 @@ export class KubernetesProvider extends BaseProvider {
   async stop(node: string): Promise<void> {
     const docs = this.render({ node, app: 'fake', appInfo: {}, readOnly: false }).reverse();
     const namespace = docs[0]!.metadata!.namespace!;
-    const r = await this.kubectl(['delete', '-n', namespace, ...docs.map((d) => `${d.kind!.toLowerCase()}/${d.metadata!.name!}`), '--ignore-not-found=true', '--wait=false']);
+    const r = await this.kubectl([
+      'delete',
+      '-n',
+      namespace,
+      ...docs.map((d) => `${d.kind!.toLowerCase()}/${d.metadata!.name!}`),
+      '--ignore-not-found=true',
+      '--wait=false',
+    ]);
     if (r.code !== 0) throw new ProviderError(this.name, node, `kubectl delete failed: ${r.stderr.trim()}`);
   }
 
   async stopAll(): Promise<void> {
     const { namespace, selector } = this.selector();
-    const kinds = [...new Set(this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).map((d) => d.kind!.toLowerCase()))].reverse();
-    const r = await this.kubectl(['delete', '-n', namespace, kinds.join(','), '-l', selector, '--ignore-not-found=true', '--wait=false']);
-    if (r.code !== 0) throw new ProviderError(this.name, undefined, `kubectl delete ${kinds.join(',')} -l ${selector} failed: ${r.stderr.trim()}`);
+    const kinds = [
+      ...new Set(
+        this.render({ node: 'selector', app: 'fake', appInfo: {}, readOnly: false }).map((d) => d.kind!.toLowerCase()),
+      ),
+    ].reverse();
+    const r = await this.kubectl([
+      'delete',
+      '-n',
+      namespace,
+      kinds.join(','),
+      '-l',
+      selector,
+      '--ignore-not-found=true',
+      '--wait=false',
+    ]);
+    if (r.code !== 0)
+      throw new ProviderError(
+        this.name,
+        undefined,
+        `kubectl delete ${kinds.join(',')} -l ${selector} failed: ${r.stderr.trim()}`,
+      );
   }
 
   async list(): Promise<ConsoleRecord[]> {

@@ -15,7 +15,13 @@ const BUILT_IN: Record<string, (ctx: ProviderContext) => ConsoleProvider> = {
 
 function isProvider(p: unknown): p is ConsoleProvider {
   const o = p as Partial<ConsoleProvider> | null;
-  return !!o && typeof o.start === 'function' && typeof o.stop === 'function' && typeof o.stopAll === 'function' && typeof o.list === 'function';
+  return (
+    !!o &&
+    typeof o.start === 'function' &&
+    typeof o.stop === 'function' &&
+    typeof o.stopAll === 'function' &&
+    typeof o.list === 'function'
+  );
 }
 
 /**
@@ -30,11 +36,23 @@ export async function loadProvider(ctx: ProviderContext): Promise<ConsoleProvide
   try {
     mod = (await import(name)) as typeof mod;
   } catch (err) {
-    throw new ProviderError(name, undefined, `container_provider: not a built-in provider (${Object.keys(BUILT_IN).join(', ')}) and the package cannot be imported: ${(err as Error).message.split('\n')[0]}`);
+    throw new ProviderError(
+      name,
+      undefined,
+      `container_provider: not a built-in provider (${Object.keys(BUILT_IN).join(', ')}) and the package cannot be imported: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
-  const factory = (typeof mod.createProvider === 'function' ? mod.createProvider : mod.default) as ProviderFactory | undefined;
-  if (typeof factory !== 'function') throw new ProviderError(name, undefined, 'the package exports neither a default provider factory nor createProvider');
+  const factory = (typeof mod.createProvider === 'function' ? mod.createProvider : mod.default) as
+    | ProviderFactory
+    | undefined;
+  if (typeof factory !== 'function')
+    throw new ProviderError(
+      name,
+      undefined,
+      'the package exports neither a default provider factory nor createProvider',
+    );
   const provider = await factory(ctx);
-  if (!isProvider(provider)) throw new ProviderError(name, undefined, 'the factory did not return an object with start, stop, stopAll and list');
+  if (!isProvider(provider))
+    throw new ProviderError(name, undefined, 'the factory did not return an object with start, stop, stopAll and list');
   return provider;
 }

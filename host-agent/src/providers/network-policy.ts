@@ -38,7 +38,10 @@ export function bmcNetworkOf(appInfo: Record<string, unknown>): BmcNetwork {
  * Resolves the BMC's host name once, when the console starts: the policy allows the addresses it had then (a BMC
  * that moves needs its console restarted). The console resolves the name itself too, so it keeps DNS.
  */
-export async function resolveBmcNetwork(appInfo: Record<string, unknown>, resolve: (host: string) => Promise<string[]> = resolveAll): Promise<BmcNetwork> {
+export async function resolveBmcNetwork(
+  appInfo: Record<string, unknown>,
+  resolve: (host: string) => Promise<string[]> = resolveAll,
+): Promise<BmcNetwork> {
   const known = bmcNetworkOf(appInfo);
   const host = bmcHost(appInfo);
   if (!host || !known.dns) return known;
@@ -46,9 +49,12 @@ export async function resolveBmcNetwork(appInfo: Record<string, unknown>, resolv
   try {
     ips = await resolve(host);
   } catch (err) {
-    throw new Error(`cannot resolve the BMC host name ${host} for the console's NetworkPolicy: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot resolve the BMC host name ${host} for the console's NetworkPolicy: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  if (!ips.length) throw new Error(`cannot resolve the BMC host name ${host} for the console's NetworkPolicy: no address`);
+  if (!ips.length)
+    throw new Error(`cannot resolve the BMC host name ${host} for the console's NetworkPolicy: no address`);
   return { ips: [...new Set(ips)], dns: true };
 }
 
@@ -62,10 +68,24 @@ const CLUSTER_DNS = {
   podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
 };
 
-export function consoleNetworkPolicy(o: { name: string; namespace: string; labels: Labels; proxySelector?: Labels; bmc: BmcNetwork }): Record<string, unknown> {
+export function consoleNetworkPolicy(o: {
+  name: string;
+  namespace: string;
+  labels: Labels;
+  proxySelector?: Labels;
+  bmc: BmcNetwork;
+}): Record<string, unknown> {
   const egress: Record<string, unknown>[] = [];
-  if (o.bmc.ips.length) egress.push({ to: o.bmc.ips.map((ip) => ({ ipBlock: { cidr: `${ip}/${isIP(ip) === 6 ? 128 : 32}` } })) });
-  if (o.bmc.dns) egress.push({ to: [CLUSTER_DNS], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] });
+  if (o.bmc.ips.length)
+    egress.push({ to: o.bmc.ips.map((ip) => ({ ipBlock: { cidr: `${ip}/${isIP(ip) === 6 ? 128 : 32}` } })) });
+  if (o.bmc.dns)
+    egress.push({
+      to: [CLUSTER_DNS],
+      ports: [
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ],
+    });
   const vnc = { ports: [{ protocol: 'TCP', port: 5900 }] };
   return {
     apiVersion: 'networking.k8s.io/v1',

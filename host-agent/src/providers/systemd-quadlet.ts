@@ -9,21 +9,33 @@ export type QuadletSection = [section: string, entries: [key: string, value: str
 /** Keys Quadlet takes to the end of the line as one value (checked with quadlet -dryrun: quotes stay literal). */
 const TEXT_KEYS = new Set(['Description', 'Volume', 'PublishPort', 'Network']);
 /** Keys Quadlet splits into words with systemd's quoting. */
-const WORD_KEYS = new Set(['Environment', 'Label', 'PodmanArgs', 'EnvironmentFile', 'Annotation', 'Secret', 'DropCapability']);
+const WORD_KEYS = new Set([
+  'Environment',
+  'Label',
+  'PodmanArgs',
+  'EnvironmentFile',
+  'Annotation',
+  'Secret',
+  'DropCapability',
+]);
 
 class QuadletValueError extends Error {}
 
 /** Escapes one value for systemd: specifiers and variables always, quoting for word-list keys. */
 export function escapeQuadletValue(key: string, value: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: a unit file cannot hold them.
-  if (/[\x00-\x1f\x7f]/.test(value)) throw new QuadletValueError(`${key}: control characters (e.g. newlines) cannot go into a unit file`);
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new QuadletValueError(`${key}: control characters (e.g. newlines) cannot go into a unit file`);
   const literal = value.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   if (TEXT_KEYS.has(key)) return literal;
   if (!WORD_KEYS.has(key)) {
-    if (/\s/.test(value)) throw new QuadletValueError(`${key}: expected a value without spaces, got ${JSON.stringify(value)}`);
+    if (/\s/.test(value))
+      throw new QuadletValueError(`${key}: expected a value without spaces, got ${JSON.stringify(value)}`);
     return literal;
   }
-  return /[\s"'\\;]/.test(literal) || literal === '' ? `"${literal.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : literal;
+  return /[\s"'\\;]/.test(literal) || literal === ''
+    ? `"${literal.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+    : literal;
 }
 
 export function renderQuadletUnit(header: string, sections: QuadletSection[]): string {

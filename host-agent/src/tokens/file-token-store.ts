@@ -1,5 +1,13 @@
 import type { StateStore, TokenEntry } from '../state-store.js';
-import { hashToken, newToken, sameHash, type ConsoleTarget, type IssuedToken, type TokenStore, type VerifyResult } from './token-store.js';
+import {
+  hashToken,
+  newToken,
+  sameHash,
+  type ConsoleTarget,
+  type IssuedToken,
+  type TokenStore,
+  type VerifyResult,
+} from './token-store.js';
 
 /** Expired and revoked entries are kept this long so the proxy can say why a token fails, then pruned. */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3600_000;
@@ -45,17 +53,23 @@ export class FileTokenStore implements TokenStore {
     if (found.revokedAt) return { ok: false, reason: 'revoked' };
     const expiresAt = new Date(found.expiresAt);
     if (expiresAt.getTime() <= this.now().getTime()) return { ok: false, reason: 'expired' };
-    const target: ConsoleTarget = { host: found.host, port: found.port, readOnly: found.readOnly, ...(found.vncPassword ? { vncPassword: found.vncPassword } : {}) };
+    const target: ConsoleTarget = {
+      host: found.host,
+      port: found.port,
+      readOnly: found.readOnly,
+      ...(found.vncPassword ? { vncPassword: found.vncPassword } : {}),
+    };
     return { ok: true, node, target, expiresAt };
   }
 
   async revoke(node: string): Promise<void> {
     const at = this.now().toISOString();
     await this.store.update((s) => {
-      for (const t of s.tokens) if (t.node === node && !t.revokedAt) {
-        t.revokedAt = at;
-        delete t.vncPassword; // the console is gone; its password is no longer needed
-      }
+      for (const t of s.tokens)
+        if (t.node === node && !t.revokedAt) {
+          t.revokedAt = at;
+          delete t.vncPassword; // the console is gone; its password is no longer needed
+        }
     });
   }
 }

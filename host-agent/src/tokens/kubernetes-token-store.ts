@@ -8,7 +8,15 @@ import type { Secret } from 'kubernetes-types/core/v1.js';
 import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
 import { consoleName, K8S_NODE_LABEL } from '../providers/console-names.js';
 import type { CommandResult } from '../run-command.js';
-import { hashToken, newToken, sameHash, type ConsoleTarget, type IssuedToken, type TokenStore, type VerifyResult } from './token-store.js';
+import {
+  hashToken,
+  newToken,
+  sameHash,
+  type ConsoleTarget,
+  type IssuedToken,
+  type TokenStore,
+  type VerifyResult,
+} from './token-store.js';
 
 const TARGET_ANNOTATION = 'bmc-console.io/target';
 const TOKENS_ANNOTATION = 'bmc-console.io/tokens';
@@ -57,11 +65,21 @@ export class KubernetesTokenStore implements TokenStore {
       const kept = tokensOf(secret).filter((t) => Date.parse(t.expiresAt) > created.getTime());
       kept.push({ hash: hashToken(token), createdAt: created.toISOString(), expiresAt: expiresAt.toISOString() });
       const targetJson = JSON.stringify({ host: target.host, port: target.port, readOnly: target.readOnly });
-      const args = ['annotate', 'secret', this.secretName(node), '-n', namespace, '--overwrite', `${TARGET_ANNOTATION}=${targetJson}`, `${TOKENS_ANNOTATION}=${JSON.stringify(kept)}`];
+      const args = [
+        'annotate',
+        'secret',
+        this.secretName(node),
+        '-n',
+        namespace,
+        '--overwrite',
+        `${TARGET_ANNOTATION}=${targetJson}`,
+        `${TOKENS_ANNOTATION}=${JSON.stringify(kept)}`,
+      ];
       if (secret.metadata?.resourceVersion) args.push(`--resource-version=${secret.metadata.resourceVersion}`);
       const r = await this.provider.kubectl(args);
       if (r.code === 0) return { token, expiresAt };
-      if (!/conflict|the object has been modified/i.test(r.stderr) || attempt >= 4) throw new Error(`node ${node}: cannot store the token on the console's Secret: ${r.stderr.trim()}`);
+      if (!/conflict|the object has been modified/i.test(r.stderr) || attempt >= 4)
+        throw new Error(`node ${node}: cannot store the token on the console's Secret: ${r.stderr.trim()}`);
     }
   }
 
@@ -77,14 +95,34 @@ export class KubernetesTokenStore implements TokenStore {
     if (found.secret.metadata?.labels?.[K8S_NODE_LABEL] !== node) return { ok: false, reason: 'wrong-node' };
     const expiresAt = new Date(found.token.expiresAt);
     if (expiresAt.getTime() <= this.now().getTime()) return { ok: false, reason: 'expired' };
-    const target = JSON.parse(found.secret.metadata?.annotations?.[TARGET_ANNOTATION] ?? '{}') as Partial<ConsoleTarget>;
+    const target = JSON.parse(
+      found.secret.metadata?.annotations?.[TARGET_ANNOTATION] ?? '{}',
+    ) as Partial<ConsoleTarget>;
     if (!target.host || !target.port) return { ok: false, reason: 'unknown' };
     const vnc = found.secret.data?.[SECRET_VARIABLE_OF.vncPassword];
-    return { ok: true, node, target: { host: target.host, port: target.port, readOnly: target.readOnly ?? false, ...(vnc ? { vncPassword: Buffer.from(vnc, 'base64').toString('utf8') } : {}) }, expiresAt };
+    return {
+      ok: true,
+      node,
+      target: {
+        host: target.host,
+        port: target.port,
+        readOnly: target.readOnly ?? false,
+        ...(vnc ? { vncPassword: Buffer.from(vnc, 'base64').toString('utf8') } : {}),
+      },
+      expiresAt,
+    };
   }
 
   async revoke(node: string): Promise<void> {
     const { namespace } = this.provider.selector();
-    await this.provider.kubectl(['annotate', 'secret', this.secretName(node), '-n', namespace, '--overwrite', `${TOKENS_ANNOTATION}=[]`]);
+    await this.provider.kubectl([
+      'annotate',
+      'secret',
+      this.secretName(node),
+      '-n',
+      namespace,
+      '--overwrite',
+      `${TOKENS_ANNOTATION}=[]`,
+    ]);
   }
 }

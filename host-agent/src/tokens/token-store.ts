@@ -10,7 +10,9 @@ export interface ConsoleTarget {
 
 type RejectReason = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
 
-export type VerifyResult = { ok: true; node: string; target: ConsoleTarget; expiresAt: Date } | { ok: false; reason: RejectReason };
+export type VerifyResult =
+  | { ok: true; node: string; target: ConsoleTarget; expiresAt: Date }
+  | { ok: false; reason: RejectReason };
 
 export interface IssuedToken {
   token: string;

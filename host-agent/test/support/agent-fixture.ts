@@ -17,7 +17,16 @@ export function appInfo(extra: Record<string, unknown> = {}) {
 export async function makeAgent(overrides: AgentConfigInput = {}, provider?: ConsoleProvider) {
   // A caller that names its own state_dir (e.g. a second agent sharing the first one's) gets no extra directory.
   const stateDir = overrides.state_dir ?? tempDir('agent-state-');
-  const config = loadConfig({ env: {}, overrides: { container_provider: 'fake', state_dir: stateDir, agent_host: `test-${process.pid}`, ca_bundle_dir: tmpdir(), ...overrides } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      container_provider: 'fake',
+      state_dir: stateDir,
+      agent_host: `test-${process.pid}`,
+      ca_bundle_dir: tmpdir(),
+      ...overrides,
+    },
+  });
   const log = createLogger('agent-test', { level: process.env.LOG_LEVEL ?? 'silent' });
   const agent = await ConsoleAgent.create(config, log, provider ? { provider } : {});
   return { agent, config, stateDir };

@@ -26,7 +26,8 @@ function imageExists(image: string): boolean {
 /** The real console image when built (BMC_CONSOLE_AGENT_TEST_IMAGE=stub forces the stub), else the stub. */
 export function consoleImage(): { image: string; real: boolean } | { skip: string } {
   if (spawnSync('podman', ['--version']).status !== 0) return { skip: 'podman is not installed' };
-  if (process.env.BMC_CONSOLE_AGENT_TEST_IMAGE !== 'stub' && imageExists(REAL_IMAGE)) return { image: REAL_IMAGE, real: true };
+  if (process.env.BMC_CONSOLE_AGENT_TEST_IMAGE !== 'stub' && imageExists(REAL_IMAGE))
+    return { image: REAL_IMAGE, real: true };
   return stubImage();
 }
 
@@ -50,7 +51,19 @@ export function stubImage(): { image: string; real: boolean } | { skip: string }
     writeFileSync(join(root, 'stub-console.mjs'), STUB_SERVER);
     execFileSync('tar', ['-C', root, '-cf', join(root, '..', `${root.split('/').pop()}.tar`), '.']);
     const tar = join(root, '..', `${root.split('/').pop()}.tar`);
-    const r = spawnSync('podman', ['import', '--change', 'CMD ["/usr/bin/node","/stub-console.mjs"]', '--change', 'ENV PATH=/usr/bin:/bin', tar, STUB_IMAGE], { encoding: 'utf8' });
+    const r = spawnSync(
+      'podman',
+      [
+        'import',
+        '--change',
+        'CMD ["/usr/bin/node","/stub-console.mjs"]',
+        '--change',
+        'ENV PATH=/usr/bin:/bin',
+        tar,
+        STUB_IMAGE,
+      ],
+      { encoding: 'utf8' },
+    );
     rmSync(tar, { force: true });
     if (r.status !== 0) return { skip: `cannot build the stub console image: ${r.stderr.trim()}` };
     return { image: STUB_IMAGE, real: false };

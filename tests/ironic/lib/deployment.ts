@@ -56,13 +56,18 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
     const front = o.front ? await o.front(stack, `http://127.0.0.1:${apiPort}`) : undefined;
     if (front) closers.push(() => front.close());
     const ironic = await startIronic({
-      image: o.image, agent: { socketDir: agentSocketDir(stack) }, vncPassword: o.vncPassword, apiPort,
+      image: o.image,
+      agent: { socketDir: agentSocketDir(stack) },
+      vncPassword: o.vncPassword,
+      apiPort,
       ...(front ? { publicUrl: () => `${front.url}/` } : {}),
     });
     closers.push(() => ironic.close());
     const browser = await launchBrowser();
     closers.push(() => browser.close());
-    console.info(`${o.label}: emulator, agent, ${front ? 'proxy, ' : ''}Ironic and Chromium up in ${Math.round((Date.now() - t0) / 1000)} s`);
+    console.info(
+      `${o.label}: emulator, agent, ${front ? 'proxy, ' : ''}Ironic and Chromium up in ${Math.round((Date.now() - t0) / 1000)} s`,
+    );
     const close = async () => {
       await closeAll();
       console.info(`${o.label}: ${Math.round((Date.now() - t0) / 1000)} s in all`);

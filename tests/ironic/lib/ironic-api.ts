@@ -3,7 +3,12 @@ import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { until } from '../../src/until.js';
 
 // No kept-alive connections: Ironic's eventlet WSGI server waits for open connections when it is stopped (30 s).
-const HEADERS = { 'X-OpenStack-Ironic-API-Version': '1.96', 'content-type': 'application/json', accept: 'application/json', connection: 'close' };
+const HEADERS = {
+  'X-OpenStack-Ironic-API-Version': '1.96',
+  'content-type': 'application/json',
+  accept: 'application/json',
+  connection: 'close',
+};
 
 export interface IronicNode {
   uuid: string;
@@ -19,7 +24,12 @@ export class IronicApi {
 
   /** One call; a failure names the method, path and Ironic's error text (its faultstring never holds passwords). */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await fetch(`${this.url}${path}`, { method, headers: HEADERS, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(60_000) });
+    const r = await fetch(`${this.url}${path}`, {
+      method,
+      headers: HEADERS,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(60_000),
+    });
     const text = await r.text();
     if (!r.ok) throw new Error(`Ironic ${method} ${path}: HTTP ${r.status} ${text.slice(0, 500)}`);
     return (text ? JSON.parse(text) : undefined) as T;
@@ -31,7 +41,13 @@ export class IronicApi {
       name,
       driver: 'redfish',
       console_interface: 'redfish-graphical',
-      driver_info: { redfish_address: emu.url, ...(systemId ? { redfish_system_id: systemId } : {}), redfish_username: emu.username, redfish_password: emu.password, redfish_verify_ca: false },
+      driver_info: {
+        redfish_address: emu.url,
+        ...(systemId ? { redfish_system_id: systemId } : {}),
+        redfish_username: emu.username,
+        redfish_password: emu.password,
+        redfish_verify_ca: false,
+      },
     });
   }
 
@@ -46,20 +62,30 @@ export class IronicApi {
   /** `manage` and waits for `manageable` (Ironic reads the power state from the BMC on the way). */
   async manage(uuid: string): Promise<IronicNode> {
     await this.call('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'manage' });
-    return until(`node ${uuid} to become manageable`, async () => {
-      const n = await this.node(uuid);
-      if (n.last_error && n.provision_state !== 'verifying') throw new Error(`manage failed: ${n.last_error}`);
-      return n.provision_state === 'manageable' ? n : null;
-    }, 120_000, 1000);
+    return until(
+      `node ${uuid} to become manageable`,
+      async () => {
+        const n = await this.node(uuid);
+        if (n.last_error && n.provision_state !== 'verifying') throw new Error(`manage failed: ${n.last_error}`);
+        return n.provision_state === 'manageable' ? n : null;
+      },
+      120_000,
+      1000,
+    );
   }
 
   async setPower(uuid: string, target: 'power on' | 'power off'): Promise<IronicNode> {
     await this.call('PUT', `/v1/nodes/${uuid}/states/power`, { target });
-    return until(`node ${uuid} to reach ${target}`, async () => {
-      const n = await this.node(uuid);
-      if (n.last_error) throw new Error(`power ${target} failed: ${n.last_error}`);
-      return n.power_state === target ? n : null;
-    }, 120_000, 1000);
+    return until(
+      `node ${uuid} to reach ${target}`,
+      async () => {
+        const n = await this.node(uuid);
+        if (n.last_error) throw new Error(`power ${target} failed: ${n.last_error}`);
+        return n.power_state === target ? n : null;
+      },
+      120_000,
+      1000,
+    );
   }
 
   /** PUT states/console and waits until Ironic says the console is (or is not) enabled; an error fails at once. */
@@ -69,16 +95,24 @@ export class IronicApi {
   }
 
   waitConsole(uuid: string, enabled: boolean, timeoutMs: number): Promise<IronicNode> {
-    return until(`Ironic to report the console of ${uuid} ${enabled ? 'enabled' : 'disabled'}`, async () => {
-      const n = await this.node(uuid);
-      if (n.last_error) throw new Error(`console ${enabled ? 'enable' : 'disable'} failed: ${n.last_error}`);
-      return n.console_enabled === enabled ? n : null;
-    }, timeoutMs, 1000);
+    return until(
+      `Ironic to report the console of ${uuid} ${enabled ? 'enabled' : 'disabled'}`,
+      async () => {
+        const n = await this.node(uuid);
+        if (n.last_error) throw new Error(`console ${enabled ? 'enable' : 'disable'} failed: ${n.last_error}`);
+        return n.console_enabled === enabled ? n : null;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   /** The console URL Ironic hands out (GET states/console: console_info.url). */
   async consoleUrl(uuid: string): Promise<string> {
-    const s = await this.call<{ console_enabled: boolean; console_info: { type: string; url: string } | null }>('GET', `/v1/nodes/${uuid}/states/console`);
+    const s = await this.call<{ console_enabled: boolean; console_info: { type: string; url: string } | null }>(
+      'GET',
+      `/v1/nodes/${uuid}/states/console`,
+    );
     if (!s.console_enabled || !s.console_info?.url) throw new Error(`Ironic has no console URL for ${uuid}`);
     return s.console_info.url;
   }

@@ -22,7 +22,10 @@ export function ironicImage(): Promise<IronicImage> {
   if (unavailable) return Promise.resolve({ skip: unavailable });
   pending ??= new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'ironic-image.sh')], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [join(REPO_ROOT, 'scripts', 'ironic-image.sh')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

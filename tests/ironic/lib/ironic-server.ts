@@ -49,7 +49,9 @@ export interface RunningIronic {
 let instances = 0;
 
 function agentMount(agent: IronicAgent): string[] {
-  return 'url' in agent ? ['-v', `${agent.apiKeyFile}:${KEY_FILE_IN_CONTAINER}:ro`] : ['-v', `${agent.socketDir}:${SOCKET_DIR_IN_CONTAINER}`];
+  return 'url' in agent
+    ? ['-v', `${agent.apiKeyFile}:${KEY_FILE_IN_CONTAINER}:ro`]
+    : ['-v', `${agent.socketDir}:${SOCKET_DIR_IN_CONTAINER}`];
 }
 
 function ironicConf(o: IronicOptions, apiPort: number, novncPort: number, conductor: string): string {
@@ -129,9 +131,20 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
     rmSync(work, { recursive: true, force: true });
   };
   await podman([
-    'run', '-d', '--name', name, '--network', 'host',
-    '-v', `${join(work, 'etc')}:/etc/ironic:ro`, '-v', `${join(work, 'lib')}:/var/lib/ironic`, ...agentMount(o.agent),
-    o.image, 'bash', '-c',
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'host',
+    '-v',
+    `${join(work, 'etc')}:/etc/ironic:ro`,
+    '-v',
+    `${join(work, 'lib')}:/var/lib/ironic`,
+    ...agentMount(o.agent),
+    o.image,
+    'bash',
+    '-c',
     'mkdir -p /var/lib/ironic/locks && ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema >/dev/null 2>&1 && exec ironic --config-file /etc/ironic/ironic.conf',
   ]).catch((err: unknown) => {
     // No container and no RunningIronic to close: only the work dir is left to remove.
@@ -140,14 +153,23 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
   });
   try {
     // The drivers list is empty until the conductor has registered, and nodes cannot be enrolled before.
-    await until('Ironic\'s API and conductor (redfish in GET /v1/drivers)', async () => {
-      const r = await fetch(`${api}/v1/drivers`, { headers: { 'X-OpenStack-Ironic-API-Version': '1.96', connection: 'close' }, signal: AbortSignal.timeout(5000) });
-      if (!r.ok) return false;
-      const body = (await r.json()) as { drivers: { name: string }[] };
-      return body.drivers.some((d) => d.name === 'redfish');
-    }, 180_000, 1000);
+    await until(
+      "Ironic's API and conductor (redfish in GET /v1/drivers)",
+      async () => {
+        const r = await fetch(`${api}/v1/drivers`, {
+          headers: { 'X-OpenStack-Ironic-API-Version': '1.96', connection: 'close' },
+          signal: AbortSignal.timeout(5000),
+        });
+        if (!r.ok) return false;
+        const body = (await r.json()) as { drivers: { name: string }[] };
+        return body.drivers.some((d) => d.name === 'redfish');
+      },
+      180_000,
+      1000,
+    );
   } catch (err) {
-    const tail = log().split('\n').slice(-15).join('\n') || (await podman(['logs', '--tail', '15', name]).catch(() => ''));
+    const tail =
+      log().split('\n').slice(-15).join('\n') || (await podman(['logs', '--tail', '15', name]).catch(() => ''));
     await close();
     throw new Error(`${(err as Error).message}\nIronic's log ends:\n${tail}`);
   }

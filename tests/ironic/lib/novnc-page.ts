@@ -9,7 +9,22 @@ export async function noVncStatus(page: Page): Promise<string> {
 }
 
 /** Waits until noVNC says it is connected and the marker square is in a screenshot of the page. */
-export async function waitForKvm(page: Page, marker: Colour, what: string, timeoutMs = 120_000): Promise<{ x: number; y: number }> {
-  await until(`noVNC to connect (${what})`, async () => /connected/i.test(await noVncStatus(page)) && !/disconnect/i.test(await noVncStatus(page)), 60_000, 500);
-  return until(`the KVM marker on the screen (${what})`, async () => findColourBlock(decodePng(await page.screenshot()), marker, 12), timeoutMs, 500);
+export async function waitForKvm(
+  page: Page,
+  marker: Colour,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<{ x: number; y: number }> {
+  await until(
+    `noVNC to connect (${what})`,
+    async () => /connected/i.test(await noVncStatus(page)) && !/disconnect/i.test(await noVncStatus(page)),
+    60_000,
+    500,
+  );
+  return until(
+    `the KVM marker on the screen (${what})`,
+    async () => findColourBlock(decodePng(await page.screenshot()), marker, 12),
+    timeoutMs,
+    500,
+  );
 }

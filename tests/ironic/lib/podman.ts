@@ -11,8 +11,15 @@ process.env.CONTAINERS_CONF ??= join(REPO_ROOT, 'deploy', 'containers.conf');
 const run = promisify(execFile);
 
 /** Runs podman and returns its stdout; the error carries podman's stderr (our arguments never hold secrets). */
-export async function podman(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
-  const { stdout } = await run('podman', args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 << 20 });
+export async function podman(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
+  const { stdout } = await run('podman', args, {
+    env: opts.env ?? process.env,
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 16 << 20,
+  });
   return stdout;
 }
 

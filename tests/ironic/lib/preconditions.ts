@@ -12,7 +12,8 @@ export interface IronicPreconditions {
 /** Checks the cheap things first, so a machine without podman does not try to build an image. */
 export async function ironicPreconditions(what: string): Promise<IronicPreconditions> {
   let skip = consoleImageMissing();
-  if (!skip && !existsSync(process.env.CHROMIUM ?? '/usr/bin/chromium')) skip = 'Debian\'s chromium is not installed (/usr/bin/chromium)';
+  if (!skip && !existsSync(process.env.CHROMIUM ?? '/usr/bin/chromium'))
+    skip = "Debian's chromium is not installed (/usr/bin/chromium)";
   let image = '';
   if (!skip) {
     const r = await ironicImage();

@@ -7,7 +7,10 @@ const run = promisify(execFile);
 // scripts/lib.sh exports this too; tests started by hand get it here.
 process.env.CONTAINERS_CONF ??= new URL('../../../deploy/containers.conf', import.meta.url).pathname;
 
-export async function podman(args: string[], opts: { env?: Record<string, string> } = {}): Promise<{ stdout: string; stderr: string }> {
+export async function podman(
+  args: string[],
+  opts: { env?: Record<string, string> } = {},
+): Promise<{ stdout: string; stderr: string }> {
   return run('podman', args, { maxBuffer: 32 << 20, env: { ...process.env, ...opts.env } });
 }
 
@@ -43,7 +46,15 @@ export async function containerProcesses(name: string): Promise<{ pid: number; c
  * before the kill: the container shares the host's clock), so podman exec's own start-up is not counted.
  */
 export async function killAllInContainer(name: string, pids: number[]): Promise<number> {
-  const { stdout } = await podman(['exec', name, 'sh', '-c', 'date +%s%3N; exec kill -9 "$@"', 'sh', ...pids.map(String)]);
+  const { stdout } = await podman([
+    'exec',
+    name,
+    'sh',
+    '-c',
+    'date +%s%3N; exec kill -9 "$@"',
+    'sh',
+    ...pids.map(String),
+  ]);
   const at = Number(stdout.trim().split('\n')[0]);
   if (!Number.isFinite(at) || at <= 0) throw new Error(`no kill time from podman exec (got ${JSON.stringify(stdout)})`);
   return at;

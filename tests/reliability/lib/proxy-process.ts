@@ -23,11 +23,25 @@ export async function startProxyProcess(flags: string[], logFile: string): Promi
   mkdirSync(dirname(logFile), { recursive: true });
   const fd = openSync(logFile, 'a');
   const startAt = statSync(logFile).size;
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', `${root}proxy/src/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...flags], {
-    cwd: root,
-    stdio: ['ignore', fd, fd],
-    env: { ...process.env, LOG_LEVEL: 'debug' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      `${root}proxy/src/cli.ts`,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      ...flags,
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, LOG_LEVEL: 'debug' },
+    },
+  );
   closeSync(fd);
   let exitCode: number | null = null;
   child.once('exit', (code) => (exitCode = code ?? -1));

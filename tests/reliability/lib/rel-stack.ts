@@ -30,7 +30,10 @@ export async function startRelStack(name: string, agent: AgentConfigInput = {}):
   const dir = join(REL_OUT, 'logs');
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${name}.log`);
-  const logger = createLogger('bmc-console-reliability', { level: 'debug', transport: { target: 'pino/file', options: { destination: logFile, mkdir: true } } });
+  const logger = createLogger('bmc-console-reliability', {
+    level: 'debug',
+    transport: { target: 'pino/file', options: { destination: logFile, mkdir: true } },
+  });
   const stack = await startStack({ logger, agent: { agent_host: agentHost, wait_for_ready_timeout: 120, ...agent } });
   noteSecret(REL_PASSWORD);
   // Every token handed out goes on the list the final scan looks for.
@@ -56,7 +59,10 @@ export async function startRelStack(name: string, agent: AgentConfigInput = {}):
 }
 
 /** Where the agent says the console of `node` listens, with its VNC password (from the agent's state). */
-export async function consoleEndpoint(stack: Stack, node: string): Promise<{ host: string; port: number; password?: string }> {
+export async function consoleEndpoint(
+  stack: Stack,
+  node: string,
+): Promise<{ host: string; port: number; password?: string }> {
   const c = (await stack.agent.store.read()).consoles[node];
   if (!c) throw new Error(`no console for ${node} in the agent's state`);
   if (c.vncPassword) noteSecret(c.vncPassword);
@@ -67,7 +73,10 @@ export async function consoleEndpoint(stack: Stack, node: string): Promise<{ hos
 // so a connect-capture-disconnect would never see it.
 const watchers = new Map<string, RfbClient>();
 
-export async function consoleFrame(stack: Stack, node: string): Promise<{ width: number; height: number; rgba: Buffer }> {
+export async function consoleFrame(
+  stack: Stack,
+  node: string,
+): Promise<{ width: number; height: number; rgba: Buffer }> {
   const ep = await consoleEndpoint(stack, node);
   const key = `${node}@${ep.host}:${ep.port}`;
   let client = watchers.get(key);
@@ -90,10 +99,11 @@ export async function consoleFrame(stack: Stack, node: string): Promise<{ width:
 
 /** Disconnects the suite's watching viewers of `node` (all when omitted). */
 export function stopWatching(node?: string): void {
-  for (const [key, c] of watchers) if (!node || key.startsWith(`${node}@`)) {
-    watchers.delete(key);
-    c.close();
-  }
+  for (const [key, c] of watchers)
+    if (!node || key.startsWith(`${node}@`)) {
+      watchers.delete(key);
+      c.close();
+    }
 }
 
 /** True when the console's screen shows the profile's KVM marker square (a working KVM of that vendor). */

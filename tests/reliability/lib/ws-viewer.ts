@@ -6,7 +6,11 @@
 import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import WebSocket from 'ws';
 
-export interface Closed { code: number; reason: string; at: number }
+export interface Closed {
+  code: number;
+  reason: string;
+  at: number;
+}
 
 /** `ws://…/websockify?node=…&token=…` for the console URL the agent hands out (`<public_url>?path=websockify%3F…`). */
 export function wsUrlOf(consoleUrl: string, proxyUrl?: string): string {
@@ -31,8 +35,12 @@ export function openWs(url: string, timeoutMs = 15_000): Promise<WebSocket> {
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString('utf8')));
-      res.on('end', () => reject(Object.assign(new Error(`status ${res.statusCode}: ${body.trim()}`), { status: res.statusCode, body })));
-      res.on('error', () => reject(Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode, body })));
+      res.on('end', () =>
+        reject(Object.assign(new Error(`status ${res.statusCode}: ${body.trim()}`), { status: res.statusCode, body })),
+      );
+      res.on('error', () =>
+        reject(Object.assign(new Error(`status ${res.statusCode}`), { status: res.statusCode, body })),
+      );
     });
     ws.once('error', (err) => reject(err));
   });

@@ -79,7 +79,12 @@ export class PodmanPool {
 
   /** Whether a pooled console can serve this request. */
   serves(req: StartRequest): boolean {
-    return this.size > 0 && req.app === 'redfish-graphical' && req.readOnly === this.host.config.read_only && Boolean(req.vncPassword);
+    return (
+      this.size > 0 &&
+      req.app === 'redfish-graphical' &&
+      req.readOnly === this.host.config.read_only &&
+      Boolean(req.vncPassword)
+    );
   }
 
   /**
@@ -100,13 +105,23 @@ export class PodmanPool {
       if (caBundle === undefined) return undefined;
     }
     // The console parses it with the same schema: what it would refuse (a bundle that is not PEM) starts cold here.
-    const checked = assignmentSchema.safeParse({ appInfo: plan.appInfo, vncPassword: req.vncPassword, ...(caBundle ? { caBundle } : {}) } satisfies Assignment);
+    const checked = assignmentSchema.safeParse({
+      appInfo: plan.appInfo,
+      vncPassword: req.vncPassword,
+      ...(caBundle ? { caBundle } : {}),
+    } satisfies Assignment);
     return checked.success ? JSON.stringify(checked.data) : undefined;
   }
 
   /** The running pooled consoles, oldest first. */
   async list(): Promise<PooledConsole[]> {
-    const r = await this.host.cli(['ps', '--filter', `label=${LABEL_POOL}=${this.host.config.agent_host}`, '--format', 'json']);
+    const r = await this.host.cli([
+      'ps',
+      '--filter',
+      `label=${LABEL_POOL}=${this.host.config.agent_host}`,
+      '--format',
+      'json',
+    ]);
     if (r.code !== 0) throw new Error(`${this.host.config.container_executable} ps failed: ${r.stderr.trim()}`);
     return parsePoolPs(r.stdout, this.host.config.container_publish_address);
   }
@@ -115,7 +130,10 @@ export class PodmanPool {
    * Claims a pooled console for `req.node` and assigns it the node; undefined when none could be (the caller starts
    * one cold). `port` reads the published port of a console whose label does not say it (remote engine).
    */
-  async take(req: StartRequest, port: (name: string) => Promise<ConsoleEndpoint>): Promise<ConsoleEndpoint | undefined> {
+  async take(
+    req: StartRequest,
+    port: (name: string) => Promise<ConsoleEndpoint>,
+  ): Promise<ConsoleEndpoint | undefined> {
     const log = this.host.log.child({ node: req.node });
     // stdin only: APP_INFO and the VNC password never reach argv or the container's environment.
     const input = await this.assignment(req);
@@ -132,14 +150,26 @@ export class PodmanPool {
     }
     for (const pooled of await this.list().catch(() => [])) {
       if (tried.has(pooled.name)) continue;
-      const endpoint = await this.claim(req, pooled, () => this.host.cli(['exec', '-i', pooled.name, 'bmc-console', 'assign'], undefined, input), port, log);
+      const endpoint = await this.claim(
+        req,
+        pooled,
+        () => this.host.cli(['exec', '-i', pooled.name, 'bmc-console', 'assign'], undefined, input),
+        port,
+        log,
+      );
       if (endpoint) return endpoint;
     }
     return undefined;
   }
 
   /** Assigns `req.node` to one pooled console (`assign` runs its `bmc-console assign`) and renames it after the node. */
-  private async claim(req: StartRequest, pooled: PooledConsole, assign: () => Promise<CommandResult>, port: (name: string) => Promise<ConsoleEndpoint>, log: Logger): Promise<ConsoleEndpoint | undefined> {
+  private async claim(
+    req: StartRequest,
+    pooled: PooledConsole,
+    assign: () => Promise<CommandResult>,
+    port: (name: string) => Promise<ConsoleEndpoint>,
+    log: Logger,
+  ): Promise<ConsoleEndpoint | undefined> {
     const name = consoleName(req.node);
     // The assignment is the claim (a console takes one node, and says so to a second agent), and it comes first:
     // the console starts on the node's BMC while the rename below runs.
@@ -150,7 +180,10 @@ export class PodmanPool {
         return undefined;
       }
       // Its messages never hold the secrets (the console checks the assignment like its environment).
-      log.warn({ pooled: pooled.name, exit: a.code, err: a.stderr.trim().slice(0, 500) }, 'a pooled console refused its node; removing it');
+      log.warn(
+        { pooled: pooled.name, exit: a.code, err: a.stderr.trim().slice(0, 500) },
+        'a pooled console refused its node; removing it',
+      );
       await this.host.remove(pooled.name);
       return undefined;
     }
@@ -161,7 +194,10 @@ export class PodmanPool {
       r = await this.host.cli(['rename', pooled.name, name]);
     }
     if (r.code !== 0) {
-      log.warn({ pooled: pooled.name, err: r.stderr.trim().slice(0, 500) }, 'cannot rename a pooled console after the node; removing it');
+      log.warn(
+        { pooled: pooled.name, err: r.stderr.trim().slice(0, 500) },
+        'cannot rename a pooled console after the node; removing it',
+      );
       await this.host.remove(pooled.name);
       return undefined;
     }
@@ -185,7 +221,10 @@ export class PodmanPool {
     }
     for (const p of pooled) {
       if (this.openClaims.has(p.name)) continue;
-      const claim: OpenClaim = { pooled: p, assign: this.host.openCli(['exec', '-i', p.name, 'bmc-console', 'assign']) };
+      const claim: OpenClaim = {
+        pooled: p,
+        assign: this.host.openCli(['exec', '-i', p.name, 'bmc-console', 'assign']),
+      };
       this.openClaims.set(p.name, claim);
       // Its exec ends with its container (stopped, removed, drained).
       void claim.assign.done.then(() => {
@@ -234,7 +273,12 @@ export class PodmanPool {
     const env = this.host.poolEnvironment();
     for (let attempt = 1; ; attempt++) {
       const hostPort = this.host.remote() ? undefined : await pickFreePort(c.container_publish_address);
-      const labels = { [LABEL_CONSOLE]: 'true', [LABEL_AGENT]: c.agent_host, [LABEL_POOL]: c.agent_host, ...(hostPort ? { [LABEL_PORT]: String(hostPort) } : {}) };
+      const labels = {
+        [LABEL_CONSOLE]: 'true',
+        [LABEL_AGENT]: c.agent_host,
+        [LABEL_POOL]: c.agent_host,
+        ...(hostPort ? { [LABEL_PORT]: String(hostPort) } : {}),
+      };
       const args = this.host.baseRunArgs(name, labels, hostPort);
       for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
       args.push(c.console_image);
@@ -244,7 +288,9 @@ export class PodmanPool {
         return;
       }
       if (hostPort && attempt < 3 && PORT_TAKEN.test(r.stderr)) continue;
-      throw new Error(`${c.container_executable} run of pooled console ${name} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+      throw new Error(
+        `${c.container_executable} run of pooled console ${name} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
+      );
     }
   }
 
@@ -261,7 +307,12 @@ export function parsePoolPs(out: string, publishAddress: string): PooledConsole[
   for (const { name, labels, running, created, imageId } of parsePsRows(out)) {
     if (!name.startsWith(POOL_NAME_PREFIX) || !running) continue;
     const port = Number(labels[LABEL_PORT]);
-    pooled.push({ name, created, ...(imageId ? { imageId } : {}), ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}) });
+    pooled.push({
+      name,
+      created,
+      ...(imageId ? { imageId } : {}),
+      ...(Number.isInteger(port) && port > 0 ? { endpoint: { host: publishAddress, port } } : {}),
+    });
   }
   return pooled.sort((a, b) => a.created - b.created);
 }

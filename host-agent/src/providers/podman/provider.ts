@@ -19,10 +19,17 @@ import { LABEL_POOL, PodmanPool, POOL_NAME_PREFIX } from './pool.js';
 import { parsePodmanPort, pickFreePort, PORT_TAKEN } from './port.js';
 import { parsePsRows } from './ps.js';
 import { BaseProvider, secretsOf } from '../base-provider.js';
-import { ProviderError, type ConsoleEndpoint, type ConsoleProvider, type ConsoleRecord, type PrepareOptions, type ProviderContext, type StartRequest } from '../provider.js';
+import {
+  ProviderError,
+  type ConsoleEndpoint,
+  type ConsoleProvider,
+  type ConsoleRecord,
+  type PrepareOptions,
+  type ProviderContext,
+  type StartRequest,
+} from '../provider.js';
 
 export class PodmanProvider extends BaseProvider {
-
   private readonly isDocker: boolean;
 
   /** Secrets as mounted podman secrets, or (docker, or when configured) env passthrough. */
@@ -35,7 +42,12 @@ export class PodmanProvider extends BaseProvider {
     super('podman', ctx);
     this.isDocker = basename(ctx.config.container_executable).startsWith('docker');
     this.credentials = ctx.config.container_credentials ?? (this.isDocker ? 'env' : 'secret');
-    if (this.isDocker && this.credentials === 'secret') throw new ProviderError(this.name, undefined, 'container_credentials: secret needs podman (docker secrets are Swarm-only); use env');
+    if (this.isDocker && this.credentials === 'secret')
+      throw new ProviderError(
+        this.name,
+        undefined,
+        'container_credentials: secret needs podman (docker secrets are Swarm-only); use env',
+      );
     this.pool = new PodmanPool({
       config: this.config,
       log: this.log,
@@ -66,7 +78,10 @@ export class PodmanProvider extends BaseProvider {
   }
 
   private cli(args: string[], extraEnv?: Record<string, string>, input?: string): Promise<CommandResult> {
-    return runCommand(this.config.container_executable, args, { env: this.cliEnv(extraEnv), ...(input !== undefined ? { input } : {}) });
+    return runCommand(this.config.container_executable, args, {
+      env: this.cliEnv(extraEnv),
+      ...(input !== undefined ? { input } : {}),
+    });
   }
 
   /** `podman run` up to the environment: name, labels, published port (none given: the engine picks), limits. */
@@ -75,9 +90,21 @@ export class PodmanProvider extends BaseProvider {
     // podman replaces a container left by an earlier run itself (one CLI call less per start); docker cannot.
     const args = ['run', '--detach', '--rm', '--init', ...(this.isDocker ? [] : ['--replace']), '--name', name];
     for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
-    args.push('--publish', `${c.container_publish_address.includes(':') ? `[${c.container_publish_address}]` : c.container_publish_address}:${hostPort ?? ''}:5900`);
+    args.push(
+      '--publish',
+      `${c.container_publish_address.includes(':') ? `[${c.container_publish_address}]` : c.container_publish_address}:${hostPort ?? ''}:5900`,
+    );
     args.push('--network', c.container_network);
-    args.push('--shm-size', c.container_shm_size, '--memory', c.container_memory, '--cpus', c.container_cpus, '--pids-limit', String(c.container_pids_limit));
+    args.push(
+      '--shm-size',
+      c.container_shm_size,
+      '--memory',
+      c.container_memory,
+      '--cpus',
+      c.container_cpus,
+      '--pids-limit',
+      String(c.container_pids_limit),
+    );
     args.push('--pull', c.container_pull);
     args.push(...hardeningRunArgs());
     return args;
@@ -100,7 +127,11 @@ export class PodmanProvider extends BaseProvider {
   }
 
   /** The argv of `podman run`: everything but the secret values (tests check that). No `hostPort`: the engine picks one. */
-  runArgs(req: StartRequest, secrets?: ReadonlySet<string>, hostPort?: number): { args: string[]; env: Record<string, string> } {
+  runArgs(
+    req: StartRequest,
+    secrets?: ReadonlySet<string>,
+    hostPort?: number,
+  ): { args: string[]; env: Record<string, string> } {
     const c = this.config;
     const { env: all, mount } = containerEnvironment(req, c);
     const args = this.baseRunArgs(consoleName(req.node), consoleLabels(req.node, c.agent_host), hostPort);
@@ -141,7 +172,11 @@ export class PodmanProvider extends BaseProvider {
       return await this.awaitGreeting(endpoint, fail);
     } catch (err) {
       const logs = await this.cli(['logs', '--tail', '50', name]).catch(() => undefined);
-      if (logs?.stdout || logs?.stderr) this.log.warn({ node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) }, 'console container logs (start failed)');
+      if (logs?.stdout || logs?.stderr)
+        this.log.warn(
+          { node: req.node, logs: scrubSecrets(`${logs.stdout}${logs.stderr}`, secrets) },
+          'console container logs (start failed)',
+        );
       await this.cli(['rm', '--force', name]).catch(() => undefined);
       if (secretNames) await this.removeSecrets(req.node);
       if (err instanceof ProviderError) throw err;
@@ -154,17 +189,24 @@ export class PodmanProvider extends BaseProvider {
    * asking for it afterwards: one `podman port` less per start (~0.1 s of CPU while the console boots on a machine
    * where the start is CPU-bound). A remote engine (container_host) publishes on its own host, so it picks the port.
    */
-  private async run(req: StartRequest, secretNames: ReadonlySet<string> | undefined, fail: (m: string) => ProviderError): Promise<ConsoleEndpoint> {
+  private async run(
+    req: StartRequest,
+    secretNames: ReadonlySet<string> | undefined,
+    fail: (m: string) => ProviderError,
+  ): Promise<ConsoleEndpoint> {
     const address = this.config.container_publish_address;
     const remote = this.remote();
     for (let attempt = 1; ; attempt++) {
       const hostPort = remote ? undefined : await pickFreePort(address);
       const { args, env } = this.runArgs(req, secretNames, hostPort);
       const run = await this.cli(args, env);
-      if (run.code === 0) return hostPort ? { host: address, port: hostPort } : await this.port(consoleName(req.node), req.node);
+      if (run.code === 0)
+        return hostPort ? { host: address, port: hostPort } : await this.port(consoleName(req.node), req.node);
       // Taken by someone else between the pick and the engine's bind: pick again.
       if (hostPort && attempt < 3 && PORT_TAKEN.test(run.stderr)) continue;
-      throw fail(`${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`);
+      throw fail(
+        `${this.config.container_executable} run failed (exit ${run.code}): ${run.stderr.trim() || run.stdout.trim()}`,
+      );
     }
   }
 
@@ -172,7 +214,12 @@ export class PodmanProvider extends BaseProvider {
   private async port(name: string, node: string): Promise<ConsoleEndpoint> {
     const r = await this.cli(['port', name, '5900/tcp']);
     const endpoint = r.code === 0 ? parsePodmanPort(r.stdout, this.config.container_publish_address) : undefined;
-    if (!endpoint) throw new ProviderError(this.name, node, `cannot read the published port of ${name}: ${r.stderr.trim() || JSON.stringify(r.stdout.trim())}`);
+    if (!endpoint)
+      throw new ProviderError(
+        this.name,
+        node,
+        `cannot read the published port of ${name}: ${r.stderr.trim() || JSON.stringify(r.stdout.trim())}`,
+      );
     return endpoint;
   }
 
@@ -182,7 +229,13 @@ export class PodmanProvider extends BaseProvider {
    */
   private async createSecrets(req: StartRequest, removeStale: () => Promise<unknown>): Promise<ReadonlySet<string>> {
     const { env } = containerEnvironment(req, this.config);
-    const mounts = await createPodmanSecrets((args, extra) => this.cli(args, extra), req.node, env, this.config.agent_host, removeStale);
+    const mounts = await createPodmanSecrets(
+      (args, extra) => this.cli(args, extra),
+      req.node,
+      env,
+      this.config.agent_host,
+      removeStale,
+    );
     return new Set(mounts.map((m) => m.variable));
   }
 
@@ -197,10 +250,16 @@ export class PodmanProvider extends BaseProvider {
     let r = await this.cli(['rm', '--force', ...time('5'), name]);
     // The container may stop by itself between podman's SIGTERM timeout and its SIGKILL ("container state
     // improper"), and --rm may remove it meanwhile: try once more, then accept a container that is gone.
-    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) r = await this.cli(['rm', '--force', ...time('0'), name]);
+    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr))
+      r = await this.cli(['rm', '--force', ...time('0'), name]);
     if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) {
       const exists = await this.cli(['inspect', '--format', '{{.Id}}', name]);
-      if (exists.code === 0) throw new ProviderError(this.name, node, `${this.config.container_executable} rm ${name} failed: ${r.stderr.trim()}`);
+      if (exists.code === 0)
+        throw new ProviderError(
+          this.name,
+          node,
+          `${this.config.container_executable} rm ${name} failed: ${r.stderr.trim()}`,
+        );
     }
     await this.removeSecrets(node);
   }
@@ -222,8 +281,20 @@ export class PodmanProvider extends BaseProvider {
   }
 
   async list(): Promise<ConsoleRecord[]> {
-    const r = await this.cli(['ps', '--all', '--filter', `label=${LABEL_AGENT}=${this.config.agent_host}`, '--format', 'json']);
-    if (r.code !== 0) throw new ProviderError(this.name, undefined, `${this.config.container_executable} ps failed: ${r.stderr.trim()}`);
+    const r = await this.cli([
+      'ps',
+      '--all',
+      '--filter',
+      `label=${LABEL_AGENT}=${this.config.agent_host}`,
+      '--format',
+      'json',
+    ]);
+    if (r.code !== 0)
+      throw new ProviderError(
+        this.name,
+        undefined,
+        `${this.config.container_executable} ps failed: ${r.stderr.trim()}`,
+      );
     return parsePs(r.stdout);
   }
 }
@@ -234,7 +305,10 @@ export function parsePs(out: string): ConsoleRecord[] {
   const prefix = consoleName('');
   for (const { name, labels, running } of parsePsRows(out)) {
     // A pooled console has no node label (labels are fixed at creation): once taken, its name says the node.
-    const claimed = labels[LABEL_POOL] && name.startsWith(prefix) && !name.startsWith(POOL_NAME_PREFIX) ? name.slice(prefix.length) : undefined;
+    const claimed =
+      labels[LABEL_POOL] && name.startsWith(prefix) && !name.startsWith(POOL_NAME_PREFIX)
+        ? name.slice(prefix.length)
+        : undefined;
     const node = labels[LABEL_NODE] ?? claimed;
     if (node) records.push({ node, name, running });
   }

@@ -12,10 +12,23 @@ export interface PsRow {
 export function parsePsRows(out: string): PsRow[] {
   const text = out.trim();
   if (!text) return [];
-  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').map((l) => JSON.parse(l) as unknown);
+  const rows: unknown[] = text.startsWith('[')
+    ? (JSON.parse(text) as unknown[])
+    : text.split('\n').map((l) => JSON.parse(l) as unknown);
   return rows.map((row) => {
-    const r = row as { Names?: string[] | string; Labels?: Record<string, string> | string | null; State?: string; Created?: number | string; ImageID?: string };
-    const labels = typeof r.Labels === 'string' ? Object.fromEntries(r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : (r.Labels ?? {});
+    const r = row as {
+      Names?: string[] | string;
+      Labels?: Record<string, string> | string | null;
+      State?: string;
+      Created?: number | string;
+      ImageID?: string;
+    };
+    const labels =
+      typeof r.Labels === 'string'
+        ? Object.fromEntries(
+            r.Labels.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+          )
+        : (r.Labels ?? {});
     return {
       name: Array.isArray(r.Names) ? (r.Names[0] ?? '') : (r.Names ?? ''),
       labels,

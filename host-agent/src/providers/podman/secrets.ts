@@ -5,7 +5,12 @@
  * console stops.
  * One place for the podman provider (`--secret`) and the systemd provider (Quadlet `Secret=`).
  */
-import { secretFileVariable, SECRET_VARIABLES, type SecretFileVariable, type SecretVariable } from '@bmc-console/common/contracts/secret-names';
+import {
+  secretFileVariable,
+  SECRET_VARIABLES,
+  type SecretFileVariable,
+  type SecretVariable,
+} from '@bmc-console/common/contracts/secret-names';
 import type { CommandResult } from '../../run-command.js';
 import { consoleName, LABEL_AGENT } from '../console-names.js';
 
@@ -26,7 +31,13 @@ export interface SecretMount {
 export function secretMount(node: string, variable: SecretVariable): SecretMount {
   const file = variable.toLowerCase().replace(/_/g, '-');
   const secret = `${consoleName(node)}-${file}`;
-  return { variable, secret, option: `${secret},type=mount,target=${file},uid=${CONSOLE_UID},gid=${CONSOLE_UID},mode=0400`, fileVariable: secretFileVariable(variable), path: `/run/secrets/${file}` };
+  return {
+    variable,
+    secret,
+    option: `${secret},type=mount,target=${file},uid=${CONSOLE_UID},gid=${CONSOLE_UID},mode=0400`,
+    fileVariable: secretFileVariable(variable),
+    path: `/run/secrets/${file}`,
+  };
 }
 
 export type PodmanCli = (args: string[], extraEnv?: Record<string, string>) => Promise<CommandResult>;
@@ -35,7 +46,13 @@ export type PodmanCli = (args: string[], extraEnv?: Record<string, string>) => P
  * Creates the secrets for the secret variables `env` holds, side by side. One left by an earlier run ("in use",
  * "exists") is removed and created again, after `beforeReplace` (e.g. removing the stale container that holds it).
  */
-export async function createPodmanSecrets(cli: PodmanCli, node: string, env: Record<string, string>, agentHost: string, beforeReplace?: () => Promise<unknown>): Promise<SecretMount[]> {
+export async function createPodmanSecrets(
+  cli: PodmanCli,
+  node: string,
+  env: Record<string, string>,
+  agentHost: string,
+  beforeReplace?: () => Promise<unknown>,
+): Promise<SecretMount[]> {
   const mounts: SecretMount[] = [];
   await Promise.all(
     SECRET_VARIABLES.map(async (variable) => {
@@ -43,7 +60,11 @@ export async function createPodmanSecrets(cli: PodmanCli, node: string, env: Rec
       if (value === undefined) return;
       const m = secretMount(node, variable);
       // `--env NAME VAR` reads the value from the CLI's environment (stdin must be a FIFO for `-`, node gives a socket).
-      const create = () => cli(['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${agentHost}`, m.secret, 'BMC_CONSOLE_SECRET_VALUE'], { BMC_CONSOLE_SECRET_VALUE: value });
+      const create = () =>
+        cli(
+          ['secret', 'create', '--env', '--label', `${LABEL_AGENT}=${agentHost}`, m.secret, 'BMC_CONSOLE_SECRET_VALUE'],
+          { BMC_CONSOLE_SECRET_VALUE: value },
+        );
       let r = await create();
       if (r.code !== 0 && /in use|exists/i.test(r.stderr)) {
         await beforeReplace?.();
@@ -59,5 +80,7 @@ export async function createPodmanSecrets(cli: PodmanCli, node: string, env: Rec
 
 /** Removes the console's secrets; one that is not there is fine. */
 export async function removePodmanSecrets(cli: PodmanCli, node: string): Promise<void> {
-  await Promise.all(SECRET_VARIABLES.map((v) => cli(['secret', 'rm', secretMount(node, v).secret]).catch(() => undefined)));
+  await Promise.all(
+    SECRET_VARIABLES.map((v) => cli(['secret', 'rm', secretMount(node, v).secret]).catch(() => undefined)),
+  );
 }
