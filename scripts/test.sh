@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, then runs the type check, (without arguments) the Ironic
-# plugin's pytest suite, every vitest suite (tests/ironic runs the real Ironic 29) and (without arguments) the
+# The README's test command: installs what is missing, then runs the type check, the lint check (scripts/lint.sh),
+# (without arguments) the Ironic plugin's pytest suite, every vitest suite (tests/ironic runs the real Ironic 29) and (without arguments) the
 # reliability suite at its default size, and ends with one plain line "N passed, N failed, N skipped".
 # BMC_TEST_RELIABILITY=0 leaves the reliability suite out.
 set -uo pipefail
@@ -11,6 +11,10 @@ bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 
 step "type check"
 typecheck_failed=0
 npx tsc -p tsconfig.json --noEmit || typecheck_failed=1
+
+step "lint"
+lint_failed=0
+bash scripts/lint.sh || lint_failed=1
 
 pytest_xml=
 pytest_rc=
@@ -43,7 +47,7 @@ if [ $# -eq 0 ] && [ "${BMC_TEST_RELIABILITY:-1}" != 0 ]; then
   echo "reliability suite took $((SECONDS - t0)) s"
 fi
 
-node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary" "$pytest_xml" "$pytest_rc"
+node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary" "$pytest_xml" "$pytest_rc" "$lint_failed"
 rc=$?
 [ -n "$pytest_xml" ] && rm -f "$pytest_xml"
 exit $rc
