@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { runConsoleBench } from './console-bench.js';
 import { runFramesBench } from './frames-bench.js';
+import { measureImage } from './image-size.js';
 import { runKeystrokeBench } from './keystroke-bench.js';
 import { describeMachine } from './machine.js';
 import { runProxyBench, type StartOurs } from './proxy-bench.js';
@@ -23,18 +24,20 @@ async function loadOurProxy(): Promise<StartOurs | undefined> {
 async function main(): Promise<number> {
   const program = new Command('bench')
     .description('Benchmarks with same-run baselines; writes bench/results.json and docs/benchmarks.md')
-    .addOption(new Option('--only <part>', 'run one part only').choices(['proxy', 'console', 'keys', 'frames']))
+    .addOption(
+      new Option('--only <part>', 'run one part only').choices(['image', 'proxy', 'console', 'keys', 'frames']),
+    )
     .option('--quick', 'smaller sizes (a partial, faster run)', false)
     .option('--results <file>', 'results file', join(root, 'bench', 'results.json'))
     .option('--doc <file>', 'markdown file whose generated block is replaced', join(root, 'docs', 'benchmarks.md'));
   program.parse();
   const opts = program.opts<{
-    only?: 'proxy' | 'console' | 'keys' | 'frames';
+    only?: 'image' | 'proxy' | 'console' | 'keys' | 'frames';
     quick: boolean;
     results: string;
     doc: string;
   }>();
-  const runs = (part: 'proxy' | 'console' | 'keys' | 'frames'): boolean =>
+  const runs = (part: 'image' | 'proxy' | 'console' | 'keys' | 'frames'): boolean =>
     opts.only === undefined || opts.only === part;
 
   let previous: Partial<BenchResults> = {};
@@ -49,6 +52,7 @@ async function main(): Promise<number> {
     machine: describeMachine(),
     date: { ...previous.date },
     quick: { ...previous.quick },
+    ...(previous.image ? { image: previous.image } : {}),
     ...(previous.proxy ? { proxy: previous.proxy } : {}),
     ...(previous.console ? { console: previous.console } : {}),
     ...(previous.keys ? { keys: previous.keys } : {}),
@@ -61,6 +65,16 @@ async function main(): Promise<number> {
     writeDoc(opts.doc, results);
   };
 
+  if (runs('image')) {
+    const image = process.env.BMC_CONSOLE_IMAGE ?? 'localhost/bmc-console:latest';
+    try {
+      results.image = measureImage(image);
+      results.date.image = new Date().toISOString();
+      save();
+    } catch (err) {
+      process.stderr.write(`bench: image size of ${image} not measured: ${(err as Error).message.split('\n')[0]}\n`);
+    }
+  }
   if (runs('proxy')) {
     results.proxy = await runProxyBench(opts.quick, await loadOurProxy());
     results.date.proxy = new Date().toISOString();
