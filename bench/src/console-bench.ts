@@ -158,6 +158,15 @@ async function loadStarter(): Promise<Starter> {
  * Holds one VNC connection and waits, update by update, until the KVM marker is on screen. Resolves with the
  * time it was seen (ms since epoch); saves the last frame as a PNG in bench/dist/out on failure.
  */
+/** Asks for an update each time the last one came, as noVNC does, until the client closes. */
+function keepAsking(c: RfbClient): void {
+  let open = true;
+  c.once('close', () => (open = false));
+  void (async () => {
+    while (open) await c.requestUpdate(true).catch(() => sleep(500));
+  })();
+}
+
 async function waitForPicture(endpoint: Endpoint, password: string, colour: { r: number; g: number; b: number }, timeoutMs: number, label: string): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let client: RfbClient | undefined;
@@ -392,10 +401,12 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const imageId = await podman(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
   if (imageId.code === 0) results.image = `${IMAGE} (${imageId.stdout.trim().slice(0, 12)})`;
   const runs = quick ? 3 : 10;
-  const densityGoal = quick ? 5 : 40;
+  // Issue 26: 80 watched consoles on 2 cores and 24 GiB.
+  const densityGoal = quick ? 5 : 80;
   const live: Live[] = [];
-  // One connected viewer per density console that asks for nothing: it keeps the KVM open (the console releases it
-  // KVM_RELEASE_AFTER after its last viewer), so the checks and the memory see the KVM page showing, as when watched.
+  // One connected viewer per density console that keeps asking for updates, as noVNC does: it keeps the KVM open (the
+  // console releases it KVM_RELEASE_AFTER after its last viewer), so the checks, the memory and the CPU are those of
+  // a watched console (x11vnc polls and sends for it).
   const holders: RfbClient[] = [];
 
   const startOne = async (node: string): Promise<{ live: Live; t0: number; tGreeting: number }> => {
@@ -472,9 +483,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
 
     // 2. Density: start consoles until `densityGoal` are live or memory runs short.
     const floorMiB = 2048;
-    // Keeps a full run bounded on a slow or busy machine; the report says when this cut the density short. 25 min:
-    // the issue asks for 40 consoles, and on 2 cores starts slow down as the watched consoles fill the CPU.
-    const budgetMs = (quick ? 3 : 25) * 60_000;
+    // Keeps a full run bounded on a slow or busy machine; the report says when this cut the density short. 40 min:
+    // the issue asks for 80 consoles, and on 2 cores starts slow down as the watched consoles fill the CPU.
+    const budgetMs = (quick ? 3 : 40) * 60_000;
     const densityStart = Date.now();
     let stoppedBecause: string | undefined;
     for (let i = 1; i <= densityGoal; i++) {
@@ -493,6 +504,7 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
         const holder = await RfbClient.connect({ ...s.live.endpoint, password: s.live.vncPassword, timeoutMs: 60_000 });
         holder.on('error', () => undefined);
         holders.push(holder);
+        keepAsking(holder);
         await waitForPicture(s.live.endpoint, s.live.vncPassword, colour, 90_000, s.live.node).catch((err: unknown) => log(`density ${i}: ${(err as Error).message}`));
       } catch (err) {
         stoppedBecause = `console ${i} failed to start: ${(err as Error).message}`;

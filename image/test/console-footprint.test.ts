@@ -32,13 +32,13 @@ describe('console footprint settings', () => {
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });
 
-  it('Xvfb without GLX, x11vnc without naps, X DAMAGE or a full-screen grab, polling every 50 ms', () => {
+  it('Xvfb without GLX, x11vnc without naps, X DAMAGE or a full-screen grab, polling every 100 ms (25 ms while a viewer types)', () => {
     const authFile = '/run/x/Xauthority';
     expect(xvfbArgs({ width: 1024, height: 768, authFile }).join(' ')).toContain('-extension GLX');
     const x = x11vncArgs({ display: ':3', authFile, port: 5900, readOnly: false });
     expect(x).toContain('-nonap');
     expect(x).toContain('-noxdamage'); // changes found by polling alone
-    expect(x.join(' ')).toContain('-wait 50');
+    expect(x.join(' ')).toContain('-wait 100 -wait_ui 4');
     expect(x.join(' ')).toContain('-fs 1.0'); // no full-screen SHM image
   });
 

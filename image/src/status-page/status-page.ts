@@ -118,27 +118,40 @@ addEventListener('mousedown',e=>{clicks++;last=e.clientX+','+e.clientY;typed.tex
 /**
  * An init script for BMC pages: a small banner at the bottom showing the current step while a vendor
  * script navigates. It asks the supervisor for the step through an exposed function and removes itself
- * once the supervisor answers null (the KVM is showing).
+ * once the supervisor answers null (the KVM is showing). Then it stops asking: each question is a round trip
+ * through Chromium and the supervisor's Playwright, which a page shown for hours would pay twice a second. The
+ * supervisor wakes it (STEP_OVERLAY_WAKE) when a step comes again on the same page (the KVM lost, a new login).
  */
 export const STEP_OVERLAY_FUNCTION = '__bmcConsoleStep';
+/** Evaluated in the page's main world to make a stopped overlay ask for the step again. */
+export const STEP_OVERLAY_WAKE = 'window.__bmcConsoleStepWake && window.__bmcConsoleStepWake()';
 export const stepOverlayInitScript = `(() => {
   if (window.top !== window) return;
   const id = '__bmc_console_step_overlay';
+  // Resolves whether to ask again: while a step shows, or the page is not ready to show it yet.
   const update = async () => {
     let step = null;
-    try { step = await window.${STEP_OVERLAY_FUNCTION}(); } catch { return; }
+    try { step = await window.${STEP_OVERLAY_FUNCTION}(); } catch { return true; }
     let el = document.getElementById(id);
     // Our own pages show the step themselves.
-    if (step == null || document.querySelector('meta[name="bmc-console-page"]')) { if (el) el.remove(); return; }
+    if (step == null || document.querySelector('meta[name="bmc-console-page"]')) { if (el) el.remove(); return false; }
     if (!el) {
-      if (!document.body) return;
+      if (!document.body) return true;
       el = document.createElement('div');
       el.id = id;
       el.style.cssText = 'position:fixed;left:0;right:0;bottom:0;z-index:2147483647;padding:10px 20px;background:rgba(16,35,63,.92);color:#fff;font:24px "DejaVu Sans",sans-serif;pointer-events:none';
       document.body.appendChild(el);
     }
     el.textContent = 'bmc-console: ' + step;
+    return true;
   };
-  const loop = () => { update().finally(() => setTimeout(loop, 500)); };
+  // A wake while a question is out may be answered with the step before it: it makes the loop ask once more.
+  let running = false, again = false;
+  const loop = () => {
+    running = true;
+    again = false;
+    update().then((more) => { if (more || again) setTimeout(loop, more ? 500 : 0); else running = false; });
+  };
+  Object.defineProperty(window, '__bmcConsoleStepWake', { value: () => { if (running) again = true; else loop(); } });
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', loop); else loop();
 })();`;

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { replaceStatusStep, statusPageHtml, STEP_OVERLAY_FUNCTION, stepOverlayInitScript } from '../status-page/status-page.js';
+import { evaluateQuietly } from '../../vendor-scripts/lib/quiet.js';
+import { replaceStatusStep, statusPageHtml, STEP_OVERLAY_FUNCTION, STEP_OVERLAY_WAKE, stepOverlayInitScript } from '../status-page/status-page.js';
 import { findBrowserPid, launchChromium } from './chromium.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import type { DisplaySettings } from './display-stack.js';
@@ -263,9 +264,12 @@ export class ConsoleBrowser {
     host.state.error = undefined;
     host.changed();
     if (step !== null) host.log.info({ step }, 'status');
-    // On our own page, redraw it; on a BMC page the overlay picks the step up by itself.
+    // On our own page, redraw it; on a BMC page (or a KVM popup a vendor script adopted) the overlay asks for the
+    // step, woken if it had stopped asking (no user gesture: a page woken for its overlay must not get a user
+    // activation from it).
     if (step === null || b.page.url() !== 'about:blank' || b.abort.signal.aborted) {
       b.statusShown = false;
+      if (step !== null && !b.abort.signal.aborted) for (const p of b.page.context().pages()) void evaluateQuietly(p, STEP_OVERLAY_WAKE).catch(() => undefined);
       return;
     }
     // Once the page is drawn, a step is one text change that nobody waits for: the steps before the KVM are on the

@@ -7,10 +7,11 @@
  * they never log in to the BMC. Counting by time alone would let most probes log in: x11vnc greets a new client
  * 0.1-0.3 s after its connect, while nobody is connected, which outlasts two polls.
  * Without `ss` (not installed, or failing) a connection counts once it has lasted two polls.
- * The tables are read only when the namespace's count of TCP sockets in use (/proc/net/sockstat, a few counters)
- * has changed, while a connection waits to count, and once every 2 s: the kernel builds /proc/net/tcp
- * by walking every TCP socket of the machine, not just ours, so reading it ten times a second would be most of an
- * idle console supervisor's CPU (docs/benchmarks.md).
+ * A table is read only when its family's count of TCP sockets in use (/proc/net/sockstat or sockstat6, a few
+ * counters) has changed, and once every 30 s; a connection waiting to count is asked about with `ss`, from the peers
+ * of the last read. The kernel builds /proc/net/tcp by walking the machine's whole TCP hash table, not just our
+ * sockets, which costs milliseconds of CPU per read (docs/benchmarks.md). The 30 s read only catches a connection
+ * that closed while another opened between two polls, which leaves the counts as they were.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ const WAITING_POLL_MS = 25;
 const WAITING_FAST_FOR_MS = 1000;
 const SILENT_ASK_EVERY_MS = 1000;
 /** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
-const FULL_READ_EVERY = 20;
+const FULL_READ_EVERY = 300;
 
 /** The TCP sockets in use, from /proc/net/sockstat ("TCP: inuse 5 ...") or sockstat6 ("TCP6: inuse 2"). */
 export function tcpSocketsInUse(sockstat: string): number {
@@ -101,7 +102,8 @@ export class VncViewers {
   /** `ss` could not run: fall back to counting connections that lasted two polls. */
   private noSs = false;
   private count = 0;
-  private socketsInUse = -1;
+  /** Per table (TCP_TABLES): the sockets in use at its last read, and the peers it listed then. */
+  private readonly tables = TCP_TABLES.map((path, i) => ({ path, sockstat: SOCKSTAT_FILES[i]!, inUse: -1, peers: [] as string[] }));
   private pollsSinceRead = 0;
 
   constructor(
@@ -130,15 +132,19 @@ export class VncViewers {
   }
 
   private poll(): void {
-    const inUse = SOCKSTAT_FILES.reduce((n, f) => n + tcpSocketsInUse(readProc(f)), 0);
-    // Nothing opened or closed, no connection due to be asked about, and a recent read: the tables say what they said.
-    if (inUse === this.socketsInUse && !this.askDue() && ++this.pollsSinceRead < FULL_READ_EVERY) return;
-    this.socketsInUse = inUse;
-    this.pollsSinceRead = 0;
-    const now = new Set<string>();
-    for (const t of TCP_TABLES) {
-      for (const p of establishedPeers(readProc(t), this.port)) if (!this.ownPorts.has(peerPort(p))) now.add(p);
+    const inUse = this.tables.map((t) => tcpSocketsInUse(readProc(t.sockstat)));
+    // A table whose family opened or closed nothing says what it said, unless its last read is old; a connection
+    // waiting to count needs `ss`, not the tables again.
+    const all = ++this.pollsSinceRead >= FULL_READ_EVERY;
+    const stale = this.tables.filter((t, i) => all || t.inUse !== inUse[i]);
+    if (stale.length === 0 && !this.askDue()) return;
+    if (all) this.pollsSinceRead = 0;
+    for (const t of stale) {
+      t.inUse = inUse[this.tables.indexOf(t)]!;
+      t.peers = establishedPeers(readProc(t.path), this.port);
     }
+    const now = new Set<string>();
+    for (const t of this.tables) for (const p of t.peers) if (!this.ownPorts.has(peerPort(p))) now.add(p);
     const before = this.seen;
     this.seen = now;
     for (const p of this.talked) if (!now.has(p)) this.talked.delete(p);

@@ -27,8 +27,10 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // -nowf: no wireframe window moves (kiosk has one window); -noxrecord: no XRECORD scroll heuristics.
   // -nonap: x11vnc's naps (longer sleeps between screen polls while it sees little activity) can hold back the
   // first KVM picture by seconds; without them a change reaches the viewer at the next poll (docs/benchmarks.md).
-  // -wait 50: a screen poll every 50 ms, not 20 (x11vnc halves it while a viewer types or moves the mouse). Polling
-  // is most of a watched console's idle CPU, and a change waits at most 30 ms longer.
+  // -wait 100 -wait_ui 4: a screen poll every 100 ms (x11vnc's default is 20), cut to 25 ms while a viewer types or
+  // moves the mouse (and the update deferral with it), so the echo of a keystroke is as quick as it is with a poll
+  // every 25 ms. Polling is most of x11vnc's and Xvfb's CPU while a viewer watches; a change nobody typed for (the
+  // KVM's own video) waits at most 100 ms for the next poll.
   // -fs 1.0: no full-screen grab when most tiles changed, so no full-screen MIT-SHM image (megabytes of shared memory
   // charged to the console); such a change is read in tile rows like any other.
   // -noxdamage: with X DAMAGE, x11vnc polls only where damage was reported, and uses large damage rectangles (any
@@ -37,7 +39,7 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // (x11vnc does not poll without one).
   // -noremote: nothing on the display (or x11vnc -remote) may reconfigure this x11vnc; -novncconnect: no reverse
   // connections to wherever the VNC_CONNECT property of the root window names.
-  const args = ['-display', o.display, '-auth', o.authFile, '-rfbport', String(o.port), '-shared', '-forever', '-noremote', '-novncconnect', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '50', '-fs', '1.0', '-quiet'];
+  const args = ['-display', o.display, '-auth', o.authFile, '-rfbport', String(o.port), '-shared', '-forever', '-noremote', '-novncconnect', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '100', '-wait_ui', '4', '-fs', '1.0', '-quiet'];
   // A read-only viewer takes no text out of the console nor puts any in: -noclipboard/-nosetclipboard cover only
   // CLIPBOARD, and -nosel also the PRIMARY selection and the cut buffer.
   if (o.readOnly) args.push('-viewonly', '-nocursor', '-noclipboard', '-nosetclipboard', '-nosel');
