@@ -11,19 +11,29 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumArgs, CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 
-const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x960x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-const display = await new Promise<string>((resolve) => xvfb.stdio[3]!.on('data', (d: Buffer) => resolve(`:${d.toString().trim()}`)));
+const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x960x24', '-nolisten', 'tcp'], {
+  stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+});
+const display = await new Promise<string>((resolve) =>
+  xvfb.stdio[3]!.on('data', (d: Buffer) => resolve(`:${d.toString().trim()}`)),
+);
 const { chromium } = await import('playwright-core');
 const dir = mkdtempSync(join(tmpdir(), 'chromium-targets-'));
 const extra = process.argv.slice(2);
 const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-  executablePath: CHROMIUM_EXECUTABLE, headless: false, chromiumSandbox: false, viewport: null, ignoreDefaultArgs: ['--enable-automation'],
+  executablePath: CHROMIUM_EXECUTABLE,
+  headless: false,
+  chromiumSandbox: false,
+  viewport: null,
+  ignoreDefaultArgs: ['--enable-automation'],
   args: [...chromiumArgs({ display, width: 1280, height: 960, sandbox: false, extraArgs: [], debug: false }), ...extra],
   env: { ...process.env, DISPLAY: display, HOME: dir },
 });
 await sleep(Number(process.env.WAIT_MS ?? 3000));
 const cdp = await ctx.browser()!.newBrowserCDPSession();
-const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { type: string; url: string; title: string }[] };
+const { targetInfos } = (await cdp.send('Target.getTargets')) as {
+  targetInfos: { type: string; url: string; title: string }[];
+};
 for (const t of targetInfos) process.stdout.write(`${t.type}\t${t.url}\t${t.title}\n`);
 await ctx.close();
 xvfb.kill();

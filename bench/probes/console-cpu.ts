@@ -11,7 +11,6 @@
  * Usage: node --conditions=source --import tsx bench/probes/console-cpu.ts [--rounds N] --variant base= --variant 'x=-v /tmp/w:/w:ro --env CHROMIUM_PATH=/w/chromium'
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +20,7 @@ import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
+import { freePort } from '@bmc-console/common/free-port';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
@@ -69,17 +69,6 @@ function podman(args: string[]): Promise<string> {
   return new Promise((resolve) =>
     execFile('podman', args, { env: podmanEnv, maxBuffer: 1 << 22 }, (_err, out) => resolve(String(out).trim())),
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function sampleProcesses(name: string): Promise<ProcSample[]> {

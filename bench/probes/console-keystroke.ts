@@ -8,11 +8,11 @@
  * Usage: node --conditions=source --import tsx bench/probes/console-keystroke.ts [--keys N] --variant a= --variant 'b=-v /tmp/w/x11vnc:/usr/local/bin/x11vnc:ro'
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { freePort } from '@bmc-console/common/free-port';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
@@ -36,17 +36,6 @@ const RUN_FLAGS = [
 const KEY_A = 0x61;
 const KEY_BACKSPACE = 0xff08;
 const PAUSES_MS = [400, 3000];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** A checksum of the rows where the test page writes what was typed (62 % down the screen). */
 function typedLine(c: RfbClient): number {

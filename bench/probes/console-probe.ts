@@ -25,7 +25,6 @@
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,11 +34,28 @@ import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
+import { freePort } from '@bmc-console/common/free-port';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
 /** The podman provider's `podman run` flags (host-agent/src/providers/podman/provider.ts defaults), without name and port. */
-const RUN_FLAGS = ['--detach', '--rm', '--init', '--network', 'slirp4netns', '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never'];
+const RUN_FLAGS = [
+  '--detach',
+  '--rm',
+  '--init',
+  '--network',
+  'slirp4netns',
+  '--shm-size',
+  '512m',
+  '--memory',
+  '1536m',
+  '--cpus',
+  '2',
+  '--pids-limit',
+  '1024',
+  '--pull',
+  'never',
+];
 
 /** The probed console's container and those of --load-consoles, by name (a signal handler removes them by these). */
 const probeContainer = `s2a-probe-${process.pid}`;
@@ -50,30 +66,29 @@ function podman(args: string[], env: NodeJS.ProcessEnv = podmanEnv): Promise<str
   return new Promise((resolve) => execFile('podman', args, { env }, (_err, out) => resolve(String(out).trim())));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /**
  * True when the X screen's top-left shows the marker colour (a 16x16 crop inside the 80x80 marker). `netnsOf`: the
  * pid of a process in a console container, whose Xvfb is then reached from the host through its network namespace
  * (Xvfb listens on an abstract socket, which belongs to the namespace; the image has no X tools). `xauthority`: the
  * supervisor's cookie file, without which Xvfb refuses the grab.
  */
-function xShowsMarker(display: string, c: { r: number; g: number; b: number }, xauthority: string, netnsOf?: number): Promise<boolean> {
+function xShowsMarker(
+  display: string,
+  c: { r: number; g: number; b: number },
+  xauthority: string,
+  netnsOf?: number,
+): Promise<boolean> {
   const grab = ['import', '-display', display, '-window', 'root', '-crop', '16x16+20+20', '-depth', '8', 'rgba:-'];
   const [cmd, ...args] = netnsOf ? ['nsenter', '-t', String(netnsOf), '-n', ...grab] : grab;
   return new Promise((resolve) => {
-    execFile(cmd!, args, { encoding: 'buffer', maxBuffer: 1 << 20, env: { ...process.env, XAUTHORITY: xauthority } }, (err, out) => {
-      resolve(!err && showsMarker(out, c, 100));
-    });
+    execFile(
+      cmd!,
+      args,
+      { encoding: 'buffer', maxBuffer: 1 << 20, env: { ...process.env, XAUTHORITY: xauthority } },
+      (err, out) => {
+        resolve(!err && showsMarker(out, c, 100));
+      },
+    );
   });
 }
 
@@ -82,7 +97,11 @@ function keepAsking(c: RfbClient): { readonly updates: number; stop(): Promise<v
   let stopping = false;
   let updates = 0;
   const loop = (async () => {
-    while (!stopping) await c.requestUpdate(true).then(() => updates++, () => sleep(500));
+    while (!stopping)
+      await c.requestUpdate(true).then(
+        () => updates++,
+        () => sleep(500),
+      );
   })();
   return {
     get updates() {
@@ -107,8 +126,39 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
     const port = await freePort();
     const name = loadContainer(i);
     names.push(name);
-    const env = { APP: 'redfish-graphical', KVM_RELEASE_AFTER: 'always', APP_INFO: JSON.stringify({ address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: `load-${i}` }) };
-    await new Promise<void>((resolve, reject) => execFile('podman', ['run', ...RUN_FLAGS, '--name', name, '--publish', `127.0.0.1:${port}:5900`, '--env', 'APP', '--env', 'APP_INFO', '--env', 'KVM_RELEASE_AFTER', image], { env: { ...podmanEnv, ...env } }, (err) => (err ? reject(err) : resolve())));
+    const env = {
+      APP: 'redfish-graphical',
+      KVM_RELEASE_AFTER: 'always',
+      APP_INFO: JSON.stringify({
+        address: emu.url,
+        username: emu.username,
+        password: emu.password,
+        verify_ca: false,
+        node_uuid: `load-${i}`,
+      }),
+    };
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'podman',
+        [
+          'run',
+          ...RUN_FLAGS,
+          '--name',
+          name,
+          '--publish',
+          `127.0.0.1:${port}:5900`,
+          '--env',
+          'APP',
+          '--env',
+          'APP_INFO',
+          '--env',
+          'KVM_RELEASE_AFTER',
+          image,
+        ],
+        { env: { ...podmanEnv, ...env } },
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
     await waitForRfbGreeting('127.0.0.1', port, 120_000);
     for (let v = 0; v < viewers; v++) {
       const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
@@ -132,7 +182,8 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
  * PSS per process in a console container, MiB: total, anon, shmem, then Chromium's --type (or the command line).
  * Chromium rewrites its children's command lines as one space-separated string, so --type is not anchored.
  */
-const PSS_PER_PROCESS = 'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "--type=[a-z-]*\\|--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
+const PSS_PER_PROCESS =
+  'for p in /proc/[0-9]*; do t=$(tr "\\0" "\\n" < $p/cmdline | grep -o -- "--type=[a-z-]*\\|--utility-sub-type=[a-zA-Z.]*" | tr "\\n" " "); c=$(tr "\\0" " " < $p/cmdline | cut -c1-50); awk -v n="${t:-$c}" \'/^(Pss|Pss_Anon|Pss_Shmem):/ {v[$1]=int($2/1024)} END {if (v["Pss:"]) print v["Pss:"], v["Pss_Anon:"], v["Pss_Shmem:"], n}\' $p/smaps_rollup 2>/dev/null; done';
 
 /** Least-squares slope of ys over xs (per unit of x); 0 with fewer than two points. */
 function slope(xs: number[], ys: number[]): number {
@@ -154,7 +205,13 @@ function slope(xs: number[], ys: number[]): number {
  * container's memory (cgroup) and each process's anon PSS are printed as they are read (stdout), then the growth per
  * hour. Chromium's processes are named by their --type; the rest by their command line's start.
  */
-async function soak(name: string, port: number, minutes: number, memDir: string, cpuDir: string | undefined): Promise<void> {
+async function soak(
+  name: string,
+  port: number,
+  minutes: number,
+  memDir: string,
+  cpuDir: string | undefined,
+): Promise<void> {
   const viewer = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 10_000 });
   const asking = keepAsking(viewer);
   /** Each minute's readings, MiB by what was read (a process that comes or goes is missing from some minutes). */
@@ -173,12 +230,24 @@ async function soak(name: string, port: number, minutes: number, memDir: string,
       const anon = new Map<string, number>();
       for (const line of (await podman(['exec', name, 'sh', '-c', PSS_PER_PROCESS])).split('\n')) {
         const [, a, , ...rest] = line.trim().split(/\s+/);
-        const label = rest.join(' ').replace(/^--type=/, '').trim();
+        const label = rest
+          .join(' ')
+          .replace(/^--type=/, '')
+          .trim();
         if (label && a !== undefined) anon.set(label, (anon.get(label) ?? 0) + Number(a));
       }
-      readings.push(new Map([['cgroup usage', mib(mem.usageBytes)], ['cgroup rss', mib(mem.rssBytes)], ['cgroup cache', mib(mem.cacheBytes)], ...[...anon].map(([k, v]): [string, number] => [`anon ${k}`, v])]));
+      readings.push(
+        new Map([
+          ['cgroup usage', mib(mem.usageBytes)],
+          ['cgroup rss', mib(mem.rssBytes)],
+          ['cgroup cache', mib(mem.cacheBytes)],
+          ...[...anon].map(([k, v]): [string, number] => [`anon ${k}`, v]),
+        ]),
+      );
       const procs = [...anon].map(([k, v]) => `${k.slice(0, 24)} ${v}`).join(', ');
-      process.stdout.write(`soak ${String(m).padStart(3)} min: cgroup ${mib(mem.usageBytes)} MiB (rss ${mib(mem.rssBytes)}, cache ${mib(mem.cacheBytes)}), CPU ${cpuPct.toFixed(1)} %, ${asking.updates} updates; anon MiB: ${procs}\n`);
+      process.stdout.write(
+        `soak ${String(m).padStart(3)} min: cgroup ${mib(mem.usageBytes)} MiB (rss ${mib(mem.rssBytes)}, cache ${mib(mem.cacheBytes)}), CPU ${cpuPct.toFixed(1)} %, ${asking.updates} updates; anon MiB: ${procs}\n`,
+      );
     }
   } finally {
     const stopped = asking.stop();
@@ -194,17 +263,21 @@ async function soak(name: string, port: number, minutes: number, memDir: string,
       const v = r.get(key);
       if (i >= from && v !== undefined) xs.push(i + 1), ys.push(v);
     });
-    if (xs.length >= 2) process.stdout.write(`  ${key.padEnd(40)} ${(slope(xs, ys) * 60).toFixed(1).padStart(7)}  (${ys[0]} → ${ys[ys.length - 1]})\n`);
+    if (xs.length >= 2)
+      process.stdout.write(
+        `  ${key.padEnd(40)} ${(slope(xs, ys) * 60).toFixed(1).padStart(7)}  (${ys[0]} → ${ys[ys.length - 1]})\n`,
+      );
   }
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const extraEnv: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) if (args[i] === '--env') {
-    const [k, ...v] = (args[++i] ?? '').split('=');
-    if (k) extraEnv[k] = v.join('=');
-  }
+  for (let i = 0; i < args.length; i++)
+    if (args[i] === '--env') {
+      const [k, ...v] = (args[++i] ?? '').split('=');
+      if (k) extraEnv[k] = v.join('=');
+    }
   const reconnect = args.includes('--reconnect');
   const watch = args.includes('--watch');
   const kept: RfbClient[] = [];
@@ -214,14 +287,19 @@ async function main(): Promise<void> {
   const viewersPer = args.includes('--viewers') ? Number(args[args.indexOf('--viewers') + 1]) : 3;
   const container = args.includes('--container');
   const soakMinutes = args.includes('--soak') ? Number(args[args.indexOf('--soak') + 1]) : 0;
-  if (soakMinutes && !container) throw new Error('--soak: needs --container (the memory is read from the container\'s cgroup)');
-  const image = (args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined) ?? 'localhost/bmc-console:latest';
+  if (soakMinutes && !container)
+    throw new Error("--soak: needs --container (the memory is read from the container's cgroup)");
+  const image =
+    (args.includes('--image') ? args[args.indexOf('--image') + 1] : undefined) ?? 'localhost/bmc-console:latest';
   // Stopped by a signal (a timeout, Ctrl-C), the probe removes the consoles it started, as its finally block does.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       const names = [probeContainer, ...Array.from({ length: loadConsoles }, (_, i) => loadContainer(i))];
       try {
-        execFileSync('podman', ['rm', '--force', '--ignore', '--time', '0', ...names], { env: podmanEnv, stdio: 'ignore' });
+        execFileSync('podman', ['rm', '--force', '--ignore', '--time', '0', ...names], {
+          env: podmanEnv,
+          stdio: 'ignore',
+        });
       } finally {
         process.exit(130);
       }
@@ -237,19 +315,48 @@ async function main(): Promise<void> {
   const rel = (t: number): string => ((t - t0) / 1000).toFixed(2).padStart(6);
   const events: [number, string][] = [];
   const note = (what: string, t = Date.now()): void => void events.push([t, what]);
-  const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: 'probe' };
-  const env: Record<string, string> = { APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo), ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}), ...extraEnv };
+  const appInfo = {
+    address: emu.url,
+    username: emu.username,
+    password: emu.password,
+    verify_ca: false,
+    node_uuid: 'probe',
+  };
+  const env: Record<string, string> = {
+    APP: 'redfish-graphical',
+    APP_INFO: JSON.stringify(appInfo),
+    ...(reconnect ? { KVM_RELEASE_AFTER: '0' } : {}),
+    ...extraEnv,
+  };
   const name = probeContainer;
 
   // Container mode: the podman provider's flags (host-agent/src/providers/podman/provider.ts defaults), the log from `podman logs -f`.
   const proc = container
-    ? spawn('sh', ['-c', `podman run ${RUN_FLAGS.join(' ')} --name ${name} --publish 127.0.0.1:${port}:5900 ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(env).map((k) => `--env ${k}`).join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`], {
-        env: { ...podmanEnv, ...env },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
+    ? spawn(
+        'sh',
+        [
+          '-c',
+          `podman run ${RUN_FLAGS.join(' ')} --name ${name} --publish 127.0.0.1:${port}:5900 ${process.env.PROBE_PODMAN_ARGS ?? ''} ${Object.keys(
+            env,
+          )
+            .map((k) => `--env ${k}`)
+            .join(' ')} ${image} >/dev/null && exec podman logs -f ${name}`,
+        ],
+        {
+          env: { ...podmanEnv, ...env },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      )
     : spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'image/src/cli.ts'), 'run'], {
         cwd: root,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', CHROMIUM_SANDBOX: '0', VNC_PORT: String(port), BMC_CONSOLE_STATE_FILE: stateFile, ...env },
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: process.env.HOME ?? '/root',
+          CHROMIUM_SANDBOX: '0',
+          VNC_PORT: String(port),
+          BMC_CONSOLE_STATE_FILE: stateFile,
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
   let buf = '';
@@ -296,7 +403,10 @@ async function main(): Promise<void> {
         await c.requestUpdate(frames++ > 0).catch(() => undefined);
         const shows = showsMarker(c.framebuffer, colour);
         // A returning viewer's updates, to tell a late update from a late paint (the X grab's line).
-        if (label === 'returning viewer') note(`  update ${frames}: asked at ${rel(asked).trim()} s, came after ${Date.now() - asked} ms, marker ${shows}`);
+        if (label === 'returning viewer')
+          note(
+            `  update ${frames}: asked at ${rel(asked).trim()} s, came after ${Date.now() - asked} ms, marker ${shows}`,
+          );
         if (shows) break;
       }
       note(`${label}: VNC frame shows the KVM marker (${frames} updates)`);
@@ -313,7 +423,8 @@ async function main(): Promise<void> {
       const id = await podman(['inspect', '--format', '{{.Id}}', name]);
       const cpuDir = findCgroupDir('cpuacct', id);
       if (cpuDir) note(`container CPU up to the picture: ${(cgroupCpuNs(cpuDir) / 1e9).toFixed(2)} s`);
-      const perProcess = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline | cut -c1-70); awk -v n="$c" \'{print ($14+$15)/100, ($16+$17)/100, n}\' $p/stat 2>/dev/null; done';
+      const perProcess =
+        'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline | cut -c1-70); awk -v n="$c" \'{print ($14+$15)/100, ($16+$17)/100, n}\' $p/stat 2>/dev/null; done';
       note(`CPU s per process (own, reaped children):\n${await podman(['exec', name, 'sh', '-c', perProcess])}`);
       // Memory with the KVM showing (the viewer has left unless --watch; the KVM stays open for KVM_RELEASE_AFTER).
       await sleep(Number(process.env.PROBE_SETTLE_MS ?? 5000));
@@ -327,17 +438,22 @@ async function main(): Promise<void> {
       if (soakMinutes && dir) await soak(name, port, soakMinutes, dir, cpuDir);
     }
     for (let k = 1; k <= kills; k++) {
-      const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+      const busy = Array.from({ length: hogs }, () =>
+        spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }),
+      );
       try {
         await sleep(3000);
-        const find = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline); case "$c" in *chromium/chromium*) case "$c" in *--type=*) ;; *) echo ${p#/proc/};; esac;; esac; done';
+        const find =
+          'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < $p/cmdline); case "$c" in *chromium/chromium*) case "$c" in *--type=*) ;; *) echo ${p#/proc/};; esac;; esac; done';
         const pids = await podman(['exec', name, 'sh', '-c', find]);
         const tk = Date.now();
         note(`--- kill ${k}: kill -9 Chromium ${pids.split('\n').join(',')}`);
         await podman(['exec', name, 'kill', '-9', ...pids.split('\n')]);
         await sleep(500);
         await watchVnc(`kill ${k}`);
-        note(`kill ${k}: picture back after ${((Date.now() - tk) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`);
+        note(
+          `kill ${k}: picture back after ${((Date.now() - tk) / 1000).toFixed(1)} s (load ${loadavg()[0]!.toFixed(1)})`,
+        );
       } finally {
         for (const b of busy) b.kill('SIGKILL');
       }
@@ -345,7 +461,12 @@ async function main(): Promise<void> {
     if (reconnect) {
       // KVM_RELEASE_AFTER=0: the KVM closes when the viewer leaves; wait for the idle status page, then return.
       while (emu.state().liveKvmSessions > 0) await sleep(50);
-      while (!events.some(([, w]) => w.includes('opens when a viewer connects') && events.some(([, x]) => x.includes('no viewer')))) await sleep(50);
+      while (
+        !events.some(
+          ([, w]) => w.includes('opens when a viewer connects') && events.some(([, x]) => x.includes('no viewer')),
+        )
+      )
+        await sleep(50);
       await sleep(Number(process.env.PROBE_RETURN_AFTER_MS ?? 1500));
       const t1 = Date.now();
       note('--- a viewer returns');
@@ -353,8 +474,20 @@ async function main(): Promise<void> {
       // cold start they time.
       const netnsOf = container ? Number(await podman(['inspect', '--format', '{{.State.Pid}}', name])) : undefined;
       // A container's Xvfb is the first display of its namespace; its cookie is read through the container's root.
-      const d = container ? { display: ':0', xauthority: `/proc/${netnsOf}/root${(await podman(['exec', name, 'sh', '-c', 'ls /tmp/bmc-console-*/Xauthority'])).trim().split('\n')[0]}` } : await display();
-      await Promise.all([watchVnc('returning viewer', false), (async () => { await sleep(50); while (!(await xShowsMarker(d.display, colour, d.xauthority, netnsOf))) await sleep(10); note('X screen shows the KVM marker again'); })()]);
+      const d = container
+        ? {
+            display: ':0',
+            xauthority: `/proc/${netnsOf}/root${(await podman(['exec', name, 'sh', '-c', 'ls /tmp/bmc-console-*/Xauthority'])).trim().split('\n')[0]}`,
+          }
+        : await display();
+      await Promise.all([
+        watchVnc('returning viewer', false),
+        (async () => {
+          await sleep(50);
+          while (!(await xShowsMarker(d.display, colour, d.xauthority, netnsOf))) await sleep(10);
+          note('X screen shows the KVM marker again');
+        })(),
+      ]);
       note(`returning viewer: ${(Date.now() - t1) / 1000} s`);
     }
   } finally {

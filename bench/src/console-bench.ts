@@ -72,13 +72,27 @@ interface Emulator {
   close(): Promise<void>;
 }
 interface EmulatorModule {
-  startEmulator(opts: { vendor?: string; host?: string; port?: number; node?: string; caDir?: string }): Promise<Emulator>;
+  startEmulator(opts: {
+    vendor?: string;
+    host?: string;
+    port?: number;
+    node?: string;
+    caDir?: string;
+  }): Promise<Emulator>;
 }
 
-function podman(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+function podman(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('podman', args, { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 127) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 127
+        : 0;
       resolve({ code, stdout: String(stdout), stderr: String(stderr) });
     });
   });
@@ -92,16 +106,38 @@ async function loadStarter(): Promise<Starter> {
     // Specifiers in variables: the bench must still type-check and run (with the fallback) without host-agent.
     const providerSpec = '@bmc-console/host-agent/providers/podman/provider';
     const configSpec = '@bmc-console/host-agent/config';
-    type Provider = { start(req: unknown): Promise<Endpoint>; stop(node: string): Promise<void>; stopAll(): Promise<void>; prepare(opts?: { resident?: boolean }): Promise<void>; dispose(): Promise<void> };
-    const { PodmanProvider } = (await import(providerSpec)) as { PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider };
+    type Provider = {
+      start(req: unknown): Promise<Endpoint>;
+      stop(node: string): Promise<void>;
+      stopAll(): Promise<void>;
+      prepare(opts?: { resident?: boolean }): Promise<void>;
+      dispose(): Promise<void>;
+    };
+    const { PodmanProvider } = (await import(providerSpec)) as {
+      PodmanProvider: new (ctx: { config: unknown; log: typeof logger }) => Provider;
+    };
     const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
-    const config = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: 'bmc-bench', state_dir: join(outDir, 'agent-state'), wait_for_ready_timeout: READY_TIMEOUT_SEC });
+    const config = agentConfigSchema.parse({
+      console_image: IMAGE,
+      container_pull: 'never',
+      agent_host: 'bmc-bench',
+      state_dir: join(outDir, 'agent-state'),
+      wait_for_ready_timeout: READY_TIMEOUT_SEC,
+    });
     const provider = new PodmanProvider({ config, log: logger });
-    const poolConfig = agentConfigSchema.parse({ console_image: IMAGE, container_pull: 'never', agent_host: POOL_AGENT, state_dir: join(outDir, 'agent-state-pool'), wait_for_ready_timeout: READY_TIMEOUT_SEC, container_pool_size: 1 });
+    const poolConfig = agentConfigSchema.parse({
+      console_image: IMAGE,
+      container_pull: 'never',
+      agent_host: POOL_AGENT,
+      state_dir: join(outDir, 'agent-state-pool'),
+      wait_for_ready_timeout: READY_TIMEOUT_SEC,
+      container_pool_size: 1,
+    });
     const pooled = new PodmanProvider({ config: poolConfig, log: logger });
     return {
       name: 'host agent podman provider (host-agent/src/providers/podman/provider.ts)',
-      start: (node, appInfo, vncPassword) => provider.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
+      start: (node, appInfo, vncPassword) =>
+        provider.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
       stop: (node) => provider.stop(node),
       pool: {
         async warm() {
@@ -109,14 +145,19 @@ async function loadStarter(): Promise<Starter> {
           await pooled.prepare({ resident: true });
           const deadline = Date.now() + READY_TIMEOUT_SEC * 1000;
           for (;;) {
-            const names = (await podman(['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${POOL_AGENT}`])).stdout.split('\n').filter(Boolean);
+            const names = (
+              await podman(['ps', '--format', '{{.Names}}', '--filter', `label=io.bmc-console.pool=${POOL_AGENT}`])
+            ).stdout
+              .split('\n')
+              .filter(Boolean);
             const logs = names[0] ? await podman(['logs', names[0]]) : undefined;
             if (logs && `${logs.stdout}${logs.stderr}`.includes(POOL_WAITING_STATUS)) return;
             if (Date.now() > deadline) throw new Error(`no warm pooled console within ${READY_TIMEOUT_SEC} s`);
             await sleep(200);
           }
         },
-        start: (node, appInfo, vncPassword) => pooled.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
+        start: (node, appInfo, vncPassword) =>
+          pooled.start({ node, app: 'redfish-graphical', appInfo, readOnly: false, vncPassword }),
         stop: (node) => pooled.stop(node),
         drain: async () => {
           await pooled.dispose();
@@ -135,9 +176,39 @@ async function loadStarter(): Promise<Starter> {
       // Secrets travel in podman's environment (`--env NAME` without a value), never argv.
       const env = { ...process.env, APP_INFO: JSON.stringify(appInfo), VNC_PASSWORD: vncPassword };
       const run = await podman(
-        ['run', '--detach', '--rm', '--init', '--name', name, '--label', 'io.bmc-console.agent=bmc-bench', '--publish', '127.0.0.1::5900', '--network', 'slirp4netns',
-          '--shm-size', '512m', '--memory', '1536m', '--cpus', '2', '--pids-limit', '1024', '--pull', 'never',
-          '--env', 'APP=redfish-graphical', '--env', 'APP_INFO', '--env', 'READ_ONLY=False', '--env', 'VNC_PASSWORD', IMAGE],
+        [
+          'run',
+          '--detach',
+          '--rm',
+          '--init',
+          '--name',
+          name,
+          '--label',
+          'io.bmc-console.agent=bmc-bench',
+          '--publish',
+          '127.0.0.1::5900',
+          '--network',
+          'slirp4netns',
+          '--shm-size',
+          '512m',
+          '--memory',
+          '1536m',
+          '--cpus',
+          '2',
+          '--pids-limit',
+          '1024',
+          '--pull',
+          'never',
+          '--env',
+          'APP=redfish-graphical',
+          '--env',
+          'APP_INFO',
+          '--env',
+          'READ_ONLY=False',
+          '--env',
+          'VNC_PASSWORD',
+          IMAGE,
+        ],
         env,
       );
       if (run.code !== 0) throw new Error(`podman run ${name} failed: ${run.stderr.trim()}`);
@@ -167,7 +238,13 @@ function keepAsking(c: RfbClient): void {
   })();
 }
 
-async function waitForPicture(endpoint: Endpoint, password: string, colour: { r: number; g: number; b: number }, timeoutMs: number, label: string): Promise<number> {
+async function waitForPicture(
+  endpoint: Endpoint,
+  password: string,
+  colour: { r: number; g: number; b: number },
+  timeoutMs: number,
+  label: string,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let client: RfbClient | undefined;
   let lastFrame: { width: number; height: number; rgba: Buffer } | undefined;
@@ -188,7 +265,9 @@ async function waitForPicture(endpoint: Endpoint, password: string, colour: { r:
       mkdirSync(outDir, { recursive: true });
       writeFileSync(join(outDir, `${label}.png`), encodePng({ ...lastFrame, rgba: Buffer.from(lastFrame.rgba) }));
     }
-    throw new Error(`no KVM picture on ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms${lastFrame ? ` (last frame: bench/dist/out/${label}.png)` : ''}`);
+    throw new Error(
+      `no KVM picture on ${endpoint.host}:${endpoint.port} within ${timeoutMs} ms${lastFrame ? ` (last frame: bench/dist/out/${label}.png)` : ''}`,
+    );
   } finally {
     client?.close();
   }
@@ -229,19 +308,25 @@ async function responsive(endpoint: Endpoint, password: string, emu: Emulator, t
  * Issue 10: after the last viewer left, waits until the supervisor has released the BMC's KVM (the emulator has no
  * live KVM session: KVM_RELEASE_AFTER, default 60 s), then times a fresh viewer's connect -> KVM marker on screen.
  */
-async function connectAfterRelease(l: Live, colour: { r: number; g: number; b: number }, label: string): Promise<{ releaseSec: number; connectSec: number; connect: number }> {
+async function connectAfterRelease(
+  l: Live,
+  colour: { r: number; g: number; b: number },
+  label: string,
+): Promise<{ releaseSec: number; connectSec: number; connect: number }> {
   const left = Date.now();
   const releaseDeadline = left + RELEASE_TIMEOUT_SEC * 1000;
   const idleBefore = await countLogLines(l.node, IDLE_STATUS);
   while (l.emu.state().liveKvmSessions > 0) {
-    if (Date.now() > releaseDeadline) throw new Error(`the KVM was not released within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
+    if (Date.now() > releaseDeadline)
+      throw new Error(`the KVM was not released within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
     await sleep(100);
   }
   const released = Date.now();
   // The KVM's last frame stays on screen until the supervisor is back on its status page; a viewer connecting
   // before that would see a stale marker.
   while ((await countLogLines(l.node, IDLE_STATUS)) <= idleBefore) {
-    if (Date.now() > releaseDeadline) throw new Error(`no "${IDLE_STATUS}" status within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
+    if (Date.now() > releaseDeadline)
+      throw new Error(`no "${IDLE_STATUS}" status within ${RELEASE_TIMEOUT_SEC} s after the last viewer left`);
     await sleep(200);
   }
   await sleep(1000);
@@ -268,7 +353,10 @@ class StepTimes {
   /** Median per step, in order of time. */
   medians(runs: number): { step: string; medianSec: number }[] {
     return [...this.byStep.entries()]
-      .map(([step, v]) => ({ step: v.length === runs ? step : `${step} (${v.length} of ${runs} runs)`, medianSec: round(median(v), 2) }))
+      .map(([step, v]) => ({
+        step: v.length === runs ? step : `${step} (${v.length} of ${runs} runs)`,
+        medianSec: round(median(v), 2),
+      }))
       .sort((a, b) => a.medianSec - b.medianSec);
   }
 }
@@ -279,7 +367,14 @@ class StepTimes {
  * `trust`: 'pin' is the emulator's self-signed certificate with verify_ca false (a launch flag: a fresh Chromium);
  * 'ca-bundle' has the emulator's certificate signed by a CA of its own, given as verify_ca (the running Chromium stays).
  */
-async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, colour: { r: number; g: number; b: number }, emulatorModule: EmulatorModule, results: ConsoleResults, trust: 'pin' | 'ca-bundle'): Promise<PooledStarts> {
+async function pooledStarts(
+  pool: NonNullable<Starter['pool']>,
+  runs: number,
+  colour: { r: number; g: number; b: number },
+  emulatorModule: EmulatorModule,
+  results: ConsoleResults,
+  trust: 'pin' | 'ca-bundle',
+): Promise<PooledStarts> {
   const times: number[] = [];
   const steps = new StepTimes();
   try {
@@ -287,13 +382,25 @@ async function pooledStarts(pool: NonNullable<Starter['pool']>, runs: number, co
       const node = `bench-pool-${trust}-${i}`;
       log(`console start from the pool (${trust}) ${i}/${runs}`);
       const caDir = trust === 'ca-bundle' ? mkdtempSync(join(tmpdir(), 'bench-pool-ca-')) : undefined;
-      const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: hostAddress(), port: 0, node, ...(caDir ? { caDir } : {}) });
+      const emu = await emulatorModule.startEmulator({
+        vendor: PROFILE,
+        host: hostAddress(),
+        port: 0,
+        node,
+        ...(caDir ? { caDir } : {}),
+      });
       let started = false;
       try {
         await pool.warm();
         await sleep(POOL_SETTLE_MS);
         const vncPassword = randomBytes(4).toString('hex');
-        const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: emu.caFile ?? false, node_uuid: node };
+        const appInfo = {
+          address: emu.url,
+          username: emu.username,
+          password: emu.password,
+          verify_ca: emu.caFile ?? false,
+          node_uuid: node,
+        };
         const t0 = Date.now();
         const endpoint = await pool.start(node, appInfo, vncPassword);
         started = true;
@@ -377,7 +484,10 @@ interface Live {
 async function waitForQuiet(maxMs: number): Promise<number> {
   const t0 = Date.now();
   const cores = availableParallelism();
-  if (loadavg()[0]! >= cores) log(`waiting for the 1-minute load average (${loadavg()[0]!.toFixed(1)}) to fall under ${cores}, at most ${maxMs / 1000} s`);
+  if (loadavg()[0]! >= cores)
+    log(
+      `waiting for the 1-minute load average (${loadavg()[0]!.toFixed(1)}) to fall under ${cores}, at most ${maxMs / 1000} s`,
+    );
   while (loadavg()[0]! >= cores && Date.now() - t0 < maxMs) await sleep(5000);
   return round((Date.now() - t0) / 1000, 0);
 }
@@ -386,7 +496,8 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   process.env.CONTAINERS_CONF ??= join(benchRoot, '..', 'deploy', 'containers.conf');
   const version = await podman(['--version']).catch(() => ({ code: 127, stdout: '', stderr: '' }));
   if (version.code !== 0) return { skipped: 'podman is not available' };
-  if ((await podman(['image', 'exists', IMAGE])).code !== 0) return { skipped: `the console image ${IMAGE} is not built (npm run image:build)` };
+  if ((await podman(['image', 'exists', IMAGE])).code !== 0)
+    return { skipped: `the console image ${IMAGE} is not built (npm run image:build)` };
   let emulatorModule: EmulatorModule;
   try {
     const emuSpec = '@bmc-console/bmc-emulator/emulator';
@@ -397,7 +508,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const colour = kvmMarkerColor(PROFILE);
   const starter = await loadStarter();
   const waitedSec = await waitForQuiet(quick ? 60_000 : 300_000);
-  const results: ConsoleResults = { loadAverage: { start: round(loadavg()[0]!, 1), end: 0, waitedSec }, provider: starter.name, image: IMAGE, emulator: `bmc-emulator profile ${PROFILE} on this machine's interface address (${hostAddress()})`, notes: [] };
+  const results: ConsoleResults = {
+    loadAverage: { start: round(loadavg()[0]!, 1), end: 0, waitedSec },
+    provider: starter.name,
+    image: IMAGE,
+    emulator: `bmc-emulator profile ${PROFILE} on this machine's interface address (${hostAddress()})`,
+    notes: [],
+  };
   const imageId = await podman(['image', 'inspect', '--format', '{{.Id}}', IMAGE]);
   if (imageId.code === 0) results.image = `${IMAGE} (${imageId.stdout.trim().slice(0, 12)})`;
   const runs = quick ? 3 : 10;
@@ -412,7 +529,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
   const startOne = async (node: string): Promise<{ live: Live; t0: number; tGreeting: number }> => {
     const emu = await emulatorModule.startEmulator({ vendor: PROFILE, host: hostAddress(), port: 0, node });
     const vncPassword = randomBytes(4).toString('hex'); // VNC auth uses at most 8 characters
-    const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false, node_uuid: node };
+    const appInfo = {
+      address: emu.url,
+      username: emu.username,
+      password: emu.password,
+      verify_ca: false,
+      node_uuid: node,
+    };
     const t0 = Date.now();
     try {
       const endpoint = await starter.start(node, appInfo, vncPassword);
@@ -460,8 +583,12 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
           releaseWaits.push(r.releaseSec);
           afterRelease.push(r.connectSec);
           // Where the returning viewer's wait goes: the supervisor's steps from its connect on.
-          const connectSteps = (await supervisorSteps(node, r.connect)).map(([label, t]) => `${label} +${((t - r.connect) / 1000).toFixed(2)}`);
-          (results.notes ??= []).push(`viewer connect after the release, run ${i} (s from the connect): ${[...connectSteps, `VNC client sees the KVM canvas +${r.connectSec.toFixed(2)}`].join('; ')}`);
+          const connectSteps = (await supervisorSteps(node, r.connect)).map(
+            ([label, t]) => `${label} +${((t - r.connect) / 1000).toFixed(2)}`,
+          );
+          (results.notes ??= []).push(
+            `viewer connect after the release, run ${i} (s from the connect): ${[...connectSteps, `VNC client sees the KVM canvas +${r.connectSec.toFixed(2)}`].join('; ')}`,
+          );
         }
       } catch (err) {
         (results.notes ??= []).push(`start run ${i}: ${(err as Error).message}`);
@@ -505,7 +632,9 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
         holder.on('error', () => undefined);
         holders.push(holder);
         keepAsking(holder);
-        await waitForPicture(s.live.endpoint, s.live.vncPassword, colour, 90_000, s.live.node).catch((err: unknown) => log(`density ${i}: ${(err as Error).message}`));
+        await waitForPicture(s.live.endpoint, s.live.vncPassword, colour, 90_000, s.live.node).catch((err: unknown) =>
+          log(`density ${i}: ${(err as Error).message}`),
+        );
       } catch (err) {
         stoppedBecause = `console ${i} failed to start: ${(err as Error).message}`;
         break;
@@ -538,7 +667,13 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
       }
       if (cpuDir) cpuDirs.push(cpuDir);
     }
-    if (mems.length) results.memoryPerConsoleMiB = { usage: round(median(mems.map((m) => m.usage)), 0), rss: round(median(mems.map((m) => m.rss)), 0), cache: round(median(mems.map((m) => m.cache)), 0), consoles: mems.length };
+    if (mems.length)
+      results.memoryPerConsoleMiB = {
+        usage: round(median(mems.map((m) => m.usage)), 0),
+        rss: round(median(mems.map((m) => m.rss)), 0),
+        cache: round(median(mems.map((m) => m.cache)), 0),
+        consoles: mems.length,
+      };
     else results.notes?.push('no cgroup v1 memory directory found for the console containers');
     if (cpuDirs.length) {
       const before = cpuDirs.map(cgroupCpuNs);
@@ -548,13 +683,25 @@ export async function runConsoleBench(quick: boolean): Promise<ConsoleResults> {
       const pct = cpuDirs.map((d, i) => ((cgroupCpuNs(d) - before[i]!) / elapsedNs) * 100);
       results.idleCpuPercentPerConsole = round(median(pct), 2);
     }
-    results.density = { goal: densityGoal, started: live.length, live: live.length, visible, responsive: responsiveCount, ...(stoppedBecause ? { stoppedBecause } : {}), hostMemoryUsedMiB: round(totalMiB() - memAvailableMiB(), 0) };
+    results.density = {
+      goal: densityGoal,
+      started: live.length,
+      live: live.length,
+      visible,
+      responsive: responsiveCount,
+      ...(stoppedBecause ? { stoppedBecause } : {}),
+      hostMemoryUsedMiB: round(totalMiB() - memAvailableMiB(), 0),
+    };
 
     // 4. Issue 10 (viewer-driven sessions): the start runs above had a viewer waiting from the start call on.
     results.viewerDriven = {
       ...(times.length ? { enableToFirstPictureSec: round(median(times), 2) } : {}),
       ...(afterRelease.length
-        ? { connectAfterReleaseSec: round(median(afterRelease), 2), connectAfterReleaseRunsSec: afterRelease.map((t) => round(t, 2)), releaseAfterLastViewerSec: round(median(releaseWaits), 1) }
+        ? {
+            connectAfterReleaseSec: round(median(afterRelease), 2),
+            connectAfterReleaseRunsSec: afterRelease.map((t) => round(t, 2)),
+            releaseAfterLastViewerSec: round(median(releaseWaits), 1),
+          }
         : { note: 'not measured: no run reached the release (see notes)' }),
     };
   } finally {

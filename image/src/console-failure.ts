@@ -8,11 +8,14 @@ import { RedfishError } from './redfish/error.js';
 import { ConsoleFailure, type FailureKind } from './vendor-script.js';
 
 const hints: Record<FailureKind, string> = {
-  unreachable: "Check the BMC address in the node's driver_info and that the BMC network is reachable from the console host",
+  unreachable:
+    "Check the BMC address in the node's driver_info and that the BMC network is reachable from the console host",
   tls: "The BMC's TLS certificate was not accepted: set verify_ca to the BMC's CA bundle, or to false to trust this BMC's certificate",
   auth: "Check the username and password in the node's driver_info (the account needs administrator / remote console rights)",
-  'kvm-busy': 'Another user or a stale session holds the console: close it in the BMC web UI, or wait for it to time out',
-  unsupported: 'This BMC or firmware does not offer an HTML5 console this way; update the firmware or enable the HTML5 console',
+  'kvm-busy':
+    'Another user or a stale session holds the console: close it in the BMC web UI, or wait for it to time out',
+  unsupported:
+    'This BMC or firmware does not offer an HTML5 console this way; update the firmware or enable the HTML5 console',
   'bmc-error': 'The BMC answered with an error: retry, and reset the BMC if it keeps failing',
   config: "Check the node's driver_info",
   internal: 'This is a bug in bmc-console: please report it with the log',
@@ -42,9 +45,12 @@ const unreachablePattern =
 /** Maps an HTTP status of a BMC answer to a failure; `what` says which step ("iDRAC login"). */
 export function httpFailure(status: number, what: string, detail = ''): ConsoleFailure {
   const tail = detail ? `: ${detail}` : '';
-  if (status === 401 || status === 403) return failure('auth', `${what}: the BMC rejected the user name or password (HTTP ${status})${tail}`);
-  if (status === 404 || status === 405 || status === 501) return failure('unsupported', `${what}: the BMC does not offer this (HTTP ${status})${tail}`);
-  if (status === 409 || status === 429 || status === 503) return failure('kvm-busy', `${what}: the BMC is busy or has no free session (HTTP ${status})${tail}`);
+  if (status === 401 || status === 403)
+    return failure('auth', `${what}: the BMC rejected the user name or password (HTTP ${status})${tail}`);
+  if (status === 404 || status === 405 || status === 501)
+    return failure('unsupported', `${what}: the BMC does not offer this (HTTP ${status})${tail}`);
+  if (status === 409 || status === 429 || status === 503)
+    return failure('kvm-busy', `${what}: the BMC is busy or has no free session (HTTP ${status})${tail}`);
   return failure('bmc-error', `${what}: the BMC answered HTTP ${status}${tail}`);
 }
 
@@ -52,7 +58,11 @@ export function httpFailure(status: number, what: string, detail = ''): ConsoleF
  * Any error -> ConsoleFailure; a ConsoleFailure passes through unchanged. Secrets are scrubbed from the text
  * because browser and HTTP errors quote URLs and headers.
  */
-export function asConsoleFailure(err: unknown, what: string, secrets: Iterable<string | undefined> = []): ConsoleFailure {
+export function asConsoleFailure(
+  err: unknown,
+  what: string,
+  secrets: Iterable<string | undefined> = [],
+): ConsoleFailure {
   if (err instanceof ConsoleFailure) return err;
   const raw = err instanceof Error ? err.message : String(err);
   const msg = scrubSecrets(firstLine(raw), secrets);

@@ -36,7 +36,15 @@ export class ConsoleFailure extends Error {
     this.name = 'ConsoleFailure';
   }
 }
-export type FailureKind = 'unreachable' | 'tls' | 'auth' | 'kvm-busy' | 'unsupported' | 'bmc-error' | 'config' | 'internal';
+export type FailureKind =
+  | 'unreachable'
+  | 'tls'
+  | 'auth'
+  | 'kvm-busy'
+  | 'unsupported'
+  | 'bmc-error'
+  | 'config'
+  | 'internal';
 
 export interface KeyPacing {
   /** Delay between typed keys in ms (0 = no pacing). */

@@ -18,21 +18,34 @@ const dir = mkdtempSync(join(tmpdir(), 'trust-ports-'));
 let xcc: RunningEmulator;
 let rpPort: number;
 const PIN_FLAG = '--ignore-certificate-errors-spki-list=';
-const pinsOf = (flags: string[]) => flags.find((f) => f.startsWith(PIN_FLAG))?.slice(PIN_FLAG.length).split(',') ?? [];
+const pinsOf = (flags: string[]) =>
+  flags
+    .find((f) => f.startsWith(PIN_FLAG))
+    ?.slice(PIN_FLAG.length)
+    .split(',') ?? [];
 
 /** Opens the emulator's main page in Chromium with `args`, then a websocket to its viewer port: 'open' or 'error'. */
 async function viewerSocket(args: string[], profile: string, origin: string, wsUrl: string): Promise<string> {
-  const ctx = await chromium.launchPersistentContext(join(dir, profile), { executablePath: CHROMIUM_EXECUTABLE, headless: true, chromiumSandbox: process.getuid?.() !== 0, args });
+  const ctx = await chromium.launchPersistentContext(join(dir, profile), {
+    executablePath: CHROMIUM_EXECUTABLE,
+    headless: true,
+    chromiumSandbox: process.getuid?.() !== 0,
+    args,
+  });
   try {
     const page = ctx.pages()[0] ?? (await ctx.newPage());
-    const loaded = await page.goto(`${origin}/redfish/v1/`).then(() => 'ok', (e: Error) => e.message.split('\n')[0] ?? '');
+    const loaded = await page.goto(`${origin}/redfish/v1/`).then(
+      () => 'ok',
+      (e: Error) => e.message.split('\n')[0] ?? '',
+    );
     if (loaded !== 'ok') return loaded;
     return await page.evaluate(
-      (u) => new Promise<string>((resolve) => {
-        const ws = new WebSocket(u);
-        ws.onopen = () => (ws.close(), resolve('open'));
-        ws.onerror = () => resolve('error');
-      }),
+      (u) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(u);
+          ws.onopen = () => (ws.close(), resolve('open'));
+          ws.onerror = () => resolve('error');
+        }),
       wsUrl,
     );
   } finally {
@@ -55,7 +68,12 @@ describe('verify_ca false: every KVM port is pinned', () => {
     expect(await lookupKvmEndpoints(bmc, 'auto')).toEqual([{ host: '127.0.0.1', port: rpPort }]);
     // Basic auth first: the lookup holds no Redfish session.
     expect(xcc.state().redfishSessions).toBe(0);
-    const flags = await browserTrust({ origin: xcc.url, verifyCa: false, home: dir, kvmEndpoints: () => lookupKvmEndpoints(bmc, 'auto') });
+    const flags = await browserTrust({
+      origin: xcc.url,
+      verifyCa: false,
+      home: dir,
+      kvmEndpoints: () => lookupKvmEndpoints(bmc, 'auto'),
+    });
     const main = spkiPin(await fetchPeerCertificate('127.0.0.1', xcc.port));
     const viewer = spkiPin(await fetchPeerCertificate('127.0.0.1', rpPort));
     expect(main).not.toBe(viewer);
@@ -69,9 +87,16 @@ describe('verify_ca false: every KVM port is pinned', () => {
     try {
       const port = (plain.address() as AddressInfo).port;
       const base = { origin: xcc.url, verifyCa: false as const, home: dir, warn: (m: string) => warnings.push(m) };
-      expect(pinsOf(await browserTrust({ ...base, kvmEndpoints: async () => [{ host: '127.0.0.1', port }] }))).toHaveLength(1);
-      expect(pinsOf(await browserTrust({ ...base, kvmEndpoints: () => Promise.reject(new Error('401')) }))).toHaveLength(1);
-      expect(warnings).toEqual([expect.stringMatching(/gave no TLS certificate/), expect.stringMatching(/cannot look up/)]);
+      expect(
+        pinsOf(await browserTrust({ ...base, kvmEndpoints: async () => [{ host: '127.0.0.1', port }] })),
+      ).toHaveLength(1);
+      expect(
+        pinsOf(await browserTrust({ ...base, kvmEndpoints: () => Promise.reject(new Error('401')) })),
+      ).toHaveLength(1);
+      expect(warnings).toEqual([
+        expect.stringMatching(/gave no TLS certificate/),
+        expect.stringMatching(/cannot look up/),
+      ]);
     } finally {
       plain.close();
     }
@@ -82,7 +107,12 @@ describe('verify_ca false: every KVM port is pinned', () => {
     const mainOnly = await browserTrust({ origin: xcc.url, verifyCa: false, home: dir });
     expect(await viewerSocket(mainOnly, 'main-only', xcc.url, wsUrl)).toBe('error');
     const bmc = { origin: xcc.url, username: xcc.username, password: xcc.password };
-    const all = await browserTrust({ origin: xcc.url, verifyCa: false, home: dir, kvmEndpoints: () => lookupKvmEndpoints(bmc, 'auto') });
+    const all = await browserTrust({
+      origin: xcc.url,
+      verifyCa: false,
+      home: dir,
+      kvmEndpoints: () => lookupKvmEndpoints(bmc, 'auto'),
+    });
     expect(await viewerSocket(all, 'all-ports', xcc.url, wsUrl)).toBe('open');
   }, 120_000);
 });
@@ -97,24 +127,38 @@ describe('verify_ca true: the local CA directory', () => {
       copyFileSync(join(caDir, 'ca.pem'), join(local, 'bmc-emulator.crt'));
       const localDir = join(dir, 'local-ca');
       expect(localCaFiles(localDir)).toEqual([join(local, 'bmc-emulator.crt')]);
-      const get = (o: object) => new Promise<number>((resolve, reject) => request(`${emu.url}/redfish/v1/`, o, (r) => (r.resume(), resolve(r.statusCode ?? 0))).on('error', reject).end());
-      await expect(get(trustOptions(true, emu.url, join(dir, 'nothing-here')))).rejects.toThrow(/self-signed|unable to verify|local issuer/i);
+      const get = (o: object) =>
+        new Promise<number>((resolve, reject) =>
+          request(`${emu.url}/redfish/v1/`, o, (r) => (r.resume(), resolve(r.statusCode ?? 0)))
+            .on('error', reject)
+            .end(),
+        );
+      await expect(get(trustOptions(true, emu.url, join(dir, 'nothing-here')))).rejects.toThrow(
+        /self-signed|unable to verify|local issuer/i,
+      );
       expect(await get(trustOptions(true, emu.url, localDir))).toBe(200);
 
       const home = join(dir, 'home-true');
       expect(await browserTrust({ origin: emu.url, verifyCa: true, home, localCaDir: localDir })).toEqual([]);
       const wsUrl = `wss://127.0.0.1:${new URL(emu.viewerUrl ?? '').port}/`;
       const ctx = await chromium.launchPersistentContext(join(dir, 'true-profile'), {
-        executablePath: CHROMIUM_EXECUTABLE, headless: true, chromiumSandbox: process.getuid?.() !== 0, env: { ...process.env, HOME: home },
+        executablePath: CHROMIUM_EXECUTABLE,
+        headless: true,
+        chromiumSandbox: process.getuid?.() !== 0,
+        env: { ...process.env, HOME: home },
       });
       try {
         const page = ctx.pages()[0] ?? (await ctx.newPage());
         await page.goto(`${emu.url}/redfish/v1/`);
-        const ws = await page.evaluate((u) => new Promise<string>((resolve) => {
-          const s = new WebSocket(u);
-          s.onopen = () => (s.close(), resolve('open'));
-          s.onerror = () => resolve('error');
-        }), wsUrl);
+        const ws = await page.evaluate(
+          (u) =>
+            new Promise<string>((resolve) => {
+              const s = new WebSocket(u);
+              s.onopen = () => (s.close(), resolve('open'));
+              s.onerror = () => resolve('error');
+            }),
+          wsUrl,
+        );
         expect(ws).toBe('open');
       } finally {
         await ctx.close();

@@ -14,7 +14,8 @@ import { writeXauthority } from 'bmc-console/supervisor/xauthority';
 import { createLogger } from '@bmc-console/common/log';
 
 const opts = { display: ':1', width: 1280, height: 960, sandbox: true, extraArgs: [], debug: false };
-const switchValues = (args: string[], name: string): string[] => args.filter((a) => a.startsWith(`${name}=`)).map((a) => a.slice(name.length + 1));
+const switchValues = (args: string[], name: string): string[] =>
+  args.filter((a) => a.startsWith(`${name}=`)).map((a) => a.slice(name.length + 1));
 
 describe('console footprint settings', () => {
   it('Chromium: one --disable-features and one --enable-features (the last one wins), with Playwright defaults kept', () => {
@@ -24,10 +25,27 @@ describe('console footprint settings', () => {
     expect(disabled).toHaveLength(1);
     expect(enabled).toHaveLength(1);
     // Playwright's own (its switch comes earlier and would otherwise be lost) and the console's.
-    for (const f of ['HttpsUpgrades', 'PaintHolding', 'MediaRouter', 'Translate', 'SpareRendererForSitePerProcess', 'WebUIOmniboxPopup', 'OptimizationGuideOnDeviceModel', 'LogOnDeviceMetricsOnStartup'])
+    for (const f of [
+      'HttpsUpgrades',
+      'PaintHolding',
+      'MediaRouter',
+      'Translate',
+      'SpareRendererForSitePerProcess',
+      'WebUIOmniboxPopup',
+      'OptimizationGuideOnDeviceModel',
+      'LogOnDeviceMetricsOnStartup',
+    ])
       expect(disabled[0]!.split(',')).toContain(f);
-    for (const f of ['CDPScreenshotNewSurface', 'NetworkServiceInProcess2']) expect(enabled[0]!.split(',')).toContain(f);
-    expect(a).toEqual(expect.arrayContaining(['--in-process-gpu', '--renderer-process-limit=1', '--optimization-guide-performance-class=1', '--no-unsandboxed-zygote']));
+    for (const f of ['CDPScreenshotNewSurface', 'NetworkServiceInProcess2'])
+      expect(enabled[0]!.split(',')).toContain(f);
+    expect(a).toEqual(
+      expect.arrayContaining([
+        '--in-process-gpu',
+        '--renderer-process-limit=1',
+        '--optimization-guide-performance-class=1',
+        '--no-unsandboxed-zygote',
+      ]),
+    );
     // The renderer sandbox stays on.
     expect(a.join(' ')).not.toMatch(/--no-sandbox|--no-zygote|--single-process/);
   });
@@ -45,18 +63,27 @@ describe('console footprint settings', () => {
   it('real Chromium with the console flags: one page target, no omnibox WebUI', { timeout: 90_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'console-footprint-'));
     // startXvfb registers the display's cookie, which launchChromium passes on as XAUTHORITY.
-    const xvfb = await startXvfb({ width: 800, height: 600, authFile: writeXauthority(join(dir, 'Xauthority')) }, createLogger('test', { level: 'silent' }));
+    const xvfb = await startXvfb(
+      { width: 800, height: 600, authFile: writeXauthority(join(dir, 'Xauthority')) },
+      createLogger('test', { level: 'silent' }),
+    );
     const display = xvfb.display;
     try {
       // Root on the test host cannot use Chromium's sandbox; the image runs as a user with it on.
-      const context = await launchChromium({ ...opts, display, width: 800, height: 600, sandbox: process.getuid?.() !== 0 }, join(dir, 'profile'), dir);
+      const context = await launchChromium(
+        { ...opts, display, width: 800, height: 600, sandbox: process.getuid?.() !== 0 },
+        join(dir, 'profile'),
+        dir,
+      );
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         await page.setContent('<p>console</p>');
         const cdp = await context.browser()!.newBrowserCDPSession();
         // The omnibox popup WebUI is created a moment after start-up; the status page is up by then.
         await page.waitForTimeout(1500);
-        const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { type: string; url: string }[] };
+        const { targetInfos } = (await cdp.send('Target.getTargets')) as {
+          targetInfos: { type: string; url: string }[];
+        };
         expect(targetInfos.filter((t) => t.type === 'page')).toHaveLength(1);
         expect(targetInfos.map((t) => t.url).filter((u) => u.startsWith('chrome://'))).toEqual([]);
       } finally {

@@ -22,7 +22,23 @@ describe.skipIf(!!unusable)('console image under podman', () => {
 
   beforeAll(async () => {
     buildImage();
-    await podman('run', '-d', '--init', '--name', name, '--shm-size=256m', '-p', '127.0.0.1::5900', '-e', 'APP=fake', '-e', 'DISPLAY_WIDTH=1024', '-e', 'DISPLAY_HEIGHT=768', IMAGE);
+    await podman(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      name,
+      '--shm-size=256m',
+      '-p',
+      '127.0.0.1::5900',
+      '-e',
+      'APP=fake',
+      '-e',
+      'DISPLAY_WIDTH=1024',
+      '-e',
+      'DISPLAY_HEIGHT=768',
+      IMAGE,
+    );
     const mapping = await podman('port', name, '5900/tcp');
     port = Number(/:(\d+)\s*$/.exec(mapping.split('\n')[0] ?? '')?.[1]);
   }, 20 * 60_000);
@@ -47,7 +63,9 @@ describe.skipIf(!!unusable)('console image under podman', () => {
   it('runs as a non-root user with the healthcheck passing', async () => {
     expect(await podman('exec', name, 'id', '-u')).not.toBe('0');
     // `podman healthcheck run` needs systemd timers to be useful; run the image's check directly.
-    const cmd = JSON.parse(await podman('image', 'inspect', '--format', '{{json .Config.Healthcheck.Test}}', IMAGE)) as string[];
+    const cmd = JSON.parse(
+      await podman('image', 'inspect', '--format', '{{json .Config.Healthcheck.Test}}', IMAGE),
+    ) as string[];
     expect(cmd[0]).toBe('CMD');
     await podman('exec', name, ...cmd.slice(1));
   });
@@ -57,11 +75,16 @@ describe.skipIf(!!unusable)('console image under podman', () => {
     await podman('stop', name);
     const ms = Date.now() - t0;
     const logs = await podman('logs', name);
-    const stopped = logs.split('\n').filter((l) => l.includes('"console stopped"')).map((l) => JSON.parse(l) as { ms: number })[0];
+    const stopped = logs
+      .split('\n')
+      .filter((l) => l.includes('"console stopped"'))
+      .map((l) => JSON.parse(l) as { ms: number })[0];
     // The requirement is 3 s for podman stop (about 0.5 s on an idle machine). The supervisor's share is
     // asserted strictly; podman's own overhead grows with load, so the whole is only asserted to be under
     // podman's 10 s SIGKILL deadline, and printed.
-    console.log(`podman stop took ${ms} ms, the supervisor ${stopped?.ms} ms (requirement: under 3000 ms; load average ${loadavg()[0]?.toFixed(1)})`);
+    console.log(
+      `podman stop took ${ms} ms, the supervisor ${stopped?.ms} ms (requirement: under 3000 ms; load average ${loadavg()[0]?.toFixed(1)})`,
+    );
     expect(stopped, 'the supervisor logged "console stopped"').toBeDefined();
     expect(stopped!.ms).toBeLessThan(3000);
     expect(ms).toBeLessThan(10_000);

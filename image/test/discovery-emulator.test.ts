@@ -19,7 +19,8 @@ const haveEmulator = existsSync(emulatorSource);
 if (!haveEmulator) console.warn(`discovery-emulator: ${emulatorSource} is absent, skipping the emulator tests`);
 const fixtures = resolve(repoRoot, '../shared/fixtures/redfish');
 const haveFixtures = existsSync(resolve(fixtures, 'expected.tsv'));
-if (!haveFixtures) console.warn(`discovery-emulator: ${fixtures}/expected.tsv is absent: the tests on real captures are skipped`);
+if (!haveFixtures)
+  console.warn(`discovery-emulator: ${fixtures}/expected.tsv is absent: the tests on real captures are skipped`);
 
 type EmulatorModule = typeof import('@bmc-console/bmc-emulator/emulator');
 type ProfilesModule = typeof import('@bmc-console/bmc-emulator/profiles');
@@ -28,13 +29,20 @@ const profiles = haveEmulator ? ((await import('@bmc-console/bmc-emulator/profil
 const profileNames = profiles ? [...profiles.PROFILE_NAMES] : [];
 
 /** Runs `bmc-console detect` from source in a child process. */
-function detectCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function detectCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', resolve(repoRoot, 'image/src/cli.ts'), 'detect', ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, BMC_PASSWORD: '', BMC_USERNAME: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', resolve(repoRoot, 'image/src/cli.ts'), 'detect', ...args],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, BMC_PASSWORD: '', BMC_USERNAME: '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -47,10 +55,19 @@ function detectCli(args: string[], env: Record<string, string> = {}): Promise<{ 
 describe.skipIf(!haveEmulator)('discovery against every emulator profile over HTTPS', () => {
   it.each(profileNames)('%s is detected as itself', async (name) => {
     const emu = await emulator!.startEmulator({ vendor: name });
-    const client = createRedfishClient({ origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false });
+    const client = createRedfishClient({
+      origin: emu.url,
+      rootPrefix: '/redfish/v1',
+      username: emu.username,
+      password: emu.password,
+      verifyCa: false,
+    });
     try {
       const d = await discover(client);
-      expect({ family: d.family, generation: d.generation }).toEqual({ family: emu.family, generation: profiles!.getProfile(name).generation });
+      expect({ family: d.family, generation: d.generation }).toEqual({
+        family: emu.family,
+        generation: profiles!.getProfile(name).generation,
+      });
       expect(d.managerId).toBe(profiles!.getProfile(name).managerId);
       expect(emu.state().redfishSessions).toBe(1);
       await expect(client.logout()).resolves.toBe(true);
@@ -62,56 +79,80 @@ describe.skipIf(!haveEmulator)('discovery against every emulator profile over HT
   });
 });
 
-describe.skipIf(!haveEmulator)("Ironic's system_id picks the host of a multi-host BMC (openbmc profile: system, system2)", () => {
-  it.each([
-    [undefined, '/redfish/v1/Systems/system'],
-    ['/redfish/v1/Systems/system2', '/redfish/v1/Systems/system2'],
-    ['system2', '/redfish/v1/Systems/system2'],
-    ['/redfish/v1/Systems/nosuch', '/redfish/v1/Systems/system'],
-  ])('system_id %s -> %s', async (systemId, systemPath) => {
-    const emu = await emulator!.startEmulator({ vendor: 'openbmc' });
-    const client = createRedfishClient({ origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false });
-    try {
-      const d = await discover(client, systemId ? { systemId } : {});
-      expect(d).toMatchObject({ family: 'openbmc', systemPath, managerPath: '/redfish/v1/Managers/bmc' });
-      if (systemId === '/redfish/v1/Systems/nosuch') expect(d.evidence).toContain('system_id /redfish/v1/Systems/nosuch not found: using the first system');
-    } finally {
-      await client.logout();
-      client.close();
-      await emu.close();
-    }
-  });
-});
+describe.skipIf(!haveEmulator)(
+  "Ironic's system_id picks the host of a multi-host BMC (openbmc profile: system, system2)",
+  () => {
+    it.each([
+      [undefined, '/redfish/v1/Systems/system'],
+      ['/redfish/v1/Systems/system2', '/redfish/v1/Systems/system2'],
+      ['system2', '/redfish/v1/Systems/system2'],
+      ['/redfish/v1/Systems/nosuch', '/redfish/v1/Systems/system'],
+    ])('system_id %s -> %s', async (systemId, systemPath) => {
+      const emu = await emulator!.startEmulator({ vendor: 'openbmc' });
+      const client = createRedfishClient({
+        origin: emu.url,
+        rootPrefix: '/redfish/v1',
+        username: emu.username,
+        password: emu.password,
+        verifyCa: false,
+      });
+      try {
+        const d = await discover(client, systemId ? { systemId } : {});
+        expect(d).toMatchObject({ family: 'openbmc', systemPath, managerPath: '/redfish/v1/Managers/bmc' });
+        if (systemId === '/redfish/v1/Systems/nosuch')
+          expect(d.evidence).toContain('system_id /redfish/v1/Systems/nosuch not found: using the first system');
+      } finally {
+        await client.logout();
+        client.close();
+        await emu.close();
+      }
+    });
+  },
+);
 
-describe.skipIf(!haveEmulator || !haveFixtures)('each hand-written profile reads like the real capture of its generation', () => {
-  const pairs = [
-    ['idrac7', '_unlicensed/dell-idrac7-12g-r820-fw2.65'],
-    ['idrac9', 'dell-idrac9-15g-r750-fw7.10'],
-    ['idrac10', 'dell-idrac10-17g-fw1.20-bmclib-abridged'],
-    ['ilo4', 'hpe-ilo4-fw2.55-manager-only'],
-    ['ilo5', 'hpe-ilo5-dl360gen10plus-fw3.11'],
-    ['ilo6', 'hpe-ilo6-dl380agen11-fw1.66'],
-    ['ilo7', 'hpe-ilo7-dl360gen12-fw1.14'],
-    ['xcc', 'lenovo-xcc-sr670v2-fw2.83'],
-    ['supermicro-x12', 'supermicro-x12-sys510t-mr1-bmc01.13.04'],
-    ['supermicro-x13', 'supermicro-x13-sys821ge-tnhr-bmc11.01.01'],
-  ] as const;
-  it.each(pairs)('%s ~ %s', async (name, folder) => {
-    const { FixtureSource } = await import('bmc-console/redfish/fixture-source');
-    const real = await discover(new FixtureSource(resolve(fixtures, folder)));
-    const emu = await emulator!.startEmulator({ vendor: name });
-    const client = createRedfishClient({ origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false });
-    try {
-      const fake = await discover(client);
-      const pick = (d: typeof real) => ({ vendor: d.vendor, family: d.family, generation: d.generation, managerId: d.managerId });
-      expect(pick(fake)).toEqual(pick(real));
-    } finally {
-      await client.logout();
-      client.close();
-      await emu.close();
-    }
-  });
-});
+describe.skipIf(!haveEmulator || !haveFixtures)(
+  'each hand-written profile reads like the real capture of its generation',
+  () => {
+    const pairs = [
+      ['idrac7', '_unlicensed/dell-idrac7-12g-r820-fw2.65'],
+      ['idrac9', 'dell-idrac9-15g-r750-fw7.10'],
+      ['idrac10', 'dell-idrac10-17g-fw1.20-bmclib-abridged'],
+      ['ilo4', 'hpe-ilo4-fw2.55-manager-only'],
+      ['ilo5', 'hpe-ilo5-dl360gen10plus-fw3.11'],
+      ['ilo6', 'hpe-ilo6-dl380agen11-fw1.66'],
+      ['ilo7', 'hpe-ilo7-dl360gen12-fw1.14'],
+      ['xcc', 'lenovo-xcc-sr670v2-fw2.83'],
+      ['supermicro-x12', 'supermicro-x12-sys510t-mr1-bmc01.13.04'],
+      ['supermicro-x13', 'supermicro-x13-sys821ge-tnhr-bmc11.01.01'],
+    ] as const;
+    it.each(pairs)('%s ~ %s', async (name, folder) => {
+      const { FixtureSource } = await import('bmc-console/redfish/fixture-source');
+      const real = await discover(new FixtureSource(resolve(fixtures, folder)));
+      const emu = await emulator!.startEmulator({ vendor: name });
+      const client = createRedfishClient({
+        origin: emu.url,
+        rootPrefix: '/redfish/v1',
+        username: emu.username,
+        password: emu.password,
+        verifyCa: false,
+      });
+      try {
+        const fake = await discover(client);
+        const pick = (d: typeof real) => ({
+          vendor: d.vendor,
+          family: d.family,
+          generation: d.generation,
+          managerId: d.managerId,
+        });
+        expect(pick(fake)).toEqual(pick(real));
+      } finally {
+        await client.logout();
+        client.close();
+        await emu.close();
+      }
+    });
+  },
+);
 
 describe.skipIf(!haveEmulator || !haveFixtures)('discovery of real captures served by the emulator', () => {
   const cases = [
@@ -121,7 +162,12 @@ describe.skipIf(!haveEmulator || !haveFixtures)('discovery of real captures serv
   ] as const;
   it.each(cases)('%s', async (folder, vendor, family, generation) => {
     const emu = await emulator!.startEmulator({ fixture: resolve(fixtures, folder) });
-    const client = createRedfishClient({ origin: emu.url, username: emu.username, password: emu.password, verifyCa: false });
+    const client = createRedfishClient({
+      origin: emu.url,
+      username: emu.username,
+      password: emu.password,
+      verifyCa: false,
+    });
     try {
       expect(await discover(client)).toMatchObject({ vendor, family, generation });
     } finally {
@@ -140,7 +186,9 @@ describe.skipIf(!haveEmulator)('bmc-console detect (CLI) against the emulator', 
     const emu = await emulator!.startEmulator({ vendor: 'idrac9', caDir });
     try {
       expect(emu.caFile).toBeTruthy();
-      const r = await detectCli(['--url', emu.url, '--username', emu.username, '--verify-ca', emu.caFile!], { BMC_PASSWORD: emu.password });
+      const r = await detectCli(['--url', emu.url, '--username', emu.username, '--verify-ca', emu.caFile!], {
+        BMC_PASSWORD: emu.password,
+      });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const out = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -158,7 +206,9 @@ describe.skipIf(!haveEmulator)('bmc-console detect (CLI) against the emulator', 
     const emu = await emulator!.startEmulator({ vendor: 'ilo5' });
     try {
       const wrong = 'not-the-password-42';
-      const auth = await detectCli(['--url', emu.url, '--username', emu.username, '--verify-ca', 'false'], { BMC_PASSWORD: wrong });
+      const auth = await detectCli(['--url', emu.url, '--username', emu.username, '--verify-ca', 'false'], {
+        BMC_PASSWORD: wrong,
+      });
       expect(auth.code).toBe(3);
       expect(auth.stderr).toContain('auth:');
       expect(auth.stderr).toContain(emu.url);
@@ -196,7 +246,10 @@ describe('bmc-console detect main() without a BMC (in process)', () => {
       [['--url', 'https://127.0.0.1:9', '--timeout', 'soon'], '--timeout'],
       [['--url', 'https://root:pw@127.0.0.1:9'], '--url'],
       [['--username', 'root'], '--url (or --fixture) is required'],
-      [['--url', 'https://127.0.0.1:9', '--password', 'a', '--password-file', '/etc/hostname'], '--password and --password-file'],
+      [
+        ['--url', 'https://127.0.0.1:9', '--password', 'a', '--password-file', '/etc/hostname'],
+        '--password and --password-file',
+      ],
       [['--fixture', '/nonexistent-capture'], '--fixture'],
     ];
     for (const [argv, flag] of cases) {

@@ -13,7 +13,8 @@ const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const fixtures = resolve(repoRoot, '../shared/fixtures/redfish');
 const expectedFile = resolve(fixtures, 'expected.tsv');
 const present = existsSync(expectedFile);
-if (!present) console.warn(`discovery-fixtures: ${expectedFile} is absent: the shared Redfish captures are not here, skipping`);
+if (!present)
+  console.warn(`discovery-fixtures: ${expectedFile} is absent: the shared Redfish captures are not here, skipping`);
 
 interface Row {
   folder: string;
@@ -29,7 +30,12 @@ const rows: Row[] = present
       .slice(1)
       .map((line) => {
         const [folder = '', vendor = '', family = '', generation = ''] = line.split('\t');
-        return { folder, vendor, family, generation: generation === '-' || generation === 'unknown' ? null : generation };
+        return {
+          folder,
+          vendor,
+          family,
+          generation: generation === '-' || generation === 'unknown' ? null : generation,
+        };
       })
   : [];
 
@@ -39,7 +45,8 @@ const rows: Row[] = present
  * X13 capture), not from any field. Vendor and family are still checked.
  */
 const GENERATION_NOT_IN_DATA: Record<string, string> = {
-  'supermicro-x13-sys821ge-tnhr-root-redfish1.9': 'root only; identical to supermicro-redfish1.9-root-only-bmclib apart from the UUID',
+  'supermicro-x13-sys821ge-tnhr-root-redfish1.9':
+    'root only; identical to supermicro-redfish1.9-root-only-bmclib apart from the UUID',
 };
 
 describe.skipIf(!present)('discovery on the real Redfish captures', () => {
@@ -100,10 +107,17 @@ describe.skipIf(!present)('discovery pitfalls (redfish-vendor-detection.md §2)'
       location: 'inline',
       rootPath: '/redfish/v1',
       hasCredentials: false,
-      get: async () => ({ '@odata.id': '/redfish/v1/', Name: 'Root Service', Vendor: 'Acme BMC Works', Oem: { Acme: {} } }),
+      get: async () => ({
+        '@odata.id': '/redfish/v1/',
+        Name: 'Root Service',
+        Vendor: 'Acme BMC Works',
+        Oem: { Acme: {} },
+      }),
     });
     expect(d).toMatchObject({ vendor: 'unknown', family: 'unknown', generation: null, managerId: null });
-    expect(d.evidence).toEqual(expect.arrayContaining(['no detector matched', 'root Vendor="Acme BMC Works"', 'root Oem keys: Acme']));
+    expect(d.evidence).toEqual(
+      expect.arrayContaining(['no detector matched', 'root Vendor="Acme BMC Works"', 'root Oem keys: Acme']),
+    );
   });
 
   it('names the maker of a BMC without a family (Fujitsu iRMC: Oem ts_fujitsu) and reads nothing beyond the root without credentials', async () => {
@@ -114,7 +128,11 @@ describe.skipIf(!present)('discovery pitfalls (redfish-vendor-detection.md §2)'
       hasCredentials: false,
       get: async (path) => {
         paths.push(path);
-        return { '@odata.id': '/redfish/v1/', Name: 'Root Service', Oem: { ts_fujitsu: { '@odata.type': '#FTSServiceRoot' } } };
+        return {
+          '@odata.id': '/redfish/v1/',
+          Name: 'Root Service',
+          Oem: { ts_fujitsu: { '@odata.type': '#FTSServiceRoot' } },
+        };
       },
     });
     expect(d).toMatchObject({ vendor: 'fujitsu', family: 'unknown' });

@@ -14,7 +14,10 @@ import { REPO_ROOT } from './helpers/console-process.js';
 import { buildImage, IMAGE, podman, podmanUnusable } from './helpers/podman.js';
 
 const OCI = 'org.opencontainers.image';
-const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'image', 'package.json'), 'utf8')) as { version: string; license: string };
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'image', 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+};
 
 async function whySkip(): Promise<string | undefined> {
   const unusable = podmanUnusable();
@@ -33,7 +36,10 @@ let labels: Record<string, string> = {};
 
 /** The label's value, failing with how to get it when the image was built before the labels were added. */
 function label(name: string): string {
-  expect(labels, `no ${name} on ${IMAGE} (an image built before issue 25? rebuild: npm run image:build)`).toHaveProperty([name]);
+  expect(
+    labels,
+    `no ${name} on ${IMAGE} (an image built before issue 25? rebuild: npm run image:build)`,
+  ).toHaveProperty([name]);
   return labels[name]!;
 }
 
@@ -41,7 +47,11 @@ describe.skipIf(!!skip)(`OCI labels of ${IMAGE}`, () => {
   beforeAll(async () => {
     // build-image.sh builds localhost/bmc-console:latest (its default IMAGE); another image is only read.
     if (!process.env.BMC_CONSOLE_IMAGE) buildImage();
-    labels = (JSON.parse(await podman('image', 'inspect', '--format', '{{json .Config.Labels}}', IMAGE)) as Record<string, string> | null) ?? {};
+    labels =
+      (JSON.parse(await podman('image', 'inspect', '--format', '{{json .Config.Labels}}', IMAGE)) as Record<
+        string,
+        string
+      > | null) ?? {};
   }, 20 * 60_000);
 
   it('has the image package version and license', () => {
@@ -61,7 +71,9 @@ describe.skipIf(!!skip)(`OCI labels of ${IMAGE}`, () => {
     expect(t).not.toBeNaN();
     expect(t).toBeLessThanOrEqual(Date.now() + 60_000);
     // Taken just before `podman build` starts: not after the image's own creation time.
-    const imageCreated = Date.parse(await podman('image', 'inspect', '--format', '{{.Created.Format "2006-01-02T15:04:05Z07:00"}}', IMAGE));
+    const imageCreated = Date.parse(
+      await podman('image', 'inspect', '--format', '{{.Created.Format "2006-01-02T15:04:05Z07:00"}}', IMAGE),
+    );
     expect(t).toBeLessThanOrEqual(imageCreated + 1_000);
   });
 

@@ -51,7 +51,9 @@ describe('NavigationAllowList', () => {
 });
 
 /** A loopback HTTP server that counts document requests by path. */
-function server(handler: (req: IncomingMessage, res: ServerResponse, self: { origin: string }) => void): Promise<{ server: Server; origin: string; hits: string[] }> {
+function server(
+  handler: (req: IncomingMessage, res: ServerResponse, self: { origin: string }) => void,
+): Promise<{ server: Server; origin: string; hits: string[] }> {
   const hits: string[] = [];
   const self = { origin: '' };
   const s = createServer((req, res) => {
@@ -87,14 +89,28 @@ describe('guardContext in Chromium', () => {
         res.writeHead(302, { location: `${foreign.origin}/landed?session=s3cr3t-redirect` });
         return void res.end();
       }
-      if (u.pathname === '/iframe') return html(res, `<iframe id="f" src="${foreign.origin}/framed?session=s3cr3t-frame"></iframe><iframe id="own" src="/own-frame"></iframe>`);
-      if (u.pathname === '/autopopup') return html(res, '<script>window.opened = window.open(\'/own-popup\') !== null</script>');
-      if (u.pathname === '/popup') return html(res, `<a id="a" target="_blank" href="${foreign.origin}/popup?session=s3cr3t-popup">x</a><a id="own" target="_blank" href="/own-popup">y</a>`
-        + '<button id="open" onclick="window.open(\'/own-popup\')">z</button>');
+      if (u.pathname === '/iframe')
+        return html(
+          res,
+          `<iframe id="f" src="${foreign.origin}/framed?session=s3cr3t-frame"></iframe><iframe id="own" src="/own-frame"></iframe>`,
+        );
+      if (u.pathname === '/autopopup')
+        return html(res, "<script>window.opened = window.open('/own-popup') !== null</script>");
+      if (u.pathname === '/popup')
+        return html(
+          res,
+          `<a id="a" target="_blank" href="${foreign.origin}/popup?session=s3cr3t-popup">x</a><a id="own" target="_blank" href="/own-popup">y</a>` +
+            '<button id="open" onclick="window.open(\'/own-popup\')">z</button>',
+        );
       html(res, `<h1 id="bmc">bmc ${u.pathname}</h1>`);
     });
     // Chromium's popup blocker on, as launchChromium has it.
-    browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'], ignoreDefaultArgs: ['--disable-popup-blocking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_EXECUTABLE,
+      headless: true,
+      args: ['--no-sandbox'],
+      ignoreDefaultArgs: ['--disable-popup-blocking'],
+    });
     context = await browser.newContext({ acceptDownloads: false });
     page = await context.newPage();
     const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
@@ -146,7 +162,15 @@ describe('guardContext in Chromium', () => {
 
   it('refuses a foreign iframe and loads the BMC’s own', async () => {
     await page.goto(`${bmc.origin}/iframe`);
-    await expect.poll(() => page.frames().find((f) => f.url().endsWith('/own-frame'))?.textContent('#bmc') ?? null).toBe('bmc /own-frame');
+    await expect
+      .poll(
+        () =>
+          page
+            .frames()
+            .find((f) => f.url().endsWith('/own-frame'))
+            ?.textContent('#bmc') ?? null,
+      )
+      .toBe('bmc /own-frame');
     await page.waitForTimeout(300);
     expect(foreign.hits).toEqual([]);
     expect(refusals().some((l) => l.includes('"frame":"sub"'))).toBe(true);

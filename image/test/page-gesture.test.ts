@@ -28,7 +28,8 @@ const HOSTILE = `<!doctype html><title>kvm</title><body data-kvm="ok"><canvas id
 </script>`;
 
 // The same KVM page without the window.open timer, for timing.
-const CALM = '<!doctype html><title>kvm</title><body data-kvm="ok"><nav>menu</nav><canvas id="kvm" width="64" height="48"></canvas>';
+const CALM =
+  '<!doctype html><title>kvm</title><body data-kvm="ok"><nav>menu</nav><canvas id="kvm" width="64" height="48"></canvas>';
 
 // Elements that are visible or hidden in the ways Playwright's isVisible tells apart.
 const FIXTURE = `<!doctype html><title>f</title><body>
@@ -44,7 +45,12 @@ const FIXTURE = `<!doctype html><title>f</title><body>
 <script>var nothing = "script text: held by another";</script>
 </body>`;
 
-const viewer: KvmPage = { kvm: 'canvas', login: '#username', busy: 'text=/console is busy/i', invalid: 'text=/session expired/i' };
+const viewer: KvmPage = {
+  kvm: 'canvas',
+  login: '#username',
+  busy: 'text=/console is busy/i',
+  invalid: 'text=/session expired/i',
+};
 
 describe('page checks without a user gesture', () => {
   let server: Server;
@@ -56,11 +62,24 @@ describe('page checks without a user gesture', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(req.url === '/fixture' ? FIXTURE : req.url === '/calm' ? CALM : req.url === '/' ? HOSTILE : '<!doctype html><title>popup</title>');
+      res.end(
+        req.url === '/fixture'
+          ? FIXTURE
+          : req.url === '/calm'
+            ? CALM
+            : req.url === '/'
+              ? HOSTILE
+              : '<!doctype html><title>popup</title>',
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'], ignoreDefaultArgs: ['--disable-popup-blocking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM_EXECUTABLE,
+      headless: true,
+      args: ['--no-sandbox'],
+      ignoreDefaultArgs: ['--disable-popup-blocking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -155,7 +174,9 @@ describe('page checks without a user gesture', () => {
 
   it('awaits promises, and fails cleanly once the page is closed', async () => {
     await page.goto(`${origin}/fixture`);
-    expect(await evaluateQuietly(page, 'new Promise((r) => setTimeout(() => r(42), 10))', { awaitPromise: true })).toBe(42);
+    expect(await evaluateQuietly(page, 'new Promise((r) => setTimeout(() => r(42), 10))', { awaitPromise: true })).toBe(
+      42,
+    );
     await expect(evaluateQuietly(page, 'nope.nope')).rejects.toThrow(/nope/);
     await page.close();
     await expect(evaluateQuietly(page, '1')).rejects.toThrow(/closed/);
@@ -173,7 +194,12 @@ describe('page checks without a user gesture', () => {
 
   it('costs no more per poll than the Playwright checks it replaces', async () => {
     await page.goto(`${origin}/calm`);
-    const sel: KvmPage = { kvm: 'canvas', login: '#userid', busy: 'text=/maximum (number of )?sessions|in use/i', invalid: 'text=/session (has )?expired/i' };
+    const sel: KvmPage = {
+      kvm: 'canvas',
+      login: '#userid',
+      busy: 'text=/maximum (number of )?sessions|in use/i',
+      invalid: 'text=/session (has )?expired/i',
+    };
     // Interleaved, so both see the same load on a busy machine; wall time as a median, and this process's CPU
     // (Playwright's client and server both run here) in total.
     const runs = { quiet: { ms: [] as number[], cpu: 0 }, playwright: { ms: [] as number[], cpu: 0 } };
@@ -193,8 +219,10 @@ describe('page checks without a user gesture', () => {
     const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
     const quiet = { ms: median(runs.quiet.ms), cpu: runs.quiet.cpu / 40 };
     const before = { ms: median(runs.playwright.ms), cpu: runs.playwright.cpu / 40 };
-    console.log(`per poll (median wall, mean node CPU): quiet ${quiet.ms.toFixed(2)} ms, ${quiet.cpu.toFixed(2)} ms CPU; `
-      + `Playwright ${before.ms.toFixed(2)} ms, ${before.cpu.toFixed(2)} ms CPU`);
+    console.log(
+      `per poll (median wall, mean node CPU): quiet ${quiet.ms.toFixed(2)} ms, ${quiet.cpu.toFixed(2)} ms CPU; ` +
+        `Playwright ${before.ms.toFixed(2)} ms, ${before.cpu.toFixed(2)} ms CPU`,
+    );
     expect(quiet.ms).toBeLessThanOrEqual(before.ms * 1.5);
     expect(quiet.cpu).toBeLessThanOrEqual(before.cpu * 1.5);
   });
@@ -218,10 +246,24 @@ describe('page checks without a user gesture', () => {
 
 /** outcomeNow done the plain Playwright way: one evaluate plus locator queries (the baseline lib/quiet.ts is compared with). */
 async function playwrightOutcome(page: Page, sel: KvmPage): Promise<string | null> {
-  const visible = (s: string | undefined) => (s ? page.locator(s).first().isVisible().catch(() => false) : Promise.resolve(false));
+  const visible = (s: string | undefined) =>
+    s
+      ? page
+          .locator(s)
+          .first()
+          .isVisible()
+          .catch(() => false)
+      : Promise.resolve(false);
   const state = await page.evaluate(() => document.body?.getAttribute('data-kvm') ?? null).catch(() => null);
   const texts = [sel.busy, sel.invalid, sel.login].filter((t): t is string => Boolean(t));
-  const anyText = texts.length > 0 && (await texts.map((t) => page.locator(t)).reduce((a, b) => a.or(b)).visible().count().catch(() => 0)) > 0;
+  const anyText =
+    texts.length > 0 &&
+    (await texts
+      .map((t) => page.locator(t))
+      .reduce((a, b) => a.or(b))
+      .visible()
+      .count()
+      .catch(() => 0)) > 0;
   if (anyText && (await visible(sel.busy))) return 'busy';
   if (anyText && (await visible(sel.invalid))) return 'invalid';
   if (anyText && (await visible(sel.login))) return 'login';

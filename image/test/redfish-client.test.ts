@@ -8,11 +8,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedfishClient, RedfishClient } from 'bmc-console/redfish/client';
 import { RedfishError } from 'bmc-console/redfish/error';
-import { makeCa, makeServerCert, refusedPort, sendJson, startServer, type Pem, type TestServer } from './redfish-test-server.js';
+import {
+  makeCa,
+  makeServerCert,
+  refusedPort,
+  sendJson,
+  startServer,
+  type Pem,
+  type TestServer,
+} from './redfish-test-server.js';
 
 const PASSWORD = 'S3cret-Passw0rd!';
 const TOKEN = 'tok-4f1d9c2b7e';
-const ROOT = { '@odata.id': '/redfish/v1/', Id: 'RootService', Name: 'Root Service', Vendor: 'Dell', RedfishVersion: '1.13.1' };
+const ROOT = {
+  '@odata.id': '/redfish/v1/',
+  Id: 'RootService',
+  Name: 'Root Service',
+  Vendor: 'Dell',
+  RedfishVersion: '1.13.1',
+};
 
 let selfSigned: Pem;
 let ca: Pem;
@@ -23,7 +37,11 @@ const servers: TestServer[] = [];
 const clients: RedfishClient[] = [];
 
 beforeAll(async () => {
-  [selfSigned, ca, otherCa] = await Promise.all([makeServerCert(), makeCa('bmc-console test CA'), makeCa('some other CA')]);
+  [selfSigned, ca, otherCa] = await Promise.all([
+    makeServerCert(),
+    makeCa('bmc-console test CA'),
+    makeCa('some other CA'),
+  ]);
   caSigned = await makeServerCert(ca);
   dir = mkdtempSync(join(tmpdir(), 'redfish-client-test-'));
   writeFileSync(join(dir, 'ca.pem'), ca.cert);
@@ -44,7 +62,14 @@ async function serve(handler: Parameters<typeof startServer>[0], tls: Pem | null
 }
 
 function client(origin: string, extra: Partial<ConstructorParameters<typeof RedfishClient>[0]> = {}): RedfishClient {
-  const c = new RedfishClient({ origin, verifyCa: false, username: 'root', password: PASSWORD, timeoutMs: 10_000, ...extra });
+  const c = new RedfishClient({
+    origin,
+    verifyCa: false,
+    username: 'root',
+    password: PASSWORD,
+    timeoutMs: 10_000,
+    ...extra,
+  });
   clients.push(c);
   return c;
 }
@@ -79,7 +104,12 @@ function redfishService(opts: { sessions?: boolean; password?: string } = {}) {
       }
       const token = `${TOKEN}-${++n}`;
       live.add(token);
-      return sendJson(res, 201, { Id: String(n) }, { 'X-Auth-Token': token, Location: `/redfish/v1/SessionService/Sessions/${n}` });
+      return sendJson(
+        res,
+        201,
+        { Id: String(n) },
+        { 'X-Auth-Token': token, Location: `/redfish/v1/SessionService/Sessions/${n}` },
+      );
     }
     const token = req.headers['x-auth-token'];
     const basicOk = req.headers.authorization === `Basic ${Buffer.from(`root:${PASSWORD}`).toString('base64')}`;
@@ -90,9 +120,13 @@ function redfishService(opts: { sessions?: boolean; password?: string } = {}) {
       res.writeHead(204).end();
       return;
     }
-    if (url === '/redfish/v1/Managers/1') return sendJson(res, 200, { '@odata.id': url, Id: '1', Model: '15G Monolithic' });
-    if (req.method === 'POST' && url === '/redfish/v1/Managers/1/Actions/Echo') return sendJson(res, 200, JSON.parse(body));
-    sendJson(res, 404, { error: { message: 'Not found', '@Message.ExtendedInfo': [{ Message: `The resource at ${url} was not found.` }] } });
+    if (url === '/redfish/v1/Managers/1')
+      return sendJson(res, 200, { '@odata.id': url, Id: '1', Model: '15G Monolithic' });
+    if (req.method === 'POST' && url === '/redfish/v1/Managers/1/Actions/Echo')
+      return sendJson(res, 200, JSON.parse(body));
+    sendJson(res, 404, {
+      error: { message: 'Not found', '@Message.ExtendedInfo': [{ Message: `The resource at ${url} was not found.` }] },
+    });
   };
   return { handler, live, expire: () => live.clear() };
 }
@@ -115,7 +149,9 @@ describe('RedfishClient: reads and verify_ca', () => {
 
   it('verify_ca PATH: trusts a BMC certificate signed by that CA', async () => {
     const s = await serve(redfishService().handler, caSigned);
-    await expect(client(s.origin, { verifyCa: join(dir, 'ca.pem') }).get('')).resolves.toMatchObject({ Id: 'RootService' });
+    await expect(client(s.origin, { verifyCa: join(dir, 'ca.pem') }).get('')).resolves.toMatchObject({
+      Id: 'RootService',
+    });
   });
 
   it('verify_ca PATH: another CA does not verify it, and neither does the system store', async () => {
@@ -214,10 +250,17 @@ describe('RedfishClient: error kinds', () => {
   it('401 and 403 -> auth; 500 and 404 -> http with the Redfish message and status', async () => {
     const s = await serve((req, res) => {
       const status = Number(req.url?.split('/').pop());
-      sendJson(res, status, { error: { message: `Failure ${status}`, '@Message.ExtendedInfo': [{ Message: 'Detail.' }] } });
+      sendJson(res, status, {
+        error: { message: `Failure ${status}`, '@Message.ExtendedInfo': [{ Message: 'Detail.' }] },
+      });
     });
     const c = client(s.origin, { auth: 'basic' });
-    for (const [code, kind] of [[401, 'auth'], [403, 'auth'], [500, 'http'], [404, 'http']] as const) {
+    for (const [code, kind] of [
+      [401, 'auth'],
+      [403, 'auth'],
+      [500, 'http'],
+      [404, 'http'],
+    ] as const) {
       const e = await failure(c.get(`/x/${code}`));
       expect(e.kind, String(code)).toBe(kind);
       expect(e.status).toBe(code);
@@ -236,7 +279,11 @@ describe('RedfishClient: sessions', () => {
     expect(c.authMode).toBe('session');
     const logins = s.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/Sessions'));
     expect(logins).toHaveLength(1);
-    expect(s.requests.filter((r) => r.url === '/redfish/v1/Managers/1').every((r) => String(r.headers['x-auth-token']).startsWith(TOKEN))).toBe(true);
+    expect(
+      s.requests
+        .filter((r) => r.url === '/redfish/v1/Managers/1')
+        .every((r) => String(r.headers['x-auth-token']).startsWith(TOKEN)),
+    ).toBe(true);
     expect(s.requests.some((r) => r.headers.authorization !== undefined)).toBe(false);
     expect(svc.live.size).toBe(1);
     await expect(c.logout()).resolves.toBe(true);
@@ -285,14 +332,24 @@ describe('RedfishClient: sessions', () => {
   });
 
   it('createRedfishClient takes a BmcTarget and honours rootPrefix', async () => {
-    const s = await serve((req, res) => (req.url === '/custom/rf/' ? sendJson(res, 200, ROOT) : sendJson(res, 404, {})));
-    const c = createRedfishClient({ origin: s.origin, rootPrefix: '/custom/rf', username: '', password: '', verifyCa: false });
+    const s = await serve((req, res) =>
+      req.url === '/custom/rf/' ? sendJson(res, 200, ROOT) : sendJson(res, 404, {}),
+    );
+    const c = createRedfishClient({
+      origin: s.origin,
+      rootPrefix: '/custom/rf',
+      username: '',
+      password: '',
+      verifyCa: false,
+    });
     clients.push(c);
     await expect(c.get('')).resolves.toMatchObject({ Id: 'RootService' });
   });
 
   it('refuses an origin with user info without echoing it', () => {
-    expect(() => new RedfishClient({ origin: `https://root:${PASSWORD}@10.0.0.1` })).toThrow(/must not contain user info/);
+    expect(() => new RedfishClient({ origin: `https://root:${PASSWORD}@10.0.0.1` })).toThrow(
+      /must not contain user info/,
+    );
     try {
       new RedfishClient({ origin: `https://root:${PASSWORD}@10.0.0.1` });
     } catch (e) {

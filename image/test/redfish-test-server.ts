@@ -41,7 +41,13 @@ export async function makeServerCert(ca?: Pem): Promise<Pem> {
     algorithm: 'sha256',
     ...(ca ? { ca } : {}),
     extensions: [
-      { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 7, ip: '127.0.0.1' },
+          { type: 2, value: 'localhost' },
+        ],
+      },
       { name: 'extKeyUsage', serverAuth: true },
     ],
   });
@@ -74,7 +80,12 @@ export async function startServer(handler: Handler, tls?: Pem): Promise<TestServ
   };
 }
 
-export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -20,7 +20,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** `bmc-console assign` from source, with `input` on stdin. */
 function assign(socket: string, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'image/src/cli.ts'), 'assign'], { cwd: REPO_ROOT, env: { ...process.env, ASSIGN_SOCKET: socket } });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'image/src/cli.ts'), 'assign'],
+      { cwd: REPO_ROOT, env: { ...process.env, ASSIGN_SOCKET: socket } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,14 +35,21 @@ function assign(socket: string, input: string): Promise<{ code: number | null; s
 }
 
 /** Polls fresh VNC frames (password auth) until `colour` covers at least `share` of the screen. */
-async function waitForColour(port: number, password: string, colour: { r: number; g: number; b: number }, share: number, timeoutMs = 90_000): Promise<void> {
+async function waitForColour(
+  port: number,
+  password: string,
+  colour: { r: number; g: number; b: number },
+  share: number,
+  timeoutMs = 90_000,
+): Promise<void> {
   const c = await RfbClient.connect({ host: '127.0.0.1', port, password, timeoutMs: 20_000 });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await c.requestUpdate(false);
       if (colourShare({ width: c.width, height: c.height, rgba: c.framebuffer }, colour, 16) >= share) return;
-      if (Date.now() > deadline) throw new Error(`rgb(${colour.r},${colour.g},${colour.b}) was not on screen within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`rgb(${colour.r},${colour.g},${colour.b}) was not on screen within ${timeoutMs} ms`);
       await sleep(300);
     }
   } finally {
@@ -77,13 +88,18 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
       expect(notJson.stderr).toMatch(/stdin is not valid JSON/);
       expect(notJson.stderr).not.toContain('hunter2');
 
-      const ok = await assign(socket, JSON.stringify({ appInfo: { node_uuid: 'n-1', password: 'hunter2' }, vncPassword: 'pw-n1' }));
+      const ok = await assign(
+        socket,
+        JSON.stringify({ appInfo: { node_uuid: 'n-1', password: 'hunter2' }, vncPassword: 'pw-n1' }),
+      );
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
       await waitForColour(c.port, 'pw-n1', FAKE_CONSOLE_COLOURS.background, 0.3);
       // Same flags: the node's app took over the running browser.
       expect(c.state()?.chromiumPid).toBe(before.chromiumPid);
-      await expect(RfbClient.connect({ host: '127.0.0.1', port: c.port, password: 'other', timeoutMs: 10_000 })).rejects.toThrow();
+      await expect(
+        RfbClient.connect({ host: '127.0.0.1', port: c.port, password: 'other', timeoutMs: 10_000 }),
+      ).rejects.toThrow();
 
       const again = await assign(socket, JSON.stringify({ appInfo: { node_uuid: 'n-2' }, vncPassword: 'pw-n2' }));
       expect(again.code).toBe(2);
@@ -97,12 +113,19 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
 
   it('opens the emulated iDRAC for its first viewer; a pinned certificate (verify_ca false) gets a fresh browser', async () => {
     const socket = join(dir, 'redfish.sock');
-    const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: 'True', ASSIGN_SOCKET: socket });
+    const c: ConsoleProcess = await startConsole({
+      APP: 'redfish-graphical',
+      AWAIT_APP_INFO: 'True',
+      ASSIGN_SOCKET: socket,
+    });
     try {
       const before = await c.waitForState((s) => s.chromiumPid !== undefined);
       await c.waitForOutput(/waiting to be assigned a node/);
       // A node without its BMC address is refused, naming the field; the console keeps waiting.
-      const incomplete = await assign(socket, JSON.stringify({ appInfo: { username: 'root', password: 'calvin' }, vncPassword: 'pw' }));
+      const incomplete = await assign(
+        socket,
+        JSON.stringify({ appInfo: { username: 'root', password: 'calvin' }, vncPassword: 'pw' }),
+      );
       expect(incomplete.code).toBe(2);
       expect(incomplete.stderr).toMatch(/APP_INFO\.address/);
       expect(incomplete.stderr).not.toContain('calvin');
@@ -123,17 +146,32 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
   it('a node whose CA bundle comes in the assignment: the running browser takes the bundle up, and the iDRAC shows', async () => {
     const caEmu = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca') });
     const socket = join(dir, 'ca.sock');
-    const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: '1', ASSIGN_SOCKET: socket });
+    const c: ConsoleProcess = await startConsole({
+      APP: 'redfish-graphical',
+      AWAIT_APP_INFO: '1',
+      ASSIGN_SOCKET: socket,
+    });
     try {
       const before = await c.waitForState((s) => s.chromiumPid !== undefined);
       await c.waitForOutput(/waiting to be assigned a node/);
-      const notPem = await assign(socket, JSON.stringify({ appInfo: { address: caEmu.url }, vncPassword: 'pw', caBundle: 'not a certificate' }));
+      const notPem = await assign(
+        socket,
+        JSON.stringify({ appInfo: { address: caEmu.url }, vncPassword: 'pw', caBundle: 'not a certificate' }),
+      );
       expect(notPem.code).toBe(2);
       expect(notPem.stderr).toMatch(/caBundle: expected PEM certificates/);
 
       // verify_ca names a file on the agent's host, which the console has not: the bundle's text replaces it.
-      const appInfo = { address: caEmu.url, username: caEmu.username, password: caEmu.password, verify_ca: '/nowhere/on/this/host.pem' };
-      const ok = await assign(socket, JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(caEmu.caFile!, 'utf8') }));
+      const appInfo = {
+        address: caEmu.url,
+        username: caEmu.username,
+        password: caEmu.password,
+        verify_ca: '/nowhere/on/this/host.pem',
+      };
+      const ok = await assign(
+        socket,
+        JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(caEmu.caFile!, 'utf8') }),
+      );
       expect(ok.stderr).toBe('');
       expect(ok.code).toBe(0);
       await waitForColour(c.port, 'ca-pw', kvmMarkerColor('idrac9'), 0.0005);
@@ -153,16 +191,31 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
     const other = await startEmulator({ vendor: 'idrac9', caDir: join(dir, 'ca-other') });
     const socket = join(dir, 'wrong-ca.sock');
     // KVM_RELEASE_AFTER=always: the console goes to the BMC without waiting for a viewer.
-    const c: ConsoleProcess = await startConsole({ APP: 'redfish-graphical', AWAIT_APP_INFO: '1', ASSIGN_SOCKET: socket, KVM_RELEASE_AFTER: 'always' });
+    const c: ConsoleProcess = await startConsole({
+      APP: 'redfish-graphical',
+      AWAIT_APP_INFO: '1',
+      ASSIGN_SOCKET: socket,
+      KVM_RELEASE_AFTER: 'always',
+    });
     try {
       const before = await c.waitForState((s) => s.chromiumPid !== undefined);
       await c.waitForOutput(/waiting to be assigned a node/);
-      const appInfo = { address: bmc.url, username: bmc.username, password: bmc.password, verify_ca: '/agent/host/ca.pem' };
-      const ok = await assign(socket, JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(other.caFile!, 'utf8') }));
+      const appInfo = {
+        address: bmc.url,
+        username: bmc.username,
+        password: bmc.password,
+        verify_ca: '/agent/host/ca.pem',
+      };
+      const ok = await assign(
+        socket,
+        JSON.stringify({ appInfo, vncPassword: 'ca-pw', caBundle: readFileSync(other.caFile!, 'utf8') }),
+      );
       expect(ok.code).toBe(0);
       await c.waitForOutput(/does not trust the BMC with the CA bundle: launching a fresh browser/);
       await c.waitForOutput(/certificate was not accepted/);
-      expect((await c.waitForState((s) => s.chromiumPid !== undefined && s.chromiumPid !== before.chromiumPid)).chromiumPid).not.toBe(before.chromiumPid);
+      expect(
+        (await c.waitForState((s) => s.chromiumPid !== undefined && s.chromiumPid !== before.chromiumPid)).chromiumPid,
+      ).not.toBe(before.chromiumPid);
       expect(c.output()).not.toContain(bmc.password);
     } finally {
       await c.stop();

@@ -43,7 +43,9 @@ describe('supervisor with VNC_PASSWORD and READ_ONLY', { timeout: 240_000 }, () 
       const s = await c.waitForState((st) => !!st.x11vncPid);
       const f = await waitForFrame({ port: c.port, password: 'pw-8ch!' }, looksLikeFakeConsole);
       expect(f.width).toBe(1280);
-      await expect(captureFrame({ host: '127.0.0.1', port: c.port, password: 'wrong', timeoutMs: 5000 })).rejects.toThrow();
+      await expect(
+        captureFrame({ host: '127.0.0.1', port: c.port, password: 'wrong', timeoutMs: 5000 }),
+      ).rejects.toThrow();
       await expect(captureFrame({ host: '127.0.0.1', port: c.port, timeoutMs: 5000 })).rejects.toThrow();
       const argv = readFileSync(`/proc/${s.x11vncPid}/cmdline`, 'utf8').split('\0');
       expect(argv).toContain('-viewonly');

@@ -21,7 +21,8 @@ describe('supervisor with APP=redfish-graphical against the emulator (iDRAC 9)',
   afterAll(async () => {
     await emu?.close();
   });
-  const appInfo = (password: string) => JSON.stringify({ address: emu.url, username: emu.username, password, verify_ca: false, node_uuid: 'node-a' });
+  const appInfo = (password: string) =>
+    JSON.stringify({ address: emu.url, username: emu.username, password, verify_ca: false, node_uuid: 'node-a' });
 
   it('shows the KVM, never logs the password, and closes the KVM session on SIGTERM', async () => {
     const c = await startConsole({ APP: 'redfish-graphical', APP_INFO: appInfo(emu.password) });

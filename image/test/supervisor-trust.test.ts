@@ -17,10 +17,18 @@ it('Chromium loads a self-signed BMC page only with the pinned SPKI', async () =
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dir = mkdtempSync(join(tmpdir(), 'trust-chromium-'));
   const open = async (args: string[], profile: string) => {
-    const ctx = await chromium.launchPersistentContext(join(dir, profile), { executablePath: CHROMIUM_EXECUTABLE, headless: true, chromiumSandbox: process.getuid?.() !== 0, args });
+    const ctx = await chromium.launchPersistentContext(join(dir, profile), {
+      executablePath: CHROMIUM_EXECUTABLE,
+      headless: true,
+      chromiumSandbox: process.getuid?.() !== 0,
+      args,
+    });
     try {
       const page = ctx.pages()[0] ?? (await ctx.newPage());
-      return await page.goto(origin).then(() => page.title(), (e: Error) => e.message.split('\n')[0] ?? '');
+      return await page.goto(origin).then(
+        () => page.title(),
+        (e: Error) => e.message.split('\n')[0] ?? '',
+      );
     } finally {
       await ctx.close();
     }

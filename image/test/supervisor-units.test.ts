@@ -37,7 +37,17 @@ describe('x11vnc arguments', () => {
     expect(a).toEqual(expect.arrayContaining(['-noremote', '-novncconnect']));
   });
   it('read only: -viewonly -nocursor and no clipboard or selection either way', () => {
-    expect(x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: true })).toEqual(expect.arrayContaining(['-viewonly', '-nocursor', '-noclipboard', '-nosetclipboard', '-nosel', '-noremote', '-novncconnect']));
+    expect(x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: true })).toEqual(
+      expect.arrayContaining([
+        '-viewonly',
+        '-nocursor',
+        '-noclipboard',
+        '-nosetclipboard',
+        '-nosel',
+        '-noremote',
+        '-novncconnect',
+      ]),
+    );
   });
   it('with a password: a file that x11vnc removes after reading, never the password', () => {
     const a = x11vncArgs({ display: ':3', ...auth, port: 5900, readOnly: false, passwordFile: '/run/x/vnc-password' });
@@ -66,11 +76,28 @@ describe('Xvfb and Chromium arguments', () => {
     expect(a).not.toContain('-ac');
   });
   it('Chromium: kiosk and the quiet flags from platform-notes.md', () => {
-    const a = chromiumArgs({ display: ':1', width: 1280, height: 960, sandbox: true, extraArgs: ['--x'], debug: false });
-    for (const f of ['--kiosk', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--window-size=1280,960', '--x'])
+    const a = chromiumArgs({
+      display: ':1',
+      width: 1280,
+      height: 960,
+      sandbox: true,
+      extraArgs: ['--x'],
+      debug: false,
+    });
+    for (const f of [
+      '--kiosk',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--window-size=1280,960',
+      '--x',
+    ])
       expect(a).toContain(f);
     expect(a).not.toContain('--no-sandbox');
-    expect(chromiumArgs({ display: ':1', width: 1, height: 1, sandbox: true, extraArgs: [], debug: true })).not.toContain('--kiosk');
+    expect(
+      chromiumArgs({ display: ':1', width: 1, height: 1, sandbox: true, extraArgs: [], debug: true }),
+    ).not.toContain('--kiosk');
   });
 });
 
@@ -87,19 +114,35 @@ describe('Backoff', () => {
 
 describe('BMC target and failures from APP_INFO', () => {
   it('assumes https and the default Redfish root', () => {
-    expect(bmcTarget({ address: '10.0.0.5', username: 'u', password: 'p' })).toEqual({ origin: 'https://10.0.0.5', rootPrefix: '/redfish/v1', username: 'u', password: 'p', verifyCa: true });
-    expect(bmcTarget({ address: 'https://bmc:8443', root_prefix: 'custom/redfish/v1', verify_ca: false })).toMatchObject({ origin: 'https://bmc:8443', rootPrefix: '/custom/redfish/v1', verifyCa: false });
+    expect(bmcTarget({ address: '10.0.0.5', username: 'u', password: 'p' })).toEqual({
+      origin: 'https://10.0.0.5',
+      rootPrefix: '/redfish/v1',
+      username: 'u',
+      password: 'p',
+      verifyCa: true,
+    });
+    expect(
+      bmcTarget({ address: 'https://bmc:8443', root_prefix: 'custom/redfish/v1', verify_ca: false }),
+    ).toMatchObject({ origin: 'https://bmc:8443', rootPrefix: '/custom/redfish/v1', verifyCa: false });
   });
   it('maps client errors to a cause and a hint', () => {
     const auth = new RedfishError('auth', 'https://b/redfish/v1', 'HTTP 401', { status: 401 });
-    expect(asConsoleFailure(auth, 'Redfish discovery')).toMatchObject({ kind: 'auth', cause: 'Redfish discovery: the BMC rejected the user name or password', hint: expect.stringMatching(/username/) });
+    expect(asConsoleFailure(auth, 'Redfish discovery')).toMatchObject({
+      kind: 'auth',
+      cause: 'Redfish discovery: the BMC rejected the user name or password',
+      hint: expect.stringMatching(/username/),
+    });
     const f = new ConsoleFailure('c', 'h', 'kvm-busy');
     expect(asConsoleFailure(f, 'x')).toBe(f);
   });
 });
 
 describe('RetryPolicy', () => {
-  const pacing = { afterLoginFailure: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 1000 }, afterUnreachable: { initialMs: 10, maxMs: 20, factor: 2, resetAfterMs: 1000 }, unwatchedMinMs: 300 };
+  const pacing = {
+    afterLoginFailure: { initialMs: 100, maxMs: 400, factor: 2, resetAfterMs: 1000 },
+    afterUnreachable: { initialMs: 10, maxMs: 20, factor: 2, resetAfterMs: 1000 },
+    unwatchedMinMs: 300,
+  };
   it('paces an unreachable BMC apart from a failed login, and waits longer while nobody watches', () => {
     const r = new RetryPolicy(pacing);
     expect(r.afterFailure('unreachable', true, 0)).toEqual({ delayMs: 10, tries: 1 });
@@ -119,8 +162,15 @@ describe('RetryPolicy', () => {
 
 describe('RedfishApp without a BMC', () => {
   it('shows a launch failure with its retry, and asks for a fresh browser once trust works', async () => {
-    const retry = new RetryPolicy({ afterLoginFailure: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 }, afterUnreachable: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 }, unwatchedMinMs: 5 });
-    const app = new RedfishApp({ address: 'http://bmc.invalid', username: 'u', password: 'secret-pw' }, { keyDelayMs: 0, display: { width: 1280, height: 960 }, retry });
+    const retry = new RetryPolicy({
+      afterLoginFailure: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 },
+      afterUnreachable: { initialMs: 5, maxMs: 5, factor: 1, resetAfterMs: 1000 },
+      unwatchedMinMs: 5,
+    });
+    const app = new RedfishApp(
+      { address: 'http://bmc.invalid', username: 'u', password: 'secret-pw' },
+      { keyDelayMs: 0, display: { width: 1280, height: 960 }, retry },
+    );
     const failures: { cause: string; hint: string; details?: string[] }[] = [];
     let relaunched = 0;
     const session = {
@@ -128,13 +178,20 @@ describe('RedfishApp without a BMC', () => {
       log: createLogger('test', { level: 'silent' }),
       demand: new KvmDemand('always'),
       status: async () => undefined,
-      fail: async (cause: string, hint: string, details?: string[]) => void failures.push({ cause, hint, ...(details ? { details } : {}) }),
+      fail: async (cause: string, hint: string, details?: string[]) =>
+        void failures.push({ cause, hint, ...(details ? { details } : {}) }),
       relaunch: () => void (relaunched += 1),
       launchFailure: new RedfishError('unreachable', 'https://bmc.invalid/', 'connection refused secret-pw'),
     } as unknown as BrowserSession;
     await app.run(session);
     expect(relaunched).toBe(1);
-    expect(failures).toEqual([{ cause: 'Opening the console: the BMC cannot be reached (connection refused [redacted])', hint: expect.stringMatching(/BMC address/), details: ['Trying again in 0 s (try 1).'] }]);
+    expect(failures).toEqual([
+      {
+        cause: 'Opening the console: the BMC cannot be reached (connection refused [redacted])',
+        hint: expect.stringMatching(/BMC address/),
+        details: ['Trying again in 0 s (try 1).'],
+      },
+    ]);
   });
 });
 
@@ -148,8 +205,14 @@ describe('status pages', () => {
   it('labels the fake console clearly', () => {
     expect(fakeConsoleHtml({ readOnly: true })).toMatch(/bmc-console test console[\s\S]*read only/);
   });
-  it('a new step replaces the heading of the status page only (real headless Chromium)', { timeout: 60_000 }, async () => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'] });
+  it('a new step replaces the heading of the status page only (real headless Chromium)', {
+    timeout: 60_000,
+  }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM_EXECUTABLE,
+      headless: true,
+      args: ['--no-sandbox'],
+    });
     try {
       const page = await browser.newPage();
       await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
@@ -157,7 +220,12 @@ describe('status pages', () => {
       expect(await page.locator('#step').textContent()).toBe('Opening <the> console');
       expect(await page.locator('#step .spinner').count()).toBe(1);
       // A resting state (waiting for a viewer or a node) has no spinner, which Chromium would keep drawing.
-      expect(await page.evaluate(replaceStatusStep, { step: 'Ready: the BMC console opens when a viewer connects', resting: true })).toBe(true);
+      expect(
+        await page.evaluate(replaceStatusStep, {
+          step: 'Ready: the BMC console opens when a viewer connects',
+          resting: true,
+        }),
+      ).toBe(true);
       expect(await page.locator('#step .spinner').count()).toBe(0);
       expect(await page.evaluate(replaceStatusStep, { step: 'Connecting to the BMC', resting: false })).toBe(true);
       expect(await page.locator('#step .spinner').count()).toBe(1);
@@ -167,7 +235,11 @@ describe('status pages', () => {
       await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
       expect(await page.locator('.subject').textContent()).toBe('node n1');
       // Anything else (the failure page, the fake console, a BMC page) stays as it is.
-      for (const html of [statusPageHtml({ step: 'x', error: 'failed' }), fakeConsoleHtml({ readOnly: false }), '<h1 id="step">BMC</h1>']) {
+      for (const html of [
+        statusPageHtml({ step: 'x', error: 'failed' }),
+        fakeConsoleHtml({ readOnly: false }),
+        '<h1 id="step">BMC</h1>',
+      ]) {
         await page.setContent(html);
         const before = await page.content();
         expect(await page.evaluate(replaceStatusStep, { step: 'later step', resting: false })).toBe(false);
@@ -201,7 +273,9 @@ describe('browser trust for verify_ca (real TLS server, real certutil)', () => {
     const der = await fetchPeerCertificate('127.0.0.1', (server.address() as AddressInfo).port);
     const expected = spkiPin(Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
     expect(spkiPin(der)).toBe(expected);
-    expect(await browserTrust({ origin, verifyCa: false, home })).toEqual([`--ignore-certificate-errors-spki-list=${expected}`]);
+    expect(await browserTrust({ origin, verifyCa: false, home })).toEqual([
+      `--ignore-certificate-errors-spki-list=${expected}`,
+    ]);
   });
 
   it('verify_ca=true uses the system store (no flags)', async () => {
@@ -218,7 +292,11 @@ describe('browser trust for verify_ca (real TLS server, real certutil)', () => {
   });
 
   it('an unreachable BMC or a missing bundle is a ConsoleFailure naming it', async () => {
-    await expect(browserTrust({ origin: 'https://127.0.0.1:1', verifyCa: false, home })).rejects.toMatchObject({ kind: 'unreachable' });
-    await expect(browserTrust({ origin, verifyCa: '/nonexistent/ca.pem', home })).rejects.toThrow(/nonexistent\/ca\.pem.*verify_ca/);
+    await expect(browserTrust({ origin: 'https://127.0.0.1:1', verifyCa: false, home })).rejects.toMatchObject({
+      kind: 'unreachable',
+    });
+    await expect(browserTrust({ origin, verifyCa: '/nonexistent/ca.pem', home })).rejects.toThrow(
+      /nonexistent\/ca\.pem.*verify_ca/,
+    );
   });
 });

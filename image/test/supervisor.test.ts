@@ -61,7 +61,13 @@ function save(name: string, f: Frame): void {
 describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 240_000 }, () => {
   let c: ConsoleProcess;
   beforeAll(async () => {
-    c = await startConsole({ APP: 'fake', DISPLAY_WIDTH: '1024', DISPLAY_HEIGHT: '768', APP_INFO: JSON.stringify({ node_uuid: ENV_MARKER }), BMC_CONSOLE_UNRELATED: 'unrelated' });
+    c = await startConsole({
+      APP: 'fake',
+      DISPLAY_WIDTH: '1024',
+      DISPLAY_HEIGHT: '768',
+      APP_INFO: JSON.stringify({ node_uuid: ENV_MARKER }),
+      BMC_CONSOLE_UNRELATED: 'unrelated',
+    });
     await c.waitForState((s) => !!s.chromiumPid && !!s.x11vncPid && !!s.xvfbPid);
   }, 240_000);
   afterAll(async () => {
@@ -84,17 +90,26 @@ describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 24
   it('gives Xvfb, x11vnc and Chromium (and its children) the allow-listed environment only, and its display a cookie', () => {
     const s = c.state()!;
     const pids = [s.xvfbPid!, s.x11vncPid!, ...descendants(s.chromiumPid!), s.chromiumPid!];
-    const seen = pids.map((pid) => ({ pid, cmd: cmdline(pid).slice(0, 40), env: environ(pid) })).filter((p) => p.env.length > 0);
+    const seen = pids
+      .map((pid) => ({ pid, cmd: cmdline(pid).slice(0, 40), env: environ(pid) }))
+      .filter((p) => p.env.length > 0);
     expect(seen.length).toBeGreaterThanOrEqual(3);
     for (const p of seen) {
       const names = p.env.map((kv) => kv.slice(0, kv.indexOf('=')));
       expect(names, `${p.pid} ${p.cmd}`).not.toEqual(expect.arrayContaining(['APP_INFO']));
-      expect(names.filter((n) => /^(APP|APP_INFO|VNC_PASSWORD|[A-Z_]*_FILE|BMC_CONSOLE_.*|LOG_LEVEL|CHROMIUM_SANDBOX)$/.test(n)), `${p.pid} ${p.cmd}`).toEqual([]);
+      expect(
+        names.filter((n) =>
+          /^(APP|APP_INFO|VNC_PASSWORD|[A-Z_]*_FILE|BMC_CONSOLE_.*|LOG_LEVEL|CHROMIUM_SANDBOX)$/.test(n),
+        ),
+        `${p.pid} ${p.cmd}`,
+      ).toEqual([]);
       expect(p.env.join('\n'), `${p.pid} ${p.cmd}`).not.toContain(ENV_MARKER);
     }
     // Chromium's browser process opens the display with the supervisor's cookie.
     const browserEnv = environ(s.chromiumPid!);
-    expect(browserEnv).toEqual(expect.arrayContaining([`DISPLAY=${s.display}`, expect.stringMatching(/^XAUTHORITY=.+Xauthority$/)]));
+    expect(browserEnv).toEqual(
+      expect.arrayContaining([`DISPLAY=${s.display}`, expect.stringMatching(/^XAUTHORITY=.+Xauthority$/)]),
+    );
     // The supervisor itself keeps the kernel's copy of its initial environment; the one it spawns from is clean.
     expect(cmdline(s.xvfbPid!)).toMatch(/-auth \S+Xauthority/);
     expect(cmdline(s.xvfbPid!)).not.toMatch(/(^| )-ac( |$)/);
@@ -121,7 +136,9 @@ describe('supervisor with APP=fake (real Xvfb, x11vnc, Chromium)', { timeout: 24
       const pid = child === 'xvfb' ? before.xvfbPid : child === 'x11vnc' ? before.x11vncPid : before.chromiumPid;
       expect(pid, `${child} pid in the state file`).toBeGreaterThan(0);
       process.kill(pid!, 'SIGKILL');
-      const after = await c.waitForState((s) => s.restarts[child] > before.restarts[child] && !!s.xvfbPid && !!s.x11vncPid && !!s.chromiumPid);
+      const after = await c.waitForState(
+        (s) => s.restarts[child] > before.restarts[child] && !!s.xvfbPid && !!s.x11vncPid && !!s.chromiumPid,
+      );
       const newPid = child === 'xvfb' ? after.xvfbPid : child === 'x11vnc' ? after.x11vncPid : after.chromiumPid;
       expect(newPid).not.toBe(pid);
       const f = await waitForFrame({ port: c.port }, looksLikeFakeConsole);

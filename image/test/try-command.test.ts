@@ -24,7 +24,11 @@ afterAll(async () => {
 
 function tryCli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'image', 'src', 'cli.ts'), 'try', ...args], { cwd: root, env: { ...process.env, BMC_PASSWORD: '' } });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', join(root, 'image', 'src', 'cli.ts'), 'try', ...args],
+      { cwd: root, env: { ...process.env, BMC_PASSWORD: '' } },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -35,7 +39,16 @@ function tryCli(args: string[]): Promise<{ code: number | null; out: string; err
 
 describe('bmc-console try --url --verify-ca', () => {
   it('opens the XCC console with the CA bundle (both TLS ports), and names TLS when the CA is not trusted', async () => {
-    const base = ['--url', emu.url, '--username', emu.username, '--password-file', join(dir, 'password'), '--out', join(dir, 'shots')];
+    const base = [
+      '--url',
+      emu.url,
+      '--username',
+      emu.username,
+      '--password-file',
+      join(dir, 'password'),
+      '--out',
+      join(dir, 'shots'),
+    ];
     const ok = await tryCli([...base, '--verify-ca', emu.caFile!]);
     expect(ok.err).toBe('');
     expect(ok.code).toBe(0);

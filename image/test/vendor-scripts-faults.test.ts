@@ -18,7 +18,11 @@ afterAll(async () => {
 });
 
 /** Opens with `fault` switched on after discovery; returns the failure (the test fails if open() succeeds). */
-async function failureWith(profile: ProfileName, fault: Record<string, unknown>, before?: (c: Awaited<ReturnType<typeof prepare>>) => Promise<void>) {
+async function failureWith(
+  profile: ProfileName,
+  fault: Record<string, unknown>,
+  before?: (c: Awaited<ReturnType<typeof prepare>>) => Promise<void>,
+) {
   const emu = await emulator(profile);
   try {
     const c = await prepare(browser, emu);
@@ -66,7 +70,10 @@ describe('BMC down -> unreachable', () => {
 
 describe('HTTP 500 on the launch path -> bmc-error', () => {
   const cases: [ProfileName, string][] = [
-    ['idrac9', '/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession'],
+    [
+      'idrac9',
+      '/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DelliDRACCardService/Actions/DelliDRACCardService.GetKVMSession',
+    ],
     ['openbmc', '/redfish/v1/SessionService/Sessions'],
   ];
   for (const [profile, path] of cases)

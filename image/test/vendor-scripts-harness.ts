@@ -12,18 +12,29 @@ import { ConsoleFailure } from '../src/vendor-script.js';
 import { prepareConsole, type TryConsole } from '../src/commands/try-console.js';
 import { guardContext, NavigationAllowList } from '../src/supervisor/navigation-guard.js';
 
-export const VIEWPORT = { width: 1000, height: 700 };
+const VIEWPORT = { width: 1000, height: 700 };
 
 export async function emulator(vendor: ProfileName, o: Omit<EmulatorOptions, 'vendor'> = {}): Promise<RunningEmulator> {
   return startEmulator({ vendor, node: `node-${vendor}`, ...o });
 }
 
 /** Discovery and the picked script's ConsoleContext for this emulator (not opened yet). */
-export async function prepare(browser: Browser, emu: RunningEmulator, outDir?: string, systemId?: string): Promise<TryConsole> {
+export async function prepare(
+  browser: Browser,
+  emu: RunningEmulator,
+  outDir?: string,
+  systemId?: string,
+): Promise<TryConsole> {
   const c = await prepareConsole({
     browser,
     ...(systemId ? { systemId } : {}),
-    bmc: { origin: emu.url, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: false },
+    bmc: {
+      origin: emu.url,
+      rootPrefix: '/redfish/v1',
+      username: emu.username,
+      password: emu.password,
+      verifyCa: false,
+    },
     viewport: VIEWPORT,
     node: 'test-node',
     ...(outDir ? { outDir } : {}),
@@ -50,13 +61,18 @@ export async function markerPixels(c: TryConsole, profile: ProfileName): Promise
   const { r, g, b } = kvmMarkerColor(profile);
   let n = 0;
   for (let i = 0; i < png.data.length; i += 4) {
-    if (Math.abs(png.data[i]! - r) <= 12 && Math.abs(png.data[i + 1]! - g) <= 12 && Math.abs(png.data[i + 2]! - b) <= 12) n++;
+    if (
+      Math.abs(png.data[i]! - r) <= 12 &&
+      Math.abs(png.data[i + 1]! - g) <= 12 &&
+      Math.abs(png.data[i + 2]! - b) <= 12
+    )
+      n++;
   }
   return n;
 }
 
 /** Share of the viewport the biggest visible canvas covers (1 = the KVM fills the screen). */
-export async function canvasCoverage(c: TryConsole): Promise<number> {
+async function canvasCoverage(c: TryConsole): Promise<number> {
   return c.page.evaluate(() => {
     let best = 0;
     for (const cv of document.querySelectorAll('canvas')) {
@@ -76,16 +92,28 @@ export async function eventually(check: () => Promise<boolean> | boolean, interv
 
 /** Emulator profile -> the script family discovery must pick. */
 export const families: Record<Exclude<ProfileName, 'unknown'>, string> = {
-  idrac7: 'idrac', idrac8: 'idrac', idrac9: 'idrac', idrac10: 'idrac',
-  ilo4: 'ilo', ilo5: 'ilo', ilo6: 'ilo', ilo7: 'ilo',
-  xcc: 'xcc', xcc2: 'xcc', xcc3: 'xcc',
-  'supermicro-x11': 'smc-bmc', 'supermicro-x12': 'smc-bmc', 'supermicro-x13': 'smc-bmc', 'supermicro-h13': 'smc-bmc',
-  openbmc: 'openbmc', ami: 'ami-megarac',
+  idrac7: 'idrac',
+  idrac8: 'idrac',
+  idrac9: 'idrac',
+  idrac10: 'idrac',
+  ilo4: 'ilo',
+  ilo5: 'ilo',
+  ilo6: 'ilo',
+  ilo7: 'ilo',
+  xcc: 'xcc',
+  xcc2: 'xcc',
+  xcc3: 'xcc',
+  'supermicro-x11': 'smc-bmc',
+  'supermicro-x12': 'smc-bmc',
+  'supermicro-x13': 'smc-bmc',
+  'supermicro-h13': 'smc-bmc',
+  openbmc: 'openbmc',
+  ami: 'ami-megarac',
 };
 export const profiles = Object.keys(families) as (keyof typeof families)[];
 
 /** The launch path the profile pins for this run: its primary, or with noPrimary its fallback. */
-export function expectedLaunch(profile: ProfileName, noPrimary: boolean): string {
+function expectedLaunch(profile: ProfileName, noPrimary: boolean): string {
   const launch = getProfile(profile).launch;
   if (!launch) throw new Error(`${profile} has no console launch path`);
   return noPrimary ? launch.fallback : launch.primary;
@@ -96,7 +124,11 @@ export function expectedLaunch(profile: ProfileName, noPrimary: boolean): string
  * path the profile pins (so a broken primary hidden by a working fallback fails); isAlive(); close() ends the
  * console and every Redfish and web session.
  */
-export async function opensFullScreen(browser: Browser, profile: keyof typeof families, noPrimary: boolean): Promise<void> {
+export async function opensFullScreen(
+  browser: Browser,
+  profile: keyof typeof families,
+  noPrimary: boolean,
+): Promise<void> {
   const emu = await emulator(profile, { noPrimary });
   try {
     const c = await prepare(browser, emu);
@@ -121,4 +153,3 @@ export async function opensFullScreen(browser: Browser, profile: keyof typeof fa
     await emu.close();
   }
 }
-

@@ -12,8 +12,15 @@ const d = (family: string): Discovery => ({ vendor: 'x', family, generation: nul
 
 describe('pickVendorScript', () => {
   it.each([
-    ['idrac', 'idrac'], ['ilo', 'ilo'], ['xcc', 'xcc'], ['smc-bmc', 'smc-bmc'], ['openbmc', 'openbmc'],
-    ['ami-megarac', 'ami-megarac'], ['cimc', 'generic'], ['intel-bmc', 'generic'], ['unknown', 'generic'],
+    ['idrac', 'idrac'],
+    ['ilo', 'ilo'],
+    ['xcc', 'xcc'],
+    ['smc-bmc', 'smc-bmc'],
+    ['openbmc', 'openbmc'],
+    ['ami-megarac', 'ami-megarac'],
+    ['cimc', 'generic'],
+    ['intel-bmc', 'generic'],
+    ['unknown', 'generic'],
   ])('family %s -> script %s', (family, script) => {
     expect(pickVendorScript(d(family)).family).toBe(script);
   });
@@ -45,15 +52,23 @@ describe('failure mapping', () => {
   it('keeps aborts and scrubs secrets', () => {
     const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
     expect(toConsoleFailure(abort, 'step')).toBe(abort);
-    const f = toConsoleFailure(new Error('net::ERR_CONNECTION_RESET at https://b/?pw=hunter22'), 'step', ['hunter22']) as ConsoleFailure;
+    const f = toConsoleFailure(new Error('net::ERR_CONNECTION_RESET at https://b/?pw=hunter22'), 'step', [
+      'hunter22',
+    ]) as ConsoleFailure;
     expect(f.cause).not.toContain('hunter22');
   });
 
   it('words each kind one way, naming the step', () => {
     const c = (e: unknown) => (toConsoleFailure(e, 'Redfish discovery') as ConsoleFailure).cause;
-    expect(c(new RedfishError('tls', 'https://b/redfish/v1', 'self-signed certificate'))).toBe("Redfish discovery: the BMC's TLS certificate was not accepted (self-signed certificate)");
-    expect(c(new Error('page.goto: net::ERR_CERT_AUTHORITY_INVALID'))).toBe("Redfish discovery: the BMC's TLS certificate was not accepted (page.goto: net::ERR_CERT_AUTHORITY_INVALID)");
-    expect(c(new RedfishError('unreachable', 'https://b/redfish/v1', 'connection refused'))).toBe('Redfish discovery: the BMC cannot be reached (connection refused)');
+    expect(c(new RedfishError('tls', 'https://b/redfish/v1', 'self-signed certificate'))).toBe(
+      "Redfish discovery: the BMC's TLS certificate was not accepted (self-signed certificate)",
+    );
+    expect(c(new Error('page.goto: net::ERR_CERT_AUTHORITY_INVALID'))).toBe(
+      "Redfish discovery: the BMC's TLS certificate was not accepted (page.goto: net::ERR_CERT_AUTHORITY_INVALID)",
+    );
+    expect(c(new RedfishError('unreachable', 'https://b/redfish/v1', 'connection refused'))).toBe(
+      'Redfish discovery: the BMC cannot be reached (connection refused)',
+    );
     expect(c(new RedfishError('protocol', 'https://b/redfish/v1', 'not JSON'))).toBe('Redfish discovery: not JSON');
   });
 
@@ -77,8 +92,16 @@ describe('goto failures', () => {
   it('keep console tokens in a URL query (also inside the #fragment) out of the message', async () => {
     const url = 'https://10.0.0.5/#/login?fefa20fc446e4a6c&context=remote&mode=multi';
     const page = { goto: () => Promise.reject(new Error(`page.goto: net::ERR_CERT_AUTHORITY_INVALID at ${url}`)) };
-    const ctx = { page, bmc: { origin: 'https://10.0.0.5', password: 'pw' }, signal: new AbortController().signal } as unknown as ConsoleContext;
-    const err = await goto(ctx, '/#/login?fefa20fc446e4a6c&context=remote&mode=multi', 'Opening the XCC remote console').catch((e: unknown) => e);
+    const ctx = {
+      page,
+      bmc: { origin: 'https://10.0.0.5', password: 'pw' },
+      signal: new AbortController().signal,
+    } as unknown as ConsoleContext;
+    const err = await goto(
+      ctx,
+      '/#/login?fefa20fc446e4a6c&context=remote&mode=multi',
+      'Opening the XCC remote console',
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConsoleFailure);
     expect((err as ConsoleFailure).kind).toBe('tls');
     expect((err as Error).message).not.toContain('fefa20fc446e4a6c');

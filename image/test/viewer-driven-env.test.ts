@@ -11,7 +11,9 @@ describe('KVM_RELEASE_AFTER', () => {
   });
   it('names the variable when invalid', () => {
     expect(() => parseConsoleEnv({ KVM_RELEASE_AFTER: '-1' })).toThrow(ConsoleEnvError);
-    expect(() => parseConsoleEnv({ KVM_RELEASE_AFTER: 'soon' })).toThrow(/KVM_RELEASE_AFTER: must be a whole number of seconds/);
+    expect(() => parseConsoleEnv({ KVM_RELEASE_AFTER: 'soon' })).toThrow(
+      /KVM_RELEASE_AFTER: must be a whole number of seconds/,
+    );
   });
 });
 

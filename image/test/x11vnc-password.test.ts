@@ -25,12 +25,26 @@ describe('x11vnc password file (read:)', { timeout: 60_000 }, () => {
     const first = Math.floor(statSync(file).mtimeMs / 1000);
     writePasswordFile(dir, 'node-pw'); // well within the same second
     expect(Math.floor(statSync(file).mtimeMs / 1000)).toBeGreaterThan(first);
-    const x11vnc = startX11vnc({ display: xvfb.display, authFile: xvfb.authFile, port, readOnly: true, passwordFile: file, rereadPassword: true }, log);
+    const x11vnc = startX11vnc(
+      {
+        display: xvfb.display,
+        authFile: xvfb.authFile,
+        port,
+        readOnly: true,
+        passwordFile: file,
+        rereadPassword: true,
+      },
+      log,
+    );
     try {
       await waitForRfb('127.0.0.1', port, 20_000);
       writePasswordFile(dir, 'node-pw2'); // and once more while x11vnc runs, within a second of the last write
-      await expect(captureFrame({ host: '127.0.0.1', port, password: 'node-pw2', timeoutMs: 10_000 })).resolves.toBeDefined();
-      await expect(captureFrame({ host: '127.0.0.1', port, password: 'node-pw', timeoutMs: 10_000 })).rejects.toThrow(/authentication failed/);
+      await expect(
+        captureFrame({ host: '127.0.0.1', port, password: 'node-pw2', timeoutMs: 10_000 }),
+      ).resolves.toBeDefined();
+      await expect(captureFrame({ host: '127.0.0.1', port, password: 'node-pw', timeoutMs: 10_000 })).rejects.toThrow(
+        /authentication failed/,
+      );
     } finally {
       await x11vnc.stop(200);
       await xvfb.stop(200);

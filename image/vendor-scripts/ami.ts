@@ -52,9 +52,10 @@ export const ami: VendorScript = {
     await redfishLogout(ctx);
     if (!s) return;
     const csrf = s.csrf ?? (await cookie(ctx, 'garc')) ?? (await cookie(ctx, '__Host-garc'));
-    const res = await web(ctx, '/api/session', 'AMI logout', { method: 'DELETE', headers: csrf ? { 'X-CSRFTOKEN': csrf } : {} }).catch(
-      (e: unknown) => ctx.log.warn({ err: String(e) }, 'AMI logout failed'),
-    );
+    const res = await web(ctx, '/api/session', 'AMI logout', {
+      method: 'DELETE',
+      headers: csrf ? { 'X-CSRFTOKEN': csrf } : {},
+    }).catch((e: unknown) => ctx.log.warn({ err: String(e) }, 'AMI logout failed'));
     if (res && res.status() >= 400) ctx.log.warn({ status: res.status() }, 'AMI logout failed');
   },
 };
@@ -72,12 +73,21 @@ async function formLogin(ctx: ConsoleContext): Promise<boolean> {
   await abortable(ctx.signal, ctx.page.locator('#btn-login').click());
   const after = await firstOf(
     ctx.page,
-    { busy: 'text=/maximum number|code 15000/i', error: 'text=/Could not login|Invalid (user|credentials)|Login failed/i', remote: 'text=/Remote Control/i' },
+    {
+      busy: 'text=/maximum number|code 15000/i',
+      error: 'text=/Could not login|Invalid (user|credentials)|Login failed/i',
+      remote: 'text=/Remote Control/i',
+    },
     ctx.signal,
     20_000,
   );
   if (after === 'error') throw failure('auth', 'The AMI BMC rejected the user name or password');
-  if (after === 'busy') throw failure('kvm-busy', 'The AMI BMC has no free login session (code 15000)', 'Log out of other BMC web sessions or wait for them to expire');
+  if (after === 'busy')
+    throw failure(
+      'kvm-busy',
+      'The AMI BMC has no free login session (code 15000)',
+      'Log out of other BMC web sessions or wait for them to expire',
+    );
   if (after === null) throw failure('bmc-error', 'The AMI web UI did not finish logging in');
   const st = sessions.get(ctx);
   if (st) st.csrf = (await cookie(ctx, 'garc')) ?? (await cookie(ctx, '__Host-garc'));
@@ -94,10 +104,17 @@ async function formLogin(ctx: ConsoleContext): Promise<boolean> {
 
 async function apiLogin(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to the AMI BMC');
-  const res = await web(ctx, '/api/session', 'AMI login', { method: 'POST', form: { username: ctx.bmc.username, password: ctx.bmc.password, certlogin: '0' } });
+  const res = await web(ctx, '/api/session', 'AMI login', {
+    method: 'POST',
+    form: { username: ctx.bmc.username, password: ctx.bmc.password, certlogin: '0' },
+  });
   const body = await jsonOf(res);
   if (res.status() === 401 && body?.code === 15000)
-    throw failure('kvm-busy', 'The AMI BMC has no free login session (code 15000)', 'Log out of other BMC web sessions or wait for them to expire');
+    throw failure(
+      'kvm-busy',
+      'The AMI BMC has no free login session (code 15000)',
+      'Log out of other BMC web sessions or wait for them to expire',
+    );
   if (res.status() >= 400) throw httpFailure(res.status(), 'AMI login');
   const csrf = body?.CSRFToken;
   if (typeof csrf !== 'string') throw failure('bmc-error', 'The AMI login answered without a CSRFToken');
@@ -105,7 +122,8 @@ async function apiLogin(ctx: ConsoleContext): Promise<void> {
   if (st) st.csrf = csrf;
   // Cookies the SPA writes from JS after its own login (the viewer reads them).
   await setCookie(ctx, 'garc', csrf);
-  for (const k of ['user_id', 'privilege'] as const) if (body?.[k] !== undefined) await setCookie(ctx, k, String(body[k]));
+  for (const k of ['user_id', 'privilege'] as const)
+    if (body?.[k] !== undefined) await setCookie(ctx, k, String(body[k]));
   await ctx.status('Opening the AMI H5Viewer');
   await goto(ctx, '/viewer.html', 'Opening the AMI H5Viewer');
   const f = outcomeFailure(await settle(ctx, viewer), 'AMI H5Viewer');

@@ -17,7 +17,10 @@ export const generic: VendorScript = {
     const what = d.family !== 'unknown' ? d.family : d.vendor !== 'unknown' ? d.vendor : 'this';
     await ctx.status('Opening the BMC web interface');
     await goto(ctx, '/', 'Opening the BMC web interface');
-    await showNotice(ctx, `Automatic login is not supported for ${what} BMCs: log in and open the remote console here.`);
+    await showNotice(
+      ctx,
+      `Automatic login is not supported for ${what} BMCs: log in and open the remote console here.`,
+    );
     await ctx.status('BMC web interface shown (log in by hand)');
   },
 

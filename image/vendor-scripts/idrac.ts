@@ -29,11 +29,7 @@ const chrome = {
   fill: ['#noVNC_container', '#kvmCanvas', '#screen'],
 };
 
-type IdracSession =
-  | { kind: 'redfish' }
-  | { kind: 'web'; xsrf: string }
-  | { kind: 'form' }
-  | { kind: 'legacy' };
+type IdracSession = { kind: 'redfish' } | { kind: 'web'; xsrf: string } | { kind: 'form' } | { kind: 'legacy' };
 const sessions = new ConsoleState<IdracSession>();
 
 export const idrac: VendorScript = {
@@ -49,7 +45,13 @@ export const idrac: VendorScript = {
     if (creds) {
       sessions.set(ctx, { kind: 'redfish' });
       await ctx.status('Opening the iDRAC virtual console');
-      const q = new URLSearchParams({ ip: bmcHost(ctx), kvmport: kvmPort(ctx), title: ctx.node ?? 'console', VCSID: creds.user, VCSID2: creds.pass });
+      const q = new URLSearchParams({
+        ip: bmcHost(ctx),
+        kvmport: kvmPort(ctx),
+        title: ctx.node ?? 'console',
+        VCSID: creds.user,
+        VCSID2: creds.pass,
+      });
       await goto(ctx, `/restgui/vconsole/index.html?${q}`, 'Opening the iDRAC virtual console');
       await showKvm(ctx);
       return;
@@ -79,11 +81,13 @@ export const idrac: VendorScript = {
     await blank(ctx);
     if (s?.kind === 'web' || s?.kind === 'form') {
       const headers: Record<string, string> = s.kind === 'web' ? { 'XSRF-TOKEN': s.xsrf } : {};
-      await web(ctx, '/sysmgmt/2015/bmc/session', 'iDRAC logout', { method: 'DELETE', headers }).catch(
-        (e: unknown) => ctx.log.warn({ err: String(e) }, 'iDRAC web logout failed'),
+      await web(ctx, '/sysmgmt/2015/bmc/session', 'iDRAC logout', { method: 'DELETE', headers }).catch((e: unknown) =>
+        ctx.log.warn({ err: String(e) }, 'iDRAC web logout failed'),
       );
     } else if (s?.kind === 'legacy') {
-      await web(ctx, '/data/logout', 'iDRAC logout').catch((e: unknown) => ctx.log.warn({ err: String(e) }, 'iDRAC logout failed'));
+      await web(ctx, '/data/logout', 'iDRAC logout').catch((e: unknown) =>
+        ctx.log.warn({ err: String(e) }, 'iDRAC logout failed'),
+      );
     }
     await redfishLogout(ctx);
   },
@@ -125,7 +129,12 @@ async function webLogin(ctx: ConsoleContext): Promise<string | null> {
   const body = await jsonOf(res);
   const result = body?.authResult;
   if (res.status() === 401 || res.status() === 403 || (typeof result === 'number' && ![0, 7, 9].includes(result))) {
-    if (result === 5 || result === 8) throw failure('kvm-busy', 'iDRAC has no free web session', 'Log out other iDRAC web sessions or wait for them to time out');
+    if (result === 5 || result === 8)
+      throw failure(
+        'kvm-busy',
+        'iDRAC has no free web session',
+        'Log out other iDRAC web sessions or wait for them to time out',
+      );
     throw failure('auth', 'The iDRAC rejected the user name or password');
   }
   if (res.status() >= 400) throw httpFailure(res.status(), 'iDRAC web login');
@@ -134,11 +143,17 @@ async function webLogin(ctx: ConsoleContext): Promise<string | null> {
 
 async function vconsoleLocation(ctx: ConsoleContext, xsrf: string): Promise<string> {
   await ctx.status('Asking iDRAC for a console ticket');
-  const res = await web(ctx, '/sysmgmt/2015/server/vconsole', 'Asking iDRAC for a console ticket', { headers: { 'XSRF-TOKEN': xsrf } });
+  const res = await web(ctx, '/sysmgmt/2015/server/vconsole', 'Asking iDRAC for a console ticket', {
+    headers: { 'XSRF-TOKEN': xsrf },
+  });
   if (res.status() >= 400) throw httpFailure(res.status(), 'Asking iDRAC for a console ticket');
   const loc = (await jsonOf(res))?.Location;
   if (typeof loc !== 'string' || !loc)
-    throw failure('unsupported', 'The iDRAC virtual console is disabled or not licensed', 'Enable the virtual console (iDRAC Enterprise or Datacenter licence)');
+    throw failure(
+      'unsupported',
+      'The iDRAC virtual console is disabled or not licensed',
+      'Enable the virtual console (iDRAC Enterprise or Datacenter licence)',
+    );
   // The BMC writes its own idea of its address; keep the path and query on the origin we reach it by.
   const u = new URL(loc, `${ctx.bmc.origin}/`);
   return `${u.pathname}${u.search}`;
@@ -149,12 +164,22 @@ async function openWithForm(ctx: ConsoleContext): Promise<void> {
   await goto(ctx, '/restgui/start.html?console', 'Opening the iDRAC login page');
   const user = ctx.page.locator('input[name="username"]');
   if (!(await appears(user, ctx.signal, 20_000)))
-    throw failure('unsupported', 'The iDRAC login page did not show its login form', 'Check that the address is an iDRAC9 web interface');
+    throw failure(
+      'unsupported',
+      'The iDRAC login page did not show its login form',
+      'Check that the address is an iDRAC9 web interface',
+    );
   await typeInto(ctx, user, ctx.bmc.username);
   await typeInto(ctx, ctx.page.locator('input[name="password"]'), ctx.bmc.password);
   sessions.set(ctx, { kind: 'form' });
   const url = await adoptPopup(ctx, () => ctx.page.locator('button.cux-button').first().click());
-  if (!url && (await ctx.page.locator('input[name="password"]').isVisible().catch(() => false)))
+  if (
+    !url &&
+    (await ctx.page
+      .locator('input[name="password"]')
+      .isVisible()
+      .catch(() => false))
+  )
     throw failure('auth', 'The iDRAC rejected the user name or password');
   await showKvm(ctx);
 }
@@ -167,7 +192,8 @@ async function openLegacy(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to iDRAC (login form)');
   await goto(ctx, '/login.html?console', 'Opening the iDRAC login page');
   const user = ctx.page.locator('#user');
-  if (!(await appears(user, ctx.signal, 20_000))) throw failure('unsupported', 'The iDRAC login page did not show its login form');
+  if (!(await appears(user, ctx.signal, 20_000)))
+    throw failure('unsupported', 'The iDRAC login page did not show its login form');
   await typeInto(ctx, user, ctx.bmc.username);
   await typeInto(ctx, ctx.page.locator('#password'), ctx.bmc.password);
   sessions.set(ctx, { kind: 'legacy' });
@@ -179,7 +205,12 @@ async function openLegacy(ctx: ConsoleContext): Promise<void> {
   });
   if (!url && (await loginError.isVisible().catch(() => false))) {
     const msg = (await loginError.textContent())?.trim() ?? '';
-    if (/authResult 5/.test(msg)) throw failure('kvm-busy', 'iDRAC has no free web session (session table full)', 'Log out of other iDRAC sessions or wait for them to time out');
+    if (/authResult 5/.test(msg))
+      throw failure(
+        'kvm-busy',
+        'iDRAC has no free web session (session table full)',
+        'Log out of other iDRAC sessions or wait for them to time out',
+      );
     throw failure('auth', 'The iDRAC rejected the user name or password');
   }
   if (!url && (await keep.isVisible().catch(() => false))) {
@@ -193,9 +224,18 @@ async function openLegacy(ctx: ConsoleContext): Promise<void> {
     await ctx.status('Launching the iDRAC virtual console');
     const launch = ctx.page.frameLocator('frame[name="da"]').getByRole('link', { name: 'Launch' });
     if (!(await appears(launch, ctx.signal, 20_000)))
-      throw failure('unsupported', 'iDRAC did not offer its virtual console', 'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI');
+      throw failure(
+        'unsupported',
+        'iDRAC did not offer its virtual console',
+        'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI',
+      );
     url = await adoptPopup(ctx, () => launch.click());
-    if (!url) throw failure('unsupported', 'iDRAC did not open its HTML5 console', 'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI');
+    if (!url)
+      throw failure(
+        'unsupported',
+        'iDRAC did not open its HTML5 console',
+        'Set Virtual Console > Plug-in Type to HTML5 in the iDRAC web UI',
+      );
   }
   await showKvm(ctx);
 }

@@ -23,7 +23,12 @@ const irc: KvmPage = {
 };
 
 const chrome = {
-  hide: ['#app-container #videoOuter #videoContainer div.control.windowedMode', '#irc_statusbar', '#irc_toolbar', '.ircToolbar'],
+  hide: [
+    '#app-container #videoOuter #videoContainer div.control.windowedMode',
+    '#irc_statusbar',
+    '#irc_toolbar',
+    '.ircToolbar',
+  ],
   fill: ['#videoOuter'],
 };
 
@@ -72,9 +77,10 @@ async function dropSession(ctx: ConsoleContext): Promise<void> {
   else if (s?.kind === 'web') {
     const key = await cookie(ctx, 'sessionKey');
     if (key)
-      await web(ctx, '/json/login_session', 'iLO logout', { method: 'POST', data: { method: 'logout', session_key: key } }).catch((e: unknown) =>
-        ctx.log.warn({ err: String(e) }, 'iLO logout failed'),
-      );
+      await web(ctx, '/json/login_session', 'iLO logout', {
+        method: 'POST',
+        data: { method: 'logout', session_key: key },
+      }).catch((e: unknown) => ctx.log.warn({ err: String(e) }, 'iLO logout failed'));
   }
 }
 
@@ -123,8 +129,17 @@ async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await ctx.status('Logging in to iLO 4 (login form)');
   await goto(ctx, '/', 'Opening the iLO login page');
   const frame = await frameWith(ctx.page, '#usernameInput, #login-message', ctx.signal, 20_000);
-  if (!frame || !(await frame.locator('#usernameInput').isVisible().catch(() => false))) {
-    const msg = await frame?.locator('#login-message').textContent().catch(() => null);
+  if (
+    !frame ||
+    !(await frame
+      .locator('#usernameInput')
+      .isVisible()
+      .catch(() => false))
+  ) {
+    const msg = await frame
+      ?.locator('#login-message')
+      .textContent()
+      .catch(() => null);
     ctx.log.info({ message: msg ?? null }, 'the iLO 4 login form is not available');
     return null;
   }
@@ -159,8 +174,18 @@ async function waitForSessionKey(ctx: ConsoleContext): Promise<void> {
       if ((await el.count().catch(() => 0)) === 0) continue;
       const msg = (await el.textContent({ timeout: 1_000 }).catch(() => null))?.trim();
       if (!msg) continue;
-      if (/delay/i.test(msg)) throw failure('kvm-busy', `iLO delays logins after failed attempts: ${msg}`, 'Wait a few minutes before reconnecting; check the password');
-      if (/free session|no more/i.test(msg)) throw failure('kvm-busy', `iLO has no free session: ${msg}`, 'Log out of other iLO sessions or wait for them to time out');
+      if (/delay/i.test(msg))
+        throw failure(
+          'kvm-busy',
+          `iLO delays logins after failed attempts: ${msg}`,
+          'Wait a few minutes before reconnecting; check the password',
+        );
+      if (/free session|no more/i.test(msg))
+        throw failure(
+          'kvm-busy',
+          `iLO has no free session: ${msg}`,
+          'Log out of other iLO sessions or wait for them to time out',
+        );
       throw failure('auth', `iLO rejected the login: ${msg}`);
     }
     await sleep(200, ctx.signal);

@@ -23,7 +23,17 @@ const viewer: KvmPage = {
 
 const chrome = {
   // webui-vue's app header, side navigation and the KVM page's toolbar (status, Send Ctrl+Alt+Del, Open in new tab).
-  hide: ['#app-header', 'header', '.app-header', '#navigation', '.nav-container', '.page-title', '.toolbar-container', '.kvm-toolbar', '#skip-navigation'],
+  hide: [
+    '#app-header',
+    'header',
+    '.app-header',
+    '#navigation',
+    '.nav-container',
+    '.page-title',
+    '.toolbar-container',
+    '.kvm-toolbar',
+    '#skip-navigation',
+  ],
   fill: ['#terminal-kvm', '.kvm-terminal', '#kvm-container'],
 };
 
@@ -37,7 +47,9 @@ export const openbmc: VendorScript = {
 
   async open(ctx) {
     await ctx.status('Logging in to OpenBMC (Redfish session)');
-    const session = await browserSession(ctx, 'OpenBMC login (Redfish session)', { 'X-Requested-With': 'XMLHttpRequest' });
+    const session = await browserSession(ctx, 'OpenBMC login (Redfish session)', {
+      'X-Requested-With': 'XMLHttpRequest',
+    });
     sessions.set(ctx, { redfish: session });
     await ctx.status('Opening the OpenBMC KVM');
     await goto(ctx, '/#/console/kvm', 'Opening the OpenBMC KVM');
@@ -59,7 +71,8 @@ export const openbmc: VendorScript = {
     const csrf = await cookie(ctx, 'XSRF-TOKEN');
     const headers: Record<string, string> = csrf ? { 'X-XSRF-TOKEN': csrf } : {};
     if (s?.redfish) await deleteBrowserSession(ctx, s.redfish, headers);
-    if (s?.web) await web(ctx, '/logout', 'OpenBMC logout', { method: 'POST', data: {}, headers }).catch(() => undefined);
+    if (s?.web)
+      await web(ctx, '/logout', 'OpenBMC logout', { method: 'POST', data: {}, headers }).catch(() => undefined);
     await redfishLogout(ctx);
   },
 };
@@ -68,13 +81,18 @@ async function formLogin(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to OpenBMC (login form)');
   await goto(ctx, '/#/login', 'Opening the OpenBMC login page');
   const user = ctx.page.locator('#username');
-  if (!(await appears(user, ctx.signal, 20_000))) throw failure('unsupported', 'The OpenBMC login page did not show its login form');
+  if (!(await appears(user, ctx.signal, 20_000)))
+    throw failure('unsupported', 'The OpenBMC login page did not show its login form');
   await typeInto(ctx, user, ctx.bmc.username);
   await typeInto(ctx, ctx.page.locator('#password'), ctx.bmc.password);
-  await abortable(ctx.signal, ctx.page.locator('[data-test-id="login-button-submit"], button[type="submit"]').first().click());
+  await abortable(
+    ctx.signal,
+    ctx.page.locator('[data-test-id="login-button-submit"], button[type="submit"]').first().click(),
+  );
   (sessions.get(ctx) ?? {}).web = true;
   await ctx.page.waitForURL((u) => !u.hash.startsWith('#/login'), { timeout: 20_000 }).catch(() => undefined);
-  if (new URL(ctx.page.url()).hash.startsWith('#/login')) throw failure('auth', 'OpenBMC rejected the user name or password');
+  if (new URL(ctx.page.url()).hash.startsWith('#/login'))
+    throw failure('auth', 'OpenBMC rejected the user name or password');
   await goto(ctx, '/#/operations/kvm', 'Opening the OpenBMC KVM');
   const f = outcomeFailure(await settle(ctx, viewer), 'OpenBMC KVM');
   if (f) throw f;

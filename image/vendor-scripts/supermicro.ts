@@ -13,7 +13,15 @@ import { hideChrome } from './lib/fullscreen.js';
 import { typeInto } from './lib/keys.js';
 import { kvmShowing, outcomeFailure, settle, type KvmPage } from './lib/kvm.js';
 import { adoptPopup } from './lib/popup.js';
-import { browserSession, deleteBrowserSession, managerPath, redfishLogout, rfPatch, rfProbe, type BrowserRedfishSession } from './lib/redfish.js';
+import {
+  browserSession,
+  deleteBrowserSession,
+  managerPath,
+  redfishLogout,
+  rfPatch,
+  rfProbe,
+  type BrowserRedfishSession,
+} from './lib/redfish.js';
 import { ConsoleState } from './lib/state.js';
 import { abortable, appears, firstOf } from './lib/wait.js';
 import { blank, cookie, goto, web } from './lib/web.js';
@@ -45,7 +53,11 @@ export const supermicro: VendorScript = {
     if (await viaRedfishIkvm(ctx)) return done(ctx);
     if (await viaForm(ctx)) return done(ctx);
     if (await viaLoginCgi(ctx)) return done(ctx);
-    throw failure('unsupported', 'This Supermicro BMC offers neither the Redfish iKVM link nor the classic login', 'Update the BMC firmware or enable the HTML5 iKVM');
+    throw failure(
+      'unsupported',
+      'This Supermicro BMC offers neither the Redfish iKVM link nor the classic login',
+      'Update the BMC firmware or enable the HTML5 iKVM',
+    );
   },
 
   async isAlive(ctx) {
@@ -60,8 +72,8 @@ export const supermicro: VendorScript = {
     if (s?.redfish) await deleteBrowserSession(ctx, s.redfish);
     if (s?.web) {
       const csrf = await cookie(ctx, 'CSRF-TOKEN');
-      await web(ctx, '/cgi/logout.cgi', 'Supermicro logout', { headers: csrf ? { 'CSRF-TOKEN': csrf } : {} }).catch((e: unknown) =>
-        ctx.log.warn({ err: String(e) }, 'Supermicro web logout failed'),
+      await web(ctx, '/cgi/logout.cgi', 'Supermicro logout', { headers: csrf ? { 'CSRF-TOKEN': csrf } : {} }).catch(
+        (e: unknown) => ctx.log.warn({ err: String(e) }, 'Supermicro web logout failed'),
       );
     }
     await redfishLogout(ctx);
@@ -122,7 +134,11 @@ async function cgiLogin(ctx: ConsoleContext): Promise<boolean> {
     if (res.status() >= 500) throw httpFailure(res.status(), 'Supermicro login');
     const body = await res.text();
     if (/too many sessions/i.test(body))
-      throw failure('kvm-busy', 'The Supermicro BMC has no free web session', 'Log out of other BMC web sessions or wait for them to time out');
+      throw failure(
+        'kvm-busy',
+        'The Supermicro BMC has no free web session',
+        'Log out of other BMC web sessions or wait for them to time out',
+      );
     // Old boards answer 200 for failures too; success is the redirect to the main menu.
     if (res.status() < 400 && /url_name=(mainmenu|topmenu)/.test(body)) {
       (sessions.get(ctx) ?? {}).web = true;
@@ -156,15 +172,32 @@ async function viaForm(ctx: ConsoleContext): Promise<boolean> {
   await typeInto(ctx, pwd, ctx.bmc.password);
   await abortable(ctx.signal, ctx.page.locator('#login_word').click());
   (sessions.get(ctx) ?? {}).web = true;
-  const after = await firstOf(ctx.page, { menu: '#TOPMENU', failed: 'text=/Invalid Username or Password|Too many sessions/i' }, ctx.signal, 20_000);
+  const after = await firstOf(
+    ctx.page,
+    { menu: '#TOPMENU', failed: 'text=/Invalid Username or Password|Too many sessions/i' },
+    ctx.signal,
+    20_000,
+  );
   if (after === 'failed' && (await ctx.page.locator('text=/Too many sessions/i').count()) > 0)
-    throw failure('kvm-busy', 'The Supermicro BMC has no free web session', 'Log out of other BMC web sessions or wait for them to time out');
+    throw failure(
+      'kvm-busy',
+      'The Supermicro BMC has no free web session',
+      'Log out of other BMC web sessions or wait for them to time out',
+    );
   // Firmware whose main menu has no #TOPMENU still lands on url_name=mainmenu with a SID.
   const inMenu = after === 'menu' || (after === null && /url_name=mainmenu/.test(ctx.page.url()));
-  if (!inMenu || !(await cookie(ctx, 'SID'))) throw failure('auth', 'The Supermicro BMC rejected the user name or password');
+  if (!inMenu || !(await cookie(ctx, 'SID')))
+    throw failure('auth', 'The Supermicro BMC rejected the user name or password');
   await ctx.status('Opening the Supermicro iKVM from the main menu');
   const frame = await frameWith(ctx.page, '#img1, #no_preview', ctx.signal, 15_000);
-  const preview = frame && (await frame.locator('#img1').isVisible().catch(() => false)) ? frame.locator('#img1') : null;
+  const preview =
+    frame &&
+    (await frame
+      .locator('#img1')
+      .isVisible()
+      .catch(() => false))
+      ? frame.locator('#img1')
+      : null;
   const opened = preview ? await adoptPopup(ctx, () => preview.click()) : null;
   if (!opened) {
     ctx.log.info('the main menu shows no host preview (host off?); opening the iKVM page directly');

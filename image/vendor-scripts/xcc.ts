@@ -68,7 +68,10 @@ export const xcc: VendorScript = {
       const headers: Record<string, string> = {};
       if (bearer) headers.Authorization = `Bearer ${bearer}`;
       if (csrf) headers['X-XSRF-TOKEN'] = csrf;
-      const res = await web(ctx, obmcCsrf ? '/logout' : '/api/providers/logout', 'XCC logout', { method: 'POST', headers }).catch((e: unknown) => {
+      const res = await web(ctx, obmcCsrf ? '/logout' : '/api/providers/logout', 'XCC logout', {
+        method: 'POST',
+        headers,
+      }).catch((e: unknown) => {
         ctx.log.warn({ err: String(e) }, 'XCC logout failed');
       });
       if (res && res.status() >= 400) ctx.log.warn({ status: res.status() }, 'XCC logout failed');
@@ -89,11 +92,13 @@ async function consoleToken(ctx: ConsoleContext): Promise<string | null> {
     ctx.log.info('XCC does not advertise GetRemoteConsoleToken; using the login form');
     return null;
   }
-  const target = typeof advertised === 'string' ? advertised : `${base}/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`;
+  const target =
+    typeof advertised === 'string' ? advertised : `${base}/Actions/LenovoRemoteControlService.GetRemoteConsoleToken`;
   try {
     const res = await rfPost(ctx, target, {}, 'Getting a console token (GetRemoteConsoleToken)');
     const token = res.Token;
-    if (typeof token !== 'string' || !token) throw failure('bmc-error', 'GetRemoteConsoleToken answered without a Token');
+    if (typeof token !== 'string' || !token)
+      throw failure('bmc-error', 'GetRemoteConsoleToken answered without a Token');
     return token;
   } catch (e) {
     if (e instanceof Error && 'kind' in e && (e as { kind: string }).kind === 'unsupported') return null;
@@ -105,13 +110,19 @@ async function formLogin(ctx: ConsoleContext): Promise<void> {
   await ctx.status('Logging in to XCC (login form)');
   await goto(ctx, '/#/login', 'Opening the XCC login page');
   const pass = ctx.page.locator(LOGIN_PASS).first();
-  if (!(await appears(pass, ctx.signal, 20_000))) throw failure('unsupported', 'The XCC login page did not show its login form');
+  if (!(await appears(pass, ctx.signal, 20_000)))
+    throw failure('unsupported', 'The XCC login page did not show its login form');
   await typeInto(ctx, ctx.page.locator(LOGIN_USER).first(), ctx.bmc.username);
   await typeInto(ctx, pass, ctx.bmc.password);
   sessions.set(ctx, { kind: 'web' });
   await abortable(ctx.signal, ctx.page.locator('button[type="submit"]').first().click());
   const launch = ctx.page.getByRole('button', { name: /Remote Console/i }).first();
-  const after = await firstOf(ctx.page, { launch: 'button:has-text("Remote Console")', failed: 'text=/Login failed|invalid user|locked/i' }, ctx.signal, 20_000);
+  const after = await firstOf(
+    ctx.page,
+    { launch: 'button:has-text("Remote Console")', failed: 'text=/Login failed|invalid user|locked/i' },
+    ctx.signal,
+    20_000,
+  );
   if (after === 'failed') throw failure('auth', 'XCC rejected the user name or password');
   if (after === null) throw failure('unsupported', 'The XCC web UI did not offer its remote console after login');
   await ctx.status('Opening the XCC remote console');

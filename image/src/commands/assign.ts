@@ -16,11 +16,15 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('usage: bmc-console assign < {"appInfo": {...}, "vncPassword": "...", "caBundle": "<PEM>"}\n  gives a console started with AWAIT_APP_INFO=1 its node (caBundle: the CA bundle verify_ca names, optional)\n');
+    process.stdout.write(
+      'usage: bmc-console assign < {"appInfo": {...}, "vncPassword": "...", "caBundle": "<PEM>"}\n  gives a console started with AWAIT_APP_INFO=1 its node (caBundle: the CA bundle verify_ca names, optional)\n',
+    );
     return 0;
   }
   if (argv.length) {
-    process.stderr.write(`bmc-console assign: unexpected argument ${JSON.stringify(argv[0])} (the assignment comes on stdin)\n`);
+    process.stderr.write(
+      `bmc-console assign: unexpected argument ${JSON.stringify(argv[0])} (the assignment comes on stdin)\n`,
+    );
     return 2;
   }
   const text = await readStdin();
@@ -33,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     json = JSON.parse(text);
   } catch {
-    process.stderr.write('bmc-console assign: stdin is not valid JSON (expected {"appInfo": {...}, "vncPassword": "..."})\n');
+    process.stderr.write(
+      'bmc-console assign: stdin is not valid JSON (expected {"appInfo": {...}, "vncPassword": "..."})\n',
+    );
     return 2;
   }
   const assignment = checkAssignment(json, 'stdin');

@@ -55,7 +55,11 @@ export interface DetectIo {
 
 const processIo: DetectIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, io: DetectIo = processIo): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: DetectIo = processIo,
+): Promise<number> {
   let target: Target;
   try {
     const values = parseFlags(argv);
@@ -76,7 +80,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       : createRedfishClient(target.bmc, { auth: target.auth, timeoutMs: target.timeoutMs });
   try {
     const d = await discover(source);
-    const out = { vendor: d.vendor, family: d.family, generation: d.generation, managerId: d.managerId, evidence: d.evidence, firmwareVersion: d.firmwareVersion ?? null, managerPath: d.managerPath ?? null, systemPath: d.systemPath ?? null };
+    const out = {
+      vendor: d.vendor,
+      family: d.family,
+      generation: d.generation,
+      managerId: d.managerId,
+      evidence: d.evidence,
+      firmwareVersion: d.firmwareVersion ?? null,
+      managerPath: d.managerPath ?? null,
+      systemPath: d.systemPath ?? null,
+    };
     io.out(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT_OK;
   } catch (err) {
@@ -144,13 +157,20 @@ function toTarget(values: Record<string, string | undefined>, env: NodeJS.Proces
     throw new UsageError(`${flag === undefined ? 'options' : `--${String(flag)}`}: ${issue?.message ?? 'invalid'}`);
   }
   const o = result.data;
-  if (o.url !== undefined && o.fixture !== undefined) throw new UsageError('--url and --fixture: give one of them, not both');
+  if (o.url !== undefined && o.fixture !== undefined)
+    throw new UsageError('--url and --fixture: give one of them, not both');
   if (o.fixture !== undefined) {
-    if (!existsSync(o.fixture) || !statSync(o.fixture).isDirectory()) throw new UsageError(`--fixture: expected a capture directory, "${o.fixture}" is not one`);
+    if (!existsSync(o.fixture) || !statSync(o.fixture).isDirectory())
+      throw new UsageError(`--fixture: expected a capture directory, "${o.fixture}" is not one`);
     return { kind: 'fixture', dir: o.fixture };
   }
   if (o.url === undefined) throw new UsageError('--url (or --fixture) is required');
-  return { kind: 'bmc', bmc: { ...parseUrl(o.url), username: o.username, password: password(o, env), verifyCa: verifyCa(o['verify-ca']) }, auth: o.auth, timeoutMs: o.timeout * 1000 };
+  return {
+    kind: 'bmc',
+    bmc: { ...parseUrl(o.url), username: o.username, password: password(o, env), verifyCa: verifyCa(o['verify-ca']) },
+    auth: o.auth,
+    timeoutMs: o.timeout * 1000,
+  };
 }
 
 /** Like Ironic's redfish_address: scheme://authority is the BMC, a path is the root prefix; https when no scheme. */
@@ -162,21 +182,26 @@ function parseUrl(raw: string): { origin: string; rootPrefix: string } {
   } catch {
     throw new UsageError('--url: expected https://HOST[:PORT][/ROOT_PREFIX]');
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new UsageError(`--url: expected an https:// URL, got ${u.protocol}`);
-  if (u.username || u.password) throw new UsageError('--url: must not contain user:password@; use --username and --password-file or BMC_PASSWORD');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new UsageError(`--url: expected an https:// URL, got ${u.protocol}`);
+  if (u.username || u.password)
+    throw new UsageError('--url: must not contain user:password@; use --username and --password-file or BMC_PASSWORD');
   const path = u.pathname.replace(/\/+$/, '');
   return { origin: u.origin, rootPrefix: path === '' ? '/redfish/v1' : path };
 }
 
 function password(o: Options, env: NodeJS.ProcessEnv): string {
-  if (o.password !== undefined && o['password-file'] !== undefined) throw new UsageError('--password and --password-file: give one of them, not both');
+  if (o.password !== undefined && o['password-file'] !== undefined)
+    throw new UsageError('--password and --password-file: give one of them, not both');
   const file = o['password-file'];
   if (file !== undefined) {
     try {
       // One trailing newline is the file's, not the password's.
       return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      throw new UsageError(`--password-file: cannot read "${file}" (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      throw new UsageError(
+        `--password-file: cannot read "${file}" (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      );
     }
   }
   return o.password ?? env.BMC_PASSWORD ?? '';
@@ -185,6 +210,7 @@ function password(o: Options, env: NodeJS.ProcessEnv): string {
 function verifyCa(value: string): boolean | string {
   if (/^(true|yes|1)$/i.test(value)) return true;
   if (/^(false|no|0)$/i.test(value)) return false;
-  if (!existsSync(value)) throw new UsageError(`--verify-ca: expected true, false or the path of a CA bundle; "${value}" does not exist`);
+  if (!existsSync(value))
+    throw new UsageError(`--verify-ca: expected true, false or the path of a CA bundle; "${value}" does not exist`);
   return value;
 }

@@ -28,7 +28,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv.length) {
-    process.stderr.write(`bmc-console run: unexpected argument ${JSON.stringify(argv[0])} (it is configured by the environment)\n`);
+    process.stderr.write(
+      `bmc-console run: unexpected argument ${JSON.stringify(argv[0])} (it is configured by the environment)\n`,
+    );
     return 2;
   }
   const log = createLogger('bmc-console');

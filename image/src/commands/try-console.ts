@@ -10,17 +10,31 @@ import { createLogger, scrubSecrets, type Logger } from '@bmc-console/common/log
 import { discover } from '../discovery/discover.js';
 import { RedfishClient } from '../redfish/client.js';
 import { CHROMIUM_EXECUTABLE } from '../supervisor/chromium.js';
-import { ConsoleFailure, type BmcTarget, type ConsoleContext, type Discovery, type VendorScript } from '../vendor-script.js';
+import {
+  ConsoleFailure,
+  type BmcTarget,
+  type ConsoleContext,
+  type Discovery,
+  type VendorScript,
+} from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
 import { toConsoleFailure } from '../console-failure.js';
 
 /** A headless (or headed) Chromium for trying scripts on the host; root cannot use Chromium's sandbox. */
-export function launchTryBrowser(opts: { headed?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Browser> {
+export function launchTryBrowser(
+  opts: { headed?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_EXECUTABLE,
     headless: !opts.headed,
     chromiumSandbox: process.getuid?.() !== 0,
-    args: ['--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', ...(opts.args ?? [])],
+    args: [
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      '--disable-background-networking',
+      ...(opts.args ?? []),
+    ],
     ...(opts.env ? { env: opts.env } : {}),
   });
 }
@@ -81,7 +95,14 @@ export async function prepareConsole(o: TryOptions): Promise<TryConsole> {
     ignoreHTTPSErrors: o.bmc.verifyCa === false,
   });
   const page = await context.newPage();
-  const redfish = new RedfishClient({ origin: o.bmc.origin, rootPrefix: o.bmc.rootPrefix, username: o.bmc.username, password: o.bmc.password, verifyCa: o.bmc.verifyCa, log });
+  const redfish = new RedfishClient({
+    origin: o.bmc.origin,
+    rootPrefix: o.bmc.rootPrefix,
+    username: o.bmc.username,
+    password: o.bmc.password,
+    verifyCa: o.bmc.verifyCa,
+    log,
+  });
   const controller = new AbortController();
   const screenshots: string[] = [];
   const steps: string[] = [];
@@ -154,7 +175,8 @@ export async function tryConsole(o: TryOptions): Promise<TryConsole> {
   } catch (e) {
     await c.shot('failed');
     await c.close();
-    const f = e instanceof ConsoleFailure ? e : toConsoleFailure(e, `${c.script.displayName} console`, [o.bmc.password]);
+    const f =
+      e instanceof ConsoleFailure ? e : toConsoleFailure(e, `${c.script.displayName} console`, [o.bmc.password]);
     if (f instanceof ConsoleFailure) throw new ConsoleFailure(scrubSecrets(f.cause, [o.bmc.password]), f.hint, f.kind);
     throw f;
   }

@@ -69,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   if (!args.vendor && !args.url) return bad('give --vendor PROFILE (emulator) or --url https://BMC');
   const keyDelayMs = args['key-delay'] === undefined ? 0 : Number(args['key-delay']);
-  if (!Number.isInteger(keyDelayMs) || keyDelayMs < 0) return bad(`--key-delay: expected a whole number of ms >= 0, got "${args['key-delay']}"`);
+  if (!Number.isInteger(keyDelayMs) || keyDelayMs < 0)
+    return bad(`--key-delay: expected a whole number of ms >= 0, got "${args['key-delay']}"`);
   let viewport = { width: 1280, height: 960 };
   if (args.size) {
     const m = /^(\d{3,5})x(\d{3,5})$/.exec(args.size);
@@ -91,7 +92,8 @@ export async function main(argv: string[]): Promise<number> {
   if (args['verify-ca'] !== undefined) {
     const v = args['verify-ca'];
     verifyCa = v === 'true' ? true : v === 'false' ? false : v;
-    if (typeof verifyCa === 'string' && verifyCa.trim() === '') return bad('--verify-ca: expected true, false or a CA bundle path');
+    if (typeof verifyCa === 'string' && verifyCa.trim() === '')
+      return bad('--verify-ca: expected true, false or a CA bundle path');
   }
 
   const log = createLogger('bmc-console-try', { level: process.env.LOG_LEVEL ?? 'warn' });
@@ -104,7 +106,9 @@ export async function main(argv: string[]): Promise<number> {
       try {
         password = readFileSync(args['password-file'], 'utf8').replace(/\r?\n$/, '');
       } catch (e) {
-        return bad(`--password-file: cannot read ${args['password-file']}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        return bad(
+          `--password-file: cannot read ${args['password-file']}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
       }
     }
     if (!args.username) return bad('--username: required with --url');
@@ -115,7 +119,13 @@ export async function main(argv: string[]): Promise<number> {
     } catch {
       return bad(`--url: expected a URL such as https://10.0.0.5, got "${args.url}"`);
     }
-    bmc = { origin, rootPrefix: args['root-prefix'] ?? '/redfish/v1', username: args.username, password, verifyCa: verifyCa ?? true };
+    bmc = {
+      origin,
+      rootPrefix: args['root-prefix'] ?? '/redfish/v1',
+      username: args.username,
+      password,
+      verifyCa: verifyCa ?? true,
+    };
   } else {
     // The emulator is another workspace package; loaded only when asked for, so `try --url` works without it.
     const { startEmulator } = await import('@bmc-console/bmc-emulator/emulator');
@@ -130,7 +140,13 @@ export async function main(argv: string[]): Promise<number> {
     });
     emulator = emu;
     process.stdout.write(`emulator ${emu.profile} at ${emu.url} (state: ${emu.controlUrl}/__emulator/state)\n`);
-    bmc = { origin: new URL(emu.url).origin, rootPrefix: '/redfish/v1', username: emu.username, password: emu.password, verifyCa: verifyCa ?? false };
+    bmc = {
+      origin: new URL(emu.url).origin,
+      rootPrefix: '/redfish/v1',
+      username: emu.username,
+      password: emu.password,
+      verifyCa: verifyCa ?? false,
+    };
   }
 
   // The browser trusts the BMC as the console's would (verify_ca): a pin, or the CA bundle in an NSS database that
@@ -151,7 +167,9 @@ export async function main(argv: string[]): Promise<number> {
       log,
       onStep: (step, file) => process.stdout.write(`step: ${step}${file ? `\n  screenshot: ${file}` : ''}\n`),
     });
-    process.stdout.write(`discovery: ${c.discovery.vendor} ${c.discovery.family} ${c.discovery.generation ?? '-'} -> script ${c.script.family}\n`);
+    process.stdout.write(
+      `discovery: ${c.discovery.vendor} ${c.discovery.family} ${c.discovery.generation ?? '-'} -> script ${c.script.family}\n`,
+    );
     process.stdout.write(`console open; screenshot: ${c.screenshots.at(-1) ?? '(none)'}\n`);
     process.stdout.write(`isAlive: ${await c.script.isAlive(c.ctx)}\n`);
     if (args.hold) {
@@ -163,7 +181,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     code = 1;
     if (e instanceof ConsoleFailure) process.stderr.write(`failed (${e.kind}): ${e.cause}\n  hint: ${e.hint}\n`);
-    else process.stderr.write(`failed: ${browser ? '' : 'cannot start Chromium: '}${e instanceof Error ? e.message : String(e)}\n`);
+    else
+      process.stderr.write(
+        `failed: ${browser ? '' : 'cannot start Chromium: '}${e instanceof Error ? e.message : String(e)}\n`,
+      );
     if (browser) process.stderr.write(`screenshots in ${out}\n`);
   } finally {
     await browser?.close().catch(() => undefined);

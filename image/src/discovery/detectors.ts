@@ -8,8 +8,8 @@ import type { RedfishResource } from '../redfish/source.js';
 import type { Facts } from './facts.js';
 
 /** Evidence text when the signal fires, else undefined. */
-export type Signal = (f: Facts) => string | undefined;
-export type Reading = { value: string; evidence: string } | undefined;
+type Signal = (f: Facts) => string | undefined;
+type Reading = { value: string; evidence: string } | undefined;
 
 export interface Detector {
   family: string;
@@ -48,22 +48,28 @@ export function oemKeys(r: RedfishResource | undefined): string[] {
 }
 
 /** `where`.`key` matches `re` (never `$`-anchored against names: HPE's emulator appends " -- SIMULATED"). */
-const field = (where: Where, key: string, re: RegExp): Signal => (f) => {
-  const v = text(resourceAt(f, where), key);
-  return v !== undefined && re.test(v) ? `${WHERE_NAME[where]} ${key}="${v}"` : undefined;
-};
+const field =
+  (where: Where, key: string, re: RegExp): Signal =>
+  (f) => {
+    const v = text(resourceAt(f, where), key);
+    return v !== undefined && re.test(v) ? `${WHERE_NAME[where]} ${key}="${v}"` : undefined;
+  };
 
 /** `where`.Oem has one of `keys` (exact, case-sensitive: `Hp` is iLO 4, `Hpe` iLO 5+). */
-const oem = (where: Where, ...keys: string[]): Signal => (f) => {
-  const k = oemKeys(resourceAt(f, where)).find((key) => keys.includes(key));
-  return k ? `${WHERE_NAME[where]} Oem key "${k}"` : undefined;
-};
+const oem =
+  (where: Where, ...keys: string[]): Signal =>
+  (f) => {
+    const k = oemKeys(resourceAt(f, where)).find((key) => keys.includes(key));
+    return k ? `${WHERE_NAME[where]} Oem key "${k}"` : undefined;
+  };
 
 /** `where`.Oem has a key starting with `prefix` (Cray's `CrayVoltageMargins`). */
-const oemPrefix = (where: Where, prefix: string): Signal => (f) => {
-  const k = oemKeys(resourceAt(f, where)).find((key) => key.startsWith(prefix));
-  return k ? `${WHERE_NAME[where]} Oem key "${k}"` : undefined;
-};
+const oemPrefix =
+  (where: Where, prefix: string): Signal =>
+  (f) => {
+    const k = oemKeys(resourceAt(f, where)).find((key) => key.startsWith(prefix));
+    return k ? `${WHERE_NAME[where]} Oem key "${k}"` : undefined;
+  };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generations
@@ -75,13 +81,18 @@ function idracGeneration(f: Facts): Reading {
   const model = text(f.manager, 'Model');
   const g = model && /\b(\d{2})G\b/.exec(model);
   const fromModel = g?.[1] ? IDRAC_BY_SERVER_GEN[Number(g[1])] : undefined;
-  if (fromModel) return { value: fromModel, evidence: `Manager Model="${model}": ${g?.[1]}G server -> iDRAC ${fromModel}` };
+  if (fromModel)
+    return { value: fromModel, evidence: `Manager Model="${model}": ${g?.[1]}G server -> iDRAC ${fromModel}` };
   // PowerEdge names carry the generation in the second digit: R640 14G, R750 15G, R6515 15G, R820 12G, XE9680 16G.
   const sys = text(f.system, 'Model');
   const p = sys && /PowerEdge\s+[A-Z]{1,3}\d(\d)\d/i.exec(sys);
   const serverGen = p?.[1] ? 10 + Number(p[1]) : undefined;
   const fromSystem = serverGen ? IDRAC_BY_SERVER_GEN[serverGen] : undefined;
-  if (fromSystem) return { value: fromSystem, evidence: `System Model="${sys}": ${serverGen}G server (PowerEdge naming) -> iDRAC ${fromSystem}` };
+  if (fromSystem)
+    return {
+      value: fromSystem,
+      evidence: `System Model="${sys}": ${serverGen}G server (PowerEdge naming) -> iDRAC ${fromSystem}`,
+    };
   return undefined;
 }
 
@@ -134,7 +145,8 @@ function supermicroGeneration(f: Facts): Reading {
   for (const [where, model] of candidates) {
     if (!model) continue;
     const board = /^([XH])(\d{1,2})[A-Z]/i.exec(model);
-    if (board?.[1] && board[2]) return { value: `${board[1].toLowerCase()}${board[2]}`, evidence: `${where}="${model}" (board name)` };
+    if (board?.[1] && board[2])
+      return { value: `${board[1].toLowerCase()}${board[2]}`, evidence: `${where}="${model}" (board name)` };
     const gen = supermicroModelGeneration(model);
     if (gen) return { value: gen, evidence: `${where}="${model}" (Supermicro model naming)` };
   }
@@ -188,7 +200,12 @@ export const detectors: readonly Detector[] = [
     // Before iLO: Cray EX nodes say Manufacturer "HPE" but have no iLO (an EnclosureManager, no Model).
     family: 'cray-ex-bmc',
     vendor: 'hpe-cray',
-    strong: [field('system', 'Model', /\bcray\b/i), oemPrefix('chassis', 'Cray'), oemPrefix('system', 'Cray'), field('chassis', 'Model', /\bcray\b/i)],
+    strong: [
+      field('system', 'Model', /\bcray\b/i),
+      oemPrefix('chassis', 'Cray'),
+      oemPrefix('system', 'Cray'),
+      field('chassis', 'Model', /\bcray\b/i),
+    ],
   },
   {
     family: 'ilo',
@@ -207,7 +224,12 @@ export const detectors: readonly Detector[] = [
   {
     family: 'xcc',
     vendor: 'lenovo',
-    strong: [field('root', 'Vendor', /lenovo/i), oem('root', 'Lenovo'), field('manager', 'Model', /XClarity|\bXCC\b/i), oem('manager', 'Lenovo')],
+    strong: [
+      field('root', 'Vendor', /lenovo/i),
+      oem('root', 'Lenovo'),
+      field('manager', 'Model', /XClarity|\bXCC\b/i),
+      oem('manager', 'Lenovo'),
+    ],
     weak: [field('system', 'Manufacturer', /lenovo/i)],
     generation: xccGeneration,
   },
@@ -228,7 +250,12 @@ export const detectors: readonly Detector[] = [
   {
     // Before Supermicro and OpenBMC: "AMI" names the BMC stack, whatever the server maker (Gigabyte, NVIDIA DGX).
     family: 'ami-megarac',
-    strong: [field('root', 'Vendor', /^AMI\b|American Megatrends/i), field('root', 'Product', /^AMI Redfish Server/i), oem('root', 'Ami', 'AMI'), oem('manager', 'Ami', 'AMI')],
+    strong: [
+      field('root', 'Vendor', /^AMI\b|American Megatrends/i),
+      field('root', 'Product', /^AMI Redfish Server/i),
+      oem('root', 'Ami', 'AMI'),
+      oem('manager', 'Ami', 'AMI'),
+    ],
     wantsChassis: true,
   },
   {
@@ -241,7 +268,11 @@ export const detectors: readonly Detector[] = [
   },
   {
     family: 'openbmc',
-    strong: [field('manager', 'Model', /^OpenBmc\b/i), field('manager', 'Name', /^OpenBmc\b/i), oem('manager', 'OpenBmc')],
+    strong: [
+      field('manager', 'Model', /^OpenBmc\b/i),
+      field('manager', 'Name', /^OpenBmc\b/i),
+      oem('manager', 'OpenBmc'),
+    ],
     wantsChassis: true,
   },
   {

@@ -82,10 +82,19 @@ export function classify(facts: Facts): Verdict {
     evidence.push(hw ? hw.evidence : 'hardware vendor not named in root, System or Chassis');
   }
   const open = (detector.generation !== undefined && !generation) || vendor === 'unknown';
-  return { vendor, family: detector.family, generation: generation?.value ?? null, evidence, wantsChassis: Boolean(detector.wantsChassis) && open };
+  return {
+    vendor,
+    family: detector.family,
+    generation: generation?.value ?? null,
+    evidence,
+    wantsChassis: Boolean(detector.wantsChassis) && open,
+  };
 }
 
-function firstMatch(facts: Facts, tier: 'strong' | 'weak'): { detector: Detector; hits: string[]; tier: 'strong' | 'weak' } | undefined {
+function firstMatch(
+  facts: Facts,
+  tier: 'strong' | 'weak',
+): { detector: Detector; hits: string[]; tier: 'strong' | 'weak' } | undefined {
   for (const detector of detectors) {
     const hits = (detector[tier] ?? []).map((s) => s(facts)).filter(isString);
     if (hits.length > 0) return { detector, hits, tier };

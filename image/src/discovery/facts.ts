@@ -50,7 +50,8 @@ export async function readSystemAndManager(source: RedfishSource, facts: Facts, 
   if (systemId) {
     const wanted = systemId.includes('/')
       ? systemId
-      : (members.find((m) => samePath(m.slice(m.replace(/\/+$/, '').lastIndexOf('/') + 1), systemId)) ?? `${systemsPath.replace(/\/+$/, '')}/${systemId}`);
+      : (members.find((m) => samePath(m.slice(m.replace(/\/+$/, '').lastIndexOf('/') + 1), systemId)) ??
+        `${systemsPath.replace(/\/+$/, '')}/${systemId}`);
     const system = await optional(source, wanted);
     if (system) {
       facts.system = system;
@@ -108,7 +109,11 @@ export async function readChassis(source: RedfishSource, facts: Facts): Promise<
  * ManagerType BMC that manages servers, then any BMC with a Model. Compares paths normalised (iLO's trailing
  * slashes) and never rebuilds URLs from `Id` (the DGX's HGX_BMC_0 has Id "bmc").
  */
-function pickManager(read: { path: string; manager: RedfishResource }[], managedBy: string[], systemPath: string | undefined): { path: string; manager: RedfishResource; why: string } | undefined {
+function pickManager(
+  read: { path: string; manager: RedfishResource }[],
+  managedBy: string[],
+  systemPath: string | undefined,
+): { path: string; manager: RedfishResource; why: string } | undefined {
   let best: { path: string; manager: RedfishResource; why: string; score: number } | undefined;
   for (const { path, manager } of read) {
     const servers = memberIds(linksOf(manager).ManagerForServers);
@@ -118,11 +123,16 @@ function pickManager(read: { path: string; manager: RedfishResource }[], managed
       [4, 'ManagerType BMC', manager.ManagerType === 'BMC'],
       [2, 'manages the system', managesSystem],
       [1, 'manages a server', !managesSystem && servers.length > 0],
-      [1, 'has a Model or FirmwareVersion', typeof manager.Model === 'string' || typeof manager.FirmwareVersion === 'string'],
+      [
+        1,
+        'has a Model or FirmwareVersion',
+        typeof manager.Model === 'string' || typeof manager.FirmwareVersion === 'string',
+      ],
     ];
     const hits = rules.filter(([, , hit]) => hit);
     const score = hits.reduce((sum, [points]) => sum + points, 0);
-    if (!best || score > best.score) best = { path, manager, why: hits.map(([, why]) => why).join(', ') || 'first readable', score };
+    if (!best || score > best.score)
+      best = { path, manager, why: hits.map(([, why]) => why).join(', ') || 'first readable', score };
   }
   return best;
 }
@@ -135,7 +145,7 @@ function linkOf(resource: RedfishResource | undefined, key: string): string | un
   return odataId(resource?.[key]);
 }
 
-export function linksOf(resource: RedfishResource | undefined): Record<string, unknown> {
+function linksOf(resource: RedfishResource | undefined): Record<string, unknown> {
   const links = resource?.Links;
   return links && typeof links === 'object' && !Array.isArray(links) ? (links as Record<string, unknown>) : {};
 }

@@ -46,14 +46,34 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** Error codes Node/OpenSSL use for handshake and certificate failures. */
 const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'CERT_CHAIN_TOO_LONG', 'INVALID_CA',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'EPROTO', 'ERR_TLS_HANDSHAKE_TIMEOUT',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_TLS_HANDSHAKE_TIMEOUT',
 ]);
 const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE',
-  'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_SOCKET_CLOSED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+  'ERR_SOCKET_CLOSED',
 ]);
 
 interface RawResponse {
@@ -86,13 +106,15 @@ export class RedfishClient implements RedfishSource {
     this.origin = parseOrigin(options.origin);
     this.location = this.origin.origin;
     this.rootPath = trimSlashes(options.rootPrefix?.trim() || '/redfish/v1');
-    if (!this.rootPath.startsWith('/')) throw new TypeError(`rootPrefix: expected a path starting with "/", got "${options.rootPrefix}"`);
+    if (!this.rootPath.startsWith('/'))
+      throw new TypeError(`rootPrefix: expected a path starting with "/", got "${options.rootPrefix}"`);
     this.username = options.username ?? '';
     this.password = options.password ?? '';
     this.hasCredentials = this.username !== '';
     this.authType = options.auth ?? 'auto';
     this.timeoutMs = options.timeoutMs ?? 30_000;
-    if (!(this.timeoutMs > 0)) throw new TypeError(`timeoutMs: expected a positive number of milliseconds, got ${options.timeoutMs}`);
+    if (!(this.timeoutMs > 0))
+      throw new TypeError(`timeoutMs: expected a positive number of milliseconds, got ${options.timeoutMs}`);
     this.log = options.log;
     this.agent =
       this.origin.protocol === 'https:'
@@ -109,7 +131,12 @@ export class RedfishClient implements RedfishSource {
   async get(path: string, options: RequestOptions = {}): Promise<RedfishResource> {
     const res = await this.request('GET', path, undefined, options);
     if (res.body === null || typeof res.body !== 'object' || Array.isArray(res.body)) {
-      throw new RedfishError('protocol', res.url, `expected a JSON object, got ${res.body === null ? 'an empty body' : Array.isArray(res.body) ? 'an array' : typeof res.body}`, { status: res.status });
+      throw new RedfishError(
+        'protocol',
+        res.url,
+        `expected a JSON object, got ${res.body === null ? 'an empty body' : Array.isArray(res.body) ? 'an array' : typeof res.body}`,
+        { status: res.status },
+      );
     }
     return res.body as RedfishResource;
   }
@@ -163,7 +190,12 @@ export class RedfishClient implements RedfishSource {
     this.basic = false;
     if (!session?.path) return false;
     try {
-      await this.exchange('DELETE', this.url(session.path), undefined, { auth: false, signal, headers: { 'X-Auth-Token': session.token }, credentialed: true });
+      await this.exchange('DELETE', this.url(session.path), undefined, {
+        auth: false,
+        signal,
+        headers: { 'X-Auth-Token': session.token },
+        credentialed: true,
+      });
       return true;
     } catch (err) {
       this.log?.warn({ err: err instanceof Error ? err.message : String(err) }, 'redfish logout failed');
@@ -177,7 +209,8 @@ export class RedfishClient implements RedfishSource {
   }
 
   private async createSession(signal?: AbortSignal): Promise<void> {
-    if (!this.hasCredentials) throw new RedfishError('auth', this.location, 'no user name given for an authenticated request');
+    if (!this.hasCredentials)
+      throw new RedfishError('auth', this.location, 'no user name given for an authenticated request');
     if (this.authType === 'basic') {
       this.basic = true;
       return;
@@ -185,9 +218,18 @@ export class RedfishClient implements RedfishSource {
     const url = this.url(`${this.rootPath}/SessionService/Sessions`);
     let res: RedfishResponse;
     try {
-      res = await this.exchange('POST', url, { UserName: this.username, Password: this.password }, { auth: false, signal, credentialed: true });
+      res = await this.exchange(
+        'POST',
+        url,
+        { UserName: this.username, Password: this.password },
+        { auth: false, signal, credentialed: true },
+      );
     } catch (err) {
-      if (this.authType === 'auto' && isRedfishError(err) && (err.kind === 'protocol' || (err.kind === 'http' && [404, 405, 501].includes(err.status ?? 0)))) {
+      if (
+        this.authType === 'auto' &&
+        isRedfishError(err) &&
+        (err.kind === 'protocol' || (err.kind === 'http' && [404, 405, 501].includes(err.status ?? 0)))
+      ) {
         this.log?.debug({ url: err.url, status: err.status }, 'no usable SessionService; using Basic auth');
         this.basic = true;
         return;
@@ -200,7 +242,9 @@ export class RedfishClient implements RedfishSource {
         this.basic = true;
         return;
       }
-      throw new RedfishError('protocol', res.url, 'session created but the answer has no X-Auth-Token header', { status: res.status });
+      throw new RedfishError('protocol', res.url, 'session created but the answer has no X-Auth-Token header', {
+        status: res.status,
+      });
     }
     const where = headerValue(res.headers.location) ?? odataId(res.body);
     this.session = { token, path: where ? new URL(where, res.url).pathname : undefined };
@@ -210,7 +254,12 @@ export class RedfishClient implements RedfishSource {
   private url(path: string): URL {
     if (/^https?:\/\//i.test(path)) {
       const u = new URL(path);
-      if (u.origin !== this.location) throw new RedfishError('protocol', `${u.origin}${u.pathname}`, `refusing a URL outside the BMC ${this.location}`);
+      if (u.origin !== this.location)
+        throw new RedfishError(
+          'protocol',
+          `${u.origin}${u.pathname}`,
+          `refusing a URL outside the BMC ${this.location}`,
+        );
       return u;
     }
     return new URL(resolveRedfishPath(this.rootPath, path), this.origin);
@@ -254,10 +303,21 @@ export class RedfishClient implements RedfishSource {
       const location = headerValue(raw.headers.location);
       if (raw.status >= 300 && raw.status < 400 && location) {
         const next = new URL(location, current);
-        if (next.hostname.toLowerCase() !== current.hostname.toLowerCase() || (current.protocol === 'https:' && next.protocol !== 'https:')) {
-          throw new RedfishError('protocol', shown(current), `redirect to another host refused (HTTP ${raw.status} to ${next.protocol}//${next.host})`, { status: raw.status });
+        if (
+          next.hostname.toLowerCase() !== current.hostname.toLowerCase() ||
+          (current.protocol === 'https:' && next.protocol !== 'https:')
+        ) {
+          throw new RedfishError(
+            'protocol',
+            shown(current),
+            `redirect to another host refused (HTTP ${raw.status} to ${next.protocol}//${next.host})`,
+            { status: raw.status },
+          );
         }
-        if (hop >= MAX_REDIRECTS) throw new RedfishError('protocol', shown(current), `more than ${MAX_REDIRECTS} redirects`, { status: raw.status });
+        if (hop >= MAX_REDIRECTS)
+          throw new RedfishError('protocol', shown(current), `more than ${MAX_REDIRECTS} redirects`, {
+            status: raw.status,
+          });
         if (raw.status === 303) currentMethod = 'GET';
         current = next;
         continue;
@@ -271,19 +331,34 @@ export class RedfishClient implements RedfishSource {
     const where = shown(url);
     const parsed = parseJsonBody(raw);
     if (raw.status === 401 || raw.status === 403) {
-      const why = !credentialed || !this.hasCredentials
-        ? 'authentication required and no credentials were sent'
-        : raw.status === 401 ? 'the BMC rejected the user name or password' : 'the account is not allowed to do this';
-      throw new RedfishError('auth', where, `${why} (HTTP ${raw.status})${this.messageSuffix(parsed)}`, { status: raw.status });
+      const why =
+        !credentialed || !this.hasCredentials
+          ? 'authentication required and no credentials were sent'
+          : raw.status === 401
+            ? 'the BMC rejected the user name or password'
+            : 'the account is not allowed to do this';
+      throw new RedfishError('auth', where, `${why} (HTTP ${raw.status})${this.messageSuffix(parsed)}`, {
+        status: raw.status,
+      });
     }
     if (raw.status < 200 || raw.status >= 300) {
       throw new RedfishError('http', where, `HTTP ${raw.status}${this.messageSuffix(parsed)}`, { status: raw.status });
     }
     if (parsed.kind === 'html') {
-      throw new RedfishError('protocol', where, `expected JSON, got an HTML page (Content-Type ${parsed.contentType || 'none'}): is this a Redfish service?`, { status: raw.status });
+      throw new RedfishError(
+        'protocol',
+        where,
+        `expected JSON, got an HTML page (Content-Type ${parsed.contentType || 'none'}): is this a Redfish service?`,
+        { status: raw.status },
+      );
     }
     if (parsed.kind === 'junk') {
-      throw new RedfishError('protocol', where, `expected JSON, got ${raw.body.length} bytes that do not parse (starting "${this.scrub(parsed.snippet)}")`, { status: raw.status });
+      throw new RedfishError(
+        'protocol',
+        where,
+        `expected JSON, got ${raw.body.length} bytes that do not parse (starting "${this.scrub(parsed.snippet)}")`,
+        { status: raw.status },
+      );
     }
     return { status: raw.status, headers: raw.headers, body: parsed.kind === 'json' ? parsed.value : null, url: where };
   }
@@ -297,12 +372,22 @@ export class RedfishClient implements RedfishSource {
     return scrubSecrets(text, [this.password, this.session?.token]);
   }
 
-  private send(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, signal?: AbortSignal): Promise<RawResponse> {
+  private send(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    signal?: AbortSignal,
+  ): Promise<RawResponse> {
     const where = shown(url);
     return new Promise<RawResponse>((resolve, reject) => {
       if (signal?.aborted) return reject(abortReason(signal));
       const lib = url.protocol === 'https:' ? https : http;
-      const req = lib.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent: this.agent });
+      const req = lib.request(url, {
+        method,
+        headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers,
+        agent: this.agent,
+      });
       let settled = false;
       const finish = (err: unknown, res?: RawResponse) => {
         if (settled) return;
@@ -315,7 +400,11 @@ export class RedfishClient implements RedfishSource {
           reject(err);
         }
       };
-      const timer = setTimeout(() => finish(new RedfishError('unreachable', where, `no complete answer within ${this.timeoutMs} ms (timeout)`)), this.timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(new RedfishError('unreachable', where, `no complete answer within ${this.timeoutMs} ms (timeout)`)),
+        this.timeoutMs,
+      );
       const onAbort = () => finish(abortReason(signal));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err) => finish(classify(err, where)));
@@ -324,13 +413,21 @@ export class RedfishClient implements RedfishSource {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > MAX_BODY_BYTES) finish(new RedfishError('protocol', where, `answer larger than ${MAX_BODY_BYTES} bytes`, { status: res.statusCode }));
+          if (size > MAX_BODY_BYTES)
+            finish(
+              new RedfishError('protocol', where, `answer larger than ${MAX_BODY_BYTES} bytes`, {
+                status: res.statusCode,
+              }),
+            );
           else chunks.push(chunk);
         });
         res.on('error', (err) => finish(classify(err, where)));
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
         res.on('close', () => {
-          if (!res.complete) finish(new RedfishError('unreachable', where, 'connection closed in the middle of the answer'));
+          if (!res.complete)
+            finish(new RedfishError('unreachable', where, 'connection closed in the middle of the answer'));
         });
       });
       req.end(body);
@@ -354,8 +451,10 @@ function parseOrigin(origin: string): URL {
   } catch {
     throw new TypeError(`origin: expected scheme://host[:port], got "${origin.replace(/\/\/[^@/]*@/, '//…@')}"`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new TypeError(`origin: expected an https:// (or http://) URL, got ${u.protocol}`);
-  if (u.username || u.password) throw new TypeError('origin: must not contain user info; pass username/password separately');
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new TypeError(`origin: expected an https:// (or http://) URL, got ${u.protocol}`);
+  if (u.username || u.password)
+    throw new TypeError('origin: must not contain user info; pass username/password separately');
   return u;
 }
 
@@ -414,11 +513,21 @@ function classify(err: unknown, where: string): RedfishError {
   const e = err as NodeJS.ErrnoException;
   const code = e?.code ?? '';
   const message = e?.message ?? String(err);
-  const tls = () => new RedfishError('tls', where, `TLS failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, { cause: err });
+  const tls = () =>
+    new RedfishError('tls', where, `TLS failed: ${message}${code && !message.includes(code) ? ` (${code})` : ''}`, {
+      cause: err,
+    });
   if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return tls();
   // A reset during the handshake is a BMC going away, not a certificate problem: checked before the text match.
   if (UNREACHABLE_CODES.has(code)) {
-    const what = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host name not found' : code === 'ECONNRESET' ? 'connection reset' : message;
+    const what =
+      code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'host name not found'
+          : code === 'ECONNRESET'
+            ? 'connection reset'
+            : message;
     return new RedfishError('unreachable', where, `${what} (${code})`, { cause: err });
   }
   if (/certificate|ssl|tls/i.test(message)) return tls();

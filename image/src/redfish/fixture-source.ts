@@ -41,7 +41,9 @@ export class FixtureSource implements RedfishSource {
       names = (await readdir(this.location)).filter((n) => n.endsWith('.json')).sort();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? String(err);
-      throw new RedfishError('unreachable', this.location, `cannot read the capture directory (${code})`, { cause: err });
+      throw new RedfishError('unreachable', this.location, `cannot read the capture directory (${code})`, {
+        cause: err,
+      });
     }
     const index = new Map<string, RedfishResource>();
     for (const name of names) {
@@ -51,7 +53,12 @@ export class FixtureSource implements RedfishSource {
       try {
         parsed = JSON.parse(await readFile(resolve(this.location, name), 'utf8'));
       } catch (err) {
-        throw new RedfishError('protocol', `${this.location}/${name}`, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new RedfishError(
+          'protocol',
+          `${this.location}/${name}`,
+          `not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
       }
       const resource = variants && isObject(parsed) ? parsed.default : parsed;
       if (!isObject(resource)) continue;

@@ -48,7 +48,10 @@ export function trustOptions(verifyCa: boolean | string, url: string, localCaDir
   if (verifyCa === false) return { rejectUnauthorized: false };
   if (verifyCa === true) {
     const file = process.env.SSL_CERT_FILE || SYSTEM_BUNDLES.find((f) => existsSync(f));
-    const extra = [file, ...localCaFiles(localCaDir)].filter((f): f is string => !!f).map((f) => readPem(f, url)).filter(Boolean);
+    const extra = [file, ...localCaFiles(localCaDir)]
+      .filter((f): f is string => !!f)
+      .map((f) => readPem(f, url))
+      .filter(Boolean);
     return { ca: [...rootCertificates, ...extra], rejectUnauthorized: true };
   }
   const bundle = readPem(verifyCa, url);

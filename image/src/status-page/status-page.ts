@@ -30,7 +30,10 @@ export const STATUS_PAGE_COLOURS = {
 } as const;
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }
 
 export function statusPageHtml(v: StatusView): string {
@@ -50,9 +53,11 @@ ul{font-size:26px;line-height:1.4}
 </style></head><body><main>
 <div class="brand">bmc-console</div>
 ${v.subject ? `<div class="subject">${escapeHtml(v.subject)}</div>` : ''}
-${failed
+${
+  failed
     ? `<h1 id="error">${escapeHtml(v.error ?? '')}</h1>${v.hint ? `<div class="hint" id="hint">${escapeHtml(v.hint)}</div>` : ''}${v.step ? `<div class="hint" style="opacity:.6;margin-top:1em">Step: ${escapeHtml(v.step)}</div>` : ''}`
-    : `<h1 id="step">${v.resting ? '' : '<span class="spinner"></span>'}${escapeHtml(v.step)}</h1>`}
+    : `<h1 id="step">${v.resting ? '' : '<span class="spinner"></span>'}${escapeHtml(v.step)}</h1>`
+}
 ${details ? `<ul id="details">${details}</ul>` : ''}
 </main></body></html>`;
 }
@@ -63,7 +68,9 @@ ${details ? `<ul id="details">${details}</ul>` : ''}
  * page) it changes nothing.
  */
 export function replaceStatusStep(view: { step: string; resting: boolean }): boolean {
-  const heading = document.querySelector('meta[name="bmc-console-page"][content="status"]') ? document.getElementById('step') : null;
+  const heading = document.querySelector('meta[name="bmc-console-page"][content="status"]')
+    ? document.getElementById('step')
+    : null;
   if (!heading) return false;
   let spinner = heading.querySelector('.spinner');
   if (view.resting) spinner = null;

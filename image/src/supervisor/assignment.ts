@@ -22,7 +22,10 @@ const MAX_REQUEST_BYTES = 2 * CONSOLE_DEFAULTS.assignCaBundleMaxBytes + 64 * 102
  * Listens on `path` until closed. `handle` returns an error message (already free of secrets) or undefined when the
  * assignment was taken.
  */
-export async function listenForAssignment(path: string, handle: (a: Assignment) => Promise<string | undefined>): Promise<Server> {
+export async function listenForAssignment(
+  path: string,
+  handle: (a: Assignment) => Promise<string | undefined>,
+): Promise<Server> {
   rmSync(path, { force: true }); // a socket file left by an earlier run of this container
   const server = createServer((sock) => {
     let buf = '';
@@ -31,7 +34,8 @@ export async function listenForAssignment(path: string, handle: (a: Assignment) 
     sock.on('error', () => undefined);
     sock.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.length > MAX_REQUEST_BYTES) return reply({ error: `the request is larger than ${MAX_REQUEST_BYTES} bytes` });
+      if (buf.length > MAX_REQUEST_BYTES)
+        return reply({ error: `the request is larger than ${MAX_REQUEST_BYTES} bytes` });
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
       sock.removeAllListeners('data');
@@ -74,7 +78,13 @@ export function sendAssignment(path: string, assignment: Assignment, timeoutMs =
     sock.on('data', (chunk: string) => (buf += chunk));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `no console waits for its node at ${path} (started without AWAIT_APP_INFO=1?)` : err.message));
+      reject(
+        new Error(
+          err.code === 'ENOENT' || err.code === 'ECONNREFUSED'
+            ? `no console waits for its node at ${path} (started without AWAIT_APP_INFO=1?)`
+            : err.message,
+        ),
+      );
     });
     sock.on('end', () => {
       clearTimeout(timer);

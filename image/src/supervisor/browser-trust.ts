@@ -64,7 +64,11 @@ export interface KvmEndpoint {
  * socket lives there (3900 by default). Other vendors name a port their HTML5 KVM does not use (iLO 17990, iDRAC
  * 5900); pinning it is harmless, and a port that does not speak TLS is skipped by the caller.
  */
-export async function redfishKvmEndpoints(redfish: RedfishSource, host: string, webPort: number): Promise<KvmEndpoint[]> {
+export async function redfishKvmEndpoints(
+  redfish: RedfishSource,
+  host: string,
+  webPort: number,
+): Promise<KvmEndpoint[]> {
   const managers = memberIds((await redfish.get('Managers')).Members);
   const ports = new Set<number>();
   for (const path of managers) {
@@ -73,7 +77,15 @@ export async function redfishKvmEndpoints(redfish: RedfishSource, host: string, 
     if (!np) continue;
     const kvm = (await redfish.get(np)).KVMIP as { Port?: unknown; ProtocolEnabled?: unknown } | undefined;
     const port = kvm?.Port;
-    if (kvm?.ProtocolEnabled === false || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535 || port === webPort) continue;
+    if (
+      kvm?.ProtocolEnabled === false ||
+      typeof port !== 'number' ||
+      !Number.isInteger(port) ||
+      port < 1 ||
+      port > 65535 ||
+      port === webPort
+    )
+      continue;
     ports.add(port);
   }
   return [...ports].map((port) => ({ host, port }));
@@ -133,7 +145,9 @@ const KVM_LOOKUP_DEADLINE_MS = 8000;
 
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -170,7 +184,9 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
     const pins = [spkiPin(der)];
     const extra = o.kvmEndpoints
       ? await withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS).catch((err: unknown) => {
-          o.warn?.('cannot look up the BMC KVM port in Redfish; only the web port is pinned', { err: (err as Error).message });
+          o.warn?.('cannot look up the BMC KVM port in Redfish; only the web port is pinned', {
+            err: (err as Error).message,
+          });
           return [];
         })
       : [];
@@ -179,7 +195,11 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
         const pin = spkiPin(await fetchPeerCertificate(e.host, e.port, EXTRA_ENDPOINT_TIMEOUT_MS));
         if (!pins.includes(pin)) pins.push(pin);
       } catch (err) {
-        o.warn?.('the BMC KVM port gave no TLS certificate; not pinned', { host: e.host, port: e.port, err: (err as Error).message });
+        o.warn?.('the BMC KVM port gave no TLS certificate; not pinned', {
+          host: e.host,
+          port: e.port,
+          err: (err as Error).message,
+        });
       }
     }
     return [`--ignore-certificate-errors-spki-list=${pins.join(',')}`];
@@ -196,7 +216,11 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   }
   const certs = splitPemBundle(pem);
   if (!certs.length)
-    throw new ConsoleFailure(`The CA bundle ${o.verifyCa} (APP_INFO verify_ca) holds no PEM certificate`, 'verify_ca must name a PEM file with one or more CA certificates.', 'config');
+    throw new ConsoleFailure(
+      `The CA bundle ${o.verifyCa} (APP_INFO verify_ca) holds no PEM certificate`,
+      'verify_ca must name a PEM file with one or more CA certificates.',
+      'config',
+    );
   await importCas(o.home, certs, o.verifyCa, 'bmc-console-ca');
   return [];
 }
@@ -216,6 +240,10 @@ async function importCas(home: string, certs: string[], source: string, nickname
       await run('certutil', ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', `${nickname}-${i}`, '-i', file]);
     }
   } catch (err) {
-    throw new ConsoleFailure(`Cannot import the CA bundle ${source} into the browser: ${(err as Error).message.split('\n')[0]}`, 'Check that certutil (libnss3-tools) is installed and the bundle is valid PEM.', 'internal');
+    throw new ConsoleFailure(
+      `Cannot import the CA bundle ${source} into the browser: ${(err as Error).message.split('\n')[0]}`,
+      'Check that certutil (libnss3-tools) is installed and the bundle is valid PEM.',
+      'internal',
+    );
   }
 }

@@ -20,22 +20,48 @@ export interface Child {
  * fonts and format text. Never APP_INFO, VNC_PASSWORD, their _FILE variants or anything else the console was given.
  */
 export const CHILD_ENV_NAMES: readonly string[] = [
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'DISPLAY', 'XAUTHORITY', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR',
-  'FONTCONFIG_FILE', 'FONTCONFIG_PATH', 'XDG_RUNTIME_DIR', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_DATA_DIRS', 'XDG_CONFIG_DIRS',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'DISPLAY',
+  'XAUTHORITY',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'FONTCONFIG_FILE',
+  'FONTCONFIG_PATH',
+  'XDG_RUNTIME_DIR',
+  'XDG_CONFIG_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_DATA_HOME',
+  'XDG_DATA_DIRS',
+  'XDG_CONFIG_DIRS',
   'MALLOC_ARENA_MAX',
 ];
 const CHILD_ENV_PREFIXES = ['LC_'];
 
 /** The allow-listed part of `from` (the supervisor's environment by default), with `extra` over it. */
-export function childEnvironment(extra: Record<string, string | undefined> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function childEnvironment(
+  extra: Record<string, string | undefined> = {},
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(from)) if (v !== undefined && (CHILD_ENV_NAMES.includes(k) || CHILD_ENV_PREFIXES.some((p) => k.startsWith(p)))) env[k] = v;
+  for (const [k, v] of Object.entries(from))
+    if (v !== undefined && (CHILD_ENV_NAMES.includes(k) || CHILD_ENV_PREFIXES.some((p) => k.startsWith(p)))) env[k] = v;
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }
 
 /** `opts.env`: variables the child needs beyond the allow-listed ones (childEnvironment). */
-export function spawnChild(name: string, command: string, args: string[], log: Logger, opts: { env?: Record<string, string | undefined>; extraPipe?: boolean } = {}): Child {
+export function spawnChild(
+  name: string,
+  command: string,
+  args: string[],
+  log: Logger,
+  opts: { env?: Record<string, string | undefined>; extraPipe?: boolean } = {},
+): Child {
   const proc = spawn(command, args, {
     env: childEnvironment(opts.env),
     stdio: opts.extraPipe ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],

@@ -22,7 +22,8 @@ export interface ChromiumOptions {
  * costs CPU on every launch. The binary takes every flag we need from chromiumArgs.
  */
 const DEBIAN_CHROMIUM_BINARY = '/usr/lib/chromium/chromium';
-export const CHROMIUM_EXECUTABLE = process.env.CHROMIUM_PATH ?? (existsSync(DEBIAN_CHROMIUM_BINARY) ? DEBIAN_CHROMIUM_BINARY : '/usr/bin/chromium');
+export const CHROMIUM_EXECUTABLE =
+  process.env.CHROMIUM_PATH ?? (existsSync(DEBIAN_CHROMIUM_BINARY) ? DEBIAN_CHROMIUM_BINARY : '/usr/bin/chromium');
 
 /**
  * playwright-core, loaded on first use: it is most of the supervisor's start-up (~40 MiB of heap, 0.5-1 s of
@@ -41,8 +42,19 @@ function loadPlaywright(): Promise<typeof import('playwright-core')> {
  * paint holding, no Google traffic) and add ours.
  */
 const PLAYWRIGHT_DISABLED_FEATURES = [
-  'AvoidUnnecessaryBeforeUnloadCheckSync', 'DestroyProfileOnBrowserClose', 'HttpsUpgrades', 'HttpsFirstBalancedModeAutoEnable', 'LensOverlay', 'MediaRouter',
-  'PaintHolding', 'ThirdPartyStoragePartitioning', 'AvoidCorsURLLoaderRestartOnRedirect', 'OptimizationHints', 'NetworkTimeServiceQuerying', 'AimEnabled', 'PreconnectToSearch',
+  'AvoidUnnecessaryBeforeUnloadCheckSync',
+  'DestroyProfileOnBrowserClose',
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  'LensOverlay',
+  'MediaRouter',
+  'PaintHolding',
+  'ThirdPartyStoragePartitioning',
+  'AvoidCorsURLLoaderRestartOnRedirect',
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'AimEnabled',
+  'PreconnectToSearch',
 ];
 const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
 /**
@@ -55,8 +67,13 @@ const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccount
  */
 const DISABLED_FEATURES = [
   ...PLAYWRIGHT_DISABLED_FEATURES,
-  'Translate', 'SpareRendererForSitePerProcess', 'PreloadTopChromeWebUI', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup',
-  'OptimizationGuideOnDeviceModel', 'LogOnDeviceMetricsOnStartup',
+  'Translate',
+  'SpareRendererForSitePerProcess',
+  'PreloadTopChromeWebUI',
+  'WebUIOmniboxPopup',
+  'WebUIOmniboxAimPopup',
+  'OptimizationGuideOnDeviceModel',
+  'LogOnDeviceMetricsOnStartup',
 ];
 const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProcess2'];
 
@@ -162,7 +179,8 @@ export function findBrowserPid(parentPid = process.pid, exclude: ReadonlySet<num
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m && Number(m[2]) === parentPid && /chrom/.test(m[1] ?? '') && !exclude.has(Number(name))) return Number(name);
+      if (m && Number(m[2]) === parentPid && /chrom/.test(m[1] ?? '') && !exclude.has(Number(name)))
+        return Number(name);
     } catch {
       // the process went away while we looked
     }

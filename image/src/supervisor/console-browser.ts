@@ -8,7 +8,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { evaluateQuietly } from '../../vendor-scripts/lib/quiet.js';
-import { replaceStatusStep, statusPageHtml, STEP_OVERLAY_FUNCTION, STEP_OVERLAY_WAKE, stepOverlayInitScript } from '../status-page/status-page.js';
+import {
+  replaceStatusStep,
+  statusPageHtml,
+  STEP_OVERLAY_FUNCTION,
+  STEP_OVERLAY_WAKE,
+  stepOverlayInitScript,
+} from '../status-page/status-page.js';
 import { findBrowserPid, launchChromium } from './chromium.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import type { DisplaySettings } from './display-stack.js';
@@ -118,13 +124,19 @@ export class ConsoleBrowser {
     // asked, since a browser that opened the database earlier would not see the import.
     const trust = this.host.trust();
     const address = trust.address;
-    const keep = sameFlags && (!trust.caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))));
+    const keep =
+      sameFlags &&
+      (!trust.caBundle || (address !== undefined && (await trustsOrigin(browser.page, new URL(address).origin))));
     if (this.browser !== browser || this.host.app() !== app) return;
     if (keep) {
       this.runApp(browser, browser.page);
       return;
     }
-    this.host.log.info(sameFlags ? 'the running browser does not trust the BMC with the CA bundle: launching a fresh browser' : 'the node needs other browser flags (certificate trust): launching a fresh browser');
+    this.host.log.info(
+      sameFlags
+        ? 'the running browser does not trust the BMC with the CA bundle: launching a fresh browser'
+        : 'the node needs other browser flags (certificate trust): launching a fresh browser',
+    );
     this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
     if (this.dropBrowser(browser)) this.poke();
   }
@@ -136,7 +148,10 @@ export class ConsoleBrowser {
     // old one emptied: the old browser may still be closing into it, and deleting thousands of files would hold up
     // the launch; the old one goes in the background.
     const profile = join(this.runtimeDir, `profile-${++this.launches}`);
-    if (this.launches > 1) spawn('rm', ['-rf', join(this.runtimeDir, `profile-${this.launches - 1}`)], { stdio: 'ignore' }).on('error', () => undefined).unref();
+    if (this.launches > 1)
+      spawn('rm', ['-rf', join(this.runtimeDir, `profile-${this.launches - 1}`)], { stdio: 'ignore' })
+        .on('error', () => undefined)
+        .unref();
     mkdirSync(home, { recursive: true });
     const app = host.app();
     let launchFailure: Error | undefined;
@@ -154,7 +169,18 @@ export class ConsoleBrowser {
       }
     let context: BrowserContext;
     try {
-      context = await launchChromium({ display: xvfb.display, width: this.display.width, height: this.display.height, sandbox: this.sandbox, extraArgs, debug: this.display.debug }, profile, home);
+      context = await launchChromium(
+        {
+          display: xvfb.display,
+          width: this.display.width,
+          height: this.display.height,
+          sandbox: this.sandbox,
+          extraArgs,
+          debug: this.display.debug,
+        },
+        profile,
+        home,
+      );
     } catch (err) {
       host.log.error({ err: (err as Error).message.split('\n')[0] }, 'Chromium failed to start');
       host.died('chromium', 'launch failed');
@@ -166,7 +192,13 @@ export class ConsoleBrowser {
     }
     const page = context.pages()[0] ?? (await context.newPage());
     for (const pid of this.closingPids) if (!pidExists(pid)) this.closingPids.delete(pid);
-    const browser: Browser = { context, page, abort: new AbortController(), pid: findBrowserPid(process.pid, this.closingPids), extraArgs };
+    const browser: Browser = {
+      context,
+      page,
+      abort: new AbortController(),
+      pid: findBrowserPid(process.pid, this.closingPids),
+      extraArgs,
+    };
     this.browser = browser;
     host.started('chromium');
     host.state.chromiumPid = browser.pid;
@@ -233,7 +265,9 @@ export class ConsoleBrowser {
       },
       ...(launchFailure ? { launchFailure } : {}),
     };
-    void app.run(session).catch((err: unknown) => host.log.error({ err: (err as Error).message }, 'console app failed'));
+    void app
+      .run(session)
+      .catch((err: unknown) => host.log.error({ err: (err as Error).message }, 'console app failed'));
   }
 
   private async reopenPage(browser: Browser, crashed: Page): Promise<void> {
@@ -269,7 +303,8 @@ export class ConsoleBrowser {
     // activation from it).
     if (step === null || b.page.url() !== 'about:blank' || b.abort.signal.aborted) {
       b.statusShown = false;
-      if (step !== null && !b.abort.signal.aborted) for (const p of b.page.context().pages()) void evaluateQuietly(p, STEP_OVERLAY_WAKE).catch(() => undefined);
+      if (step !== null && !b.abort.signal.aborted)
+        for (const p of b.page.context().pages()) void evaluateQuietly(p, STEP_OVERLAY_WAKE).catch(() => undefined);
       return;
     }
     // Once the page is drawn, a step is one text change that nobody waits for: the steps before the KVM are on the
@@ -293,7 +328,17 @@ export class ConsoleBrowser {
     if (b.abort.signal.aborted) return;
     await b.page
       .goto('about:blank')
-      .then(() => b.page.setContent(statusPageHtml({ step: this.step && this.step !== 'Starting' ? this.step : '', error: cause, hint, ...(details ? { details } : {}), ...host.subject() })))
+      .then(() =>
+        b.page.setContent(
+          statusPageHtml({
+            step: this.step && this.step !== 'Starting' ? this.step : '',
+            error: cause,
+            hint,
+            ...(details ? { details } : {}),
+            ...host.subject(),
+          }),
+        ),
+      )
       .catch((err: unknown) => host.log.warn({ err: (err as Error).message }, 'cannot show the failure page'));
   }
 

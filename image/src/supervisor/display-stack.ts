@@ -102,7 +102,16 @@ export class DisplayStack {
     const host = this.host;
     const { vncPassword, vncPort, readOnly } = this.settings;
     const passwordFile = vncPassword ? writePasswordFile(this.runtimeDir, vncPassword) : undefined;
-    const child = startX11vnc({ display: xvfb.display, authFile: xvfb.authFile, port: vncPort, readOnly, ...(passwordFile ? { passwordFile, rereadPassword: this.rereadPassword() } : {}) }, host.log);
+    const child = startX11vnc(
+      {
+        display: xvfb.display,
+        authFile: xvfb.authFile,
+        port: vncPort,
+        readOnly,
+        ...(passwordFile ? { passwordFile, rereadPassword: this.rereadPassword() } : {}),
+      },
+      host.log,
+    );
     this.x11vnc = child;
     host.started('x11vnc');
     host.state.x11vncPid = child.pid;
@@ -121,7 +130,8 @@ export class DisplayStack {
         this.onVncReady?.();
         this.onVncReady = undefined;
       },
-      (err: unknown) => this.x11vnc === child && host.log.warn({ err: (err as Error).message }, 'x11vnc is not answering yet'),
+      (err: unknown) =>
+        this.x11vnc === child && host.log.warn({ err: (err as Error).message }, 'x11vnc is not answering yet'),
     );
   }
 

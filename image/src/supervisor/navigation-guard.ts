@@ -89,10 +89,14 @@ export async function guardPage(page: Page, allow: NavigationAllowList, log: Log
       const list = guarded.get(page) ?? allow;
       const ok = list.allows(e.request.url);
       if (!ok) refused(e.request.url, e.frameId === mainFrameId ? 'main' : 'sub', list);
-      const answer = ok ? cdp.send('Fetch.continueRequest', { requestId: e.requestId }) : cdp.send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'Aborted' });
+      const answer = ok
+        ? cdp.send('Fetch.continueRequest', { requestId: e.requestId })
+        : cdp.send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'Aborted' });
       answer.catch(() => undefined); // the page or the request is gone
     });
-    await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }] });
+    await cdp.send('Fetch.enable', {
+      patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }],
+    });
   } catch (err) {
     guarded.delete(page); // not guarded: the next call tries again
     throw err;
@@ -129,7 +133,12 @@ function popupAwaited(context: BrowserContext): boolean {
  * (a page with an opener) that no vendor script waits for is closed at once whatever its address: the kiosk shows
  * one page, and a window the BMC opens, on a viewer's click say, would cover the KVM with no way back.
  */
-export async function guardContext(context: BrowserContext, page: Page, allow: NavigationAllowList, log: Logger): Promise<void> {
+export async function guardContext(
+  context: BrowserContext,
+  page: Page,
+  allow: NavigationAllowList,
+  log: Logger,
+): Promise<void> {
   const known = contexts.get(context);
   contexts.set(context, { allow, page });
   if (!known) {
@@ -151,13 +160,16 @@ export async function guardContext(context: BrowserContext, page: Page, allow: N
       void guardPage(p, contexts.get(context)?.allow ?? allow, log).catch(() => undefined);
       if (awaited) return;
       // Pages without an opener are the supervisor's own (a new kiosk page after a renderer crash).
-      void p.opener().then(async (opener) => {
-        if (!opener || p.isClosed()) return;
-        closed(p.url());
-        await p.close().catch(() => undefined);
-        const kiosk = contexts.get(context)?.page;
-        if (kiosk && !kiosk.isClosed()) await kiosk.bringToFront().catch(() => undefined);
-      }, () => undefined);
+      void p.opener().then(
+        async (opener) => {
+          if (!opener || p.isClosed()) return;
+          closed(p.url());
+          await p.close().catch(() => undefined);
+          const kiosk = contexts.get(context)?.page;
+          if (kiosk && !kiosk.isClosed()) await kiosk.bringToFront().catch(() => undefined);
+        },
+        () => undefined,
+      );
     });
   }
   await guardPage(page, allow, log);

@@ -50,7 +50,8 @@ export class PoolAssignment {
     if (this.current === 'assigned') return 'this console has its node already';
     if (this.current === 'closed' || this.opts.stopping()) return 'the console is stopping';
     // A CA bundle comes as text: it goes into a file of this console's own, which verify_ca then names.
-    const ca = a.caBundle === undefined ? undefined : { file: join(this.opts.runtimeDir, 'ca', 'bmc-ca.pem'), text: a.caBundle };
+    const ca =
+      a.caBundle === undefined ? undefined : { file: join(this.opts.runtimeDir, 'ca', 'bmc-ca.pem'), text: a.caBundle };
     let env: ConsoleEnv;
     try {
       env = parseConsoleEnv({

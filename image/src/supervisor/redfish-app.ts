@@ -219,7 +219,10 @@ export class RedfishApp implements ConsoleApp {
     const cause = scrubSecrets(f.cause, [this.bmc.password]);
     const watched = s.demand.wanted;
     const { delayMs, tries } = this.retry.afterFailure(f.kind, watched, Date.now());
-    s.log[cause === this.lastLogged ? 'debug' : 'error']({ kind: f.kind, cause, retryInMs: delayMs, tries }, 'the console failed');
+    s.log[cause === this.lastLogged ? 'debug' : 'error'](
+      { kind: f.kind, cause, retryInMs: delayMs, tries },
+      'the console failed',
+    );
     this.lastLogged = cause;
     const next = `Trying again in ${Math.round(delayMs / 1000)} s${watched ? '' : ', or as soon as a viewer connects'} (try ${tries}).`;
     await s.fail(cause, f.hint, [next]).catch(() => undefined);
@@ -231,12 +234,18 @@ export class RedfishApp implements ConsoleApp {
 
   // Ironic's auth_type and system_id (APP_INFO): how to log in to Redfish, and which host a multi-host BMC shows.
   private redfishClient(log: Logger): RedfishClient {
-    return createRedfishClient(this.bmc, { auth: this.info.auth_type ?? 'auto', log: log.child({ component: 'redfish' }) });
+    return createRedfishClient(this.bmc, {
+      auth: this.info.auth_type ?? 'auto',
+      log: log.child({ component: 'redfish' }),
+    });
   }
 
   private discoverBmc(log: Logger): Promise<Discovered> {
     const redfish = this.redfishClient(log);
-    return discover(redfish, this.info.system_id ? { systemId: this.info.system_id } : {}).then((discovery) => ({ redfish, discovery }));
+    return discover(redfish, this.info.system_id ? { systemId: this.info.system_id } : {}).then((discovery) => ({
+      redfish,
+      discovery,
+    }));
   }
 
   /** Forgets a prefetched discovery nobody took; its Redfish session (if it made one) is logged out. */
@@ -249,6 +258,12 @@ export class RedfishApp implements ConsoleApp {
   // verify_ca false pins every TLS port the KVM uses (XCC's viewer port too), looked up in Redfish before launch.
   private trust(log: Logger): Promise<string[]> {
     const bmc = this.bmc;
-    return browserTrust({ origin: bmc.origin, verifyCa: bmc.verifyCa, home: this.browserHome, kvmEndpoints: () => lookupKvmEndpoints(bmc, this.info.auth_type ?? 'auto'), warn: (msg, detail) => log.warn(detail, msg) });
+    return browserTrust({
+      origin: bmc.origin,
+      verifyCa: bmc.verifyCa,
+      home: this.browserHome,
+      kvmEndpoints: () => lookupKvmEndpoints(bmc, this.info.auth_type ?? 'auto'),
+      warn: (msg, detail) => log.warn(detail, msg),
+    });
   }
 }

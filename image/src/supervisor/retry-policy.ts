@@ -14,8 +14,18 @@ export interface RetryPacing {
   unwatchedMinMs: number;
 }
 
-export const RETRY_AFTER_LOGIN_FAILURE: BackoffOptions = { initialMs: 10_000, maxMs: 120_000, factor: 2, resetAfterMs: 600_000 };
-export const RETRY_AFTER_UNREACHABLE: BackoffOptions = { initialMs: 2_000, maxMs: 15_000, factor: 2, resetAfterMs: 600_000 };
+export const RETRY_AFTER_LOGIN_FAILURE: BackoffOptions = {
+  initialMs: 10_000,
+  maxMs: 120_000,
+  factor: 2,
+  resetAfterMs: 600_000,
+};
+export const RETRY_AFTER_UNREACHABLE: BackoffOptions = {
+  initialMs: 2_000,
+  maxMs: 15_000,
+  factor: 2,
+  resetAfterMs: 600_000,
+};
 export const RETRY_UNWATCHED_MIN_MS = 60_000;
 
 export const DEFAULT_RETRY_PACING: RetryPacing = {
@@ -49,6 +59,9 @@ export class RetryPolicy {
   afterFailure(kind: FailureKind, watched: boolean, now: number): RetryDecision {
     const backoff = kind === 'unreachable' ? this.unreachable : this.login;
     const delay = backoff.nextDelay(now);
-    return { delayMs: watched ? delay : Math.max(this.pacing.unwatchedMinMs, delay), tries: backoff.consecutiveFailures };
+    return {
+      delayMs: watched ? delay : Math.max(this.pacing.unwatchedMinMs, delay),
+      tries: backoff.consecutiveFailures,
+    };
   }
 }

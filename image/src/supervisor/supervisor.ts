@@ -10,7 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleEnvError, CONSOLE_DEFAULTS, describeAppInfo, parseConsoleEnv, type ConsoleEnv } from '@bmc-console/common/console-env';
+import {
+  ConsoleEnvError,
+  CONSOLE_DEFAULTS,
+  describeAppInfo,
+  parseConsoleEnv,
+  type ConsoleEnv,
+} from '@bmc-console/common/console-env';
 import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
 import type { Logger } from '@bmc-console/common/log';
 import { Backoff } from './backoff.js';
@@ -25,7 +31,6 @@ import { VncViewers } from './vnc-viewers.js';
 import { writeXauthority } from './xauthority.js';
 
 export type { SupervisorState } from './supervisor-state.js';
-
 
 export interface SupervisorOptions {
   env: Record<string, string | undefined>;
@@ -53,7 +58,11 @@ export class Supervisor {
   private isStopping = false;
   private wake: (() => void) | undefined;
   private readonly notBefore: Record<ChildName, number> = { xvfb: 0, x11vnc: 0, chromium: 0 };
-  private readonly backoff: Record<ChildName, Backoff> = { xvfb: new Backoff(), x11vnc: new Backoff(), chromium: new Backoff() };
+  private readonly backoff: Record<ChildName, Backoff> = {
+    xvfb: new Backoff(),
+    x11vnc: new Backoff(),
+    chromium: new Backoff(),
+  };
   private loopDone: Promise<void> | undefined;
   private kvmDemand: KvmDemand = new KvmDemand('always');
   private viewers: VncViewers | undefined;
@@ -79,9 +88,22 @@ export class Supervisor {
       const v = this.env;
       // A console waiting for its node (AWAIT_APP_INFO) is not for anyone yet: a random password until the node's.
       const vncPassword = v.vncPassword ?? (v.awaitAppInfo ? randomBytes(6).toString('base64url') : undefined);
-      display = { width: v.displayWidth, height: v.displayHeight, readOnly: v.readOnly, vncPort: v.vncPort, debug: v.debug, ...(vncPassword ? { vncPassword } : {}) };
+      display = {
+        width: v.displayWidth,
+        height: v.displayHeight,
+        readOnly: v.readOnly,
+        vncPort: v.vncPort,
+        debug: v.debug,
+        ...(vncPassword ? { vncPassword } : {}),
+      };
       if (v.awaitAppInfo)
-        this.pool = new PoolAssignment({ env: opts.env, socket: v.assignSocket, runtimeDir: this.runtimeDir, stopping: () => this.isStopping, assigned: (env) => this.assigned(env) });
+        this.pool = new PoolAssignment({
+          env: opts.env,
+          socket: v.assignSocket,
+          runtimeDir: this.runtimeDir,
+          stopping: () => this.isStopping,
+          assigned: (env) => this.assigned(env),
+        });
     } else {
       // Stay up and show the problems. Err on the safe side: view-only, and a password whenever one was given.
       const num = (s: string | undefined, def: number, lo: number, hi: number) => {
@@ -101,9 +123,18 @@ export class Supervisor {
       // ConsoleEnvError messages never contain the password.
       const lines = problems.map((p) => (p.message.startsWith(p.variable) ? p.message : `${p.variable}: ${p.message}`));
       this.log.error({ problems }, `invalid console environment (shown on the screen): ${lines.join('; ')}`);
-      this.currentApp = errorApp('The console is not configured correctly', 'Fix these environment variables of the console container:', lines);
+      this.currentApp = errorApp(
+        'The console is not configured correctly',
+        'Fix these environment variables of the console container:',
+        lines,
+      );
     }
-    this.state = { pid: process.pid, vncPort: display.vncPort, xauthority, restarts: { xvfb: 0, x11vnc: 0, chromium: 0 } };
+    this.state = {
+      pid: process.pid,
+      vncPort: display.vncPort,
+      xauthority,
+      restarts: { xvfb: 0, x11vnc: 0, chromium: 0 },
+    };
     const host: BrowserHost = {
       log: this.log,
       state: this.state,
@@ -117,7 +148,13 @@ export class Supervisor {
       subject: () => this.subject(),
       trust: () => this.trust(),
     };
-    this.displayStack = new DisplayStack(display, this.runtimeDir, xauthority, host, () => this.pool?.state === 'waiting');
+    this.displayStack = new DisplayStack(
+      display,
+      this.runtimeDir,
+      xauthority,
+      host,
+      () => this.pool?.state === 'waiting',
+    );
     this.browser = new ConsoleBrowser(host, display, this.runtimeDir, sandbox, () => this.poke());
   }
 
@@ -125,11 +162,21 @@ export class Supervisor {
   async start(): Promise<void> {
     if (this.env && this.pool) {
       const env = this.env;
-      this.log.info({ app: env.app, readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, assignSocket: env.assignSocket }, 'starting the console; it waits for its node (bmc-console assign)');
+      this.log.info(
+        {
+          app: env.app,
+          readOnly: env.readOnly,
+          display: `${env.displayWidth}x${env.displayHeight}`,
+          vncPort: env.vncPort,
+          assignSocket: env.assignSocket,
+        },
+        'starting the console; it waits for its node (bmc-console assign)',
+      );
       this.currentApp = waitingApp();
       await this.pool.listen();
       // Loaded now, so an assignment does not wait for it.
-      if (env.app === 'redfish-graphical' && !this.opts.redfishApp) void import('./redfish-app.js').catch(() => undefined);
+      if (env.app === 'redfish-graphical' && !this.opts.redfishApp)
+        void import('./redfish-app.js').catch(() => undefined);
     } else if (this.env) await this.configure(this.env);
     this.loopDone = this.loop();
     await this.displayStack.vncReady;
@@ -146,22 +193,44 @@ export class Supervisor {
     // agent's start returns on it, and only then does a viewer connect, for whom the KVM opens.
     void this.configure(env)
       .then(() => this.browser.appChanged())
-      .catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'the assigned node could not be set up'));
+      .catch((err: unknown) =>
+        this.log.error({ err: (err as Error).message }, 'the assigned node could not be set up'),
+      );
   }
 
   /** Builds the app for `env` and, where the KVM follows the viewers, starts counting them. */
   private async configure(env: ConsoleEnv): Promise<void> {
-    this.log.info({ app: env.app, appInfo: describeAppInfo(env.appInfo), readOnly: env.readOnly, display: `${env.displayWidth}x${env.displayHeight}`, vncPort: env.vncPort, vncAuth: env.vncPassword ? 'password' : 'none' }, 'starting the console');
-    if (env.app === 'fake') this.currentApp = fakeApp({ readOnly: env.readOnly, ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}) });
+    this.log.info(
+      {
+        app: env.app,
+        appInfo: describeAppInfo(env.appInfo),
+        readOnly: env.readOnly,
+        display: `${env.displayWidth}x${env.displayHeight}`,
+        vncPort: env.vncPort,
+        vncAuth: env.vncPassword ? 'password' : 'none',
+      },
+      'starting the console',
+    );
+    if (env.app === 'fake')
+      this.currentApp = fakeApp({
+        readOnly: env.readOnly,
+        ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}),
+      });
     else if (this.opts.redfishApp) this.currentApp = await this.opts.redfishApp(env);
     else {
       const { RedfishApp } = await import('./redfish-app.js');
-      this.currentApp = new RedfishApp(env.appInfo, { keyDelayMs: env.keyDelayMs, display: { width: env.displayWidth, height: env.displayHeight } });
+      this.currentApp = new RedfishApp(env.appInfo, {
+        keyDelayMs: env.keyDelayMs,
+        display: { width: env.displayWidth, height: env.displayHeight },
+      });
     }
     if (env.app !== 'fake' && env.kvmReleaseAfter !== 'always') {
       // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
       this.kvmDemand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
-        this.log.info({ viewers, kvmWanted: wanted }, wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM');
+        this.log.info(
+          { viewers, kvmWanted: wanted },
+          wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM',
+        );
         if (wanted) this.currentApp.kvmWanted?.(this.log);
         this.state.kvmWanted = wanted;
         this.changed();
@@ -192,7 +261,10 @@ export class Supervisor {
 
   private trust(): TrustQuestion {
     const info = this.env?.appInfo;
-    return { ...(info?.address !== undefined ? { address: info.address } : {}), caBundle: typeof info?.verify_ca === 'string' };
+    return {
+      ...(info?.address !== undefined ? { address: info.address } : {}),
+      caBundle: typeof info?.verify_ca === 'string',
+    };
   }
 
   private due(child: ChildName): boolean {
@@ -250,7 +322,9 @@ export class Supervisor {
   /** The children that are not running and could be started now (x11vnc and Chromium need Xvfb). */
   private missing(): ChildName[] {
     if (this.displayStack.childState('xvfb') === 'absent') return ['xvfb'];
-    return CHILDREN.filter((n) => (n === 'chromium' ? this.browser.state === 'absent' : n !== 'xvfb' && this.displayStack.childState(n) === 'absent'));
+    return CHILDREN.filter((n) =>
+      n === 'chromium' ? this.browser.state === 'absent' : n !== 'xvfb' && this.displayStack.childState(n) === 'absent',
+    );
   }
 
   private async reconcile(): Promise<void> {
@@ -268,7 +342,9 @@ export class Supervisor {
     this.viewers?.stop();
     this.kvmDemand.dispose();
     this.poke();
-    await withTimeout(this.currentApp?.close() ?? Promise.resolve(), 2500).catch(() => this.log.warn('the vendor script did not close in time'));
+    await withTimeout(this.currentApp?.close() ?? Promise.resolve(), 2500).catch(() =>
+      this.log.warn('the vendor script did not close in time'),
+    );
     await Promise.all([this.browser.stop(500), this.displayStack.stop(500)]);
     await withTimeout(this.loopDone ?? Promise.resolve(), 200).catch(() => undefined);
     this.log.info({ ms: Date.now() - t0 }, 'console stopped');

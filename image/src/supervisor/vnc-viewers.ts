@@ -103,7 +103,12 @@ export class VncViewers {
   private noSs = false;
   private count = 0;
   /** Per table (TCP_TABLES): the sockets in use at its last read, and the peers it listed then. */
-  private readonly tables = TCP_TABLES.map((path, i) => ({ path, sockstat: SOCKSTAT_FILES[i]!, inUse: -1, peers: [] as string[] }));
+  private readonly tables = TCP_TABLES.map((path, i) => ({
+    path,
+    sockstat: SOCKSTAT_FILES[i]!,
+    inUse: -1,
+    peers: [] as string[],
+  }));
   private pollsSinceRead = 0;
 
   constructor(

@@ -39,7 +39,29 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // (x11vnc does not poll without one).
   // -noremote: nothing on the display (or x11vnc -remote) may reconfigure this x11vnc; -novncconnect: no reverse
   // connections to wherever the VNC_CONNECT property of the root window names.
-  const args = ['-display', o.display, '-auth', o.authFile, '-rfbport', String(o.port), '-shared', '-forever', '-noremote', '-novncconnect', '-nowf', '-noxrecord', '-nonap', '-noxdamage', '-wait', '100', '-wait_ui', '4', '-fs', '1.0', '-quiet'];
+  const args = [
+    '-display',
+    o.display,
+    '-auth',
+    o.authFile,
+    '-rfbport',
+    String(o.port),
+    '-shared',
+    '-forever',
+    '-noremote',
+    '-novncconnect',
+    '-nowf',
+    '-noxrecord',
+    '-nonap',
+    '-noxdamage',
+    '-wait',
+    '100',
+    '-wait_ui',
+    '4',
+    '-fs',
+    '1.0',
+    '-quiet',
+  ];
   // A read-only viewer takes no text out of the console nor puts any in: -noclipboard/-nosetclipboard cover only
   // CLIPBOARD, and -nosel also the PRIMARY selection and the cut buffer.
   if (o.readOnly) args.push('-viewonly', '-nocursor', '-noclipboard', '-nosetclipboard', '-nosel');

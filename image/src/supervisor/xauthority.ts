@@ -13,7 +13,13 @@ export function writeXauthority(path: string): string {
     return Buffer.concat([len, b]);
   };
   const familyWild = Buffer.from([0xff, 0xff]);
-  const entry = Buffer.concat([familyWild, field(Buffer.alloc(0)), field(Buffer.alloc(0)), field(Buffer.from('MIT-MAGIC-COOKIE-1')), field(randomBytes(16))]);
+  const entry = Buffer.concat([
+    familyWild,
+    field(Buffer.alloc(0)),
+    field(Buffer.alloc(0)),
+    field(Buffer.from('MIT-MAGIC-COOKIE-1')),
+    field(randomBytes(16)),
+  ]);
   writeFileSync(path, entry, { mode: 0o600 });
   chmodSync(path, 0o600);
   return path;

@@ -17,7 +17,23 @@ export interface XvfbOptions {
  * or send it input.
  */
 export function xvfbArgs(o: XvfbOptions): string[] {
-  return ['-displayfd', '3', '-screen', '0', `${o.width}x${o.height}x24`, '-nolisten', 'tcp', '-auth', o.authFile, '+extension', 'RANDR', '-extension', 'GLX', '-dpi', '96'];
+  return [
+    '-displayfd',
+    '3',
+    '-screen',
+    '0',
+    `${o.width}x${o.height}x24`,
+    '-nolisten',
+    'tcp',
+    '-auth',
+    o.authFile,
+    '+extension',
+    'RANDR',
+    '-extension',
+    'GLX',
+    '-dpi',
+    '96',
+  ];
 }
 
 export interface RunningXvfb extends Child {
@@ -34,7 +50,10 @@ export async function startXvfb(o: XvfbOptions, log: Logger, timeoutMs = 60_000)
   if (!fd3) throw new Error('Xvfb: no -displayfd pipe');
   const display = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`Xvfb did not report a display within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`Xvfb did not report a display within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     fd3.setEncoding('utf8');
     fd3.on('data', (chunk: string) => {
       buf += chunk;

@@ -4,23 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SupervisorState } from 'bmc-console/supervisor/supervisor';
+import { freePort } from '@bmc-console/common/free-port';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface ConsoleProcess {
   port: number;
@@ -40,20 +29,24 @@ export async function startConsole(env: Record<string, string>): Promise<Console
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bmc-console-test-'));
   const stateFile = join(dir, 'state.json');
-  const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'image/src/cli.ts'), 'run'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      // Root on the test host cannot use Chromium's sandbox; the image runs as a user with it on.
-      CHROMIUM_SANDBOX: process.getuid?.() === 0 ? '0' : '1',
-      VNC_PORT: String(port),
-      BMC_CONSOLE_STATE_FILE: stateFile,
-      LOG_LEVEL: 'debug',
-      ...env,
+  const proc = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'image/src/cli.ts'), 'run'],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        // Root on the test host cannot use Chromium's sandbox; the image runs as a user with it on.
+        CHROMIUM_SANDBOX: process.getuid?.() === 0 ? '0' : '1',
+        VNC_PORT: String(port),
+        BMC_CONSOLE_STATE_FILE: stateFile,
+        LOG_LEVEL: 'debug',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -76,14 +69,16 @@ export async function startConsole(env: Record<string, string>): Promise<Console
         const s = state();
         if (s && pred(s)) return s;
         if (proc.exitCode !== null) throw new Error(`the console exited (${proc.exitCode}):\n${out.slice(-3000)}`);
-        if (Date.now() > deadline) throw new Error(`state not reached within ${timeoutMs} ms: ${JSON.stringify(s)}\n${out.slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`state not reached within ${timeoutMs} ms: ${JSON.stringify(s)}\n${out.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
     async waitForOutput(re, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (!re.test(out)) {
-        if (proc.exitCode !== null) throw new Error(`the console exited (${proc.exitCode}) before logging ${re}:\n${out.slice(-3000)}`);
+        if (proc.exitCode !== null)
+          throw new Error(`the console exited (${proc.exitCode}) before logging ${re}:\n${out.slice(-3000)}`);
         if (Date.now() > deadline) throw new Error(`${re} not logged within ${timeoutMs} ms:\n${out.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -24,7 +24,12 @@ export function colourShare(f: Frame, c: Rgb, tolerance = 24): number {
   const n = f.width * f.height;
   for (let i = 0; i < n; i++) {
     const o = i * 4;
-    if (Math.abs(f.rgba[o]! - c.r) <= tolerance && Math.abs(f.rgba[o + 1]! - c.g) <= tolerance && Math.abs(f.rgba[o + 2]! - c.b) <= tolerance) hits++;
+    if (
+      Math.abs(f.rgba[o]! - c.r) <= tolerance &&
+      Math.abs(f.rgba[o + 1]! - c.g) <= tolerance &&
+      Math.abs(f.rgba[o + 2]! - c.b) <= tolerance
+    )
+      hits++;
   }
   return hits / n;
 }
@@ -35,7 +40,11 @@ export function colourCentreX(f: Frame, c: Rgb, tolerance = 24): number {
   let hits = 0;
   for (let i = 0; i < f.width * f.height; i++) {
     const o = i * 4;
-    if (Math.abs(f.rgba[o]! - c.r) <= tolerance && Math.abs(f.rgba[o + 1]! - c.g) <= tolerance && Math.abs(f.rgba[o + 2]! - c.b) <= tolerance) {
+    if (
+      Math.abs(f.rgba[o]! - c.r) <= tolerance &&
+      Math.abs(f.rgba[o + 1]! - c.g) <= tolerance &&
+      Math.abs(f.rgba[o + 2]! - c.b) <= tolerance
+    ) {
       sum += i % f.width;
       hits++;
     }
@@ -50,18 +59,29 @@ export function looksLikeFakeConsole(f: Frame): boolean {
 }
 
 /** Polls frames over RFB until `pred` holds; returns the last frame. Connection errors count as "not yet". */
-export async function waitForFrame(opts: { host?: string; port: number; password?: string }, pred: (f: Frame) => boolean, timeoutMs = 120_000): Promise<Frame> {
+export async function waitForFrame(
+  opts: { host?: string; port: number; password?: string },
+  pred: (f: Frame) => boolean,
+  timeoutMs = 120_000,
+): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   let last: Frame | undefined;
   let lastErr = '';
   while (Date.now() < deadline) {
     try {
-      last = await captureFrame({ host: opts.host ?? '127.0.0.1', port: opts.port, timeoutMs: 5000, ...(opts.password ? { password: opts.password } : {}) });
+      last = await captureFrame({
+        host: opts.host ?? '127.0.0.1',
+        port: opts.port,
+        timeoutMs: 5000,
+        ...(opts.password ? { password: opts.password } : {}),
+      });
       if (pred(last)) return last;
     } catch (err) {
       lastErr = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`frame condition not met within ${timeoutMs} ms (last error: ${lastErr || 'none'}; last frame ${last ? `${last.width}x${last.height}` : 'none'})`);
+  throw new Error(
+    `frame condition not met within ${timeoutMs} ms (last error: ${lastErr || 'none'}; last frame ${last ? `${last.width}x${last.height}` : 'none'})`,
+  );
 }

@@ -2,11 +2,20 @@
 import type { Frame, Page } from 'playwright-core';
 import { sleep } from './wait.js';
 
-export async function frameWith(page: Page, selector: string, signal: AbortSignal, timeoutMs: number): Promise<Frame | null> {
+export async function frameWith(
+  page: Page,
+  selector: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<Frame | null> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const f of page.frames()) {
-      const visible = await f.locator(selector).first().isVisible().catch(() => false);
+      const visible = await f
+        .locator(selector)
+        .first()
+        .isVisible()
+        .catch(() => false);
       if (visible) return f;
     }
     if (Date.now() >= deadline) return null;

@@ -44,10 +44,12 @@ export async function hideChrome(ctx: ConsoleContext, rules: ChromeRules): Promi
   }
   // Without a user gesture: this is the last thing open() does, and a Playwright evaluate would leave the BMC's page
   // activated (free to open windows) for the first seconds of the KVM.
-  await abortable(ctx.signal, evaluateQuietly(page, `(${injectStyle.toString()})(${JSON.stringify(css)})`)).catch((e: unknown) => {
-    if (e instanceof Error && e.name === 'AbortError') throw e;
-    // The page may be navigating; the init script covers the next document.
-  });
+  await abortable(ctx.signal, evaluateQuietly(page, `(${injectStyle.toString()})(${JSON.stringify(css)})`)).catch(
+    (e: unknown) => {
+      if (e instanceof Error && e.name === 'AbortError') throw e;
+      // The page may be navigating; the init script covers the next document.
+    },
+  );
 }
 
 // Runs in the page: adds the style once, as soon as there is a document element to hang it on. No inner named
@@ -68,7 +70,9 @@ function injectStyle(css: string): void {
 /** A banner across the top of the page (e.g. "automatic login is not supported"), kept across navigations. */
 export async function showNotice(ctx: ConsoleContext, text: string): Promise<void> {
   await abortable(ctx.signal, ctx.page.addInitScript(injectNotice, text));
-  await abortable(ctx.signal, evaluateQuietly(ctx.page, `(${injectNotice.toString()})(${JSON.stringify(text)})`)).catch(() => undefined);
+  await abortable(ctx.signal, evaluateQuietly(ctx.page, `(${injectNotice.toString()})(${JSON.stringify(text)})`)).catch(
+    () => undefined,
+  );
 }
 
 function injectNotice(text: string): void {
@@ -87,7 +91,8 @@ function injectNotice(text: string): void {
   const close = document.createElement('button');
   close.textContent = '×';
   close.setAttribute('aria-label', 'Dismiss');
-  close.style.cssText = 'position:absolute;right:8px;top:4px;font:20px sans-serif;border:0;background:none;cursor:pointer';
+  close.style.cssText =
+    'position:absolute;right:8px;top:4px;font:20px sans-serif;border:0;background:none;cursor:pointer';
   close.addEventListener('click', () => bar.remove());
   bar.appendChild(close);
   document.body.appendChild(bar);

@@ -5,6 +5,7 @@ import { abortable } from './wait.js';
 
 export async function typeInto(ctx: ConsoleContext, field: Locator, text: string): Promise<void> {
   await abortable(ctx.signal, field.fill(''));
-  if (ctx.keys.keyDelayMs > 0) await abortable(ctx.signal, field.pressSequentially(text, { delay: ctx.keys.keyDelayMs }));
+  if (ctx.keys.keyDelayMs > 0)
+    await abortable(ctx.signal, field.pressSequentially(text, { delay: ctx.keys.keyDelayMs }));
   else await abortable(ctx.signal, field.fill(text));
 }

@@ -26,7 +26,13 @@ export interface KvmPage {
 export type KvmOutcome = 'kvm' | 'login' | 'busy' | 'invalid' | 'ended';
 
 /** The viewer state some viewers publish on <body data-kvm>, as an outcome (undefined: still connecting, or "ok"). */
-const STATE_OUTCOME: Record<string, KvmOutcome> = { busy: 'busy', shared: 'busy', denied: 'invalid', error: 'ended', closed: 'ended' };
+const STATE_OUTCOME: Record<string, KvmOutcome> = {
+  busy: 'busy',
+  shared: 'busy',
+  denied: 'invalid',
+  error: 'ended',
+  closed: 'ended',
+};
 
 /**
  * One look at the page. Null while it is still loading/connecting. It runs every 150 ms while a KVM opens and every
@@ -36,10 +42,12 @@ const STATE_OUTCOME: Record<string, KvmOutcome> = { busy: 'busy', shared: 'busy'
  */
 export async function outcomeNow(page: Page, sel: KvmPage): Promise<KvmOutcome | null> {
   if (page.isClosed()) return 'ended';
-  const seen = await lookQuietly(page, { busy: sel.busy, invalid: sel.invalid, login: sel.login, kvm: sel.kvm }).catch((err: unknown) => {
-    if (err instanceof QuietSelectorError) throw err;
-    return null; // navigating, or closed meanwhile: nothing to see yet
-  });
+  const seen = await lookQuietly(page, { busy: sel.busy, invalid: sel.invalid, login: sel.login, kvm: sel.kvm }).catch(
+    (err: unknown) => {
+      if (err instanceof QuietSelectorError) throw err;
+      return null; // navigating, or closed meanwhile: nothing to see yet
+    },
+  );
   if (!seen) return null;
   const fromState = seen.state === null ? undefined : STATE_OUTCOME[seen.state];
   // The order of precedence: busy, invalid, ended, login, the video.
@@ -80,7 +88,7 @@ export async function kvmShowing(page: Page, sel: KvmPage): Promise<boolean> {
   return (await outcomeNow(page, sel)) === 'kvm';
 }
 
-export function busyFailure(vendor: string): Error {
+function busyFailure(vendor: string): Error {
   return failure(
     'kvm-busy',
     `The ${vendor} console is held by another session`,
@@ -99,12 +107,24 @@ export function outcomeFailure(outcome: KvmOutcome | null, what: string): Error 
     case 'busy':
       return busyFailure(what);
     case 'invalid':
-      return failure('auth', `The ${what} refused the session or console ticket`, 'Check the account has the remote console privilege; then reconnect');
+      return failure(
+        'auth',
+        `The ${what} refused the session or console ticket`,
+        'Check the account has the remote console privilege; then reconnect',
+      );
     case 'login':
       return failure('auth', `The ${what} asked to log in again: the session was not accepted`);
     case 'ended':
-      return failure('bmc-error', `The ${what} closed the console connection`, 'The BMC refused or dropped the console socket: reconnect, and reset the BMC if it keeps happening');
+      return failure(
+        'bmc-error',
+        `The ${what} closed the console connection`,
+        'The BMC refused or dropped the console socket: reconnect, and reset the BMC if it keeps happening',
+      );
     case null:
-      return failure('bmc-error', `The ${what} did not show any video`, 'The console may be held by another session (some BMCs send no video then): close other sessions');
+      return failure(
+        'bmc-error',
+        `The ${what} did not show any video`,
+        'The console may be held by another session (some BMCs send no video then): close other sessions',
+      );
   }
 }

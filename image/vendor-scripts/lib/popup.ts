@@ -19,13 +19,22 @@ function catchWindowOpen(): void {
   w.open = (url?: string | URL): unknown => {
     if (url !== undefined && String(url) !== '') report(new URL(String(url), location.href).href);
     // A stand-in window: vendor code often calls focus() or reads .closed on what open() returned.
-    return { closed: false, focus() {}, blur() {}, close() {}, postMessage() {}, location: { href: '' }, document: null };
+    return {
+      closed: false,
+      focus() {},
+      blur() {},
+      close() {},
+      postMessage() {},
+      location: { href: '' },
+      document: null,
+    };
   };
 }
 
 // Runs in every later document of the kiosk page; acts only in the adopted popup's document.
 function openerStandIn(url: string): void {
-  if (location.href === url && !window.opener) Object.defineProperty(window, 'opener', { value: window, configurable: true });
+  if (location.href === url && !window.opener)
+    Object.defineProperty(window, 'opener', { value: window, configurable: true });
 }
 
 async function install(ctx: ConsoleContext): Promise<{ waiters: Waiter[] }> {
@@ -51,7 +60,10 @@ async function install(ctx: ConsoleContext): Promise<{ waiters: Waiter[] }> {
 export async function adoptPopup(
   ctx: ConsoleContext,
   trigger: () => Promise<void>,
-  opts: { timeoutMs?: number; /** Polled: true ends the wait early (the console opened in place). */ stopWhen?: () => Promise<boolean> } = {},
+  opts: {
+    timeoutMs?: number /** Polled: true ends the wait early (the console opened in place). */;
+    stopWhen?: () => Promise<boolean>;
+  } = {},
 ): Promise<string | null> {
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const c = await install(ctx);
@@ -77,7 +89,10 @@ export async function adoptPopup(
       const stop = opts.stopWhen;
       const tick = (): void => {
         poll = setTimeout(() => {
-          void stop().then((yes) => (yes ? resolve(null) : tick()), () => tick());
+          void stop().then(
+            (yes) => (yes ? resolve(null) : tick()),
+            () => tick(),
+          );
         }, 200);
       };
       tick();

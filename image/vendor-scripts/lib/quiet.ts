@@ -30,7 +30,11 @@ interface EvaluateResult {
  * only: `returnByValue`). Rejects when the page is closed, navigating, or the expression throws; callers treat
  * that as "nothing to see now", as they treat a failed page.evaluate.
  */
-export async function evaluateQuietly<T>(page: Page, expression: string, opts: { awaitPromise?: boolean } = {}): Promise<T> {
+export async function evaluateQuietly<T>(
+  page: Page,
+  expression: string,
+  opts: { awaitPromise?: boolean } = {},
+): Promise<T> {
   if (page.isClosed()) throw new Error('the page is closed');
   const cdp = await session(page);
   let r: EvaluateResult;
@@ -44,10 +48,12 @@ export async function evaluateQuietly<T>(page: Page, expression: string, opts: {
     })) as EvaluateResult;
   } catch (err) {
     // A detached session (page closed, renderer replaced) stays broken: the next call makes a new one.
-    if (page.isClosed() || /closed|detached|not attached|no session/i.test((err as Error).message)) sessions.delete(page);
+    if (page.isClosed() || /closed|detached|not attached|no session/i.test((err as Error).message))
+      sessions.delete(page);
     throw err;
   }
-  if (r.exceptionDetails) throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'evaluation failed');
+  if (r.exceptionDetails)
+    throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'evaluation failed');
   return r.result?.value as T;
 }
 
@@ -63,7 +69,10 @@ export class QuietSelectorError extends Error {
 export function quietSelector(selector: string): Quiet {
   const m = /^text=(.*)$/s.exec(selector);
   if (!m) {
-    if (/>>|^[a-z_-]+=|:(has-text|text|text-is|text-matches|visible|nth-match)\(|:visible\b/i.test(selector) && !selector.startsWith('css='))
+    if (
+      />>|^[a-z_-]+=|:(has-text|text|text-is|text-matches|visible|nth-match)\(|:visible\b/i.test(selector) &&
+      !selector.startsWith('css=')
+    )
       throw new QuietSelectorError(`selector not supported by the quiet page checks: ${selector}`);
     return { css: selector.replace(/^css=/, '') };
   }
@@ -155,11 +164,17 @@ export interface QuietLook<K extends string> {
  * One round trip, no user gesture: the viewer state and which of `selectors` show. Rejects when the page cannot be
  * asked right now (closed, navigating); throws for a selector the page refuses as invalid, a bug in the script.
  */
-export async function lookQuietly<K extends string>(page: Page, selectors: Partial<Record<K, string>>): Promise<QuietLook<K>> {
+export async function lookQuietly<K extends string>(
+  page: Page,
+  selectors: Partial<Record<K, string>>,
+): Promise<QuietLook<K>> {
   const checks: Record<string, Quiet> = {};
   for (const [k, s] of Object.entries(selectors) as [K, string | undefined][]) if (s) checks[k] = quietSelector(s);
   const r = await evaluateQuietly<QuietLook<K> & { bad: string[] }>(page, `${LOOK}(${JSON.stringify(checks)})`);
-  if (r.bad.length > 0) throw new QuietSelectorError(`invalid selector for ${r.bad.join(', ')}: ${r.bad.map((k) => selectors[k as K]).join(', ')}`);
+  if (r.bad.length > 0)
+    throw new QuietSelectorError(
+      `invalid selector for ${r.bad.join(', ')}: ${r.bad.map((k) => selectors[k as K]).join(', ')}`,
+    );
   const shown = r.shown;
   for (const k of Object.keys(selectors) as K[]) shown[k] ??= false;
   return { state: r.state, shown };

@@ -10,6 +10,7 @@ import { jsonOf, secrets, web } from './web.js';
 
 type Json = Record<string, unknown>;
 
+/** @public A helper for vendor scripts (docs/vendor-scripts.md), whether or not one uses it today. */
 export async function rfGet(ctx: ConsoleContext, path: string, what: string): Promise<Json> {
   try {
     return asObject(await abortable(ctx.signal, ctx.redfish.get(path, { signal: ctx.signal })));
@@ -18,7 +19,13 @@ export async function rfGet(ctx: ConsoleContext, path: string, what: string): Pr
   }
 }
 
-export async function rfPost(ctx: ConsoleContext, path: string, body: unknown, what: string, sensitive: string[] = []): Promise<Json> {
+export async function rfPost(
+  ctx: ConsoleContext,
+  path: string,
+  body: unknown,
+  what: string,
+  sensitive: string[] = [],
+): Promise<Json> {
   try {
     return asObject(await abortable(ctx.signal, ctx.redfish.post(path, body, { signal: ctx.signal })));
   } catch (e) {
@@ -98,25 +105,36 @@ export async function browserSession(
     const id = (await jsonOf(res))?.['@odata.id'];
     location = typeof id === 'string' ? id : undefined;
   }
-  if (!token && !location) throw failure('bmc-error', `${what}: the BMC created no session (no X-Auth-Token, no Location)`);
+  if (!token && !location)
+    throw failure('bmc-error', `${what}: the BMC created no session (no X-Auth-Token, no Location)`);
   return { token, location };
 }
 
 /** DELETE a session made by browserSession; best effort, never throws. */
-export async function deleteBrowserSession(ctx: ConsoleContext, s: BrowserRedfishSession, headers: Record<string, string> = {}): Promise<void> {
+export async function deleteBrowserSession(
+  ctx: ConsoleContext,
+  s: BrowserRedfishSession,
+  headers: Record<string, string> = {},
+): Promise<void> {
   if (!s.location) return;
   const h: Record<string, string> = { ...headers };
   if (s.token) h['X-Auth-Token'] = s.token;
   try {
-    const res = await web(ctx, s.location, 'Redfish logout', { method: 'DELETE', headers: h, timeoutMs: 5_000, credentials: s.token ? 'omit' : 'include' });
-    if (res.status() >= 400 && res.status() !== 404) ctx.log.warn({ status: res.status() }, 'Redfish session logout failed');
+    const res = await web(ctx, s.location, 'Redfish logout', {
+      method: 'DELETE',
+      headers: h,
+      timeoutMs: 5_000,
+      credentials: s.token ? 'omit' : 'include',
+    });
+    if (res.status() >= 400 && res.status() !== 404)
+      ctx.log.warn({ status: res.status() }, 'Redfish session logout failed');
   } catch (e) {
     ctx.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'Redfish session logout failed');
   }
 }
 
 /** The first Redfish @Message.ExtendedInfo message, for error texts. */
-export function redfishMessage(body: Json | undefined): string {
+function redfishMessage(body: Json | undefined): string {
   const err = body?.error as Json | undefined;
   const info = err?.['@Message.ExtendedInfo'];
   if (Array.isArray(info)) {

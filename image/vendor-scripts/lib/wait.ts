@@ -4,7 +4,7 @@
  */
 import type { Locator, Page } from 'playwright-core';
 
-export function abortError(signal: AbortSignal): Error {
+function abortError(signal: AbortSignal): Error {
   const r: unknown = signal.reason;
   if (r instanceof Error && r.name === 'AbortError') return r;
   const e = new Error('aborted');

@@ -9,7 +9,7 @@ import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure, toConsoleFailure } from '../../src/console-failure.js';
 import { abortable } from './wait.js';
 
-export function bmcUrl(ctx: ConsoleContext, path: string): string {
+function bmcUrl(ctx: ConsoleContext, path: string): string {
   return new URL(path, `${ctx.bmc.origin}/`).href;
 }
 
@@ -56,7 +56,7 @@ export class WebResponse {
 }
 
 /** Puts the kiosk page on the BMC origin (its Redfish service root: small, unauthenticated) if it is not there. */
-export async function onOrigin(ctx: ConsoleContext): Promise<void> {
+async function onOrigin(ctx: ConsoleContext): Promise<void> {
   let here = '';
   try {
     here = new URL(ctx.page.url()).origin;
@@ -75,7 +75,9 @@ interface FetchArgs {
   timeoutMs: number;
   credentials: 'include' | 'omit';
 }
-type FetchResult = { ok: true; status: number; headers: Record<string, string>; body: string } | { ok: false; error: string };
+type FetchResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: string }
+  | { ok: false; error: string };
 
 // Runs in the page.
 async function pageFetch(a: FetchArgs): Promise<FetchResult> {
@@ -108,9 +110,17 @@ export async function web(ctx: ConsoleContext, path: string, what: string, req: 
     headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
   } else if (req.data !== undefined) {
     body = typeof req.data === 'string' ? req.data : JSON.stringify(req.data);
-    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json';
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+      headers['Content-Type'] = 'application/json';
   }
-  const args: FetchArgs = { url: bmcUrl(ctx, path), method: req.method ?? 'GET', headers, body, timeoutMs: req.timeoutMs ?? 20_000, credentials: req.credentials ?? 'include' };
+  const args: FetchArgs = {
+    url: bmcUrl(ctx, path),
+    method: req.method ?? 'GET',
+    headers,
+    body,
+    timeoutMs: req.timeoutMs ?? 20_000,
+    credentials: req.credentials ?? 'include',
+  };
   let r: FetchResult;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -148,7 +158,10 @@ export async function jsonOf(res: WebResponse): Promise<Record<string, unknown> 
 export async function goto(ctx: ConsoleContext, pathOrUrl: string, what: string): Promise<Response | null> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await abortable(ctx.signal, ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }));
+      return await abortable(
+        ctx.signal,
+        ctx.page.goto(bmcUrl(ctx, pathOrUrl), { waitUntil: 'domcontentloaded', timeout: 30_000 }),
+      );
     } catch (e) {
       if (e instanceof Error && /interrupted by another navigation/.test(e.message)) {
         // The vendor page navigated at the same moment (after its login); if that went where we wanted, fine.
@@ -186,7 +199,9 @@ export async function cookie(ctx: ConsoleContext, name: string): Promise<string 
 /** Puts a cookie for the BMC origin into the jar (e.g. iLO's sessionKey from a Redfish session). */
 export async function setCookie(ctx: ConsoleContext, name: string, value: string): Promise<void> {
   const u = new URL(ctx.bmc.origin);
-  await ctx.context.addCookies([{ name, value, domain: u.hostname, path: '/', secure: u.protocol === 'https:', sameSite: 'Lax' }]);
+  await ctx.context.addCookies([
+    { name, value, domain: u.hostname, path: '/', secure: u.protocol === 'https:', sameSite: 'Lax' },
+  ]);
 }
 
 /** Leaves the viewer (so it sends its close message) before the session is deleted. Never throws. */
