@@ -56,7 +56,7 @@ describe('console footprint settings', () => {
     const x = x11vncArgs({ display: ':3', authFile, port: 5900, readOnly: false });
     expect(x).toContain('-nonap');
     expect(x).toContain('-noxdamage'); // changes found by polling alone
-    expect(x.join(' ')).toContain('-wait 100 -wait_ui 4');
+    expect(x.join(' ')).toContain('-wait 100 -wait_ui 10');
     expect(x.join(' ')).toContain('-fs 1.0'); // no full-screen SHM image
   });
 

@@ -27,10 +27,10 @@ export function x11vncArgs(o: X11vncOptions): string[] {
   // -nowf: no wireframe window moves (kiosk has one window); -noxrecord: no XRECORD scroll heuristics.
   // -nonap: x11vnc's naps (longer sleeps between screen polls while it sees little activity) can hold back the
   // first KVM picture by seconds; without them a change reaches the viewer at the next poll (docs/benchmarks.md).
-  // -wait 100 -wait_ui 4: a screen poll every 100 ms (x11vnc's default is 20), cut to 25 ms while a viewer types or
-  // moves the mouse (and the update deferral with it), so the echo of a keystroke is as quick as it is with a poll
-  // every 25 ms. Polling is most of x11vnc's and Xvfb's CPU while a viewer watches; a change nobody typed for (the
-  // KVM's own video) waits at most 100 ms for the next poll.
+  // -wait 100 -wait_ui 10: a screen poll every 100 ms (x11vnc's default is 20), cut to 10 ms while a viewer types or
+  // moves the mouse, so a keystroke's echo comes back as fast as with a poll every 10 ms while a watched console at
+  // rest polls a tenth as often. Polling is most of x11vnc's and Xvfb's CPU while a viewer watches; a change nobody
+  // typed for (the KVM's own video) waits at most 100 ms for the next poll.
   // -fs 1.0: no full-screen grab when most tiles changed, so no full-screen MIT-SHM image (megabytes of shared memory
   // charged to the console); such a change is read in tile rows like any other.
   // -noxdamage: with X DAMAGE, x11vnc polls only where damage was reported, and uses large damage rectangles (any
@@ -57,7 +57,7 @@ export function x11vncArgs(o: X11vncOptions): string[] {
     '-wait',
     '100',
     '-wait_ui',
-    '4',
+    '10',
     '-fs',
     '1.0',
     '-quiet',
