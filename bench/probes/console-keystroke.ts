@@ -13,26 +13,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
 import { freePort } from '@bmc-console/common/free-port';
+import { CONSOLE_RUN_FLAGS, podmanEnvFor } from '../src/console-run-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
-const RUN_FLAGS = [
-  '--detach',
-  '--rm',
-  '--init',
-  '--network',
-  'slirp4netns',
-  '--shm-size',
-  '512m',
-  '--memory',
-  '1536m',
-  '--cpus',
-  '2',
-  '--pids-limit',
-  '1024',
-  '--pull',
-  'never',
-];
+const podmanEnv = podmanEnvFor(root);
+const RUN_FLAGS = CONSOLE_RUN_FLAGS;
 const KEY_A = 0x61;
 const KEY_BACKSPACE = 0xff08;
 const PAUSES_MS = [400, 3000];

@@ -35,27 +35,11 @@ import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
 import { freePort } from '@bmc-console/common/free-port';
+import { CONSOLE_RUN_FLAGS, podmanEnvFor } from '../src/console-run-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const podmanEnv = { ...process.env, CONTAINERS_CONF: join(root, 'deploy/containers.conf') };
-/** The podman provider's `podman run` flags (host-agent/src/providers/podman/provider.ts defaults), without name and port. */
-const RUN_FLAGS = [
-  '--detach',
-  '--rm',
-  '--init',
-  '--network',
-  'slirp4netns',
-  '--shm-size',
-  '512m',
-  '--memory',
-  '1536m',
-  '--cpus',
-  '2',
-  '--pids-limit',
-  '1024',
-  '--pull',
-  'never',
-];
+const podmanEnv = podmanEnvFor(root);
+const RUN_FLAGS = CONSOLE_RUN_FLAGS;
 
 /** The probed console's container and those of --load-consoles, by name (a signal handler removes them by these). */
 const probeContainer = `s2a-probe-${process.pid}`;

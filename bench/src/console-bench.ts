@@ -18,6 +18,7 @@ import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import type { ConsoleResults, PooledStarts } from './console-results.js';
 import { median, round } from './stats.js';
+import { CONSOLE_RUN_FLAGS } from './console-run-flags.js';
 
 const IMAGE = 'localhost/bmc-console:latest';
 const PROFILE = 'idrac9';
@@ -178,27 +179,13 @@ async function loadStarter(): Promise<Starter> {
       const run = await podman(
         [
           'run',
-          '--detach',
-          '--rm',
-          '--init',
+          ...CONSOLE_RUN_FLAGS,
           '--name',
           name,
           '--label',
           'io.bmc-console.agent=bmc-bench',
           '--publish',
           '127.0.0.1::5900',
-          '--network',
-          'slirp4netns',
-          '--shm-size',
-          '512m',
-          '--memory',
-          '1536m',
-          '--cpus',
-          '2',
-          '--pids-limit',
-          '1024',
-          '--pull',
-          'never',
           '--env',
           'APP=redfish-graphical',
           '--env',

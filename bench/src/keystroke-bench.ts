@@ -162,13 +162,26 @@ export async function x11vncSettings(node: string): Promise<string | undefined> 
   const r = await podman(['top', `bmc-console-${node}`, 'args']);
   const line = r.stdout.split('\n').find((l) => /(^|\/)x11vnc\s/.test(l.trim()) || l.trim().startsWith('x11vnc '));
   if (!line) return undefined;
-  const keep = new Set(['-wait', '-wait_ui', '-defer', '-nonap', '-noxdamage', '-fs', '-pointer_mode', '-input_skip', '-speeds']);
+  const keep = new Set([
+    '-wait',
+    '-wait_ui',
+    '-defer',
+    '-nonap',
+    '-noxdamage',
+    '-fs',
+    '-pointer_mode',
+    '-input_skip',
+    '-speeds',
+  ]);
   const args = line.trim().split(/\s+/);
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (!keep.has(args[i]!)) continue;
     out.push(args[i]!);
-    if (['-wait', '-wait_ui', '-defer', '-fs', '-pointer_mode', '-input_skip', '-speeds'].includes(args[i]!) && args[i + 1])
+    if (
+      ['-wait', '-wait_ui', '-defer', '-fs', '-pointer_mode', '-input_skip', '-speeds'].includes(args[i]!) &&
+      args[i + 1]
+    )
       out.push(args[++i]!);
   }
   return `x11vnc ${out.join(' ')}${out.includes('-defer') ? '' : " (no -defer: x11vnc's default, 20 ms)"}`;
