@@ -88,7 +88,9 @@ describe('bench statistics and report', () => {
     expect(proxyTargets(results.proxy).map((t) => t.met)).toEqual([true, true, false, true, true]);
     const md = renderGenerated(results);
     expect(md).toContain('| throughput, 1 stream (frame-level client) | >= 1.25x websockify | 1.30x | met |');
-    expect(md).toContain('| throughput, 20 concurrent streams (ws client) | >= 1.25x websockify | 1.11x | **missed** |');
+    expect(md).toContain(
+      '| throughput, 20 concurrent streams (ws client) | >= 1.25x websockify | 1.11x | **missed** |',
+    );
     expect(md).toContain('Console');
   });
 });
