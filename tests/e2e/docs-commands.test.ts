@@ -3,7 +3,7 @@
 // A command this host cannot run honestly (a real BMC, root-only paths, a display) is either pointed at the emulator
 // by replacing only its placeholder, which the test name says, or reported skipped with the reason: never passed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,8 @@ import { docCommands, type DocCommand } from '../src/doc-commands.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'bmc-docs-commands-'));
+// Output paths the docs name outright; removed afterwards only if this run made them.
+const DOC_OUTPUTS = ['/tmp/ilo6'].filter((p) => !existsSync(p));
 
 interface Emulator {
   url: string;
@@ -209,7 +211,9 @@ function sh(
   // The trap keeps bash alive through the SIGTERM that stops a server, so its exit code is the server's own.
   const script = `source scripts/lib.sh >/dev/null\ncd "$ROOT"\ntrap : TERM\n${bin}${command}\n`;
   return new Promise((done, fail) => {
-    const child = spawn('bash', ['-c', script], { cwd: root, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    // TMPDIR: what a command leaves in the temp dir (try's screenshots) goes with this file's temp dir.
+    const env = { ...process.env, TMPDIR: work };
+    const child = spawn('bash', ['-c', script], { cwd: root, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     let ready = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -326,6 +330,7 @@ const used = new Set<Annotation>();
 afterAll(async () => {
   if (emulator) (await emulator.catch(() => undefined))?.stop();
   rmSync(work, { recursive: true, force: true });
+  for (const p of DOC_OUTPUTS) rmSync(p, { recursive: true, force: true });
 });
 
 describe('commands in README.md and docs/*.md', () => {
