@@ -29,3 +29,7 @@ rc=$?
 docs=()
 [ ${#args[@]} -eq 0 ] && [ "$write_docs" = 1 ] && docs=(--write-docs)
 node tests/reliability/report.mjs "$REL_OUT" "$rc" ${docs[@]+"${docs[@]}"}
+report_rc=$?
+# The run's logs stay for a look when something failed (or with REL_KEEP_OUTPUT=1); a passing run leaves nothing.
+if [ "$report_rc" = 0 ] && [ "${REL_KEEP_OUTPUT:-0}" != 1 ]; then rm -rf "$REL_OUT"; else echo "reliability output kept in $REL_OUT"; fi
+exit "$report_rc"

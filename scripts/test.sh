@@ -50,4 +50,5 @@ fi
 node scripts/summarize-tests.mjs .vitest-results.json "$typecheck_failed" "$vitest_rc" "$rel_summary" "$pytest_xml" "$pytest_rc" "$lint_failed"
 rc=$?
 [ -n "$pytest_xml" ] && rm -f "$pytest_xml"
+[ -n "$rel_summary" ] && rm -f "$rel_summary"
 exit $rc

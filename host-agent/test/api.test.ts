@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +10,7 @@ import { startApi } from '../src/api.js';
 import { openApiDocument } from '../src/openapi.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 interface Answer {
   status: number;
@@ -290,7 +290,7 @@ describe('agent HTTP API over TCP (fake provider)', () => {
 
 describe('agent HTTP API on a unix socket', () => {
   it('defaults to the agent-paths socket; creates its directory 0750, the socket 0660: the file mode is the credential', async () => {
-    const runtime = mkdtempSync(join(tmpdir(), 'agent-run-'));
+    const runtime = tempDir('agent-run-');
     const { config: defaults, stateDir } = await makeAgent();
     expect(defaults.api_listen).toBe(`unix:${defaultAgentSocket(stateDir)}`);
     expect(defaultAgentSocket('/s', {})).toBe(
@@ -334,7 +334,7 @@ describe('agent HTTP API on a unix socket', () => {
 
 describe('agent HTTP API over HTTPS', () => {
   it('serves TLS with api_tls_cert_file/api_tls_key_file and still needs the key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-tls-'));
+    const dir = tempDir('agent-tls-');
     mkdirSync(join(dir, 'tls'));
     const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
       keyType: 'ec',

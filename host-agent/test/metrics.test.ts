@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { startApi } from '../src/api.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { appInfo, makeAgent, tokenOf } from './support/agent-fixture.js';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 interface Answer {
   status: number;
@@ -131,7 +131,7 @@ describe('agent /metrics on a TCP listener (API key required)', () => {
 
 describe('agent /metrics on the default unix socket', () => {
   it('answers a scrape over the socket without a key (the socket mode is the credential)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-metrics-'));
+    const dir = tempDir('agent-metrics-');
     const made = await makeAgent({ api_listen: `unix:${join(dir, 'agent.sock')}` });
     const { app, address } = await startApi(made.agent);
     try {

@@ -8,9 +8,8 @@
  *    (against the fake kubectl of host-agent/test), and `kubectl kustomize` builds the base when kubectl is there.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { loadConfig } from '@bmc-console/host-agent/config';
 import { parseProxyConfig, readConfigFile } from '@bmc-console/proxy/config';
 import { makeAgent, appInfo, tokenOf } from '@bmc-console/host-agent/testing/agent-fixture';
 import type { KubernetesProvider } from '@bmc-console/host-agent/providers/kubernetes';
+import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -77,7 +77,7 @@ describe('deploy/systemd', () => {
     // copy of the units naming this test's node, all else unchanged.
     let dir = systemdDir;
     if (!existsSync(UNIT_NODE)) {
-      dir = mkdtempSync(join(tmpdir(), 'deploy-units-'));
+      dir = tempDir('deploy-units-');
       for (const u of units)
         writeFileSync(join(dir, u), readFileSync(join(systemdDir, u), 'utf8').replaceAll(UNIT_NODE, process.execPath));
     }
@@ -105,7 +105,7 @@ describe('deploy/systemd', () => {
     if (!sysusers) ctx.skip('systemd-sysusers is not installed (Debian: systemd)');
     const r = await runCmd(sysusers!, [
       '--dry-run',
-      `--root=${mkdtempSync(join(tmpdir(), 'deploy-sysroot-'))}`,
+      `--root=${tempDir('deploy-sysroot-')}`,
       join(systemdDir, 'bmc-console.sysusers.conf'),
     ]);
     expect(r.code, r.stderr).toBe(0);
@@ -264,7 +264,7 @@ describe('deploy/kubernetes', () => {
   });
 
   it('the ConfigMaps hold configs the agent and proxy accept, and they fit together', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'deploy-k8s-'));
+    const dir = tempDir('deploy-k8s-');
     writeFileSync(join(dir, 'agent.yaml'), configText('bmc-console-agent', 'agent.yaml'));
     writeFileSync(join(dir, 'proxy.yaml'), configText('bmc-console-proxy', 'proxy.yaml'));
     const agentCfg = loadConfig({ file: join(dir, 'agent.yaml'), env: {} });
@@ -308,7 +308,7 @@ describe('deploy/kubernetes', () => {
     expect(policy!.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
     expect(policy!.spec.ingress).toBeUndefined();
     expect(policy!.spec.egress).toBeUndefined();
-    const dir = mkdtempSync(join(tmpdir(), 'deploy-k8s-'));
+    const dir = tempDir('deploy-k8s-');
     writeFileSync(join(dir, 'agent.yaml'), configText('bmc-console-agent', 'agent.yaml'));
     const { agent } = await makeAgent({ ...loadConfig({ file: join(dir, 'agent.yaml'), env: {} }), state_dir: dir });
     const consolePod = (agent.provider as KubernetesProvider)
@@ -383,7 +383,7 @@ describe('deploy/kubernetes RBAC', () => {
   let dir: string;
   let server: Server;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'deploy-rbac-'));
+    dir = tempDir('deploy-rbac-');
     server = createServer((s) => s.end('RFB 003.008\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     process.env.FAKE_KUBECTL_DIR = dir;
