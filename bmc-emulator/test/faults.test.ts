@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/emulator.js';
 import { basic, http, idracAnswer, iloAnswer, openKvm, wsUrl } from './helpers.js';
+import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
 
 const running: RunningEmulator[] = [];
 afterAll(async () => {
@@ -356,16 +357,12 @@ describe('TLS', () => {
 });
 
 describe('fixture mode', () => {
-  const dir = join(import.meta.dirname, '../../../shared/fixtures/redfish/dell-idrac9-15g-r750-fw7.10');
-  let present = true;
-  try {
-    readFileSync(join(dir, 'root.json'));
-  } catch {
-    present = false;
-  }
-  it('serves captured JSON (shared/fixtures/redfish/dell-idrac9-15g-r750-fw7.10) by @odata.id', async (ctx) => {
-    if (!present) {
-      const why = `${dir} is absent (the shared Redfish captures are not here)`;
+  const capture = 'dell-idrac9-15g-r750-fw7.10';
+  const dir = join(REDFISH_CAPTURES, capture);
+  const missing = capturesMissing(join(capture, 'root.json'));
+  it(`serves captured JSON (the optional Redfish captures' ${capture}) by @odata.id`, async (ctx) => {
+    if (missing) {
+      const why = missing;
       console.warn(`fixture mode test skipped: ${why}`);
       ctx.skip(why);
     }

@@ -12,15 +12,16 @@ import { describe, expect, it } from 'vitest';
 import { discover } from 'bmc-console/discovery/discover';
 import { createRedfishClient } from 'bmc-console/redfish/client';
 import { main as detectMain } from 'bmc-console/commands/detect';
+import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
 
 const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 const emulatorSource = resolve(repoRoot, 'bmc-emulator/src/emulator.ts');
 const haveEmulator = existsSync(emulatorSource);
 if (!haveEmulator) console.warn(`discovery-emulator: ${emulatorSource} is absent, skipping the emulator tests`);
-const fixtures = resolve(repoRoot, '../shared/fixtures/redfish');
-const haveFixtures = existsSync(resolve(fixtures, 'expected.tsv'));
-if (!haveFixtures)
-  console.warn(`discovery-emulator: ${fixtures}/expected.tsv is absent: the tests on real captures are skipped`);
+const fixtures = REDFISH_CAPTURES;
+const fixturesMissing = capturesMissing('expected.tsv');
+const haveFixtures = fixturesMissing === undefined;
+if (!haveFixtures) console.warn(`discovery-emulator: ${fixturesMissing}; the tests on real captures are skipped`);
 
 type EmulatorModule = typeof import('@bmc-console/bmc-emulator/emulator');
 type ProfilesModule = typeof import('@bmc-console/bmc-emulator/profiles');

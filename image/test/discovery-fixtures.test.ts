@@ -1,20 +1,19 @@
 /**
- * Discovery against every real Redfish capture in ../shared/fixtures/redfish (read in place, never copied), with
+ * Discovery against every real Redfish capture of the optional set (REDFISH_CAPTURES; read in place, never copied), with
  * the labels of expected.tsv. Generation "-" (not applicable) and "unknown" both mean null in Discovery.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discover } from 'bmc-console/discovery/discover';
 import { FixtureSource } from 'bmc-console/redfish/fixture-source';
+import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
 
-const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
-const fixtures = resolve(repoRoot, '../shared/fixtures/redfish');
+const fixtures = REDFISH_CAPTURES;
 const expectedFile = resolve(fixtures, 'expected.tsv');
-const present = existsSync(expectedFile);
-if (!present)
-  console.warn(`discovery-fixtures: ${expectedFile} is absent: the shared Redfish captures are not here, skipping`);
+const missing = capturesMissing('expected.tsv');
+const present = missing === undefined;
+if (!present) console.warn(`discovery-fixtures: ${missing}; skipping`);
 
 interface Row {
   folder: string;

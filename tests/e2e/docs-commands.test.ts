@@ -190,7 +190,7 @@ const annotations: Annotation[] = [
     match: /^bmc-console detect --fixture \/path\/to\/capture-dir/,
     how: 'skip',
     reason:
-      'a placeholder for a capture directory; captures are optional test data (../shared/fixtures/redfish) for image/test/discovery-fixtures.test.ts',
+      'a placeholder for a capture directory; captures are optional test data (BMC_REDFISH_CAPTURES) for image/test/discovery-fixtures.test.ts',
   },
   {
     match: /^BMC_PASSWORD=\.\.\. bmc-console try --url https:\/\/10\.0\.0\.5 .*--headed --hold/,
