@@ -15,17 +15,16 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { RfbClient } from '@bmc-console/common/rfb/client';
 import { startEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
 import { freePort } from '@bmc-console/common/free-port';
-import { CONSOLE_RUN_FLAGS, podmanEnvFor } from '../src/console-run-flags.js';
+import { podmanEnvFor, startConsoleContainer } from '../src/console-run-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = podmanEnvFor(root);
-const RUN_FLAGS = CONSOLE_RUN_FLAGS;
 
 interface Variant {
   label: string;
@@ -121,28 +120,7 @@ async function runConsole(v: Variant, i: number, round: number) {
       node_uuid: `cpu-${i}`,
     }),
   };
-  await new Promise<void>((resolve, reject) =>
-    execFile(
-      'podman',
-      [
-        'run',
-        ...RUN_FLAGS,
-        '--name',
-        name,
-        '--publish',
-        `127.0.0.1:${port}:5900`,
-        '--env',
-        'APP',
-        '--env',
-        'APP_INFO',
-        ...v.args,
-        v.image,
-      ],
-      { env: { ...podmanEnv, ...env } },
-      (err, _o, e) => (err ? reject(new Error(`${v.label}: ${e}`)) : resolve()),
-    ),
-  );
-  await waitForRfbGreeting('127.0.0.1', port, 120_000);
+  await startConsoleContainer({ name, port, image: v.image, env, args: v.args, label: v.label });
   const viewer = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
   const colour = kvmMarkerColor('idrac9');
   const t0 = Date.now();

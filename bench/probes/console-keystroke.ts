@@ -11,13 +11,12 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { RfbClient, waitForRfbGreeting } from '@bmc-console/common/rfb/client';
+import { RfbClient } from '@bmc-console/common/rfb/client';
 import { freePort } from '@bmc-console/common/free-port';
-import { CONSOLE_RUN_FLAGS, podmanEnvFor } from '../src/console-run-flags.js';
+import { podmanEnvFor, startConsoleContainer } from '../src/console-run-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = podmanEnvFor(root);
-const RUN_FLAGS = CONSOLE_RUN_FLAGS;
 const KEY_A = 0x61;
 const KEY_BACKSPACE = 0xff08;
 const PAUSES_MS = [400, 3000];
@@ -57,25 +56,7 @@ async function main(): Promise<void> {
       const port = await freePort();
       const name = `key-probe-${process.pid}-${i}`;
       names.push(name);
-      await new Promise<void>((resolve, reject) =>
-        execFile(
-          'podman',
-          [
-            'run',
-            ...RUN_FLAGS,
-            '--name',
-            name,
-            '--publish',
-            `127.0.0.1:${port}:5900`,
-            '--env=APP=fake',
-            ...v.args,
-            v.image,
-          ],
-          { env: podmanEnv },
-          (err, _o, e) => (err ? reject(new Error(`${v.label}: ${e}`)) : resolve()),
-        ),
-      );
-      await waitForRfbGreeting('127.0.0.1', port, 120_000);
+      await startConsoleContainer({ name, port, image: v.image, env: { APP: 'fake' }, args: v.args, label: v.label });
       const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
       await c.requestUpdate(false);
       viewers.push(c);

@@ -35,7 +35,7 @@ import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import { cgroupCpuNs, cgroupMemory, findCgroupDir } from '../src/cgroup-stats.js';
 import { freePort } from '@bmc-console/common/free-port';
-import { CONSOLE_RUN_FLAGS, podmanEnvFor } from '../src/console-run-flags.js';
+import { CONSOLE_RUN_FLAGS, podmanEnvFor, startConsoleContainer } from '../src/console-run-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const podmanEnv = podmanEnvFor(root);
@@ -121,29 +121,7 @@ async function startLoadConsoles(count: number, viewers: number, image: string):
         node_uuid: `load-${i}`,
       }),
     };
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        'podman',
-        [
-          'run',
-          ...RUN_FLAGS,
-          '--name',
-          name,
-          '--publish',
-          `127.0.0.1:${port}:5900`,
-          '--env',
-          'APP',
-          '--env',
-          'APP_INFO',
-          '--env',
-          'KVM_RELEASE_AFTER',
-          image,
-        ],
-        { env: { ...podmanEnv, ...env } },
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    await waitForRfbGreeting('127.0.0.1', port, 120_000);
+    await startConsoleContainer({ name, port, image, env });
     for (let v = 0; v < viewers; v++) {
       const c = await RfbClient.connect({ host: '127.0.0.1', port, timeoutMs: 30_000 });
       clients.push(c);
