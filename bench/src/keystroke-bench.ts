@@ -69,48 +69,24 @@ class HostArrivals {
 /** Random pause between keys, so keystrokes do not fall in step with x11vnc's polling. */
 const pause = (): Promise<void> => sleep(30 + Math.random() * 50);
 
-async function viewerRun(
-  page: Page,
+/**
+ * Types `keys` keys on one console and keeps each key's timing split by hop; `typeOne` types a key and says when it
+ * was sent and when its glyph showed (null: the glyph never came, the key counts as lost).
+ */
+async function timedRun(
   c: LiveConsole,
   keys: number,
   samples: KeySample[][],
   lost: { n: number },
+  typeOne: (ch: string) => Promise<{ sentAt: number; glyphAt: number } | null>,
 ): Promise<void> {
   const host = new HostArrivals(c.node);
   const run: KeySample[] = [];
   try {
     for (let i = 0; i < keys; i++) {
       const ch = CHARS[i % CHARS.length]!;
-      await armGlyph(page);
-      await page.keyboard.press(ch);
-      const t = await waitGlyph(page, GLYPH_TIMEOUT_MS);
-      if (t.keyAt === null || t.glyphAt === null) {
-        lost.n++;
-        continue;
-      }
-      run.push(host.split(ch, t.keyAt, t.glyphAt));
-      await pause();
-    }
-  } finally {
-    host.close();
-  }
-  samples.push(run);
-}
-
-async function directRun(
-  w: RfbWatch,
-  c: LiveConsole,
-  keys: number,
-  samples: KeySample[][],
-  lost: { n: number },
-): Promise<void> {
-  const host = new HostArrivals(c.node);
-  const run: KeySample[] = [];
-  try {
-    for (let i = 0; i < keys; i++) {
-      const ch = CHARS[i % CHARS.length]!;
-      const t = await w.keyToGlyph(ch, GLYPH_TIMEOUT_MS);
-      if (t.glyphAt === null) {
+      const t = await typeOne(ch);
+      if (t === null) {
         lost.n++;
         continue;
       }
@@ -121,6 +97,24 @@ async function directRun(
     host.close();
   }
   samples.push(run);
+}
+
+/** Through the viewer page: keydown in the page to the glyph on its canvas. */
+function viewerRun(page: Page, c: LiveConsole, keys: number, samples: KeySample[][], lost: { n: number }) {
+  return timedRun(c, keys, samples, lost, async (ch) => {
+    await armGlyph(page);
+    await page.keyboard.press(ch);
+    const t = await waitGlyph(page, GLYPH_TIMEOUT_MS);
+    return t.keyAt === null || t.glyphAt === null ? null : { sentAt: t.keyAt, glyphAt: t.glyphAt };
+  });
+}
+
+/** Straight at x11vnc: the key event sent to the glyph in the client's framebuffer. */
+function directRun(w: RfbWatch, c: LiveConsole, keys: number, samples: KeySample[][], lost: { n: number }) {
+  return timedRun(c, keys, samples, lost, async (ch) => {
+    const t = await w.keyToGlyph(ch, GLYPH_TIMEOUT_MS);
+    return t.glyphAt === null ? null : { sentAt: t.sentAt, glyphAt: t.glyphAt };
+  });
 }
 
 function summarise(
