@@ -10,12 +10,14 @@ import { defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import {
   describeIssues,
   startRequestSchema,
+  urlRequestSchema,
   verifyRequestSchema,
   type ErrorBody,
   type ErrorKind,
   type VerifyOk,
   type VerifyRefused,
 } from '@bmc-console/common/contracts/agent-api';
+import { isNodeId } from '@bmc-console/common/contracts/node-id';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { bearerMatches, ensureApiKey } from './api-key.js';
@@ -127,9 +129,12 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
   app.delete('/v1/consoles', async () => agent.stopAll());
   app.get<{ Params: { node: string } }>('/v1/consoles/:node', async (req) => (await agent.status(req.params.node))[0]);
   app.delete<{ Params: { node: string } }>('/v1/consoles/:node', async (req) => agent.stop(req.params.node));
-  app.post<{ Params: { node: string } }>('/v1/consoles/:node/urls', async (req, reply) =>
-    reply.code(201).send(await agent.url(req.params.node)),
-  );
+  // The body is optional: none (or {}) asks for a control link without a name, as before links had claims.
+  app.post<{ Params: { node: string } }>('/v1/consoles/:node/urls', async (req, reply) => {
+    const body = urlRequestSchema.safeParse(req.body ?? {});
+    if (!body.success) return badBody(reply, body.error, isNodeId(req.params.node) ? req.params.node : undefined);
+    return reply.code(201).send(await agent.url(req.params.node, body.data));
+  });
   // For a proxy that checks Ironic's tokens itself: it still needs the console's address and VNC password from us.
   app.post<{ Params: { node: string } }>('/v1/consoles/:node/target', async (req) => agent.target(req.params.node));
   app.post('/v1/reconcile', async () => agent.reconcile());
@@ -149,6 +154,10 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
       ...(r.target.vncPassword ? { vncPassword: r.target.vncPassword } : {}),
       readOnly: r.target.readOnly,
       expiresAt: r.expiresAt.toISOString(),
+      role: r.claims.role,
+      ...(r.claims.user !== undefined ? { user: r.claims.user } : {}),
+      exclusive: r.claims.exclusive,
+      record: r.target.record,
     } satisfies VerifyOk;
   });
   return app;

@@ -125,6 +125,8 @@ export function buildCli(): Command {
     .option('--no-read-only', 'interactive console even when read_only is set')
     .option('--vnc-password', 'protect the console with a VNC password (default: the vnc_password option)')
     .option('--no-vnc-password', 'no VNC password, for a viewer that speaks only security type None')
+    .option('--record', 'the proxy records every session on this console (default: the record_sessions option)')
+    .option('--no-record', 'no recording even when record_sessions is set')
     .action(
       async (o: {
         node: string;
@@ -133,6 +135,7 @@ export function buildCli(): Command {
         appInfoStdin?: boolean;
         readOnly?: boolean;
         vncPassword?: boolean;
+        record?: boolean;
       }) => {
         const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
         const agent = await agentFor(g());
@@ -142,6 +145,7 @@ export function buildCli(): Command {
           appInfo,
           ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}),
           ...(o.vncPassword !== undefined ? { vncPassword: o.vncPassword } : {}),
+          ...(o.record !== undefined ? { record: o.record } : {}),
         });
         print(r);
         // No process stays to refill the pool later: do it now, after answering.
@@ -171,9 +175,21 @@ export function buildCli(): Command {
 
   program
     .command('url')
-    .description('issue a fresh token and print the console URL for the proxy')
+    .description('issue a fresh token and print the console URL for the proxy, with its role, user and exclusive')
     .requiredOption('--node <uuid>', 'node UUID')
-    .action(async (o: { node: string }) => print(await (await agentFor(g())).url(o.node)));
+    .option('--view-only', 'a link that only watches (the proxy drops its keys, pointer, clipboard, power requests)')
+    .option('--user <name>', 'who the link is for; shown to the other viewers and in audit lines and recordings')
+    .option('--exclusive', 'ask for sole control while this viewer is connected (not with --view-only)')
+    .action(async (o: { node: string; viewOnly?: boolean; user?: string; exclusive?: boolean }) => {
+      const agent = await agentFor(g());
+      print(
+        await agent.url(o.node, {
+          ...(o.viewOnly ? { viewOnly: true } : {}),
+          ...(o.user !== undefined ? { user: o.user } : {}),
+          ...(o.exclusive ? { exclusive: true } : {}),
+        }),
+      );
+    });
 
   program
     .command('reconcile')

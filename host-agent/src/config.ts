@@ -48,6 +48,8 @@ const agentConfigObject = z
     read_only: z.boolean().default(false),
     /** A per-console random VNC password that x11vnc requires and the proxy answers. */
     vnc_password: z.boolean().default(true),
+    /** The proxy records every session of a console (default for start's `record`); the agent only passes it on. */
+    record_sessions: z.boolean({ error: 'expected true or false' }).default(false),
     display_width: z.number().int().min(320).max(7680).optional(),
     display_height: z.number().int().min(320).max(7680).optional(),
     /**

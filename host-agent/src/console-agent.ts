@@ -6,15 +6,18 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, sep } from 'node:path';
 import { APPS, appInfoSchema, redfishAppInfoSchema, type App, type AppInfo } from '@bmc-console/common/console-env';
-import type {
-  ConsoleStatus,
-  ConsoleTarget,
-  ErrorKind,
-  ReconcileResult,
-  StartRequest,
-  StartResult,
-  StopResult,
-  UrlResult,
+import {
+  describeIssues,
+  urlRequestSchema,
+  type ConsoleStatus,
+  type ConsoleTarget,
+  type ErrorKind,
+  type ReconcileResult,
+  type StartRequest,
+  type StartResult,
+  type StopResult,
+  type UrlRequest,
+  type UrlResult,
 } from '@bmc-console/common/contracts/agent-api';
 import { checkNodeId } from '@bmc-console/common/contracts/node-id';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
@@ -24,7 +27,14 @@ import { loadProvider } from './providers/load-provider.js';
 import { ProviderError, type ConsoleProvider, type PrepareOptions } from './providers/provider.js';
 import { StateStore, type ConsoleState } from './state-store.js';
 import { FileTokenStore } from './tokens/file-token-store.js';
-import { consoleUrl, newVncPassword, type TokenStore, type VerifyResult } from './tokens/token-store.js';
+import {
+  CONTROL_LINK,
+  consoleUrl,
+  newVncPassword,
+  type TokenClaims,
+  type TokenStore,
+  type VerifyResult,
+} from './tokens/token-store.js';
 
 /** The API's error kinds less `unauthorized`, which only the API's key check answers. */
 export type AgentErrorKind = Exclude<ErrorKind, 'unauthorized'>;
@@ -66,11 +76,29 @@ export function validateStart(input: StartInput): { node: string; app: App; appI
   }
   if (input.vncPassword !== undefined && typeof input.vncPassword !== 'boolean')
     throw new AgentError('invalid', input.node, 'vncPassword: expected true or false');
+  if (input.record !== undefined && typeof input.record !== 'boolean')
+    throw new AgentError('invalid', input.node, 'record: expected true or false');
   return {
     node: input.node,
     app: app as App,
     appInfo: r.data,
     ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}),
+  };
+}
+
+/** Checks a URL request (CLI or API); messages name the field (`user: ...`) and never echo the value. */
+function validateUrlRequest(node: string, request: unknown): UrlRequest {
+  const r = urlRequestSchema.safeParse(request ?? {});
+  if (!r.success) throw new AgentError('invalid', node, describeIssues(r.error));
+  return r.data;
+}
+
+/** The claims a URL request asks for: a control link without a name unless it says otherwise. */
+function claimsFor(req: UrlRequest): TokenClaims {
+  return {
+    role: req.viewOnly ? 'view' : 'control',
+    ...(req.user !== undefined ? { user: req.user } : {}),
+    exclusive: req.exclusive ?? false,
   };
 }
 
@@ -198,6 +226,7 @@ export class ConsoleAgent {
     checkCaBundlePath(req.node, req.appInfo, this.config.ca_bundle_dir);
     const readOnly = req.readOnly ?? this.config.read_only;
     const withPassword = input.vncPassword ?? this.config.vnc_password;
+    const record = input.record ?? this.config.record_sessions;
     const secrets = [req.appInfo.password, JSON.stringify(req.appInfo)];
     return this.lock(req.node, async () => {
       // A new start replaces the old console (new APP_INFO, new password); old URLs stop working.
@@ -205,7 +234,7 @@ export class ConsoleAgent {
       if (existing) await this.stopLocked(req.node);
       const vncPassword = withPassword ? newVncPassword() : undefined;
       this.log.info(
-        { node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword },
+        { node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword, record },
         'starting console',
       );
       let endpoint;
@@ -228,19 +257,23 @@ export class ConsoleAgent {
         port: endpoint.port,
         readOnly,
         ...(vncPassword ? { vncPassword } : {}),
+        record,
         startedAt: new Date().toISOString(),
         status: 'running',
       };
       await this.store.update((s) => {
         s.consoles[req.node] = state;
       });
-      const issued = await this.tokens.issue(req.node, {
-        host: endpoint.host,
-        port: endpoint.port,
-        readOnly,
-        ...(vncPassword ? { vncPassword } : {}),
-      });
-      this.log.info({ node: req.node, host: endpoint.host, port: endpoint.port }, 'console ready');
+      // The URL Ironic gets: a control link without a name, as before links had claims.
+      const issued = await this.tokens.issue(
+        req.node,
+        { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}), record },
+        CONTROL_LINK,
+      );
+      this.log.info(
+        { node: req.node, host: endpoint.host, port: endpoint.port, role: CONTROL_LINK.role },
+        'console ready',
+      );
       this.preparePending = true;
       return {
         node: req.node,
@@ -315,6 +348,7 @@ export class ConsoleAgent {
           host: c.host,
           port: c.port,
           readOnly: c.readOnly,
+          record: c.record ?? false,
           startedAt: c.startedAt,
           ...(c.diedAt ? { diedAt: c.diedAt } : {}),
           validTokens: state.tokens.filter((t) => t.node === c.node && !t.revokedAt && Date.parse(t.expiresAt) > now)
@@ -327,11 +361,13 @@ export class ConsoleAgent {
   }
 
   /**
-   * A fresh token and console URL; earlier tokens stay valid until they expire. Under the node lock, so a stop that
-   * is revoking the node's tokens cannot be followed by a token issued from the state it read before.
+   * A fresh token and console URL for one viewer (role, name, exclusive control: `request`, default a control link
+   * without a name); earlier tokens stay valid until they expire. Under the node lock, so a stop that is revoking
+   * the node's tokens cannot be followed by a token issued from the state it read before.
    */
-  async url(node: string): Promise<UrlResult> {
+  async url(node: string, request?: UrlRequest): Promise<UrlResult> {
     await this.status(node); // checks the id and that a console is known, before waiting for the lock
+    const claims = claimsFor(validateUrlRequest(node, request));
     return this.lock(node, async () => {
       const full = (await this.store.read()).consoles[node];
       if (full?.status !== 'running')
@@ -340,16 +376,27 @@ export class ConsoleAgent {
           node,
           full ? 'the console died; start it again' : 'no console is running for this node',
         );
-      const issued = await this.tokens.issue(node, {
-        host: full.host,
-        port: full.port,
-        readOnly: full.readOnly,
-        ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}),
-      });
+      const issued = await this.tokens.issue(
+        node,
+        {
+          host: full.host,
+          port: full.port,
+          readOnly: full.readOnly,
+          ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}),
+          record: full.record ?? false,
+        },
+        claims,
+      );
+      // The audit line: who the link is for and what it may do (never the token).
+      this.log.info(
+        { node, role: claims.role, user: claims.user, exclusive: claims.exclusive, expiresAt: issued.expiresAt },
+        'console URL issued',
+      );
       return {
         node,
         url: consoleUrl(this.config.public_url, node, issued.token),
         expiresAt: issued.expiresAt.toISOString(),
+        ...claims,
       };
     });
   }
@@ -381,6 +428,7 @@ export class ConsoleAgent {
       port: c.port,
       ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}),
       readOnly: c.readOnly,
+      record: c.record ?? false,
     };
   }
 

@@ -144,8 +144,8 @@ function metricsFor(agent: ConsoleAgent): AgentMetrics {
   };
   const tokens = agent.tokens;
   const issue = tokens.issue.bind(tokens);
-  tokens.issue = async (node, target) => {
-    const r = await issue(node, target);
+  tokens.issue = async (node, target, claims) => {
+    const r = await issue(node, target, claims);
     m.tokensIssued.inc();
     return r;
   };

@@ -90,7 +90,9 @@ export const openApiDocument = {
       parameters: [node],
       post: {
         operationId: 'issueUrl',
-        summary: 'Issue a fresh token and return the console URL for the proxy',
+        summary:
+          'Issue a fresh token and return the console URL for the proxy: for one viewer, with a role (control or view), a name and exclusive control as the optional body asks; no body gives a control link without a name',
+        requestBody: { required: false, ...json('UrlRequest') },
         responses: { '201': { description: 'URL', ...json('UrlResult') }, ...errors(400, 404) },
       },
     },

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
 import { withLock } from './file-lock.js';
 
 /** A running (or dead) console as the agent remembers it. */
@@ -13,6 +14,8 @@ export interface ConsoleState {
   readOnly: boolean;
   /** Kept (0600 file) because the proxy needs it to answer x11vnc's challenge. */
   vncPassword?: string;
+  /** The proxy records every session; absent in state written before recording existed (false). */
+  record?: boolean;
   startedAt: string;
   status: 'running' | 'died';
   diedAt?: string;
@@ -26,6 +29,12 @@ export interface TokenEntry {
   port: number;
   readOnly: boolean;
   vncPassword?: string;
+  /** The console's record option when the token was issued; absent in older state (false). */
+  record?: boolean;
+  /** The token's claims; absent in older state: a control link without a name (see claimsOf). */
+  role?: ViewerRole;
+  user?: string;
+  exclusive?: boolean;
   createdAt: string;
   expiresAt: string;
   revokedAt?: string;

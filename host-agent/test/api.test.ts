@@ -188,12 +188,37 @@ describe('agent HTTP API over TCP (fake provider)', () => {
 
     const url = await json('POST', '/v1/consoles/api-1/urls');
     expect(url.status).toBe(201);
+    // No body: a control link without a name, as before links had claims.
+    expect(Object.keys(url.body).sort()).toEqual(['exclusive', 'expiresAt', 'node', 'role', 'url']);
+    expect(url.body).toMatchObject({ node: 'api-1', role: 'control', exclusive: false });
     const token = tokenOf(String(url.body.url));
 
     const ok = await json('POST', '/v1/tokens/verify', { node: 'api-1', token });
     expect(ok.status).toBe(200);
-    expect(Object.keys(ok.body).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'readOnly', 'vncPassword']);
-    expect(ok.body).toMatchObject({ node: 'api-1', host: '192.0.2.1', port: 5900, readOnly: true });
+    expect(Object.keys(ok.body).sort()).toEqual([
+      'exclusive',
+      'expiresAt',
+      'host',
+      'node',
+      'port',
+      'readOnly',
+      'record',
+      'role',
+      'vncPassword',
+    ]);
+    expect(ok.body).toMatchObject({
+      node: 'api-1',
+      host: '192.0.2.1',
+      port: 5900,
+      readOnly: true,
+      role: 'control',
+      exclusive: false,
+      record: false,
+    });
+    // The URL from start (Ironic's) is the same kind of link.
+    expect(
+      (await json('POST', '/v1/tokens/verify', { node: 'api-1', token: tokenOf(String(started.body.url)) })).body,
+    ).toMatchObject({ role: 'control', exclusive: false, record: false });
     expect(String(ok.body.vncPassword)).toHaveLength(8);
     expect(new Date(String(ok.body.expiresAt)).toISOString()).toBe(ok.body.expiresAt);
 
@@ -232,12 +257,57 @@ describe('agent HTTP API over TCP (fake provider)', () => {
     await json('DELETE', '/v1/consoles');
   });
 
+  it('issues per-viewer links: role, user and exclusive go with the token and come back from verify', async () => {
+    await json('POST', '/v1/consoles', { node: 'api-cl', appInfo: appInfo(), record: true });
+    const view = await json('POST', '/v1/consoles/api-cl/urls', { viewOnly: true, user: 'alice' });
+    expect(view.status).toBe(201);
+    expect(view.body).toMatchObject({ node: 'api-cl', role: 'view', user: 'alice', exclusive: false });
+    const control = await json('POST', '/v1/consoles/api-cl/urls', { user: 'bob@example.com', exclusive: true });
+    expect(control.body).toMatchObject({ role: 'control', user: 'bob@example.com', exclusive: true });
+    expect((await json('POST', '/v1/consoles/api-cl/urls', {})).body).toMatchObject({
+      role: 'control',
+      exclusive: false,
+    });
+    const verify = async (url: unknown) =>
+      (await json('POST', '/v1/tokens/verify', { node: 'api-cl', token: tokenOf(String(url)) })).body;
+    expect(await verify(view.body.url)).toMatchObject({ role: 'view', user: 'alice', exclusive: false, record: true });
+    expect(await verify(control.body.url)).toMatchObject({ role: 'control', user: 'bob@example.com', exclusive: true });
+    expect((await json('GET', '/v1/consoles/api-cl')).body).toMatchObject({ record: true, validTokens: 4 });
+    expect((await json('POST', '/v1/consoles/api-cl/target')).body).toMatchObject({ record: true });
+    await json('DELETE', '/v1/consoles/api-cl');
+  });
+
+  it('refuses a bad link request with 400 naming the field, and issues nothing', async () => {
+    await json('POST', '/v1/consoles', { node: 'api-bad', appInfo: appInfo() });
+    const bad = async (body: unknown) => {
+      const r = await json('POST', '/v1/consoles/api-bad/urls', body);
+      expect(r.status).toBe(400);
+      return r.body.error as { kind: string; node?: string; message: string };
+    };
+    expect(await bad({ user: '../etc/passwd' })).toEqual({
+      kind: 'invalid',
+      node: 'api-bad',
+      message: expect.stringMatching(/^user: expected a user name of 1 to 64 letters/),
+    });
+    expect((await bad({ user: '' })).message).toMatch(/^user: expected a user name/);
+    expect((await bad({ user: 'x'.repeat(65) })).message).toMatch(/^user: expected a user name/);
+    expect((await bad({ viewOnly: true, exclusive: true })).message).toBe(
+      'exclusive: a view-only link cannot ask for exclusive control',
+    );
+    expect((await bad({ viewOnly: 'yes' })).message).toMatch(/^viewOnly: /);
+    expect((await bad([])).message).toMatch(/^body: /);
+    expect((await json('GET', '/v1/consoles/api-bad')).body).toMatchObject({ validTokens: 1 });
+    // A bad node id is not echoed as the error's node.
+    expect((await json('POST', '/v1/consoles/-x/urls', { user: '' })).body.error).not.toHaveProperty('node');
+    await json('DELETE', '/v1/consoles/api-bad');
+  });
+
   it('gives a proxy that checked the token elsewhere (Ironic) the target of a running console only', async () => {
     await json('POST', '/v1/consoles', { node: 'api-tg', appInfo: appInfo(), readOnly: true });
     const t = await json('POST', '/v1/consoles/api-tg/target');
     expect(t.status).toBe(200);
-    expect(Object.keys(t.body).sort()).toEqual(['host', 'node', 'port', 'readOnly', 'vncPassword']);
-    expect(t.body).toMatchObject({ node: 'api-tg', host: '192.0.2.1', port: 5900, readOnly: true });
+    expect(Object.keys(t.body).sort()).toEqual(['host', 'node', 'port', 'readOnly', 'record', 'vncPassword']);
+    expect(t.body).toMatchObject({ node: 'api-tg', host: '192.0.2.1', port: 5900, readOnly: true, record: false });
     expect(t.body.vncPassword).toBe(fake.lastRequest('api-tg')?.vncPassword);
     await json('POST', '/v1/consoles', { node: 'api-tg2', appInfo: appInfo(), vncPassword: false });
     expect((await json('POST', '/v1/consoles/api-tg2/target')).body).toEqual({
@@ -245,6 +315,7 @@ describe('agent HTTP API over TCP (fake provider)', () => {
       host: '192.0.2.1',
       port: 5900,
       readOnly: false,
+      record: false,
     });
     expect(await json('POST', '/v1/consoles/api-none/target')).toEqual({
       status: 404,

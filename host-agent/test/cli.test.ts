@@ -68,6 +68,50 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(await cli(...g, 'stop-all')).toMatchObject({ code: 0, out: { stopped: ['c2'] } });
   });
 
+  it('url --view-only --user alice prints a named view link; bad claims exit 2 naming the field', async () => {
+    await cli(...g, 'start', '--node', 'v1', '--app-info-file', join(dir, 'app-info.json'));
+    const view = await cli(...g, 'url', '--node', 'v1', '--view-only', '--user', 'alice');
+    expect(view.code).toBe(0);
+    expect(Object.keys(view.out as object).sort()).toEqual(['exclusive', 'expiresAt', 'node', 'role', 'url', 'user']);
+    expect(view.out).toMatchObject({
+      node: 'v1',
+      role: 'view',
+      user: 'alice',
+      exclusive: false,
+      url: expect.stringContaining('token%3D'),
+    });
+    expect((await cli(...g, 'url', '--node', 'v1', '--exclusive')).out).toMatchObject({
+      role: 'control',
+      exclusive: true,
+    });
+    expect((await cli(...g, 'url', '--node', 'v1')).out).toMatchObject({ role: 'control', exclusive: false });
+    const both = await cli(...g, 'url', '--node', 'v1', '--view-only', '--exclusive');
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.err)).toEqual({
+      error: {
+        kind: 'invalid',
+        node: 'v1',
+        message: 'node v1: exclusive: a view-only link cannot ask for exclusive control',
+      },
+    });
+    const badUser = await cli(...g, 'url', '--node', 'v1', '--user', 'al/ice');
+    expect(badUser.code).toBe(2);
+    expect(JSON.parse(badUser.err).error.message).toMatch(/^node v1: user: expected a user name/);
+    expect((await cli(...g, 'status', '--node', 'v1')).out).toMatchObject({ validTokens: 4, record: false });
+  });
+
+  it('start --record / --no-record override record_sessions; status says record', async () => {
+    writeFileSync(join(dir, 'rec.yaml'), `container_provider: fake\nstate_dir: ${dir}/state\nrecord_sessions: true\n`);
+    const r = ['--config', join(dir, 'rec.yaml')];
+    const info = ['--app-info-file', join(dir, 'app-info.json')];
+    await cli(...r, 'start', '--node', 'r1', ...info);
+    await cli(...r, 'start', '--node', 'r2', '--no-record', ...info);
+    await cli(...g, 'start', '--node', 'r3', '--record', ...info);
+    expect((await cli(...r, 'status', '--node', 'r1')).out).toMatchObject({ record: true });
+    expect((await cli(...r, 'status', '--node', 'r2')).out).toMatchObject({ record: false });
+    expect((await cli(...g, 'status', '--node', 'r3')).out).toMatchObject({ record: true });
+  });
+
   it('needs no API key with the API on TCP (commands work on the state dir); --no-vnc-password starts without one', async () => {
     writeFileSync(
       join(dir, 'tcp.yaml'),

@@ -14,6 +14,7 @@ describe('agent config', () => {
       token_timeout: 600,
       read_only: false,
       vnc_password: true,
+      record_sessions: false,
       container_publish_address: '127.0.0.1',
       container_network: 'slirp4netns',
       kubernetes_pod_timeout: 120,
@@ -84,6 +85,16 @@ describe('agent config', () => {
     expect(() => loadConfig({ env: {}, overrides: { container_pool_size: 500 } })).toThrow(
       /container_pool_size: expected at most 100/,
     );
+  });
+
+  it('takes record_sessions (default false: no recording) from a file or env, and names it when wrong', () => {
+    expect(loadConfig({ env: {} }).record_sessions).toBe(false);
+    expect(loadConfig({ env: { BMC_CONSOLE_AGENT_RECORD_SESSIONS: 'true' } }).record_sessions).toBe(true);
+    const dir = tempDir('agent-config-');
+    writeFileSync(join(dir, 'a.yaml'), 'record_sessions: true\n');
+    expect(loadConfig({ file: join(dir, 'a.yaml'), env: {} }).record_sessions).toBe(true);
+    writeFileSync(join(dir, 'b.yaml'), 'record_sessions: "sometimes"\n');
+    expect(() => loadConfig({ file: join(dir, 'b.yaml'), env: {} })).toThrow(/record_sessions: expected true or false/);
   });
 
   it('takes container_pool_refill_delay in seconds (default 5) and names it when wrong', () => {

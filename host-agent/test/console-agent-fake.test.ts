@@ -1,7 +1,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { AgentError } from '../src/console-agent.js';
+import { createLogger } from '@bmc-console/common/log';
+import { AgentError, ConsoleAgent } from '../src/console-agent.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import type { ConsoleEndpoint, StartRequest } from '../src/providers/provider.js';
 import type { TokenStore } from '../src/tokens/token-store.js';
@@ -86,6 +87,72 @@ describe('console agent with the fake provider', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('records as record_sessions says unless a start overrides it; status, target and verify report it', async () => {
+    const { agent } = await makeAgent();
+    await agent.start({ node: 'plain', appInfo: appInfo() });
+    await agent.start({ node: 'rec', appInfo: appInfo(), record: true });
+    expect((await agent.status()).map((c) => [c.node, c.record])).toEqual([
+      ['plain', false],
+      ['rec', true],
+    ]);
+    expect(await agent.target('rec')).toMatchObject({ record: true });
+    const link = await agent.url('rec', { viewOnly: true });
+    expect(await agent.verify('rec', tokenOf(link.url))).toMatchObject({ ok: true, target: { record: true } });
+    const { agent: recording } = await makeAgent({ record_sessions: true });
+    await recording.start({ node: 'a', appInfo: appInfo() });
+    await recording.start({ node: 'b', appInfo: appInfo(), record: false });
+    expect((await recording.status()).map((c) => [c.node, c.record])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    // Kept in the console's state, so another agent process on the same state dir reports it too.
+    expect((await recording.store.read()).consoles.a?.record).toBe(true);
+    const bad = await agent
+      .start({ node: 'n', appInfo: appInfo(), record: 'yes' as unknown as boolean })
+      .catch((e) => e);
+    expect((bad as Error).message).toBe('node n: record: expected true or false');
+  });
+
+  it('logs who each URL is for and its role (the audit line), never the token', async () => {
+    const { agent: made } = await makeAgent();
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('audit-test', {
+      hooks: {
+        // Capture what the agent logs without printing it.
+        logMethod(args) {
+          const [obj, msg] = args as unknown[];
+          lines.push({ ...(typeof obj === 'object' ? obj : {}), msg: typeof obj === 'string' ? obj : msg });
+        },
+      },
+    });
+    const agent = new ConsoleAgent(made.config, made.provider, made.tokens, log, made.store);
+    const started = await agent.start({ node: 'au', appInfo: appInfo() });
+    const link = await agent.url('au', { viewOnly: true, user: 'alice' });
+    await agent.url('au', { user: 'bob', exclusive: true });
+    await agent.url('au');
+    expect(lines.filter((l) => l.msg === 'console URL issued')).toEqual([
+      expect.objectContaining({ node: 'au', role: 'view', user: 'alice', exclusive: false }),
+      expect.objectContaining({ node: 'au', role: 'control', user: 'bob', exclusive: true }),
+      expect.objectContaining({ node: 'au', role: 'control', user: undefined, exclusive: false }),
+    ]);
+    expect(lines.find((l) => l.msg === 'console ready')).toMatchObject({ node: 'au', role: 'control' });
+    const text = JSON.stringify(lines);
+    for (const url of [started.url, link.url]) expect(text).not.toContain(tokenOf(url));
+  });
+
+  it('refuses a bad URL request naming the field, and issues nothing', async () => {
+    const { agent } = await makeAgent();
+    await agent.start({ node: 'u', appInfo: appInfo() });
+    const err = await agent.url('u', { user: ' leading space' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).kind).toBe('invalid');
+    expect((err as Error).message).toMatch(/^node u: user: expected a user name of 1 to 64 letters/);
+    expect(((await agent.url('u', { viewOnly: true, exclusive: true }).catch((e) => e)) as Error).message).toBe(
+      'node u: exclusive: a view-only link cannot ask for exclusive control',
+    );
+    expect((await agent.status('u'))[0]?.validTokens).toBe(1);
   });
 
   it('keeps tokens where the provider says (createTokenStore), else in the state file', async () => {

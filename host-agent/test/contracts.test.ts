@@ -5,6 +5,7 @@ import {
   describeIssues,
   errorBodySchema,
   startRequestSchema,
+  urlRequestSchema,
   verifyOkSchema,
   verifyRefusedSchema,
   verifyRequestSchema,
@@ -92,8 +93,15 @@ describe('agent API bodies', () => {
       vncPassword: 'pw',
       readOnly: false,
       expiresAt: new Date(0).toISOString(),
+      role: 'view',
+      user: 'alice',
+      exclusive: false,
+      record: true,
     };
     expect(verifyOkSchema.parse(ok)).toEqual(ok);
+    // An older agent's answer, without claims: a control link with no name, not recorded.
+    const { role: _r, user: _u, exclusive: _e, record: _rec, ...older } = ok;
+    expect(verifyOkSchema.parse(older)).toEqual({ ...older, role: 'control', exclusive: false, record: false });
     const { vncPassword: _pw, ...withoutPassword } = ok;
     expect(verifyOkSchema.safeParse(withoutPassword).success).toBe(true);
     for (const wrong of [
@@ -104,6 +112,9 @@ describe('agent API bodies', () => {
       { vncPassword: '' },
       { expiresAt: 'soon' },
       { readOnly: 'no' },
+      { role: 'admin' },
+      { exclusive: 'yes' },
+      { record: 1 },
     ])
       expect(verifyOkSchema.safeParse({ ...ok, ...wrong }).success, JSON.stringify(wrong)).toBe(false);
     for (const reason of ['unknown', 'expired', 'revoked', 'wrong-node'])
@@ -111,8 +122,13 @@ describe('agent API bodies', () => {
     expect(verifyRefusedSchema.safeParse({ reason: 'nope' }).success).toBe(false);
   });
 
-  it('console target: the password is optional, the address is not', () => {
-    expect(consoleTargetSchema.safeParse({ node: 'n1', host: 'h', port: 1, readOnly: true }).success).toBe(true);
+  it('console target: the password is optional, the address is not; record defaults to false', () => {
+    expect(consoleTargetSchema.parse({ node: 'n1', host: 'h', port: 1, readOnly: true })).toMatchObject({
+      record: false,
+    });
+    expect(consoleTargetSchema.parse({ node: 'n1', host: 'h', port: 1, readOnly: true, record: true }).record).toBe(
+      true,
+    );
     expect(consoleTargetSchema.safeParse({ node: 'n1', port: 1, readOnly: true }).success).toBe(false);
   });
 
@@ -135,6 +151,21 @@ describe('agent API bodies', () => {
     if (!list.success) expect(describeIssues(list.error)).toBe('appInfo: expected APP_INFO as a JSON object');
     expect(startRequestSchema.safeParse({ node: 'n', app: 'vnc', appInfo: {} }).success).toBe(false);
     expect(startRequestSchema.safeParse({ node: 'n', appInfo: {}, vncPassword: 'yes' }).success).toBe(false);
+  });
+
+  it('url request: optional body; a user name by the one rule; view-only links cannot ask for exclusive control', () => {
+    expect(urlRequestSchema.parse({})).toEqual({});
+    expect(urlRequestSchema.parse({ viewOnly: true, user: 'Ann-Marie O.' })).toEqual({
+      viewOnly: true,
+      user: 'Ann-Marie O.',
+    });
+    expect(urlRequestSchema.safeParse({ user: 'José' }).success).toBe(true);
+    for (const user of ['', ' x', '-x', 'a/b', 'a\nb', 'x'.repeat(65), '<script>'])
+      expect(urlRequestSchema.safeParse({ user }).success, JSON.stringify(user)).toBe(false);
+    const both = urlRequestSchema.safeParse({ viewOnly: true, exclusive: true });
+    expect(both.success).toBe(false);
+    if (!both.success)
+      expect(describeIssues(both.error)).toBe('exclusive: a view-only link cannot ask for exclusive control');
   });
 
   it('error body: kind, message and an optional node', () => {

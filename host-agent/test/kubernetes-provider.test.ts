@@ -57,7 +57,7 @@ describe('kubernetes provider (fake kubectl)', () => {
       const ca = join(dir, 'ca.pem');
       writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n');
       const info = appInfo({ verify_ca: ca });
-      const started = await agent.start({ node, appInfo: info });
+      const started = await agent.start({ node, appInfo: info, record: true });
       expect(started).toMatchObject({ node, host: '127.0.0.1', port: Number(process.env.FAKE_KUBECTL_VNC_PORT) });
 
       const docs = applied();
@@ -146,10 +146,16 @@ describe('kubernetes provider (fake kubectl)', () => {
       expect(v).toMatchObject({
         ok: true,
         node,
-        target: { host: '127.0.0.1', readOnly: false, vncPassword: stringData.VNC_PASSWORD },
+        target: { host: '127.0.0.1', readOnly: false, vncPassword: stringData.VNC_PASSWORD, record: true },
+        claims: { role: 'control', exclusive: false },
       });
-      const second = await agent.url(node);
-      expect((await replica.verify(node, tokenOf(second.url))).ok).toBe(true);
+      // A link's claims live on the Secret with its hash, so the replica answers them too.
+      const second = await agent.url(node, { viewOnly: true, user: 'carol' });
+      expect(await replica.verify(node, tokenOf(second.url))).toMatchObject({
+        ok: true,
+        target: { record: true },
+        claims: { role: 'view', user: 'carol', exclusive: false },
+      });
       expect(await replica.verify('other-node', tokenOf(second.url))).toEqual({ ok: false, reason: 'wrong-node' });
 
       await agent.stop(node);

@@ -97,18 +97,19 @@ describe.skipIf(skip)('bad input', () => {
   });
 
   it('random, expired, revoked, other-node and malformed tokens: none accepted, proxy memory stable', async () => {
-    const target = { host: '127.0.0.1', port: 1, readOnly: false };
+    const target = { host: '127.0.0.1', port: 1, readOnly: false, record: false };
+    const claims = { role: 'control', exclusive: false } as const;
     // Real tokens of the agent's own store: expired (1 s lifetime), revoked (node stopped), issued for another node.
     const shortLived = new FileTokenStore(stack.agent.store, 1);
     const expired = await Promise.all(
-      Array.from({ length: 5 }, () => shortLived.issue(B, target).then((t) => t.token)),
+      Array.from({ length: 5 }, () => shortLived.issue(B, target, claims).then((t) => t.token)),
     );
     const revoked = await Promise.all(
-      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-gone', target).then((t) => t.token)),
+      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-gone', target, claims).then((t) => t.token)),
     );
     await stack.agent.tokens.revoke('rel-b-gone');
     const otherNode = await Promise.all(
-      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-other', target).then((t) => t.token)),
+      Array.from({ length: 5 }, () => stack.agent.tokens.issue('rel-b-other', target, claims).then((t) => t.token)),
     );
     await sleep(1500);
     const ws = proxy.url.replace(/^http/, 'ws');

@@ -40,8 +40,42 @@ export const startRequestSchema = z.object({
     description:
       "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
   }),
+  record: z.boolean().optional().meta({
+    description: "Have the proxy record every session on this console (default: the record_sessions option).",
+  }),
 });
 export type StartRequest = z.infer<typeof startRequestSchema>;
+
+/** What a console link lets its holder do: type and point (control) or only watch (view). */
+export const VIEWER_ROLES = ['control', 'view'] as const;
+export type ViewerRole = (typeof VIEWER_ROLES)[number];
+const role = z.enum(VIEWER_ROLES);
+
+/** A person's name on a link: shown to the other viewers and written into audit lines and recordings. */
+export const viewerNameSchema = z
+  .string()
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N} ._@+-]{0,63}$/u,
+    'expected a user name of 1 to 64 letters, digits, spaces and . _ @ + - (starting with a letter or digit)',
+  );
+
+/** POST /v1/consoles/{node}/urls: one more link to a running console, for one person and role. */
+export const urlRequestSchema = z
+  .object({
+    viewOnly: z.boolean().optional().meta({
+      description: "A link that only watches: the proxy drops its keys, pointer, clipboard and power requests.",
+    }),
+    user: viewerNameSchema.optional().meta({ description: 'Who the link is for; shown to the other viewers.' }),
+    exclusive: z.boolean().optional().meta({
+      description:
+        'Asks for sole control: while this viewer is connected, only the holder of control types; it can hand control over.',
+    }),
+  })
+  .refine((r) => !(r.viewOnly && r.exclusive), {
+    path: ['exclusive'],
+    message: 'a view-only link cannot ask for exclusive control',
+  });
+export type UrlRequest = z.infer<typeof urlRequestSchema>;
 
 const startResultSchema = z.object({ node, host, port, url: z.string(), expiresAt: isoDate });
 export type StartResult = z.infer<typeof startResultSchema>;
@@ -51,7 +85,14 @@ export type StopResult = z.infer<typeof stopResultSchema>;
 
 const stopAllResultSchema = z.object({ stopped: z.array(z.string()) });
 
-const urlResultSchema = z.object({ node, url: z.string(), expiresAt: isoDate });
+const urlResultSchema = z.object({
+  node,
+  url: z.string(),
+  expiresAt: isoDate,
+  role,
+  user: z.string().optional(),
+  exclusive: z.boolean(),
+});
 export type UrlResult = z.infer<typeof urlResultSchema>;
 
 const consoleStatusSchema = z.object({
@@ -62,6 +103,7 @@ const consoleStatusSchema = z.object({
   host: z.string(),
   port: z.number().int(),
   readOnly: z.boolean(),
+  record: z.boolean(),
   startedAt: isoDate,
   diedAt: isoDate.optional(),
   validTokens: z.number().int().nonnegative(),
@@ -84,6 +126,11 @@ export const verifyOkSchema = z.object({
     .meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
   readOnly: z.boolean(),
   expiresAt: isoDate,
+  // Defaults keep an older agent's answers valid: a link without claims is a control link with no name.
+  role: role.default('control').meta({ description: 'What the token lets its viewer do.' }),
+  user: z.string().optional().meta({ description: 'The name the token was issued for.' }),
+  exclusive: z.boolean().default(false).meta({ description: 'The token asks for sole control.' }),
+  record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
 });
 export type VerifyOk = z.infer<typeof verifyOkSchema>;
 
@@ -103,6 +150,7 @@ export const consoleTargetSchema = z.object({
     .optional()
     .meta({ description: "The console's VNC password (absent for a console started without one)." }),
   readOnly: z.boolean(),
+  record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
 });
 export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;
 
@@ -116,6 +164,7 @@ export const AGENT_API_SCHEMAS = {
   StartResult: startResultSchema,
   StopResult: stopResultSchema,
   StopAllResult: stopAllResultSchema,
+  UrlRequest: urlRequestSchema,
   UrlResult: urlResultSchema,
   ConsoleStatus: consoleStatusSchema,
   ConsoleList: consoleListSchema,

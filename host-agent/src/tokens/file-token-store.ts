@@ -1,10 +1,12 @@
 import type { StateStore, TokenEntry } from '../state-store.js';
 import {
+  claimsOf,
   hashToken,
   newToken,
   sameHash,
   type ConsoleTarget,
   type IssuedToken,
+  type TokenClaims,
   type TokenStore,
   type VerifyResult,
 } from './token-store.js';
@@ -12,7 +14,7 @@ import {
 /** Expired and revoked entries are kept this long so the proxy can say why a token fails, then pruned. */
 const KEEP_AFTER_EXPIRY_MS = 24 * 3600_000;
 
-/** Tokens in the agent's state file: only their SHA-256, with node, target, created and expiry. */
+/** Tokens in the agent's state file: only their SHA-256, with node, target, claims, created and expiry. */
 export class FileTokenStore implements TokenStore {
   constructor(
     private readonly store: StateStore,
@@ -20,7 +22,7 @@ export class FileTokenStore implements TokenStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async issue(node: string, target: ConsoleTarget): Promise<IssuedToken> {
+  async issue(node: string, target: ConsoleTarget, claims: TokenClaims): Promise<IssuedToken> {
     const token = newToken();
     const created = this.now();
     const expiresAt = new Date(created.getTime() + this.timeoutSeconds * 1000);
@@ -31,6 +33,10 @@ export class FileTokenStore implements TokenStore {
       port: target.port,
       readOnly: target.readOnly,
       ...(target.vncPassword ? { vncPassword: target.vncPassword } : {}),
+      record: target.record,
+      role: claims.role,
+      ...(claims.user !== undefined ? { user: claims.user } : {}),
+      exclusive: claims.exclusive,
       createdAt: created.toISOString(),
       expiresAt: expiresAt.toISOString(),
     };
@@ -58,8 +64,9 @@ export class FileTokenStore implements TokenStore {
       port: found.port,
       readOnly: found.readOnly,
       ...(found.vncPassword ? { vncPassword: found.vncPassword } : {}),
+      record: found.record ?? false,
     };
-    return { ok: true, node, target, expiresAt };
+    return { ok: true, node, target, claims: claimsOf(found), expiresAt };
   }
 
   async revoke(node: string): Promise<void> {

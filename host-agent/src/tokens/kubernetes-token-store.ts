@@ -4,16 +4,19 @@
  * Writes use the Secret's resourceVersion (optimistic concurrency) and retry on conflict.
  * When a console stops its objects are deleted, so a token of a stopped console reports `unknown`, not `revoked`.
  */
+import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
 import { consoleName, K8S_NODE_LABEL } from '../providers/console-names.js';
 import type { CommandResult } from '../run-command.js';
 import {
+  claimsOf,
   hashToken,
   newToken,
   sameHash,
   type ConsoleTarget,
   type IssuedToken,
+  type TokenClaims,
   type TokenStore,
   type VerifyResult,
 } from './token-store.js';
@@ -21,10 +24,14 @@ import {
 const TARGET_ANNOTATION = 'bmc-console.io/target';
 const TOKENS_ANNOTATION = 'bmc-console.io/tokens';
 
+/** One token on the Secret; the claims are absent on tokens stored before claims existed (a control link). */
 interface StoredToken {
   hash: string;
   createdAt: string;
   expiresAt: string;
+  role?: ViewerRole;
+  user?: string;
+  exclusive?: boolean;
 }
 
 function tokensOf(secret: Secret): StoredToken[] {
@@ -53,7 +60,7 @@ export class KubernetesTokenStore implements TokenStore {
     return consoleName(node).toLowerCase();
   }
 
-  async issue(node: string, target: ConsoleTarget): Promise<IssuedToken> {
+  async issue(node: string, target: ConsoleTarget, claims: TokenClaims): Promise<IssuedToken> {
     const { namespace } = this.provider.selector();
     const token = newToken();
     const created = this.now();
@@ -63,8 +70,20 @@ export class KubernetesTokenStore implements TokenStore {
       if (got.code !== 0) throw new Error(`node ${node}: cannot read the console's Secret: ${got.stderr.trim()}`);
       const secret = JSON.parse(got.stdout) as Secret;
       const kept = tokensOf(secret).filter((t) => Date.parse(t.expiresAt) > created.getTime());
-      kept.push({ hash: hashToken(token), createdAt: created.toISOString(), expiresAt: expiresAt.toISOString() });
-      const targetJson = JSON.stringify({ host: target.host, port: target.port, readOnly: target.readOnly });
+      kept.push({
+        hash: hashToken(token),
+        createdAt: created.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        role: claims.role,
+        ...(claims.user !== undefined ? { user: claims.user } : {}),
+        exclusive: claims.exclusive,
+      });
+      const targetJson = JSON.stringify({
+        host: target.host,
+        port: target.port,
+        readOnly: target.readOnly,
+        record: target.record,
+      });
       const args = [
         'annotate',
         'secret',
@@ -108,7 +127,9 @@ export class KubernetesTokenStore implements TokenStore {
         port: target.port,
         readOnly: target.readOnly ?? false,
         ...(vnc ? { vncPassword: Buffer.from(vnc, 'base64').toString('utf8') } : {}),
+        record: target.record ?? false,
       },
+      claims: claimsOf(found.token),
       expiresAt,
     };
   }

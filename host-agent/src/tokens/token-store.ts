@@ -1,17 +1,38 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
 
-/** What a token opens: the console's VNC endpoint and how to talk to it. */
+/** What a token opens: the console's VNC endpoint, how to talk to it, and whether the proxy records it. */
 export interface ConsoleTarget {
   host: string;
   port: number;
   readOnly: boolean;
   vncPassword?: string;
+  record: boolean;
+}
+
+/** Who a link is for and what it may do; the proxy enforces the role. */
+export interface TokenClaims {
+  role: ViewerRole;
+  user?: string;
+  exclusive: boolean;
+}
+
+/** The claims of a link without any: the URL Ironic gets from start, and every token stored before claims existed. */
+export const CONTROL_LINK: TokenClaims = Object.freeze({ role: 'control', exclusive: false });
+
+/** Claims as stored (fields may be missing in older state), with the defaults of a link without claims. */
+export function claimsOf(stored: { role?: ViewerRole; user?: string; exclusive?: boolean }): TokenClaims {
+  return {
+    role: stored.role ?? CONTROL_LINK.role,
+    ...(stored.user !== undefined ? { user: stored.user } : {}),
+    exclusive: stored.exclusive ?? CONTROL_LINK.exclusive,
+  };
 }
 
 type RejectReason = 'unknown' | 'expired' | 'revoked' | 'wrong-node';
 
 export type VerifyResult =
-  | { ok: true; node: string; target: ConsoleTarget; expiresAt: Date }
+  | { ok: true; node: string; target: ConsoleTarget; claims: TokenClaims; expiresAt: Date }
   | { ok: false; reason: RejectReason };
 
 export interface IssuedToken {
@@ -21,7 +42,7 @@ export interface IssuedToken {
 
 /** Issue on start and on every `url` call (several valid at once); verify for the proxy; revoke all on stop. */
 export interface TokenStore {
-  issue(node: string, target: ConsoleTarget): Promise<IssuedToken>;
+  issue(node: string, target: ConsoleTarget, claims: TokenClaims): Promise<IssuedToken>;
   verify(node: string, token: string): Promise<VerifyResult>;
   revoke(node: string): Promise<void>;
 }
