@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { readConfigFile, parseProxyConfig } from './config.js';
+import { recordingsMain } from './recording/recording-cli.js';
 import { startProxy } from './server.js';
 import proxyPackage from '../package.json' with { type: 'json' };
 
@@ -59,6 +60,11 @@ interface Flags {
   metrics?: boolean;
   metricsHost?: string;
   metricsPort?: number;
+  recordingsDir?: string;
+  recordingsMaxBytes?: string;
+  recordingsMaxAgeDays?: number;
+  recordingsKeyFile?: string;
+  recordingsAdminTokenFile?: string;
 }
 
 /** Where each flag lands in the config object (nested keys for tls.*, limits.*, metrics.*). */
@@ -94,6 +100,11 @@ const FLAG_PATHS: ReadonlyArray<readonly [keyof Flags, string, string?]> = [
   ['reverifyInterval', 'limits', 'reverifyIntervalSec'],
   ['metricsHost', 'metrics', 'host'],
   ['metricsPort', 'metrics', 'port'],
+  ['recordingsDir', 'recordings', 'dir'],
+  ['recordingsMaxBytes', 'recordings', 'maxBytes'],
+  ['recordingsMaxAgeDays', 'recordings', 'maxAgeDays'],
+  ['recordingsKeyFile', 'recordings', 'keyFile'],
+  ['recordingsAdminTokenFile', 'recordings', 'adminTokenFile'],
 ];
 
 /** Merges file and flags (flags win) into the raw object the zod schema validates. */
@@ -112,6 +123,9 @@ export function configFromFlags(flags: Flags): unknown {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The operator's subcommand; anything else is the proxy itself, exactly as before.
+  if (argv[0] === 'recordings')
+    return recordingsMain(argv.slice(1), (flags) => parseProxyConfig(configFromFlags(flags)));
   const program = new Command('bmc-console-proxy')
     .description('Token-checked websocket proxy and viewer for bmc-console consoles')
     .version(proxyPackage.version, '-V, --version', 'print the version and exit')
@@ -173,6 +187,19 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-metrics', 'do not serve Prometheus /metrics')
     .option('--metrics-host <addr>', 'address of the separate metrics listener (with --metrics-port)')
     .option('--metrics-port <n>', 'serve /metrics on its own listener instead of the main one', int('--metrics-port'))
+    .option('--recordings-dir <dir>', 'session recordings directory (default /var/lib/bmc-console-proxy/recordings)')
+    .option('--recordings-max-bytes <size>', 'remove the oldest recordings beyond this size, e.g. 20g (default 20g)')
+    .option(
+      '--recordings-max-age-days <days>',
+      'remove recordings older than this (default 90)',
+      num('--recordings-max-age-days'),
+    )
+    .option(
+      '--recordings-key-file <file>',
+      "recordings' HMAC key, created on first use (default <dir>/../recording.key)",
+    )
+    .option('--recordings-admin-token-file <file>', 'file holding an admin token for GET /api/recordings (all nodes)')
+    .addHelpText('after', '\nSession recordings: bmc-console-proxy recordings list|show|prune (--help for each)')
     .exitOverride();
   try {
     program.parse(argv, { from: 'user' });
@@ -192,7 +219,8 @@ export async function main(argv: string[]): Promise<number> {
     proxy = await startProxy(config);
   } catch (err) {
     // A missing or bad API key, password or CA file is a configuration error like a bad flag; the message names the option.
-    if (!/^(agentApiKeyFile|ironic\.passwordFile|ironic\.caFile): /.test((err as Error).message)) throw err;
+    if (!/^(agentApiKeyFile|ironic\.passwordFile|ironic\.caFile|recordings\.\w+): /.test((err as Error).message))
+      throw err;
     process.stderr.write(`bmc-console-proxy: ${(err as Error).message}\n`);
     return 2;
   }

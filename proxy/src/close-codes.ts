@@ -9,6 +9,7 @@ export const CloseCode = {
   tooBig: { code: 1009, reason: 'message too big' },
   pingTimeout: { code: 4000, reason: 'viewer stopped answering pings' },
   securityFailed: { code: 4400, reason: 'RFB security negotiation failed' },
+  clientMessage: { code: 4400, reason: 'viewer sent an RFB message the proxy does not know' },
   tokenExpired: { code: 4401, reason: 'console access token expired' },
   tokenRevoked: { code: 4403, reason: 'console access was revoked' },
   idle: { code: 4408, reason: 'closed after inactivity' },
@@ -16,6 +17,7 @@ export const CloseCode = {
   consoleClosed: { code: 4502, reason: 'console connection closed' },
   consoleUnreachable: { code: 4503, reason: 'console not reachable' },
   consoleAuthFailed: { code: 4504, reason: 'proxy could not authenticate to the console' },
+  recordingUnavailable: { code: 4505, reason: 'recording required but not available' },
 } as const;
 
 export type CloseKind = keyof typeof CloseCode;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { defaultAgentApiKeyFile, defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -49,6 +50,46 @@ const IronicConfigSchema = z
   });
 
 export type IronicConfig = z.infer<typeof IronicConfigSchema>;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** A byte count: a whole number, or a size string like 500m, 20g, 1.5t (binary units; an optional "b"/"ib" suffix). */
+const byteSize = z.union(
+  [
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(/^\s*\d+(\.\d+)?\s*([kmgt](i?b)?|b)?\s*$/i, 'expected a size like 500m, 20g or a number of bytes')
+      .transform((s) => {
+        const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(s) as RegExpExecArray;
+        return Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+      })
+      .refine((n) => n > 0, 'expected a size above 0'),
+  ],
+  { error: 'expected a size like 500m or 20g, or a whole number of bytes above 0' },
+);
+
+/**
+ * Session recordings (written only for consoles whose token answer says `record: true`). The parsed object can be
+ * parsed again unchanged (startProxy re-parses what the CLI parsed), so keyFile's default is filled in here.
+ */
+const RecordingsConfigSchema = z
+  .object({
+    /** One <id>.bmcrec file per recorded session (directory 0700, files 0600). */
+    dir: z.string().min(1).default('/var/lib/bmc-console-proxy/recordings'),
+    /** Oldest recordings are removed once all of them together exceed this. */
+    maxBytes: byteSize.default(20 * 1024 ** 3),
+    /** Recordings that started longer ago than this are removed. */
+    maxAgeDays: z.number().positive().default(90),
+    /** 32 random bytes (HMAC-SHA256 key), created 0600 on first use; default <dir>/../recording.key. */
+    keyFile: z.string().min(1).optional(),
+    /** A file holding an admin token that lists and fetches every recording over HTTP (none: no admin access). */
+    adminTokenFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .transform((r) => ({ ...r, keyFile: r.keyFile ?? join(dirname(r.dir), 'recording.key') }));
+
+export type RecordingsConfig = z.infer<typeof RecordingsConfigSchema>;
 
 /**
  * The proxy's whole configuration with every default in this one schema. The config file (YAML or JSON),
@@ -148,6 +189,7 @@ const ProxyConfigSchema = z
         port: z.number().int().min(0).max(65535).optional(),
       })
       .prefault({}),
+    recordings: RecordingsConfigSchema.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,17 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
+import { describeIssues, type ViewerRole } from '@bmc-console/common/contracts/agent-api';
+import type { RecordingEvent } from '@bmc-console/common/contracts/recording';
+import {
+  VIEWER_CHANNEL_PROTOCOL,
+  viewerRequestSchema,
+  type ProxyToViewer,
+  type RefusedMessage,
+} from '@bmc-console/common/contracts/viewer-channel';
 import type { Logger } from '@bmc-console/common/log';
 import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { RfbError } from '@bmc-console/common/rfb/errors';
 import type { RawData, WebSocket } from 'ws';
+import { ClientMessages, type ClientMessage } from './client-messages.js';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
+import type { ConsoleRoom, DropReason, RoomMember } from './console-room.js';
 import type { ProxyMetrics } from './metrics.js';
 import { BurstWrites } from './burst-writes.js';
 import type { ReadBufferPool } from './read-buffers.js';
-import { ReadOnlyFilter } from './read-only-filter.js';
-import { proxySecurity } from './security-proxy.js';
+import type { RecorderFactory, SessionRecorder } from './recording/session-recorder.js';
+import { proxySecurity, relayInit } from './security-proxy.js';
 import { tokenFingerprint } from './token-fingerprint.js';
 import type { ConsoleTarget, TokenVerifier } from './token-verifier.js';
 
@@ -32,8 +42,15 @@ export interface SessionDeps {
   readBuffers: ReadBufferPool;
   log: Logger;
   verifier: TokenVerifier;
+  /** The room of a console's viewers (one per node with live sessions; created on first use). */
+  room: (node: string) => ConsoleRoom;
+  /** Opens session recordings; without it a console that must be recorded refuses its viewers. */
+  recorders?: RecorderFactory;
   onEnd: (s: ConsoleSession) => void;
 }
+
+/** The longest side-channel request the proxy reads; requests are a few dozen bytes. */
+const MAX_REQUEST_BYTES = 1024;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -42,10 +59,11 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /**
- * One browser websocket relayed to one console's RFB port: optional security proxy, relay with backpressure both
- * ways, pings, idle/max-length/expiry timers, periodic token re-verification and one audit line at the end.
+ * One browser websocket relayed to one console's RFB port: the proxy's own RFB handshake up to ServerInit, relay
+ * with backpressure both ways (viewer input gated per message by role and the console's room), optional recording
+ * tap and side channel, pings, idle/max-length/expiry timers, periodic token re-verification and audit lines.
  */
-export class ConsoleSession {
+export class ConsoleSession implements RoomMember {
   readonly id = randomUUID();
   readonly start = new Date();
   private bytesToConsole = 0;
@@ -59,7 +77,13 @@ export class ConsoleSession {
   private readonly browserReader = new ByteReader();
   private reverifying = false;
   private expiryTimer: NodeJS.Timeout | undefined;
-  private readOnlyFilter: ReadOnlyFilter | undefined;
+  private readonly clientMessages = new ClientMessages((m) => this.gate(m));
+  private inputDropped = 0;
+  private readonly droppedBy: Record<DropReason, { inc(): void }>;
+  private room: ConsoleRoom | undefined;
+  private recorder: SessionRecorder | undefined;
+  /** The viewer offered the side channel: it gets presence as text frames and may send requests. */
+  private readonly channel: boolean;
   /** Console bytes go to the handshake reader until the relay starts. */
   private readonly consoleReader = new ByteReader();
   private readonly toBrowserBytes;
@@ -79,11 +103,42 @@ export class ConsoleSession {
     // Bound once: a labelled inc() per chunk hashed the label set every time.
     this.toBrowserBytes = deps.metrics.bytes.labels('to_browser');
     this.toConsoleBytes = deps.metrics.bytes.labels('to_console');
+    const dropped = deps.metrics.inputDropped;
+    this.droppedBy = {
+      'view-only': dropped.labels('view-only'),
+      'read-only': dropped.labels('read-only'),
+      'not-holder': dropped.labels('not-holder'),
+    };
     this.burst = new BurstWrites(browserSocket);
+    this.channel = ws.protocol === VIEWER_CHANNEL_PROTOCOL;
   }
 
   get readOnly(): boolean {
     return this.target.readOnly;
+  }
+
+  get user(): string | null {
+    return this.target.user;
+  }
+
+  get role(): ViewerRole {
+    return this.target.role;
+  }
+
+  get exclusive(): boolean {
+    return this.target.exclusive;
+  }
+
+  get recording(): boolean {
+    return this.target.record;
+  }
+
+  roomEvent(e: RecordingEvent): void {
+    this.recorder?.event(e);
+  }
+
+  roomChanged(): void {
+    if (this.channel && this.room) this.sendChannel(this.room.presence(this.id));
   }
 
   run(): void {
@@ -98,14 +153,22 @@ export class ConsoleSession {
         node: this.node,
         source: this.source,
         tokenId: tokenFingerprint(this.token),
+        user: this.target.user,
+        role: this.target.role,
         readOnly: this.target.readOnly,
+        ...(this.target.exclusive ? { exclusive: true } : {}),
+        ...(this.target.record ? { record: true } : {}),
       },
       'console session started',
     );
 
     const ws = this.ws;
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) return this.close('textFrame');
+      if (!isBinary) {
+        if (!this.channel) return this.close('textFrame');
+        this.lastActivity = Date.now();
+        return this.onRequest(toBuffer(data));
+      }
       const buf = toBuffer(data);
       this.lastActivity = Date.now();
       if (!this.relaying) return this.browserReader.push(buf);
@@ -154,6 +217,17 @@ export class ConsoleSession {
     const { code, reason } = CloseCode[kind];
     this.browserReader.fail(new RfbError('session closed', 'closed'));
     this.tcp?.destroy();
+    if (this.room) {
+      // The gauge first: the room's last leave removes the node's label.
+      this.deps.metrics.viewers.dec({ node: this.node });
+      this.room.leave(this.id);
+    }
+    this.recorder?.close().catch((err: unknown) => {
+      this.deps.log.warn(
+        { session: this.id, node: this.node, err: (err as Error).message },
+        'closing recording failed',
+      );
+    });
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       // Close reasons are limited to 123 bytes by the websocket protocol.
       this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
@@ -170,12 +244,14 @@ export class ConsoleSession {
         node: this.node,
         source: this.source,
         tokenId: tokenFingerprint(this.token),
+        user: this.target.user,
+        role: this.target.role,
         start: this.start.toISOString(),
         end: end.toISOString(),
         durationMs: end.getTime() - this.start.getTime(),
         bytesToConsole: this.bytesToConsole,
         bytesToBrowser: this.bytesToBrowser,
-        ...(this.readOnlyFilter ? { inputDropped: this.readOnlyFilter.dropped } : {}),
+        inputDropped: this.inputDropped,
         closeCode: code,
         closeReason: kind,
         ...(detail ? { detail } : {}),
@@ -214,7 +290,8 @@ export class ConsoleSession {
       if (r.target.host !== this.target.host || r.target.port !== this.target.port)
         return this.close('tokenRevoked', 'console moved');
       if (r.target.expiresAt.getTime() !== this.target.expiresAt.getTime()) {
-        this.target = r.target;
+        // Only the lifetime follows the agent: role and room membership stay as the session joined.
+        this.target = { ...this.target, expiresAt: r.target.expiresAt };
         this.scheduleExpiry(); // the agent extended or shortened the lifetime
       }
     } catch (err) {
@@ -269,22 +346,113 @@ export class ConsoleSession {
       else this.consoleReader.fail(new RfbError('connection closed by the server', 'closed'));
     });
 
-    if (this.target.vncPassword !== undefined) {
-      await proxySecurity(
-        { reader: this.consoleReader, write: (b) => void tcp.write(b) },
-        { reader: this.browserReader, write: (b) => this.toBrowser(b) },
-        this.target.vncPassword,
-      );
-      if (this.target.readOnly) this.readOnlyFilter = new ReadOnlyFilter();
-    }
+    // The proxy ends both handshakes itself for every session, so it knows where the viewer's message stream
+    // starts (to gate input) and what the console's framebuffer is (for the recording).
+    const consoleEnd = { reader: this.consoleReader, write: (b: Buffer) => void tcp.write(b) };
+    const browserEnd = { reader: this.browserReader, write: (b: Buffer) => void this.toBrowser(b) };
+    await proxySecurity(consoleEnd, browserEnd, this.target.vncPassword);
+    const serverInit = await relayInit(consoleEnd, browserEnd);
     if (this.ended) return;
-    // From here on, bytes pass untouched. Flush what the handshake readers already buffered.
+    if (this.target.record && !this.openRecorder(serverInit)) return;
+    this.toBrowser(serverInit);
+    this.room = this.deps.room(this.node);
+    this.deps.metrics.viewers.inc({ node: this.node });
+    this.room.join(this);
+    // From here on, console bytes pass untouched. Flush what the handshake readers already buffered.
     this.relaying = true;
     const fromBrowser = this.browserReader.drain();
     if (fromBrowser.length) this.toConsole(fromBrowser);
     const fromConsole = this.consoleReader.drain();
-    if (fromConsole.length) this.toBrowser(fromConsole);
+    if (fromConsole.length) {
+      this.recorder?.consoleBytes(fromConsole);
+      this.toBrowser(fromConsole);
+    }
     tcp.on('drain', () => this.ws.resume());
+  }
+
+  /** Starts the recording this console requires; false when it cannot (the session is closed then). */
+  private openRecorder(serverInit: Buffer): boolean {
+    const factory = this.deps.recorders;
+    let why: string;
+    if (factory) {
+      try {
+        this.recorder = factory({
+          session: this.id,
+          node: this.node,
+          user: this.target.user,
+          role: this.target.role,
+          readOnly: this.target.readOnly,
+          source: this.source,
+          tokenId: tokenFingerprint(this.token),
+          start: new Date(),
+          serverInit,
+        });
+        return true;
+      } catch (err) {
+        why = `cannot record: ${(err as Error).message}`;
+      }
+    } else why = 'this console must be recorded but the proxy has no recording directory configured';
+    this.deps.log.warn({ session: this.id, node: this.node, err: why }, 'recording required but not available');
+    this.close('recordingUnavailable', why);
+    return false;
+  }
+
+  /** Decides one whole client message: input passes only when this viewer may type now. */
+  private gate(m: ClientMessage): boolean {
+    let pass = true;
+    if (m.input) {
+      const why: DropReason | null = this.room ? this.room.dropReason(this) : 'not-holder';
+      if (why !== null) {
+        pass = false;
+        this.inputDropped++;
+        this.droppedBy[why].inc();
+      } else this.room?.noteInput(this);
+    }
+    this.recorder?.viewerMessage(m.bytes, !pass);
+    return pass;
+  }
+
+  /** A side-channel request (text frame): a bad one is refused, never fatal. */
+  private onRequest(data: Buffer): void {
+    let json: unknown;
+    try {
+      json = data.length <= MAX_REQUEST_BYTES ? JSON.parse(data.toString('utf8')) : undefined;
+    } catch {
+      json = undefined;
+    }
+    const parsed = viewerRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const reason =
+        json === undefined
+          ? `expected a JSON request of at most ${MAX_REQUEST_BYTES} bytes`
+          : describeIssues(parsed.error, 'request');
+      return this.refuse(requestNamed(json), reason);
+    }
+    const req = parsed.data;
+    const room = this.room;
+    if (!room) return this.refuse(req.type, 'the console session is not ready yet');
+    const answer = req.type === 'hand-over' ? room.handOver(this.id, req.to) : room.takeControl(this.id);
+    if (!answer.ok) return this.refuse(req.type, answer.reason);
+    this.deps.log.info(
+      {
+        event: req.type,
+        session: this.id,
+        node: this.node,
+        user: this.target.user,
+        ...(req.type === 'hand-over'
+          ? { to: answer.other?.session, toUser: answer.other?.user ?? null }
+          : { from: answer.other?.session ?? null, fromUser: answer.other?.user ?? null }),
+      },
+      req.type === 'hand-over' ? 'control handed over' : 'control taken',
+    );
+  }
+
+  private refuse(request: RefusedMessage['request'], reason: string): void {
+    this.sendChannel({ type: 'refused', request, reason });
+  }
+
+  private sendChannel(msg: ProxyToViewer): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
   /** onread callback: `n` bytes from the console in a pooled buffer. Returning false pauses the socket. */
@@ -296,6 +464,7 @@ export class ConsoleSession {
       return true;
     }
     this.lastActivity = Date.now();
+    this.recorder?.consoleBytes(buf.subarray(0, n));
     const full = n === buf.length;
     this.burst.beforeWrite(full);
     const more = this.toBrowser(buf.subarray(0, n), () => readBuffers.give(buf));
@@ -306,15 +475,13 @@ export class ConsoleSession {
   private toConsole(data: Buffer): void {
     const tcp = this.tcp;
     if (!tcp || tcp.destroyed) return;
-    let b = data;
-    if (this.readOnlyFilter) {
-      try {
-        b = this.readOnlyFilter.push(data);
-      } catch (err) {
-        return this.close('securityFailed', (err as Error).message);
-      }
-      if (b.length === 0) return;
+    let b: Buffer;
+    try {
+      b = this.clientMessages.push(data);
+    } catch (err) {
+      return this.close('clientMessage', (err as Error).message);
     }
+    if (b.length === 0) return;
     this.bytesToConsole += b.length;
     this.toConsoleBytes.inc(b.length);
     // Backpressure: stop reading the websocket while the console's socket buffer is full.
@@ -353,4 +520,10 @@ export class ConsoleSession {
     }
     return true;
   }
+}
+
+/** The request a refusal answers: `unknown` for a frame that names neither request. */
+function requestNamed(json: unknown): RefusedMessage['request'] {
+  const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+  return type === 'take-control' || type === 'hand-over' ? type : 'unknown';
 }

@@ -109,7 +109,15 @@ export class IronicTokenVerifier implements TokenVerifier {
     const { vncPassword, ...rest } = target;
     return {
       ok: true,
-      target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) },
+      // Ironic's link names nobody and asks for nothing: a control viewer among equals.
+      target: {
+        ...rest,
+        ...(vncPassword !== undefined ? { vncPassword } : {}),
+        role: 'control',
+        user: null,
+        exclusive: false,
+        expiresAt: new Date(expiresAt),
+      },
     };
   }
 

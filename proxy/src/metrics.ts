@@ -25,6 +25,18 @@ export class ProxyMetrics {
     labelNames: ['direction'] as const,
     registers: [this.registry],
   });
+  readonly inputDropped = new Counter({
+    name: 'bmc_proxy_input_dropped_total',
+    help: 'Viewer input messages the proxy did not forward, by reason (view-only, read-only, not-holder)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly viewers = new Gauge({
+    name: 'bmc_proxy_viewers',
+    help: 'Live viewer sessions per console',
+    labelNames: ['node'] as const,
+    registers: [this.registry],
+  });
   readonly rejections = new Counter({
     name: 'bmc_proxy_rejections_total',
     help: 'Websocket upgrades refused, by reason',

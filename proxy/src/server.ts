@@ -4,13 +4,18 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NODE_ID_PATTERN } from '@bmc-console/common/contracts/node-id';
+import { VIEWER_CHANNEL_PROTOCOL } from '@bmc-console/common/contracts/viewer-channel';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { WebSocketServer } from 'ws';
 import { parseProxyConfig, tlsRequired, type ProxyConfig } from './config.js';
+import { ConsoleRoom } from './console-room.js';
 import { ConsoleSession } from './console-session.js';
 import { FailedTokenLimiter } from './failed-token-limiter.js';
 import { ProxyMetrics } from './metrics.js';
 import { ReadBufferPool } from './read-buffers.js';
+import { readAdminToken, recordingRoutes } from './recording/recording-routes.js';
+import { createRecorderFactory } from './recording/recording-writer.js';
+import type { RecorderFactory } from './recording/session-recorder.js';
 import { checkOrigin, requestScheme, sourceAddress } from './request-context.js';
 import { SessionLimits } from './session-limits.js';
 import { staticFileMap } from './static-files.js';
@@ -34,6 +39,8 @@ export interface RunningProxy {
 export interface ProxyDeps {
   verifier?: TokenVerifier;
   logger?: Logger;
+  /** Opens session recordings; without it, consoles that must be recorded refuse their viewers (4505). */
+  recorders?: RecorderFactory;
 }
 
 // Node ids follow the agent's one rule (Ironic UUIDs or names); tokens are URL-safe random strings. Anything else
@@ -42,6 +49,8 @@ const NODE_RE = NODE_ID_PATTERN;
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{8,512}$/;
 
 const VIEWER_PATHS = new Set(['/', '/index.html', '/vnc.html', '/vnc_auto.html', '/vnc_lite.html']);
+/** The recording replay page (static/replay.html). */
+const REPLAY_PATH = '/replay.html';
 
 const CSP = [
   "default-src 'none'",
@@ -69,13 +78,45 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   const limits = new SessionLimits(config.limits);
   const failedTokens = new FailedTokenLimiter(config.limits.failedTokenBurst, config.limits.failedTokenPerMinute);
   const files = staticFileMap();
+  // The recordings' writer and the routes that serve them share one store (a recording still being written is not
+  // served or pruned). An injected factory (tests) records without routes.
+  const ownRecorders = deps.recorders ? undefined : createRecorderFactory(config.recordings, log, metrics.registry);
+  const recorders: RecorderFactory | undefined = deps.recorders ?? ownRecorders;
+  const recordingRequest = ownRecorders
+    ? recordingRoutes({
+        store: ownRecorders.store,
+        key: ownRecorders.key,
+        verifier,
+        ...(config.recordings.adminTokenFile !== undefined
+          ? { adminToken: readAdminToken(config.recordings.adminTokenFile) }
+          : {}),
+        failedTokens,
+        sourceOf: (r) => sourceAddress(r, config),
+        log,
+      })
+    : undefined;
   const sessions = new Set<ConsoleSession>();
+  const rooms = new Map<string, ConsoleRoom>();
+  const roomOf = (node: string): ConsoleRoom => {
+    let room = rooms.get(node);
+    if (!room) {
+      room = new ConsoleRoom(node, (r) => {
+        rooms.delete(r.node);
+        metrics.viewers.remove({ node: r.node }); // no series left behind per node that ever had a viewer
+      });
+      rooms.set(node, room);
+    }
+    return room;
+  };
   const requireTls = tlsRequired(config);
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
     maxPayload: config.limits.maxPayloadBytes,
     clientTracking: false,
+    // The side channel when the viewer offers it; otherwise the first offered protocol (e.g. noVNC's 'binary').
+    handleProtocols: (offered: Set<string>) =>
+      offered.has(VIEWER_CHANNEL_PROTOCOL) ? VIEWER_CHANNEL_PROTOCOL : (offered.values().next().value ?? false),
   });
 
   const securityHeaders = (req: IncomingMessage): Record<string, string> => ({
@@ -124,8 +165,13 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
       return sendText(req, res, 403, 'TLS required: use https\n');
     }
     if (url.pathname === '/api/token-status' && req.method === 'POST') return tokenStatus(req, res);
+    if (recordingRequest && (await recordingRequest(req, res))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(req, res, 405, 'method not allowed\n');
-    const file = VIEWER_PATHS.has(url.pathname) ? files.get('/static/index.html') : files.get(url.pathname);
+    const file = VIEWER_PATHS.has(url.pathname)
+      ? files.get('/static/index.html')
+      : url.pathname === REPLAY_PATH
+        ? files.get('/static/replay.html')
+        : files.get(url.pathname);
     if (!file) return sendText(req, res, 404, 'not found\n');
     const body = file.body;
     res.writeHead(200, {
@@ -313,6 +359,8 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
         readBuffers,
         log,
         verifier,
+        room: roomOf,
+        ...(recorders ? { recorders } : {}),
         onEnd: (s) => {
           sessions.delete(s);
           slot.release();

@@ -6,6 +6,7 @@ import {
   verifyRefusedSchema,
   type TokenRejection,
   type VerifyRequest,
+  type ViewerRole,
 } from '@bmc-console/common/contracts/agent-api';
 
 /** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
@@ -16,6 +17,14 @@ export interface ConsoleTarget {
   vncPassword?: string;
   readOnly: boolean;
   expiresAt: Date;
+  /** What the token lets its viewer do. */
+  role: ViewerRole;
+  /** The name the token was issued for (shown to the other viewers, written into audit lines). */
+  user: string | null;
+  /** The token asks for sole control of the console. */
+  exclusive: boolean;
+  /** Sessions on this console must be recorded. */
+  record: boolean;
 }
 
 export type VerifyResult = { ok: true; target: ConsoleTarget } | { ok: false; reason: TokenRejection };
@@ -130,10 +139,15 @@ export class AgentTokenVerifier implements TokenVerifier {
       if (!r.success)
         throw new AgentUnavailableError(`agent answer does not match the verify contract: ${describeIssues(r.error)}`);
       if (r.data.node !== node) return { ok: false, reason: 'wrong-node' };
-      const { expiresAt, vncPassword, ...rest } = r.data;
+      const { expiresAt, vncPassword, user, ...rest } = r.data;
       return {
         ok: true,
-        target: { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}), expiresAt: new Date(expiresAt) },
+        target: {
+          ...rest,
+          ...(vncPassword !== undefined ? { vncPassword } : {}),
+          user: user ?? null,
+          expiresAt: new Date(expiresAt),
+        },
       };
     }
     if (status === 403) {

@@ -2,6 +2,7 @@
 // copy a frame that spans its socket reads), intact and in order; a small update stays one frame.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { ByteReader, attachSocket } from '@bmc-console/common/rfb/byte-reader';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -13,15 +14,33 @@ let agent: FakeAgent;
 let proxy: RunningProxy;
 let consoleServer: Server;
 let consolePort: number;
-/** What the fake console writes on each new connection, in one write. */
+/** What the fake console writes on each new connection after the RFB handshake, in one write. */
 let payload: Buffer;
+/** A 1x1 framebuffer's ServerInit with an empty name. */
+const SERVER_INIT = Buffer.concat([
+  Buffer.from([0, 1, 0, 1]),
+  Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]),
+  Buffer.alloc(4),
+]);
 
 beforeAll(async () => {
   agent = await startFakeAgent();
   proxy = await startProxy({ port: 0, agentUrl: agent.url }, { logger: pino({ level: 'silent' }) });
+  // The proxy ends the RFB handshake itself (security None here), then relays what follows ServerInit.
   consoleServer = createServer((s: Socket) => {
     s.on('error', () => {});
-    s.write(payload);
+    const r = new ByteReader();
+    attachSocket(r, s);
+    void (async () => {
+      s.write('RFB 003.008\n');
+      await r.read(12);
+      s.write(Buffer.from([1, 1]));
+      await r.read(1);
+      s.write(Buffer.from([0, 0, 0, 0]));
+      await r.read(1); // ClientInit
+      s.write(SERVER_INIT);
+      s.write(payload);
+    })().catch(() => s.destroy());
   });
   await new Promise<void>((r) => consoleServer.listen(0, '127.0.0.1', r));
   consolePort = (consoleServer.address() as AddressInfo).port;
@@ -42,9 +61,19 @@ function receive(bytes: number): Promise<Buffer[]> {
     });
     const messages: Buffer[] = [];
     let got = 0;
+    // The viewer's side of the handshake: the proxy's 3.8 and None, ClientInit, ServerInit (each its own frame).
+    const answers = [Buffer.from('RFB 003.008\n'), Buffer.from([1]), Buffer.from([1])];
+    let handshake = 4;
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return reject(new Error('text frame'));
       const b = data as Buffer;
+      if (handshake > 0) {
+        handshake--;
+        const answer = answers.shift();
+        if (answer) ws.send(answer);
+        else if (!b.equals(SERVER_INIT)) reject(new Error('expected ServerInit'));
+        return;
+      }
       messages.push(Buffer.from(b));
       got += b.length;
       if (got >= bytes) {

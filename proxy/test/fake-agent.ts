@@ -14,6 +14,10 @@ interface FakeGrant {
   readOnly?: boolean;
   expiresAt: Date;
   revoked?: boolean;
+  role?: 'control' | 'view';
+  user?: string;
+  exclusive?: boolean;
+  record?: boolean;
 }
 
 export interface FakeAgent {
@@ -77,6 +81,11 @@ export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeA
         ...(g.vncPassword ? { vncPassword: g.vncPassword } : {}),
         readOnly: g.readOnly ?? false,
         expiresAt: g.expiresAt.toISOString(),
+        // Left out when not set, as an older agent answers: the proxy's contract supplies the defaults.
+        ...(g.role !== undefined ? { role: g.role } : {}),
+        ...(g.user !== undefined ? { user: g.user } : {}),
+        ...(g.exclusive !== undefined ? { exclusive: g.exclusive } : {}),
+        ...(g.record !== undefined ? { record: g.record } : {}),
       });
     });
   });

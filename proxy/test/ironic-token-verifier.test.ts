@@ -63,6 +63,7 @@ describe('IronicTokenVerifier (stand-ins for Ironic and the agent)', () => {
     port: 5901,
     vncPassword: 'pw123456',
     readOnly: false,
+    record: true,
   };
   function make(state: () => IronicConsoleState | Error, opts: { agentRunsIt?: boolean } = {}) {
     const t = opts.agentRunsIt === false ? undefined : target;
@@ -86,7 +87,11 @@ describe('IronicTokenVerifier (stand-ins for Ironic and the agent)', () => {
     let token = TOKEN;
     const { v, calls, advance, now } = make(() => ({ found: true, consoleEnabled: true, url: ironicUrl(NODE, token) }));
     const first = await v.verify(NODE, TOKEN);
-    expect(first).toEqual({ ok: true, target: { ...target, expiresAt: new Date(now() + 600_000) } });
+    // Ironic's links name nobody and ask for nothing: control, no user, not exclusive; record as the agent says.
+    expect(first).toEqual({
+      ok: true,
+      target: { ...target, role: 'control', user: null, exclusive: false, expiresAt: new Date(now() + 600_000) },
+    });
     advance(599_000);
     const later = await v.verify(NODE, TOKEN);
     expect(later.ok && later.target.expiresAt.getTime()).toBe(now() + 1000); // the same expiry, not a new window

@@ -2,6 +2,7 @@
 // that stops reading or floods. Without backpressure the proxy would buffer everything in memory.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { ByteReader, attachSocket } from '@bmc-console/common/rfb/byte-reader';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -10,6 +11,11 @@ import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 
 const MB = 1024 * 1024;
 const TOTAL = 32 * MB;
+/**
+ * What the console floods: most of what it gets written while the viewer stalls sits in loopback kernel buffers
+ * (the proxy's receive buffer autotunes to several MB; ~16 MB in all was seen), so the flood must be well beyond them.
+ */
+const FLOOD = 64 * MB;
 let agent: FakeAgent;
 let proxy: RunningProxy;
 
@@ -26,10 +32,30 @@ afterAll(async () => {
   await agent?.close();
 });
 
+/** A 1x1 framebuffer's ServerInit with an empty name. */
+const SERVER_INIT = Buffer.concat([
+  Buffer.from([0, 1, 0, 1]),
+  Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]),
+  Buffer.alloc(4),
+]);
+
+/** A console that does the RFB handshake (security None; the proxy always ends it itself), then `onConn`. */
 async function fakeConsole(onConn: (s: Socket) => void): Promise<{ server: Server; port: number }> {
   const server = createServer((s) => {
     s.on('error', () => {});
-    onConn(s);
+    const r = new ByteReader();
+    const detach = attachSocket(r, s);
+    void (async () => {
+      s.write('RFB 003.008\n');
+      await r.read(12);
+      s.write(Buffer.from([1, 1]));
+      await r.read(1);
+      s.write(Buffer.from([0, 0, 0, 0]));
+      await r.read(1); // ClientInit
+      detach();
+      s.write(SERVER_INIT);
+      onConn(s);
+    })().catch(() => s.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
@@ -48,15 +74,33 @@ async function settled(read: () => number | Promise<number>): Promise<number> {
   return last;
 }
 
-function open(port: number): Promise<WebSocket> {
+/**
+ * A websocket through the proxy, past the RFB handshake; `onConsole` gets every console byte after ServerInit
+ * (some may arrive in the same read as ServerInit).
+ */
+async function open(port: number, onConsole: (d: Buffer) => void = () => {}): Promise<WebSocket> {
   const token = agent.issue({ node: 'bp', host: '127.0.0.1', port });
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/websockify?node=bp&token=${token}`, {
-      perMessageDeflate: false,
-    });
-    ws.once('open', () => resolve(ws));
+  const ws = new WebSocket(`${proxy.url.replace('http', 'ws')}/websockify?node=bp&token=${token}`, {
+    perMessageDeflate: false,
+  });
+  const r = new ByteReader();
+  let relaying = false;
+  ws.on('message', (d: Buffer) => (relaying ? onConsole(d) : r.push(Buffer.from(d))));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
     ws.once('error', reject);
   });
+  await r.read(12);
+  ws.send(Buffer.from('RFB 003.008\n'));
+  await r.read(2);
+  ws.send(Buffer.from([1]));
+  await r.read(4);
+  ws.send(Buffer.from([1]));
+  await r.read(SERVER_INIT.length);
+  relaying = true;
+  const early = r.drain();
+  if (early.length) onConsole(early);
+  return ws;
 }
 
 describe('proxy backpressure (fake console)', () => {
@@ -67,7 +111,7 @@ describe('proxy backpressure (fake console)', () => {
     const sent = createHash('sha256');
     const { server, port } = await fakeConsole((s) => {
       const pump = () => {
-        while (written < TOTAL) {
+        while (written < FLOOD) {
           const chunk = randomBytes(MB);
           sent.update(chunk);
           written += chunk.length;
@@ -76,22 +120,21 @@ describe('proxy backpressure (fake console)', () => {
       };
       pump();
     });
-    const ws = await open(port);
-    ws.pause(); // the "browser" stops reading
-    const stalledAt = await settled(() => written);
-    expect(stalledAt).toBeLessThan(TOTAL / 2);
     let received = 0;
     const got = createHash('sha256');
-    const all = new Promise<void>((resolve) =>
-      ws.on('message', (d: Buffer) => {
-        got.update(d);
-        received += d.length;
-        if (received >= TOTAL) resolve();
-      }),
-    );
+    let done = () => {};
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const ws = await open(port, (d) => {
+      got.update(d);
+      received += d.length;
+      if (received >= FLOOD) done();
+    });
+    ws.pause(); // the "browser" stops reading
+    const stalledAt = await settled(() => written);
+    expect(stalledAt).toBeLessThan(FLOOD / 2);
     ws.resume();
     await all;
-    expect(received).toBe(TOTAL);
+    expect(received).toBe(FLOOD);
     expect(got.digest('hex')).toBe(sent.digest('hex'));
     ws.close();
     server.close();
@@ -104,8 +147,13 @@ describe('proxy backpressure (fake console)', () => {
       s.pause(); // the console stops reading
     });
     const ws = await open(port);
+    // Every viewer byte must be a client message now: one ClientCutText whose text is the rest of the flood
+    // (the proxy forwards a long one in pieces as it arrives).
     const chunk = Buffer.alloc(512 * 1024, 1);
-    for (let i = 0; i < TOTAL / chunk.length; i++) ws.send(chunk);
+    const first = Buffer.from(chunk);
+    first.writeUInt32BE(0x06000000, 0);
+    first.writeInt32BE(TOTAL - 8, 4);
+    for (let i = 0; i < TOTAL / chunk.length; i++) ws.send(i === 0 ? first : chunk);
     // What the proxy has taken from the browser stays small: it stopped reading the websocket.
     const toConsole = async () =>
       (await proxy.metrics.bytes.get()).values.find((v) => v.labels.direction === 'to_console')?.value ?? 0;

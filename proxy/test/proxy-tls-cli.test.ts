@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -14,6 +13,7 @@ import { configFromFlags, main } from '../src/cli.js';
 import { parseProxyConfig } from '../src/config.js';
 import { startProxy } from '../src/server.js';
 import { AgentTokenVerifier } from '../src/token-verifier.js';
+import { startFakeConsole } from './fake-console.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 
 const NODE = 'node-1';
@@ -85,10 +85,10 @@ describe('proxy TLS and plain-HTTP refusal', () => {
 
   it('relays over wss with a valid token', async () => {
     const p = await startProxy({ port: 0, agentUrl: agent.url, tls: { certFile, keyFile } }, { logger: quiet });
-    const fakeConsole = createServer((s) => s.end('RFB 003.008\n'));
-    await new Promise<void>((r) => fakeConsole.listen(0, '127.0.0.1', r));
+    // The proxy finishes its own handshake with the console before it greets the viewer: a real RFB fake.
+    const fakeConsole = await startFakeConsole();
     try {
-      const token = agent.issue({ node: NODE, host: '127.0.0.1', port: (fakeConsole.address() as AddressInfo).port });
+      const token = agent.issue({ node: NODE, host: '127.0.0.1', port: fakeConsole.port });
       const ws = new WebSocket(`wss://127.0.0.1:${p.port}/websockify?node=${NODE}&token=${token}`, {
         ca: cert,
         headers: { Origin: p.url },
@@ -108,8 +108,8 @@ describe('proxy TLS and plain-HTTP refusal', () => {
       });
       expect(hsts).toMatch(/max-age=/);
     } finally {
-      fakeConsole.close();
       await p.close();
+      await fakeConsole.close();
     }
   });
 

@@ -41,7 +41,7 @@ export const startRequestSchema = z.object({
       "Protect the console's VNC server with a password the proxy answers (default: the vnc_password option). false: no password, for a viewer that speaks only security type None (e.g. Ironic's own noVNC proxy); the console still publishes on container_publish_address.",
   }),
   record: z.boolean().optional().meta({
-    description: "Have the proxy record every session on this console (default: the record_sessions option).",
+    description: 'Have the proxy record every session on this console (default: the record_sessions option).',
   }),
 });
 export type StartRequest = z.infer<typeof startRequestSchema>;
@@ -63,7 +63,7 @@ export const viewerNameSchema = z
 export const urlRequestSchema = z
   .object({
     viewOnly: z.boolean().optional().meta({
-      description: "A link that only watches: the proxy drops its keys, pointer, clipboard and power requests.",
+      description: 'A link that only watches: the proxy drops its keys, pointer, clipboard and power requests.',
     }),
     user: viewerNameSchema.optional().meta({ description: 'Who the link is for; shown to the other viewers.' }),
     exclusive: z.boolean().optional().meta({
