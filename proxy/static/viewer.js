@@ -1,9 +1,21 @@
 // bmc-console viewer: one console per page, chosen only by the token. The websocket path is fixed (/websockify on
 // this origin); no host, port or password is ever taken from the URL.
 import RFB from '/novnc/core/rfb.js';
+import { createPresencePanel, isPresence, isRefused } from './presence.js';
+import { ConsoleChannel } from './side-channel.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { state: 'connecting', reason: '', closeCode: null, readOnly: false, attempts: 0 };
+// presence / lastRefused: the proxy's side channel (null when the proxy does not offer it); read by tests.
+const state = {
+  state: 'connecting',
+  reason: '',
+  closeCode: null,
+  readOnly: false,
+  attempts: 0,
+  sideChannel: false,
+  presence: null,
+  lastRefused: null,
+};
 window.bmcViewer = state;
 
 // Close codes the proxy sends (proxy/src/close-codes.ts) and whether reconnecting can help.
@@ -22,6 +34,7 @@ const CLOSE_TEXT = {
   4502: ['Console connection closed', true],
   4503: ['Console not reachable', true],
   4504: ['Proxy could not log in to the console', false],
+  4505: ['Recording required but not available', false],
 };
 const TOKEN_TEXT = {
   unknown: 'Access token not valid',
@@ -74,6 +87,8 @@ function hideToken() {
 
 const { node, token } = readParams();
 let rfb = null;
+/** The current console socket (its side channel carries presence and our requests). */
+let channel = null;
 let scale = true;
 let retryTimer = null;
 let userClosed = false;
@@ -92,11 +107,53 @@ function setState(s, reason = '', hint = '') {
   $('overlay-detail').textContent = hint;
   $('status').textContent = reason ? `${label(s)} — ${reason}` : label(s);
   $('status-dot').dataset.state = s;
-  const live = s === 'connected';
-  $('btn-cad').disabled = !live || state.readOnly;
-  $('btn-type').disabled = !live || state.readOnly;
+  applyInputState();
   $('btn-reconnect').hidden = !(s === 'disconnected' || (s === 'failed' && hint !== HINT.token));
   document.title = `${s === 'connected' ? '' : '(' + label(s).replace('…', '') + ') '}BMC console${node ? ' · ' + node : ''}`;
+}
+
+/** This viewer's own entry in the last presence message, if any. */
+function me() {
+  const p = state.presence;
+  return p ? p.viewers.find((v) => v.session === p.you) || null : null;
+}
+
+/** Whether keys and clicks from here reach the console: not read-only, and the proxy (if it says) lets us type. */
+function canType() {
+  const m = me();
+  return !state.readOnly && (!m || m.canType);
+}
+
+/** Keeps noVNC's input, the buttons and the badges in line with the role, read-only state and control. */
+function applyInputState() {
+  const live = state.state === 'connected';
+  const typing = canType();
+  $('btn-cad').disabled = !live || !typing;
+  $('btn-type').disabled = !live || !typing;
+  if (rfb) rfb.viewOnly = !typing;
+  const viewRole = me()?.role === 'view';
+  $('viewonly').hidden = !(state.readOnly || viewRole);
+  $('viewonly').title = viewRole
+    ? 'This link is view-only: keyboard and mouse are not sent'
+    : 'The console is read-only: keyboard and mouse are not sent';
+  $('recorded').hidden = !state.presence?.recording;
+}
+
+const panel = createPresencePanel({
+  onRequest: (req) => {
+    if (!channel?.sendJson(req)) state.lastRefused = { request: req.type, reason: 'not connected', at: Date.now() };
+  },
+});
+
+function onSideMessage(m) {
+  if (isPresence(m)) {
+    state.presence = m;
+    panel.update(m);
+    applyInputState();
+  } else if (isRefused(m)) {
+    state.lastRefused = { request: m.request, reason: m.reason, at: Date.now() };
+    panel.refused(m);
+  }
 }
 
 function label(s) {
@@ -138,18 +195,28 @@ async function connect(isRetry = false) {
   if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || 'Access token not valid', HINT.token);
   if (st.valid === null) return scheduleReconnect(TOKEN_TEXT[st.reason] || TOKEN_TEXT['agent-unavailable']);
   state.readOnly = !!st.readOnly;
-  $('viewonly').hidden = !state.readOnly;
+  state.presence = null;
+  panel.reset();
+  applyInputState();
 
   const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/websockify?node=${encodeURIComponent(node)}&token=${encodeURIComponent(token)}`;
-  const ws = new WebSocket(url);
-  ws.addEventListener('close', (e) => {
-    state.closeCode = e.code;
-    state.closeReason = e.reason;
+  // We open the socket (offering the side channel) and give noVNC only its binary frames; a proxy that does not
+  // select the protocol sends binary only, and the viewer then works as it always did.
+  const ch = new ConsoleChannel(url, {
+    onJson: (m) => channel === ch && onSideMessage(m),
+    onClose: (e) => {
+      state.closeCode = e.code;
+      state.closeReason = e.reason;
+    },
+  });
+  channel = ch;
+  ch.addEventListener('open', () => {
+    state.sideChannel = ch.sideChannel;
   });
   userClosed = false;
-  rfb = new RFB($('screen'), ws, { shared: true });
+  rfb = new RFB($('screen'), ch, { shared: true });
   rfb.scaleViewport = scale;
-  rfb.viewOnly = state.readOnly;
+  rfb.viewOnly = !canType();
   rfb.background = '#0b0e12';
   rfb.addEventListener('connect', () => {
     state.attempts = 0;
@@ -168,6 +235,10 @@ async function connect(isRetry = false) {
 
 async function onDisconnect() {
   rfb = null;
+  channel = null;
+  state.presence = null;
+  panel.reset();
+  applyInputState();
   if (userClosed) return setState('disconnected', 'Closed', HINT.retry);
   if (state.state === 'failed') return;
   const code = state.closeCode ?? 1006;
@@ -194,6 +265,16 @@ $('btn-reconnect').addEventListener('click', () => {
   state.attempts = 0;
   void connect(false);
 });
+$('btn-help').addEventListener('click', () => {
+  const p = $('help-panel');
+  p.hidden = !p.hidden;
+  $('btn-help').setAttribute('aria-expanded', String(!p.hidden));
+});
+$('help-close').addEventListener('click', () => {
+  $('help-panel').hidden = true;
+  $('btn-help').setAttribute('aria-expanded', 'false');
+  rfb?.focus();
+});
 $('btn-type').addEventListener('click', () => {
   $('type-panel').hidden = false;
   $('type-text').focus();
@@ -218,7 +299,7 @@ function keysym(ch) {
 }
 
 async function typeText(text) {
-  if (!rfb || state.readOnly) return;
+  if (!rfb || !canType()) return;
   rfb.focus();
   for (const ch of text) {
     if (!rfb) return;
