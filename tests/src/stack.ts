@@ -21,6 +21,8 @@ export interface StackOptions {
   agent?: AgentConfigInput;
   /** The proxy's port (0, the default, picks a free one). */
   proxyPort?: number;
+  /** Extra proxy options (its config file's keys); recordings go to the stack's state dir unless set here. */
+  proxy?: Record<string, unknown>;
   logger?: Logger;
 }
 
@@ -28,6 +30,8 @@ export interface Stack {
   agent: ConsoleAgent;
   agentUrl: string;
   proxy: RunningProxy;
+  /** Where the proxy writes session recordings. */
+  recordingsDir: string;
   emulators: RunningEmulator[];
   /** Starts an emulator of this profile on this machine's interface address (hostAddress), where consoles reach it. */
   emulator(vendor: ProfileName, opts?: Omit<EmulatorOptions, 'vendor'>): Promise<RunningEmulator>;
@@ -69,7 +73,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const { app: api, address: agentUrl } = await startApi(agent);
   try {
     proxy = await startProxy(
-      { host: '127.0.0.1', port: opts.proxyPort ?? 0, agentUrl },
+      {
+        host: '127.0.0.1',
+        port: opts.proxyPort ?? 0,
+        agentUrl,
+        recordings: { dir: join(stateDir, 'recordings') },
+        ...opts.proxy,
+      },
       { logger: log.child({ component: 'proxy' }) },
     );
     config.public_url = `${proxy.url}/`;
@@ -85,6 +95,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     agent,
     agentUrl,
     proxy: runningProxy,
+    recordingsDir: join(stateDir, 'recordings'),
     emulators,
     async emulator(vendor, emuOpts = {}) {
       const emu = await startEmulator({
