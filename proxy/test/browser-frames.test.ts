@@ -1,14 +1,14 @@
 // Console bytes reach the browser in websocket frames of at most BROWSER_FRAME_BYTES (a ws client then never has to
 // copy a frame that spans its socket reads), intact and in order; a small update stays one frame.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { ByteReader, attachSocket } from '@bmc-console/common/rfb/byte-reader';
+import type { Server } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { BROWSER_FRAME_BYTES } from '../src/console-session.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
+import { startStreamingConsole, TINY_SERVER_INIT } from './fake-console.js';
 
 let agent: FakeAgent;
 let proxy: RunningProxy;
@@ -16,34 +16,11 @@ let consoleServer: Server;
 let consolePort: number;
 /** What the fake console writes on each new connection after the RFB handshake, in one write. */
 let payload: Buffer;
-/** A 1x1 framebuffer's ServerInit with an empty name. */
-const SERVER_INIT = Buffer.concat([
-  Buffer.from([0, 1, 0, 1]),
-  Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]),
-  Buffer.alloc(4),
-]);
-
 beforeAll(async () => {
   agent = await startFakeAgent();
   proxy = await startProxy({ port: 0, agentUrl: agent.url }, { logger: pino({ level: 'silent' }) });
   // The proxy ends the RFB handshake itself (security None here), then relays what follows ServerInit.
-  consoleServer = createServer((s: Socket) => {
-    s.on('error', () => {});
-    const r = new ByteReader();
-    attachSocket(r, s);
-    void (async () => {
-      s.write('RFB 003.008\n');
-      await r.read(12);
-      s.write(Buffer.from([1, 1]));
-      await r.read(1);
-      s.write(Buffer.from([0, 0, 0, 0]));
-      await r.read(1); // ClientInit
-      s.write(SERVER_INIT);
-      s.write(payload);
-    })().catch(() => s.destroy());
-  });
-  await new Promise<void>((r) => consoleServer.listen(0, '127.0.0.1', r));
-  consolePort = (consoleServer.address() as AddressInfo).port;
+  ({ server: consoleServer, port: consolePort } = await startStreamingConsole((s) => s.write(payload)));
 });
 
 afterAll(async () => {
@@ -71,7 +48,7 @@ function receive(bytes: number): Promise<Buffer[]> {
         handshake--;
         const answer = answers.shift();
         if (answer) ws.send(answer);
-        else if (!b.equals(SERVER_INIT)) reject(new Error('expected ServerInit'));
+        else if (!b.equals(TINY_SERVER_INIT)) reject(new Error('expected ServerInit'));
         return;
       }
       messages.push(Buffer.from(b));

@@ -90,3 +90,38 @@ export async function startFakeConsole(password?: string): Promise<FakeConsole> 
     });
   return fake;
 }
+
+/** A 1x1 framebuffer's ServerInit with an empty name. */
+export const TINY_SERVER_INIT = Buffer.concat([
+  Buffer.from([0, 1, 0, 1]),
+  Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]),
+  Buffer.alloc(4),
+]);
+
+/**
+ * A console that does the RFB 3.8 server side with security None up to ServerInit (the proxy ends the handshake
+ * itself), then hands each connection to `onConn`: for tests that stream or stall on their own.
+ */
+export async function startStreamingConsole(
+  onConn: (s: Socket) => void,
+  serverInit: Buffer = TINY_SERVER_INIT,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    const r = new ByteReader();
+    const detach = attachSocket(r, s);
+    void (async () => {
+      s.write('RFB 003.008\n');
+      await r.read(12);
+      s.write(Buffer.from([1, 1]));
+      await r.read(1);
+      s.write(Buffer.from([0, 0, 0, 0]));
+      await r.read(1); // ClientInit
+      detach();
+      s.write(serverInit);
+      onConn(s);
+    })().catch(() => s.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,13 +1,14 @@
 // Backpressure in both directions, with a fake console (a TCP server that floods or stops reading) and a ws client
 // that stops reading or floods. Without backpressure the proxy would buffer everything in memory.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { ByteReader, attachSocket } from '@bmc-console/common/rfb/byte-reader';
+import type { Socket } from 'node:net';
+import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
+import { startStreamingConsole, TINY_SERVER_INIT } from './fake-console.js';
 
 const MB = 1024 * 1024;
 const TOTAL = 32 * MB;
@@ -32,36 +33,6 @@ afterAll(async () => {
   await agent?.close();
 });
 
-/** A 1x1 framebuffer's ServerInit with an empty name. */
-const SERVER_INIT = Buffer.concat([
-  Buffer.from([0, 1, 0, 1]),
-  Buffer.from([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]),
-  Buffer.alloc(4),
-]);
-
-/** A console that does the RFB handshake (security None; the proxy always ends it itself), then `onConn`. */
-async function fakeConsole(onConn: (s: Socket) => void): Promise<{ server: Server; port: number }> {
-  const server = createServer((s) => {
-    s.on('error', () => {});
-    const r = new ByteReader();
-    const detach = attachSocket(r, s);
-    void (async () => {
-      s.write('RFB 003.008\n');
-      await r.read(12);
-      s.write(Buffer.from([1, 1]));
-      await r.read(1);
-      s.write(Buffer.from([0, 0, 0, 0]));
-      await r.read(1); // ClientInit
-      detach();
-      s.write(SERVER_INIT);
-      onConn(s);
-    })().catch(() => s.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-/** Samples a counter until it stops moving (three equal samples 200 ms apart, at most ~20 s). */
 async function settled(read: () => number | Promise<number>): Promise<number> {
   let last = -1;
   let same = 0;
@@ -96,7 +67,7 @@ async function open(port: number, onConsole: (d: Buffer) => void = () => {}): Pr
   ws.send(Buffer.from([1]));
   await r.read(4);
   ws.send(Buffer.from([1]));
-  await r.read(SERVER_INIT.length);
+  await r.read(TINY_SERVER_INIT.length);
   relaying = true;
   const early = r.drain();
   if (early.length) onConsole(early);
@@ -109,7 +80,7 @@ describe('proxy backpressure (fake console)', () => {
     // Random bytes, hashed on both ends: the proxy reuses its read buffers, so a buffer handed back before the
     // websocket wrote it would show up as different bytes.
     const sent = createHash('sha256');
-    const { server, port } = await fakeConsole((s) => {
+    const { server, port } = await startStreamingConsole((s) => {
       const pump = () => {
         while (written < FLOOD) {
           const chunk = randomBytes(MB);
@@ -142,7 +113,7 @@ describe('proxy backpressure (fake console)', () => {
 
   it('stops reading the browser while the console does not read', async () => {
     let consoleSocket: Socket | undefined;
-    const { server, port } = await fakeConsole((s) => {
+    const { server, port } = await startStreamingConsole((s) => {
       consoleSocket = s;
       s.pause(); // the console stops reading
     });
