@@ -53,6 +53,8 @@ export type UpgradeDecision =
        * message must pass `check`, then `confirm` is sent (iDRAC f7 b3 -> VCSID2; iLO 80 -> hello -> 82).
        */
       handshake?: { challenge: number[]; check: (answer: Buffer) => boolean; confirm?: number[] };
+      /** The BMC's real RFB dialect this socket speaks (kvm.ts speaksRfb); unset: the emulator page's JSON protocol. */
+      rfb?: 'obmc' | 'idrac';
     };
 
 /** One vendor's web UI. */

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket } from 'ws';
 import { readStaticFile } from './static-files.js';
-import type { Ctx, UpgradeDecision } from './context.js';
+import type { Ctx, UpgradeDecision, UpgradeReq } from './context.js';
 import { escapeHtml, scriptJson } from './http.js';
 import { kvmMarkerColor } from './marker.js';
+import { IDRAC_DIALECT_BASE, type RfbDialect, type RfbHost, RfbServerSession } from './rfb/rfb-server.js';
 
 let template: { html: string; js: string } | undefined;
 
@@ -91,8 +92,85 @@ export function kvmPage(ctx: Ctx, o: KvmPageOptions): string {
     .replace('</body>', () => (o.deferredStart ? `<script>${o.deferredStart}</script>\n</body>` : '</body>'));
 }
 
-/** Runs the emulator's private console protocol on an accepted socket (JSON messages after the vendor's auth). */
-export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Extract<UpgradeDecision, { accept: true }>): void {
+/**
+ * The subprotocol the emulator's own KVM page (kvm.js) adds after the vendor's: its socket keeps the JSON protocol.
+ * Any other client of a socket marked with speaksRfb() gets the BMC's real RFB dialect.
+ */
+export const PAGE_PROTOCOL = 'bmc-emulator.page';
+
+type Accepted = Extract<UpgradeDecision, { accept: true }>;
+
+/** Which RFB dialect a KVM socket speaks: obmc-ikvm behind bmcweb (OpenBMC, XCC3 /kvm/0) or iDRAC9's vconsole. */
+type RfbDialectName = NonNullable<Accepted['rfb']>;
+
+/**
+ * Marks an accepted KVM upgrade as a real RFB socket in `dialect`, unless the emulator's own page opened it.
+ * Returns the decision so vendors can wrap their return value.
+ */
+export function speaksRfb(d: UpgradeDecision, u: UpgradeReq, dialect: RfbDialectName): UpgradeDecision {
+  return d.accept && !u.protocols.includes(PAGE_PROTOCOL) ? { ...d, rfb: dialect } : d;
+}
+
+/** BMC_EMULATOR_IDRAC_HEARTBEAT_MS: how long an iDRAC RFB viewer may stay silent (default 60 s, as the real one). */
+function idracIdleMs(env: NodeJS.ProcessEnv = process.env): number {
+  const ms = Number(env.BMC_EMULATOR_IDRAC_HEARTBEAT_MS ?? 60_000);
+  return Number.isFinite(ms) && ms > 0 ? ms : 60_000;
+}
+
+function rfbDialect(name: RfbDialectName, d: Accepted): RfbDialect {
+  if (name === 'obmc') return { name: 'OpenBMC IKVM' };
+  const hs = d.handshake;
+  return { ...IDRAC_DIALECT_BASE, idleTimeoutMs: idracIdleMs(), ...(hs ? { preamble: hs } : {}) };
+}
+
+/** Serves the emulated host's screen as RFB; sessions, keys and clicks count as runKvmSocket counts them. */
+function runRfbSocket(ctx: Ctx, ws: WebSocket, d: Accepted, name: RfbDialectName): void {
+  let session: ReturnType<Ctx['state']['openKvm']> | undefined;
+  const color = kvmMarkerColor(ctx.profile.name);
+  const host: RfbHost = {
+    log: ctx.log,
+    model: () => {
+      const clicks = ctx.state.clicks;
+      return {
+        label: ctx.profile.label,
+        node: ctx.node,
+        color,
+        now: Date.now(),
+        typed: ctx.state.typed,
+        clicks: clicks.length,
+        last: clicks[clicks.length - 1] ?? null,
+      };
+    },
+    admit: () => {
+      if (ctx.faults.kvmBusy || ctx.state.liveKvm() >= ctx.profile.maxKvmSessions) {
+        if (!ctx.faults.kvmBusy && d.overCap === 'shared') {
+          session = ctx.state.openKvm(d.vendorPath, 'shared', d.launch?.());
+          return { status: 'shared' };
+        }
+        return { status: 'busy', reason: d.busyMessage };
+      }
+      session = ctx.state.openKvm(d.vendorPath, 'ok', d.launch?.());
+      return { status: 'ok' };
+    },
+    key: (key) => {
+      kvmKeyEvents.emit('key', { node: ctx.node, key, at: performance.timeOrigin + performance.now() });
+      ctx.state.recordKey(key);
+    },
+    click: (x, y) => ctx.state.recordClick(x, y),
+    drawn: () => kvmKeyEvents.emit('drawn', { node: ctx.node, at: performance.timeOrigin + performance.now() }),
+    closed: () => {
+      if (session) ctx.state.closeKvm(session);
+    },
+  };
+  new RfbServerSession(ws, rfbDialect(name, d), host);
+}
+
+/**
+ * Runs a console socket: the BMC's RFB dialect when the vendor marked it (speaksRfb), else the emulator's private
+ * protocol for its own page (JSON messages after the vendor's auth).
+ */
+export function runKvmSocket(ctx: Ctx, ws: WebSocket, d: Accepted): void {
+  if (d.rfb) return runRfbSocket(ctx, ws, d, d.rfb);
   const hello = (status: string, message = '') => ws.send(JSON.stringify({ type: 'hello', status, message }));
   let session: ReturnType<Ctx['state']['openKvm']> | undefined;
   const start = () => {

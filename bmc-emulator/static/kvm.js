@@ -90,7 +90,9 @@ window.__kvmStart = function (cfg) {
   function connect() {
     var url = /^wss?:/.test(cfg.wsUrl) ? cfg.wsUrl : (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + cfg.wsUrl;
     try {
-      ws = cfg.protocols.length ? new WebSocket(url, cfg.protocols) : new WebSocket(url);
+      // 'bmc-emulator.page' after the vendor's subprotocol tells the emulator this is its own page (JSON protocol);
+      // a real viewer offers only the vendor's and gets the BMC's RFB.
+      ws = cfg.protocols.length ? new WebSocket(url, cfg.protocols.concat(['bmc-emulator.page'])) : new WebSocket(url);
     } catch (e) {
       setStatus('error', 'Console connection failed: ' + e.message);
       return;

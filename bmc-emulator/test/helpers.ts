@@ -61,7 +61,9 @@ export function openKvm(
   } = {},
 ): Promise<KvmHello> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, o.protocols ?? [], {
+    // Like kvm.js: the page's subprotocol after the vendor's keeps the JSON protocol (without it: the BMC's RFB).
+    const protocols = o.protocols?.length ? [...o.protocols, 'bmc-emulator.page'] : [];
+    const ws = new WebSocket(url, protocols, {
       rejectUnauthorized: false,
       headers: o.cookie ? { cookie: o.cookie } : {},
     });

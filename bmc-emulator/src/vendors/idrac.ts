@@ -14,7 +14,7 @@ import {
   type Req,
   type Res,
 } from '../http.js';
-import { kvmPage } from '../kvm.js';
+import { kvmPage, speaksRfb } from '../kvm.js';
 import { legacyIdrac } from '../profiles.js';
 import { digits, hexToken } from '../state.js';
 import { cookieSession, hostOnly, portOnly, unquote, webSessionsFull } from './common.js';
@@ -155,7 +155,7 @@ document.getElementById('logout').onclick = async (e) => {
       if (u.path !== '/vnc/vconsole' && u.path !== '/vmc/vconsole') return undefined;
       const ticket = ctx.state.takeTicket(u.url.searchParams.get('vck'));
       if (!ticket) return { accept: false, status: 401, message: 'Unauthorized' };
-      return {
+      const d: UpgradeDecision = {
         accept: true,
         protocol: u.protocols.includes('binary') ? 'binary' : undefined,
         vendorPath: u.path,
@@ -169,6 +169,8 @@ document.getElementById('logout').onclick = async (e) => {
             a.length === 34 && a[0] === 247 && a[1] === 179 && a.subarray(2, 26).toString('latin1') === ticket.secret,
         },
       };
+      // iDRAC9's vconsole speaks RFB after the preamble (RGB565 whatever ServerInit says); the page keeps JSON.
+      return ctx.profile.name === 'idrac9' ? speaksRfb(d, u, 'idrac') : d;
     },
   };
 

@@ -11,7 +11,7 @@ import {
   type Req,
   type Res,
 } from '../http.js';
-import { kvmConfig, kvmScript } from '../kvm.js';
+import { kvmConfig, kvmScript, speaksRfb } from '../kvm.js';
 import type { Session } from '../state.js';
 
 /**
@@ -109,14 +109,19 @@ route();
       // Cookie-authenticated sockets must offer the CSRF token as the subprotocol.
       if (u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
       const launch = u.url.searchParams.get('route') === 'console' ? 'console-route' : 'operations-route';
-      return {
-        accept: true,
-        protocol: s.csrf,
-        vendorPath: '/kvm/0',
-        overCap: 'busy',
-        busyMessage: 'Max sessions are already connected',
-        launch: () => launch,
-      };
+      // obmc-ikvm's raw RFB behind bmcweb, unless the emulator's own page asks for its JSON protocol.
+      return speaksRfb(
+        {
+          accept: true,
+          protocol: s.csrf,
+          vendorPath: '/kvm/0',
+          overCap: 'busy',
+          busyMessage: 'Max sessions are already connected',
+          launch: () => launch,
+        },
+        u,
+        'obmc',
+      );
     },
     onRedfishSession(req: Req, res: Res, s: Session) {
       if (!header(req, 'x-requested-with')) return false;

@@ -12,7 +12,7 @@ import {
   type Req,
   type Res,
 } from '../http.js';
-import { kvmConfig, kvmScript } from '../kvm.js';
+import { kvmConfig, kvmScript, speaksRfb } from '../kvm.js';
 import { hexToken, type Session } from '../state.js';
 import { cookieSession, webSessionsFull } from './common.js';
 
@@ -157,14 +157,18 @@ route();
         // OpenBMC dialect: the SESSION cookie, and the XSRF token as the subprotocol.
         const s = obmcSession(u);
         if (!s || u.protocols[0] !== s.csrf) return { accept: false, status: 401, message: 'Unauthorized' };
-        return {
-          accept: true,
-          protocol: s.csrf,
-          vendorPath: '/kvm/0',
-          overCap: 'busy',
-          busyMessage: 'Remote console login result 5: session full.',
-          launch: () => 'login-form',
-        };
+        return speaksRfb(
+          {
+            accept: true,
+            protocol: s.csrf,
+            vendorPath: '/kvm/0',
+            overCap: 'busy',
+            busyMessage: 'Remote console login result 5: session full.',
+            launch: () => 'login-form',
+          },
+          u,
+          'obmc',
+        );
       }
       // The viewer socket exists only on the remote-presence port.
       if (u.raw.socket.localPort !== ctx.rpPort() || u.path !== '/') return undefined;

@@ -116,7 +116,8 @@ export async function negotiateSecurity(
   return { minor, securityType: chosen };
 }
 
-function parsePixelFormat(b: Buffer): PixelFormat {
+/** Reads a 16-byte PIXEL_FORMAT structure. */
+export function parsePixelFormat(b: Buffer): PixelFormat {
   return {
     bitsPerPixel: b.readUInt8(0),
     depth: b.readUInt8(1),

@@ -19,19 +19,26 @@ export function clientInit(shared: boolean): Buffer {
   return Buffer.from([shared ? 1 : 0]);
 }
 
+/** The 16-byte PIXEL_FORMAT structure (ServerInit, SetPixelFormat). */
+export function encodePixelFormat(pf: PixelFormat): Buffer {
+  const b = Buffer.alloc(16);
+  b.writeUInt8(pf.bitsPerPixel, 0);
+  b.writeUInt8(pf.depth, 1);
+  b.writeUInt8(pf.bigEndian ? 1 : 0, 2);
+  b.writeUInt8(pf.trueColour ? 1 : 0, 3);
+  b.writeUInt16BE(pf.redMax, 4);
+  b.writeUInt16BE(pf.greenMax, 6);
+  b.writeUInt16BE(pf.blueMax, 8);
+  b.writeUInt8(pf.redShift, 10);
+  b.writeUInt8(pf.greenShift, 11);
+  b.writeUInt8(pf.blueShift, 12);
+  return b;
+}
+
 export function setPixelFormat(pf: PixelFormat): Buffer {
   const b = Buffer.alloc(20);
   b.writeUInt8(ClientMessage.SetPixelFormat, 0);
-  b.writeUInt8(pf.bitsPerPixel, 4);
-  b.writeUInt8(pf.depth, 5);
-  b.writeUInt8(pf.bigEndian ? 1 : 0, 6);
-  b.writeUInt8(pf.trueColour ? 1 : 0, 7);
-  b.writeUInt16BE(pf.redMax, 8);
-  b.writeUInt16BE(pf.greenMax, 10);
-  b.writeUInt16BE(pf.blueMax, 12);
-  b.writeUInt8(pf.redShift, 14);
-  b.writeUInt8(pf.greenShift, 15);
-  b.writeUInt8(pf.blueShift, 16);
+  encodePixelFormat(pf).copy(b, 4);
   return b;
 }
 
