@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { readConfigFile, parseProxyConfig } from './config.js';
+import { defaultDirectIo, directMain } from './direct/probe-cli.js';
 import { recordingsMain } from './recording/recording-cli.js';
 import { startProxy } from './server.js';
 import proxyPackage from '../package.json' with { type: 'json' };
@@ -126,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
   // The operator's subcommand; anything else is the proxy itself, exactly as before.
   if (argv[0] === 'recordings')
     return recordingsMain(argv.slice(1), (flags) => parseProxyConfig(configFromFlags(flags)));
+  if (argv[0] === 'direct') return directMain(argv.slice(1), defaultDirectIo);
   const program = new Command('bmc-console-proxy')
     .description('Token-checked websocket proxy and viewer for bmc-console consoles')
     .version(proxyPackage.version, '-V, --version', 'print the version and exit')
@@ -199,7 +201,11 @@ export async function main(argv: string[]): Promise<number> {
       "recordings' HMAC key, created on first use (default <dir>/../recording.key)",
     )
     .option('--recordings-admin-token-file <file>', 'file holding an admin token for GET /api/recordings (all nodes)')
-    .addHelpText('after', '\nSession recordings: bmc-console-proxy recordings list|show|prune (--help for each)')
+    .addHelpText(
+      'after',
+      '\nSession recordings: bmc-console-proxy recordings list|show|prune (--help for each)' +
+        '\nDirect KVM (preview): bmc-console-proxy direct probe --help',
+    )
     .exitOverride();
   try {
     program.parse(argv, { from: 'user' });
