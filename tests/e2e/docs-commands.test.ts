@@ -150,6 +150,11 @@ const annotations: Annotation[] = [
       "starts a console for a real BMC at https://10.0.0.5 with this host's agent state; host-agent/test covers the CLI with a fake provider",
   },
   {
+    match: /bmc-console-proxy direct probe .*--address https:\/\/10\.0\.0\.5/s,
+    how: 'skip',
+    reason: 'a real iDRAC at https://10.0.0.5; proxy/test/direct-probe.test.ts runs the probe against the emulator',
+  },
+  {
     match: /^bmc-console-agent (url|stop) --node /,
     how: 'skip',
     reason: 'needs the console the start command above starts',
