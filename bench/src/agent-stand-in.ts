@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,8 @@ export function startAgentStandIn(targetPort: number, vncPassword: string): Prom
   });
   server.keepAliveTimeout = 60_000;
   // On a unix socket like the real agent's default: the proxy then needs no API key.
-  const socket = join(mkdtempSync(join(tmpdir(), 'bench-agent-')), 'agent.sock');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+  const socket = join(dir, 'agent.sock');
   return new Promise((resolve) => {
     server.listen(socket, () => {
       resolve({
@@ -54,7 +55,10 @@ export function startAgentStandIn(targetPort: number, vncPassword: string): Prom
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();
-            server.close(() => r());
+            server.close(() => {
+              rmSync(dir, { recursive: true, force: true });
+              r();
+            });
           }),
       });
     });
