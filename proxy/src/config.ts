@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defaultAgentApiKeyFile, defaultAgentSocket } from '@bmc-console/common/agent-paths';
 import { parse as parseYaml } from 'yaml';
+import { VIEWER_ROLES } from '@bmc-console/common/contracts/agent-api';
 import { z } from 'zod';
 
 /**
@@ -85,6 +86,12 @@ const RecordingsConfigSchema = z
     keyFile: z.string().min(1).optional(),
     /** A file holding an admin token that lists and fetches every recording over HTTP (none: no admin access). */
     adminTokenFile: z.string().min(1).optional(),
+    /**
+     * Which console links may list and replay their node's recordings over HTTP. A recording's timeline shows every
+     * key typed (a password at the host's login prompt too), so view-only links may not by default; [] leaves
+     * recordings to the admin token and the operator's CLI.
+     */
+    replayRoles: z.array(z.enum(VIEWER_ROLES)).default(['control']),
   })
   .strict()
   .transform((r) => ({ ...r, keyFile: r.keyFile ?? join(dirname(r.dir), 'recording.key') }));

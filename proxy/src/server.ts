@@ -90,6 +90,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
         ...(config.recordings.adminTokenFile !== undefined
           ? { adminToken: readAdminToken(config.recordings.adminTokenFile) }
           : {}),
+        replayRoles: config.recordings.replayRoles,
         failedTokens,
         sourceOf: (r) => sourceAddress(r, config),
         log,

@@ -114,6 +114,32 @@ describe('recording routes', () => {
     expect((await get('/elsewhere')).status).toBe(418);
   });
 
+  it('refuses a view-only link by default: the timeline shows every key the controllers typed', async () => {
+    const viewOnly = agent.issue({ node: 'node-1', host: '127.0.0.1', port: 5900, role: 'view' });
+    const list = await get(`/api/recordings${q('node-1', viewOnly)}`);
+    expect(list.status).toBe(403);
+    expect(await list.json()).toEqual({
+      error: 'a view link may not replay recordings on this proxy (recordings.replayRoles)',
+    });
+    expect((await get(`/api/recordings/${ids.good}${q('node-1', viewOnly)}`)).status).toBe(403);
+    const both = recordingRoutes({
+      store: factory.store,
+      key: factory.key,
+      verifier,
+      replayRoles: ['control', 'view'],
+    });
+    const server2 = createServer((req, res) => void both(req, res));
+    await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server2.address() as AddressInfo).port;
+      const res = await fetch(`http://127.0.0.1:${port}/api/recordings${q('node-1', viewOnly)}`);
+      expect(res.status).toBe(200);
+    } finally {
+      server2.closeAllConnections();
+      await new Promise((r) => server2.close(r));
+    }
+  });
+
   it('answers 422 with the reason for a truncated or altered recording', async () => {
     const t = await get(`/api/recordings/${ids.truncated}${q('node-1', tokenNode1)}`);
     expect(t.status).toBe(422);

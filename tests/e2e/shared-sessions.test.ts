@@ -8,6 +8,7 @@
  *    with the user's name at the times they were typed;
  *  - a raw RFB client that ignores its view-only link gets its keys and clicks dropped by the proxy;
  *  - no recording holds a token or the VNC password;
+ *  - a view-only link may not replay recordings (the timeline shows typed keys);
  *  - a recording altered on disk is refused with a clear message on the replay page.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -240,13 +241,19 @@ describe.skipIf(skip)('shared sessions: roles, presence, hand-over, recording an
         expect(text.includes(secret), `${f} holds a secret`).toBe(false);
     }
 
+    // A view-only link may not replay: the timeline would show every key the controllers typed.
+    const asBob = await fetch(
+      `${stack.proxy.url}/api/recordings?node=${NODE}&token=${encodeURIComponent(tokenOf(bob.url))}`,
+    );
+    expect(asBob.status).toBe(403);
+
     // Altered on disk: refused with a clear message.
     const file = join(stack.recordingsDir, `${bobRec.id}.bmcrec`);
     const bytes = readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0x55;
     writeFileSync(file, bytes);
     await replay.goto('about:blank');
-    await replay.goto(`${stack.proxy.url}/replay.html#node=${NODE}&token=${tokenOf(bob.url)}&recording=${bobRec.id}`);
+    await replay.goto(`${stack.proxy.url}/replay.html#node=${NODE}&token=${tokenOf(carol.url)}&recording=${bobRec.id}`);
     const err = await until(
       'the replay page refusing the altered recording',
       async () =>

@@ -8,6 +8,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
 import { NODE_ID_PATTERN } from '@bmc-console/common/contracts/node-id';
 import type { Logger } from '@bmc-console/common/log';
 import type { TokenVerifier } from '../token-verifier.js';
@@ -25,6 +26,8 @@ export interface RecordingRoutesDeps {
   key: Buffer | (() => Buffer);
   verifier: TokenVerifier;
   adminToken?: string;
+  /** Roles of console links that may list and fetch their node's recordings (the rest: 403). */
+  replayRoles?: readonly ViewerRole[];
   /** The proxy's failed-token budget (these routes are a token oracle too) and how it names a request's source. */
   failedTokens?: { allowed(source: string): boolean; failed(source: string): void };
   sourceOf?: (req: IncomingMessage) => string;
@@ -103,6 +106,12 @@ export function recordingRoutes(
       deps.failedTokens?.failed(source);
       deps.log?.warn({ event: 'recordings-refused', node, source, reason }, 'recordings: token refused');
       json(req, res, 403, { error: `token ${reason}` });
+      return undefined;
+    }
+    const role = result.ok ? result.target.role : 'control';
+    if (!(deps.replayRoles ?? ['control']).includes(role)) {
+      deps.log?.warn({ event: 'recordings-refused', node, source, reason: 'role', role }, 'recordings: role refused');
+      json(req, res, 403, { error: `a ${role} link may not replay recordings on this proxy (recordings.replayRoles)` });
       return undefined;
     }
     return { admin: false, node };
