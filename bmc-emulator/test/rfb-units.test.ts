@@ -7,7 +7,8 @@ import { encodePng } from '@bmc-console/common/rfb/png';
 import { describe, expect, it } from 'vitest';
 import { HostScreen } from '../src/rfb/host-screen.js';
 import { keyName } from '../src/rfb/keys.js';
-import { changedRects, encodeRect, RGB565_FORMAT } from '../src/rfb/pixels.js';
+import { RGB565_PIXEL_FORMAT as RGB565_FORMAT } from '@bmc-console/common/rfb/messages';
+import { changedRects, encodeRect } from '../src/rfb/pixels.js';
 
 describe('RFB keysyms become the key names kvm.js reports', () => {
   it.each([

@@ -14,34 +14,6 @@ export const BGRX_FORMAT: PixelFormat = {
   blueShift: 0,
 };
 
-/** What iDRAC9 really sends in every FramebufferUpdate, whatever it announced or the client asked for. */
-export const RGB565_FORMAT: PixelFormat = {
-  bitsPerPixel: 16,
-  depth: 16,
-  bigEndian: false,
-  trueColour: true,
-  redMax: 31,
-  greenMax: 63,
-  blueMax: 31,
-  redShift: 11,
-  greenShift: 5,
-  blueShift: 0,
-};
-
-/** Why a client's pixel format cannot be served, or undefined when it can (true colour at 8, 16 or 32 bpp). */
-export function unsupportedFormat(pf: PixelFormat): string | undefined {
-  if (!pf.trueColour) return 'colour-map pixel formats are not supported';
-  if (![8, 16, 32].includes(pf.bitsPerPixel)) return `bitsPerPixel ${pf.bitsPerPixel} is not supported`;
-  for (const [max, shift] of [
-    [pf.redMax, pf.redShift],
-    [pf.greenMax, pf.greenShift],
-    [pf.blueMax, pf.blueShift],
-  ] as const) {
-    if (max === 0 || max > 0xffff || shift > 31) return 'colour max/shift out of range';
-  }
-  return undefined;
-}
-
 export interface Rect {
   x: number;
   y: number;

@@ -1,10 +1,10 @@
 import type { Logger } from '@bmc-console/common/log';
 import { parsePixelFormat, type PixelFormat } from '@bmc-console/common/rfb/handshake';
-import { encodePixelFormat } from '@bmc-console/common/rfb/messages';
+import { encodePixelFormat, RGB565_PIXEL_FORMAT, unsupportedPixelFormat } from '@bmc-console/common/rfb/messages';
 import type { WebSocket } from 'ws';
 import { HostScreen, type HostScreenModel } from './host-screen.js';
 import { keyName } from './keys.js';
-import { BGRX_FORMAT, changedRects, encodeRect, RGB565_FORMAT, type Rect, unsupportedFormat } from './pixels.js';
+import { BGRX_FORMAT, changedRects, encodeRect, type Rect } from './pixels.js';
 
 /** How one vendor's BMC speaks RFB over its KVM websocket. */
 export interface RfbDialect {
@@ -41,7 +41,7 @@ export interface RfbHost {
 export const IDRAC_DIALECT_BASE: Omit<RfbDialect, 'preamble'> = {
   name: 'OpenVNC',
   announced: BGRX_FORMAT,
-  forcedFormat: RGB565_FORMAT,
+  forcedFormat: RGB565_PIXEL_FORMAT,
   vendorMessageType: 247,
   sharedNotice: [247, 164],
   idleTimeoutMs: 60_000,
@@ -223,7 +223,7 @@ export class RfbServerSession {
         if (!m) return false;
         if (this.dialect.forcedFormat) return true; // iDRAC: ignored, updates stay in its own format
         const pf = parsePixelFormat(m.subarray(4));
-        const bad = unsupportedFormat(pf);
+        const bad = unsupportedPixelFormat(pf);
         if (bad) {
           this.close(1003, `SetPixelFormat: ${bad}`);
           return false;

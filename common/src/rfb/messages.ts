@@ -19,6 +19,38 @@ export function clientInit(shared: boolean): Buffer {
   return Buffer.from([shared ? 1 : 0]);
 }
 
+/** RGB565 little-endian: what iDRAC9's KVM sends in every update whatever it announced (and what the emulator plays). */
+export const RGB565_PIXEL_FORMAT: PixelFormat = {
+  bitsPerPixel: 16,
+  depth: 16,
+  bigEndian: false,
+  trueColour: true,
+  redMax: 31,
+  greenMax: 63,
+  blueMax: 31,
+  redShift: 11,
+  greenShift: 5,
+  blueShift: 0,
+};
+
+/**
+ * Why pixels cannot be written in `pf`, or undefined when they can: true colour at 8, 16 or 32 bits per pixel,
+ * each channel's max one less than a power of two and inside the pixel.
+ */
+export function unsupportedPixelFormat(pf: PixelFormat): string | undefined {
+  if (!pf.trueColour) return 'colour-map pixel formats are not supported';
+  if (![8, 16, 32].includes(pf.bitsPerPixel)) return `${pf.bitsPerPixel} bits per pixel is not supported`;
+  for (const [max, shift] of [
+    [pf.redMax, pf.redShift],
+    [pf.greenMax, pf.greenShift],
+    [pf.blueMax, pf.blueShift],
+  ] as const) {
+    if (max === 0 || (max & (max + 1)) !== 0 || max * 2 ** shift >= 2 ** pf.bitsPerPixel)
+      return 'a colour channel does not fit the pixel';
+  }
+  return undefined;
+}
+
 /** The 16-byte PIXEL_FORMAT structure (ServerInit, SetPixelFormat). */
 export function encodePixelFormat(pf: PixelFormat): Buffer {
   const b = Buffer.alloc(16);

@@ -2,9 +2,9 @@ import type { Logger } from '@bmc-console/common/log';
 import { Encoding, Limits } from '@bmc-console/common/rfb/constants';
 import type { PixelFormat, ServerInit } from '@bmc-console/common/rfb/handshake';
 import { DirectKvmError } from './errors.js';
-import { convertibleFormat, Rgb565Converter, VIEWER_DEFAULT_FORMAT } from './rgb565.js';
+import { Rgb565Converter, VIEWER_DEFAULT_FORMAT } from './rgb565.js';
 import { parsePixelFormat } from '@bmc-console/common/rfb/handshake';
-import { setEncodings } from '@bmc-console/common/rfb/messages';
+import { setEncodings, unsupportedPixelFormat } from '@bmc-console/common/rfb/messages';
 
 const IDRAC_VENDOR_MESSAGE = 247;
 const SESSION_IS_SHARED = 164;
@@ -254,7 +254,7 @@ export class IdracFixup {
     switch (m[0]) {
       case 0: {
         const pf = parsePixelFormat(m.subarray(4, 20));
-        const bad = convertibleFormat(pf);
+        const bad = unsupportedPixelFormat(pf);
         if (bad) throw fail(`viewer's SetPixelFormat: ${bad}`);
         this.pendingFormat = pf;
         this.formatChanged = true;

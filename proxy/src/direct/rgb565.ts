@@ -4,21 +4,6 @@ import { RGBX_PIXEL_FORMAT } from '@bmc-console/common/rfb/messages';
 /** What the iDRAC fix-up announces to the viewer: 32 bpp true colour, R at bits 0-7 (noVNC's own format). */
 export const VIEWER_DEFAULT_FORMAT: PixelFormat = RGBX_PIXEL_FORMAT;
 
-/** Whether RGB565 can be converted to `pf`: true colour, 8/16/32 bpp, channels inside the pixel. */
-export function convertibleFormat(pf: PixelFormat): string | undefined {
-  if (!pf.trueColour) return 'colour-map pixel formats are not supported';
-  if (![8, 16, 32].includes(pf.bitsPerPixel)) return `${pf.bitsPerPixel} bits per pixel is not supported`;
-  for (const [max, shift] of [
-    [pf.redMax, pf.redShift],
-    [pf.greenMax, pf.greenShift],
-    [pf.blueMax, pf.blueShift],
-  ] as const) {
-    if (max === 0 || (max & (max + 1)) !== 0 || max * 2 ** shift >= 2 ** pf.bitsPerPixel)
-      return 'a colour channel does not fit the pixel';
-  }
-  return undefined;
-}
-
 /** Converts RGB565 little-endian pixels (iDRAC's wire format) into one viewer pixel format via a 64 Ki table. */
 export class Rgb565Converter {
   readonly bytesPerPixel: number;
