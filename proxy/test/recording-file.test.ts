@@ -44,6 +44,7 @@ describe('recording config', () => {
       maxBytes: 20 * 1024 ** 3,
       maxAgeDays: 90,
       keyFile: '/var/lib/bmc-console-proxy/recording.key',
+      replayRoles: ['control'],
     });
     expect(parseProxyConfig(c).recordings).toEqual(c.recordings);
     expect(parseProxyConfig({ recordings: { dir: '/r/x', maxBytes: '500m' } }).recordings).toMatchObject({
