@@ -4,7 +4,7 @@
  * Redfish app all map through here, so a kind of failure reads the same wherever it is shown.
  */
 import { scrubSecrets } from '@bmc-console/common/log';
-import { RedfishError } from './redfish/error.js';
+import { RedfishError } from '@bmc-console/common/redfish/error';
 import { ConsoleFailure, type FailureKind } from './vendor-script.js';
 
 const hints: Record<FailureKind, string> = {

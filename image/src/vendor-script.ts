@@ -5,8 +5,8 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Logger } from '@bmc-console/common/log';
-import type { Discovery } from './discovery/types.js';
-import type { RedfishClient } from './redfish/client.js';
+import type { Discovery } from '@bmc-console/common/discovery/types';
+import type { RedfishClient } from '@bmc-console/common/redfish/client';
 
 export type { Discovery };
 

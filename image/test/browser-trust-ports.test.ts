@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { browserTrust, fetchPeerCertificate, lookupKvmEndpoints, spkiPin } from 'bmc-console/supervisor/browser-trust';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
-import { localCaFiles, trustOptions } from 'bmc-console/redfish/trust';
+import { localCaFiles, trustOptions } from '@bmc-console/common/redfish/trust';
 
 const dir = mkdtempSync(join(tmpdir(), 'trust-ports-'));
 let xcc: RunningEmulator;

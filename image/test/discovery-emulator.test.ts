@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { discover } from 'bmc-console/discovery/discover';
-import { createRedfishClient } from 'bmc-console/redfish/client';
+import { discover } from '@bmc-console/common/discovery/discover';
+import { createRedfishClient } from '@bmc-console/common/redfish/client';
 import { main as detectMain } from 'bmc-console/commands/detect';
 import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
 
@@ -127,7 +127,7 @@ describe.skipIf(!haveEmulator || !haveFixtures)(
       ['supermicro-x13', 'supermicro-x13-sys821ge-tnhr-bmc11.01.01'],
     ] as const;
     it.each(pairs)('%s ~ %s', async (name, folder) => {
-      const { FixtureSource } = await import('bmc-console/redfish/fixture-source');
+      const { FixtureSource } = await import('@bmc-console/common/redfish/fixture-source');
       const real = await discover(new FixtureSource(resolve(fixtures, folder)));
       const emu = await emulator!.startEmulator({ vendor: name });
       const client = createRedfishClient({

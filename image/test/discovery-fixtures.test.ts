@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from 'bmc-console/discovery/discover';
-import { FixtureSource } from 'bmc-console/redfish/fixture-source';
+import { discover } from '@bmc-console/common/discovery/discover';
+import { FixtureSource } from '@bmc-console/common/redfish/fixture-source';
 import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
 
 const fixtures = REDFISH_CAPTURES;

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedfishClient, RedfishClient } from 'bmc-console/redfish/client';
-import { RedfishError } from 'bmc-console/redfish/error';
+import { createRedfishClient, RedfishClient } from '@bmc-console/common/redfish/client';
+import { RedfishError } from '@bmc-console/common/redfish/error';
 import {
   makeCa,
   makeServerCert,

@@ -15,7 +15,7 @@ import { RetryPolicy } from 'bmc-console/supervisor/retry-policy';
 import { KvmDemand } from 'bmc-console/supervisor/kvm-demand';
 import type { BrowserSession } from 'bmc-console/supervisor/console-app';
 import { asConsoleFailure } from 'bmc-console/console-failure';
-import { RedfishError } from 'bmc-console/redfish/error';
+import { RedfishError } from '@bmc-console/common/redfish/error';
 import { createLogger } from '@bmc-console/common/log';
 import { writePasswordFile, x11vncArgs } from 'bmc-console/supervisor/x11vnc';
 import { xvfbArgs } from 'bmc-console/supervisor/xvfb';

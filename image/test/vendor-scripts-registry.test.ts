@@ -1,7 +1,7 @@
 /** The registry and the failure mapping: pure logic, no browser. */
 import { describe, expect, it } from 'vitest';
-import type { Discovery } from '../src/discovery/types.js';
-import { RedfishError } from '../src/redfish/error.js';
+import type { Discovery } from '@bmc-console/common/discovery/types';
+import { RedfishError } from '@bmc-console/common/redfish/error';
 import { ConsoleFailure, type ConsoleContext } from '../src/vendor-script.js';
 import { pickVendorScript, vendorScripts } from '../vendor-scripts/index.js';
 import { httpFailure, toConsoleFailure } from '../src/console-failure.js';

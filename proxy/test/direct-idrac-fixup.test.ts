@@ -2,9 +2,9 @@
 // chunking; SetEncodings becomes Raw (+CopyRect, DesktopSize); SetPixelFormat stays here; 247 messages are dropped.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { IDRAC_HEARTBEAT, IdracFixup } from '../src/direct/idrac-fixup.js';
+import { IDRAC_HEARTBEAT, IdracFixup } from '@bmc-console/common/direct/idrac-fixup';
 import { encodePixelFormat, RGBX_PIXEL_FORMAT } from '@bmc-console/common/rfb/messages';
-import { encodeServerInit } from '../src/direct/viewer-handshake.js';
+import { encodeServerInit } from '@bmc-console/common/direct/viewer-handshake';
 
 function harness() {
   const viewer: Buffer[] = [];

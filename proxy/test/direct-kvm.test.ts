@@ -6,9 +6,9 @@ import { RfbClient } from '@bmc-console/common/rfb/client';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loopbackBridge } from '../src/direct/loopback-bridge.js';
-import { type DirectKvm, openDirectKvm } from '../src/direct/open-direct-kvm.js';
-import type { DirectTarget, DirectVendor } from '../src/direct/target.js';
+import { loopbackBridge } from '@bmc-console/common/direct/loopback-bridge';
+import { type DirectKvm, openDirectKvm } from '@bmc-console/common/direct/open-direct-kvm';
+import type { DirectTarget, DirectVendor } from '@bmc-console/common/contracts/direct-target';
 
 const log = pino({ level: 'silent' });
 const PASSWORD = 'Direct-pw1';

@@ -6,7 +6,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { type DirectKvm, openDirectKvm } from '../src/direct/open-direct-kvm.js';
+import { type DirectKvm, openDirectKvm } from '@bmc-console/common/direct/open-direct-kvm';
 import { json, type PageServer, startPageServer } from './page-server.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];

@@ -10,10 +10,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { discover } from '../discovery/discover.js';
-import { createRedfishClient } from '../redfish/client.js';
-import { RedfishError } from '../redfish/error.js';
-import { FixtureSource } from '../redfish/fixture-source.js';
+import { discover } from '@bmc-console/common/discovery/discover';
+import { createRedfishClient } from '@bmc-console/common/redfish/client';
+import { RedfishError } from '@bmc-console/common/redfish/error';
+import { FixtureSource } from '@bmc-console/common/redfish/fixture-source';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;

@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger, scrubSecrets, type Logger } from '@bmc-console/common/log';
-import { discover } from '../discovery/discover.js';
-import { RedfishClient } from '../redfish/client.js';
+import { discover } from '@bmc-console/common/discovery/discover';
+import { RedfishClient } from '@bmc-console/common/redfish/client';
 import { CHROMIUM_EXECUTABLE } from '../supervisor/chromium.js';
 import {
   ConsoleFailure,

@@ -11,10 +11,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createRedfishClient, type RedfishAuthType } from '../redfish/client.js';
-import { isRedfishError } from '../redfish/error.js';
-import { odataId, memberIds, type RedfishSource } from '../redfish/source.js';
-import { localCaFiles, LOCAL_CA_DIR } from '../redfish/trust.js';
+import { createRedfishClient, type RedfishAuthType } from '@bmc-console/common/redfish/client';
+import { isRedfishError } from '@bmc-console/common/redfish/error';
+import { odataId, memberIds, type RedfishSource } from '@bmc-console/common/redfish/source';
+import { localCaFiles, LOCAL_CA_DIR } from '@bmc-console/common/redfish/trust';
 import { ConsoleFailure } from '../vendor-script.js';
 
 const run = promisify(execFile);

@@ -7,9 +7,9 @@
 import type { AppInfo } from '@bmc-console/common/console-env';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import { asConsoleFailure } from '../console-failure.js';
-import { discover } from '../discovery/discover.js';
-import type { Discovery } from '../discovery/types.js';
-import { createRedfishClient, type RedfishClient } from '../redfish/client.js';
+import { discover } from '@bmc-console/common/discovery/discover';
+import type { Discovery } from '@bmc-console/common/discovery/types';
+import { createRedfishClient, type RedfishClient } from '@bmc-console/common/redfish/client';
 import type { BmcTarget, ConsoleContext, VendorScript } from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
 import { browserTrust, lookupKvmEndpoints } from './browser-trust.js';

@@ -8,10 +8,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { encodePng } from '@bmc-console/common/rfb/png';
-import { inStep } from './errors.js';
-import { loopbackBridge } from './loopback-bridge.js';
-import { openDirectKvm } from './open-direct-kvm.js';
-import { DirectTargetSchema, type DirectTarget } from './target.js';
+import { inStep } from '@bmc-console/common/direct/errors';
+import { loopbackBridge } from '@bmc-console/common/direct/loopback-bridge';
+import { openDirectKvm } from '@bmc-console/common/direct/open-direct-kvm';
+import { DirectTargetSchema, type DirectTarget } from '@bmc-console/common/contracts/direct-target';
 
 export interface DirectIo {
   out: (s: string) => void;

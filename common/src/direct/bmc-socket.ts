@@ -1,6 +1,6 @@
-import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
-import { RfbError } from '@bmc-console/common/rfb/errors';
-import { negotiateSecurity, readServerInit, type ServerInit } from '@bmc-console/common/rfb/handshake';
+import { ByteReader } from '../rfb/byte-reader.js';
+import { RfbError } from '../rfb/errors.js';
+import { negotiateSecurity, readServerInit, type ServerInit } from '../rfb/handshake.js';
 import { WebSocket } from 'ws';
 import type { KvmSocketSpec } from './bmc-login.js';
 import { DirectKvmError } from './errors.js';

@@ -1,5 +1,5 @@
-import type { PixelFormat } from '@bmc-console/common/rfb/handshake';
-import { RGBX_PIXEL_FORMAT } from '@bmc-console/common/rfb/messages';
+import type { PixelFormat } from '../rfb/handshake.js';
+import { RGBX_PIXEL_FORMAT } from '../rfb/messages.js';
 
 /** What the iDRAC fix-up announces to the viewer: 32 bpp true colour, R at bits 0-7 (noVNC's own format). */
 export const VIEWER_DEFAULT_FORMAT: PixelFormat = RGBX_PIXEL_FORMAT;

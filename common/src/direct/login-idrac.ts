@@ -1,7 +1,7 @@
 import { bmcRequest, jsonOf } from './bmc-http.js';
 import { loginRefused, wsUrlOn, type BmcSession } from './bmc-login.js';
 import { DirectKvmError } from './errors.js';
-import type { DirectTarget } from './target.js';
+import type { DirectTarget } from '../contracts/direct-target.js';
 import type { BmcTlsOptions } from './tls-options.js';
 
 const SESSION_PATH = '/sysmgmt/2015/bmc/session';

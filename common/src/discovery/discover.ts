@@ -1,4 +1,4 @@
-import type { Logger } from '@bmc-console/common/log';
+import type { Logger } from '../log.js';
 import type { RedfishSource } from '../redfish/source.js';
 import { detectors, oemKeys, text, type Detector } from './detectors.js';
 import { readChassis, readRoot, readSystemAndManager, type Facts } from './facts.js';

@@ -1,7 +1,7 @@
-import type { ByteReader } from '@bmc-console/common/rfb/byte-reader';
-import { RfbError } from '@bmc-console/common/rfb/errors';
-import { parseVersion, type ServerInit } from '@bmc-console/common/rfb/handshake';
-import { encodePixelFormat } from '@bmc-console/common/rfb/messages';
+import type { ByteReader } from '../rfb/byte-reader.js';
+import { RfbError } from '../rfb/errors.js';
+import { parseVersion, type ServerInit } from '../rfb/handshake.js';
+import { encodePixelFormat } from '../rfb/messages.js';
 
 /** ServerInit as the wire carries it. */
 export function encodeServerInit(init: ServerInit): Buffer {

@@ -1,7 +1,7 @@
 import { type Duplex, duplexPair } from 'node:stream';
-import type { Logger } from '@bmc-console/common/log';
-import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
-import { RfbError } from '@bmc-console/common/rfb/errors';
+import type { Logger } from '../log.js';
+import { ByteReader } from '../rfb/byte-reader.js';
+import { RfbError } from '../rfb/errors.js';
 import { WebSocket } from 'ws';
 import type { BmcSession } from './bmc-login.js';
 import { openBmcRfb } from './bmc-socket.js';
@@ -9,7 +9,7 @@ import { DirectKvmError, inStep } from './errors.js';
 import { IDRAC_HEARTBEAT_MS, IDRAC_WINDOW_CLOSE, IdracFixup } from './idrac-fixup.js';
 import { loginBmcweb } from './login-bmcweb.js';
 import { loginIdrac } from './login-idrac.js';
-import type { DirectTarget } from './target.js';
+import type { DirectTarget } from '../contracts/direct-target.js';
 import { bmcTlsOptions } from './tls-options.js';
 import { serveViewerHandshake } from './viewer-handshake.js';
 

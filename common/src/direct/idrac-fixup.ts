@@ -1,10 +1,10 @@
-import type { Logger } from '@bmc-console/common/log';
-import { Encoding, Limits } from '@bmc-console/common/rfb/constants';
-import type { PixelFormat, ServerInit } from '@bmc-console/common/rfb/handshake';
+import type { Logger } from '../log.js';
+import { Encoding, Limits } from '../rfb/constants.js';
+import type { PixelFormat, ServerInit } from '../rfb/handshake.js';
 import { DirectKvmError } from './errors.js';
 import { Rgb565Converter, VIEWER_DEFAULT_FORMAT } from './rgb565.js';
-import { parsePixelFormat } from '@bmc-console/common/rfb/handshake';
-import { setEncodings, unsupportedPixelFormat } from '@bmc-console/common/rfb/messages';
+import { parsePixelFormat } from '../rfb/handshake.js';
+import { setEncodings, unsupportedPixelFormat } from '../rfb/messages.js';
 
 const IDRAC_VENDOR_MESSAGE = 247;
 const SESSION_IS_SHARED = 164;

@@ -1,7 +1,7 @@
 import { bmcRequest, jsonOf, type BmcResponse } from './bmc-http.js';
 import { loginRefused, wsUrlOn, type BmcSession } from './bmc-login.js';
 import { DirectKvmError } from './errors.js';
-import type { DirectTarget } from './target.js';
+import type { DirectTarget } from '../contracts/direct-target.js';
 import type { BmcTlsOptions } from './tls-options.js';
 
 // bmcweb renamed SESSION to BMCWEB-SESSION in 2025; older builds (and XCC3) still set SESSION.

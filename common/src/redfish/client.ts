@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
-import { scrubSecrets, type Logger } from '@bmc-console/common/log';
+import { scrubSecrets, type Logger } from '../log.js';
 import { RedfishError, isRedfishError } from './error.js';
 import { odataId, resolveRedfishPath, trimSlashes, type RedfishResource, type RedfishSource } from './source.js';
 import { trustOptions } from './trust.js';
