@@ -13,7 +13,7 @@ import type { Logger } from '@bmc-console/common/log';
 import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { RfbError } from '@bmc-console/common/rfb/errors';
 import type { RawData, WebSocket } from 'ws';
-import { ClientMessages, type ClientMessage } from './client-messages.js';
+import { ClientMessages, type ClientMessage } from '@bmc-console/common/rfb/client-messages';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
 import type { ConsoleRoom, DropReason, RoomMember } from './console-room.js';

@@ -1,6 +1,6 @@
 // The proxy's parser of the viewer->console RFB stream: whole messages to a gate, only passed ones forwarded.
 import { describe, expect, it } from 'vitest';
-import { ClientMessages, MAX_WHOLE_CUT_TEXT, type ClientMessage } from '../src/client-messages.js';
+import { ClientMessages, MAX_WHOLE_CUT_TEXT, type ClientMessage } from '@bmc-console/common/rfb/client-messages';
 
 const fbur = Buffer.from([3, 1, 0, 0, 0, 0, 0, 10, 0, 10]);
 const key = Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x61]);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // openDirectKvm against the BMC emulator's real RFB sockets (OpenBMC, XCC3, iDRAC9): a standard RFB client over the
 // stream reads the marker colour (RGB565-converted for iDRAC), its keys reach the BMC, and close() logs out.
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
@@ -120,7 +121,8 @@ describe('direct KVM edge cases', () => {
   it('checks the certificate: a CA bundle path passes, the system store refuses the emulator', async () => {
     const e = await emulator('openbmc', tempDir('direct-ca-'));
     expect(e.caFile).toBeDefined();
-    const kvm = await openDirectKvm(target(e, 'openbmc', { verifyCa: e.caFile ?? '' }), { log, timeoutMs: 5000 });
+    const caBundlePem = readFileSync(e.caFile ?? '', 'utf8');
+    const kvm = await openDirectKvm(target(e, 'openbmc', { verifyCa: true, caBundlePem }), { log, timeoutMs: 5000 });
     await kvm.close();
     await expect(openDirectKvm(target(e, 'openbmc', { verifyCa: true }), { log, timeoutMs: 5000 })).rejects.toThrow(
       /^login: POST \/redfish\/v1\/SessionService\/Sessions failed: .*certificate/,

@@ -19,7 +19,11 @@ export interface BmcSession {
 /** The login step's error for a refused login: the status only, never what was sent. */
 export function loginRefused(res: BmcResponse): DirectKvmError {
   if (res.status === 401 || res.status === 403)
-    return new DirectKvmError('login', `the BMC rejected the user name or password (HTTP ${res.status})`);
+    return new DirectKvmError(
+      'login',
+      `the BMC rejected the user name or password (HTTP ${res.status})`,
+      'credentials',
+    );
   return new DirectKvmError('login', `the BMC answered HTTP ${res.status}`);
 }
 

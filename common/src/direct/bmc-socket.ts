@@ -15,8 +15,10 @@ export interface BmcRfbSocket {
 
 function openSocket(spec: KvmSocketSpec, tls: BmcTlsOptions, timeoutMs: number): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
+    // ws hands createConnection to Node's http client, which takes the callback form a pin uses (tls-options.ts);
+    // ws's types know only net.connect's.
     const ws = new WebSocket(spec.url, spec.protocols, {
-      ...tls,
+      ...(tls as Omit<BmcTlsOptions, 'createConnection'>),
       headers: spec.headers,
       perMessageDeflate: false,
       handshakeTimeout: timeoutMs,
@@ -68,7 +70,7 @@ export async function openBmcRfb(spec: KvmSocketSpec, tls: BmcTlsOptions, timeou
     ws.terminate();
     if (err instanceof DirectKvmError) throw err;
     const m = /server refused the connection: (.*)$/s.exec((err as Error).message);
-    if (m) throw new DirectKvmError('kvm', `the BMC refused the console: ${m[1]}`);
+    if (m) throw new DirectKvmError('kvm', `the BMC refused the console: ${m[1]}`, 'busy');
     throw new DirectKvmError('rfb', (err as Error).message);
   } finally {
     clearTimeout(timer);

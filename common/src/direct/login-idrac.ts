@@ -28,7 +28,8 @@ export async function loginIdrac(target: DirectTarget, tls: BmcTlsOptions, timeo
   const authResult = (jsonOf(res) as { authResult?: unknown } | undefined)?.authResult;
   if (typeof authResult === 'number' && authResult !== 0) {
     const why = AUTH_RESULTS[authResult] ?? 'the BMC refused the login';
-    throw new DirectKvmError('login', `${why} (authResult ${authResult}, HTTP ${res.status})`);
+    const failure = authResult === 5 ? 'busy' : authResult === 1 || authResult === 8 ? 'credentials' : 'other';
+    throw new DirectKvmError('login', `${why} (authResult ${authResult}, HTTP ${res.status})`, failure);
   }
   if (res.status < 200 || res.status > 299) throw loginRefused(res);
   const session = res.cookies[COOKIE];

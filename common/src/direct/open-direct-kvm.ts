@@ -10,7 +10,7 @@ import { IDRAC_HEARTBEAT_MS, IDRAC_WINDOW_CLOSE, IdracFixup } from './idrac-fixu
 import { loginBmcweb } from './login-bmcweb.js';
 import { loginIdrac } from './login-idrac.js';
 import type { DirectTarget } from '../contracts/direct-target.js';
-import { bmcTlsOptions } from './tls-options.js';
+import { bmcTlsOptions, type BmcTlsOptions } from './tls-options.js';
 import { serveViewerHandshake } from './viewer-handshake.js';
 
 export interface DirectKvmOptions {
@@ -26,45 +26,79 @@ export interface DirectKvmOptions {
 export interface DirectKvm {
   /** Standard RFB as any VNC server speaks it: version, security None, ServerInit with the true pixel format. */
   stream: Duplex;
-  /** Ends the console socket (iDRAC: window-close first) and logs out. Idempotent; rejects only on a failed logout. */
+  /** Ends the console socket (iDRAC: window-close first); openDirectKvm's also logs out. Idempotent; rejects only on a failed logout. */
   close(): Promise<void>;
 }
 
 // How long close() waits for the BMC to acknowledge the socket's close before dropping it.
 const CLOSE_WAIT_MS = 2000;
 
-/**
- * Logs in to the BMC in its vendor's dialect and opens its KVM as a plain RFB stream, ready for a viewer (or the
- * proxy's console session in place of its TCP connection to x11vnc). The BMC's handshake is done here, so a busy
- * console or a refused login rejects this promise with a DirectKvmError naming the step.
- */
-export async function openDirectKvm(target: DirectTarget, opts: DirectKvmOptions): Promise<DirectKvm> {
-  const log = opts.log.child({ bmc: new URL(target.address).host, vendor: target.vendor });
-  const tls = bmcTlsOptions(target.verifyCa);
+/** A logged-in web session on a BMC, with the TLS rule its requests and sockets follow. */
+export interface BmcLogin {
+  session: BmcSession;
+  tls: BmcTlsOptions;
+}
+
+/** Logs in to the BMC in its vendor's dialect; rejects with a DirectKvmError('login') naming the cause. */
+export async function loginBmc(target: DirectTarget, timeoutMs: number): Promise<BmcLogin> {
   const login = target.vendor === 'idrac9' ? loginIdrac : loginBmcweb;
-  let t0 = performance.now();
-  const stepDone = (step: 'login' | 'kvm') => {
-    const now = performance.now();
-    opts.onStep?.(step, now - t0);
-    t0 = now;
-  };
-  let session: BmcSession;
   try {
-    session = await login(target, tls, opts.timeoutMs);
+    const tls = bmcTlsOptions(target);
+    return { session: await login(target, tls, timeoutMs), tls };
   } catch (err) {
     throw inStep('login', err);
   }
-  stepDone('login');
+}
+
+/**
+ * Logs in to the BMC in its vendor's dialect and opens its KVM as a plain RFB stream, ready for a viewer (or the
+ * proxy's console session in place of its TCP connection to x11vnc). The BMC's handshake is done here, so a busy
+ * console or a refused login rejects this promise with a DirectKvmError naming the step. close() also logs out.
+ */
+export async function openDirectKvm(target: DirectTarget, opts: DirectKvmOptions): Promise<DirectKvm> {
+  const t0 = performance.now();
+  const login = await loginBmc(target, opts.timeoutMs);
+  opts.onStep?.('login', performance.now() - t0);
+  const log = opts.log.child({ bmc: new URL(target.address).host, vendor: target.vendor });
   log.info('direct kvm: logged in');
+  let kvm: DirectKvm;
+  try {
+    kvm = await openKvmStream(login, target, opts);
+  } catch (err) {
+    await login.session.logout().catch((e: unknown) => log.warn({ err: inStep('logout', e).message }, 'logout failed'));
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await kvm.close();
+      try {
+        await login.session.logout();
+        log.info('direct kvm: logged out');
+      } catch (err) {
+        throw inStep('logout', err);
+      }
+    })();
+    return closing;
+  };
+  return { stream: kvm.stream, close };
+}
+
+/**
+ * Opens one KVM socket of a logged-in session as a plain RFB stream (one per viewer: the BMC's RFB server has a
+ * client per socket). close() ends the socket, not the session.
+ */
+export async function openKvmStream(login: BmcLogin, target: DirectTarget, opts: DirectKvmOptions): Promise<DirectKvm> {
+  const log = opts.log.child({ bmc: new URL(target.address).host, vendor: target.vendor });
+  const t0 = performance.now();
   let bmc: Awaited<ReturnType<typeof openBmcRfb>>;
   try {
-    const spec = await session.kvmSocket();
-    bmc = await openBmcRfb(spec, tls, opts.timeoutMs);
+    const spec = await login.session.kvmSocket();
+    bmc = await openBmcRfb(spec, login.tls, opts.timeoutMs);
   } catch (err) {
-    await session.logout().catch((e: unknown) => log.warn({ err: inStep('logout', e).message }, 'logout failed'));
     throw inStep('kvm', err);
   }
-  stepDone('kvm');
+  opts.onStep?.('kvm', performance.now() - t0);
   const { ws } = bmc;
   log.info({ width: bmc.init.width, height: bmc.init.height, name: bmc.init.name }, 'direct kvm: console open');
 
@@ -101,16 +135,7 @@ export async function openDirectKvm(target: DirectTarget, opts: DirectKvmOptions
     });
   };
   const close = (): Promise<void> => {
-    closing ??= (async () => {
-      await endSocket();
-      inner.destroy();
-      try {
-        await session.logout();
-        log.info('direct kvm: logged out');
-      } catch (err) {
-        throw inStep('logout', err);
-      }
-    })();
+    closing ??= endSocket().then(() => void inner.destroy());
     return closing;
   };
   const fail = (err: unknown) => {

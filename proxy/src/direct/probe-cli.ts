@@ -3,7 +3,7 @@
  * logs in, opens the console, reads one full frame through common's RfbClient, prints sizes and step timings,
  * optionally writes the frame as PNG, logs out. The password comes from stdin only. Exit 0 ok, 1 usage, 3 failed.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
@@ -40,6 +40,18 @@ function verifyCaArg(v: string): boolean | string {
   if (v === 'false') return false;
   if (v === '') throw new InvalidArgumentError('--verify-ca must be true, false or a CA bundle path');
   return v;
+}
+
+/** --verify-ca as the target's fields: a path's CA bundle is read here, the target carries its text. */
+function trustOf(v: boolean | string): { verifyCa: boolean; caBundlePem?: string } {
+  if (typeof v === 'boolean') return { verifyCa: v };
+  try {
+    return { verifyCa: true, caBundlePem: readFileSync(v, 'utf8') };
+  } catch (err) {
+    throw new UsageError(
+      `--verify-ca: cannot read the CA bundle ${v} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
 }
 
 function positiveInt(v: string): number {
@@ -125,7 +137,8 @@ export async function directMain(argv: string[], io: DirectIo): Promise<number> 
       if (!flags.passwordStdin)
         throw new UsageError('--password-stdin is required: the password is read from stdin, never from arguments');
       const password = (await io.readStdin()).replace(/\r?\n$/, '');
-      const parsed = DirectTargetSchema.safeParse({ ...flags, password });
+      const trust = trustOf(flags.verifyCa);
+      const parsed = DirectTargetSchema.safeParse({ ...flags, ...trust, password });
       if (!parsed.success) {
         const i = parsed.error.issues[0];
         throw new UsageError(`${i?.path.join('.') ?? 'target'}: ${i?.message ?? 'invalid'}`);

@@ -1,4 +1,4 @@
-import { RfbError } from '@bmc-console/common/rfb/errors';
+import { RfbError } from './errors.js';
 
 /**
  * A ClientCutText whose text is at most this long is handed to the gate whole; a longer one (its declared length
