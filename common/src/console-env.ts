@@ -100,6 +100,40 @@ function isBmcAddress(address: string): boolean {
   }
 }
 
+/** Where the BMC is and how to reach it, from APP_INFO: the image's vendor scripts and the agent's direct consoles. */
+export interface BmcTarget {
+  /** scheme://authority, e.g. "https://10.0.0.5" (https assumed when APP_INFO gave no scheme). */
+  origin: string;
+  /** Path of the Redfish service root, default "/redfish/v1". */
+  rootPrefix: string;
+  username: string;
+  password: string;
+  /** true: system trust store; false: trust this BMC's certificate only; string: path of a CA bundle. */
+  verifyCa: boolean | string;
+}
+
+/** APP_INFO's verify_ca: true when absent; "true"/"false" (1/0, yes/no) strings as booleans; any other string a path. */
+export function verifyCaSetting(value: AppInfo['verify_ca']): boolean | string {
+  if (value === undefined || typeof value === 'boolean') return value ?? true;
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  return value;
+}
+
+/** APP_INFO -> where the BMC is (Ironic's parse_driver_info already split the address; https is assumed). */
+export function bmcTarget(info: AppInfo): BmcTarget {
+  const raw = info.address ?? '';
+  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
+  const prefix = info.root_prefix?.trim() || url.pathname.replace(/\/+$/, '') || '/redfish/v1';
+  return {
+    origin: url.origin,
+    rootPrefix: prefix.startsWith('/') ? prefix : `/${prefix}`,
+    username: info.username ?? '',
+    password: info.password ?? '',
+    verifyCa: verifyCaSetting(info.verify_ca),
+  };
+}
+
 /** An APP_INFO for redfish-graphical: address, username and password are required. */
 export const redfishAppInfoSchema = appInfoSchema.extend({
   address: z

@@ -5,22 +5,13 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Logger } from '@bmc-console/common/log';
+import type { BmcTarget } from '@bmc-console/common/console-env';
 import type { Discovery } from '@bmc-console/common/discovery/types';
 import type { RedfishClient } from '@bmc-console/common/redfish/client';
 
 export type { Discovery };
 
-/** Where the BMC is and how to reach it, from APP_INFO. */
-export interface BmcTarget {
-  /** scheme://authority, e.g. "https://10.0.0.5" (https assumed when APP_INFO gave no scheme). */
-  origin: string;
-  /** Path of the Redfish service root, default "/redfish/v1". */
-  rootPrefix: string;
-  username: string;
-  password: string;
-  /** true: system trust store; false: trust this BMC's certificate only; string: path of a CA bundle. */
-  verifyCa: boolean | string;
-}
+export type { BmcTarget };
 
 /** A failure a person can act on: shown large on the status page and logged (never with secrets). */
 export class ConsoleFailure extends Error {

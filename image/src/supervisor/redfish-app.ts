@@ -4,7 +4,7 @@
  * restart the KVM is reopened with the discovery already made. Failures go on the screen with their cause and
  * hint, and are tried again as the retry policy paces them (a BMC that was down comes back by itself).
  */
-import type { AppInfo } from '@bmc-console/common/console-env';
+import { bmcTarget, type AppInfo } from '@bmc-console/common/console-env';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import { asConsoleFailure } from '../console-failure.js';
 import { discover } from '@bmc-console/common/discovery/discover';
@@ -22,20 +22,6 @@ export const ALIVE_POLL_MS = 2000;
 
 /** What a failure is called when no step of ours named it (the vendor script's open() names its own). */
 const OPENING = 'Opening the console';
-
-/** APP_INFO -> where the BMC is (Ironic's parse_driver_info already split the address; https is assumed). */
-export function bmcTarget(info: AppInfo): BmcTarget {
-  const raw = info.address ?? '';
-  const url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`);
-  const prefix = info.root_prefix?.trim() || url.pathname.replace(/\/+$/, '') || '/redfish/v1';
-  return {
-    origin: url.origin,
-    rootPrefix: prefix.startsWith('/') ? prefix : `/${prefix}`,
-    username: info.username ?? '',
-    password: info.password ?? '',
-    verifyCa: info.verify_ca ?? true,
-  };
-}
 
 export interface RedfishAppOptions {
   keyDelayMs: number;
