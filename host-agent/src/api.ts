@@ -25,6 +25,7 @@ import { ConfigError, parseApiListen, type ApiListen } from './config.js';
 import { AgentError, type ConsoleAgent } from './console-agent.js';
 import { registerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { endpointOf } from './tokens/token-store.js';
 
 /** How the API guards itself; apiKey is required for TCP. */
 export type ApiSecurity =
@@ -135,7 +136,8 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
     if (!body.success) return badBody(reply, body.error, isNodeId(req.params.node) ? req.params.node : undefined);
     return reply.code(201).send(await agent.url(req.params.node, body.data));
   });
-  // For a proxy that checks Ironic's tokens itself: it still needs the console's address and VNC password from us.
+  // For a proxy that checks Ironic's tokens itself: it still needs the console's address and VNC password (or a
+  // direct console's BMC) from us.
   app.post<{ Params: { node: string } }>('/v1/consoles/:node/target', async (req) => agent.target(req.params.node));
   app.post('/v1/reconcile', async () => agent.reconcile());
 
@@ -149,8 +151,7 @@ export function buildApi(agent: ConsoleAgent, security: ApiSecurity): FastifyIns
     }
     return {
       node: r.node,
-      host: r.target.host,
-      port: r.target.port,
+      ...endpointOf(r.target),
       ...(r.target.vncPassword ? { vncPassword: r.target.vncPassword } : {}),
       readOnly: r.target.readOnly,
       expiresAt: r.expiresAt.toISOString(),

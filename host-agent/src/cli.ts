@@ -114,7 +114,7 @@ export function buildCli(): Command {
 
   program
     .command('start')
-    .description('start (or restart) the console of a node; prints {node, host, port, url, expiresAt}')
+    .description('start (or restart) the console of a node; prints {node, mode, host, port, url, expiresAt}')
     .requiredOption('--node <uuid>', 'node UUID')
     .addOption(
       new Option('--app <name>', 'console app').choices(['redfish-graphical', 'fake']).default('redfish-graphical'),
@@ -127,6 +127,10 @@ export function buildCli(): Command {
     .option('--no-vnc-password', 'no VNC password, for a viewer that speaks only security type None')
     .option('--record', 'the proxy records every session on this console (default: the record_sessions option)')
     .option('--no-record', 'no recording even when record_sessions is set')
+    .option(
+      '--mode <mode>',
+      'auto, container or direct (default: the console_mode option); a direct console started here has no RFB relay (host/port) until `serve` runs',
+    )
     .action(
       async (o: {
         node: string;
@@ -136,6 +140,7 @@ export function buildCli(): Command {
         readOnly?: boolean;
         vncPassword?: boolean;
         record?: boolean;
+        mode?: string;
       }) => {
         const appInfo = readAppInfo(o.appInfoFile, !!o.appInfoStdin);
         const agent = await agentFor(g());
@@ -146,10 +151,11 @@ export function buildCli(): Command {
           ...(o.readOnly !== undefined ? { readOnly: o.readOnly } : {}),
           ...(o.vncPassword !== undefined ? { vncPassword: o.vncPassword } : {}),
           ...(o.record !== undefined ? { record: o.record } : {}),
+          ...(o.mode !== undefined ? { consoleMode: o.mode } : {}),
         });
         print(r);
-        // No process stays to refill the pool later: do it now, after answering.
-        await agent.prepare();
+        // No process stays to refill the pool later: do it now, after answering (a direct console took none).
+        if (agent.needsPrepare) await agent.prepare();
       },
     );
 
@@ -166,7 +172,7 @@ export function buildCli(): Command {
 
   program
     .command('status')
-    .description('status of all consoles, or of one')
+    .description('status of all consoles, or of one (with its mode: container or direct)')
     .option('--node <uuid>', 'node UUID')
     .action(async (o: { node?: string }) => {
       const list = await (await agentFor(g())).status(o.node);
@@ -205,8 +211,9 @@ export function buildCli(): Command {
     .command('serve')
     .description('run the HTTP API (api_listen: a unix socket by default, or tcp://host:port with an API key)')
     .action(async () => {
-      const agent = await agentFor(g(), false);
-      const cfg = agent.config;
+      const cfg = config(g());
+      const log = cliLogger(false);
+      const agent = await ConsoleAgent.create(cfg, log, { serving: true });
       if (cfg.stop_all_on_start) await agent.stopAll();
       else
         await agent

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { defaultAgentApiKeyFile, defaultAgentSocket, defaultAgentStateDir } from '@bmc-console/common/agent-paths';
+import { CONSOLE_MODES } from '@bmc-console/common/contracts/direct-target';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -61,6 +62,21 @@ const agentConfigObject = z
         error: 'expected a whole number of seconds from 0 to 86400, or "always"',
       })
       .optional(),
+    /**
+     * How consoles are served when a start does not say (docs/direct.md): `container` (a console container),
+     * `direct` (no container: the proxy, or the agent's RFB relay, logs in to the BMC; OpenBMC, XCC3, iDRAC9 only) or
+     * `auto` (Redfish discovery picks direct where the BMC supports it and a trial login works, else a container).
+     */
+    console_mode: z.enum(CONSOLE_MODES, { error: `expected one of ${CONSOLE_MODES.join(', ')}` }).default('container'),
+    /** Seconds each step of a direct console may take (a BMC request, the KVM socket's opening, its RFB handshake). */
+    direct_timeout: seconds(1).max(300, 'expected at most 300 seconds').default(15),
+    /**
+     * Where `serve` listens for direct consoles' RFB relays (one ephemeral TCP port per console, plain RFB with
+     * security None, for viewers that need host:port such as Ironic's own noVNC proxy); "" serves none. A console
+     * started by the CLI while no `serve` runs has no relay (no host/port) until `serve` starts. The relays' BMC
+     * logins are released kvm_release_after seconds (60 when unset) after the last viewer; "always": kept until stop.
+     */
+    direct_relay_address: z.string().default('127.0.0.1'),
     state_dir: z.string().min(1).default(defaultStateDir),
     /** Identifies this agent on its containers (label/selector), so stop-all and reconcile touch only its own. */
     agent_host: z

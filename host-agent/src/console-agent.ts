@@ -19,9 +19,12 @@ import {
   type UrlRequest,
   type UrlResult,
 } from '@bmc-console/common/contracts/agent-api';
+import { CONSOLE_MODES, type ConsoleMode, type DirectTarget } from '@bmc-console/common/contracts/direct-target';
 import { checkNodeId } from '@bmc-console/common/contracts/node-id';
 import { scrubSecrets, type Logger } from '@bmc-console/common/log';
 import type { AgentConfig } from './config.js';
+import { directTargetFor, discoverDialect, tryDirect, type RedfishAppInfo } from './direct-console.js';
+import { directRelaysFor, type DirectRelays } from './direct-relay.js';
 import { withLock } from './file-lock.js';
 import { loadProvider } from './providers/load-provider.js';
 import { ProviderError, type ConsoleProvider, type PrepareOptions } from './providers/provider.js';
@@ -30,6 +33,7 @@ import { FileTokenStore } from './tokens/file-token-store.js';
 import {
   CONTROL_LINK,
   consoleUrl,
+  endpointOf,
   newVncPassword,
   type TokenClaims,
   type TokenStore,
@@ -51,13 +55,23 @@ export class AgentError extends Error {
   }
 }
 
-/** A start as the CLI or the API asks for it: APP and APP_INFO are checked by validateStart. */
-export type StartInput = Omit<StartRequest, 'app' | 'appInfo'> & { app?: string; appInfo: unknown };
+/** A start as the CLI or the API asks for it: APP, APP_INFO and the console mode are checked by validateStart. */
+export type StartInput = Omit<StartRequest, 'app' | 'appInfo' | 'consoleMode'> & {
+  app?: string;
+  appInfo: unknown;
+  consoleMode?: string;
+};
 
 export type { ConsoleStatus, ConsoleTarget, ReconcileResult, StartResult };
 
 /** Checks APP and APP_INFO; messages name the field (`appInfo.username`) and never echo values. */
-export function validateStart(input: StartInput): { node: string; app: App; appInfo: AppInfo; readOnly?: boolean } {
+export function validateStart(input: StartInput): {
+  node: string;
+  app: App;
+  appInfo: AppInfo;
+  readOnly?: boolean;
+  consoleMode?: ConsoleMode;
+} {
   try {
     checkNodeId(input.node);
   } catch (err) {
@@ -78,11 +92,19 @@ export function validateStart(input: StartInput): { node: string; app: App; appI
     throw new AgentError('invalid', input.node, 'vncPassword: expected true or false');
   if (input.record !== undefined && typeof input.record !== 'boolean')
     throw new AgentError('invalid', input.node, 'record: expected true or false');
+  const mode = input.consoleMode;
+  if (mode !== undefined && !(CONSOLE_MODES as readonly string[]).includes(mode))
+    throw new AgentError(
+      'invalid',
+      input.node,
+      `consoleMode: expected one of ${CONSOLE_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+    );
   return {
     node: input.node,
     app: app as App,
     appInfo: r.data,
     ...(input.readOnly !== undefined ? { readOnly: input.readOnly } : {}),
+    ...(mode !== undefined ? { consoleMode: mode as ConsoleMode } : {}),
   };
 }
 
@@ -130,8 +152,19 @@ export function checkCaBundlePath(node: string, appInfo: AppInfo, caBundleDir: s
     throw refuse(`${JSON.stringify(ca)} is not under ca_bundle_dir (${caBundleDir})`);
 }
 
+/** What `provider` a direct console's state and status name: no provider runs it. */
+const DIRECT_PROVIDER = 'direct';
+
+/** How a start is served once its mode is resolved: a container, or a direct console with its BMC. */
+type Served = { mode: 'container' } | { mode: 'direct'; direct: DirectTarget };
+
 export class ConsoleAgent {
   readonly store: StateStore;
+  /**
+   * Tokens of direct consoles: always in the agent's state (a provider's own store, e.g. Kubernetes Secrets, keeps
+   * tokens on the container's objects, and a direct console has none).
+   */
+  private readonly directTokens: TokenStore;
 
   constructor(
     readonly config: AgentConfig,
@@ -139,14 +172,19 @@ export class ConsoleAgent {
     readonly tokens: TokenStore,
     readonly log: Logger,
     store?: StateStore,
+    /** The RFB relays of direct consoles: only `serve` has them (a CLI command ends before any viewer comes). */
+    readonly relays?: DirectRelays,
   ) {
     this.store = store ?? new StateStore(config.state_dir);
+    this.directTokens =
+      tokens instanceof FileTokenStore ? tokens : new FileTokenStore(this.store, config.token_timeout);
   }
 
   static async create(
     config: AgentConfig,
     log: Logger,
-    opts: { provider?: ConsoleProvider; tokens?: TokenStore } = {},
+    /** `serving`: the caller keeps running (`serve`), so direct consoles get RFB relays (direct_relay_address). */
+    opts: { provider?: ConsoleProvider; tokens?: TokenStore; relays?: DirectRelays; serving?: boolean } = {},
   ): Promise<ConsoleAgent> {
     const store = new StateStore(config.state_dir);
     const provider = opts.provider ?? (await loadProvider({ config, log }));
@@ -154,7 +192,8 @@ export class ConsoleAgent {
       opts.tokens ??
       provider.createTokenStore?.({ state: store, tokenTimeout: config.token_timeout }) ??
       new FileTokenStore(store, config.token_timeout);
-    return new ConsoleAgent(config, provider, tokens, log, store);
+    const relays = opts.relays ?? (opts.serving ? directRelaysFor(config, log) : undefined);
+    return new ConsoleAgent(config, provider, tokens, log, store, relays);
   }
 
   /** A start has happened since the provider last prepared (refilled its pool). */
@@ -194,9 +233,13 @@ export class ConsoleAgent {
     this.refillTimer = undefined;
   }
 
-  /** Stops the refill loop and ends what a resident prepare() left running; `serve` calls it when it stops. */
+  /**
+   * Stops the refill loop, ends what a resident prepare() left running and closes the direct consoles' relays (their
+   * BMC logins too); `serve` calls it when it stops.
+   */
   async dispose(): Promise<void> {
     this.stopPoolRefill();
+    await this.relays?.closeAll();
     await this.provider
       .dispose?.()
       .catch((err: Error) => this.log.warn({ err: err.message }, 'closing what was prepared ahead failed'));
@@ -224,65 +267,171 @@ export class ConsoleAgent {
   async start(input: StartInput): Promise<StartResult> {
     const req = validateStart(input);
     checkCaBundlePath(req.node, req.appInfo, this.config.ca_bundle_dir);
+    const mode = req.consoleMode ?? this.config.console_mode;
+    if (mode === 'direct' && req.app !== 'redfish-graphical')
+      throw new AgentError(
+        'invalid',
+        req.node,
+        `consoleMode: direct serves app redfish-graphical only, not ${req.app}`,
+      );
     const readOnly = req.readOnly ?? this.config.read_only;
-    const withPassword = input.vncPassword ?? this.config.vnc_password;
     const record = input.record ?? this.config.record_sessions;
-    const secrets = [req.appInfo.password, JSON.stringify(req.appInfo)];
     return this.lock(req.node, async () => {
-      // A new start replaces the old console (new APP_INFO, new password); old URLs stop working.
+      // A new start replaces the old console (new APP_INFO, new password); old URLs stop working. First, so that a
+      // direct trial does not find the BMC's console held by the console it replaces.
       const existing = (await this.store.read()).consoles[req.node];
       if (existing) await this.stopLocked(req.node);
-      const vncPassword = withPassword ? newVncPassword() : undefined;
-      this.log.info(
-        { node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword, record },
-        'starting console',
-      );
-      let endpoint;
-      try {
-        endpoint = await this.provider.start({
-          node: req.node,
-          app: req.app,
-          appInfo: req.appInfo,
-          readOnly,
-          ...(vncPassword ? { vncPassword } : {}),
-        });
-      } catch (err) {
-        throw this.providerError(req.node, err, [...secrets, vncPassword]);
-      }
-      const state: ConsoleState = {
+      const served: Served =
+        mode === 'container' || req.app !== 'redfish-graphical'
+          ? { mode: 'container' }
+          : await this.resolveDirect(req.node, req.appInfo as RedfishAppInfo, mode);
+      if (served.mode === 'direct') return this.startDirect(req.node, req.app, served.direct, readOnly, record);
+      return this.startContainer(req, readOnly, input.vncPassword ?? this.config.vnc_password, record);
+    });
+  }
+
+  /**
+   * `direct`: the BMC's direct target, or an error naming why it has none. `auto`: the target when discovery finds
+   * a direct dialect and a trial login opens the KVM; a container (logged with the reason) otherwise.
+   */
+  private async resolveDirect(node: string, info: RedfishAppInfo, mode: 'auto' | 'direct'): Promise<Served> {
+    const timeoutMs = this.config.direct_timeout * 1000;
+    const secrets = [info.password];
+    const why = (err: unknown) => scrubSecrets(err instanceof Error ? err.message : String(err), secrets);
+    const toContainer = (reason: string): Served => {
+      this.log.info({ node, reason }, 'console mode auto: serving a container');
+      return { mode: 'container' };
+    };
+    let dialect;
+    try {
+      dialect = await discoverDialect(info, timeoutMs, this.log);
+    } catch (err) {
+      if (mode === 'auto') return toContainer(`Redfish discovery failed: ${why(err)}`);
+      throw new AgentError('provider', node, `direct console: Redfish discovery failed: ${why(err)}`);
+    }
+    if (dialect.vendor === null) {
+      if (mode === 'auto') return toContainer(`no direct KVM: ${dialect.why}`);
+      throw new AgentError('invalid', node, `consoleMode direct: the BMC has no direct KVM (${dialect.why})`);
+    }
+    let direct: DirectTarget;
+    try {
+      direct = await directTargetFor(info, dialect.vendor, timeoutMs);
+    } catch (err) {
+      if (mode === 'auto') return toContainer(`reading the BMC's certificate or CA bundle failed: ${why(err)}`);
+      throw new AgentError('provider', node, `direct console: ${why(err)}`);
+    }
+    if (mode === 'auto') {
+      const refused = await tryDirect(direct, timeoutMs, this.log.child({ node }));
+      if (refused !== null) return toContainer(`the direct trial failed: ${refused}`);
+    }
+    return { mode: 'direct', direct };
+  }
+
+  /** A direct console: no container and no provider call; the relay (serve only) gives it a host:port. */
+  private async startDirect(
+    node: string,
+    app: App,
+    direct: DirectTarget,
+    readOnly: boolean,
+    record: boolean,
+  ): Promise<StartResult> {
+    this.log.info({ node, app, vendor: direct.vendor, readOnly, record }, 'starting direct console');
+    let endpoint: { host: string; port: number } | undefined;
+    try {
+      endpoint = await this.relays?.open(node, direct, readOnly);
+    } catch (err) {
+      throw new AgentError('internal', node, `direct relay: ${(err as Error).message}`);
+    }
+    const state: ConsoleState = {
+      node,
+      provider: DIRECT_PROVIDER,
+      app,
+      mode: 'direct',
+      ...(endpoint ?? {}),
+      direct,
+      readOnly,
+      record,
+      startedAt: new Date().toISOString(),
+      status: 'running',
+    };
+    await this.store.update((s) => {
+      s.consoles[node] = state;
+    });
+    const issued = await this.directTokens.issue(node, { ...endpointOf(state), readOnly, record }, CONTROL_LINK);
+    this.log.info({ node, mode: 'direct', ...(endpoint ?? {}), role: CONTROL_LINK.role }, 'console ready');
+    return {
+      node,
+      mode: 'direct',
+      ...(endpoint ?? {}),
+      url: consoleUrl(this.config.public_url, node, issued.token),
+      expiresAt: issued.expiresAt.toISOString(),
+    };
+  }
+
+  private async startContainer(
+    req: { node: string; app: App; appInfo: AppInfo },
+    readOnly: boolean,
+    withPassword: boolean,
+    record: boolean,
+  ): Promise<StartResult> {
+    const secrets = [req.appInfo.password, JSON.stringify(req.appInfo)];
+    const vncPassword = withPassword ? newVncPassword() : undefined;
+    this.log.info(
+      { node: req.node, app: req.app, provider: this.provider.name, readOnly, withVncPassword: withPassword, record },
+      'starting console',
+    );
+    let endpoint;
+    try {
+      endpoint = await this.provider.start({
         node: req.node,
-        provider: this.provider.name,
         app: req.app,
-        host: endpoint.host,
-        port: endpoint.port,
+        appInfo: req.appInfo,
         readOnly,
         ...(vncPassword ? { vncPassword } : {}),
-        record,
-        startedAt: new Date().toISOString(),
-        status: 'running',
-      };
-      await this.store.update((s) => {
-        s.consoles[req.node] = state;
       });
-      // The URL Ironic gets: a control link without a name, as before links had claims.
-      const issued = await this.tokens.issue(
-        req.node,
-        { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}), record },
-        CONTROL_LINK,
-      );
-      this.log.info(
-        { node: req.node, host: endpoint.host, port: endpoint.port, role: CONTROL_LINK.role },
-        'console ready',
-      );
-      this.preparePending = true;
-      return {
-        node: req.node,
-        host: endpoint.host,
-        port: endpoint.port,
-        url: consoleUrl(this.config.public_url, req.node, issued.token),
-        expiresAt: issued.expiresAt.toISOString(),
-      };
+    } catch (err) {
+      throw this.providerError(req.node, err, [...secrets, vncPassword]);
+    }
+    const state: ConsoleState = {
+      node: req.node,
+      provider: this.provider.name,
+      app: req.app,
+      mode: 'container',
+      host: endpoint.host,
+      port: endpoint.port,
+      readOnly,
+      ...(vncPassword ? { vncPassword } : {}),
+      record,
+      startedAt: new Date().toISOString(),
+      status: 'running',
+    };
+    await this.store.update((s) => {
+      s.consoles[req.node] = state;
     });
+    // The URL Ironic gets: a control link without a name, as before links had claims.
+    const issued = await this.tokens.issue(
+      req.node,
+      { host: endpoint.host, port: endpoint.port, readOnly, ...(vncPassword ? { vncPassword } : {}), record },
+      CONTROL_LINK,
+    );
+    this.log.info(
+      { node: req.node, host: endpoint.host, port: endpoint.port, role: CONTROL_LINK.role },
+      'console ready',
+    );
+    this.preparePending = true;
+    return {
+      node: req.node,
+      mode: 'container',
+      host: endpoint.host,
+      port: endpoint.port,
+      url: consoleUrl(this.config.public_url, req.node, issued.token),
+      expiresAt: issued.expiresAt.toISOString(),
+    };
+  }
+
+  /** The token store of a console served in `mode`. */
+  private tokensOf(c: Pick<ConsoleState, 'mode'> | undefined): TokenStore {
+    return c?.mode === 'direct' ? this.directTokens : this.tokens;
   }
 
   /** Idempotent: stopping a console that is not running succeeds with `wasRunning: false`. */
@@ -298,12 +447,14 @@ export class ConsoleAgent {
   private async stopLocked(node: string): Promise<boolean> {
     const known = (await this.store.read()).consoles[node];
     // Tokens go first: even if the provider fails to stop the container, nobody can connect any more.
-    await this.tokens.revoke(node);
-    try {
-      await this.provider.stop(node);
-    } catch (err) {
-      throw this.providerError(node, err);
-    }
+    await this.tokensOf(known).revoke(node);
+    if (known?.mode === 'direct') await this.relays?.close(node);
+    else
+      try {
+        await this.provider.stop(node);
+      } catch (err) {
+        throw this.providerError(node, err);
+      }
     await this.store.update((s) => {
       delete s.consoles[node];
     });
@@ -319,8 +470,10 @@ export class ConsoleAgent {
     } catch (err) {
       throw this.providerError(undefined, err);
     }
+    await this.relays?.closeAll();
     const nodes = [...new Set([...known, ...live.map((r) => r.node)])];
     for (const node of nodes) await this.tokens.revoke(node);
+    if (this.directTokens !== this.tokens) for (const node of known) await this.directTokens.revoke(node);
     await this.store.update((s) => {
       s.consoles = {};
     });
@@ -345,8 +498,9 @@ export class ConsoleAgent {
           provider: c.provider,
           app: c.app,
           status: c.status,
-          host: c.host,
-          port: c.port,
+          mode: c.mode ?? 'container',
+          // Never the direct target: status is for operators and holds no secret.
+          ...(c.host !== undefined && c.port !== undefined ? { host: c.host, port: c.port } : {}),
           readOnly: c.readOnly,
           record: c.record ?? false,
           startedAt: c.startedAt,
@@ -376,11 +530,10 @@ export class ConsoleAgent {
           node,
           full ? 'the console died; start it again' : 'no console is running for this node',
         );
-      const issued = await this.tokens.issue(
+      const issued = await this.tokensOf(full).issue(
         node,
         {
-          host: full.host,
-          port: full.port,
+          ...endpointOf(full),
           readOnly: full.readOnly,
           ...(full.vncPassword ? { vncPassword: full.vncPassword } : {}),
           record: full.record ?? false,
@@ -401,8 +554,11 @@ export class ConsoleAgent {
     });
   }
 
-  verify(node: string, token: string): Promise<VerifyResult> {
-    return this.tokens.verify(node, token);
+  /** A token of a container console is in the provider's store, one of a direct console in the agent's state. */
+  async verify(node: string, token: string): Promise<VerifyResult> {
+    const r = await this.tokens.verify(node, token);
+    if (r.ok || r.reason !== 'unknown' || this.directTokens === this.tokens) return r;
+    return this.directTokens.verify(node, token);
   }
 
   /**
@@ -424,8 +580,7 @@ export class ConsoleAgent {
       );
     return {
       node,
-      host: c.host,
-      port: c.port,
+      ...endpointOf(c),
       ...(c.vncPassword ? { vncPassword: c.vncPassword } : {}),
       readOnly: c.readOnly,
       record: c.record ?? false,
@@ -437,12 +592,14 @@ export class ConsoleAgent {
    * they are marked `died`; labelled containers of this agent that it does not know are stopped (Ironic bug 2158578).
    */
   async reconcile(): Promise<ReconcileResult> {
+    await this.syncRelays();
     const live = await this.provider.list();
     const liveRunning = new Set(live.filter((r) => r.running).map((r) => r.node));
     const state = await this.store.read();
     const died: string[] = [];
     for (const c of Object.values(state.consoles)) {
-      if (c.status !== 'running' || liveRunning.has(c.node)) continue;
+      // A direct console has no container for the provider to list: it runs until stopped.
+      if (c.status !== 'running' || c.mode === 'direct' || liveRunning.has(c.node)) continue;
       await this.lock(c.node, async () => {
         await this.provider
           .stop(c.node)
@@ -474,5 +631,35 @@ export class ConsoleAgent {
       this.log.warn({ node: r.node, name: r.name }, 'stopped a console container this agent did not know');
     }
     return { died, stoppedUnknown };
+  }
+
+  /**
+   * Gives every running direct console of the state a relay (serve's start, a console the CLI started) on its earlier
+   * port when free, and closes relays of consoles that are gone (stopped by the CLI). Never fails: a relay that
+   * cannot open is logged, and the console stays reachable through the proxy's own login.
+   */
+  async syncRelays(): Promise<void> {
+    const relays = this.relays;
+    if (!relays) return;
+    const consoles = (await this.store.read()).consoles;
+    for (const node of relays.nodes()) {
+      const c = consoles[node];
+      if (c?.status !== 'running' || c.mode !== 'direct') await relays.close(node);
+    }
+    for (const c of Object.values(consoles)) {
+      if (c.status !== 'running' || c.mode !== 'direct' || !c.direct) continue;
+      await this.lock(c.node, async () => {
+        const cur = (await this.store.read()).consoles[c.node];
+        if (cur?.status !== 'running' || cur.mode !== 'direct' || !cur.direct) return;
+        const ep = await relays.open(c.node, cur.direct, cur.readOnly, cur.port);
+        if (ep.host === cur.host && ep.port === cur.port) return;
+        await this.store.update((s) => {
+          const now = s.consoles[c.node];
+          if (now) Object.assign(now, ep);
+          // Its links keep working: their target follows the relay to its new port.
+          for (const t of s.tokens) if (t.node === c.node && !t.revokedAt) Object.assign(t, ep);
+        });
+      }).catch((err: Error) => this.log.warn({ node: c.node, err: err.message }, 'direct relay: cannot open'));
+    }
   }
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
+import type { DirectTarget, ServedMode } from '@bmc-console/common/contracts/direct-target';
 import { withLock } from './file-lock.js';
 
 /** A running (or dead) console as the agent remembers it. */
@@ -9,8 +10,16 @@ export interface ConsoleState {
   node: string;
   provider: string;
   app: string;
-  host: string;
-  port: number;
+  /** Absent in state written before direct consoles existed: a container. */
+  mode?: ServedMode;
+  /** Where its RFB answers: the container's port, or a direct console's relay (absent while none serves it). */
+  host?: string;
+  port?: number;
+  /**
+   * A direct console's BMC with its credentials: kept (0600 file, which already holds VNC passwords) because the
+   * proxy and the RFB relay log in with them for every viewer.
+   */
+  direct?: DirectTarget;
   readOnly: boolean;
   /** Kept (0600 file) because the proxy needs it to answer x11vnc's challenge. */
   vncPassword?: string;
@@ -25,8 +34,10 @@ export interface TokenEntry {
   /** SHA-256 of the token, hex. The token itself is never stored. */
   hash: string;
   node: string;
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
+  /** A direct console's BMC (with its credentials, like vncPassword): dropped when the token is revoked. */
+  direct?: DirectTarget;
   readOnly: boolean;
   vncPassword?: string;
   /** The console's record option when the token was issued; absent in older state (false). */

@@ -173,7 +173,7 @@ describe('agent HTTP API over TCP (fake provider)', () => {
     const started = await json('POST', '/v1/consoles', { node: 'api-1', appInfo: appInfo(), readOnly: true });
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ node: 'api-1', host: '192.0.2.1', port: 5900 });
-    expect(Object.keys(started.body).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'url']);
+    expect(Object.keys(started.body).sort()).toEqual(['expiresAt', 'host', 'mode', 'node', 'port', 'url']);
     expect(String(started.body.url)).toMatch(
       /^https:\/\/console\.example\.com\/view\?path=websockify%3Fnode%3Dapi-1%26token%3D/,
     );

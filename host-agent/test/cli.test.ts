@@ -43,7 +43,7 @@ describe('bmc-console-agent CLI (fake provider)', () => {
   it('start, status, url, stop, stop-all print JSON', async () => {
     const s = await cli(...g, 'start', '--node', 'c1', '--app-info-file', join(dir, 'app-info.json'));
     expect(s.code).toBe(0);
-    expect(Object.keys(s.out as object).sort()).toEqual(['expiresAt', 'host', 'node', 'port', 'url']);
+    expect(Object.keys(s.out as object).sort()).toEqual(['expiresAt', 'host', 'mode', 'node', 'port', 'url']);
     expect(s.out).toMatchObject({
       node: 'c1',
       host: '192.0.2.1',
@@ -66,6 +66,30 @@ describe('bmc-console-agent CLI (fake provider)', () => {
     expect(await cli(...g, 'stop', '--node', 'c1')).toMatchObject({ code: 0, out: { node: 'c1', wasRunning: true } });
     await cli(...g, 'start', '--node', 'c2', '--app-info-file', join(dir, 'app-info.json'));
     expect(await cli(...g, 'stop-all')).toMatchObject({ code: 0, out: { stopped: ['c2'] } });
+    const badMode = await cli(
+      ...g,
+      'start',
+      '--node',
+      'c3',
+      '--mode',
+      'bogus',
+      '--app-info-file',
+      join(dir, 'app-info.json'),
+    );
+    expect(badMode.code).toBe(2);
+    expect(JSON.stringify(badMode)).toMatch(/consoleMode: expected one of auto, container, direct/);
+    const container = await cli(
+      ...g,
+      'start',
+      '--node',
+      'c3',
+      '--mode',
+      'container',
+      '--app-info-file',
+      join(dir, 'app-info.json'),
+    );
+    expect(container.out).toMatchObject({ node: 'c3', mode: 'container' });
+    expect((await cli(...g, 'status', '--node', 'c3')).out).toMatchObject({ mode: 'container' });
   });
 
   it('url --view-only --user alice prints a named view link; bad claims exit 2 naming the field', async () => {

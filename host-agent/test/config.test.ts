@@ -97,6 +97,25 @@ describe('agent config', () => {
     expect(() => loadConfig({ file: join(dir, 'b.yaml'), env: {} })).toThrow(/record_sessions: expected true or false/);
   });
 
+  it('takes console_mode, direct_timeout and direct_relay_address (defaults: container, 15, loopback)', () => {
+    const d = loadConfig({ env: {} });
+    expect([d.console_mode, d.direct_timeout, d.direct_relay_address]).toEqual(['container', 15, '127.0.0.1']);
+    const e = loadConfig({
+      env: {
+        BMC_CONSOLE_AGENT_CONSOLE_MODE: 'auto',
+        BMC_CONSOLE_AGENT_DIRECT_TIMEOUT: '5',
+        BMC_CONSOLE_AGENT_DIRECT_RELAY_ADDRESS: '',
+      },
+    });
+    expect([e.console_mode, e.direct_timeout, e.direct_relay_address]).toEqual(['auto', 5, '']);
+    expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_CONSOLE_MODE: 'browserless' } })).toThrow(
+      /console_mode: expected one of auto, container, direct/,
+    );
+    expect(() => loadConfig({ env: { BMC_CONSOLE_AGENT_DIRECT_TIMEOUT: '0' } })).toThrow(
+      /direct_timeout: expected a whole number of seconds >= 1/,
+    );
+  });
+
   it('takes container_pool_refill_delay in seconds (default 5) and names it when wrong', () => {
     expect(loadConfig({ env: {} }).container_pool_refill_delay).toBe(5);
     expect(

@@ -19,6 +19,13 @@ import { POOL_NAME_PREFIX } from '../src/providers/podman/pool.js';
 import { appInfo, makeAgent, NASTY_PASSWORD, tokenOf } from './support/agent-fixture.js';
 import { consoleImage, stubImage } from './support/console-image.js';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
+import { rfbEndpoint } from '@bmc-console/common/contracts/agent-api';
+
+/** A container console's start result with its RFB endpoint required. */
+const withRfb = <T extends { node: string; host?: string | undefined; port?: number | undefined }>(r: T) => ({
+  ...r,
+  ...rfbEndpoint(r),
+});
 
 const image = consoleImage();
 const stub = stubImage();
@@ -197,7 +204,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       const node = `pod-${process.pid}-a`;
       const name = `bmc-console-${node}`;
       const info = appInfo();
-      const started = await agent.start({ node, appInfo: info });
+      const started = withRfb(await agent.start({ node, appInfo: info }));
       expect(started.host).toBe('127.0.0.1');
       expect(await waitForRfbGreeting(started.host, started.port, 5000)).toMatch(/^RFB 003\.00\d/);
 
@@ -325,7 +332,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       const staleId = execFileSync('podman', ['create', '--name', name, 'image' in stub ? stub.image : ''], {
         encoding: 'utf8',
       }).trim();
-      const started = await agent.start({ node, app: 'fake', appInfo: {} });
+      const started = withRfb(await agent.start({ node, app: 'fake', appInfo: {} }));
       expect(execFileSync('podman', ['inspect', name, '--format', '{{.Id}}'], { encoding: 'utf8' }).trim()).not.toBe(
         staleId,
       );
@@ -396,7 +403,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
           verify_ca: false,
           node_uuid: node,
         };
-        const started = await agent.start({ node, appInfo: info });
+        const started = withRfb(await agent.start({ node, appInfo: info }));
         // The pooled container became the node's console: renamed, nothing else started.
         expect(pooledNames()).toEqual([]);
         expect(running(`io.bmc-console.agent=${host}`)).toEqual([name]);
@@ -462,7 +469,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
           verify_ca: emu.caFile!,
           node_uuid: node,
         };
-        const started = await agent.start({ node, appInfo: info });
+        const started = withRfb(await agent.start({ node, appInfo: info }));
         // The pooled console became the node's: no CA file was mounted (it could not be), the bundle is inside.
         expect(running(`io.bmc-console.agent=${host}`)).toEqual([`bmc-console-${node}`]);
         expect(
@@ -518,7 +525,7 @@ describe.skipIf(!!skip)('podman provider (real podman)', () => {
       ]);
       // Both answer on their own port; exactly one of them is the pooled container (same port as it had).
       expect(new Set(started.map((s) => s.port)).size).toBe(2);
-      for (const s of started) expect(await waitForRfbGreeting(s.host, s.port, 10_000)).toMatch(/^RFB/);
+      for (const s of started.map(withRfb)) expect(await waitForRfbGreeting(s.host, s.port, 10_000)).toMatch(/^RFB/);
       const names = running(`io.bmc-console.agent=${host}`).sort();
       expect(names).toEqual(nodes.map((n) => `bmc-console-${n}`).sort());
       const fromPool = names.filter(

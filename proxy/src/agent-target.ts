@@ -1,8 +1,14 @@
-import { consoleTargetSchema, type ConsoleTarget } from '@bmc-console/common/contracts/agent-api';
+import { consoleTargetSchema } from '@bmc-console/common/contracts/agent-api';
+import { type ConsoleEndpoint, endpointOf } from './console-endpoint.js';
 import { HttpTransport, TransportError, withRetries } from './http-transport.js';
 
-/** Where a running console answers and how to log in to it; vncPassword never leaves the proxy. */
-export type AgentConsoleTarget = ConsoleTarget;
+/** Where a running console answers and how to log in to it; the endpoint's secrets never leave the proxy. */
+export interface AgentConsoleTarget {
+  node: string;
+  console: ConsoleEndpoint;
+  readOnly: boolean;
+  record: boolean;
+}
 
 /** Asks where a console answers, for tokens checked by someone other than the agent; undefined: no such console. */
 export interface ConsoleTargetSource {
@@ -20,7 +26,7 @@ export interface AgentTargetOptions {
 
 /**
  * Asks the host agent: POST {agentUrl}/v1/consoles/{node}/target. The agent answers only for a running console it
- * started (404 otherwise); its answer carries the console's VNC password, so it is never logged.
+ * started (404 otherwise); its answer carries the console's VNC password or its BMC's credentials, so it is never logged.
  */
 export class AgentTargetClient implements ConsoleTargetSource {
   private readonly transport: HttpTransport;
@@ -72,7 +78,6 @@ export class AgentTargetClient implements ConsoleTargetSource {
       );
     if (r.data.node !== node)
       throw new TransportError(`${where} answered a console target request for another node`, false);
-    const { vncPassword, ...rest } = r.data;
-    return { ...rest, ...(vncPassword !== undefined ? { vncPassword } : {}) };
+    return { node: r.data.node, console: endpointOf(r.data), readOnly: r.data.readOnly, record: r.data.record };
   }
 }

@@ -66,9 +66,11 @@ interface Flags {
   recordingsMaxAgeDays?: number;
   recordingsKeyFile?: string;
   recordingsAdminTokenFile?: string;
+  directTimeoutMs?: number;
+  directReleaseAfter?: number;
 }
 
-/** Where each flag lands in the config object (nested keys for tls.*, limits.*, metrics.*). */
+/** Where each flag lands in the config object (nested keys for tls.*, limits.*, metrics.*, direct.*). */
 const FLAG_PATHS: ReadonlyArray<readonly [keyof Flags, string, string?]> = [
   ['host', 'host'],
   ['port', 'port'],
@@ -106,6 +108,8 @@ const FLAG_PATHS: ReadonlyArray<readonly [keyof Flags, string, string?]> = [
   ['recordingsMaxAgeDays', 'recordings', 'maxAgeDays'],
   ['recordingsKeyFile', 'recordings', 'keyFile'],
   ['recordingsAdminTokenFile', 'recordings', 'adminTokenFile'],
+  ['directTimeoutMs', 'direct', 'timeoutMs'],
+  ['directReleaseAfter', 'direct', 'releaseAfterSec'],
 ];
 
 /** Merges file and flags (flags win) into the raw object the zod schema validates. */
@@ -201,10 +205,20 @@ export async function main(argv: string[]): Promise<number> {
       "recordings' HMAC key, created on first use (default <dir>/../recording.key)",
     )
     .option('--recordings-admin-token-file <file>', 'file holding an admin token for GET /api/recordings (all nodes)')
+    .option(
+      '--direct-timeout-ms <n>',
+      'direct consoles: timeout for each step with the BMC (default 15000)',
+      int('--direct-timeout-ms'),
+    )
+    .option(
+      '--direct-release-after <sec>',
+      "direct consoles: log out of the BMC this long after a node's last viewer left, 0 = at once (default 60)",
+      int('--direct-release-after'),
+    )
     .addHelpText(
       'after',
       '\nSession recordings: bmc-console-proxy recordings list|show|prune (--help for each)' +
-        '\nDirect KVM (preview): bmc-console-proxy direct probe --help',
+        '\nCheck a BMC for direct consoles: bmc-console-proxy direct probe --help',
     )
     .exitOverride();
   try {

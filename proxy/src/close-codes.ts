@@ -18,6 +18,10 @@ export const CloseCode = {
   consoleUnreachable: { code: 4503, reason: 'console not reachable' },
   consoleAuthFailed: { code: 4504, reason: 'proxy could not authenticate to the console' },
   recordingUnavailable: { code: 4505, reason: 'recording required but not available' },
+  // Direct consoles: the reason the viewer gets is the BMC step's own message (DirectKvmError holds no secret).
+  bmcLoginRefused: { code: 4506, reason: 'the BMC refused the login' },
+  bmcBusy: { code: 4507, reason: 'the BMC has no free console session' },
+  bmcCertificate: { code: 4508, reason: "the BMC's certificate failed the node's trust rule" },
 } as const;
 
 export type CloseKind = keyof typeof CloseCode;

@@ -197,6 +197,16 @@ const ProxyConfigSchema = z
       })
       .prefault({}),
     recordings: RecordingsConfigSchema.prefault({}),
+    /** Direct consoles: the proxy logs in to the node's BMC itself on the first viewer. */
+    direct: z
+      .object({
+        /** Bounds each request to the BMC, the KVM socket's opening and the BMC's RFB handshake. */
+        timeoutMs: z.number().int().positive().default(15_000),
+        /** How long the BMC login outlives a node's last viewer (the image's KVM_RELEASE_AFTER); 0: log out at once. */
+        releaseAfterSec: z.number().min(0).default(60),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { describeIssues, type ViewerRole } from '@bmc-console/common/contracts/agent-api';
+import type { DirectTarget } from '@bmc-console/common/contracts/direct-target';
 import type { RecordingEvent } from '@bmc-console/common/contracts/recording';
 import {
   VIEWER_CHANNEL_PROTOCOL,
@@ -9,6 +10,9 @@ import {
   type ProxyToViewer,
   type RefusedMessage,
 } from '@bmc-console/common/contracts/viewer-channel';
+import type { BmcSessions } from '@bmc-console/common/direct/bmc-sessions';
+import { DirectKvmError } from '@bmc-console/common/direct/errors';
+import type { DirectKvm } from '@bmc-console/common/direct/open-direct-kvm';
 import type { Logger } from '@bmc-console/common/log';
 import { ByteReader } from '@bmc-console/common/rfb/byte-reader';
 import { RfbError } from '@bmc-console/common/rfb/errors';
@@ -16,6 +20,7 @@ import type { RawData, WebSocket } from 'ws';
 import { ClientMessages, type ClientMessage } from '@bmc-console/common/rfb/client-messages';
 import { CloseCode, type CloseKind } from './close-codes.js';
 import type { ProxyConfig } from './config.js';
+import { auditFieldsOf, type ConsoleEndpoint, sameEndpoint } from './console-endpoint.js';
 import type { ConsoleRoom, DropReason, RoomMember } from './console-room.js';
 import type { ProxyMetrics } from './metrics.js';
 import { BurstWrites } from './burst-writes.js';
@@ -46,11 +51,35 @@ export interface SessionDeps {
   room: (node: string) => ConsoleRoom;
   /** Opens session recordings; without it a console that must be recorded refuses its viewers. */
   recorders?: RecorderFactory;
+  /** The proxy's BMC logins for direct consoles (one per node, shared by its viewers). */
+  bmcSessions: BmcSessions;
   onEnd: (s: ConsoleSession) => void;
 }
 
 /** The longest side-channel request the proxy reads; requests are a few dozen bytes. */
 const MAX_REQUEST_BYTES = 1024;
+
+/** What a viewer is told when a direct console's BMC ends the KVM socket mid-session. */
+const BMC_CLOSED = 'the BMC closed the console';
+
+/** The close code for a direct console's failure, by what went wrong (errors.ts). */
+const DIRECT_FAILURE_CLOSE: Record<DirectKvmError['failure'], CloseKind> = {
+  credentials: 'bmcLoginRefused',
+  busy: 'bmcBusy',
+  certificate: 'bmcCertificate',
+  unreachable: 'consoleUnreachable',
+  other: 'consoleClosed',
+};
+
+/** A websocket close reason: at most 123 bytes of UTF-8, cut at a character boundary. */
+function closeReason(text: string): string {
+  const bytes = Buffer.from(text);
+  if (bytes.length <= 123) return text;
+  let end = 123;
+  // Back off continuation bytes (10xxxxxx) so no character is split.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString();
+}
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -59,7 +88,8 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /**
- * One browser websocket relayed to one console's RFB port: the proxy's own RFB handshake up to ServerInit, relay
+ * One browser websocket relayed to one console: its RFB port, or a direct console's BMC KVM stream (standard RFB
+ * from BmcSessions). The proxy's own RFB handshake up to ServerInit, relay
  * with backpressure both ways (viewer input gated per message by role and the console's room), optional recording
  * tap and side channel, pings, idle/max-length/expiry timers, periodic token re-verification and audit lines.
  */
@@ -68,7 +98,10 @@ export class ConsoleSession implements RoomMember {
   readonly start = new Date();
   private bytesToConsole = 0;
   private bytesToBrowser = 0;
-  private tcp: Socket | undefined;
+  /** The console's side: the TCP socket to an RFB port, or a direct console's KVM stream. */
+  private link: Duplex | undefined;
+  /** A direct console's KVM stream and its close() (which also releases the node's BMC login). */
+  private directKvm: DirectKvm | undefined;
   private relaying = false;
   private ended = false;
   private lastActivity = Date.now();
@@ -156,6 +189,7 @@ export class ConsoleSession implements RoomMember {
         user: this.target.user,
         role: this.target.role,
         readOnly: this.target.readOnly,
+        ...auditFieldsOf(this.target.console),
         ...(this.target.exclusive ? { exclusive: true } : {}),
         ...(this.target.record ? { record: true } : {}),
       },
@@ -195,6 +229,8 @@ export class ConsoleSession implements RoomMember {
     this.every(lim.reverifyIntervalSec * 1000, () => void this.reverify());
 
     this.connectConsole().catch((err: unknown) => {
+      // A direct console's viewer is told the BMC step's own words (they hold no secret by design).
+      if (err instanceof DirectKvmError) return this.close(DIRECT_FAILURE_CLOSE[err.failure], err.message, err.message);
       const e = err instanceof RfbError ? err : new RfbError(String(err));
       const kind: CloseKind =
         e.code === 'connect'
@@ -204,19 +240,23 @@ export class ConsoleSession implements RoomMember {
             : e.message.startsWith('console')
               ? 'consoleClosed'
               : 'securityFailed';
-      this.close(kind, e.message);
+      this.close(kind, e.message, this.target.console.kind === 'direct' ? e.message : undefined);
     });
   }
 
-  /** Closes the session (idempotent): websocket close code + reason for the viewer, audit line, metrics. */
-  close(kind: CloseKind, detail?: string): void {
+  /**
+   * Closes the session (idempotent): websocket close code + reason for the viewer, audit line, metrics. `toViewer`
+   * replaces the code's standard reason (it must hold no secret).
+   */
+  close(kind: CloseKind, detail?: string, toViewer?: string): void {
     if (this.ended) return;
     this.ended = true;
     for (const t of this.timers) clearTimeout(t);
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    const { code, reason } = CloseCode[kind];
+    const { code } = CloseCode[kind];
+    const reason = toViewer ?? CloseCode[kind].reason;
     this.browserReader.fail(new RfbError('session closed', 'closed'));
-    this.tcp?.destroy();
+    this.endLink();
     if (this.room) {
       // The gauge first: the room's last leave removes the node's label.
       this.deps.metrics.viewers.dec({ node: this.node });
@@ -230,7 +270,7 @@ export class ConsoleSession implements RoomMember {
     });
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       // Close reasons are limited to 123 bytes by the websocket protocol.
-      this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString());
+      this.ws.close(code, closeReason(reason));
       const t = setTimeout(() => this.ws.terminate(), 3000);
       t.unref();
     }
@@ -246,6 +286,7 @@ export class ConsoleSession implements RoomMember {
         tokenId: tokenFingerprint(this.token),
         user: this.target.user,
         role: this.target.role,
+        ...auditFieldsOf(this.target.console),
         start: this.start.toISOString(),
         end: end.toISOString(),
         durationMs: end.getTime() - this.start.getTime(),
@@ -259,6 +300,19 @@ export class ConsoleSession implements RoomMember {
       'console session ended',
     );
     this.deps.onEnd(this);
+  }
+
+  /** Ends the console's side: the TCP socket, or the direct KVM stream (BmcSessions keeps the login for its grace). */
+  private endLink(): void {
+    const kvm = this.directKvm;
+    if (!kvm) return void this.link?.destroy();
+    this.directKvm = undefined;
+    kvm.close().catch((err: unknown) => {
+      this.deps.log.warn(
+        { session: this.id, node: this.node, err: (err as Error).message },
+        'closing the direct console failed',
+      );
+    });
   }
 
   private every(ms: number, fn: () => void): void {
@@ -287,8 +341,7 @@ export class ConsoleSession implements RoomMember {
     try {
       const r = await this.deps.verifier.verify(this.node, this.token);
       if (!r.ok) return this.close(r.reason === 'expired' ? 'tokenExpired' : 'tokenRevoked', `token ${r.reason}`);
-      if (r.target.host !== this.target.host || r.target.port !== this.target.port)
-        return this.close('tokenRevoked', 'console moved');
+      if (!sameEndpoint(r.target.console, this.target.console)) return this.close('tokenRevoked', 'console moved');
       if (r.target.expiresAt.getTime() !== this.target.expiresAt.getTime()) {
         // Only the lifetime follows the agent: role and room membership stay as the session joined.
         this.target = { ...this.target, expiresAt: r.target.expiresAt };
@@ -306,51 +359,16 @@ export class ConsoleSession implements RoomMember {
   }
 
   private async connectConsole(): Promise<void> {
-    const { config, readBuffers } = this.deps;
-    const tcp = netConnect({
-      host: this.target.host,
-      port: this.target.port,
-      // Reads land in pooled buffers (see read-buffers.ts); each is handed back once the websocket wrote it.
-      onread: { buffer: () => readBuffers.take(), callback: (n, buf) => this.fromConsole(buf as Buffer, n) },
-    });
-    this.tcp = tcp;
-    tcp.setNoDelay(true);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => {
-        tcp.destroy();
-        reject(
-          new RfbError(
-            `console ${this.target.host}:${this.target.port} did not accept within ${config.limits.consoleConnectTimeoutMs} ms`,
-            'connect',
-          ),
-        );
-      }, config.limits.consoleConnectTimeoutMs);
-      tcp.once('connect', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      tcp.once('error', (e) => {
-        clearTimeout(t);
-        reject(new RfbError(`console ${this.target.host}:${this.target.port}: ${e.message}`, 'connect'));
-      });
-    });
-    if (this.ended) return void tcp.destroy();
-    // During the handshake a lost console fails the pending read (the handshake names what failed); after it,
-    // it ends the session.
-    tcp.on('error', (e) => {
-      if (this.relaying) this.close('consoleClosed', e.message);
-      else this.consoleReader.fail(new RfbError(`socket error: ${e.message}`, 'closed'));
-    });
-    tcp.on('close', () => {
-      if (this.relaying) this.close('consoleClosed');
-      else this.consoleReader.fail(new RfbError('connection closed by the server', 'closed'));
-    });
+    const endpoint = this.target.console;
+    const link = endpoint.kind === 'rfb' ? await this.openTcp(endpoint) : await this.openDirect(endpoint.target);
+    if (!link) return;
 
     // The proxy ends both handshakes itself for every session, so it knows where the viewer's message stream
     // starts (to gate input) and what the console's framebuffer is (for the recording).
-    const consoleEnd = { reader: this.consoleReader, write: (b: Buffer) => void tcp.write(b) };
+    const consoleEnd = { reader: this.consoleReader, write: (b: Buffer) => void link.write(b) };
     const browserEnd = { reader: this.browserReader, write: (b: Buffer) => void this.toBrowser(b) };
-    await proxySecurity(consoleEnd, browserEnd, this.target.vncPassword);
+    // A direct console's stream offers security None (the BMC login is behind it).
+    await proxySecurity(consoleEnd, browserEnd, endpoint.kind === 'rfb' ? endpoint.vncPassword : undefined);
     const serverInit = await relayInit(consoleEnd, browserEnd);
     if (this.ended) return;
     if (this.target.record && !this.openRecorder(serverInit)) return;
@@ -367,7 +385,74 @@ export class ConsoleSession implements RoomMember {
       this.recorder?.consoleBytes(fromConsole);
       this.toBrowser(fromConsole);
     }
-    tcp.on('drain', () => this.ws.resume());
+    link.on('drain', () => this.ws.resume());
+  }
+
+  /** Connects to an RFB port; undefined when the session ended meanwhile. */
+  private async openTcp(endpoint: Extract<ConsoleEndpoint, { kind: 'rfb' }>): Promise<Socket | undefined> {
+    const { config, readBuffers } = this.deps;
+    const where = `${endpoint.host}:${endpoint.port}`;
+    const tcp = netConnect({
+      host: endpoint.host,
+      port: endpoint.port,
+      // Reads land in pooled buffers (see read-buffers.ts); each is handed back once the websocket wrote it.
+      onread: { buffer: () => readBuffers.take(), callback: (n, buf) => this.fromConsole(buf as Buffer, n) },
+    });
+    this.link = tcp;
+    tcp.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        tcp.destroy();
+        reject(
+          new RfbError(`console ${where} did not accept within ${config.limits.consoleConnectTimeoutMs} ms`, 'connect'),
+        );
+      }, config.limits.consoleConnectTimeoutMs);
+      tcp.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      tcp.once('error', (e) => {
+        clearTimeout(t);
+        reject(new RfbError(`console ${where}: ${e.message}`, 'connect'));
+      });
+    });
+    if (this.ended) return void tcp.destroy();
+    // During the handshake a lost console fails the pending read (the handshake names what failed); after it,
+    // it ends the session.
+    tcp.on('error', (e) => {
+      if (this.relaying) this.close('consoleClosed', e.message);
+      else this.consoleReader.fail(new RfbError(`socket error: ${e.message}`, 'closed'));
+    });
+    tcp.on('close', () => {
+      if (this.relaying) this.close('consoleClosed');
+      else this.consoleReader.fail(new RfbError('connection closed by the server', 'closed'));
+    });
+    return tcp;
+  }
+
+  /**
+   * Opens this viewer's KVM socket on the node's BMC (logging in on the first viewer); undefined when the session
+   * ended meanwhile. Rejects with the DirectKvmError of the step that failed.
+   */
+  private async openDirect(target: DirectTarget): Promise<Duplex | undefined> {
+    const kvm = await this.deps.bmcSessions.open(this.node, target);
+    if (this.ended) {
+      void kvm.close().catch(() => {});
+      return undefined;
+    }
+    this.directKvm = kvm;
+    const stream = kvm.stream;
+    this.link = stream;
+    // The BMC's websocket hands out buffers of its own: plain 'data' events, no pooled reads.
+    stream.on('data', (b: Buffer) => this.fromDirect(b));
+    const lost = (why: string) => {
+      if (this.relaying) this.close('consoleClosed', why, BMC_CLOSED);
+      else this.consoleReader.fail(new RfbError(why, 'closed'));
+    };
+    stream.on('end', () => lost(BMC_CLOSED));
+    stream.on('close', () => lost(BMC_CLOSED));
+    stream.on('error', (e) => lost(`${BMC_CLOSED}: ${e.message}`));
+    return stream;
   }
 
   /** Starts the recording this console requires; false when it cannot (the session is closed then). */
@@ -472,9 +557,17 @@ export class ConsoleSession implements RoomMember {
     return more;
   }
 
+  /** A direct console's stream: bytes from the BMC's KVM, already standard RFB. */
+  private fromDirect(b: Buffer): void {
+    if (!this.relaying) return this.consoleReader.push(b);
+    this.lastActivity = Date.now();
+    this.recorder?.consoleBytes(b);
+    this.toBrowser(b);
+  }
+
   private toConsole(data: Buffer): void {
-    const tcp = this.tcp;
-    if (!tcp || tcp.destroyed) return;
+    const link = this.link;
+    if (!link || link.destroyed) return;
     let b: Buffer;
     try {
       b = this.clientMessages.push(data);
@@ -485,7 +578,7 @@ export class ConsoleSession implements RoomMember {
     this.bytesToConsole += b.length;
     this.toConsoleBytes.inc(b.length);
     // Backpressure: stop reading the websocket while the console's socket buffer is full.
-    if (!tcp.write(b)) this.ws.pause();
+    if (!link.write(b)) this.ws.pause();
   }
 
   /** Sends to the browser; false when the browser is behind (the caller stops reading the console). */
@@ -499,7 +592,7 @@ export class ConsoleSession implements RoomMember {
     const high = this.deps.config.limits.highWaterMarkBytes;
     const onWritten = (): void => {
       written?.();
-      if (this.tcp?.isPaused() && this.ws.bufferedAmount < high / 2) this.tcp.resume();
+      if (this.link?.isPaused() && this.ws.bufferedAmount < high / 2) this.link.resume();
     };
     if (b.length <= BROWSER_FRAME_BYTES) {
       this.ws.send(b, BINARY, onWritten);
@@ -515,7 +608,7 @@ export class ConsoleSession implements RoomMember {
     }
     // Backpressure: stop reading the console while the browser is behind.
     if (this.ws.bufferedAmount > high) {
-      this.tcp?.pause();
+      this.link?.pause();
       return false;
     }
     return true;

@@ -106,13 +106,11 @@ export class IronicTokenVerifier implements TokenVerifier {
     const target: AgentConsoleTarget | undefined = await this.ask(() => this.targets.target(node));
     // Ironic says enabled but our agent has no running console (died, or started by another provider).
     if (!target) return { ok: false, reason: 'revoked' };
-    const { vncPassword, ...rest } = target;
     return {
       ok: true,
       // Ironic's link names nobody and asks for nothing: a control viewer among equals.
       target: {
-        ...rest,
-        ...(vncPassword !== undefined ? { vncPassword } : {}),
+        ...target,
         role: 'control',
         user: null,
         exclusive: false,

@@ -44,7 +44,17 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  readonly bmcLogins: Gauge = new Gauge({
+    name: 'bmc_proxy_bmc_logins',
+    help: 'BMC web sessions the proxy holds for direct consoles (logged in, logging in, or kept for a returning viewer)',
+    registers: [this.registry],
+    collect: () => {
+      this.bmcLogins.set(this.countBmcLogins());
+    },
+  });
+
+  /** `countBmcLogins` is read at each scrape (the direct consoles' BmcSessions). */
+  constructor(private readonly countBmcLogins: () => number = () => 0) {
     // Standard names (process_*, nodejs_*), so stock dashboards and alerts work; the job label tells programs apart.
     collectDefaultMetrics({ register: this.registry });
   }

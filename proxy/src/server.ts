@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NODE_ID_PATTERN } from '@bmc-console/common/contracts/node-id';
 import { VIEWER_CHANNEL_PROTOCOL } from '@bmc-console/common/contracts/viewer-channel';
+import { BmcSessions } from '@bmc-console/common/direct/bmc-sessions';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { WebSocketServer } from 'ws';
 import { parseProxyConfig, tlsRequired, type ProxyConfig } from './config.js';
@@ -32,7 +33,7 @@ export interface RunningProxy {
   metrics: ProxyMetrics;
   /** Live sessions (for tests and the demo). */
   sessionCount(): number;
-  /** Stops listening and closes every session with 1001 "console proxy is restarting". */
+  /** Stops listening, closes every session with 1001 "console proxy is restarting" and logs out of every BMC. */
   close(): Promise<void>;
 }
 
@@ -73,7 +74,13 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
   // Ours is closed with the proxy (its kept-alive connections); an injected verifier belongs to the caller.
   const ownVerifier = deps.verifier ? undefined : verifierFromConfig(config);
   const verifier: TokenVerifier = deps.verifier ?? ownVerifier!;
-  const metrics = new ProxyMetrics();
+  // Direct consoles' BMC logins, one per node, kept KVM_RELEASE_AFTER-style for a returning viewer.
+  const bmcSessions = new BmcSessions({
+    log,
+    timeoutMs: config.direct.timeoutMs,
+    releaseAfterMs: config.direct.releaseAfterSec * 1000,
+  });
+  const metrics = new ProxyMetrics(() => bmcSessions.loggedIn);
   const readBuffers = new ReadBufferPool();
   const limits = new SessionLimits(config.limits);
   const failedTokens = new FailedTokenLimiter(config.limits.failedTokenBurst, config.limits.failedTokenPerMinute);
@@ -362,6 +369,7 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
         verifier,
         room: roomOf,
         ...(recorders ? { recorders } : {}),
+        bmcSessions,
         onEnd: (s) => {
           sessions.delete(s);
           slot.release();
@@ -440,7 +448,12 @@ export async function startProxy(input: unknown, deps: ProxyDeps = {}): Promise<
     async close() {
       closing = true;
       for (const s of [...sessions]) s.close('shuttingDown');
-      await Promise.all([closeServer(server), metricsServer ? closeServer(metricsServer) : undefined]);
+      await Promise.all([
+        closeServer(server),
+        metricsServer ? closeServer(metricsServer) : undefined,
+        // Every BMC login is logged out now: the grace is for returning viewers, and none return to a stopped proxy.
+        bmcSessions.closeAll(),
+      ]);
       readBuffers.close();
       ownVerifier?.close();
     },

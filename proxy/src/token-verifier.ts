@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { type ConsoleEndpoint, endpointOf } from './console-endpoint.js';
 import { HttpTransport, TransportError } from './http-transport.js';
 import {
   describeIssues,
@@ -9,12 +10,11 @@ import {
   type ViewerRole,
 } from '@bmc-console/common/contracts/agent-api';
 
-/** Where a valid token leads: exactly one console. vncPassword never leaves the proxy. */
+/** Where a valid token leads: exactly one console. Its endpoint's secrets never leave the proxy. */
 export interface ConsoleTarget {
   node: string;
-  host: string;
-  port: number;
-  vncPassword?: string;
+  /** An RFB port or a BMC the proxy logs in to (a direct console). */
+  console: ConsoleEndpoint;
   readOnly: boolean;
   expiresAt: Date;
   /** What the token lets its viewer do. */
@@ -139,13 +139,17 @@ export class AgentTokenVerifier implements TokenVerifier {
       if (!r.success)
         throw new AgentUnavailableError(`agent answer does not match the verify contract: ${describeIssues(r.error)}`);
       if (r.data.node !== node) return { ok: false, reason: 'wrong-node' };
-      const { expiresAt, vncPassword, user, ...rest } = r.data;
+      const { node: answered, readOnly, expiresAt, role, user, exclusive, record } = r.data;
       return {
         ok: true,
         target: {
-          ...rest,
-          ...(vncPassword !== undefined ? { vncPassword } : {}),
+          node: answered,
+          console: endpointOf(r.data),
+          readOnly,
+          role,
           user: user ?? null,
+          exclusive,
+          record,
           expiresAt: new Date(expiresAt),
         },
       };

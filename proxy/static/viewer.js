@@ -35,7 +35,12 @@ const CLOSE_TEXT = {
   4503: ['Console not reachable', true],
   4504: ['Proxy could not log in to the console', false],
   4505: ['Recording required but not available', false],
+  4506: ['The BMC refused the login', false],
+  4507: ['The BMC has no free console session', true],
+  4508: ["The BMC's certificate failed the node's trust rule", false],
 };
+// Console failures whose close reason says why (a direct console's BMC step, e.g. "login: ... HTTP 401").
+const REASON_SHOWN = (code) => code >= 4502 && code <= 4508;
 const TOKEN_TEXT = {
   unknown: 'Access token not valid',
   expired: 'Access token expired',
@@ -179,10 +184,10 @@ function backoffMs(attempt) {
   return Math.min(30000, 1000 * 2 ** Math.min(attempt, 5)) * (0.8 + Math.random() * 0.4);
 }
 
-function scheduleReconnect(why) {
+function scheduleReconnect(why, detail = '') {
   state.attempts += 1;
   const ms = backoffMs(state.attempts - 1);
-  setState('reconnecting', `${why}; retrying in ${Math.round(ms / 1000)} s`);
+  setState('reconnecting', `${why}; retrying in ${Math.round(ms / 1000)} s`, detail);
   clearTimeout(retryTimer);
   retryTimer = setTimeout(() => void connect(true), ms);
 }
@@ -243,12 +248,15 @@ async function onDisconnect() {
   if (state.state === 'failed') return;
   const code = state.closeCode ?? 1006;
   const [text, retryable] = CLOSE_TEXT[code] || [`Connection closed (${code})`, true];
+  const why = state.closeReason || '';
+  // The proxy's reason, unless it only repeats the headline.
+  const detail = REASON_SHOWN(code) && why.toLowerCase() !== text.toLowerCase() ? why : '';
   if (code === 4401 || code === 4403) return setState('failed', text, HINT.token);
-  if (!retryable) return setState('disconnected', text, HINT.retry);
+  if (!retryable) return setState('disconnected', text, detail || HINT.retry);
   // Reconnect only while the token is still valid.
   const st = await tokenStatus();
   if (st.valid === false) return setState('failed', TOKEN_TEXT[st.reason] || text, HINT.token);
-  scheduleReconnect(st.reason === 'rate-limited' ? TOKEN_TEXT['rate-limited'] : text);
+  scheduleReconnect(st.reason === 'rate-limited' ? TOKEN_TEXT['rate-limited'] : text, detail);
 }
 
 $('btn-cad').addEventListener('click', () => rfb?.sendCtrlAltDel());

@@ -1,15 +1,18 @@
-// A fake host agent for proxy tests: implements only POST /v1/tokens/verify over a token table the test controls.
+// A fake host agent for proxy tests: implements only POST /v1/tokens/verify over a token table the test controls
+// (an RFB console's host and port, or a direct console's BMC target).
 // Like the real agent it listens on a unix socket (no key), or on TCP where it requires `Authorization: Bearer <key>`.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { DirectTarget } from '@bmc-console/common/contracts/direct-target';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
 
 interface FakeGrant {
   node: string;
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
+  direct?: DirectTarget;
   vncPassword?: string;
   readOnly?: boolean;
   expiresAt: Date;
@@ -76,8 +79,9 @@ export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeA
       if (g.expiresAt.getTime() <= Date.now()) return send(403, { reason: 'expired' });
       send(200, {
         node: g.node,
-        host: g.host,
-        port: g.port,
+        ...(g.host !== undefined ? { host: g.host } : {}),
+        ...(g.port !== undefined ? { port: g.port } : {}),
+        ...(g.direct !== undefined ? { direct: g.direct } : {}),
         ...(g.vncPassword ? { vncPassword: g.vncPassword } : {}),
         readOnly: g.readOnly ?? false,
         expiresAt: g.expiresAt.toISOString(),

@@ -59,9 +59,7 @@ describe("Ironic's console URLs and tokens", () => {
 describe('IronicTokenVerifier (stand-ins for Ironic and the agent)', () => {
   const target: AgentConsoleTarget = {
     node: NODE,
-    host: '127.0.0.1',
-    port: 5901,
-    vncPassword: 'pw123456',
+    console: { kind: 'rfb', host: '127.0.0.1', port: 5901, vncPassword: 'pw123456' },
     readOnly: false,
     record: true,
   };

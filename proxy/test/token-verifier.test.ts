@@ -103,10 +103,38 @@ describe('AgentTokenVerifier (fake agent)', () => {
     expect(failing.calls()).toBe(3);
     const odd = await fakeAgent((_req, res) => send(res, 200, { node: 'n1' }));
     const w = new AgentTokenVerifier(odd.url, { retryDelaysMs: [10, 10] });
-    await expect(w.verify('n1', 'tok')).rejects.toThrow(/verify contract: host/);
+    await expect(w.verify('n1', 'tok')).rejects.toThrow(/verify contract: readOnly/);
     expect(odd.calls()).toBe(1);
+    const nowhere = await fakeAgent((_req, res) => send(res, 200, { ...accepted, host: undefined, port: undefined }));
+    const x = new AgentTokenVerifier(nowhere.url, { retryDelaysMs: [] });
+    await expect(x.verify('n1', 'tok')).rejects.toThrow(/verify contract: host: expected host and port, or direct/);
     v.close();
     w.close();
+    x.close();
+  });
+
+  it('tells an RFB console from a direct one (direct wins when the agent also names its relay)', async () => {
+    const direct = {
+      vendor: 'openbmc',
+      address: 'https://10.0.0.5',
+      username: 'root',
+      password: 'bmc-secret',
+      verifyCa: false,
+    } as const;
+    const answers = [accepted, { ...accepted, direct }, { ...accepted, host: undefined, port: undefined, direct }];
+    const agent = await fakeAgent((_req, res, call) => send(res, 200, answers[call - 1]));
+    const v = new AgentTokenVerifier(agent.url, { retryDelaysMs: [] });
+    const kinds = [];
+    for (let i = 0; i < answers.length; i++) {
+      const r = await v.verify('n1', 'tok');
+      kinds.push(r.ok ? r.target.console : undefined);
+    }
+    expect(kinds).toEqual([
+      { kind: 'rfb', host: '127.0.0.1', port: 5901 },
+      { kind: 'direct', target: direct },
+      { kind: 'direct', target: direct },
+    ]);
+    v.close();
   });
 
   it('a 400 from the agent is an unknown token, not trouble', async () => {

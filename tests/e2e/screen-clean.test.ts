@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { caSignedTls } from '@bmc-console/bmc-emulator/tls';
+import { rfbEndpoint } from '@bmc-console/common/contracts/agent-api';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { consoleName } from '@bmc-console/host-agent/providers/console-names';
 import { caConsoleImage, type CaImage } from '../src/ca-image.js';
@@ -228,8 +229,7 @@ describe.skipIf(skip)('the console screen shows the KVM and nothing else', () =>
           const target = await s.agent.target(node);
           // A VNC viewer straight on the console: the KVM opens for it (KVM_RELEASE_AFTER).
           rfb = await RfbClient.connect({
-            host: target.host,
-            port: target.port,
+            ...rfbEndpoint(target),
             ...(target.vncPassword ? { password: target.vncPassword } : {}),
             timeoutMs: 20_000,
           });

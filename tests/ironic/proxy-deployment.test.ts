@@ -7,6 +7,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
+import { rfbEndpoint } from '@bmc-console/common/contracts/agent-api';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { createLogger } from '@bmc-console/common/log';
 import { startProxy, type RunningProxy } from '@bmc-console/proxy/server';
@@ -63,7 +64,7 @@ describe.skipIf(skip)(
       // Without the password (Ironic's own noVNC proxy) the console refuses: it is only for our proxy.
       const target = await d.stack.agent.target(uuid);
       expect(target.vncPassword).toBeDefined();
-      await expect(RfbClient.connect({ host: target.host, port: target.port, timeoutMs: 20_000 })).rejects.toThrow();
+      await expect(RfbClient.connect({ ...rfbEndpoint(target), timeoutMs: 20_000 })).rejects.toThrow();
 
       const url = await d.api.consoleUrl(uuid);
       expect(url.startsWith(`${proxy.url}/?path=websockify%3Fnode%3D${uuid}%26token%3D`)).toBe(true);

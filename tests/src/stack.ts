@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
+import type { ConsoleMode } from '@bmc-console/common/contracts/direct-target';
 import { createLogger, type Logger } from '@bmc-console/common/log';
 import { startApi } from '@bmc-console/host-agent/api';
 import { loadConfig, type AgentConfigInput } from '@bmc-console/host-agent/config';
@@ -39,7 +40,7 @@ export interface Stack {
   startConsole(
     node: string,
     emu: RunningEmulator,
-    opts?: { readOnly?: boolean; appInfo?: Record<string, unknown> },
+    opts?: { readOnly?: boolean; appInfo?: Record<string, unknown>; consoleMode?: ConsoleMode },
   ): Promise<StartResult>;
   close(): Promise<void>;
 }
@@ -69,7 +70,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...opts.agent,
     },
   });
-  const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }));
+  // As `serve`: direct consoles get RFB relays (for Ironic's own noVNC proxy).
+  const agent = await ConsoleAgent.create(config, log.child({ component: 'agent' }), { serving: true });
   const { app: api, address: agentUrl } = await startApi(agent);
   try {
     proxy = await startProxy(
@@ -114,6 +116,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         node,
         app: 'redfish-graphical',
         readOnly: o.readOnly ?? false,
+        ...(o.consoleMode ? { consoleMode: o.consoleMode } : {}),
         appInfo: {
           address: emu.url,
           username: emu.username,

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { APPS } from '../console-env.js';
+import { CONSOLE_MODES, DirectTargetSchema, SERVED_MODES } from './direct-target.js';
 import { nodeIdSchema } from './node-id.js';
 
 const isoDate = z
@@ -43,6 +44,10 @@ export const startRequestSchema = z.object({
   record: z.boolean().optional().meta({
     description: 'Have the proxy record every session on this console (default: the record_sessions option).',
   }),
+  consoleMode: z.enum(CONSOLE_MODES).optional().meta({
+    description:
+      "How the console is served (default: the console_mode option). container: a console container runs the BMC's viewer page; direct: no container, the proxy logs in to the BMC and relays its own RFB (OpenBMC, Lenovo XCC3, Dell iDRAC9); auto: Redfish discovery picks direct where the BMC supports it and a container otherwise or when direct is refused.",
+  }),
 });
 export type StartRequest = z.infer<typeof startRequestSchema>;
 
@@ -77,7 +82,22 @@ export const urlRequestSchema = z
   });
 export type UrlRequest = z.infer<typeof urlRequestSchema>;
 
-const startResultSchema = z.object({ node, host, port, url: z.string(), expiresAt: isoDate });
+/** What a started console is; a reply from an agent older than direct consoles is a container. */
+const servedMode = z.enum(SERVED_MODES).default('container');
+/** Where a console's RFB answers: absent for a direct console without the agent's relay (docs/direct.md). */
+const rfbHost = host.optional().meta({
+  description: "Where the console's RFB answers (a direct console: the agent's RFB relay, absent when it serves none).",
+});
+const rfbPort = port.optional();
+
+const startResultSchema = z.object({
+  node,
+  mode: servedMode,
+  host: rfbHost,
+  port: rfbPort,
+  url: z.string(),
+  expiresAt: isoDate,
+});
 export type StartResult = z.infer<typeof startResultSchema>;
 
 const stopResultSchema = z.object({ node, wasRunning: z.boolean() });
@@ -100,8 +120,9 @@ const consoleStatusSchema = z.object({
   provider: z.string(),
   app: z.string(),
   status: z.enum(['running', 'died']),
-  host: z.string(),
-  port: z.number().int(),
+  mode: servedMode,
+  host: rfbHost,
+  port: rfbPort,
   readOnly: z.boolean(),
   record: z.boolean(),
   startedAt: isoDate,
@@ -115,23 +136,38 @@ const consoleListSchema = z.object({ consoles: z.array(consoleStatusSchema) });
 export const verifyRequestSchema = z.object({ node: nodeIdSchema, token: z.string().min(1, 'expected the token') });
 export type VerifyRequest = z.infer<typeof verifyRequestSchema>;
 
-export const verifyOkSchema = z.object({
-  node,
-  host,
-  port,
-  vncPassword: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
-  readOnly: z.boolean(),
-  expiresAt: isoDate,
-  // Defaults keep an older agent's answers valid: a link without claims is a control link with no name.
-  role: role.default('control').meta({ description: 'What the token lets its viewer do.' }),
-  user: z.string().optional().meta({ description: 'The name the token was issued for.' }),
-  exclusive: z.boolean().default(false).meta({ description: 'The token asks for sole control.' }),
-  record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
+/**
+ * A direct console's BMC, for the proxy that logs in to it: holds the BMC password, like vncPassword never logged and
+ * never sent to a browser.
+ */
+const direct = DirectTargetSchema.optional().meta({
+  description: "A direct console: the BMC the proxy logs in to itself (holds the BMC's credentials).",
 });
+/** A console is reachable either at host:port (RFB) or through `direct`. */
+const reachable = (t: { host?: string | undefined; port?: number | undefined; direct?: unknown }) =>
+  t.direct !== undefined || (t.host !== undefined && t.port !== undefined);
+const reachableRule = { path: ['host'], message: 'expected host and port, or direct' };
+
+export const verifyOkSchema = z
+  .object({
+    node,
+    host: rfbHost,
+    port: rfbPort,
+    direct,
+    vncPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
+    readOnly: z.boolean(),
+    expiresAt: isoDate,
+    // Defaults keep an older agent's answers valid: a link without claims is a control link with no name.
+    role: role.default('control').meta({ description: 'What the token lets its viewer do.' }),
+    user: z.string().optional().meta({ description: 'The name the token was issued for.' }),
+    exclusive: z.boolean().default(false).meta({ description: 'The token asks for sole control.' }),
+    record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
+  })
+  .refine(reachable, reachableRule);
 export type VerifyOk = z.infer<typeof verifyOkSchema>;
 
 const TOKEN_REJECTIONS = ['unknown', 'expired', 'revoked', 'wrong-node'] as const;
@@ -140,18 +176,21 @@ export type TokenRejection = (typeof TOKEN_REJECTIONS)[number];
 export const verifyRefusedSchema = z.object({ reason: z.enum(TOKEN_REJECTIONS) });
 export type VerifyRefused = z.infer<typeof verifyRefusedSchema>;
 
-export const consoleTargetSchema = z.object({
-  node,
-  host,
-  port,
-  vncPassword: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: "The console's VNC password (absent for a console started without one)." }),
-  readOnly: z.boolean(),
-  record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
-});
+export const consoleTargetSchema = z
+  .object({
+    node,
+    host: rfbHost,
+    port: rfbPort,
+    direct,
+    vncPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: "The console's VNC password (absent for a console started without one)." }),
+    readOnly: z.boolean(),
+    record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
+  })
+  .refine(reachable, reachableRule);
 export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;
 
 const reconcileResultSchema = z.object({ died: z.array(z.string()), stoppedUnknown: z.array(z.string()) });
@@ -174,6 +213,16 @@ export const AGENT_API_SCHEMAS = {
   VerifyRefused: verifyRefusedSchema,
   ReconcileResult: reconcileResultSchema,
 } as const;
+
+/** Where a console's RFB answers; throws, naming the node, for a direct console that has no RFB relay. */
+export function rfbEndpoint(r: { node: string; host?: string | undefined; port?: number | undefined }): {
+  host: string;
+  port: number;
+} {
+  if (r.host === undefined || r.port === undefined)
+    throw new Error(`node ${r.node}: the console has no RFB endpoint (a direct console without the agent's relay)`);
+  return { host: r.host, port: r.port };
+}
 
 /** A zod error as one line, each problem naming its field (`appInfo.username: ...`), never a value. */
 export function describeIssues(err: z.ZodError, whole = 'body'): string {

@@ -1,6 +1,7 @@
 import type { StateStore, TokenEntry } from '../state-store.js';
 import {
   claimsOf,
+  endpointOf,
   hashToken,
   newToken,
   sameHash,
@@ -29,8 +30,7 @@ export class FileTokenStore implements TokenStore {
     const entry: TokenEntry = {
       hash: hashToken(token),
       node,
-      host: target.host,
-      port: target.port,
+      ...endpointOf(target),
       readOnly: target.readOnly,
       ...(target.vncPassword ? { vncPassword: target.vncPassword } : {}),
       record: target.record,
@@ -60,8 +60,7 @@ export class FileTokenStore implements TokenStore {
     const expiresAt = new Date(found.expiresAt);
     if (expiresAt.getTime() <= this.now().getTime()) return { ok: false, reason: 'expired' };
     const target: ConsoleTarget = {
-      host: found.host,
-      port: found.port,
+      ...endpointOf(found),
       readOnly: found.readOnly,
       ...(found.vncPassword ? { vncPassword: found.vncPassword } : {}),
       record: found.record ?? false,
@@ -76,6 +75,7 @@ export class FileTokenStore implements TokenStore {
         if (t.node === node && !t.revokedAt) {
           t.revokedAt = at;
           delete t.vncPassword; // the console is gone; its password is no longer needed
+          delete t.direct; // nor its BMC's credentials
         }
     });
   }

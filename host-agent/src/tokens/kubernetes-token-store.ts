@@ -61,6 +61,8 @@ export class KubernetesTokenStore implements TokenStore {
   }
 
   async issue(node: string, target: ConsoleTarget, claims: TokenClaims): Promise<IssuedToken> {
+    // A direct console has no Secret (no container): the agent keeps its tokens in its state (ConsoleAgent).
+    if (target.direct) throw new Error(`node ${node}: a direct console's tokens are kept in the agent's state`);
     const { namespace } = this.provider.selector();
     const token = newToken();
     const created = this.now();

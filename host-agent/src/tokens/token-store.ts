@@ -1,10 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ViewerRole } from '@bmc-console/common/contracts/agent-api';
+import type { DirectTarget } from '@bmc-console/common/contracts/direct-target';
 
-/** What a token opens: the console's VNC endpoint, how to talk to it, and whether the proxy records it. */
+/**
+ * What a token opens: the console's VNC endpoint and/or a direct console's BMC, how to talk to it, and whether the
+ * proxy records it.
+ */
 export interface ConsoleTarget {
-  host: string;
-  port: number;
+  host?: string;
+  port?: number;
+  direct?: DirectTarget;
   readOnly: boolean;
   vncPassword?: string;
   record: boolean;
@@ -83,4 +88,16 @@ export function newVncPassword(): string {
     if (b < 256 - (256 % alphabet.length)) out += alphabet[b % alphabet.length];
   }
   return out;
+}
+
+/** The reachable part of a target (host and port, a direct BMC), without absent fields. */
+export function endpointOf(t: {
+  host?: string;
+  port?: number;
+  direct?: DirectTarget;
+}): Pick<ConsoleTarget, 'host' | 'port' | 'direct'> {
+  return {
+    ...(t.host !== undefined && t.port !== undefined ? { host: t.host, port: t.port } : {}),
+    ...(t.direct ? { direct: t.direct } : {}),
+  };
 }

@@ -111,7 +111,7 @@ async function probe(target: DirectTarget, flags: ProbeFlags, io: DirectIo): Pro
 export async function directMain(argv: string[], io: DirectIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command('bmc-console-proxy direct')
-    .description('Direct KVM (preview): the proxy logs in to the BMC and opens its console itself')
+    .description('Direct KVM: check that the proxy can log in to a BMC and open its console itself')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   program

@@ -2,6 +2,7 @@
  * The end-to-end stack (tests/src/stack.ts) as the suite uses it: its own agent_host label (so stop-all and reconcile
  * never touch containers of other test runs), a distinctive BMC password, and debug logs in a file for the secrets scan.
  */
+import { rfbEndpoint } from '@bmc-console/common/contracts/agent-api';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ export async function consoleEndpoint(
   const c = (await stack.agent.store.read()).consoles[node];
   if (!c) throw new Error(`no console for ${node} in the agent's state`);
   if (c.vncPassword) noteSecret(c.vncPassword);
-  return { host: c.host, port: c.port, ...(c.vncPassword ? { password: c.vncPassword } : {}) };
+  return { ...rfbEndpoint(c), ...(c.vncPassword ? { password: c.vncPassword } : {}) };
 }
 
 // One watching viewer per console, kept connected: the console opens the BMC's KVM while a viewer is connected,
