@@ -155,6 +155,43 @@ describe.skipIf(skip)('Ironic 29 deployment 1: ironic-novncproxy, the bmc-consol
   }, 120_000);
 });
 
+describe.skipIf(skip)("Ironic 29 deployment 1 with a direct console (the agent's console_mode auto)", () => {
+  let d: Deployment;
+
+  beforeAll(async () => {
+    d = await startDeployment({
+      label: 'deployment 1, direct',
+      image,
+      node: 'ironic-direct',
+      vncPassword: false,
+      agent: { console_mode: 'auto' },
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await d?.close();
+  });
+
+  it("console enable serves the iDRAC9 direct (no container); ironic-novncproxy reaches the BMC's own RFB through the agent's relay", async () => {
+    const { uuid } = await d.api.enroll('ironic-direct', d.emu, IDRAC9_SYSTEM);
+    await d.api.setConsole(uuid, true);
+    const [status] = await d.stack.agent.status(uuid);
+    expect(status?.mode).toBe('direct');
+    expect(containerExists(`bmc-console-${uuid}`)).toBe(false);
+    const page = await d.browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    try {
+      await page.goto(await d.api.consoleUrl(uuid));
+      await waitForKvm(page, kvmMarkerColor('idrac9'), "Chromium on Ironic's console URL, direct");
+      await typeIntoKvm(page, d.emu, 'direct 29');
+      expect(d.ironic.log().includes(d.emu.password), "the BMC password in Ironic's log").toBe(false);
+    } finally {
+      await page.close();
+    }
+    await d.api.setConsole(uuid, false, 120_000);
+    await until('the relay closed and the BMC logged out', async () => d.emu.state().liveKvmSessions === 0, 30_000);
+  }, 360_000);
+});
+
 describe.skipIf(skip)(
   "Ironic 29 on the agent's TCP API with its key: an expired console token makes Ironic stop the console through the plugin",
   () => {

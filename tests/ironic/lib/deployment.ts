@@ -8,6 +8,7 @@ import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { launchBrowser } from '../../src/browser.js';
 import { startStack, type Stack } from '../../src/stack.js';
 import { freePort } from '@bmc-console/common/free-port';
+import type { AgentConfigInput } from '@bmc-console/host-agent/config';
 import { IronicApi } from './ironic-api.js';
 import { startIronic, type RunningIronic } from './ironic-server.js';
 
@@ -25,6 +26,8 @@ export interface DeploymentOptions {
   node: string;
   /** [bmc_console]vnc_password. */
   vncPassword: boolean;
+  /** More agent options (e.g. console_mode). */
+  agent?: AgentConfigInput;
   /**
    * The viewers' front end when it is not Ironic's own noVNC proxy (deployment 2: our proxy), started after the agent
    * and before Ironic, whose API URL it is given: it needs Ironic's URL and Ironic's [vnc]public_url is its URL.
@@ -49,7 +52,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
     for (const c of closers.splice(0).reverse()) await c();
   };
   try {
-    const stack = await startStack();
+    const stack = await startStack(o.agent ? { agent: o.agent } : {});
     closers.push(() => stack.close());
     const emu = await stack.emulator('idrac9', { node: o.node });
     const apiPort = await freePort();
