@@ -77,6 +77,24 @@ describe('ClientMessages', () => {
     expect(Buffer.concat(out)).toEqual(all);
   });
 
+  it('takes ExtendedMouseButtons (-316) out of SetEncodings, so pointer events stay 6 bytes at both ends', () => {
+    const encodings = (list: number[]) => {
+      const b = Buffer.alloc(4 + 4 * list.length);
+      b.writeUInt8(2, 0);
+      b.writeUInt16BE(list.length, 2);
+      for (const [i, e] of list.entries()) b.writeInt32BE(e, 4 + 4 * i);
+      return b;
+    };
+    const listOf = (b: Buffer) => Array.from({ length: b.readUInt16BE(2) }, (_, i) => b.readInt32BE(4 + 4 * i));
+    const p = new ClientMessages(() => true);
+    // noVNC's order: real encodings, then pseudo-encodings.
+    expect(listOf(p.push(encodings([7, 1, 0, -223, -316, -308])))).toEqual([7, 1, 0, -223, 7, -308]);
+    expect(listOf(p.push(encodings([-316, 5])))).toEqual([5, 5]);
+    expect(listOf(p.push(encodings([-316])))).toEqual([0]);
+    // What follows is parsed as 6-byte pointer events.
+    expect(p.push(Buffer.concat([pointer, fbur]))).toEqual(Buffer.concat([pointer, fbur]));
+  });
+
   it('refuses a message type it cannot size', () => {
     const p = new ClientMessages(() => true);
     expect(() => p.push(Buffer.from([77, 0, 0]))).toThrow(/unknown client message type 77/);

@@ -20,6 +20,28 @@ export interface ClientMessage {
 export type ClientMessageGate = (m: ClientMessage) => boolean;
 
 const EMPTY = Buffer.alloc(0);
+const SET_ENCODINGS = 2;
+/** The pseudo-encoding after which a viewer sends 7-byte PointerEvents (rfbproto ExtendedMouseButtons). */
+const EXTENDED_MOUSE_BUTTONS = -316;
+
+/**
+ * A server that took ExtendedMouseButtons (a BMC's newer libvncserver) would get 7-byte PointerEvents, which this
+ * splitter cannot tell from 6-byte ones: the offer is removed from the viewer's SetEncodings, in place, by putting
+ * another encoding of the same list there (a duplicate changes nothing), so both ends keep the 6-byte form.
+ */
+function withoutExtendedMouseButtons(msg: Buffer): void {
+  const count = msg.readUInt16BE(2);
+  let other = 0; // Raw, which every server has, when the list holds nothing else
+  for (let i = 0; i < count; i++) {
+    const e = msg.readInt32BE(4 + 4 * i);
+    if (e !== EXTENDED_MOUSE_BUTTONS) {
+      other = e;
+      break;
+    }
+  }
+  for (let i = 0; i < count; i++)
+    if (msg.readInt32BE(4 + 4 * i) === EXTENDED_MOUSE_BUTTONS) msg.writeInt32BE(other, 4 + 4 * i);
+}
 
 /**
  * Splits the viewer->console RFB stream (after ClientInit) into whole client messages and forwards those the gate
@@ -69,6 +91,7 @@ export class ClientMessages {
       }
       if (at + size.length > buf.length) break;
       const bytes = buf.subarray(at, at + size.length);
+      if (bytes[0] === SET_ENCODINGS) withoutExtendedMouseButtons(bytes);
       if (this.gate({ type: bytes.readUInt8(0), input: size.input, bytes, whole: true })) forward(at, at + size.length);
       at += size.length;
     }
@@ -96,7 +119,7 @@ function messageSize(b: Buffer, at: number): { length: number; input: boolean; c
       return { length: 10, input: false };
     case 4: // KeyEvent
       return { length: 8, input: true };
-    case 5: // PointerEvent (x11vnc does not offer ExtendedMouseButtons, so never the 7-byte form)
+    case 5: // PointerEvent (never the 7-byte form: ExtendedMouseButtons is taken out of SetEncodings)
       return { length: 6, input: true };
     case 6: {
       // ClientCutText (a negative length marks the extended clipboard format)
