@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
+import { PROFILE_NAMES, type ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { rfbEndpoint } from '@bmc-console/common/contracts/agent-api';
 import type { DirectVendor } from '@bmc-console/common/contracts/direct-target';
 import { createLogger } from '@bmc-console/common/log';
@@ -14,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../src/api.js';
 import { loadConfig, type AgentConfigInput } from '../src/config.js';
 import { AgentError, ConsoleAgent } from '../src/console-agent.js';
+import { discoverDialect, type RedfishAppInfo } from '../src/direct-console.js';
 import { DirectRelays } from '../src/direct-relay.js';
 import { FakeProvider } from '../src/providers/fake.js';
 import { tokenOf } from './support/agent-fixture.js';
@@ -126,6 +128,17 @@ describe.each(['openbmc', 'xcc3', 'idrac9'] as const)('%s', (vendor: DirectVendo
     expect(await refused(port)).toBe(true);
     await until(() => e.state().liveKvmSessions === 0 && e.state().redfishSessions + e.state().webSessions === 0);
     expect(await agent.status()).toEqual([]);
+  });
+});
+
+describe("auto's dialect for every emulator profile", () => {
+  const DIRECT: Partial<Record<ProfileName, DirectVendor>> = { openbmc: 'openbmc', xcc3: 'xcc3', idrac9: 'idrac9' };
+  it.each(PROFILE_NAMES)('%s', async (profile) => {
+    const e = await emulator(profile);
+    const verdict = await discoverDialect(appInfoOf(e) as RedfishAppInfo, 10_000, log);
+    expect(verdict.vendor).toBe(DIRECT[profile] ?? null);
+    await e.close();
+    running.splice(running.indexOf(e), 1);
   });
 });
 

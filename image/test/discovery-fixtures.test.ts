@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { directVendorFor } from '@bmc-console/common/direct/support';
 import { discover } from '@bmc-console/common/discovery/discover';
 import { FixtureSource } from '@bmc-console/common/redfish/fixture-source';
 import { capturesMissing, REDFISH_CAPTURES } from '@bmc-console/common/testing/redfish-captures';
@@ -60,6 +61,25 @@ describe.skipIf(!present)('discovery on the real Redfish captures', () => {
     if (GENERATION_NOT_IN_DATA[row.folder]) expect(d.generation).toBeNull();
     else expect(d.generation).toBe(row.generation);
     expect(d.evidence.length).toBeGreaterThan(0);
+  });
+});
+
+/** The captures a direct console serves (docs/direct.md): OpenBMC, and iDRAC9 whose firmware is 6.00 or later. */
+const DIRECT_CAPTURES: Record<string, string> = {
+  'dell-idrac9-15g-r750-fw6.00': 'idrac9',
+  'dell-idrac9-15g-r750-fw7.10': 'idrac9',
+  'openbmc-nvidia-bluefield3-dpu': 'openbmc',
+  'openbmc-nvidia-gb200-nvl': 'openbmc',
+  'openbmc-nvidia-gh200': 'openbmc',
+  'openbmc-stock-bmcweb': 'openbmc',
+};
+
+describe.skipIf(!present)("console_mode auto's dialect on the real captures", () => {
+  it.each(rows)('$folder', async (row) => {
+    const verdict = directVendorFor(await discover(new FixtureSource(resolve(fixtures, row.folder))));
+    expect(verdict.vendor).toBe(DIRECT_CAPTURES[row.folder] ?? null);
+    // A BMC served by a container gets a reason for the agent's log line.
+    if (verdict.vendor === null) expect(verdict.why.length).toBeGreaterThan(10);
   });
 });
 
