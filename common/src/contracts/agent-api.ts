@@ -148,24 +148,27 @@ const reachable = (t: { host?: string | undefined; port?: number | undefined; di
   t.direct !== undefined || (t.host !== undefined && t.port !== undefined);
 const reachableRule = { path: ['host'], message: 'expected host and port, or direct' };
 
-export const verifyOkSchema = z
-  .object({
-    node,
-    host: rfbHost,
-    port: rfbPort,
-    direct,
-    vncPassword: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: "The console's VNC password, for the proxy's VNC authentication to x11vnc." }),
-    readOnly: z.boolean(),
+/** Where a console is and how the proxy gets in: the agent's answer to a token check and to a target request. */
+const consoleTargetFields = z.object({
+  node,
+  host: rfbHost,
+  port: rfbPort,
+  direct,
+  vncPassword: z.string().min(1).optional().meta({
+    description:
+      "The console's VNC password, for the proxy's VNC authentication to x11vnc (absent for a console started without one).",
+  }),
+  readOnly: z.boolean(),
+  record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
+});
+
+export const verifyOkSchema = consoleTargetFields
+  .extend({
     expiresAt: isoDate,
     // Defaults keep an older agent's answers valid: a link without claims is a control link with no name.
     role: role.default('control').meta({ description: 'What the token lets its viewer do.' }),
     user: z.string().optional().meta({ description: 'The name the token was issued for.' }),
     exclusive: z.boolean().default(false).meta({ description: 'The token asks for sole control.' }),
-    record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
   })
   .refine(reachable, reachableRule);
 export type VerifyOk = z.infer<typeof verifyOkSchema>;
@@ -176,21 +179,7 @@ export type TokenRejection = (typeof TOKEN_REJECTIONS)[number];
 export const verifyRefusedSchema = z.object({ reason: z.enum(TOKEN_REJECTIONS) });
 export type VerifyRefused = z.infer<typeof verifyRefusedSchema>;
 
-export const consoleTargetSchema = z
-  .object({
-    node,
-    host: rfbHost,
-    port: rfbPort,
-    direct,
-    vncPassword: z
-      .string()
-      .min(1)
-      .optional()
-      .meta({ description: "The console's VNC password (absent for a console started without one)." }),
-    readOnly: z.boolean(),
-    record: z.boolean().default(false).meta({ description: 'The proxy must record sessions on this console.' }),
-  })
-  .refine(reachable, reachableRule);
+export const consoleTargetSchema = consoleTargetFields.refine(reachable, reachableRule);
 export type ConsoleTarget = z.infer<typeof consoleTargetSchema>;
 
 const reconcileResultSchema = z.object({ died: z.array(z.string()), stoppedUnknown: z.array(z.string()) });
