@@ -1,13 +1,10 @@
-// Direct consoles through the proxy: a fake agent answers `direct` targets for real BMC emulators (OpenBMC, XCC3,
-// iDRAC9); the proxy logs in to the BMC, opens its KVM socket and relays standard RFB to websocket viewers.
-import { Writable } from 'node:stream';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import type { DirectTarget, DirectVendor } from '@bmc-console/common/contracts/direct-target';
 import { RfbClient } from '@bmc-console/common/rfb/client';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, type RunningProxy } from '../src/server.js';
+import { captureLogs } from './log-capture.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge, type WsBridge } from './ws-bridge.js';
 import { closed, tryUpgrade } from './ws-upgrade.js';
@@ -18,22 +15,14 @@ const RELEASE_AFTER_SEC = 1;
 
 let agent: FakeAgent;
 let proxy: RunningProxy;
-let logText = '';
-const logLines: Array<Record<string, unknown>> = [];
+const logs = captureLogs('debug');
+const logLines = logs.lines;
 const emulators: RunningEmulator[] = [];
 const bridges: WsBridge[] = [];
 const clients: RfbClient[] = [];
 
 beforeAll(async () => {
   agent = await startFakeAgent();
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logText += chunk.toString();
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
   proxy = await startProxy(
     {
       port: 0,
@@ -41,7 +30,7 @@ beforeAll(async () => {
       limits: { maxSessionsPerNode: 8, maxSessionsPerSource: 32, failedTokenBurst: 100 },
       direct: { timeoutMs: 5000, releaseAfterSec: RELEASE_AFTER_SEC },
     },
-    { logger: pino({ level: 'debug' }, sink) },
+    { logger: logs.logger },
   );
 });
 
@@ -228,7 +217,7 @@ describe('direct console failures', () => {
 
   it('never writes a BMC password into its log', () => {
     expect(logLines.some((l) => l.event === 'session-end')).toBe(true);
-    expect(logText).not.toContain(PASSWORD);
-    expect(logText).not.toContain(WRONG_PASSWORD);
+    expect(logs.text()).not.toContain(PASSWORD);
+    expect(logs.text()).not.toContain(WRONG_PASSWORD);
   });
 });

@@ -3,8 +3,6 @@
 // provider here starts a real x11vnc with the password the agent chose.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
@@ -26,6 +24,7 @@ import {
 } from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
 import { startFakeIronic, type FakeIronic } from './fake-ironic.js';
+import { captureLogs } from './log-capture.js';
 import { startWsBridge } from './ws-bridge.js';
 import { closed, tryUpgrade } from './ws-upgrade.js';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
@@ -67,7 +66,7 @@ let agent: ConsoleAgent;
 let closeAgentApi: () => Promise<void>;
 let ironic: FakeIronic;
 let proxy: RunningProxy;
-const logLines: string[] = [];
+const logs = captureLogs('debug');
 
 beforeAll(async () => {
   xvfb = await startXvfb(320, 240);
@@ -90,12 +89,6 @@ beforeAll(async () => {
   ironic = await startFakeIronic({ basicAuth: { username: SERVICE_USER, password: SERVICE_PASSWORD } });
   const passwordFile = join(dir, 'ironic-password');
   writeFileSync(passwordFile, `${SERVICE_PASSWORD}\n`, { mode: 0o600 });
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logLines.push(...chunk.toString().split('\n').filter(Boolean));
-      cb();
-    },
-  });
   proxy = await startProxy(
     {
       port: 0,
@@ -104,7 +97,7 @@ beforeAll(async () => {
       ironic: { url: ironic.url, authStrategy: 'http_basic', username: SERVICE_USER, passwordFile, timeoutMs: 2000 },
       limits: { reverifyIntervalSec: 0.2, failedTokenBurst: 100 },
     },
-    { logger: pino({ level: 'debug' }, sink) },
+    { logger: logs.logger },
   );
   ironic.publicUrl = `${proxy.url}/vnc_auto.html`;
 }, 60_000);
@@ -223,12 +216,10 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
         ironic.mode = 'ok';
       }
     }
-    expect(logLines.some((l) => l.includes("refused the proxy's service account (HTTP 401)"))).toBe(true);
+    const text = logs.text();
+    expect(text.includes("refused the proxy's service account (HTTP 401)")).toBe(true);
     expect(
-      logLines.some(
-        (l) =>
-          l.includes(`cannot reach Ironic at ${ironic.url}`) || l.includes(`the answer from Ironic at ${ironic.url}`),
-      ),
+      text.includes(`cannot reach Ironic at ${ironic.url}`) || text.includes(`the answer from Ironic at ${ironic.url}`),
     ).toBe(true);
     const r = await upgrade(wsUrlOf(url));
     expect(r.status).toBe(101);
@@ -252,8 +243,8 @@ describe('Ironic console tokens (fake Ironic API, real agent, real x11vnc)', () 
   });
 
   it("never logs the service account's password, its basic-auth header or a console token", () => {
-    expect(logLines.length).toBeGreaterThan(5);
-    const all = logLines.join('\n');
+    expect(logs.lines.length).toBeGreaterThan(5);
+    const all = logs.text();
     expect(all).not.toContain(SERVICE_PASSWORD);
     expect(all).not.toContain(Buffer.from(`${SERVICE_USER}:${SERVICE_PASSWORD}`).toString('base64'));
     for (const node of ironic.nodes.values()) if (node.token) expect(all).not.toContain(node.token);

@@ -1,7 +1,5 @@
 // The proxy between a websocket client and a real x11vnc on a real Xvfb, with a fake agent for tokens.
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import {
@@ -13,6 +11,7 @@ import {
   type TestVnc,
 } from '@bmc-console/common/testing/rfb-display';
 import { startProxy, type RunningProxy } from '../src/server.js';
+import { captureLogs } from './log-capture.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startWsBridge } from './ws-bridge.js';
 import { closed, tryUpgrade } from './ws-upgrade.js';
@@ -26,7 +25,8 @@ let vnc: TestVnc;
 let lockedVnc: TestVnc;
 let agent: FakeAgent;
 let proxy: RunningProxy;
-const logLines: Array<Record<string, unknown>> = [];
+const logs = captureLogs();
+const logLines = logs.lines;
 
 beforeAll(async () => {
   xvfb = await startXvfb(320, 240);
@@ -36,20 +36,13 @@ beforeAll(async () => {
     startX11vnc(xvfb.display, { password: VNC_PASSWORD }),
     startFakeAgent(),
   ]);
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
   proxy = await startProxy(
     {
       port: 0,
       agentUrl: agent.url,
       limits: { reverifyIntervalSec: 0.2, maxPayloadBytes: 64 * 1024, maxSessionsPerNode: 3, failedTokenBurst: 100 },
     },
-    { logger: pino({ level: 'info' }, sink) },
+    { logger: logs.logger },
   );
 });
 

@@ -1,7 +1,3 @@
-// Several viewers on one console through the proxy: roles, read-only consoles, exclusive control and hand-over,
-// the side channel, and the recording tap. The console is a fake (every byte it receives is checked); viewers are
-// raw websockets speaking RFB, so text frames and close codes are visible.
-import { Writable } from 'node:stream';
 import type { RecordingEvent } from '@bmc-console/common/contracts/recording';
 import {
   VIEWER_CHANNEL_PROTOCOL,
@@ -16,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { RecordedSession, SessionRecorder } from '../src/recording/session-recorder.js';
 import { startProxy, type RunningProxy } from '../src/server.js';
+import { captureLogs } from './log-capture.js';
 import { startFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startFakeConsole, UPDATE, type FakeConsole } from './fake-console.js';
 import { closed } from './ws-upgrade.js';
@@ -112,7 +109,8 @@ class Viewer {
 let fake: FakeConsole;
 let agent: FakeAgent;
 let proxy: RunningProxy;
-const logLines: Array<Record<string, unknown>> = [];
+const logs = captureLogs();
+const logLines = logs.lines;
 const recordings: Array<{
   s: RecordedSession;
   console: Buffer[];
@@ -123,17 +121,10 @@ const recordings: Array<{
 
 beforeAll(async () => {
   [fake, agent] = await Promise.all([startFakeConsole(PASSWORD), startFakeAgent()]);
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        logLines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
   proxy = await startProxy(
     { port: 0, agentUrl: agent.url, limits: { maxSessionsPerNode: 10, failedTokenBurst: 100 } },
     {
-      logger: pino({ level: 'info' }, sink),
+      logger: logs.logger,
       recorders: (s) => {
         if (s.user === 'no-disk') throw new Error('recording directory is full');
         const rec = {
