@@ -39,6 +39,8 @@ export class ConsoleRoom {
   /** In join order (Map keeps insertion order). */
   private readonly members = new Map<string, { m: RoomMember; since: Date }>();
   private holder: string | null = null;
+  /** Members that asked for sole control: counted on join and leave, since every input message asks. */
+  private exclusiveMembers = 0;
   private lastInput: { session: string; user: string | null; at: Date } | null = null;
   private lastInputSentAt = 0;
   private inputTimer: NodeJS.Timeout | undefined;
@@ -53,8 +55,7 @@ export class ConsoleRoom {
   }
 
   get exclusive(): boolean {
-    for (const { m } of this.members.values()) if (m.exclusive) return true;
-    return false;
+    return this.exclusiveMembers > 0;
   }
 
   get holderId(): string | null {
@@ -63,7 +64,9 @@ export class ConsoleRoom {
 
   join(m: RoomMember): void {
     const wasExclusive = this.exclusive;
+    if (this.members.has(m.id)) return;
     this.members.set(m.id, { m, since: new Date() });
+    if (m.exclusive) this.exclusiveMembers++;
     const events: RecordingEvent[] = [{ event: 'joined', session: m.id, user: m.user }];
     if (m.exclusive && !wasExclusive)
       events.push({ event: 'exclusive', session: m.id, user: m.user, detail: 'sole control asked for' });
@@ -77,6 +80,7 @@ export class ConsoleRoom {
     if (!left) return;
     const wasExclusive = this.exclusive;
     this.members.delete(id);
+    if (left.exclusive) this.exclusiveMembers--;
     const events: RecordingEvent[] = [{ event: 'left', session: id, user: left.user }];
     if (wasExclusive && !this.exclusive) {
       this.holder = null;
