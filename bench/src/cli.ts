@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { runConsoleBench } from './console-bench.js';
+import { runDirectBench } from './direct-bench.js';
 import { runFramesBench } from './frames-bench.js';
 import { measureImage } from './image-size.js';
 import { runKeystrokeBench } from './keystroke-bench.js';
@@ -14,6 +15,8 @@ import { describeMachine } from './machine.js';
 import { runProxyBench, type StartOurs } from './proxy-bench.js';
 import { proxyTargets, writeDoc, type BenchResults } from './report.js';
 
+const PARTS = ['image', 'proxy', 'console', 'keys', 'frames', 'direct'] as const;
+type Part = (typeof PARTS)[number];
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 async function loadOurProxy(): Promise<StartOurs | undefined> {
@@ -24,21 +27,18 @@ async function loadOurProxy(): Promise<StartOurs | undefined> {
 async function main(): Promise<number> {
   const program = new Command('bench')
     .description('Benchmarks with same-run baselines; writes bench/results.json and docs/benchmarks.md')
-    .addOption(
-      new Option('--only <part>', 'run one part only').choices(['image', 'proxy', 'console', 'keys', 'frames']),
-    )
+    .addOption(new Option('--only <part>', 'run one part only').choices(PARTS))
     .option('--quick', 'smaller sizes (a partial, faster run)', false)
     .option('--results <file>', 'results file', join(root, 'bench', 'results.json'))
     .option('--doc <file>', 'markdown file whose generated block is replaced', join(root, 'docs', 'benchmarks.md'));
   program.parse();
   const opts = program.opts<{
-    only?: 'image' | 'proxy' | 'console' | 'keys' | 'frames';
+    only?: Part;
     quick: boolean;
     results: string;
     doc: string;
   }>();
-  const runs = (part: 'image' | 'proxy' | 'console' | 'keys' | 'frames'): boolean =>
-    opts.only === undefined || opts.only === part;
+  const runs = (part: Part): boolean => opts.only === undefined || opts.only === part;
 
   let previous: Partial<BenchResults> = {};
   if (existsSync(opts.results)) {
@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     ...(previous.console ? { console: previous.console } : {}),
     ...(previous.keys ? { keys: previous.keys } : {}),
     ...(previous.frames ? { frames: previous.frames } : {}),
+    ...(previous.direct ? { direct: previous.direct } : {}),
   };
   const save = (): void => {
     const tmp = `${opts.results}.tmp`;
@@ -101,6 +102,12 @@ async function main(): Promise<number> {
     results.frames = await runFramesBench(opts.quick);
     results.date.frames = new Date().toISOString();
     results.quick.frames = opts.quick;
+    save();
+  }
+  if (runs('direct')) {
+    results.direct = await runDirectBench(opts.quick);
+    results.date.direct = new Date().toISOString();
+    results.quick.direct = opts.quick;
     save();
   }
   process.stderr.write(`bench: wrote ${opts.results} and ${opts.doc}\n`);
