@@ -7,7 +7,9 @@ import { RfbClient } from '@bmc-console/common/rfb/client';
 import { tempDir } from '@bmc-console/common/testing/temp-dir';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DirectKvmError } from '@bmc-console/common/direct/errors';
 import { loopbackBridge } from '@bmc-console/common/direct/loopback-bridge';
+import { peerFingerprint } from '@bmc-console/common/direct/tls-options';
 import { type DirectKvm, openDirectKvm } from '@bmc-console/common/direct/open-direct-kvm';
 import type { DirectTarget, DirectVendor } from '@bmc-console/common/contracts/direct-target';
 
@@ -127,5 +129,27 @@ describe('direct KVM edge cases', () => {
     await expect(openDirectKvm(target(e, 'openbmc', { verifyCa: true }), { log, timeoutMs: 5000 })).rejects.toThrow(
       /^login: POST \/redfish\/v1\/SessionService\/Sessions failed: .*certificate/,
     );
+  });
+
+  it('with a pin, only the pinned certificate gets a request: another BMC at the address gets no credentials', async () => {
+    const e = await emulator('openbmc');
+    const pinSha256 = await peerFingerprint(e.url, 5000);
+    const kvm = await openDirectKvm(target(e, 'openbmc', { pinSha256 }), { log, timeoutMs: 5000 });
+    await kvm.close();
+    const logins = e.state().logins.ok + e.state().logins.failed;
+
+    // A BMC showing another certificate than the pinned one (a swapped BMC, or someone in between): the pin is the
+    // first emulator's, the address the second's.
+    const other = await emulator('openbmc', tempDir('direct-pin-'));
+    const otherPin = await peerFingerprint(other.url, 5000);
+    expect(otherPin).not.toBe(pinSha256);
+    const err = await openDirectKvm(target(other, 'openbmc', { pinSha256 }), { log, timeoutMs: 5000 }).catch(
+      (x: unknown) => x as DirectKvmError,
+    );
+    expect(err).toBeInstanceOf(DirectKvmError);
+    expect((err as DirectKvmError).failure).toBe('certificate');
+    expect((err as DirectKvmError).message).toMatch(/not the one seen when the console started/);
+    expect(other.state().logins).toEqual({ ok: 0, failed: 0 });
+    expect(e.state().logins.ok + e.state().logins.failed).toBe(logins);
   });
 });
