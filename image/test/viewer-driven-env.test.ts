@@ -33,9 +33,47 @@ describe('establishedPeers', () => {
 
 describe('tcpSocketsInUse', () => {
   it('reads the TCP sockets in use from /proc/net/sockstat and sockstat6', () => {
-    expect(tcpSocketsInUse('sockets: used 8\nTCP: inuse 5 orphan 0 tw 3 alloc 6 mem 97\nUDP: inuse 0 mem 0\n')).toBe(5);
-    expect(tcpSocketsInUse('TCP6: inuse 2\nUDP6: inuse 0\n')).toBe(2);
-    expect(tcpSocketsInUse('')).toBe(0);
+    const bytes = (text: string) => Buffer.from(text, 'latin1');
+    expect(
+      tcpSocketsInUse(bytes('sockets: used 8\nTCP: inuse 5 orphan 0 tw 3 alloc 6 mem 97\nUDP: inuse 0 mem 0\n')),
+    ).toBe(5);
+    expect(tcpSocketsInUse(bytes('TCP6: inuse 12\nUDP6: inuse 0\n'))).toBe(12);
+    expect(tcpSocketsInUse(bytes(''))).toBe(0);
+    expect(tcpSocketsInUse(bytes('sockets: used 8\nUDP: inuse 3 mem 0\n'))).toBe(0);
+    // A "TCP" elsewhere than at a line's start is not the line.
+    expect(tcpSocketsInUse(bytes('x TCP: inuse 9\nTCP: inuse 4 orphan 0\n'))).toBe(4);
+  });
+
+  it('reads only the first `length` bytes (the file re-read in place into a larger buffer)', () => {
+    const buffer = Buffer.alloc(64, 'TCP: inuse 777777\n');
+    buffer.write('TCP: inuse 31\n', 0, 'latin1');
+    expect(tcpSocketsInUse(buffer, 13)).toBe(31);
+    expect(tcpSocketsInUse(buffer, 12)).toBe(3);
+  });
+
+  it("re-reads this namespace's /proc/net/sockstat in place with what a fresh open reads", async () => {
+    const { openSync, readFileSync, readSync, closeSync } = await import('node:fs');
+    const { createServer } = await import('node:net');
+    const fd = openSync('/proc/net/sockstat', 'r');
+    const buffer = Buffer.alloc(512);
+    const inPlace = () => tcpSocketsInUse(buffer, readSync(fd, buffer, 0, buffer.length, 0));
+    const fresh = () => tcpSocketsInUse(readFileSync('/proc/net/sockstat'));
+    const server = createServer();
+    try {
+      inPlace();
+      // One more socket after the first read; other processes share the namespace, so agreeing reads are retried.
+      server.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      let agreed = false;
+      for (let i = 0; i < 50 && !agreed; i++) {
+        const a = inPlace();
+        agreed = a === fresh() && a === inPlace();
+      }
+      expect(agreed).toBe(true);
+    } finally {
+      server.close();
+      closeSync(fd);
+    }
   });
 });
 

@@ -12,9 +12,13 @@
  * of the last read. The kernel builds /proc/net/tcp by walking the machine's whole TCP hash table, not just our
  * sockets, which costs milliseconds of CPU per read (docs/benchmarks.md). The 30 s read only catches a connection
  * that closed while another opened between two polls, which leaves the counts as they were.
+ * The sockstat files are read 20 times a second for as long as the console runs, so they stay open and are re-read
+ * in place (pread at 0 makes the kernel write them anew) into one buffer, parsed without making strings: read with
+ * readFileSync they were half of the supervisor's allocations in a watched console, and each young-generation GC
+ * they caused was followed by a full one under --optimize-for-size (bench/notes/lab-notes.md, 2026-12-06).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 /** TCP states as the kernel's tables write them. */
 const TCP_STATE = { established: '01', listen: '0A' } as const;
@@ -32,18 +36,75 @@ const SILENT_ASK_EVERY_MS = 1000;
 /** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
 const FULL_READ_EVERY = 300;
 
-/** The TCP sockets in use, from /proc/net/sockstat ("TCP: inuse 5 ...") or sockstat6 ("TCP6: inuse 2"). */
-export function tcpSocketsInUse(sockstat: string): number {
-  const m = /^TCP6?: inuse (\d+)/m.exec(sockstat);
-  return m ? Number(m[1]) : 0;
+const ASCII = { newline: 0x0a, zero: 0x30, six: 0x36, nine: 0x39 } as const;
+const TCP_LINE = Buffer.from('TCP');
+const INUSE = Buffer.from(': inuse ');
+
+/**
+ * The TCP sockets in use, from the first `length` bytes of /proc/net/sockstat ("TCP: inuse 5 ...") or sockstat6
+ * ("TCP6: inuse 2"); 0 without such a line. Bytes, not text: it runs 20 times a second and allocates nothing.
+ */
+export function tcpSocketsInUse(sockstat: Uint8Array, length = sockstat.length): number {
+  for (let line = 0; line < length; ) {
+    let at = line;
+    if (startsWith(sockstat, at, TCP_LINE)) {
+      at += TCP_LINE.length;
+      if (sockstat[at] === ASCII.six) at++; // TCP6
+      if (startsWith(sockstat, at, INUSE)) {
+        let n = 0;
+        for (at += INUSE.length; at < length && sockstat[at]! >= ASCII.zero && sockstat[at]! <= ASCII.nine; at++)
+          n = n * 10 + sockstat[at]! - ASCII.zero;
+        return n;
+      }
+    }
+    while (line < length && sockstat[line] !== ASCII.newline) line++;
+    line++;
+  }
+  return 0;
 }
 
-/** A file of /proc as text; '' when this namespace has none (no IPv6). */
+function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+/** A file of /proc as text; '' when this namespace has none (no IPv6). utf8 (they are ASCII) takes node's C++ path. */
 export function readProc(path: string): string {
   try {
-    return readFileSync(path, 'latin1');
+    return readFileSync(path, 'utf8');
   } catch {
     return '';
+  }
+}
+
+/** A sockstat file kept open and re-read in place: one pread per poll, no allocation. */
+class SockstatFile {
+  /** undefined: not opened yet (or dropped after an error); null: this namespace has no such file (no IPv6). */
+  private fd: number | null | undefined;
+  private readonly bytes = Buffer.alloc(512);
+
+  constructor(private readonly path: string) {}
+
+  /** The TCP sockets in use now; -1 after a failed read (which the caller takes as a change, so it reads the table). */
+  tcpInUse(): number {
+    if (this.fd === undefined)
+      try {
+        this.fd = openSync(this.path, 'r');
+      } catch {
+        this.fd = null;
+      }
+    if (this.fd === null) return 0;
+    try {
+      return tcpSocketsInUse(this.bytes, readSync(this.fd, this.bytes, 0, this.bytes.length, 0));
+    } catch {
+      this.close();
+      return -1;
+    }
+  }
+
+  close(): void {
+    if (typeof this.fd === 'number') closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -105,7 +166,7 @@ export class VncViewers {
   /** Per table (TCP_TABLES): the sockets in use at its last read, and the peers it listed then. */
   private readonly tables = TCP_TABLES.map((path, i) => ({
     path,
-    sockstat: SOCKSTAT_FILES[i]!,
+    sockstat: new SockstatFile(SOCKSTAT_FILES[i]!),
     inUse: -1,
     peers: [] as string[],
   }));
@@ -121,33 +182,43 @@ export class VncViewers {
 
   start(): void {
     if (this.timer) return;
+    let delay = this.intervalMs;
     const tick = (): void => {
       this.poll();
+      if (!this.timer) return;
       // A connection waiting to count (it has not sent yet) is asked about every 25 ms for a second: a viewer sends its
       // version as soon as x11vnc greets it, and the KVM's login waits on this count. Not without ss: there the time
-      // counts.
-      if (this.timer) this.timer = setTimeout(tick, this.waitingFast() ? WAITING_POLL_MS : this.intervalMs);
+      // counts. The same delay re-arms the same timer (refresh) rather than making one 10 times a second.
+      const next = this.waitingFast() ? WAITING_POLL_MS : this.intervalMs;
+      if (next === delay) this.timer.refresh();
+      else {
+        delay = next;
+        this.timer = setTimeout(tick, delay);
+      }
     };
-    this.timer = setTimeout(tick, this.intervalMs);
+    this.timer = setTimeout(tick, delay);
   }
 
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    for (const t of this.tables) t.sockstat.close();
   }
 
   private poll(): void {
-    const inUse = this.tables.map((t) => tcpSocketsInUse(readProc(t.sockstat)));
     // A table whose family opened or closed nothing says what it said, unless its last read is old; a connection
-    // waiting to count needs `ss`, not the tables again.
+    // waiting to count needs `ss`, not the tables again. No arrays on this path: it runs 10 times a second.
     const all = ++this.pollsSinceRead >= FULL_READ_EVERY;
-    const stale = this.tables.filter((t, i) => all || t.inUse !== inUse[i]);
-    if (stale.length === 0 && !this.askDue()) return;
     if (all) this.pollsSinceRead = 0;
-    for (const t of stale) {
-      t.inUse = inUse[this.tables.indexOf(t)]!;
+    let read = false;
+    for (const t of this.tables) {
+      const inUse = t.sockstat.tcpInUse();
+      if (!all && inUse === t.inUse) continue;
+      t.inUse = inUse;
       t.peers = establishedPeers(readProc(t.path), this.port);
+      read = true;
     }
+    if (!read && !this.askDue()) return;
     const now = new Set<string>();
     for (const t of this.tables) for (const p of t.peers) if (!this.ownPorts.has(peerPort(p))) now.add(p);
     const before = this.seen;
