@@ -159,6 +159,11 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
         const r = await fetch(`${api}/v1/drivers`, {
           headers: { 'X-OpenStack-Ironic-API-Version': '1.96', connection: 'close' },
           signal: AbortSignal.timeout(5000),
+        }).catch((e: unknown) => {
+          // fetch says only "fetch failed": the cause (ECONNREFUSED, ECONNRESET, ...) tells a port taken by another
+          // listener from an API that is not up yet.
+          const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+          throw new Error(`${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
         });
         if (!r.ok) return false;
         const body = (await r.json()) as { drivers: { name: string }[] };
@@ -168,8 +173,11 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
       1000,
     );
   } catch (err) {
+    const lines = log().split('\n');
+    // Where the API said it listens (or why it could not), then the end of the log.
+    const listen = lines.filter((l) => /wsgi starting up on|Address already in use|Could not bind/i.test(l));
     const tail =
-      log().split('\n').slice(-15).join('\n') || (await podman(['logs', '--tail', '15', name]).catch(() => ''));
+      [...listen, ...lines.slice(-15)].join('\n') || (await podman(['logs', '--tail', '15', name]).catch(() => ''));
     await close();
     throw new Error(`${(err as Error).message}\nIronic's log ends:\n${tail}`);
   }
