@@ -16,6 +16,7 @@ import { browserTrust, lookupKvmEndpoints } from './browser-trust.js';
 import { guardContext, NavigationAllowList } from './navigation-guard.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import { RetryPolicy } from './retry-policy.js';
+import { settleHeapSoon } from './settle-heap.js';
 
 // A page check (no BMC request): often enough that a lost BMC is on screen well within 5 s.
 export const ALIVE_POLL_MS = 2000;
@@ -168,6 +169,7 @@ export class RedfishApp implements ConsoleApp {
         this.lastLogged = '';
         await s.status(null);
         s.log.info({ family: script.family }, 'the KVM is showing');
+        settleHeapSoon();
       }
       while (!signal.aborted) {
         await sleep(ALIVE_POLL_MS, signal);
