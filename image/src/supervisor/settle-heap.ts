@@ -15,14 +15,21 @@ let pending: NodeJS.Timeout[] = [];
 export function settleHeapSoon(): void {
   for (const t of pending) clearTimeout(t);
   pending = SETTLE_AFTER_S.map((s) => {
-    const t = setTimeout(collect, s * 1000);
+    const t = setTimeout(() => collectNow(), s * 1000);
     t.unref();
     return t;
   });
 }
 
-function collect(): void {
+/**
+ * One full collection; `done` once V8 has collected. The session ends on the next turn of the loop: ended inside
+ * post's callback, it left Node 24's timers stopped for good (the viewer count's poll with them).
+ */
+export function collectNow(done?: () => void): void {
   const session = new Session();
   session.connect();
-  session.post('HeapProfiler.collectGarbage', () => session.disconnect());
+  session.post('HeapProfiler.collectGarbage', () => {
+    setImmediate(() => session.disconnect());
+    done?.();
+  });
 }
