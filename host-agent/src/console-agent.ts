@@ -285,8 +285,10 @@ export class ConsoleAgent {
         mode === 'container' || req.app !== 'redfish-graphical'
           ? { mode: 'container' }
           : await this.resolveDirect(req.node, req.appInfo as RedfishAppInfo, mode);
-      if (served.mode === 'direct') return this.startDirect(req.node, req.app, served.direct, readOnly, record);
-      return this.startContainer(req, readOnly, input.vncPassword ?? this.config.vnc_password, record);
+      const withPassword = input.vncPassword ?? this.config.vnc_password;
+      if (served.mode === 'direct')
+        return this.startDirect(req.node, req.app, served.direct, readOnly, withPassword, record);
+      return this.startContainer(req, readOnly, withPassword, record);
     });
   }
 
@@ -327,18 +329,26 @@ export class ConsoleAgent {
     return { mode: 'direct', direct };
   }
 
-  /** A direct console: no container and no provider call; the relay (serve only) gives it a host:port. */
+  /**
+   * A direct console: no container and no provider call; the relay (serve only) gives it a host:port, which asks its
+   * viewers for the console's VNC password, as a container's x11vnc does (local users reach loopback too).
+   */
   private async startDirect(
     node: string,
     app: App,
     direct: DirectTarget,
     readOnly: boolean,
+    withPassword: boolean,
     record: boolean,
   ): Promise<StartResult> {
-    this.log.info({ node, app, vendor: direct.vendor, readOnly, record }, 'starting direct console');
+    this.log.info(
+      { node, app, vendor: direct.vendor, readOnly, withVncPassword: withPassword, record },
+      'starting direct console',
+    );
+    const vncPassword = withPassword ? newVncPassword() : undefined;
     let endpoint: { host: string; port: number } | undefined;
     try {
-      endpoint = await this.relays?.open(node, direct, readOnly);
+      endpoint = await this.relays?.open(node, direct, readOnly, { vncPassword });
     } catch (err) {
       throw new AgentError('internal', node, `direct relay: ${(err as Error).message}`);
     }
@@ -350,6 +360,7 @@ export class ConsoleAgent {
       ...(endpoint ?? {}),
       direct,
       readOnly,
+      ...(vncPassword ? { vncPassword } : {}),
       record,
       startedAt: new Date().toISOString(),
       status: 'running',
@@ -357,7 +368,11 @@ export class ConsoleAgent {
     await this.store.update((s) => {
       s.consoles[node] = state;
     });
-    const issued = await this.directTokens.issue(node, { ...endpointOf(state), readOnly, record }, CONTROL_LINK);
+    const issued = await this.directTokens.issue(
+      node,
+      { ...endpointOf(state), readOnly, ...(vncPassword ? { vncPassword } : {}), record },
+      CONTROL_LINK,
+    );
     this.log.info({ node, mode: 'direct', ...(endpoint ?? {}), role: CONTROL_LINK.role }, 'console ready');
     return {
       node,
@@ -651,7 +666,10 @@ export class ConsoleAgent {
       await this.lock(c.node, async () => {
         const cur = (await this.store.read()).consoles[c.node];
         if (cur?.status !== 'running' || cur.mode !== 'direct' || !cur.direct) return;
-        const ep = await relays.open(c.node, cur.direct, cur.readOnly, cur.port);
+        const ep = await relays.open(c.node, cur.direct, cur.readOnly, {
+          vncPassword: cur.vncPassword,
+          port: cur.port,
+        });
         if (ep.host === cur.host && ep.port === cur.port) return;
         await this.store.update((s) => {
           const now = s.consoles[c.node];

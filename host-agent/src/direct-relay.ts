@@ -23,6 +23,14 @@ interface DirectRelayOptions {
   log: Logger;
 }
 
+/** The console a relay serves. */
+interface ServedConsole {
+  node: string;
+  target: DirectTarget;
+  readOnly: boolean;
+  vncPassword?: string;
+}
+
 interface RelayEndpoint {
   host: string;
   port: number;
@@ -40,10 +48,15 @@ interface Relay {
 const VERSION_LENGTH = 12;
 
 /**
- * Passes the viewer's handshake (version, security choice from RFB 3.7 on, ClientInit) untouched, then only the
- * client messages that are not input (keys, pointer, clipboard, power, resize).
+ * Passes the viewer's handshake (version, security choice from RFB 3.7 on, the 16-byte VNC authentication answer
+ * when the relay asks for one, ClientInit) untouched, then only the client messages that are not input (keys,
+ * pointer, clipboard, power, resize).
  */
 class DropViewerInput extends Transform {
+  constructor(private readonly vncAuth: boolean) {
+    super();
+  }
+
   private readonly messages = new ClientMessages((m) => !m.input);
   private version = Buffer.alloc(0);
   private seen = 0;
@@ -61,7 +74,7 @@ class DropViewerInput extends Transform {
         rest = rest.subarray(take.length);
         if (this.handshakeLength === undefined && this.seen === VERSION_LENGTH) {
           const minor = Number(this.version.subarray(8, 11).toString('latin1'));
-          this.handshakeLength = VERSION_LENGTH + (minor >= 7 ? 1 : 0) + 1;
+          this.handshakeLength = VERSION_LENGTH + (minor >= 7 ? 1 : 0) + (this.vncAuth ? 16 : 0) + 1;
         }
       }
       if (rest.length > 0) out.push(this.messages.push(rest));
@@ -116,11 +129,17 @@ export class DirectRelays {
   }
 
   /**
-   * Opens node's relay (an existing one for the same target is kept, another is replaced). `port`: the one it had
+   * Opens node's relay (an existing one for the same target is kept, another is replaced). `vncPassword`: viewers
+   * must answer VNC authentication with it (the console's, as a container's x11vnc asks). `port`: the one it had
    * before a restart, taken again when free; otherwise an ephemeral one (logged).
    */
-  async open(node: string, target: DirectTarget, readOnly: boolean, port?: number): Promise<RelayEndpoint> {
-    const key = JSON.stringify({ target, readOnly });
+  async open(
+    node: string,
+    target: DirectTarget,
+    readOnly: boolean,
+    { vncPassword, port }: { vncPassword?: string | undefined; port?: number | undefined } = {},
+  ): Promise<RelayEndpoint> {
+    const key = JSON.stringify({ target, readOnly, vncPassword });
     const existing = this.relays.get(node);
     if (existing?.key === key) return existing.endpoint;
     if (existing) await this.close(node);
@@ -131,7 +150,8 @@ export class DirectRelays {
       releaseAfterMs: this.opts.releaseAfterMs,
     });
     const viewers: Relay['viewers'] = new Set();
-    const server = createServer((socket) => void this.serve(node, target, readOnly, sessions, viewers, socket, log));
+    const served: ServedConsole = { node, target, readOnly, ...(vncPassword !== undefined ? { vncPassword } : {}) };
+    const server = createServer((socket) => void this.serve(served, sessions, viewers, socket, log));
     let bound: number;
     try {
       bound = await listenOn(server, this.opts.address, port ?? 0);
@@ -168,9 +188,7 @@ export class DirectRelays {
   }
 
   private async serve(
-    node: string,
-    target: DirectTarget,
-    readOnly: boolean,
+    { node, target, readOnly, vncPassword }: ServedConsole,
     sessions: BmcSessions,
     viewers: Relay['viewers'],
     socket: Socket,
@@ -193,7 +211,7 @@ export class DirectRelays {
     socket.setNoDelay(true);
     let kvm: DirectKvm;
     try {
-      kvm = await sessions.open(node, target);
+      kvm = await sessions.open(node, target, vncPassword);
     } catch (err) {
       return end(err);
     }
@@ -205,7 +223,7 @@ export class DirectRelays {
     kvm.stream.pipe(socket);
     if (!readOnly) socket.pipe(kvm.stream);
     else {
-      const gate = new DropViewerInput();
+      const gate = new DropViewerInput(vncPassword !== undefined);
       gate.on('error', end);
       socket.pipe(gate).pipe(kvm.stream);
     }

@@ -115,7 +115,14 @@ describe.each(['openbmc', 'xcc3', 'idrac9'] as const)('%s', (vendor: DirectVendo
     expect(status).toMatchObject({ mode: 'direct', status: 'running', host: started.host, port: started.port });
     expect(JSON.stringify(status)).not.toContain(PASSWORD);
 
-    const c = await RfbClient.connect({ ...rfbEndpoint(started), timeoutMs: 10_000 });
+    // The relay is on loopback, where local users reach it too: it asks for the console's VNC password.
+    const password = target.vncPassword;
+    expect(password).toBeDefined();
+    await expect(RfbClient.connect({ ...rfbEndpoint(started), timeoutMs: 10_000 })).rejects.toThrow();
+    await expect(RfbClient.connect({ ...rfbEndpoint(started), password: 'not-it', timeoutMs: 10_000 })).rejects.toThrow(
+      /auth/i,
+    );
+    const c = await RfbClient.connect({ ...rfbEndpoint(started), password, timeoutMs: 10_000 });
     await c.requestUpdate(false);
     const m = kvmMarkerColor(vendor);
     expect(near(c.pixel(0, 0), [m.r, m.g, m.b])).toBe(true);
@@ -221,7 +228,9 @@ describe('relay', () => {
   it("drops a read-only console's keys, keeps it through reconcile, and comes back on its port after a restart", async () => {
     const e = await emulator('openbmc');
     const { agent, config } = await agentWith({ console_mode: 'direct' });
-    const started = await agent.start({ node: 'n-ro', appInfo: appInfoOf(e), readOnly: true });
+    // Without a VNC password, as Ironic's own noVNC proxy asks for: the relay offers security None.
+    const started = await agent.start({ node: 'n-ro', appInfo: appInfoOf(e), readOnly: true, vncPassword: false });
+    expect((await agent.target('n-ro')).vncPassword).toBeUndefined();
     const c = await RfbClient.connect({ ...rfbEndpoint(started), timeoutMs: 10_000 });
     await c.requestUpdate(false);
     await c.typeText('nope');
@@ -251,6 +260,23 @@ describe('relay', () => {
     expect(v.ok && v.target.port).toBe(port);
     await again.stopAll();
     expect(await refused(port)).toBe(true);
+  });
+});
+
+describe('relay with a VNC password', () => {
+  it('a read-only console: the answer to the challenge passes, keys do not', async () => {
+    const e = await emulator('idrac9');
+    const { agent } = await agentWith({ console_mode: 'direct' });
+    const started = await agent.start({ node: 'n-ro-pw', appInfo: appInfoOf(e), readOnly: true });
+    const { vncPassword } = await agent.target('n-ro-pw');
+    const c = await RfbClient.connect({ ...rfbEndpoint(started), password: vncPassword, timeoutMs: 10_000 });
+    await c.requestUpdate(false);
+    await c.typeText('nope');
+    await c.requestUpdate(false);
+    expect(c.width).toBe(1024);
+    expect(e.state().typed).toBe('');
+    c.close();
+    await agent.stop('n-ro-pw');
   });
 });
 

@@ -6,7 +6,7 @@
  * - the proxy logs out of the BMC its grace after the last viewer left;
  * - a wrong password and a console held by others show readable reasons in the viewer;
  * - Ironic's own noVNC proxy speaks RFB to the start result's host:port: there, the agent's relay shows the KVM to a
- *   plain RFB client;
+ *   plain RFB client that answers the console's VNC password;
  * - `auto` on a BMC without a direct dialect starts a container (needs the console image: skipped otherwise).
  */
 import { execFileSync } from 'node:child_process';
@@ -156,7 +156,9 @@ describe('direct consoles end to end: agent, proxy, BMC emulator and the viewer 
     const emu = await stack.emulator('idrac9', { node });
     const started = await stack.startConsole(node, emu, { consoleMode: 'direct' });
     expect(started.mode).toBe('direct');
-    const rfb = await RfbClient.connect({ ...rfbEndpoint(started), timeoutMs: 20_000 });
+    // The relay asks for the console's VNC password, as a container's x11vnc does (Ironic's plugin asks for none).
+    const { vncPassword } = await stack.agent.target(node);
+    const rfb = await RfbClient.connect({ ...rfbEndpoint(started), password: vncPassword, timeoutMs: 20_000 });
     try {
       await until(
         'the KVM marker through the relay',

@@ -36,8 +36,11 @@ export class BmcSessions {
     return this.nodes.size;
   }
 
-  /** One viewer's KVM stream on `node`'s BMC; its close() ends the socket and releases the viewer's hold. */
-  async open(node: string, target: DirectTarget): Promise<DirectKvm> {
+  /**
+   * One viewer's KVM stream on `node`'s BMC; its close() ends the socket and releases the viewer's hold.
+   * `viewerPassword`: the stream asks its viewer for VNC authentication (the agent's relay of a console with one).
+   */
+  async open(node: string, target: DirectTarget, viewerPassword?: string): Promise<DirectKvm> {
     const key = JSON.stringify(target);
     let entry = this.nodes.get(node);
     if (entry && entry.key !== key) {
@@ -54,7 +57,7 @@ export class BmcSessions {
       let login = await held.login;
       let kvm: DirectKvm;
       try {
-        kvm = await openKvmStream(login, target, this.kvmOptions());
+        kvm = await openKvmStream(login, target, this.kvmOptions(viewerPassword));
       } catch (err) {
         // A session kept for a returning viewer may have expired on the BMC: log in again, once. Not while other
         // viewers use it (then it is alive, and the refusal is the BMC's answer).
@@ -67,7 +70,7 @@ export class BmcSessions {
         again.viewers = 1;
         this.replace(node, held, again);
         login = await again.login;
-        kvm = await openKvmStream(login, target, this.kvmOptions());
+        kvm = await openKvmStream(login, target, this.kvmOptions(viewerPassword));
         return this.held(node, again, kvm);
       }
       return this.held(node, held, kvm);
@@ -84,11 +87,12 @@ export class BmcSessions {
     await Promise.all(all.map(([node, e]) => this.logout(node, e)));
   }
 
-  private kvmOptions() {
+  private kvmOptions(viewerPassword: string | undefined) {
     return {
       log: this.opts.log,
       timeoutMs: this.opts.timeoutMs,
       ...(this.opts.heartbeatMs !== undefined ? { heartbeatMs: this.opts.heartbeatMs } : {}),
+      ...(viewerPassword !== undefined ? { viewerPassword } : {}),
     };
   }
 

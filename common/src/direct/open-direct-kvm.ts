@@ -19,6 +19,8 @@ export interface DirectKvmOptions {
   timeoutMs: number;
   /** iDRAC heartbeat interval (default 20 s, what the BMC expects). */
   heartbeatMs?: number;
+  /** Ask the viewer for VNC authentication with this password (the agent's relay); without it, security None. */
+  viewerPassword?: string;
   /** Called as each step ends, with its duration (the probe prints them). */
   onStep?: (step: 'login' | 'kvm', ms: number) => void;
 }
@@ -171,7 +173,7 @@ export async function openKvmStream(login: BmcLogin, target: DirectTarget, opts:
   inner.on('data', onViewerData);
   inner.once('end', () => viewer.fail(new RfbError('the viewer closed the stream', 'closed')));
   fixup?.startHeartbeat(opts.heartbeatMs ?? IDRAC_HEARTBEAT_MS);
-  serveViewerHandshake(viewer, (b) => void inner.write(b), viewerInit).then(
+  serveViewerHandshake(viewer, (b) => void inner.write(b), viewerInit, opts.viewerPassword).then(
     () => {
       inner.off('data', onViewerData);
       const fromViewer = (b: Buffer) => {
