@@ -1,7 +1,13 @@
 /** KVM_RELEASE_AFTER parsing, and the viewer count read from the kernel's TCP tables and socket counts. */
 import { describe, expect, it } from 'vitest';
 import { ConsoleEnvError, parseConsoleEnv } from '@bmc-console/common/console-env';
-import { establishedPeers, peersOnPort, portsThatSent, tcpSocketsInUse } from 'bmc-console/supervisor/vnc-viewers';
+import {
+  establishedPeers,
+  peersOnPort,
+  portsThatSent,
+  tcpOpens,
+  tcpSocketsInUse,
+} from 'bmc-console/supervisor/vnc-viewers';
 
 describe('KVM_RELEASE_AFTER', () => {
   it('defaults to 60 s and accepts seconds or "always"', () => {
@@ -28,6 +34,36 @@ describe('establishedPeers', () => {
     ].join('\n');
     expect(establishedPeers(table, 5900)).toEqual(['0100007F:9C40']);
     expect(peersOnPort(table, 5900, 'listen')).toEqual(['00000000:0000']); // what the HEALTHCHECK looks for
+  });
+});
+
+describe('tcpOpens', () => {
+  const bytes = (text: string) => Buffer.from(text, 'latin1');
+  const SNMP =
+    'Ip: Forwarding DefaultTTL\nIp: 1 64\n' +
+    'Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs\n' +
+    'Tcp: 1 200 120000 -1 742469 699005 42643 24614 3 33882644\nUdp: InDatagrams\nUdp: 5\n';
+
+  it('sums ActiveOpens and PassiveOpens of the Tcp values line (past MaxConn -1); -1 without one', () => {
+    expect(tcpOpens(bytes(SNMP))).toBe(742469 + 699005);
+    expect(tcpOpens(bytes('Ip: 1 64\nUdp: 5\n'))).toBe(-1);
+  });
+
+  it('grows when this namespace opens a connection, while the sockets in use can stay as they were', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { createServer, connect } = await import('node:net');
+    const before = tcpOpens(readFileSync('/proc/net/snmp'));
+    const server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((r) =>
+      connect(port, '127.0.0.1')
+        .on('close', () => r())
+        .on('error', () => r()),
+    );
+    server.close();
+    // One connection: an active open (the client) and a passive one (the server) at least.
+    expect(tcpOpens(readFileSync('/proc/net/snmp')) - before).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -7,15 +7,17 @@
  * they never log in to the BMC. Counting by time alone would let most probes log in: x11vnc greets a new client
  * 0.1-0.3 s after its connect, while nobody is connected, which outlasts two polls.
  * Without `ss` (not installed, or failing) a connection counts once it has lasted two polls.
- * A table is read only when its family's count of TCP sockets in use (/proc/net/sockstat or sockstat6, a few
- * counters) has changed, and once every 30 s; a connection waiting to count is asked about with `ss`, from the peers
- * of the last read. The kernel builds /proc/net/tcp by walking the machine's whole TCP hash table, not just our
- * sockets, which costs milliseconds of CPU per read (docs/benchmarks.md). The 30 s read only catches a connection
- * that closed while another opened between two polls, which leaves the counts as they were.
- * The sockstat files are read 20 times a second for as long as the console runs, so they stay open and are re-read
- * in place (pread at 0 makes the kernel write them anew) into one buffer, parsed without making strings: read with
- * readFileSync they were half of the supervisor's allocations in a watched console, and each young-generation GC
- * they caused was followed by a full one under --optimize-for-size (bench/notes/lab-notes.md, 2026-12-06).
+ * A table is read only when its family's count of TCP sockets in use (/proc/net/sockstat or sockstat6) or the
+ * namespace's count of TCP connections opened either way (/proc/net/snmp ActiveOpens + PassiveOpens) has changed, and
+ * once every 30 s; a connection waiting to count is asked about with `ss`, from the peers of the last read. The
+ * kernel builds /proc/net/tcp by walking the machine's whole TCP hash table, not just our sockets, which costs
+ * milliseconds of CPU per read (docs/benchmarks.md). The opens catch a viewer arriving as another connection closes
+ * (a pooled console's old Chromium going as the viewer comes), which leaves the sockets in use as they were and was
+ * counted only by the 30 s read.
+ * The counter files are read 30 times a second for as long as the console runs, so they stay open and are re-read
+ * in place (pread at 0 makes the kernel write them anew) into one buffer each, parsed without making strings: read
+ * with readFileSync they were half of the supervisor's allocations in a watched console, and each young-generation
+ * GC they caused was followed by a full one under --optimize-for-size (bench/notes/lab-notes.md, 2026-12-06).
  */
 import { execFile } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 const TCP_STATE = { established: '01', listen: '0A' } as const;
 export const TCP_TABLES = ['/proc/net/tcp', '/proc/net/tcp6'];
 export const SOCKSTAT_FILES = ['/proc/net/sockstat', '/proc/net/sockstat6'];
+export const SNMP_FILE = '/proc/net/snmp';
 /** The poll interval while a connection waits to count, for the first WAITING_FAST_FOR_MS of the wait. */
 const WAITING_POLL_MS = 25;
 /**
@@ -36,8 +39,9 @@ const SILENT_ASK_EVERY_MS = 1000;
 /** Reads of the tables at the latest, in polls, whatever the socket counts say (a safety net). */
 const FULL_READ_EVERY = 300;
 
-const ASCII = { newline: 0x0a, zero: 0x30, six: 0x36, nine: 0x39 } as const;
+const ASCII = { newline: 0x0a, space: 0x20, minus: 0x2d, zero: 0x30, six: 0x36, nine: 0x39 } as const;
 const TCP_LINE = Buffer.from('TCP');
+const TCP_SNMP = Buffer.from('Tcp:');
 const INUSE = Buffer.from(': inuse ');
 
 /**
@@ -77,16 +81,50 @@ export function readProc(path: string): string {
   }
 }
 
-/** A sockstat file kept open and re-read in place: one pread per poll, no allocation. */
-class SockstatFile {
+/**
+ * The TCP connections this network namespace has opened, both ways, from the first `length` bytes of /proc/net/snmp:
+ * ActiveOpens + PassiveOpens of its "Tcp:" values line (the line after the names); -1 without one. Shared by IPv4 and
+ * IPv6. Bytes, not text, as for sockstat.
+ */
+export function tcpOpens(snmp: Uint8Array, length = snmp.length): number {
+  let tcpLines = 0;
+  for (let line = 0; line < length; ) {
+    if (startsWith(snmp, line, TCP_SNMP) && ++tcpLines === 2) {
+      // Values: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens ...; MaxConn is -1.
+      let at = line + TCP_SNMP.length;
+      let sum = 0;
+      for (let field = 0; field < 6; field++) {
+        while (at < length && snmp[at] === ASCII.space) at++;
+        if (snmp[at] === ASCII.minus) at++;
+        let n = 0;
+        for (; at < length && snmp[at]! >= ASCII.zero && snmp[at]! <= ASCII.nine; at++)
+          n = n * 10 + snmp[at]! - ASCII.zero;
+        if (field >= 4) sum += n;
+      }
+      return sum;
+    }
+    while (line < length && snmp[line] !== ASCII.newline) line++;
+    line++;
+  }
+  return -1;
+}
+
+/** A /proc counter file kept open and re-read in place: one pread per poll, no allocation. */
+class ProcCounter {
   /** undefined: not opened yet (or dropped after an error); null: this namespace has no such file (no IPv6). */
   private fd: number | null | undefined;
-  private readonly bytes = Buffer.alloc(512);
+  private readonly bytes: Buffer;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly parse: (bytes: Uint8Array, length: number) => number,
+    size: number,
+  ) {
+    this.bytes = Buffer.alloc(size);
+  }
 
-  /** The TCP sockets in use now; -1 after a failed read (which the caller takes as a change, so it reads the table). */
-  tcpInUse(): number {
+  /** The counter now; 0 without the file; -1 after a failed read (which the caller takes as a change). */
+  read(): number {
     if (this.fd === undefined)
       try {
         this.fd = openSync(this.path, 'r');
@@ -95,7 +133,7 @@ class SockstatFile {
       }
     if (this.fd === null) return 0;
     try {
-      return tcpSocketsInUse(this.bytes, readSync(this.fd, this.bytes, 0, this.bytes.length, 0));
+      return this.parse(this.bytes, readSync(this.fd, this.bytes, 0, this.bytes.length, 0));
     } catch {
       this.close();
       return -1;
@@ -166,11 +204,14 @@ export class VncViewers {
   /** Per table (TCP_TABLES): the sockets in use at its last read, and the peers it listed then. */
   private readonly tables = TCP_TABLES.map((path, i) => ({
     path,
-    sockstat: new SockstatFile(SOCKSTAT_FILES[i]!),
+    sockstat: new ProcCounter(SOCKSTAT_FILES[i]!, tcpSocketsInUse, 512),
     inUse: -1,
     peers: [] as string[],
   }));
   private pollsSinceRead = 0;
+  /** Connections opened either way (/proc/net/snmp): a viewer arriving as another connection closes moves no count. */
+  private readonly snmp = new ProcCounter(SNMP_FILE, tcpOpens, 4096);
+  private opens = -1;
 
   constructor(
     private readonly port: number,
@@ -203,16 +244,19 @@ export class VncViewers {
     clearTimeout(this.timer);
     this.timer = undefined;
     for (const t of this.tables) t.sockstat.close();
+    this.snmp.close();
   }
 
   private poll(): void {
     // A table whose family opened or closed nothing says what it said, unless its last read is old; a connection
     // waiting to count needs `ss`, not the tables again. No arrays on this path: it runs 10 times a second.
-    const all = ++this.pollsSinceRead >= FULL_READ_EVERY;
+    const opens = this.snmp.read();
+    const all = ++this.pollsSinceRead >= FULL_READ_EVERY || opens !== this.opens;
+    this.opens = opens;
     if (all) this.pollsSinceRead = 0;
     let read = false;
     for (const t of this.tables) {
-      const inUse = t.sockstat.tcpInUse();
+      const inUse = t.sockstat.read();
       if (!all && inUse === t.inUse) continue;
       t.inUse = inUse;
       t.peers = establishedPeers(readProc(t.path), this.port);
