@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { listenOnTempSocket } from './unix-socket-server.js';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /**
  * A tiny fake of the host agent's token endpoint for the benchmark: every (node, token) is valid and leads to
@@ -15,7 +13,7 @@ export interface AgentStandIn {
   close(): Promise<void>;
 }
 
-export function startAgentStandIn(targetPort: number, vncPassword: string): Promise<AgentStandIn> {
+export async function startAgentStandIn(targetPort: number, vncPassword: string): Promise<AgentStandIn> {
   let calls = 0;
   const server: Server = createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/v1/tokens/verify') {
@@ -45,22 +43,6 @@ export function startAgentStandIn(targetPort: number, vncPassword: string): Prom
   });
   server.keepAliveTimeout = 60_000;
   // On a unix socket like the real agent's default: the proxy then needs no API key.
-  const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
-  const socket = join(dir, 'agent.sock');
-  return new Promise((resolve) => {
-    server.listen(socket, () => {
-      resolve({
-        url: `unix:${socket}`,
-        calls: () => calls,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => {
-              rmSync(dir, { recursive: true, force: true });
-              r();
-            });
-          }),
-      });
-    });
-  });
+  const listening = await listenOnTempSocket(server, 'bench-agent-');
+  return { ...listening, calls: () => calls };
 }

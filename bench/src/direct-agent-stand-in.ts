@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { listenOnTempSocket } from './unix-socket-server.js';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { VerifyOk } from '@bmc-console/common/contracts/agent-api';
 import type { DirectTarget } from '@bmc-console/common/contracts/direct-target';
 
@@ -18,7 +16,7 @@ export interface DirectAgentStandIn {
   close(): Promise<void>;
 }
 
-export function startDirectAgentStandIn(): Promise<DirectAgentStandIn> {
+export async function startDirectAgentStandIn(): Promise<DirectAgentStandIn> {
   const targets = new Map<string, DirectTarget>();
   const server: Server = createServer((req, res) => {
     let body = '';
@@ -50,23 +48,10 @@ export function startDirectAgentStandIn(): Promise<DirectAgentStandIn> {
   });
   server.keepAliveTimeout = 60_000;
   // On a unix socket like the real agent's default: the proxy then needs no API key.
-  const dir = mkdtempSync(join(tmpdir(), 'bench-direct-agent-'));
-  const socket = join(dir, 'agent.sock');
-  return new Promise((resolve) => {
-    server.listen(socket, () =>
-      resolve({
-        url: `unix:${socket}`,
-        setDirect: (node, target) => void targets.set(node, target),
-        remove: (node) => void targets.delete(node),
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => {
-              rmSync(dir, { recursive: true, force: true });
-              r();
-            });
-          }),
-      }),
-    );
-  });
+  const listening = await listenOnTempSocket(server, 'bench-direct-agent-');
+  return {
+    ...listening,
+    setDirect: (node, target) => void targets.set(node, target),
+    remove: (node) => void targets.delete(node),
+  };
 }

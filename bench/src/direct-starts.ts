@@ -15,6 +15,7 @@ import { kvmMarkerColor, showsMarker } from '@bmc-console/bmc-emulator/marker';
 import type { DirectVendor } from '@bmc-console/common/contracts/direct-target';
 import { createLogger } from '@bmc-console/common/log';
 import { RfbClient } from '@bmc-console/common/rfb/client';
+import { type BenchProvider, podmanProvider } from './podman-provider.js';
 import { cgroupMemory, findCgroupDir } from './cgroup-stats.js';
 import type { DirectAgent } from './direct-agent.js';
 import type { DirectProxy } from './direct-proxy.js';
@@ -23,7 +24,6 @@ import { ProxyViewer } from './direct-viewer.js';
 import { median, round } from './stats.js';
 import { containerId, podman } from './viewer-stack.js';
 
-const IMAGE = 'localhost/bmc-console:latest';
 const CONTAINER_PROFILE = 'idrac9';
 const READY_TIMEOUT_SEC = 120;
 /** A watched container's memory is read after this long with the KVM on screen (its Chromium settles). */
@@ -33,11 +33,7 @@ const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
 
 type Colour = { r: number; g: number; b: number };
 
-interface Provider {
-  start(req: unknown): Promise<{ host: string; port: number }>;
-  stop(node: string): Promise<void>;
-  stopAll(): Promise<void>;
-}
+type Provider = BenchProvider;
 
 interface ContainerMemory {
   usageMiB: number;
@@ -81,21 +77,7 @@ class Series {
 /** The host agent's podman provider, as console-bench.ts and viewer-stack.ts load it; undefined without it. */
 async function loadProvider(): Promise<Provider | undefined> {
   try {
-    // Specifiers in variables: the bench type-checks without the host agent package.
-    const providerSpec = '@bmc-console/host-agent/providers/podman/provider';
-    const configSpec = '@bmc-console/host-agent/config';
-    const { PodmanProvider } = (await import(providerSpec)) as {
-      PodmanProvider: new (ctx: { config: unknown; log: unknown }) => Provider;
-    };
-    const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
-    const config = agentConfigSchema.parse({
-      console_image: IMAGE,
-      container_pull: 'never',
-      agent_host: 'bmc-bench-direct',
-      state_dir: join(benchRoot, 'dist', 'out', 'agent-state-direct'),
-      wait_for_ready_timeout: READY_TIMEOUT_SEC,
-    });
-    return new PodmanProvider({ config, log: createLogger('bench', { level: 'warn' }) });
+    return await podmanProvider('bmc-bench-direct');
   } catch (err) {
     log(`direct: the podman provider cannot be loaded: ${(err as Error).message}`);
     return undefined;

@@ -5,23 +5,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createLogger } from '@bmc-console/common/log';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
+import { listenOnTempSocket } from './unix-socket-server.js';
 import { bundleEntry } from './bundle.js';
+import { type BenchProvider, podmanProvider } from './podman-provider.js';
 import { startNodeChild, type Child } from './child-process.js';
 import { installProbe } from './viewer-probe.js';
 
 const IMAGE = 'localhost/bmc-console:latest';
 export const PROFILE = 'idrac9';
-const READY_TIMEOUT_SEC = 120;
-const benchRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Endpoint {
   host: string;
@@ -37,11 +32,7 @@ export interface LiveConsole {
   viewerUrl: string;
 }
 
-interface Provider {
-  start(req: unknown): Promise<Endpoint>;
-  stop(node: string): Promise<void>;
-  stopAll(): Promise<void>;
-}
+type Provider = BenchProvider;
 
 export function podman(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -60,7 +51,7 @@ export async function stackUnavailable(): Promise<string | undefined> {
 }
 
 /** The token endpoint of the agent, for every console of the stack (the proxy asks it at each connect). */
-function startDirectory(
+async function startDirectory(
   consoles: Map<string, { token: string; endpoint: Endpoint; vncPassword: string }>,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
@@ -87,23 +78,8 @@ function startDirectory(
         );
     });
   });
-  const dir = mkdtempSync(join(tmpdir(), 'bench-directory-'));
-  const socket = join(dir, 'agent.sock');
-  return new Promise((resolve) => {
-    server.listen(socket, () =>
-      resolve({
-        url: `unix:${socket}`,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => {
-              rmSync(dir, { recursive: true, force: true });
-              r();
-            });
-          }),
-      }),
-    );
-  });
+  const listening = await listenOnTempSocket(server, 'bench-directory-');
+  return { ...listening };
 }
 
 export class ViewerStack {
@@ -121,21 +97,7 @@ export class ViewerStack {
 
   /** `agentHost` labels the containers (a name of the benchmark's own keeps its cleanup to them). */
   static async start(agentHost: string): Promise<ViewerStack> {
-    // Specifiers in variables, as in console-bench.ts: the bench type-checks without the host agent package.
-    const providerSpec = '@bmc-console/host-agent/providers/podman/provider';
-    const configSpec = '@bmc-console/host-agent/config';
-    const { PodmanProvider } = (await import(providerSpec)) as {
-      PodmanProvider: new (ctx: { config: unknown; log: unknown }) => Provider;
-    };
-    const { agentConfigSchema } = (await import(configSpec)) as { agentConfigSchema: { parse(x: unknown): unknown } };
-    const config = agentConfigSchema.parse({
-      console_image: IMAGE,
-      container_pull: 'never',
-      agent_host: agentHost,
-      state_dir: join(benchRoot, 'dist', 'out', `agent-state-${agentHost}`),
-      wait_for_ready_timeout: READY_TIMEOUT_SEC,
-    });
-    const provider = new PodmanProvider({ config, log: createLogger('bench', { level: 'warn' }) });
+    const provider = await podmanProvider(agentHost);
     const tokens = new Map<string, { token: string; endpoint: Endpoint; vncPassword: string }>();
     const directory = await startDirectory(tokens);
     let proxy: Child | undefined;
