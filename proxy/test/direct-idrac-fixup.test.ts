@@ -3,7 +3,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IDRAC_HEARTBEAT, IdracFixup } from '@bmc-console/common/direct/idrac-fixup';
-import { encodePixelFormat, RGBX_PIXEL_FORMAT } from '@bmc-console/common/rfb/messages';
+import { encodePixelFormat, RGB565_PIXEL_FORMAT, RGBX_PIXEL_FORMAT } from '@bmc-console/common/rfb/messages';
 import { encodeServerInit } from '@bmc-console/common/direct/viewer-handshake';
 
 function harness() {
@@ -103,18 +103,7 @@ describe('IdracFixup toward the viewer', () => {
   it("follows the viewer's SetPixelFormat from the next update: 16 bpp big-endian, 32 bpp BGRX", () => {
     const h = harness();
     const spf = (pf: typeof RGBX_PIXEL_FORMAT) => Buffer.concat([Buffer.from([0, 0, 0, 0]), encodePixelFormat(pf)]);
-    const be565 = {
-      bitsPerPixel: 16,
-      depth: 16,
-      bigEndian: true,
-      trueColour: true,
-      redMax: 31,
-      greenMax: 63,
-      blueMax: 31,
-      redShift: 11,
-      greenShift: 5,
-      blueShift: 0,
-    };
+    const be565 = { ...RGB565_PIXEL_FORMAT, bigEndian: true };
     h.f.fromViewer(spf(be565));
     expect(h.bmc()).toEqual(Buffer.alloc(0)); // never reaches the BMC
     h.f.fromBmc(Buffer.concat([Buffer.from([0, 0, 0, 1]), rawRect565(0, 0, [RED, BLUE])]));
