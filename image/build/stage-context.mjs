@@ -71,11 +71,9 @@ for (const [target, src] of [...copies].sort())
   cpSync(src, join(out, 'app', target), { recursive: true, dereference: true });
 
 // What node never reads at run time: type declarations, source maps, zod's TypeScript sources (exported only under
-// its own "@zod/source" condition), and playwright-core's types and lib/vite (the trace viewer, recorder and HTML
-// report pages, served only by Playwright's own tools).
+// its own "@zod/source" condition).
 const appModules = join(out, 'app', 'node_modules');
-for (const dir of ['zod/src', 'playwright-core/types', 'playwright-core/lib/vite'])
-  rmSync(join(appModules, dir), { recursive: true, force: true });
+for (const dir of ['zod/src']) rmSync(join(appModules, dir), { recursive: true, force: true });
 (function prune(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
@@ -84,27 +82,6 @@ for (const dir of ['zod/src', 'playwright-core/types', 'playwright-core/lib/vite
   }
 })(appModules);
 
-// playwright-core's two big bundles (~7 MB of source) stay in the supervisor's heap for its whole life: V8 keeps a
-// script's source. A handful of non-ASCII characters in their comments make V8 hold each as a two-byte string
-// (14 MiB). Reprinted by esbuild (ASCII only, no comments but legal ones, no whitespace; names and syntax
-// unchanged) they take 5 MiB: ~9 MiB less per console. lib/vite/ is left alone: browser assets, not loaded by node.
-const playwrightLib = join(out, 'app', 'node_modules', 'playwright-core', 'lib');
-if (existsSync(playwrightLib)) {
-  const { transformSync } = await import('esbuild');
-  for (const e of readdirSync(playwrightLib, { withFileTypes: true })) {
-    const f = join(playwrightLib, e.name);
-    if (!e.isFile() || !e.name.endsWith('.js') || statSync(f).size < 512 * 1024) continue;
-    const { code } = transformSync(readFileSync(f, 'utf8'), {
-      loader: 'js',
-      charset: 'ascii',
-      minifyWhitespace: true,
-      legalComments: 'inline',
-      target: 'esnext',
-      platform: 'node',
-    });
-    writeFileSync(f, code);
-  }
-}
 // The supervisor, bundled with code splitting for the image (bundle.mjs): commands and apps load on first use.
 execFileSync(process.execPath, [join(root, 'image', 'build', 'bundle.mjs'), join(out, 'app', 'dist')], {
   stdio: ['ignore', 'ignore', 'inherit'],

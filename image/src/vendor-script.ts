@@ -3,13 +3,17 @@
  * family, registered in `image/vendor-scripts/index.ts`). A script turns a logged-out browser page into the
  * BMC's HTML5 KVM, full screen, and back.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from './cdp/browser.js';
+import type { Page } from './cdp/page.js';
 import type { Logger } from '@bmc-console/common/log';
 import type { BmcTarget } from '@bmc-console/common/console-env';
 import type { Discovery } from '@bmc-console/common/discovery/types';
 import type { RedfishClient } from '@bmc-console/common/redfish/client';
 
 export type { Discovery };
+
+/** A frame of the kiosk page (old vendor UIs nest their forms in framesets). */
+export type { Frame } from './cdp/frame.js';
 
 export type { BmcTarget };
 

@@ -7,8 +7,8 @@ import { request } from 'node:https';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../src/cdp/browser.js';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { browserTrust, fetchPeerCertificate, lookupKvmEndpoints, spkiPin } from 'bmc-console/supervisor/browser-trust';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
@@ -24,15 +24,21 @@ const pinsOf = (flags: string[]) =>
     ?.slice(PIN_FLAG.length)
     .split(',') ?? [];
 
-/** Opens the emulator's main page in Chromium with `args`, then a websocket to its viewer port: 'open' or 'error'. */
-async function viewerSocket(args: string[], profile: string, origin: string, wsUrl: string): Promise<string> {
-  const ctx = await chromium.launchPersistentContext(join(dir, profile), {
+/** Headless Chromium on a profile of its own; root on the test host cannot use its sandbox. */
+const launch = (profile: string, args: string[] = [], env?: NodeJS.ProcessEnv) =>
+  launchBrowser({
     executablePath: CHROMIUM_EXECUTABLE,
     headless: true,
-    chromiumSandbox: process.getuid?.() !== 0,
-    args,
+    userDataDir: join(dir, profile),
+    args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ...args],
+    ...(env ? { env } : {}),
   });
+
+/** Opens the emulator's main page in Chromium with `args`, then a websocket to its viewer port: 'open' or 'error'. */
+async function viewerSocket(args: string[], profile: string, origin: string, wsUrl: string): Promise<string> {
+  const browser = await launch(profile, args);
   try {
+    const ctx = browser.defaultContext();
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const loaded = await page.goto(`${origin}/redfish/v1/`).then(
       () => 'ok',
@@ -49,7 +55,7 @@ async function viewerSocket(args: string[], profile: string, origin: string, wsU
       wsUrl,
     );
   } finally {
-    await ctx.close();
+    await browser.close();
   }
 }
 
@@ -141,13 +147,9 @@ describe('verify_ca true: the local CA directory', () => {
       const home = join(dir, 'home-true');
       expect(await browserTrust({ origin: emu.url, verifyCa: true, home, localCaDir: localDir })).toEqual([]);
       const wsUrl = `wss://127.0.0.1:${new URL(emu.viewerUrl ?? '').port}/`;
-      const ctx = await chromium.launchPersistentContext(join(dir, 'true-profile'), {
-        executablePath: CHROMIUM_EXECUTABLE,
-        headless: true,
-        chromiumSandbox: process.getuid?.() !== 0,
-        env: { ...process.env, HOME: home },
-      });
+      const browser = await launch('true-profile', [], { ...process.env, HOME: home });
       try {
+        const ctx = browser.defaultContext();
         const page = ctx.pages()[0] ?? (await ctx.newPage());
         await page.goto(`${emu.url}/redfish/v1/`);
         const ws = await page.evaluate(
@@ -161,7 +163,7 @@ describe('verify_ca true: the local CA directory', () => {
         );
         expect(ws).toBe('open');
       } finally {
-        await ctx.close();
+        await browser.close();
       }
     } finally {
       await emu.close();

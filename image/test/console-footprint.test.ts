@@ -1,11 +1,12 @@
 /**
  * The start-up and memory settings of the console's children (docs/benchmarks.md, what shaped the code): Chromium's
- * feature switches (one of each, Playwright's defaults kept), Xvfb without GLX, x11vnc without naps; and, with
+ * feature switches (one of each, the automation defaults kept), Xvfb without GLX, x11vnc without naps; and, with
  * real Xvfb and Debian Chromium, that the console's flags leave one page and no omnibox WebUI renderer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { chromiumArgs, launchChromium } from 'bmc-console/supervisor/chromium';
 import { x11vncArgs } from 'bmc-console/supervisor/x11vnc';
@@ -18,13 +19,13 @@ const switchValues = (args: string[], name: string): string[] =>
   args.filter((a) => a.startsWith(`${name}=`)).map((a) => a.slice(name.length + 1));
 
 describe('console footprint settings', () => {
-  it('Chromium: one --disable-features and one --enable-features (the last one wins), with Playwright defaults kept', () => {
+  it('Chromium: one --disable-features and one --enable-features (the last one wins), with the automation defaults kept', () => {
     const a = chromiumArgs(opts);
     const disabled = switchValues(a, '--disable-features');
     const enabled = switchValues(a, '--enable-features');
     expect(disabled).toHaveLength(1);
     expect(enabled).toHaveLength(1);
-    // Playwright's own (its switch comes earlier and would otherwise be lost) and the console's.
+    // The automation defaults (Playwright's lists, which the console ran with before its own driver) and the console's.
     for (const f of [
       'HttpsUpgrades',
       'PaintHolding',
@@ -78,12 +79,10 @@ describe('console footprint settings', () => {
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         await page.setContent('<p>console</p>');
-        const cdp = await context.browser()!.newBrowserCDPSession();
+        const cdp = context.browser().connection.browserSession;
         // The omnibox popup WebUI is created a moment after start-up; the status page is up by then.
-        await page.waitForTimeout(1500);
-        const { targetInfos } = (await cdp.send('Target.getTargets')) as {
-          targetInfos: { type: string; url: string }[];
-        };
+        await sleep(1500);
+        const { targetInfos } = await cdp.send<{ targetInfos: { type: string; url: string }[] }>('Target.getTargets');
         expect(targetInfos.filter((t) => t.type === 'page')).toHaveLength(1);
         expect(targetInfos.map((t) => t.url).filter((u) => u.startsWith('chrome://'))).toEqual([]);
       } finally {

@@ -6,11 +6,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 import { STEP_OVERLAY_FUNCTION, STEP_OVERLAY_WAKE, stepOverlayInitScript } from 'bmc-console/status-page/status-page';
 import { evaluateQuietly } from '../vendor-scripts/lib/quiet.js';
+import { type Browser, type BrowserContext, launchBrowser } from '../src/cdp/browser.js';
+import type { Page } from '../src/cdp/page.js';
 
 const OVERLAY = '#__bmc_console_step_overlay';
 
@@ -29,7 +30,7 @@ describe('the step overlay on a BMC page', () => {
         .end('<!doctype html><title>kvm</title><body><canvas></canvas>'),
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'] });
+    browser = await launchBrowser({ executablePath: CHROMIUM_EXECUTABLE, headless: true, args: ['--no-sandbox'] });
     context = await browser.newContext();
     await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => {
       asked++;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import selfsigned from 'selfsigned';
-import { chromium } from 'playwright-core';
 import { expect, it } from 'vitest';
+import { launchBrowser } from '../src/cdp/browser.js';
 import { browserTrust } from 'bmc-console/supervisor/browser-trust';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
 
@@ -17,20 +17,22 @@ it('Chromium loads a self-signed BMC page only with the pinned SPKI', async () =
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const dir = mkdtempSync(join(tmpdir(), 'trust-chromium-'));
   const open = async (args: string[], profile: string) => {
-    const ctx = await chromium.launchPersistentContext(join(dir, profile), {
+    // Root on the test host cannot use Chromium's sandbox.
+    const browser = await launchBrowser({
       executablePath: CHROMIUM_EXECUTABLE,
       headless: true,
-      chromiumSandbox: process.getuid?.() !== 0,
-      args,
+      userDataDir: join(dir, profile),
+      args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), ...args],
     });
     try {
+      const ctx = browser.defaultContext();
       const page = ctx.pages()[0] ?? (await ctx.newPage());
       return await page.goto(origin).then(
-        () => page.title(),
+        () => page.evaluate(() => document.title),
         (e: Error) => e.message.split('\n')[0] ?? '',
       );
     } finally {
-      await ctx.close();
+      await browser.close();
     }
   };
   try {

@@ -22,8 +22,8 @@ import { writePasswordFile, x11vncArgs } from 'bmc-console/supervisor/x11vnc';
 import { xvfbArgs } from 'bmc-console/supervisor/xvfb';
 import { fakeConsoleHtml, replaceStatusStep, statusPageHtml } from 'bmc-console/status-page/status-page';
 import { CHROMIUM_EXECUTABLE } from 'bmc-console/supervisor/chromium';
-import { chromium } from 'playwright-core';
 import { ConsoleFailure } from 'bmc-console/vendor-script';
+import { launchBrowser } from '../src/cdp/browser.js';
 
 const auth = { authFile: '/run/x/Xauthority' };
 describe('x11vnc arguments', () => {
@@ -209,13 +209,14 @@ describe('status pages', () => {
   it('a new step replaces the heading of the status page only (real headless Chromium)', {
     timeout: 60_000,
   }, async () => {
-    const browser = await chromium.launch({
+    const browser = await launchBrowser({
       executablePath: CHROMIUM_EXECUTABLE,
       headless: true,
       args: ['--no-sandbox'],
     });
     try {
       const page = await browser.newPage();
+      const content = () => page.evaluate(() => document.documentElement.outerHTML);
       await page.setContent(statusPageHtml({ step: 'Connecting to the BMC', subject: 'node n1' }));
       expect(await page.evaluate(replaceStatusStep, { step: 'Opening <the> console', resting: false })).toBe(true);
       expect(await page.locator('#step').textContent()).toBe('Opening <the> console');
@@ -242,9 +243,9 @@ describe('status pages', () => {
         '<h1 id="step">BMC</h1>',
       ]) {
         await page.setContent(html);
-        const before = await page.content();
+        const before = await content();
         expect(await page.evaluate(replaceStatusStep, { step: 'later step', resting: false })).toBe(false);
-        expect(await page.content()).toBe(before);
+        expect(await content()).toBe(before);
       }
     } finally {
       await browser.close();

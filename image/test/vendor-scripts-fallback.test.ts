@@ -5,7 +5,7 @@
  * opened by the profile's pinned fallback launch path (profile.launch.fallback), and log out cleanly.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser } from '../src/cdp/browser.js';
 import { launchTryBrowser } from '../src/commands/try-console.js';
 import { opensFullScreen, profiles } from './vendor-scripts-harness.js';
 

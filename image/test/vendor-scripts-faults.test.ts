@@ -4,7 +4,7 @@
  * Faults are switched on after discovery, so the script itself (not discovery) meets them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser } from '../src/cdp/browser.js';
 import type { ProfileName } from '@bmc-console/bmc-emulator/profiles';
 import { launchTryBrowser } from '../src/commands/try-console.js';
 import { emulator, eventually, markerPixels, openFailure, prepare } from './vendor-scripts-harness.js';

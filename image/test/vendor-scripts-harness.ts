@@ -3,7 +3,7 @@
  * browser shared by the whole test file, and the checks on what the screen shows.
  */
 import { PNG } from 'pngjs';
-import type { Browser } from 'playwright-core';
+import type { Browser } from '../src/cdp/browser.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { kvmMarkerColor } from '@bmc-console/bmc-emulator/marker';
 import { getProfile, type ProfileName } from '@bmc-console/bmc-emulator/profiles';

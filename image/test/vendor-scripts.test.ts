@@ -5,7 +5,7 @@
  * of every session it made. vendor-scripts-fallback.test.ts does the same with the primary path switched off.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser } from '../src/cdp/browser.js';
 import { launchTryBrowser } from '../src/commands/try-console.js';
 import { emulator, opensFullScreen, prepare, profiles } from './vendor-scripts-harness.js';
 

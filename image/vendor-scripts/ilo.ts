@@ -4,7 +4,7 @@
  * iLO 6/7's inline form on /irc.html. iLO 4: the frameset login form, then /irc.html; fallback the cookie path.
  * Facts: shared/docs/vendor-web-flows.md §2, §9.
  */
-import type { ConsoleContext, VendorScript } from '../src/vendor-script.js';
+import type { ConsoleContext, Frame, VendorScript } from '../src/vendor-script.js';
 import { failure } from '../src/console-failure.js';
 import { frameWith } from './lib/frames.js';
 import { hideChrome } from './lib/fullscreen.js';
@@ -149,7 +149,7 @@ async function formLoginIlo4(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   return ircAfterLogin(ctx);
 }
 
-async function fillLogin(ctx: ConsoleContext, frame: import('playwright-core').Frame): Promise<void> {
+async function fillLogin(ctx: ConsoleContext, frame: Frame): Promise<void> {
   const user = frame.locator('#username');
   try {
     // The username field starts disabled on iLO 6 until the page's scripts are ready.

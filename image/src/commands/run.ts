@@ -10,7 +10,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 
 /**
  * The supervisor's environment, taken out of `process.env` as far as secrets go: APP_INFO, VNC_PASSWORD and their
- * _FILE variants stay with the supervisor only, so nothing it spawns (rm, certutil, ss, Playwright's Chromium) can
+ * _FILE variants stay with the supervisor only, so nothing it spawns (rm, certutil, ss, Chromium) can
  * inherit them. The kernel's copy in /proc/<pid>/environ of this process stays, readable by its own user only.
  */
 export function takeConsoleEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {

@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, launchBrowser } from '../cdp/browser.js';
+import type { Page } from '../cdp/page.js';
 import { createLogger, scrubSecrets, type Logger } from '@bmc-console/common/log';
 import { discover } from '@bmc-console/common/discovery/discover';
 import { RedfishClient } from '@bmc-console/common/redfish/client';
@@ -24,11 +25,11 @@ import { toConsoleFailure } from '../console-failure.js';
 export function launchTryBrowser(
   opts: { headed?: boolean; args?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Browser> {
-  return chromium.launch({
+  return launchBrowser({
     executablePath: CHROMIUM_EXECUTABLE,
     headless: !opts.headed,
-    chromiumSandbox: process.getuid?.() !== 0,
     args: [
+      ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
       '--disable-gpu',
       '--disable-dev-shm-usage',
       '--no-first-run',

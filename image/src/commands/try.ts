@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Browser } from 'playwright-core';
+import type { Browser } from '../cdp/browser.js';
 import { createLogger } from '@bmc-console/common/log';
 import { browserTrust } from '../supervisor/browser-trust.js';
 import { ConsoleFailure, type BmcTarget } from '../vendor-script.js';

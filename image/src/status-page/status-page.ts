@@ -126,7 +126,7 @@ addEventListener('mousedown',e=>{clicks++;last=e.clientX+','+e.clientY;typed.tex
  * An init script for BMC pages: a small banner at the bottom showing the current step while a vendor
  * script navigates. It asks the supervisor for the step through an exposed function and removes itself
  * once the supervisor answers null (the KVM is showing). Then it stops asking: each question is a round trip
- * through Chromium and the supervisor's Playwright, which a page shown for hours would pay twice a second. The
+ * through Chromium and the supervisor's CDP connection, which a page shown for hours would pay twice a second. The
  * supervisor wakes it (STEP_OVERLAY_WAKE) when a step comes again on the same page (the KVM lost, a new login).
  */
 export const STEP_OVERLAY_FUNCTION = '__bmcConsoleStep';

@@ -1,6 +1,6 @@
-import type { BrowserContext } from 'playwright-core';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BrowserContext, launchBrowser } from '../cdp/browser.js';
 import { childEnvironment } from './child-process.js';
 import { displayEnvironment } from './xauthority.js';
 
@@ -26,22 +26,10 @@ export const CHROMIUM_EXECUTABLE =
   process.env.CHROMIUM_PATH ?? (existsSync(DEBIAN_CHROMIUM_BINARY) ? DEBIAN_CHROMIUM_BINARY : '/usr/bin/chromium');
 
 /**
- * playwright-core, loaded on first use: it is most of the supervisor's start-up (~40 MiB of heap, 0.5-1 s of
- * loading that blocks the event loop), so Xvfb and x11vnc are started before it loads. Loading it while Xvfb
- * starts instead held back x11vnc (and the RFB greeting) by the whole load to win at most Xvfb's 0.2 s.
+ * The features an automated Chromium runs without (the lists Playwright 1.65 uses, which the console ran with
+ * before it had its own driver): no HTTPS upgrades of http:// BMCs, no paint holding, no Google traffic.
  */
-let playwright: Promise<typeof import('playwright-core')> | undefined;
-function loadPlaywright(): Promise<typeof import('playwright-core')> {
-  playwright ??= import('playwright-core');
-  return playwright;
-}
-
-/**
- * Chromium keeps only the last --disable-features/--enable-features switch, and ours come after Playwright's
- * defaults: so these lists repeat Playwright 1.65's (chromiumSwitches.ts: no HTTPS upgrades of http:// BMCs, no
- * paint holding, no Google traffic) and add ours.
- */
-const PLAYWRIGHT_DISABLED_FEATURES = [
+const AUTOMATION_DISABLED_FEATURES = [
   'AvoidUnnecessaryBeforeUnloadCheckSync',
   'DestroyProfileOnBrowserClose',
   'HttpsUpgrades',
@@ -56,7 +44,7 @@ const PLAYWRIGHT_DISABLED_FEATURES = [
   'AimEnabled',
   'PreconnectToSearch',
 ];
-const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
+const AUTOMATION_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
 /**
  * Memory: the console shows one page of one site, so it needs no spare renderer and no omnibox popup WebUI
  * (Chromium 156 keeps a renderer of ~40 MiB for it even in kiosk mode), and the network service runs in the
@@ -66,7 +54,7 @@ const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccount
  * that; the fixed class in chromiumArgs does (checked 4 minutes after launch).
  */
 const DISABLED_FEATURES = [
-  ...PLAYWRIGHT_DISABLED_FEATURES,
+  ...AUTOMATION_DISABLED_FEATURES,
   'Translate',
   'SpareRendererForSitePerProcess',
   'PreloadTopChromeWebUI',
@@ -75,7 +63,33 @@ const DISABLED_FEATURES = [
   'OptimizationGuideOnDeviceModel',
   'LogOnDeviceMetricsOnStartup',
 ];
-const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProcess2'];
+const ENABLED_FEATURES = [...AUTOMATION_ENABLED_FEATURES, 'NetworkServiceInProcess2'];
+
+/**
+ * Switches of an automated browser (Playwright's defaults, less --enable-automation, whose infobar would show on
+ * the console, and --disable-popup-blocking: with Chromium's popup blocker on, only a user gesture opens a window,
+ * and the navigation guard closes those nobody waits for): no extensions, no hang or repost dialogs, no crash
+ * reporter, no field trials, no throttling of the page's timers.
+ */
+const AUTOMATION_SWITCHES = [
+  '--disable-field-trial-config',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+  '--disable-back-forward-cache',
+  '--disable-breakpad',
+  '--disable-component-extensions-with-background-pages',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--disable-hang-monitor',
+  '--disable-ipc-flooding-protection',
+  '--disable-prompt-on-repost',
+  '--disable-renderer-backgrounding',
+  '--disable-search-engine-choice-screen',
+  '--disable-infobars',
+  '--force-color-profile=srgb',
+  '--metrics-recording-only',
+  '--no-service-autorun',
+];
 
 /**
  * Kiosk flags (see platform-notes.md): full screen, no first-run, no background traffic, no infobars.
@@ -85,6 +99,8 @@ const ENABLED_FEATURES = [...PLAYWRIGHT_ENABLED_FEATURES, 'NetworkServiceInProce
  */
 export function chromiumArgs(o: ChromiumOptions): string[] {
   return [
+    ...AUTOMATION_SWITCHES,
+    ...(o.sandbox ? [] : ['--no-sandbox']),
     ...(o.debug ? [] : ['--kiosk']),
     '--window-position=0,0',
     `--window-size=${o.width},${o.height}`,
@@ -143,47 +159,21 @@ export function writeProfilePreferences(profileDir: string): void {
   if (!existsSync(file)) writeFileSync(file, JSON.stringify(PROFILE_PREFERENCES), { mode: 0o600 });
 }
 
-/** `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC. */
+/**
+ * Launches Chromium on the display with a fresh profile; resolves with the profile's context, whose first page is
+ * the kiosk page. `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC.
+ */
 export async function launchChromium(o: ChromiumOptions, profileDir: string, home: string): Promise<BrowserContext> {
   writeProfilePreferences(profileDir);
-  const { chromium } = await loadPlaywright();
-  return chromium.launchPersistentContext(profileDir, {
+  const browser = await launchBrowser({
     executablePath: CHROMIUM_EXECUTABLE,
-    headless: false,
-    chromiumSandbox: o.sandbox,
-    viewport: null,
-    // Playwright's --disable-popup-blocking lets a BMC page open windows over the KVM without a click; with
-    // Chromium's blocker back, only a user gesture (a vendor script's click, a viewer's click) opens one, and the
-    // navigation guard closes those nobody waits for.
-    ignoreDefaultArgs: ['--enable-automation', '--disable-popup-blocking'],
-    // Playwright's default saves every download under /tmp/playwright-artifacts-* whatever the download policy says.
-    acceptDownloads: false,
+    userDataDir: profileDir,
     args: chromiumArgs(o),
     env: childEnvironment({ ...displayEnvironment(o.display), HOME: home }),
-    // The supervisor decides when the browser ends (vendor script close() first), not Playwright's handlers.
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-    timeout: 90_000, // generous: a loaded 2-core machine can take 15 s and more
   });
-}
-
-/**
- * The browser process: Playwright does not expose it for persistent contexts, so find our child
- * process named chromium (Debian's /usr/bin/chromium wrapper, when CHROMIUM_PATH names it, execs the binary, keeping the pid). `exclude`: browsers
- * being closed, still our children while a new one launches.
- */
-export function findBrowserPid(parentPid = process.pid, exclude: ReadonlySet<number> = new Set()): number | undefined {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m && Number(m[2]) === parentPid && /chrom/.test(m[1] ?? '') && !exclude.has(Number(name)))
-        return Number(name);
-    } catch {
-      // the process went away while we looked
-    }
-  }
-  return undefined;
+  // Downloads are refused by the policy and the profile's preferences too; this covers a browser without either.
+  await browser.connection.browserSession
+    .send('Browser.setDownloadBehavior', { behavior: 'deny' })
+    .catch(() => undefined);
+  return browser.defaultContext();
 }

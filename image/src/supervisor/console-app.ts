@@ -1,4 +1,5 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from '../cdp/browser.js';
+import type { Page } from '../cdp/page.js';
 import type { Logger } from '@bmc-console/common/log';
 import type { KvmDemand } from './kvm-demand.js';
 

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext } from '../cdp/browser.js';
+import type { Page } from '../cdp/page.js';
 import { evaluateQuietly } from '../../vendor-scripts/lib/quiet.js';
 import {
   replaceStatusStep,
@@ -15,7 +16,7 @@ import {
   STEP_OVERLAY_WAKE,
   stepOverlayInitScript,
 } from '../status-page/status-page.js';
-import { findBrowserPid, launchChromium } from './chromium.js';
+import { launchChromium } from './chromium.js';
 import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
 import type { DisplaySettings } from './display-stack.js';
 import type { KvmDemand } from './kvm-demand.js';
@@ -69,8 +70,6 @@ export class ConsoleBrowser {
   private launching = false;
   private launches = 0;
   private step: string | null = 'Starting';
-  /** Browsers dropped while still closing: a new launch must not take one of them for its own process. */
-  private readonly closingPids = new Set<number>();
   /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
   private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
 
@@ -191,12 +190,11 @@ export class ConsoleBrowser {
       return;
     }
     const page = context.pages()[0] ?? (await context.newPage());
-    for (const pid of this.closingPids) if (!pidExists(pid)) this.closingPids.delete(pid);
     const browser: Browser = {
       context,
       page,
       abort: new AbortController(),
-      pid: findBrowserPid(process.pid, this.closingPids),
+      pid: context.browser().pid,
       extraArgs,
     };
     this.browser = browser;
@@ -225,7 +223,6 @@ export class ConsoleBrowser {
     this.browser = undefined;
     this.host.state.chromiumPid = undefined;
     browser.abort.abort();
-    if (browser.pid) this.closingPids.add(browser.pid);
     void browser.context.close().catch(() => undefined);
     return true;
   }
@@ -356,7 +353,7 @@ export class ConsoleBrowser {
       } catch {
         // already gone
       }
-      // Playwright reaps it; wait (briefly) until it has, so no Chromium outlives the supervisor.
+      // node reaps it; wait (briefly) until it has, so no Chromium outlives the supervisor.
       for (let i = 0; i < 10 && pidExists(b.pid); i++) await sleep(50);
     }
   }

@@ -3,11 +3,12 @@
  * to load from another origin (a top-level navigation, an iframe, a redirect, a popup) is refused, and the refusal is
  * logged with the origin only, since paths and query strings can hold session tokens.
  *
- * Mechanism: CDP Fetch interception of documents only (resourceType Document, request stage), one CDP session per
- * page. Subresources (the KVM's scripts, images, websocket) never pause, and the HTTP cache stays on, unlike
- * Playwright's route(), which pauses every request and disables the cache.
+ * Mechanism: the page's document filter (CDP Fetch interception of documents only, request stage; cdp/page.ts).
+ * Subresources (the KVM's scripts, images, websocket) never pause, and the HTTP cache stays on. Pages are attached
+ * before they run, so a popup's first document passes the context's guard too.
  */
-import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { BrowserContext } from '../cdp/browser.js';
+import type { Page } from '../cdp/page.js';
 import type { Logger } from '@bmc-console/common/log';
 
 /** Documents without a network load that the console itself shows: our status page and the blank page. */
@@ -60,12 +61,6 @@ export function originForLog(url: string): string {
   }
 }
 
-interface RequestPaused {
-  requestId: string;
-  request: { url: string };
-  frameId: string;
-}
-
 /** Pages already guarded (a page outlives an app session: the supervisor hands it to the next app). */
 const guarded = new WeakMap<Page, NavigationAllowList>();
 
@@ -80,22 +75,13 @@ export async function guardPage(page: Page, allow: NavigationAllowList, log: Log
     return;
   }
   guarded.set(page, allow);
+  const refused = refusalLog(log);
   try {
-    const cdp: CDPSession = await page.context().newCDPSession(page);
-    const tree = (await cdp.send('Page.getFrameTree')) as { frameTree: { frame: { id: string } } };
-    const mainFrameId = tree.frameTree.frame.id;
-    const refused = refusalLog(log);
-    cdp.on('Fetch.requestPaused', (e: RequestPaused) => {
+    await page.setDocumentFilter((url, frame) => {
       const list = guarded.get(page) ?? allow;
-      const ok = list.allows(e.request.url);
-      if (!ok) refused(e.request.url, e.frameId === mainFrameId ? 'main' : 'sub', list);
-      const answer = ok
-        ? cdp.send('Fetch.continueRequest', { requestId: e.requestId })
-        : cdp.send('Fetch.failRequest', { requestId: e.requestId, errorReason: 'Aborted' });
-      answer.catch(() => undefined); // the page or the request is gone
-    });
-    await cdp.send('Fetch.enable', {
-      patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }],
+      const ok = list.allows(url);
+      if (!ok) refused(url, frame, list);
+      return ok;
     });
   } catch (err) {
     guarded.delete(page); // not guarded: the next call tries again
@@ -119,12 +105,10 @@ const contexts = new WeakMap<BrowserContext, { allow: NavigationAllowList; page:
 
 /**
  * Whether a vendor script waits for a popup right now: adoptPopup (vendor-scripts/lib/popup.ts) listens for the
- * context's next page, takes its address and closes it. Our own listener is the other one; Playwright's typings do
- * not declare listenerCount, its event emitter has it.
+ * context's next page, takes its address and closes it. Our own listener is the other one.
  */
 function popupAwaited(context: BrowserContext): boolean {
-  const count = (context as unknown as { listenerCount?: (event: string) => number }).listenerCount?.('page') ?? 0;
-  return count > 1;
+  return context.listenerCount('page') > 1;
 }
 
 /**
@@ -144,7 +128,28 @@ export async function guardContext(
   if (!known) {
     const refused = refusalLog(log);
     const closed = popupLog(log);
+    // A new page's first document passes the guard before it is requested (the page is attached before it runs).
+    // A popup whose document is refused is closed: it would stay blank, and a vendor script waiting for a popup
+    // would take it for its own until its timeout.
+    // (Closed here if the context announced it already, else by the 'page' listener below.)
+    const announced = new WeakSet<Page>();
+    const refusedPopups = new WeakSet<Page>();
+    context.setNewPageDocumentFilter((p) => (url, frame) => {
+      const list = contexts.get(context)?.allow ?? allow;
+      const ok = list.allows(url);
+      if (!ok) refused(url, frame === 'main' ? 'popup' : frame, list);
+      if (!ok && frame === 'main' && p.openerId !== undefined) {
+        refusedPopups.add(p);
+        if (announced.has(p)) void p.close().catch(() => undefined);
+      }
+      return ok;
+    });
     context.on('page', (p) => {
+      announced.add(p);
+      if (refusedPopups.has(p)) {
+        void p.close().catch(() => undefined);
+        return;
+      }
       // Decided now: adoptPopup's one-time listener is still registered while this event is being delivered.
       const awaited = popupAwaited(context);
       const refuse = (url: string): boolean => {

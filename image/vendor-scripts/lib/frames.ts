@@ -1,5 +1,6 @@
 /** Old vendor UIs nest their forms in framesets (iLO 4, iDRAC7/8, Supermicro classic): find a selector in any frame. */
-import type { Frame, Page } from 'playwright-core';
+import type { Frame } from '../../src/cdp/frame.js';
+import type { Page } from '../../src/cdp/page.js';
 import { sleep } from './wait.js';
 
 export async function frameWith(

@@ -3,7 +3,7 @@
  * viewer's container to the whole viewport. Sizes come from the viewport (100vw/100vh), never from a fixed
  * display size, so the same CSS works headless, headed and in kiosk at any resolution.
  */
-import type { Page } from 'playwright-core';
+import type { Page } from '../../src/cdp/page.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { evaluateQuietly } from './quiet.js';
 import { abortable } from './wait.js';
@@ -42,8 +42,8 @@ export async function hideChrome(ctx: ConsoleContext, rules: ChromeRules): Promi
     done.add(css);
     await abortable(ctx.signal, page.addInitScript(injectStyle, css));
   }
-  // Without a user gesture: this is the last thing open() does, and a Playwright evaluate would leave the BMC's page
-  // activated (free to open windows) for the first seconds of the KVM.
+  // Without a user gesture (the BMC's page must not be left activated, free to open windows, as the KVM shows), and
+  // tolerant of a navigation under way.
   await abortable(ctx.signal, evaluateQuietly(page, `(${injectStyle.toString()})(${JSON.stringify(css)})`)).catch(
     (e: unknown) => {
       if (e instanceof Error && e.name === 'AbortError') throw e;

@@ -1,5 +1,5 @@
 /** Typing into BMC forms with the configured key pacing (some BMC UIs drop keys typed too fast). */
-import type { Locator } from 'playwright-core';
+import type { Locator } from '../../src/cdp/locator.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { abortable } from './wait.js';
 

@@ -4,7 +4,7 @@
  * viewer state some viewers publish as <body data-kvm="connecting|ok|busy|shared|denied|error|closed"> (the
  * bmc-emulator's viewer does) is understood for every vendor.
  */
-import type { Page } from 'playwright-core';
+import type { Page } from '../../src/cdp/page.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure } from '../../src/console-failure.js';
 import { lookQuietly, QuietSelectorError } from './quiet.js';
@@ -37,8 +37,8 @@ const STATE_OUTCOME: Record<string, KvmOutcome> = {
 /**
  * One look at the page. Null while it is still loading/connecting. It runs every 150 ms while a KVM opens and every
  * ALIVE_POLL_MS while it shows, so it is one round trip (the viewer state and whether the first match of each
- * selector is visible), and it goes through lookQuietly: a Playwright evaluate or locator query would count as a
- * user gesture and keep the BMC's page activated (free to open windows) for as long as the KVM shows.
+ * selector is visible), through lookQuietly, with no user gesture (one would keep the BMC's page activated, free to
+ * open windows, for as long as the KVM shows).
  */
 export async function outcomeNow(page: Page, sel: KvmPage): Promise<KvmOutcome | null> {
   if (page.isClosed()) return 'ended';

@@ -3,7 +3,7 @@
  * The kiosk shows one page only, so window.open is caught before a second window exists (a popup that loaded
  * would already have spent a one-shot console ticket) and its address is opened in the kiosk page instead.
  */
-import type { Page } from 'playwright-core';
+import type { Page } from '../../src/cdp/page.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { abortable } from './wait.js';
 import { goto } from './web.js';
@@ -42,8 +42,8 @@ async function install(ctx: ConsoleContext): Promise<{ waiters: Waiter[] }> {
   if (c) return c;
   const created = { waiters: [] as Waiter[] };
   catchers.set(ctx.page, created);
-  await ctx.page.exposeBinding('__bmcConsoleOpen', (_source, url: string) => {
-    for (const w of created.waiters.splice(0)) w(url);
+  await ctx.page.exposeBinding('__bmcConsoleOpen', (_source, url) => {
+    for (const w of created.waiters.splice(0)) w(String(url));
   });
   await ctx.page.addInitScript(catchWindowOpen);
   // Frames and the current document: the init script covers later documents.

@@ -1,24 +1,11 @@
 /**
- * Looking at the page without acting as its user. Playwright runs every page.evaluate and every locator query with
- * CDP's `userGesture: true`, which gives the page about 5 s of transient user activation: polled every 2 s, a BMC
- * page would hold an activation most of the time (window.open passes the popup blocker, other activation-gated APIs
- * open up). The checks here go through one CDP session per page with `Runtime.evaluate` and `userGesture: false`.
- * Clicks, typing and the login stay on Playwright: there the vendor script acts as the user on purpose.
+ * Looking at the page without acting as its user: a user gesture gives the page about 5 s of transient user
+ * activation, so polled every 2 s a BMC page would hold an activation most of the time (window.open passes the popup
+ * blocker, other activation-gated APIs open up). The driver evaluates without one anyway (cdp/frame.ts); these checks
+ * are also one round trip each (`Runtime.evaluate` on the page's session), since they run every 150 ms while a KVM
+ * opens. Clicks and typing are Input events (cdp/locator.ts): there the vendor script acts as the user on purpose.
  */
-import type { CDPSession, Page } from 'playwright-core';
-
-/** One CDP session per page, made on first use and reused; dropped when it fails so the next call makes another. */
-const sessions = new WeakMap<Page, Promise<CDPSession>>();
-
-function session(page: Page): Promise<CDPSession> {
-  let s = sessions.get(page);
-  if (!s) {
-    s = page.context().newCDPSession(page);
-    sessions.set(page, s);
-    s.catch(() => sessions.delete(page));
-  }
-  return s;
-}
+import type { Page } from '../../src/cdp/page.js';
 
 interface EvaluateResult {
   result?: { value?: unknown };
@@ -36,22 +23,13 @@ export async function evaluateQuietly<T>(
   opts: { awaitPromise?: boolean } = {},
 ): Promise<T> {
   if (page.isClosed()) throw new Error('the page is closed');
-  const cdp = await session(page);
-  let r: EvaluateResult;
-  try {
-    r = (await cdp.send('Runtime.evaluate', {
-      expression,
-      userGesture: false,
-      returnByValue: true,
-      awaitPromise: opts.awaitPromise ?? false,
-      silent: true,
-    })) as EvaluateResult;
-  } catch (err) {
-    // A detached session (page closed, renderer replaced) stays broken: the next call makes a new one.
-    if (page.isClosed() || /closed|detached|not attached|no session/i.test((err as Error).message))
-      sessions.delete(page);
-    throw err;
-  }
+  const r = await page.session.send<EvaluateResult>('Runtime.evaluate', {
+    expression,
+    userGesture: false,
+    returnByValue: true,
+    awaitPromise: opts.awaitPromise ?? false,
+    silent: true,
+  });
   if (r.exceptionDetails)
     throw new Error(r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'evaluation failed');
   return r.result?.value as T;

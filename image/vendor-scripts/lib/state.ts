@@ -2,7 +2,7 @@
  * Per-console state a script needs between open() and close() (session URIs, CSRF tokens). Scripts are
  * shared singletons, so the state hangs off the console's page, which lives exactly as long as the console.
  */
-import type { Page } from 'playwright-core';
+import type { Page } from '../../src/cdp/page.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 
 export class ConsoleState<T> {

@@ -2,7 +2,8 @@
  * Waiting that stops when the supervisor aborts (ctx.signal): every wait in a vendor script goes through here,
  * so a script never outlives its console.
  */
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from '../../src/cdp/locator.js';
+import type { Page } from '../../src/cdp/page.js';
 
 function abortError(signal: AbortSignal): Error {
   const r: unknown = signal.reason;

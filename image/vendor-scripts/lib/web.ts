@@ -4,7 +4,7 @@
  * (the supervisor pins the BMC certificate or imports the CA with Chromium flags, which a Node-side request
  * would not see).
  */
-import type { Response } from 'playwright-core';
+import type { Response } from '../../src/cdp/page.js';
 import type { ConsoleContext } from '../../src/vendor-script.js';
 import { failure, toConsoleFailure } from '../../src/console-failure.js';
 import { abortable } from './wait.js';
@@ -33,7 +33,7 @@ export interface WebRequest {
   credentials?: 'include' | 'omit';
 }
 
-/** The answer of web(): the shape of Playwright's APIResponse that scripts use. */
+/** The answer of web(): status, headers and body (the shape of Playwright's APIResponse, which scripts used first). */
 export class WebResponse {
   constructor(
     private readonly code: number,
