@@ -95,10 +95,15 @@ async function viaSessionCookie(ctx: ConsoleContext): Promise<KvmOutcome | null>
   return checked(ctx, await settle(ctx, irc));
 }
 
-/** After a login form was sent: wait for the session cookie, then open /irc.html (iLO 4 and 5). */
-async function ircAfterLogin(ctx: ConsoleContext): Promise<KvmOutcome | null> {
+/**
+ * After a login form was sent: wait for the session cookie, then open /irc.html (iLO 4 and 5). `loginPage`: the
+ * address of a login page that goes on to the iLO application by itself once logged in (iLO 5's). Opening /irc.html
+ * before it has left would race its navigation, and whichever commits last stays (seen: the application page).
+ */
+async function ircAfterLogin(ctx: ConsoleContext, loginPage?: string): Promise<KvmOutcome | null> {
   sessions.set(ctx, { kind: 'web' });
   await waitForSessionKey(ctx);
+  if (loginPage) await ctx.page.waitForURL((u) => u.href !== loginPage, { timeout: 3_000 }).catch(() => undefined);
   await ctx.page.waitForLoadState('domcontentloaded').catch(() => undefined);
   await ctx.status('Opening the iLO remote console');
   await goto(ctx, '/irc.html', 'Opening the iLO remote console');
@@ -109,8 +114,9 @@ async function ircAfterLogin(ctx: ConsoleContext): Promise<KvmOutcome | null> {
 async function formLoginIlo5(ctx: ConsoleContext): Promise<KvmOutcome | null> {
   await ctx.status('Logging in to iLO (login form)');
   await goto(ctx, '/html/login.html', 'Opening the iLO login page');
+  const loginPage = ctx.page.url();
   await fillLogin(ctx, ctx.page.mainFrame());
-  return ircAfterLogin(ctx);
+  return ircAfterLogin(ctx, loginPage);
 }
 
 /** iLO 6/7: /irc.html shows its own login form when there is no session. */
