@@ -10,7 +10,7 @@ import { failure } from '../../src/console-failure.js';
 import { lookQuietly, QuietSelectorError } from './quiet.js';
 import { sleep } from './wait.js';
 
-/** A vendor's selectors: CSS or `text=/regex/flags` only, since lib/quiet.ts checks them in the page without a user gesture. */
+/** A vendor's selectors, in the locators' syntax (lib/quiet.ts checks them with the driver's selector engine). */
 export interface KvmPage {
   /** The KVM video (a canvas in every HTML5 viewer). */
   kvm: string;
