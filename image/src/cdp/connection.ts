@@ -49,7 +49,7 @@ export class CdpConnection extends EventEmitter {
   private lastId = 0;
   private readonly pending = new Map<number, Pending & { sessionId: string }>();
   private readonly sessions = new Map<string, CdpSession>();
-  private buffered: Buffer[] = [];
+  private readonly buffered: Buffer[] = [];
   private closedWith: string | undefined;
   readonly browserSession: CdpSession;
 
@@ -91,12 +91,17 @@ export class CdpConnection extends EventEmitter {
     return s;
   }
 
+  /** Every CDP message passes here: a message within one chunk is decoded in place, without a copy. */
   private receive(chunk: Buffer): void {
     let start = 0;
     for (let end = chunk.indexOf(0); end !== -1; end = chunk.indexOf(0, start)) {
-      this.buffered.push(chunk.subarray(start, end));
-      const text = Buffer.concat(this.buffered).toString('utf8');
-      this.buffered = [];
+      let text: string;
+      if (this.buffered.length === 0) text = chunk.toString('utf8', start, end);
+      else {
+        this.buffered.push(chunk.subarray(start, end));
+        text = Buffer.concat(this.buffered).toString('utf8');
+        this.buffered.length = 0;
+      }
       start = end + 1;
       this.dispatch(JSON.parse(text) as Message);
     }

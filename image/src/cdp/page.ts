@@ -49,8 +49,12 @@ export type DocumentFilter = (url: string, frame: 'main' | 'sub') => boolean;
 type BindingSource = { frame: Frame; page: Page };
 export type BindingCallback = (source: BindingSource, ...args: unknown[]) => unknown;
 
+/** The CDP binding behind window[name]. */
+const bindingName = (name: string): string => `__bmcBinding_${name}`;
+
 /** In the page: the function a binding is called by, which returns a promise of the node side's answer. */
-function bindingInstaller(name: string, binding: string): string {
+function bindingInstaller(name: string): string {
+  const binding = bindingName(name);
   return `(function () {
   var send = globalThis[${JSON.stringify(binding)}];
   if (typeof send !== 'function' || globalThis[${JSON.stringify(name)}]) return;
@@ -403,7 +407,7 @@ export class Page extends EventEmitter<PageEvents> {
    * resolves with its (JSON) answer. The page can call it as it likes: treat the arguments as the page's words.
    */
   async exposeBinding(name: string, callback: BindingCallback): Promise<void> {
-    const install = bindingInstaller(name, `__bmcBinding_${name}`);
+    const install = bindingInstaller(name);
     await Promise.all(this.addBinding(name, callback));
     // Frames between documents get it from the init script.
     await Promise.all(
@@ -415,11 +419,11 @@ export class Page extends EventEmitter<PageEvents> {
 
   /** The binding's two commands, sent at once (initialize sends runIfWaitingForDebugger right after them). */
   private addBinding(name: string, callback: BindingCallback): Promise<unknown>[] {
-    const binding = `__bmcBinding_${name}`;
+    const binding = bindingName(name);
     this.bindings.set(binding, callback);
     return [
       this.session.send('Runtime.addBinding', { name: binding }),
-      this.session.send('Page.addScriptToEvaluateOnNewDocument', { source: bindingInstaller(name, binding) }),
+      this.session.send('Page.addScriptToEvaluateOnNewDocument', { source: bindingInstaller(name) }),
     ];
   }
 
