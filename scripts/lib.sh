@@ -64,9 +64,9 @@ install_node_now() {
 
 # Debian packages the host needs: podman (runc, slirp4netns), the console stack for host-side tests,
 # real VNC clients, websockify for the benchmark baseline, sushy as an independent Redfish client, binutils'
-# strip for the Node binary of the image.
+# strip for the Node binary of the image, gcc and libc6-dev for the library the image preloads into x11vnc.
 HOST_PACKAGES=(podman catatonit runc slirp4netns uidmap fuse-overlayfs debootstrap chromium fonts-dejavu-core fonts-liberation
-  binutils xvfb x11vnc vncsnapshot gvncviewer websockify python3-numpy imagemagick python3-sushy tesseract-ocr openssl ca-certificates procps iproute2 util-linux x11-xserver-utils libnss3-tools python3-pytest)
+  binutils gcc libc6-dev xvfb x11vnc vncsnapshot gvncviewer websockify python3-numpy imagemagick python3-sushy tesseract-ocr openssl ca-certificates procps iproute2 util-linux x11-xserver-utils libnss3-tools python3-pytest)
 
 apt_install_missing() {
   local missing=()

@@ -101,6 +101,25 @@ copyFileSync(
   join(out, 'chromium-policy', 'bmc-console.json'),
 );
 
+// The library preloaded into x11vnc (image/x11vnc-preload/prompt-greeting.c), compiled with the host's C compiler:
+// the host is Debian 12 like the image's base, so it links against the same glibc, and the image needs no compiler.
+mkdirSync(join(out, 'x11vnc-preload'));
+execFileSync(
+  'cc',
+  [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-o',
+    join(out, 'x11vnc-preload', 'prompt-greeting.so'),
+    join(root, 'image', 'x11vnc-preload', 'prompt-greeting.c'),
+  ],
+  { stdio: ['ignore', 'inherit', 'inherit'] },
+);
+
 // The hash of the context: every file's path and content.
 const hash = createHash('sha256');
 const files = [];

@@ -3,6 +3,7 @@
  * Builds the image once per test run (skipped when unchanged); skips when podman is unusable.
  */
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +52,26 @@ describe.skipIf(!!unusable)('console image under podman', () => {
     expect(port).toBeGreaterThan(0);
     const banner = await waitForRfbGreeting('127.0.0.1', port, 120_000);
     expect(banner).toMatch(/^RFB 003\.00[38]/);
+  });
+
+  it("answers a WebSocket handshake with RFB, not an upgrade (x11vnc's preload is loaded)", async () => {
+    // Debian's x11vnc upgrades a client whose first bytes are an HTTP GET to a WebSocket; the image's preload
+    // (image/x11vnc-preload/prompt-greeting.c) takes every client as plain RFB at once.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port }, () =>
+        socket.write(
+          'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1\r\n\r\n',
+        ),
+      );
+      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString('latin1'));
+      });
+      socket.once('error', reject);
+    });
+    expect(reply).toMatch(/^RFB 003\.008\n/);
   });
 
   it('shows the fake test console to a VNC client', async () => {

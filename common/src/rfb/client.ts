@@ -278,8 +278,11 @@ export class RfbClient extends EventEmitter {
 
 /**
  * Waits until something at host:port speaks RFB; resolves with the banner ("RFB 003.008").
- * Retries refused or silent connections until timeoutMs has passed.
+ * Retries refused or silent connections until timeoutMs has passed, GREETING_RETRY_MS apart: a refused connect costs
+ * microseconds, and a console's start waits on this (the console image greets at once once it listens).
  */
+const GREETING_RETRY_MS = 50;
+
 export async function waitForRfbGreeting(host: string, port: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last: RfbError = new RfbError(`no RFB greeting from ${host}:${port}`, 'timeout');
@@ -289,7 +292,7 @@ export async function waitForRfbGreeting(host: string, port: number, timeoutMs: 
     } catch (err) {
       last = asRfbError(err);
       if (last.code === 'protocol') throw last; // something answers, but it is not RFB: retrying will not help
-      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, deadline - Date.now()))));
+      await new Promise((r) => setTimeout(r, Math.min(GREETING_RETRY_MS, Math.max(0, deadline - Date.now()))));
     }
   }
   throw new RfbError(`no RFB greeting from ${host}:${port} within ${timeoutMs} ms (last: ${last.message})`, 'timeout');

@@ -1,4 +1,4 @@
-import { chmodSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import type { Logger } from '@bmc-console/common/log';
@@ -125,6 +125,14 @@ export function waitForRfb(host: string, port: number, timeoutMs: number, ownPor
   })();
 }
 
-export function startX11vnc(o: X11vncOptions, log: Logger): Child {
-  return spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log);
+/**
+ * The library the image preloads into x11vnc so that it greets a new client at once (image/x11vnc-preload/
+ * prompt-greeting.c says how): without it a start waits 0.1-0.3 s for each greeting, twice. Outside the image
+ * (host-side tests) x11vnc runs as Debian ships it.
+ */
+export const PROMPT_GREETING_LIBRARY = '/usr/local/lib/bmc-console/x11vnc-prompt-greeting.so';
+
+export function startX11vnc(o: X11vncOptions, log: Logger, preload = PROMPT_GREETING_LIBRARY): Child {
+  const env = existsSync(preload) ? { LD_PRELOAD: preload } : {};
+  return spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log, { env });
 }

@@ -1,0 +1,72 @@
+/*
+ * Preloaded into the console's x11vnc (LD_PRELOAD, set by image/src/supervisor/x11vnc.ts) so that it greets a new
+ * VNC client at once instead of 0.1-0.3 s later. Hand-written because no option of x11vnc 0.9.16 or libvncserver
+ * 0.9.14 does either part, and the greeting is on every start's critical path twice (the provider's readiness probe,
+ * then the viewer): docs/benchmarks.md has the numbers.
+ *
+ * 1. webSocketsCheck: libvncserver waits up to 100 ms for each new client to speak first, to tell a WebSocket or
+ *    TLS handshake from RFB, whose client never speaks first. The console never serves WebSockets (the proxy does),
+ *    so every client is plain RFB at once. This also keeps a page in the console's Chromium from speaking WebSocket
+ *    to x11vnc: a "GET" gets the RFB greeting, not an upgrade.
+ * 2. select(0, NULL, NULL, NULL, timeout): how x11vnc sleeps. While nobody is connected its main loop sleeps 200 ms
+ *    between looks at the listening sockets. Here such a sleep ends early when a connection waits on a socket that
+ *    x11vnc listens on (recorded by listen below); x11vnc's loop then accepts it. At most one early end per
+ *    EARLY_WAKE_GAP_NS, so that a connection x11vnc does not accept straight away cannot make it spin.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define MAX_LISTENERS 8
+#define EARLY_WAKE_GAP_NS 50000000L
+
+typedef int (*listen_fn)(int, int);
+typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+
+static int listeners[MAX_LISTENERS];
+static int listener_count;
+static struct timespec last_early_wake;
+
+/* libvncserver's rfbBool webSocketsCheck(rfbClientPtr): TRUE = a plain RFB client, go on with the greeting. */
+int8_t webSocketsCheck(void *client) {
+  (void)client;
+  return 1;
+}
+
+int listen(int fd, int backlog) {
+  static listen_fn real_listen;
+  if (!real_listen) real_listen = (listen_fn)dlsym(RTLD_NEXT, "listen");
+  int result = real_listen(fd, backlog);
+  if (result == 0 && listener_count < MAX_LISTENERS) listeners[listener_count++] = fd;
+  return result;
+}
+
+static long nanoseconds_between(const struct timespec *from, const struct timespec *to) {
+  return (to->tv_sec - from->tv_sec) * 1000000000L + (to->tv_nsec - from->tv_nsec);
+}
+
+int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, struct timeval *timeout) {
+  static select_fn real_select;
+  if (!real_select) real_select = (select_fn)dlsym(RTLD_NEXT, "select");
+  int is_sleep = nfds == 0 && !readfds && !writefds && !exceptfds && timeout;
+  if (!is_sleep || listener_count == 0) return real_select(nfds, readfds, writefds, exceptfds, timeout);
+
+  int ms = (int)(timeout->tv_sec * 1000 + timeout->tv_usec / 1000);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (ms <= 0 || nanoseconds_between(&last_early_wake, &now) < EARLY_WAKE_GAP_NS)
+    return real_select(0, NULL, NULL, NULL, timeout);
+
+  struct pollfd waiting[MAX_LISTENERS];
+  for (int i = 0; i < listener_count; i++) {
+    waiting[i].fd = listeners[i];
+    waiting[i].events = POLLIN;
+    waiting[i].revents = 0;
+  }
+  if (poll(waiting, (nfds_t)listener_count, ms) > 0) clock_gettime(CLOCK_MONOTONIC, &last_early_wake);
+  return 0;
+}
