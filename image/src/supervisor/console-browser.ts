@@ -72,6 +72,8 @@ export class ConsoleBrowser {
   private step: string | null = 'Starting';
   /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
   private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
+  /** Flags being computed for the app of the first launch while the display starts (prepare). */
+  private prepared: { app: ConsoleApp; args: Promise<string[]> } | undefined;
 
   constructor(
     private readonly host: BrowserHost,
@@ -84,6 +86,19 @@ export class ConsoleBrowser {
 
   get state(): BrowserState {
     return this.browser ? 'running' : this.launching ? 'launching' : 'absent';
+  }
+
+  /**
+   * Starts computing the current app's flags for the first launch now (a certificate pin is a TLS handshake and
+   * Redfish lookups on the BMC), so that they are ready when the display is.
+   */
+  prepare(): void {
+    const app = this.host.app();
+    const home = join(this.runtimeDir, 'home');
+    mkdirSync(home, { recursive: true });
+    const args = app.browserArgs(home, this.host.log);
+    args.catch(() => undefined); // the launch reports it
+    this.prepared = { app, args };
   }
 
   /** Launches a browser on `xvfb` if there is none; `current` tells whether `xvfb` is still the display. */
@@ -156,13 +171,15 @@ export class ConsoleBrowser {
     let launchFailure: Error | undefined;
     let extraArgs: string[] = [];
     const planned = this.nextLaunch?.app === app ? this.nextLaunch : undefined;
+    const prepared = this.prepared?.app === app ? this.prepared.args : undefined;
     this.nextLaunch = undefined;
+    this.prepared = undefined;
     if (planned) {
       extraArgs = planned.extraArgs;
       launchFailure = planned.failure;
     } else
       try {
-        extraArgs = await app.browserArgs(home, host.log);
+        extraArgs = await (prepared ?? app.browserArgs(home, host.log));
       } catch (err) {
         launchFailure = err as Error;
       }

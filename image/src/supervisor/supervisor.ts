@@ -50,7 +50,8 @@ export class Supervisor {
   private readonly log: Logger;
   private readonly runtimeDir: string;
   private env: ConsoleEnv | undefined;
-  private currentApp!: ConsoleApp;
+  /** Undefined while the app's module loads at start; Chromium launches only once there is one. */
+  private currentApp: ConsoleApp | undefined;
   private readonly displayStack: DisplayStack;
   private readonly browser: ConsoleBrowser;
   /** AWAIT_APP_INFO: the node has not been assigned yet; `bmc-console assign` talks to this. */
@@ -143,7 +144,7 @@ export class Supervisor {
       due: (child) => this.due(child),
       started: (child) => this.backoff[child].started(Date.now()),
       died: (child, how) => this.died(child, how),
-      app: () => this.currentApp,
+      app: () => this.app(),
       demand: () => this.kvmDemand,
       subject: () => this.subject(),
       trust: () => this.trust(),
@@ -177,9 +178,21 @@ export class Supervisor {
       // Loaded now, so an assignment does not wait for it.
       if (env.app === 'redfish-graphical' && !this.opts.redfishApp)
         void import('./redfish-app.js').catch(() => undefined);
-    } else if (this.env) await this.configure(this.env);
-    this.loopDone = this.loop();
+      this.loopDone = this.loop();
+    } else if (this.env) {
+      // Xvfb and x11vnc start while the app is made (its module loaded, its certificate trust looked up): Chromium
+      // needs both, and the display's start is off the critical path this way.
+      const configured = this.configure(this.env).then(() => this.browser.prepare());
+      this.loopDone = this.loop();
+      await configured;
+      this.poke();
+    } else this.loopDone = this.loop();
     await this.displayStack.vncReady;
+  }
+
+  private app(): ConsoleApp {
+    if (!this.currentApp) throw new Error('the console app is not made yet');
+    return this.currentApp;
   }
 
   /**
@@ -211,19 +224,21 @@ export class Supervisor {
       },
       'starting the console',
     );
+    let app: ConsoleApp;
     if (env.app === 'fake')
-      this.currentApp = fakeApp({
+      app = fakeApp({
         readOnly: env.readOnly,
         ...(env.appInfo.node_uuid ? { subject: `node ${env.appInfo.node_uuid}` } : {}),
       });
-    else if (this.opts.redfishApp) this.currentApp = await this.opts.redfishApp(env);
+    else if (this.opts.redfishApp) app = await this.opts.redfishApp(env);
     else {
       const { RedfishApp } = await import('./redfish-app.js');
-      this.currentApp = new RedfishApp(env.appInfo, {
+      app = new RedfishApp(env.appInfo, {
         keyDelayMs: env.keyDelayMs,
         display: { width: env.displayWidth, height: env.displayHeight },
       });
     }
+    this.currentApp = app;
     if (env.app !== 'fake' && env.kvmReleaseAfter !== 'always') {
       // The BMC login and KVM follow the VNC viewers; Chromium and the status page stay warm meanwhile.
       this.kvmDemand = new KvmDemand(env.kvmReleaseAfter * 1000, (wanted, viewers) => {
@@ -231,7 +246,7 @@ export class Supervisor {
           { viewers, kvmWanted: wanted },
           wanted ? 'a viewer connected: opening the KVM' : 'no viewer: releasing the KVM',
         );
-        if (wanted) this.currentApp.kvmWanted?.(this.log);
+        if (wanted) this.currentApp?.kvmWanted?.(this.log);
         this.state.kvmWanted = wanted;
         this.changed();
       });
@@ -248,7 +263,7 @@ export class Supervisor {
         this.displayStack.probePorts,
       );
       this.viewers.start();
-    } else this.currentApp.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
+    } else app.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
   }
 
   // What the display and the browser ask of the coordinator (their BrowserHost).
@@ -329,7 +344,8 @@ export class Supervisor {
 
   private async reconcile(): Promise<void> {
     const xvfb = await this.displayStack.reconcile(() => this.browser.stop(200));
-    if (xvfb && this.due('chromium')) await this.browser.ensure(xvfb, () => this.displayStack.display === xvfb);
+    if (xvfb && this.currentApp && this.due('chromium'))
+      await this.browser.ensure(xvfb, () => this.displayStack.display === xvfb);
   }
 
   /** Ends the vendor session cleanly, then stops the children together. Finishes well within 5 s. */
