@@ -4,9 +4,9 @@
  * host, with the real assign command, a real VNC client and the emulator.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RfbClient } from '@bmc-console/common/rfb/client';
 import { startEmulator, type RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
@@ -138,6 +138,12 @@ describe('a console that waits for its node (AWAIT_APP_INFO, bmc-console assign)
       expect(c.output()).toMatch(/other browser flags/);
       expect(c.state()?.chromiumPid).not.toBe(before.chromiumPid);
       expect(c.output()).not.toContain(emu.password);
+      // The waiting browser (killed, nothing in it to save) leaves its profile, deleted once the fresh one is up.
+      const runtimeDir = dirname(before.xauthority ?? '');
+      for (let i = 0; i < 50 && existsSync(join(runtimeDir, 'profile-1')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(join(runtimeDir, 'profile-1'))).toBe(false);
+      expect(existsSync(join(runtimeDir, 'profile-2'))).toBe(true);
     } finally {
       await c.stop();
     }

@@ -263,6 +263,13 @@ export class Browser extends EventEmitter {
     this.didDisconnect();
   }
 
+  /** Kills the browser at once, for one with nothing to save; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.processExit;
+    this.didDisconnect();
+  }
+
   private didDisconnect(): void {
     if (this.disconnected) return;
     this.disconnected = true;

@@ -69,6 +69,8 @@ export class ConsoleBrowser {
   private browser: Browser | undefined;
   private launching = false;
   private launches = 0;
+  /** Profiles of earlier launches, deleted once a launch is ready. */
+  private readonly oldProfiles: string[] = [];
   private step: string | null = 'Starting';
   /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
   private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
@@ -152,7 +154,9 @@ export class ConsoleBrowser {
         : 'the node needs other browser flags (certificate trust): launching a fresh browser',
     );
     this.nextLaunch = { app, extraArgs, ...(failure ? { failure } : {}) };
-    if (this.dropBrowser(browser)) this.poke();
+    // The browser of the app before (a pooled console's, waiting for its node) holds no BMC session: it is killed,
+    // not closed, so that its shutdown does not take the CPU the fresh browser's launch needs.
+    if (this.dropBrowser(browser, 'kill')) this.poke();
   }
 
   private async launch(xvfb: RunningXvfb, current: () => boolean): Promise<void> {
@@ -160,12 +164,9 @@ export class ConsoleBrowser {
     const home = join(this.runtimeDir, 'home');
     // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles. A new directory, not the
     // old one emptied: the old browser may still be closing into it, and deleting thousands of files would hold up
-    // the launch; the old one goes in the background.
+    // the launch; the old ones go in the background once this launch is ready.
     const profile = join(this.runtimeDir, `profile-${++this.launches}`);
-    if (this.launches > 1)
-      spawn('rm', ['-rf', join(this.runtimeDir, `profile-${this.launches - 1}`)], { stdio: 'ignore' })
-        .on('error', () => undefined)
-        .unref();
+    if (this.launches > 1) this.oldProfiles.push(join(this.runtimeDir, `profile-${this.launches - 1}`));
     mkdirSync(home, { recursive: true });
     const app = host.app();
     let launchFailure: Error | undefined;
@@ -218,6 +219,11 @@ export class ConsoleBrowser {
     host.started('chromium');
     host.state.chromiumPid = browser.pid;
     host.log.info({ child: 'chromium', childPid: browser.pid }, 'Chromium ready');
+    // The old profiles go once this browser is up, so that deleting them does not slow the launch.
+    if (this.oldProfiles.length)
+      spawn('rm', ['-rf', ...this.oldProfiles.splice(0)], { stdio: 'ignore' })
+        .on('error', () => undefined)
+        .unref();
     host.changed();
     context.on('close', () => this.lostBrowser(browser, 'browser closed'));
 
@@ -234,13 +240,13 @@ export class ConsoleBrowser {
     if (this.dropBrowser(browser)) this.host.died('chromium', how);
   }
 
-  /** Ends the app session in `browser` and closes it, if it is still the current one; false if it was not. */
-  private dropBrowser(browser: Browser): boolean {
+  /** Ends the app session in `browser` and closes (or kills) it, if it is still the current one; false if not. */
+  private dropBrowser(browser: Browser, end: 'close' | 'kill' = 'close'): boolean {
     if (this.browser !== browser) return false;
     this.browser = undefined;
     this.host.state.chromiumPid = undefined;
     browser.abort.abort();
-    void browser.context.close().catch(() => undefined);
+    void (end === 'kill' ? browser.context.browser().kill() : browser.context.close()).catch(() => undefined);
     return true;
   }
 
