@@ -16,22 +16,35 @@
  *    FAST_POLL_MS instead of its -wait (100 ms in the console): a new viewer is the moment a person waits for a
  *    picture (the KVM opens when a viewer connects), so a change reaches it ~40 ms sooner on average, as x11vnc's
  *    own -wait_ui does while a viewer types. A watched console polls at -wait again after the window.
+ * 4. Viewers, when BMC_CONSOLE_VIEWER_FD names an open descriptor (the supervisor's pipe): a '+' goes to it when an
+ *    accepted client first sends bytes (its RFB version, after the greeting), a '-' when such a client's socket is
+ *    closed. The supervisor counts viewers from these without polling the kernel's TCP tables; a readiness probe
+ *    reads the greeting and closes without sending, so it is never counted.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_LISTENERS 8
 #define EARLY_WAKE_GAP_NS 50000000L
 #define FAST_POLL_WINDOW_NS 3000000000L
 #define FAST_POLL_MS 20
+/* Client sockets above this are not reported (the console's descriptor limit is 4096). */
+#define MAX_TRACKED_FD 65536
 
 typedef int (*listen_fn)(int, int);
 typedef int (*accept_fn)(int, struct sockaddr *, socklen_t *);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef int (*close_fn)(int);
+
+enum client_state { NOT_A_CLIENT, ACCEPTED, VIEWER };
 typedef int (*select_fn)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 
 static int listeners[MAX_LISTENERS];
@@ -39,6 +52,27 @@ static int listener_count;
 static struct timespec last_early_wake;
 static struct timespec last_accept;
 static int accepted_any;
+static int viewer_fd = -1;
+static unsigned char clients[MAX_TRACKED_FD];
+
+__attribute__((constructor)) static void find_viewer_fd(void) {
+  const char *named = getenv("BMC_CONSOLE_VIEWER_FD");
+  if (!named) return;
+  char *end;
+  long fd = strtol(named, &end, 10);
+  unsetenv("BMC_CONSOLE_VIEWER_FD");
+  if (*end || fd < 0 || fd > 1024 || fcntl((int)fd, F_GETFD) < 0) return;
+  /* Never block x11vnc on a supervisor that does not read, and keep the pipe from x11vnc's children. */
+  fcntl((int)fd, F_SETFL, fcntl((int)fd, F_GETFL) | O_NONBLOCK);
+  fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+  viewer_fd = (int)fd;
+}
+
+static void report(char event) {
+  if (viewer_fd >= 0 && write(viewer_fd, &event, 1) < 0) {
+    /* a full or closed pipe: the supervisor is gone or stuck, and x11vnc goes on */
+  }
+}
 
 /* libvncserver's rfbBool webSocketsCheck(rfbClientPtr): TRUE = a plain RFB client, go on with the greeting. */
 int8_t webSocketsCheck(void *client) {
@@ -67,8 +101,30 @@ int accept(int fd, struct sockaddr *addr, socklen_t *addrlen) {
   if (client >= 0 && is_listener(fd)) {
     clock_gettime(CLOCK_MONOTONIC, &last_accept);
     accepted_any = 1;
+    if (client < MAX_TRACKED_FD) clients[client] = ACCEPTED;
   }
   return client;
+}
+
+ssize_t read(int fd, void *buf, size_t count) {
+  static read_fn real_read;
+  if (!real_read) real_read = (read_fn)dlsym(RTLD_NEXT, "read");
+  ssize_t n = real_read(fd, buf, count);
+  if (n > 0 && fd >= 0 && fd < MAX_TRACKED_FD && clients[fd] == ACCEPTED) {
+    clients[fd] = VIEWER;
+    report('+');
+  }
+  return n;
+}
+
+int close(int fd) {
+  static close_fn real_close;
+  if (!real_close) real_close = (close_fn)dlsym(RTLD_NEXT, "close");
+  if (fd >= 0 && fd < MAX_TRACKED_FD && clients[fd] != NOT_A_CLIENT) {
+    if (clients[fd] == VIEWER) report('-');
+    clients[fd] = NOT_A_CLIENT;
+  }
+  return real_close(fd);
 }
 
 static long nanoseconds_between(const struct timespec *from, const struct timespec *to) {

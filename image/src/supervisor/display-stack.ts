@@ -5,7 +5,8 @@
  */
 import type { Child } from './child-process.js';
 import type { ChildHost } from './supervisor-state.js';
-import { startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
+import { installedPreload, startX11vnc, waitForRfb, writePasswordFile } from './x11vnc.js';
+import { X11vncViewers } from './x11vnc-viewers.js';
 import { startXvfb, type RunningXvfb } from './xvfb.js';
 
 export interface DisplaySettings {
@@ -28,6 +29,9 @@ export class DisplayStack {
   private x11vnc: Child | undefined;
   /** Our own connections to the VNC port (readiness probes), which the viewer count must not take for viewers. */
   readonly probePorts = new Set<number>();
+  private readonly preload = installedPreload();
+  /** The viewers as x11vnc reports them; undefined when x11vnc runs without its preload (then see probePorts). */
+  readonly viewers = this.preload ? new X11vncViewers() : undefined;
   private onVncReady: (() => void) | undefined;
   /** Resolves the first time x11vnc answers. */
   readonly vncReady: Promise<void>;
@@ -111,8 +115,10 @@ export class DisplayStack {
         ...(passwordFile ? { passwordFile, rereadPassword: this.rereadPassword() } : {}),
       },
       host.log,
+      this.preload,
     );
     this.x11vnc = child;
+    if (child.viewerReports) this.viewers?.follow(child.viewerReports);
     host.started('x11vnc');
     host.state.x11vncPid = child.pid;
     host.changed();

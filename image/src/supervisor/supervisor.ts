@@ -66,7 +66,7 @@ export class Supervisor {
   };
   private loopDone: Promise<void> | undefined;
   private kvmDemand: KvmDemand = new KvmDemand('always');
-  private viewers: VncViewers | undefined;
+  private viewers: { start(): void; stop(): void } | undefined;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.log = opts.log;
@@ -252,16 +252,16 @@ export class Supervisor {
       });
       this.state.kvmWanted = false;
       this.state.viewers = 0;
-      this.viewers = new VncViewers(
-        env.vncPort,
-        (n) => {
-          this.log.debug({ viewers: n }, 'VNC viewers');
-          this.state.viewers = n;
-          this.changed();
-          this.kvmDemand.setViewers(n);
-        },
-        this.displayStack.probePorts,
-      );
+      const viewersChanged = (n: number): void => {
+        this.log.debug({ viewers: n }, 'VNC viewers');
+        this.state.viewers = n;
+        this.changed();
+        this.kvmDemand.setViewers(n);
+      };
+      // x11vnc reports its viewers when it runs with the image's preload; without it (a host) they are polled.
+      this.viewers =
+        this.displayStack.viewers?.watch(viewersChanged) ??
+        new VncViewers(env.vncPort, viewersChanged, this.displayStack.probePorts);
       this.viewers.start();
     } else app.kvmWanted?.(this.log); // KVM_RELEASE_AFTER=always (or APP=fake, which has no such hook)
   }

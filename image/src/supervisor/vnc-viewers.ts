@@ -1,5 +1,6 @@
 /**
- * Counts the VNC viewers connected to x11vnc by reading the kernel's TCP tables (/proc/net/tcp, tcp6) of our
+ * Without x11vnc's preload (a console run on a host; the image reports viewers itself, x11vnc-viewers.ts):
+ * counts the VNC viewers connected to x11vnc by reading the kernel's TCP tables (/proc/net/tcp, tcp6) of our
  * network namespace: established connections whose local port is the VNC port. This needs no x11vnc hooks
  * (which run shell commands per client) and sees viewers through any proxy or port publishing.
  * A connection counts once the client has sent bytes (its RFB version, right after the greeting), as `ss` reads

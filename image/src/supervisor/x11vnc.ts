@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Logger } from '@bmc-console/common/log';
 import { spawnChild, type Child } from './child-process.js';
 
@@ -126,13 +127,31 @@ export function waitForRfb(host: string, port: number, timeoutMs: number, ownPor
 }
 
 /**
- * The library the image preloads into x11vnc so that it greets a new client at once (image/x11vnc-preload/
- * prompt-greeting.c says how): without it a start waits 0.1-0.3 s for each greeting, twice. Outside the image
- * (host-side tests) x11vnc runs as Debian ships it.
+ * The library the image preloads into x11vnc so that it greets a new client at once and reports its viewers
+ * (image/x11vnc-preload/prompt-greeting.c says how): without it a start waits 0.1-0.3 s for each greeting, twice,
+ * and the viewers are counted from the kernel's TCP tables (vnc-viewers.ts). Outside the image (host-side tests)
+ * x11vnc runs as Debian ships it.
  */
 export const PROMPT_GREETING_LIBRARY = '/usr/local/lib/bmc-console/x11vnc-prompt-greeting.so';
+/** x11vnc's descriptor for the viewer reports: the child's stdio[3]. */
+const VIEWER_REPORTS_FD = 3;
 
-export function startX11vnc(o: X11vncOptions, log: Logger, preload = PROMPT_GREETING_LIBRARY): Child {
-  const env = existsSync(preload) ? { LD_PRELOAD: preload } : {};
-  return spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log, { env });
+export interface X11vncChild extends Child {
+  /** With the preload: '+' per viewer come, '-' per viewer gone (x11vnc-viewers.ts). */
+  viewerReports: Readable | undefined;
+}
+
+/** The preload's path when it is installed (the image), else undefined. */
+export function installedPreload(path = PROMPT_GREETING_LIBRARY): string | undefined {
+  return existsSync(path) ? path : undefined;
+}
+
+/** Starts x11vnc, with `preload` (installedPreload()) when given. */
+export function startX11vnc(o: X11vncOptions, log: Logger, preload?: string): X11vncChild {
+  if (!preload) return { ...spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log), viewerReports: undefined };
+  const child = spawnChild('x11vnc', 'x11vnc', x11vncArgs(o), log, {
+    env: { LD_PRELOAD: preload, BMC_CONSOLE_VIEWER_FD: String(VIEWER_REPORTS_FD) },
+    extraPipe: true,
+  });
+  return { ...child, viewerReports: (child.proc.stdio[VIEWER_REPORTS_FD] as Readable | null) ?? undefined };
 }
