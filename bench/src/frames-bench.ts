@@ -18,8 +18,11 @@ import { containerId, PROFILE, stackUnavailable, ViewerStack, type LiveConsole }
 
 const log = (msg: string): void => void process.stderr.write(`bench: frames: ${msg}\n`);
 const ANIMATE_FPS = 30;
-/** After a viewer connects: its first full picture and the KVM page's catch-up are not steady state. */
-const SETTLE_MS = 1000;
+/**
+ * After a viewer connects: its first full picture and the KVM page's catch-up are not steady state, nor are the 3 s
+ * in which x11vnc's preload polls the screen every 20 ms for a new client (image/x11vnc-preload/prompt-greeting.c).
+ */
+const SETTLE_MS = 3000;
 
 /** CPU time of a process (user + system) in ms, from /proc (clock ticks of 10 ms). */
 function processCpuMs(pid: number): number {

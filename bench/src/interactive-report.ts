@@ -86,7 +86,7 @@ export function framesSection(f: FramesResults | undefined, quick: boolean | und
     '',
     'The KVM page draws a frame counter (16 black or white cells) with each frame; a client counts the distinct values its',
     'canvas (or framebuffer) shows. "Drawn" is how far the counter advanced in the window: the frames the console made.',
-    `${wait ? `x11vnc's own ceiling: -wait ${wait} is at most ${Math.floor(1000 / Number(wait))} screen polls a second, and each poll that finds changes sends at most one frame. ` : ''}Console CPU is the container's cgroup (Xvfb, x11vnc, Chromium); proxy CPU is its process.`,
+    `${wait ? `x11vnc's own ceiling: -wait ${wait} is at most ${Math.floor(1000 / Number(wait))} screen polls a second, and each poll that finds changes sends at most one frame (measured from 3 s after the client connected: before, the image's preload has x11vnc poll every 20 ms). ` : ''}Console CPU is the container's cgroup (Xvfb, x11vnc, Chromium); proxy CPU is its process.`,
     '',
   );
   runs('Through the viewer', f.viewer);
