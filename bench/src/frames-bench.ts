@@ -20,7 +20,7 @@ const log = (msg: string): void => void process.stderr.write(`bench: frames: ${m
 const ANIMATE_FPS = 30;
 /**
  * After a viewer connects: its first full picture and the KVM page's catch-up are not steady state, nor are the 3 s
- * in which x11vnc's preload polls the screen every 20 ms for a new client (image/x11vnc-preload/prompt-greeting.c).
+ * in which x11vnc's preload polls the screen every 20 ms for a new client (image/x11vnc-preload/hooks.c).
  */
 const SETTLE_MS = 3000;
 

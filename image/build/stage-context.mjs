@@ -101,7 +101,7 @@ copyFileSync(
   join(out, 'chromium-policy', 'bmc-console.json'),
 );
 
-// The library preloaded into x11vnc (image/x11vnc-preload/prompt-greeting.c), compiled with the host's C compiler:
+// The library preloaded into x11vnc (image/x11vnc-preload/hooks.c), compiled with the host's C compiler:
 // the host is Debian 12 like the image's base, so it links against the same glibc, and the image needs no compiler.
 mkdirSync(join(out, 'x11vnc-preload'));
 execFileSync(
@@ -114,8 +114,8 @@ execFileSync(
     '-Wextra',
     '-Werror',
     '-o',
-    join(out, 'x11vnc-preload', 'prompt-greeting.so'),
-    join(root, 'image', 'x11vnc-preload', 'prompt-greeting.c'),
+    join(out, 'x11vnc-preload', 'hooks.so'),
+    join(root, 'image', 'x11vnc-preload', 'hooks.c'),
   ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );

@@ -56,7 +56,7 @@ describe.skipIf(!!unusable)('console image under podman', () => {
 
   it("answers a WebSocket handshake with RFB, not an upgrade (x11vnc's preload is loaded)", async () => {
     // Debian's x11vnc upgrades a client whose first bytes are an HTTP GET to a WebSocket; the image's preload
-    // (image/x11vnc-preload/prompt-greeting.c) takes every client as plain RFB at once.
+    // (image/x11vnc-preload/hooks.c) takes every client as plain RFB at once.
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = connect({ host: '127.0.0.1', port }, () =>
         socket.write(

@@ -1,5 +1,5 @@
 /**
- * x11vnc with the image's preload (image/x11vnc-preload/prompt-greeting.c, compiled here with the host's cc), real
+ * x11vnc with the image's preload (image/x11vnc-preload/hooks.c, compiled here with the host's cc), real
  * Xvfb and real RFB clients: viewers are reported as they answer the greeting and leave, a readiness probe (greeting
  * read, nothing sent) never counts, and a WebSocket handshake gets RFB. Skips, saying why, without a C compiler.
  */
@@ -18,16 +18,12 @@ import { REPO_ROOT } from './helpers/console-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x11vnc-preload-'));
 const log = createLogger('test', { level: 'silent' });
-const preload = join(dir, 'prompt-greeting.so');
+const preload = join(dir, 'hooks.so');
 let noCompiler: string | undefined;
 try {
-  execFileSync(
-    'cc',
-    ['-shared', '-fPIC', '-O2', '-o', preload, join(REPO_ROOT, 'image/x11vnc-preload/prompt-greeting.c')],
-    {
-      stdio: 'pipe',
-    },
-  );
+  execFileSync('cc', ['-shared', '-fPIC', '-O2', '-o', preload, join(REPO_ROOT, 'image/x11vnc-preload/hooks.c')], {
+    stdio: 'pipe',
+  });
 } catch (err) {
   noCompiler = `cannot compile the preload with cc: ${(err as Error).message.split('\n')[0]}`;
 }

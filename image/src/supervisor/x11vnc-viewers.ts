@@ -1,5 +1,5 @@
 /**
- * Counts the VNC viewers from x11vnc's own reports: its preload (image/x11vnc-preload/prompt-greeting.c) writes a
+ * Counts the VNC viewers from x11vnc's own reports: its preload (image/x11vnc-preload/hooks.c) writes a
  * '+' to a pipe when a client first sends bytes (its RFB version, after the greeting) and a '-' when such a client's
  * socket is closed. Readiness probes read the greeting and close without sending, so they never count.
  * Nothing is polled: counting from the kernel's TCP tables (vnc-viewers.ts, the way without the preload) cost a

@@ -133,11 +133,11 @@ export function waitForRfb(host: string, port: number, timeoutMs: number, ownPor
 
 /**
  * The library the image preloads into x11vnc so that it greets a new client at once and reports its viewers
- * (image/x11vnc-preload/prompt-greeting.c says how): without it a start waits 0.1-0.3 s for each greeting, twice,
+ * (image/x11vnc-preload/hooks.c says how): without it a start waits 0.1-0.3 s for each greeting, twice,
  * and the viewers are counted from the kernel's TCP tables (vnc-viewers.ts). Outside the image (host-side tests)
  * x11vnc runs as Debian ships it.
  */
-export const PROMPT_GREETING_LIBRARY = '/usr/local/lib/bmc-console/x11vnc-prompt-greeting.so';
+export const X11VNC_HOOKS_LIBRARY = '/usr/local/lib/bmc-console/x11vnc-hooks.so';
 /** x11vnc's descriptor for the viewer reports: the child's stdio[3]. */
 const VIEWER_REPORTS_FD = 3;
 
@@ -147,7 +147,7 @@ export interface X11vncChild extends Child {
 }
 
 /** The preload's path when it is installed (the image), else undefined. */
-export function installedPreload(path = PROMPT_GREETING_LIBRARY): string | undefined {
+export function installedPreload(path = X11VNC_HOOKS_LIBRARY): string | undefined {
   return existsSync(path) ? path : undefined;
 }
 
