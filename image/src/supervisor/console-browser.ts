@@ -86,6 +86,11 @@ export class ConsoleBrowser {
     private readonly poke: () => void,
   ) {}
 
+  /** The browser's HOME: its NSS database holds a CA bundle imported for the BMC. */
+  private get home(): string {
+    return join(this.runtimeDir, 'home');
+  }
+
   get state(): BrowserState {
     return this.browser ? 'running' : this.launching ? 'launching' : 'absent';
   }
@@ -96,9 +101,8 @@ export class ConsoleBrowser {
    */
   prepare(): void {
     const app = this.host.app();
-    const home = join(this.runtimeDir, 'home');
-    mkdirSync(home, { recursive: true });
-    const args = app.browserArgs(home, this.host.log);
+    mkdirSync(this.home, { recursive: true });
+    const args = app.browserArgs(this.home, this.host.log);
     args.catch(() => undefined); // the launch reports it
     this.prepared = { app, args };
   }
@@ -129,7 +133,7 @@ export class ConsoleBrowser {
     let extraArgs: string[] = [];
     let failure: Error | undefined;
     try {
-      extraArgs = await app.browserArgs(join(this.runtimeDir, 'home'), this.host.log);
+      extraArgs = await app.browserArgs(this.home, this.host.log);
     } catch (err) {
       failure = err as Error;
     }
@@ -161,7 +165,7 @@ export class ConsoleBrowser {
 
   private async launch(xvfb: RunningXvfb, current: () => boolean): Promise<void> {
     const host = this.host;
-    const home = join(this.runtimeDir, 'home');
+    const home = this.home;
     // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles. A new directory, not the
     // old one emptied: the old browser may still be closing into it, and deleting thousands of files would hold up
     // the launch; the old ones go in the background once this launch is ready.

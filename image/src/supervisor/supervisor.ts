@@ -161,6 +161,7 @@ export class Supervisor {
 
   /** Starts everything; resolves once x11vnc answers (the console keeps running until stop()). */
   async start(): Promise<void> {
+    let configured: Promise<void> | undefined;
     if (this.env && this.pool) {
       const env = this.env;
       this.log.info(
@@ -178,15 +179,15 @@ export class Supervisor {
       // Loaded now, so an assignment does not wait for it.
       if (env.app === 'redfish-graphical' && !this.opts.redfishApp)
         void import('./redfish-app.js').catch(() => undefined);
-      this.loopDone = this.loop();
-    } else if (this.env) {
+    } else if (this.env)
       // Xvfb and x11vnc start while the app is made (its module loaded, its certificate trust looked up): Chromium
       // needs both, and the display's start is off the critical path this way.
-      const configured = this.configure(this.env).then(() => this.browser.prepare());
-      this.loopDone = this.loop();
+      configured = this.configure(this.env).then(() => this.browser.prepare());
+    this.loopDone = this.loop();
+    if (configured) {
       await configured;
-      this.poke();
-    } else this.loopDone = this.loop();
+      this.poke(); // the loop left Chromium out while there was no app
+    }
     await this.displayStack.vncReady;
   }
 
