@@ -180,12 +180,16 @@ const ProxyConfigSchema = z
         failedTokenBurst: z.number().int().positive().default(10),
         /** How fast a source earns failed checks back (token bucket refill). */
         failedTokenPerMinute: z.number().positive().default(10),
-        /** Pause reading from the console while this many bytes wait to be sent to the browser. */
+        /**
+         * Pause reading from the console while this many bytes wait to be sent to the browser. A viewer asks for one
+         * update at a time, so this bounds the part of one update in flight, not a queue of stale ones; 4 MiB (half
+         * a raw full-HD frame) pauses a busy console less often than 1 MiB did (docs/benchmarks.md).
+         */
         highWaterMarkBytes: z
           .number()
           .int()
           .positive()
-          .default(1024 * 1024),
+          .default(4 * 1024 * 1024),
       })
       .prefault({}),
     /** Serve Prometheus metrics at /metrics on the main listener, or on their own listener when metricsPort is set. */
