@@ -108,6 +108,25 @@ describe('verify_ca false: every KVM port is pinned', () => {
     }
   });
 
+  it('the lookup runs beside the web port; a web port that is down fails alone, without the lookup warnings', async () => {
+    const warnings: string[] = [];
+    let looked = 0;
+    await expect(
+      browserTrust({
+        origin: 'https://127.0.0.1:1',
+        verifyCa: false,
+        home: dir,
+        warn: (m) => warnings.push(m),
+        kvmEndpoints: async () => {
+          looked++;
+          throw new Error('unreachable');
+        },
+      }),
+    ).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(looked).toBe(1);
+    expect(warnings).toEqual([]);
+  });
+
   it('Chromium opens the XCC viewer socket only with the viewer port pinned too', async () => {
     const wsUrl = `wss://127.0.0.1:${rpPort}/`;
     const mainOnly = await browserTrust({ origin: xcc.url, verifyCa: false, home: dir });

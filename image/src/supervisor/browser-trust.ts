@@ -151,6 +151,23 @@ function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
+/** The pin of one more KVM port, or undefined (with a warning) when it does not speak TLS. */
+async function endpointPin(
+  e: KvmEndpoint,
+  warn: (msg: string, detail: Record<string, unknown>) => void,
+): Promise<string | undefined> {
+  try {
+    return spkiPin(await fetchPeerCertificate(e.host, e.port, EXTRA_ENDPOINT_TIMEOUT_MS));
+  } catch (err) {
+    warn('the BMC KVM port gave no TLS certificate; not pinned', {
+      host: e.host,
+      port: e.port,
+      err: (err as Error).message,
+    });
+    return undefined;
+  }
+}
+
 /** Prepares trust for the BMC and returns the Chromium flags it needs. Throws ConsoleFailure when it cannot. */
 export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   const url = new URL(o.origin);
@@ -171,6 +188,21 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   if (o.verifyCa === false) {
     const port = Number(url.port || 443);
     const host = url.hostname.replace(/^\[|\]$/g, '');
+    // The web port's certificate and the Redfish lookup of the other ports go at once, then those ports' certificates
+    // all at once: the browser's launch waits for every pin. What the lookup could not pin is told once the web
+    // port answered (a BMC that is down fails on the web port alone).
+    const warnings: [string, Record<string, unknown>][] = [];
+    const warn = (msg: string, detail: Record<string, unknown>): void => void warnings.push([msg, detail]);
+    const extraPins = o.kvmEndpoints
+      ? withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS)
+          .catch((err: unknown) => {
+            warn('cannot look up the BMC KVM port in Redfish; only the web port is pinned', {
+              err: (err as Error).message,
+            });
+            return [];
+          })
+          .then((endpoints) => Promise.all(endpoints.map((e) => endpointPin(e, warn))))
+      : Promise.resolve([]);
     let der: Buffer;
     try {
       der = await fetchPeerCertificate(host, port);
@@ -182,26 +214,8 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
       );
     }
     const pins = [spkiPin(der)];
-    const extra = o.kvmEndpoints
-      ? await withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS).catch((err: unknown) => {
-          o.warn?.('cannot look up the BMC KVM port in Redfish; only the web port is pinned', {
-            err: (err as Error).message,
-          });
-          return [];
-        })
-      : [];
-    for (const e of extra) {
-      try {
-        const pin = spkiPin(await fetchPeerCertificate(e.host, e.port, EXTRA_ENDPOINT_TIMEOUT_MS));
-        if (!pins.includes(pin)) pins.push(pin);
-      } catch (err) {
-        o.warn?.('the BMC KVM port gave no TLS certificate; not pinned', {
-          host: e.host,
-          port: e.port,
-          err: (err as Error).message,
-        });
-      }
-    }
+    for (const pin of await extraPins) if (pin && !pins.includes(pin)) pins.push(pin);
+    for (const [msg, detail] of warnings) o.warn?.(msg, detail);
     return [`--ignore-certificate-errors-spki-list=${pins.join(',')}`];
   }
   let pem: string;
