@@ -55,14 +55,19 @@ interface Browser {
 interface PageView {
   page: Page;
   abort: AbortController;
-  /** Our status page (with a step) is what the page shows: a new step only replaces the heading's text. */
-  statusShown?: boolean;
+  /**
+   * Our status page (with a step) is what the page shows, or is being drawn: a new step only replaces the heading's
+   * text once it is there.
+   */
+  statusDrawn?: Promise<void>;
 }
 
 export interface TrustQuestion {
   address?: string;
   /** verify_ca names a CA bundle (which the running browser may not have taken up). */
   caBundle: boolean;
+  /** verify_ca false on an https BMC: the browser needs a certificate pin, a launch flag. */
+  pinned: boolean;
 }
 
 export class ConsoleBrowser {
@@ -130,6 +135,13 @@ export class ConsoleBrowser {
 
   private async switchApp(browser: Browser): Promise<void> {
     const app = this.host.app();
+    if (this.host.trust().pinned && browser.extraArgs.length === 0) {
+      // A browser launched without flags (a pooled console's) has no pin: it is dropped at once, so that its
+      // teardown overlaps the pin's lookup (a TLS handshake and Redfish), which the fresh launch makes itself.
+      this.host.log.info('the node needs other browser flags (certificate trust): launching a fresh browser');
+      if (this.dropBrowser(browser, 'kill')) this.poke();
+      return;
+    }
     let extraArgs: string[] = [];
     let failure: Error | undefined;
     try {
@@ -258,7 +270,7 @@ export class ConsoleBrowser {
   private watchPage(browser: Browser, page: Page): void {
     // Any navigation of the page (a vendor script's BMC page, or about:blank again) leaves our status page behind.
     page.on('framenavigated', (frame) => {
-      if (frame === page.mainFrame() && browser.view?.page === page) browser.view.statusShown = false;
+      if (frame === page.mainFrame() && browser.view?.page === page) browser.view.statusDrawn = undefined;
     });
     // A dead renderer costs a new page in the same browser, not a new browser: the browser process,
     // its profile and the certificate trust all survive.
@@ -326,27 +338,28 @@ export class ConsoleBrowser {
     // step, woken if it had stopped asking (no user gesture: a page woken for its overlay must not get a user
     // activation from it).
     if (step === null || b.page.url() !== 'about:blank' || b.abort.signal.aborted) {
-      b.statusShown = false;
+      b.statusDrawn = undefined;
       if (step !== null && !b.abort.signal.aborted)
         for (const p of b.page.context().pages()) void evaluateQuietly(p, STEP_OVERLAY_WAKE).catch(() => undefined);
       return;
     }
-    // Once the page is drawn, a step is one text change that nobody waits for: the steps before the KVM are on the
-    // critical path of a start, and a full redraw (a new document, waited for until "load") would hold each of them up.
+    // Nobody waits for a step: the steps before the KVM are on the critical path of a start. The page is drawn once
+    // (a new document, until "load": ~20 ms after a fresh launch); each later step is one text change after it.
     // The change looks for our page's heading, so if a vendor script has navigated meanwhile it touches nothing.
-    if (b.statusShown) {
-      void b.page.evaluate(replaceStatusStep, { step, resting }).catch(() => undefined);
-      return;
-    }
-    await b.page
-      .setContent(statusPageHtml({ step, resting, ...host.subject() }))
-      .then(() => (b.statusShown = true))
-      .catch(() => undefined);
+    const page = b.page;
+    b.statusDrawn = b.statusDrawn
+      ? b.statusDrawn
+          .then(() => page.evaluate(replaceStatusStep, { step, resting }))
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+      : page.setContent(statusPageHtml({ step, resting, ...host.subject() })).catch(() => undefined);
   }
 
   private async showFailure(b: PageView, cause: string, hint: string, details?: string[]): Promise<void> {
     const host = this.host;
-    b.statusShown = false;
+    b.statusDrawn = undefined;
     host.state.error = cause;
     host.changed();
     if (b.abort.signal.aborted) return;

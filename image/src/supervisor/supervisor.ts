@@ -10,11 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import {
+  bmcTarget,
   ConsoleEnvError,
   CONSOLE_DEFAULTS,
   describeAppInfo,
   parseConsoleEnv,
+  verifyCaSetting,
   type ConsoleEnv,
 } from '@bmc-console/common/console-env';
 import { SECRET_VARIABLE_OF } from '@bmc-console/common/contracts/secret-names';
@@ -176,9 +179,10 @@ export class Supervisor {
       );
       this.currentApp = waitingApp();
       await this.pool.listen();
-      // Loaded now, so an assignment does not wait for it.
+      // Loaded now, so an assignment does not wait for it; and TLS's root store (loaded with the first context),
+      // which the certificate pin's handshakes and Redfish would wait for.
       if (env.app === 'redfish-graphical' && !this.opts.redfishApp)
-        void import('./redfish-app.js').catch(() => undefined);
+        void import('./redfish-app.js').then(() => createSecureContext()).catch(() => undefined);
     } else if (this.env)
       // Xvfb and x11vnc start while the app is made (its module loaded, its certificate trust looked up): Chromium
       // needs both, and the display's start is off the critical path this way.
@@ -277,9 +281,13 @@ export class Supervisor {
 
   private trust(): TrustQuestion {
     const info = this.env?.appInfo;
+    // Ironic may send verify_ca as a string: "False" is a pin, not a CA bundle's path.
+    const verifyCa = verifyCaSetting(info?.verify_ca);
+    const bmc = this.env?.app === 'redfish-graphical' && info?.address !== undefined ? bmcTarget(info) : undefined;
     return {
       ...(info?.address !== undefined ? { address: info.address } : {}),
-      caBundle: typeof info?.verify_ca === 'string',
+      caBundle: typeof verifyCa === 'string',
+      pinned: verifyCa === false && bmc?.origin.startsWith('https:') === true,
     };
   }
 
