@@ -150,7 +150,7 @@ function proxySection(r: BenchResults): string {
     row('relay CPU per GiB relayed, 1 stream, frame-level client (s)', (x) => stream(x, 'frames')?.relayCpuPerGiB, 2),
     row(`1 stream console→browser, ${s.streamBytes / MiB} MiB, ws client (MiB/s)`, (x) => stream(x, 'ws')?.mibs),
     row('relay CPU per GiB relayed, 1 stream, ws client (s)', (x) => stream(x, 'ws')?.relayCpuPerGiB, 2),
-    row(`64-byte round trip p50, ${s.rounds} x ${s.roundTrips} trips (µs)`, (x) => x?.rttP50us),
+    row(`64-byte round trip p50, ${s.roundTripRounds ?? s.rounds} x ${s.roundTrips} trips (µs)`, (x) => x?.rttP50us),
     row('64-byte round trip p99 (µs)', (x) => x?.rttP99us),
     row(
       `64-byte round trip p99, each session's first ${Math.min(SESSION_WARMUP_TRIPS, s.roundTrips)} trips (untimed warm-up) (µs)`,

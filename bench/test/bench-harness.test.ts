@@ -74,6 +74,7 @@ describe('bench statistics and report', () => {
           streamBytes: 1 << 20,
           streamRounds: 1,
           rounds: 1,
+          roundTripRounds: 1,
           roundTrips: 10,
           idleSessions: 1000,
           concurrentStreams: 20,
