@@ -243,8 +243,11 @@ export class ConsoleBrowser {
     host.changed();
     context.on('close', () => this.lostBrowser(browser, 'browser closed'));
 
-    await context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step);
-    await context.addInitScript(stepOverlayInitScript);
+    // Two round trips at once: right after a launch Chromium answers slowly, and the app waits for both.
+    await Promise.all([
+      context.exposeFunction(STEP_OVERLAY_FUNCTION, () => this.step),
+      context.addInitScript(stepOverlayInitScript),
+    ]);
     this.watchPage(browser, page);
     // A node assigned while this browser launched for the waiting app: its app decides whether the flags fit.
     if (host.app() !== app) void this.switchApp(browser);
