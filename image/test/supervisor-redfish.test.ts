@@ -33,6 +33,8 @@ describe('supervisor with APP=redfish-graphical against the emulator (iDRAC 9)',
       writeFileSync(join(REPO_ROOT, '.work', 'screenshots', 'supervisor-redfish-idrac9.png'), encodePng(f));
       await c.waitForOutput(/the KVM is showing/); // the vendor script's open() has finished
       expect(emu.state().liveKvmSessions).toBe(1);
+      // Its KVM port speaks no TLS: the browser that started on the web port's pin had them all.
+      expect(c.output()).not.toMatch(/launching the browser again/);
     } finally {
       const { code } = await c.stop();
       expect(code).toBe(0);
@@ -54,6 +56,27 @@ describe('supervisor with APP=redfish-graphical against the emulator (iDRAC 9)',
       expect(c.proc.exitCode).toBeNull();
     } finally {
       await c.stop();
+    }
+  });
+});
+
+describe('supervisor with verify_ca false against an emulated XCC (its viewer port has a certificate of its own)', {
+  timeout: 240_000,
+}, () => {
+  it('starts Chromium on the web port pin, launches it again with the viewer port pinned too, and shows the KVM', async () => {
+    const emu = await startEmulator({ vendor: 'xcc', host: '127.0.0.1' });
+    const appInfo = { address: emu.url, username: emu.username, password: emu.password, verify_ca: false };
+    const c = await startConsole({ APP: 'redfish-graphical', APP_INFO: JSON.stringify(appInfo) });
+    try {
+      await waitForFrame({ port: c.port }, (fr) => colourShare(fr, kvmMarkerColor('xcc'), 16) > 0.001);
+      await c.waitForOutput(/the KVM is showing/);
+      // One relaunch, before the app ran: one KVM session, opened in the browser with both pins.
+      expect(c.output().match(/launching the browser again/g)).toHaveLength(1);
+      expect(c.output()).not.toMatch(/Console connection refused/);
+      expect(emu.state().liveKvmSessions).toBe(1);
+    } finally {
+      await c.stop();
+      await emu.close();
     }
   });
 });

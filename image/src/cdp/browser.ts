@@ -28,6 +28,8 @@ export interface LaunchOptions {
   userDataDir?: string;
   /** Until the browser answers on the pipe (default 90 s: a loaded 2-core machine can take 15 s and more). */
   timeoutMs?: number;
+  /** Aborted: the launch is no longer wanted; the browser is killed and the launch rejects. */
+  signal?: AbortSignal;
 }
 
 export interface ContextOptions {
@@ -91,12 +93,18 @@ export async function launchBrowser(o: LaunchOptions): Promise<Browser> {
   const browser = new Browser(connection, child, tempProfile);
   const timeoutMs = o.timeoutMs ?? 90_000;
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     await Promise.race([
       browser.start(),
       exited,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new TimeoutError(`Chromium did not answer within ${timeoutMs} ms`)), timeoutMs);
+        const signal = o.signal;
+        if (!signal) return;
+        onAbort = () => reject(new Error('the launch was called off'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } catch (err) {
@@ -105,6 +113,7 @@ export async function launchBrowser(o: LaunchOptions): Promise<Browser> {
     throw err;
   } finally {
     clearTimeout(timer);
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
   }
   return browser;
 }

@@ -168,6 +168,63 @@ async function endpointPin(
   }
 }
 
+/** The Chromium flag that pins these SPKIs. */
+function pinFlag(pins: string[]): string[] {
+  return [`--ignore-certificate-errors-spki-list=${pins.join(',')}`];
+}
+
+/**
+ * verify_ca false on an https BMC: `first` pins the web port alone, as soon as its certificate is fetched; `all` adds
+ * every other TLS port the KVM uses, which Redfish names (they are looked up at the same time). Both reject with a
+ * ConsoleFailure when the web port's certificate cannot be fetched. What the lookup could not pin is told once the
+ * web port answered (a BMC that is down fails on the web port alone).
+ */
+function pinFlags(o: BrowserTrustOptions, url: URL): { first: Promise<string[]>; all: Promise<string[]> } {
+  const port = Number(url.port || 443);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const warnings: [string, Record<string, unknown>][] = [];
+  const warn = (msg: string, detail: Record<string, unknown>): void => void warnings.push([msg, detail]);
+  const extraPins = o.kvmEndpoints
+    ? withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS)
+        .catch((err: unknown) => {
+          warn('cannot look up the BMC KVM port in Redfish; only the web port is pinned', {
+            err: (err as Error).message,
+          });
+          return [];
+        })
+        .then((endpoints) => Promise.all(endpoints.map((e) => endpointPin(e, warn))))
+    : Promise.resolve([]);
+  const webPin = fetchPeerCertificate(host, port).then(spkiPin, (err: unknown) => {
+    throw new ConsoleFailure(
+      `Cannot fetch the BMC's TLS certificate from ${host}:${port}: ${(err as Error).message}`,
+      'Check that the BMC address in APP_INFO is right and that the BMC is reachable from the console.',
+      'unreachable',
+    );
+  });
+  const first = webPin.then((pin) => pinFlag([pin]));
+  const all = webPin.then(async (pin) => {
+    const pins = [pin];
+    for (const extra of await extraPins) if (extra && !pins.includes(extra)) pins.push(extra);
+    for (const [msg, detail] of warnings) o.warn?.(msg, detail);
+    return pinFlag(pins);
+  });
+  // Both fail alike, and a caller told by one need not ask the other: neither is left an unhandled rejection.
+  first.catch(() => undefined);
+  all.catch(() => undefined);
+  return { first, all };
+}
+
+/**
+ * The Chromium flags for the BMC's certificates in two steps (see BrowserArgs in console-app.ts): with verify_ca
+ * false the web port's pin comes `first`, every pin with `all`; otherwise both are the same.
+ */
+export function browserTrustSteps(o: BrowserTrustOptions): { first: Promise<string[]>; all: Promise<string[]> } {
+  const url = new URL(o.origin);
+  if (o.verifyCa === false && url.protocol === 'https:') return pinFlags(o, url);
+  const all = browserTrust(o);
+  return { first: all, all };
+}
+
 /** Prepares trust for the BMC and returns the Chromium flags it needs. Throws ConsoleFailure when it cannot. */
 export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
   const url = new URL(o.origin);
@@ -185,39 +242,7 @@ export async function browserTrust(o: BrowserTrustOptions): Promise<string[]> {
     if (certs.length) await importCas(o.home, certs, o.localCaDir ?? LOCAL_CA_DIR, 'bmc-console-local-ca');
     return [];
   }
-  if (o.verifyCa === false) {
-    const port = Number(url.port || 443);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    // The web port's certificate and the Redfish lookup of the other ports go at once, then those ports' certificates
-    // all at once: the browser's launch waits for every pin. What the lookup could not pin is told once the web
-    // port answered (a BMC that is down fails on the web port alone).
-    const warnings: [string, Record<string, unknown>][] = [];
-    const warn = (msg: string, detail: Record<string, unknown>): void => void warnings.push([msg, detail]);
-    const extraPins = o.kvmEndpoints
-      ? withDeadline(o.kvmEndpoints(), KVM_LOOKUP_DEADLINE_MS)
-          .catch((err: unknown) => {
-            warn('cannot look up the BMC KVM port in Redfish; only the web port is pinned', {
-              err: (err as Error).message,
-            });
-            return [];
-          })
-          .then((endpoints) => Promise.all(endpoints.map((e) => endpointPin(e, warn))))
-      : Promise.resolve([]);
-    let der: Buffer;
-    try {
-      der = await fetchPeerCertificate(host, port);
-    } catch (err) {
-      throw new ConsoleFailure(
-        `Cannot fetch the BMC's TLS certificate from ${host}:${port}: ${(err as Error).message}`,
-        'Check that the BMC address in APP_INFO is right and that the BMC is reachable from the console.',
-        'unreachable',
-      );
-    }
-    const pins = [spkiPin(der)];
-    for (const pin of await extraPins) if (pin && !pins.includes(pin)) pins.push(pin);
-    for (const [msg, detail] of warnings) o.warn?.(msg, detail);
-    return [`--ignore-certificate-errors-spki-list=${pins.join(',')}`];
-  }
+  if (o.verifyCa === false) return pinFlags(o, url).all;
   let pem: string;
   try {
     pem = readFileSync(o.verifyCa, 'utf8');

@@ -161,15 +161,21 @@ export function writeProfilePreferences(profileDir: string): void {
 
 /**
  * Launches Chromium on the display with a fresh profile; resolves with the profile's context, whose first page is
- * the kiosk page. `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC.
+ * the kiosk page. `signal` calls the launch off (the browser is killed). `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC.
  */
-export async function launchChromium(o: ChromiumOptions, profileDir: string, home: string): Promise<BrowserContext> {
+export async function launchChromium(
+  o: ChromiumOptions,
+  profileDir: string,
+  home: string,
+  signal?: AbortSignal,
+): Promise<BrowserContext> {
   writeProfilePreferences(profileDir);
   const browser = await launchBrowser({
     executablePath: CHROMIUM_EXECUTABLE,
     userDataDir: profileDir,
     args: chromiumArgs(o),
     env: childEnvironment({ ...displayEnvironment(o.display), HOME: home }),
+    ...(signal ? { signal } : {}),
   });
   // Downloads are refused by the policy and the profile's preferences too; this covers a browser without either.
   await browser.connection.browserSession

@@ -6,7 +6,7 @@ import type { KvmDemand } from './kvm-demand.js';
 /** What the supervisor shows in the browser: the fake test console, an error screen, or a BMC's KVM. */
 export interface ConsoleApp {
   /** Chromium flags this app needs at launch (certificate trust); may fail with a ConsoleFailure. */
-  browserArgs(home: string, log: Logger): Promise<string[]>;
+  browserArgs(home: string, log: Logger): BrowserArgs;
   /**
    * Runs the app in a freshly launched browser until `signal` aborts: open, watch, reopen after a
    * session loss. Must not throw; failures go on the screen.
@@ -19,6 +19,22 @@ export interface ConsoleApp {
    * an app may start the work that needs no browser (Redfish discovery) so that run() finds it done. Must not throw.
    */
   kvmWanted?(log: Logger): void;
+}
+
+/**
+ * An app's launch flags. `all` are the flags; `first` may come sooner with part of them (a certificate pin of the
+ * BMC's web port while its other KVM ports are looked up in Redfish): a browser may start on them, and is launched
+ * again when `all` differs. Both fail alike (the web port's certificate could not be fetched).
+ */
+export interface BrowserArgs {
+  first: Promise<string[]>;
+  all: Promise<string[]>;
+}
+
+/** Flags known at once, or computed in one go. */
+export function browserArgsOf(args: string[] | Promise<string[]>): BrowserArgs {
+  const all = Promise.resolve(args);
+  return { first: all, all };
 }
 
 export interface BrowserSession {

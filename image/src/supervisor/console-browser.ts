@@ -17,7 +17,7 @@ import {
   stepOverlayInitScript,
 } from '../status-page/status-page.js';
 import { launchChromium } from './chromium.js';
-import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
+import { sleep, type BrowserArgs, type BrowserSession, type ConsoleApp } from './console-app.js';
 import type { DisplaySettings } from './display-stack.js';
 import type { KvmDemand } from './kvm-demand.js';
 import type { ChildHost } from './supervisor-state.js';
@@ -80,7 +80,7 @@ export class ConsoleBrowser {
   /** Flags computed for the app of the next launch (by an assignment that needs a fresh browser). */
   private nextLaunch: { app: ConsoleApp; extraArgs: string[]; failure?: Error } | undefined;
   /** Flags being computed for the app of the first launch while the display starts (prepare). */
-  private prepared: { app: ConsoleApp; args: Promise<string[]> } | undefined;
+  private prepared: { app: ConsoleApp; args: BrowserArgs } | undefined;
 
   constructor(
     private readonly host: BrowserHost,
@@ -108,7 +108,7 @@ export class ConsoleBrowser {
     const app = this.host.app();
     mkdirSync(this.home, { recursive: true });
     const args = app.browserArgs(this.home, this.host.log);
-    args.catch(() => undefined); // the launch reports it
+    args.all.catch(() => undefined); // the launch reports it
     this.prepared = { app, args };
   }
 
@@ -117,7 +117,7 @@ export class ConsoleBrowser {
     if (this.state !== 'absent') return;
     this.launching = true;
     try {
-      await this.launch(xvfb, current);
+      while ((await this.launch(xvfb, current)) === 'again');
     } finally {
       this.launching = false;
     }
@@ -145,7 +145,7 @@ export class ConsoleBrowser {
     let extraArgs: string[] = [];
     let failure: Error | undefined;
     try {
-      extraArgs = await app.browserArgs(this.home, this.host.log);
+      extraArgs = await app.browserArgs(this.home, this.host.log).all;
     } catch (err) {
       failure = err as Error;
     }
@@ -175,7 +175,8 @@ export class ConsoleBrowser {
     if (this.dropBrowser(browser, 'kill')) this.poke();
   }
 
-  private async launch(xvfb: RunningXvfb, current: () => boolean): Promise<void> {
+  /** 'again': the flags it started on were not all the app's (another KVM port's pin); launch once more. */
+  private async launch(xvfb: RunningXvfb, current: () => boolean): Promise<'again' | undefined> {
     const host = this.host;
     const home = this.home;
     // A fresh profile per launch, like Ironic: no stale sessions, cookies or crash bubbles. A new directory, not the
@@ -191,15 +192,36 @@ export class ConsoleBrowser {
     const prepared = this.prepared?.app === app ? this.prepared.args : undefined;
     this.nextLaunch = undefined;
     this.prepared = undefined;
+    // The flags still being completed while this launch runs (another KVM port's pin): when they come out different,
+    // the launch is called off, or the browser killed, and the next one has them.
+    let pending: Promise<string[]> | undefined;
     if (planned) {
       extraArgs = planned.extraArgs;
       launchFailure = planned.failure;
-    } else
+    } else {
+      const args = prepared ?? app.browserArgs(home, host.log);
       try {
-        extraArgs = await (prepared ?? app.browserArgs(home, host.log));
+        extraArgs = await args.first;
+        if (args.all !== args.first) pending = args.all;
       } catch (err) {
         launchFailure = err as Error;
       }
+    }
+    const calledOff = new AbortController();
+    let others: string[] | undefined;
+    const otherFlags = pending?.then(
+      (all) => {
+        if (all.join('\n') === extraArgs.join('\n')) return;
+        others = all;
+        calledOff.abort();
+      },
+      () => undefined, // fails only as `first` did
+    );
+    const again = (): 'again' => {
+      host.log.info('another port of the BMC needs a certificate pin too: launching the browser again with it');
+      this.nextLaunch = { app, extraArgs: others ?? extraArgs };
+      return 'again';
+    };
     let context: BrowserContext;
     try {
       context = await launchChromium(
@@ -213,8 +235,10 @@ export class ConsoleBrowser {
         },
         profile,
         home,
+        calledOff.signal,
       );
     } catch (err) {
+      if (others) return again();
       host.log.error({ err: (err as Error).message.split('\n')[0] }, 'Chromium failed to start');
       host.died('chromium', 'launch failed');
       return;
@@ -222,6 +246,12 @@ export class ConsoleBrowser {
     if (host.stopping() || !current()) {
       await context.close().catch(() => undefined);
       return;
+    }
+    // Launched before the lookup ended (it has a deadline): the app starts only on a browser with all its flags.
+    await otherFlags;
+    if (others) {
+      await context.browser().kill();
+      return again();
     }
     const page = context.pages()[0] ?? (await context.newPage());
     const browser: Browser = {

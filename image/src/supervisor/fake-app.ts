@@ -1,10 +1,10 @@
 import { fakeConsoleHtml } from '../status-page/status-page.js';
-import type { BrowserSession, ConsoleApp } from './console-app.js';
+import { browserArgsOf, type BrowserSession, type ConsoleApp } from './console-app.js';
 
 /** APP=fake: the labelled animated test console (Ironic's fake-graphical, our colours). */
 export function fakeApp(opts: { subject?: string; readOnly: boolean }): ConsoleApp {
   return {
-    browserArgs: async () => [],
+    browserArgs: () => browserArgsOf([]),
     async run(s: BrowserSession) {
       await s.status(null);
       await s.page.setContent(fakeConsoleHtml(opts));
@@ -16,7 +16,7 @@ export function fakeApp(opts: { subject?: string; readOnly: boolean }): ConsoleA
 /** Invalid environment: stay up and show every problem, naming its variable. */
 export function errorApp(cause: string, hint: string, details: string[]): ConsoleApp {
   return {
-    browserArgs: async () => [],
+    browserArgs: () => browserArgsOf([]),
     async run(s: BrowserSession) {
       await s.fail(cause, hint, details);
     },
@@ -27,7 +27,7 @@ export function errorApp(cause: string, hint: string, details: string[]): Consol
 /** AWAIT_APP_INFO: Chromium is up, on our status page, until `bmc-console assign` brings the node. */
 export function waitingApp(): ConsoleApp {
   return {
-    browserArgs: async () => [],
+    browserArgs: () => browserArgsOf([]),
     async run(s: BrowserSession) {
       await s.status('Ready: waiting to be assigned a node', { resting: true });
     },

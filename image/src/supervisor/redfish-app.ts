@@ -12,9 +12,9 @@ import type { Discovery } from '@bmc-console/common/discovery/types';
 import { createRedfishClient, type RedfishClient } from '@bmc-console/common/redfish/client';
 import type { BmcTarget, ConsoleContext, VendorScript } from '../vendor-script.js';
 import { pickVendorScript } from '../../vendor-scripts/index.js';
-import { browserTrust, lookupKvmEndpoints } from './browser-trust.js';
+import { browserTrustSteps, lookupKvmEndpoints } from './browser-trust.js';
 import { guardContext, NavigationAllowList } from './navigation-guard.js';
-import { sleep, type BrowserSession, type ConsoleApp } from './console-app.js';
+import { sleep, type BrowserArgs, type BrowserSession, type ConsoleApp } from './console-app.js';
 import { RetryPolicy } from './retry-policy.js';
 import { settleHeapSoon } from './settle-heap.js';
 
@@ -60,7 +60,7 @@ export class RedfishApp implements ConsoleApp {
     this.allowed = new NavigationAllowList([this.bmc.origin]);
   }
 
-  browserArgs(home: string, log: Logger): Promise<string[]> {
+  browserArgs(home: string, log: Logger): BrowserArgs {
     this.browserHome = home;
     return this.trust(log);
   }
@@ -115,7 +115,7 @@ export class RedfishApp implements ConsoleApp {
       await this.failAndWait(s, err, OPENING, s.signal);
       if (s.signal.aborted) return;
       try {
-        await this.trust(s.log);
+        await this.trust(s.log).all;
         break;
       } catch (e) {
         err = e;
@@ -243,10 +243,11 @@ export class RedfishApp implements ConsoleApp {
     void e?.then(({ redfish }) => redfish.logout().finally(() => redfish.close())).catch(() => undefined);
   }
 
-  // verify_ca false pins every TLS port the KVM uses (XCC's viewer port too), looked up in Redfish before launch.
-  private trust(log: Logger): Promise<string[]> {
+  // verify_ca false pins every TLS port the KVM uses (XCC's viewer port too), looked up in Redfish while the browser
+  // starts on the web port's pin (it is launched again when another port needs one).
+  private trust(log: Logger): BrowserArgs {
     const bmc = this.bmc;
-    return browserTrust({
+    return browserTrustSteps({
       origin: bmc.origin,
       verifyCa: bmc.verifyCa,
       home: this.browserHome,
