@@ -16,6 +16,7 @@ import { isRedfishError } from '@bmc-console/common/redfish/error';
 import { odataId, memberIds, type RedfishSource } from '@bmc-console/common/redfish/source';
 import { localCaFiles, LOCAL_CA_DIR } from '@bmc-console/common/redfish/trust';
 import { ConsoleFailure } from '../vendor-script.js';
+import { browserArgsOf, type BrowserArgs } from './console-app.js';
 
 const run = promisify(execFile);
 
@@ -179,7 +180,7 @@ function pinFlag(pins: string[]): string[] {
  * ConsoleFailure when the web port's certificate cannot be fetched. What the lookup could not pin is told once the
  * web port answered (a BMC that is down fails on the web port alone).
  */
-function pinFlags(o: BrowserTrustOptions, url: URL): { first: Promise<string[]>; all: Promise<string[]> } {
+function pinFlags(o: BrowserTrustOptions, url: URL): BrowserArgs {
   const port = Number(url.port || 443);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const warnings: [string, Record<string, unknown>][] = [];
@@ -218,11 +219,9 @@ function pinFlags(o: BrowserTrustOptions, url: URL): { first: Promise<string[]>;
  * The Chromium flags for the BMC's certificates in two steps (see BrowserArgs in console-app.ts): with verify_ca
  * false the web port's pin comes `first`, every pin with `all`; otherwise both are the same.
  */
-export function browserTrustSteps(o: BrowserTrustOptions): { first: Promise<string[]>; all: Promise<string[]> } {
+export function browserTrustSteps(o: BrowserTrustOptions): BrowserArgs {
   const url = new URL(o.origin);
-  if (o.verifyCa === false && url.protocol === 'https:') return pinFlags(o, url);
-  const all = browserTrust(o);
-  return { first: all, all };
+  return o.verifyCa === false && url.protocol === 'https:' ? pinFlags(o, url) : browserArgsOf(browserTrust(o));
 }
 
 /** Prepares trust for the BMC and returns the Chromium flags it needs. Throws ConsoleFailure when it cannot. */

@@ -161,7 +161,8 @@ export function writeProfilePreferences(profileDir: string): void {
 
 /**
  * Launches Chromium on the display with a fresh profile; resolves with the profile's context, whose first page is
- * the kiosk page. `signal` calls the launch off (the browser is killed). `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the BMC.
+ * the kiosk page. `home` becomes the browser's HOME: its NSS database (~/.pki/nssdb) holds any CA imported for the
+ * BMC. `signal` calls the launch off (the browser is killed).
  */
 export async function launchChromium(
   o: ChromiumOptions,

@@ -150,7 +150,7 @@ export class ConsoleBrowser {
       failure = err as Error;
     }
     if (this.browser !== browser || this.host.app() !== app) return;
-    const sameFlags = !failure && extraArgs.join('\n') === browser.extraArgs.join('\n');
+    const sameFlags = !failure && sameArgs(extraArgs, browser.extraArgs);
     // A CA bundle has just gone into the NSS database (browserArgs). Chromium opens that database at its first TLS
     // verification, which a waiting console has not made, so the running browser usually trusts the bundle; it is
     // asked, since a browser that opened the database earlier would not see the import.
@@ -211,7 +211,7 @@ export class ConsoleBrowser {
     let others: string[] | undefined;
     const otherFlags = pending?.then(
       (all) => {
-        if (all.join('\n') === extraArgs.join('\n')) return;
+        if (sameArgs(all, extraArgs)) return;
         others = all;
         calledOff.abort();
       },
@@ -459,4 +459,9 @@ function pidExists(pid: number): boolean {
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`timed out after ${ms} ms`)))]);
+}
+
+/** Two lists of launch flags are the same flags in the same order. */
+function sameArgs(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
