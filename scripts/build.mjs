@@ -18,11 +18,22 @@ const programs = [
   { pkg: 'bmc-emulator', entry: 'src/cli.ts', out: 'dist/bmc-emulator.mjs' },
 ];
 
+const manifest = (pkgDir) => JSON.parse(readFileSync(join(root, pkgDir, 'package.json'), 'utf8'));
+
+/**
+ * The shebang: node with the package's `bmcConsole.nodeFlags` (V8 sizes that must be set before the heap exists;
+ * docs/proxy.md says why the proxy has one). The systemd unit repeats them; tests/e2e/deploy-files.test.ts checks.
+ */
+function shebang(pkgDir) {
+  const flags = manifest(pkgDir).bmcConsole?.nodeFlags ?? [];
+  return flags.length ? `#!/usr/bin/env -S node ${flags.join(' ')}` : '#!/usr/bin/env node';
+}
+
 function npmDependencies(pkgDir) {
   const names = new Set();
   for (const dir of [pkgDir, 'common']) {
-    const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
-    for (const name of Object.keys(manifest.dependencies ?? {})) if (!name.startsWith('@bmc-console/')) names.add(name);
+    for (const name of Object.keys(manifest(dir).dependencies ?? {}))
+      if (!name.startsWith('@bmc-console/')) names.add(name);
   }
   return [...names].flatMap((n) => [n, `${n}/*`]);
 }
@@ -43,7 +54,7 @@ for (const p of programs) {
     conditions: ['source'],
     external: npmDependencies(p.pkg),
     banner: {
-      js: '#!/usr/bin/env node\nimport { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);',
+      js: `${shebang(p.pkg)}\nimport { createRequire as __bmcCreateRequire } from "node:module"; const require = __bmcCreateRequire(import.meta.url);`,
     },
     sourcemap: 'linked',
     logLevel: 'warning',

@@ -1,6 +1,5 @@
-import { bundleEntry } from './bundle.js';
-import { startNodeChild } from './child-process.js';
 import { startDirectAgentStandIn, type DirectAgentStandIn } from './direct-agent-stand-in.js';
+import { startProxyProcess } from './proxy-process.js';
 
 /** Our proxy in its own process (bundled, plain node, as shipped) behind a stand-in agent that answers `direct`. */
 export interface DirectProxy {
@@ -25,11 +24,7 @@ export async function startDirectProxy(releaseAfterSec: number): Promise<DirectP
     direct: { releaseAfterSec },
   };
   try {
-    const script = await bundleEntry('proxy-host', 'proxy');
-    const child = await startNodeChild('bmc-console-proxy', script, [], {
-      nodeArgs: ['--expose-gc'],
-      env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) },
-    });
+    const child = await startProxyProcess(config, ['--expose-gc']);
     return {
       pid: child.pid,
       wsBase: `ws://127.0.0.1:${child.info.port as number}`,

@@ -1,6 +1,5 @@
 import { startAgentStandIn } from './agent-stand-in.js';
-import { bundleEntry } from './bundle.js';
-import { startNodeChild } from './child-process.js';
+import { startProxyProcess } from './proxy-process.js';
 import type { RelayUnderTest } from './relay.js';
 import type { TlsFiles } from './websockify.js';
 
@@ -27,13 +26,8 @@ export async function startOurProxy(targetPort: number, vncPassword: string, tls
   };
   let child;
   try {
-    // Bundled like the shipped proxy (plain node, no tsx loader thread), into proxy/dist: the proxy finds its static
-    // files relative to its own package (packageRoot).
-    const script = await bundleEntry('proxy-host', 'proxy');
-    child = await startNodeChild('bmc-console-proxy', script, [], {
-      nodeArgs: ['--expose-gc', ...extraNodeArgs()],
-      env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(config) },
-    });
+    // Bundled like the shipped proxy (plain node, no tsx loader thread), with its node flags.
+    child = await startProxyProcess(config, ['--expose-gc', ...extraNodeArgs()]);
   } catch (err) {
     await agent.close();
     throw err;

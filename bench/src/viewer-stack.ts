@@ -10,9 +10,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { hostAddress } from '@bmc-console/bmc-emulator/host-address';
 import type { RunningEmulator } from '@bmc-console/bmc-emulator/emulator';
 import { listenOnTempSocket } from './unix-socket-server.js';
-import { bundleEntry } from './bundle.js';
 import { type BenchProvider, podmanProvider } from './podman-provider.js';
-import { startNodeChild, type Child } from './child-process.js';
+import type { Child } from './child-process.js';
+import { startProxyProcess } from './proxy-process.js';
 import { installProbe } from './viewer-probe.js';
 
 const IMAGE = 'localhost/bmc-console:latest';
@@ -102,11 +102,7 @@ export class ViewerStack {
     const directory = await startDirectory(tokens);
     let proxy: Child | undefined;
     try {
-      const script = await bundleEntry('proxy-host', 'proxy');
-      const proxyConfig = { host: '127.0.0.1', port: 0, agentUrl: directory.url };
-      proxy = await startNodeChild('bmc-console-proxy', script, [], {
-        env: { ...process.env, BENCH_PROXY_CONFIG: JSON.stringify(proxyConfig) },
-      });
+      proxy = await startProxyProcess({ host: '127.0.0.1', port: 0, agentUrl: directory.url });
       const browser = await chromium.launch({
         executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
         headless: true,

@@ -133,17 +133,20 @@ describe('deploy/systemd', () => {
     expect(proxyCfg.agentUrl).toBe(agentCfg.api_listen);
   });
 
-  it("runs each program's bin with the config file the docs name", () => {
+  it("runs each program's bin, with the node flags of its shebang, and the config file the docs name", () => {
     for (const [unit, pkg, config] of [
       [agent, 'host-agent', 'agent.yaml'],
       [proxy, 'proxy', 'proxy.yaml'],
     ] as const) {
       const argv = one(unit, 'Service', 'ExecStart')!.split(/\s+/);
-      const bins = (
-        JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as { bin: Record<string, string> }
-      ).bin;
+      const manifest = JSON.parse(readFileSync(join(root, pkg, 'package.json'), 'utf8')) as {
+        bin: Record<string, string>;
+        bmcConsole?: { nodeFlags?: string[] };
+      };
+      const nodeFlags = manifest.bmcConsole?.nodeFlags ?? [];
       expect(argv[0]).toBe(UNIT_NODE);
-      expect(Object.values(bins).map((b) => join(APP, pkg, b))).toContain(argv[1]);
+      expect(argv.slice(1, 1 + nodeFlags.length)).toEqual(nodeFlags);
+      expect(Object.values(manifest.bin).map((b) => join(APP, pkg, b))).toContain(argv[1 + nodeFlags.length]);
       expect(argv.slice(-2)).toEqual(['--config', `/etc/bmc-console/${config}`]);
     }
   });

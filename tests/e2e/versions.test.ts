@@ -4,8 +4,8 @@
  * where the version is inlined at build time.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -60,6 +60,19 @@ describe('--version', () => {
       expect(r).toEqual({ stdout: `${versionOf(p.pkg)}\n`, code: 0 });
     });
   }
+
+  // How the proxy runs as a command (npm's bin link, a container's entrypoint): its shebang carries its node flags.
+  it('bmc-console-proxy run as a command: the shebang passes its node flags', async () => {
+    const bundle = join(out, 'proxy', 'dist', 'bmc-console-proxy.mjs');
+    const flags = (
+      JSON.parse(readFileSync(join(root, 'proxy', 'package.json'), 'utf8')) as { bmcConsole: { nodeFlags: string[] } }
+    ).bmcConsole.nodeFlags;
+    expect(readFileSync(bundle, 'utf8').split('\n', 1)[0]).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
+    chmodSync(bundle, 0o755);
+    const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+    const { stdout } = await run(bundle, ['--version'], { cwd: root, env, timeout: 30_000 });
+    expect(stdout).toBe(`${versionOf('proxy')}\n`);
+  });
 
   it('bmc-console bundled for the image (image/build/bundle.mjs, code splitting)', async () => {
     const r = await version([join(out, 'image-bundle', 'bmc-console.mjs'), '--version']);
