@@ -157,7 +157,7 @@ function proxySection(r: BenchResults): string {
       (x) => x?.rttSessionStartP99us,
     ),
     row(
-      `${s.concurrentStreams} concurrent streams, ${s.concurrentTotalBytes / MiB} MiB total (MiB/s)`,
+      `${s.concurrentStreams} concurrent streams, ${s.concurrentTotalBytes / MiB} MiB total, median of ${s.concurrentRounds ?? 1} interleaved rounds (MiB/s)`,
       (x) => x?.concurrentMiBs,
     ),
     row(`TLS (wss, self-signed), 1 stream, ${s.streamBytes / MiB} MiB (MiB/s)`, (x) => x?.tlsMiBs, 1, false),
@@ -172,6 +172,11 @@ function proxySection(r: BenchResults): string {
     '',
     `Process tree with the idle sessions open: bmc-console-proxy ${mem(ours)}; websockify ${mem(ws)}.`,
     `Single-stream runs, frame-level client (MiB/s): ${runs(['bmc-console-proxy', 'websockify'], 'frames')}; ws client (raw relay: TCP client): ${runs(['bmc-console-proxy', 'websockify', 'raw TCP relay'], 'ws')}.`,
+    `${s.concurrentStreams} concurrent streams, rounds (MiB/s): ${(
+      ['bmc-console-proxy', 'websockify', 'raw TCP relay'] as const
+    )
+      .map((n) => `${n} ${p.relays[n]?.concurrentRunsMiBs?.join(', ') ?? '–'}`)
+      .join('; ')}.`,
     `Benchmark client CPU per GiB, frame-level client (last round, s): ${(['bmc-console-proxy', 'websockify'] as const)
       .map((n) => `behind ${n} ${p.relays[n]?.oneStream?.frames?.clientCpuPerGiB ?? '–'}`)
       .join(', ')}.`,

@@ -79,6 +79,7 @@ describe('bench statistics and report', () => {
           idleSessions: 1000,
           concurrentStreams: 20,
           concurrentTotalBytes: 20 << 20,
+          concurrentRounds: 1,
         },
         loadAverage: { start: 0.1, end: 0.2 },
         relays,
