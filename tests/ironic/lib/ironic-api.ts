@@ -19,20 +19,46 @@ export interface IronicNode {
   driver_internal_info: Record<string, unknown>;
 }
 
+/** undici's "fetch failed" hides the reason in `cause` ("other side closed", ECONNREFUSED, ...). */
+function describeFetchError(err: unknown): string {
+  const e = err as Error & { cause?: { message?: string; code?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause ? `${e.message} (${cause})` : e.message;
+}
+
 export class IronicApi {
   constructor(readonly url: string) {}
 
-  /** One call; a failure names the method, path and Ironic's error text (its faultstring never holds passwords). */
+  /**
+   * One call; a failure names the method, path and Ironic's error text (its faultstring never holds passwords).
+   * A GET whose connection dropped before any answer is asked once more: Ironic's eventlet server once closed a
+   * connection mid-test with nothing sent, and a read is safe to repeat; a change is never sent twice.
+   */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const r = await fetch(`${this.url}${path}`, {
+    let r: Response;
+    try {
+      r = await this.send(method, path, body);
+    } catch (err) {
+      // A timeout is not retried: it already waited a minute.
+      if (method !== 'GET' || (err as Error).name === 'TimeoutError')
+        throw new Error(`Ironic ${method} ${path}: ${describeFetchError(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      r = await this.send(method, path, body).catch((again: unknown) => {
+        throw new Error(`Ironic ${method} ${path} (asked twice): ${describeFetchError(again)}`);
+      });
+    }
+    const text = await r.text();
+    if (!r.ok) throw new Error(`Ironic ${method} ${path}: HTTP ${r.status} ${text.slice(0, 500)}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private send(method: string, path: string, body: unknown): Promise<Response> {
+    return fetch(`${this.url}${path}`, {
       method,
       headers: HEADERS,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       signal: AbortSignal.timeout(60_000),
     });
-    const text = await r.text();
-    if (!r.ok) throw new Error(`Ironic ${method} ${path}: HTTP ${r.status} ${text.slice(0, 500)}`);
-    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /** Enrolls a redfish node with the redfish-graphical console for this emulator (TLS: the BMC's certificate is self-signed). */
