@@ -38,7 +38,9 @@ describe('IronicApi.call', () => {
 
   it('names the call when the GET fails twice', async () => {
     const { api } = await flakyIronic(2);
-    await expect(api.call('GET', '/v1/nodes/n1')).rejects.toThrow(/^Ironic GET \/v1\/nodes\/n1 \(asked twice\): fetch failed/);
+    await expect(api.call('GET', '/v1/nodes/n1')).rejects.toThrow(
+      /^Ironic GET \/v1\/nodes\/n1 \(asked twice\): fetch failed/,
+    );
   });
 
   it('never sends a change twice', async () => {
