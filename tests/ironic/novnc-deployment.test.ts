@@ -221,7 +221,7 @@ describe.skipIf(skip)(
 
     it("token_timeout 10 s: Ironic's periodic task disables the console and the agent removes the container", async () => {
       const emu = await stack.emulator('idrac9', { node: 'ironic-expiry' });
-      const api = new IronicApi(ironic.api);
+      const api = new IronicApi(ironic.api, ironic.log);
       const { uuid } = await api.enroll('ironic-expiry', emu, IDRAC9_SYSTEM);
       await api.setConsole(uuid, true);
       const enabledAt = Date.now();

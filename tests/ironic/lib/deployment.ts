@@ -75,7 +75,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
       await closeAll();
       console.info(`${o.label}: ${Math.round((Date.now() - t0) / 1000)} s in all`);
     };
-    return { stack, emu, ironic, api: new IronicApi(ironic.api), browser, close };
+    return { stack, emu, ironic, api: new IronicApi(ironic.api, ironic.log), browser, close };
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

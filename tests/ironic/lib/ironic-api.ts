@@ -27,7 +27,11 @@ function describeFetchError(err: unknown): string {
 }
 
 export class IronicApi {
-  constructor(readonly url: string) {}
+  /** `log`: Ironic's log, whose last lines a call that got no answer quotes (what Ironic was doing then). */
+  constructor(
+    readonly url: string,
+    private readonly log?: () => string,
+  ) {}
 
   /**
    * One call; a failure names the method, path and Ironic's error text (its faultstring never holds passwords).
@@ -41,15 +45,20 @@ export class IronicApi {
     } catch (err) {
       // A timeout is not retried: it already waited a minute.
       if (method !== 'GET' || (err as Error).name === 'TimeoutError')
-        throw new Error(`Ironic ${method} ${path}: ${describeFetchError(err)}`);
+        throw new Error(`Ironic ${method} ${path}: ${describeFetchError(err)}${this.logTail()}`);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       r = await this.send(method, path, body).catch((again: unknown) => {
-        throw new Error(`Ironic ${method} ${path} (asked twice): ${describeFetchError(again)}`);
+        throw new Error(`Ironic ${method} ${path} (asked twice): ${describeFetchError(again)}${this.logTail()}`);
       });
     }
     const text = await r.text();
     if (!r.ok) throw new Error(`Ironic ${method} ${path}: HTTP ${r.status} ${text.slice(0, 500)}`);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private logTail(): string {
+    const lines = this.log?.().trimEnd().split('\n').slice(-30);
+    return lines?.length ? `\nIronic's log ends:\n${lines.join('\n')}` : '';
   }
 
   private send(method: string, path: string, body: unknown): Promise<Response> {
