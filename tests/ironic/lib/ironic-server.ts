@@ -85,7 +85,7 @@ port = ${novncPort}
 `;
 }
 
-/** `builtInNovncPort`: the port of the `ironic` process's own noVNC proxy, which nobody uses (see the header). */
+/** `ports.builtInNovnc`: the port of the `ironic` process's own noVNC proxy, which nobody uses (see the header). */
 function ironicConf(
   o: IronicOptions,
   ports: { api: number; novnc: number; builtInNovnc: number },
@@ -176,7 +176,8 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
     await Promise.all([removeContainer(name), removeContainer(novncName)]);
     rmSync(work, { recursive: true, force: true });
   };
-  const container = (containerName: string, command: string) =>
+  // Only the conductor talks to the agent: the noVNC proxy gets neither its socket nor its API key.
+  const container = (containerName: string, mounts: string[], command: string) =>
     podman([
       'run',
       '-d',
@@ -188,7 +189,7 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
       `${join(work, 'etc')}:/etc/ironic:ro`,
       '-v',
       `${join(work, 'lib')}:/var/lib/ironic`,
-      ...agentMount(o.agent),
+      ...mounts,
       o.image,
       'bash',
       '-c',
@@ -196,6 +197,7 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
     ]);
   await container(
     name,
+    agentMount(o.agent),
     'mkdir -p /var/lib/ironic/locks && ironic-dbsync --config-file /etc/ironic/ironic.conf create_schema >/dev/null 2>&1 && exec ironic --config-file /etc/ironic/ironic.conf',
   ).catch((err: unknown) => {
     // No container and no RunningIronic to close: only the work dir is left to remove.
@@ -226,6 +228,7 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
     // The noVNC proxy reads the nodes' console tokens from the database the conductor has just created.
     await container(
       novncName,
+      [],
       'exec ironic-novncproxy --config-file /etc/ironic/ironic.conf --config-file /etc/ironic/novncproxy.conf',
     );
     await until(`ironic-novncproxy on port ${novncPort}`, () => accepts(novncPort), 60_000, 250);
