@@ -20,7 +20,7 @@ export interface IronicNode {
 }
 
 /** undici's "fetch failed" hides the reason in `cause` ("other side closed", ECONNREFUSED, ...). */
-function describeFetchError(err: unknown): string {
+export function describeFetchError(err: unknown): string {
   const e = err as Error & { cause?: { message?: string; code?: string } };
   const cause = e.cause?.code ?? e.cause?.message;
   return cause ? `${e.message} (${cause})` : e.message;
@@ -35,8 +35,9 @@ export class IronicApi {
 
   /**
    * One call; a failure names the method, path and Ironic's error text (its faultstring never holds passwords).
-   * A GET whose connection dropped before any answer is asked once more: Ironic's eventlet server once closed a
-   * connection mid-test with nothing sent, and a read is safe to repeat; a change is never sent twice.
+   * A GET whose connection dropped before any answer is asked once more (a read is safe to repeat; a change is never
+   * sent twice): such drops came from websockify's forks while Ironic ran its noVNC proxy in the API's process
+   * (ironic-server.ts), and a call that gets no answer quotes the end of Ironic's log.
    */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let r: Response;

@@ -16,6 +16,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { until } from '../../src/until.js';
 import { freePort } from '@bmc-console/common/free-port';
+import { describeFetchError } from './ironic-api.js';
 import { podman, removeContainer } from './podman.js';
 
 /** How the conductor reaches the agent: the directory holding its `agent.sock`, or its TCP API and API key file. */
@@ -52,7 +53,7 @@ export interface RunningIronic {
    * log stays readable.
    */
   stop(): Promise<void>;
-  /** Stops it if still running, removes the container and its files. */
+  /** Stops it if still running, removes both containers and their files. */
   close(): Promise<void>;
 }
 
@@ -213,10 +214,8 @@ export async function startIronic(o: IronicOptions): Promise<RunningIronic> {
           headers: { 'X-OpenStack-Ironic-API-Version': '1.96', connection: 'close' },
           signal: AbortSignal.timeout(5000),
         }).catch((e: unknown) => {
-          // fetch says only "fetch failed": the cause (ECONNREFUSED, ECONNRESET, ...) tells a port taken by another
-          // listener from an API that is not up yet.
-          const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-          throw new Error(`${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+          // The cause (ECONNREFUSED, ECONNRESET, ...) tells a port taken by another listener from an API not up yet.
+          throw new Error(describeFetchError(e));
         });
         if (!r.ok) return false;
         const body = (await r.json()) as { drivers: { name: string }[] };
